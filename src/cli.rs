@@ -1,0 +1,202 @@
+//! The headless face of pooltune: `pooltune sweep`, `pooltune presets`, and the argument
+//! parsing shared with the GUI launch. Exit codes: 0 success, 1 a run error, 2 bad arguments
+//! or a bad preset; every error is one `error:` line.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+
+use crate::cancel::CancelToken;
+use crate::error::PresetError;
+use crate::export::{self, Format};
+use crate::preset::{self, Preset};
+use crate::sweep::{self, SweepEvent};
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pooltune",
+    version,
+    about = "Thread-pool tuner: sweep the thread count, measure throughput and latency, and see where more threads stop paying.",
+    after_help = "With no command, pooltune opens the desktop app."
+)]
+pub struct Cli {
+    /// Open the app with this preset loaded.
+    #[arg(long, value_name = "FILE")]
+    pub preset: Option<PathBuf>,
+    /// With --preset: start the sweep as soon as the app opens.
+    #[arg(long, requires = "preset")]
+    pub run: bool,
+    /// What to do; none opens the desktop app.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// pooltune's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a sweep headless and print or write the result.
+    Sweep(SweepArgs),
+    /// List the shipped and user presets with their descriptions.
+    Presets,
+}
+
+/// Arguments of `pooltune sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The preset to run (a TOML file).
+    #[arg(long, value_name = "FILE")]
+    pub preset: PathBuf,
+    /// Thread counts to try instead of the preset's, such as 1,2,4,8.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub threads: Option<Vec<usize>>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Where to write the result: a file (written atomically) or - for standard output.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    pub out: String,
+}
+
+/// An error of a headless command, with its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad arguments or a bad preset: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// A preset that could not be loaded: exit 2.
+    #[error(transparent)]
+    Preset(#[from] PresetError),
+    /// The run itself failed: exit 1.
+    #[error("{0:#}")]
+    Run(#[from] anyhow::Error),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) | CliError::Preset(_) => 2,
+            CliError::Run(_) => 1,
+        }
+    }
+}
+
+/// Loads a preset and applies a `--threads` override, validating the result.
+pub fn load_preset_with_threads(
+    path: &Path,
+    threads: Option<&[usize]>,
+) -> Result<Preset, CliError> {
+    let mut preset = preset::load(path)?;
+    if let Some(list) = threads {
+        preset.sweep.threads = Some(list.to_vec());
+        preset.sweep.threads_range = None;
+        preset
+            .validate(preset::available_memory_bytes())
+            .map_err(|invalid| CliError::Usage(format!("--threads: {invalid}")))?;
+    }
+    Ok(preset)
+}
+
+/// `pooltune sweep`.
+pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
+    let preset = load_preset_with_threads(&args.preset, args.threads.as_deref())?;
+    if args.out != "-" {
+        check_writable(Path::new(&args.out))?;
+    }
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| progress_bar(&preset));
+    let cancel = CancelToken::new();
+    let mut on_event = |event: SweepEvent| {
+        let Some(bar) = &bar else { return };
+        match event {
+            SweepEvent::Progress(p) => {
+                bar.set_position(p.steps_done as u64);
+                bar.set_message(format!("{} threads", p.threads));
+            }
+            SweepEvent::Point(point) => {
+                if let Some(error) = &point.error {
+                    bar.println(format!("{} threads: failed: {error}", point.threads));
+                }
+            }
+            SweepEvent::Finished(_) => bar.finish_and_clear(),
+            SweepEvent::Started { .. } => {}
+        }
+    };
+    let result = sweep::run_sweep(&preset, &cancel, &mut on_event)
+        .map_err(|err| CliError::Run(err.into()))?;
+    let bytes = export::exporter(args.format).export(&result)?;
+    write_output(&args.out, &bytes)?;
+    Ok(())
+}
+
+fn progress_bar(preset: &Preset) -> indicatif::ProgressBar {
+    let steps = preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1);
+    let bar = indicatif::ProgressBar::new(steps as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps, {msg} (ETA {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    bar
+}
+
+/// Refuses an output path whose folder does not exist, before minutes of measuring.
+fn check_writable(path: &Path) -> Result<(), CliError> {
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(folder) = folder
+        && !folder.is_dir()
+    {
+        return Err(CliError::Usage(format!(
+            "--out {}: the folder {} does not exist",
+            path.display(),
+            folder.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes to standard output (`-`) or atomically to a file.
+pub fn write_output(out: &str, bytes: &[u8]) -> Result<(), CliError> {
+    if out == "-" {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(|err| CliError::Run(anyhow::anyhow!("could not write the result: {err}")))
+    } else {
+        crate::atomic_file::write(Path::new(out), bytes)
+            .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {out}: {err}")))
+    }
+}
+
+/// `pooltune presets`.
+pub fn presets() -> Result<(), CliError> {
+    let entries = preset::list_presets();
+    if entries.is_empty() {
+        println!(
+            "no presets found (looked in {})",
+            preset::shipped_presets_dir().display()
+        );
+        return Ok(());
+    }
+    for entry in entries {
+        let origin = if entry.shipped { "shipped" } else { "user" };
+        match &entry.loaded {
+            Ok(p) => println!(
+                "{}  [{origin}]\n    {}: {}",
+                entry.path.display(),
+                p.name,
+                p.description.lines().next().unwrap_or("")
+            ),
+            Err(err) => println!(
+                "{}  [{origin}]\n    unreadable: {err}",
+                entry.path.display()
+            ),
+        }
+    }
+    Ok(())
+}

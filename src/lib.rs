@@ -1,0 +1,22 @@
+//! pooltune: a thread-pool tuner. It runs a workload at many thread counts, measures
+//! throughput, latency and CPU, and compares the result with the thread-count formula
+//! N = N_cpu × U × (1 + W/C) and a fitted scalability curve.
+//!
+//! The engine (`workload`, `pool`, `sweep`, `measure`, `monitor`, `preset`, `model`) never
+//! imports egui: the same engine serves the CLI (`cli`), the desktop app (`app`, `ui`,
+//! behind the `gui` feature) and the tests. Data flows one way:
+//! preset → engine → events → stored results → drawing.
+
+pub mod atomic_file;
+pub mod cancel;
+pub mod cli;
+pub mod error;
+pub mod export;
+pub mod machine;
+pub mod measure;
+pub mod pool;
+pub mod preset;
+pub mod result;
+pub mod stats;
+pub mod sweep;
+pub mod workload;

@@ -1,0 +1,114 @@
+//! What this machine is: CPU counts (logical, physical, usable by this process) and memory.
+//! Read once per run and stored with every result, so a result file says where it was measured.
+
+use serde::{Deserialize, Serialize};
+
+/// The machine a result was measured on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineInfo {
+    /// Logical CPUs online (hardware threads).
+    pub logical_cpus: usize,
+    /// Physical cores, as the OS reports them (equal to `logical_cpus` when unknown).
+    pub physical_cpus: usize,
+    /// CPUs this process may really use: the affinity mask and the cgroup CPU quota taken
+    /// into account (Rust's `available_parallelism`).
+    pub usable_cpus: usize,
+    /// Total physical memory.
+    pub total_memory_bytes: u64,
+    /// Memory available to new allocations when the run started.
+    pub available_memory_bytes: u64,
+    /// CPU model name, when known.
+    pub cpu_brand: String,
+    /// Operating system and kernel, when known.
+    pub os: String,
+    /// pooltune's version.
+    pub pooltune_version: String,
+}
+
+impl MachineInfo {
+    /// Reads the machine's description from the OS.
+    pub fn detect() -> MachineInfo {
+        let logical_cpus = online_cpus();
+        let mut cpu_brand = String::new();
+        if let Ok(mut system) = sysinfo::System::new() {
+            system.refresh_cpu_list(sysinfo::CpuRefreshKind::nothing());
+            if let Some(cpu) = system.cpus().first() {
+                cpu_brand = cpu.brand().trim().to_owned();
+            }
+        }
+        let physical_cpus = sysinfo::System::physical_core_count()
+            .unwrap_or(logical_cpus)
+            .clamp(1, logical_cpus);
+        let os = format!(
+            "{} {}",
+            sysinfo::System::long_os_version().unwrap_or_default(),
+            sysinfo::System::kernel_version().unwrap_or_default()
+        )
+        .trim()
+        .to_owned();
+        MachineInfo {
+            logical_cpus,
+            physical_cpus,
+            usable_cpus: usable_cpus(),
+            total_memory_bytes: meminfo_bytes("MemTotal:").unwrap_or(0),
+            available_memory_bytes: available_memory_bytes(),
+            cpu_brand,
+            os,
+            pooltune_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+/// CPUs this process may use (affinity and cgroup quota), at least 1.
+pub fn usable_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Logical CPUs online, at least 1.
+pub fn online_cpus() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).unwrap_or(1).max(1)
+}
+
+/// Memory available to new allocations now (MemAvailable), falling back to total memory.
+pub fn available_memory_bytes() -> u64 {
+    meminfo_bytes("MemAvailable:")
+        .or_else(|| meminfo_bytes("MemTotal:"))
+        .unwrap_or(u64::MAX)
+}
+
+/// A `/proc/meminfo` field in bytes.
+fn meminfo_bytes(field: &str) -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = meminfo
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_agree_with_the_os() {
+        let info = MachineInfo::detect();
+        assert_eq!(info.logical_cpus, online_cpus());
+        assert!(info.physical_cpus >= 1 && info.physical_cpus <= info.logical_cpus);
+        assert!(info.usable_cpus >= 1 && info.usable_cpus <= info.logical_cpus);
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+        let total_kib: u64 = meminfo
+            .lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(info.total_memory_bytes, total_kib * 1024);
+    }
+}

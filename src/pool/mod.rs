@@ -1,0 +1,136 @@
+//! Pools: what runs the tasks. Each pool kind runs a trial (a fixed number of tasks, or as
+//! many as fit before a deadline) on N workers and returns what it measured: tasks run, wall
+//! time, the workers' CPU time and a latency histogram merged from one histogram per worker
+//! (so recording never serialises the workers).
+//!
+//! Pools catch a panicking task (the trial fails with its message; the pool stays usable)
+//! and check the trial's stop flag between chunks of tasks.
+
+mod process;
+mod queue;
+mod rayon_pool;
+mod recorder;
+mod spawn;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+pub use process::{WORKER_MODE_ARG, run_worker_process};
+pub use recorder::{WorkerRecorder, new_histogram, record_ns};
+
+use crate::cancel::TrialStop;
+use crate::preset::{PoolSpec, WorkloadSpec};
+use crate::result::Calibration;
+use crate::workload::Workload;
+
+/// What a trial asks of a pool.
+pub struct TrialPlan<'a> {
+    /// The workload to run (in-process pools).
+    pub workload: &'a Arc<dyn Workload>,
+    /// Most tasks to run; with a deadline in `stop`, fewer may run.
+    pub max_tasks: u64,
+    /// Time one in this many tasks for the latency histogram (1: every task).
+    pub sample_every: u64,
+    /// Tasks per chunk handed to a worker at once (the pool may use its own chunk size).
+    pub chunk_tasks: u64,
+    /// Why to stop early (shared with worker threads that outlive the call).
+    pub stop: &'a Arc<TrialStop>,
+}
+
+/// What a pool measured in one trial.
+#[derive(Debug)]
+pub struct TrialRun {
+    /// Tasks that ran to completion.
+    pub tasks: u64,
+    /// Wall time from the first task handed out to the last one finished.
+    pub wall: Duration,
+    /// Sum of the workers' thread CPU time spent running tasks, in nanoseconds.
+    pub worker_cpu_ns: u64,
+    /// Task times in nanoseconds (sampled per [`TrialPlan::sample_every`]), all workers merged.
+    pub latency_ns: Histogram<u64>,
+    /// Sum of the sampled task times, in nanoseconds (for the mean wall time per task).
+    pub sampled_time_ns: u64,
+    /// CPU time used during the trial by child processes (a process pool's workers), in
+    /// nanoseconds; counted into the point's CPU utilisation beside this process's own.
+    pub child_cpu_ns: u64,
+}
+
+/// Why a trial did not produce a measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrialFailure {
+    /// The user stopped the sweep.
+    Cancelled,
+    /// A task panicked; the message.
+    Panicked(String),
+    /// Something else went wrong (a worker process died, a channel broke).
+    Failed(String),
+}
+
+impl std::fmt::Display for TrialFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrialFailure::Cancelled => write!(f, "cancelled"),
+            TrialFailure::Panicked(message) => write!(f, "a task panicked: {message}"),
+            TrialFailure::Failed(message) => write!(f, "{message}"),
+        }
+    }
+}
+
+/// A pool of N workers that runs trials.
+pub trait Pool: Send {
+    /// Workers in the pool.
+    fn threads(&self) -> usize;
+    /// Runs one trial and blocks until it is done, stopped, or failed.
+    fn run_trial(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure>;
+}
+
+/// What a pool needs to know about the workload beyond the built [`Workload`]: a process pool
+/// rebuilds the workload inside each worker process from its spec.
+#[derive(Debug, Clone)]
+pub struct WorkloadSource {
+    /// The workload's spec.
+    pub spec: WorkloadSpec,
+    /// The run's calibration.
+    pub calibration: Calibration,
+}
+
+/// Builds a pool of `threads` workers. The error names the thread count and the OS error.
+pub fn build(
+    spec: &PoolSpec,
+    threads: usize,
+    source: &WorkloadSource,
+) -> Result<Box<dyn Pool>, String> {
+    let pool: Box<dyn Pool> = match *spec {
+        PoolSpec::Rayon => Box::new(rayon_pool::RayonPool::new(threads)?),
+        PoolSpec::Queue {
+            queue_capacity,
+            chunk_size,
+        } => Box::new(queue::QueuePool::new(threads, queue_capacity, chunk_size)?),
+        PoolSpec::Spawn => Box::new(spawn::SpawnPool::new(threads)),
+        PoolSpec::Process {
+            chunk_size,
+            feeding,
+        } => Box::new(process::ProcessPool::new(
+            threads, chunk_size, feeding, source,
+        )?),
+    };
+    Ok(pool)
+}
+
+/// The text of a panic payload.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic with a non-text payload".to_owned()
+    }
+}
+
+/// Name of a pool worker thread; every thread pooltune creates has a `pooltune-` name.
+pub fn worker_name(index: usize) -> String {
+    format!("pooltune-worker-{index}")
+}

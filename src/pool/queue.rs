@@ -1,0 +1,174 @@
+//! `queue`: N named worker threads pulling chunks of task indices from one bounded channel of
+//! capacity `queue_capacity`: the shape of Python's ThreadPoolExecutor and of a
+//! producer-consumer queue. The producer (the sweep thread) blocks when the queue is full.
+
+use std::ops::Range;
+use std::sync::{Arc, Barrier};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::{Pool, TrialFailure, TrialPlan, TrialRun, WorkerRecorder, worker_name};
+use crate::cancel::TrialStop;
+use crate::workload::Workload;
+
+/// The part of a [`TrialPlan`] a worker thread keeps for the length of a trial.
+struct TrialShare {
+    workload: Arc<dyn Workload>,
+    stop: Arc<TrialStop>,
+    sample_every: u64,
+}
+
+enum Message {
+    /// A new trial starts: what to run it with.
+    Begin(Arc<TrialShare>),
+    /// Tasks to run.
+    Tasks(Range<u64>),
+    /// The trial's tasks are all sent: report and wait at the barrier.
+    End,
+}
+
+/// A queue pool.
+pub struct QueuePool {
+    sender: Option<Sender<Message>>,
+    reports: Receiver<WorkerRecorder>,
+    barrier: Arc<Barrier>,
+    workers: Vec<JoinHandle<()>>,
+    chunk_size: u64,
+}
+
+impl QueuePool {
+    /// Starts `threads` named workers on a channel of `capacity` messages.
+    pub fn new(threads: usize, capacity: usize, chunk_size: usize) -> Result<QueuePool, String> {
+        let (sender, receiver) = crossbeam_channel::bounded::<Message>(capacity);
+        let (report_tx, reports) = crossbeam_channel::unbounded();
+        let barrier = Arc::new(Barrier::new(threads + 1));
+        let mut workers = Vec::with_capacity(threads);
+        for index in 0..threads {
+            let (receiver, report_tx, barrier) =
+                (receiver.clone(), report_tx.clone(), barrier.clone());
+            let spawned = std::thread::Builder::new()
+                .name(worker_name(index))
+                .spawn(move || worker_loop(index, &receiver, &report_tx, &barrier));
+            match spawned {
+                Ok(handle) => workers.push(handle),
+                Err(err) => {
+                    // Dropping the sender ends the workers already started.
+                    drop(sender);
+                    for handle in workers {
+                        let _ = handle.join();
+                    }
+                    return Err(format!(
+                        "could not start worker {index} of a queue pool of {threads} threads: {err}"
+                    ));
+                }
+            }
+        }
+        Ok(QueuePool {
+            sender: Some(sender),
+            reports,
+            barrier,
+            workers,
+            chunk_size: chunk_size.max(1) as u64,
+        })
+    }
+}
+
+fn worker_loop(
+    index: usize,
+    receiver: &Receiver<Message>,
+    reports: &Sender<WorkerRecorder>,
+    barrier: &Barrier,
+) {
+    let mut recorder = WorkerRecorder::new();
+    let mut trial: Option<Arc<TrialShare>> = None;
+    let mut go_on = true;
+    while let Ok(message) = receiver.recv() {
+        match message {
+            Message::Begin(share) => {
+                recorder.reset();
+                go_on = true;
+                trial = Some(share);
+            }
+            Message::Tasks(range) => {
+                let Some(share) = &trial else { continue };
+                if !go_on {
+                    continue; // drain the queue quickly once the trial stopped
+                }
+                let plan = TrialPlan {
+                    workload: &share.workload,
+                    max_tasks: range.end,
+                    sample_every: share.sample_every,
+                    chunk_tasks: range.end - range.start,
+                    stop: &share.stop,
+                };
+                go_on = recorder.run_chunk(&plan, index, range.start, range.end);
+            }
+            Message::End => {
+                trial = None;
+                let report = std::mem::take(&mut recorder);
+                if reports.send(report).is_err() {
+                    return;
+                }
+                // Holding here keeps this worker from taking another worker's End.
+                barrier.wait();
+            }
+        }
+    }
+}
+
+impl Pool for QueuePool {
+    fn threads(&self) -> usize {
+        self.workers.len()
+    }
+
+    fn run_trial(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
+        let sender = self
+            .sender
+            .as_ref()
+            .ok_or_else(|| TrialFailure::Failed("the queue pool was shut down".to_owned()))?;
+        let broken = || TrialFailure::Failed("a queue worker stopped unexpectedly".to_owned());
+        let stop = plan.stop.clone();
+        let share = Arc::new(TrialShare {
+            workload: plan.workload.clone(),
+            stop: stop.clone(),
+            sample_every: plan.sample_every,
+        });
+        let threads = self.workers.len();
+        for _ in 0..threads {
+            sender
+                .send(Message::Begin(share.clone()))
+                .map_err(|_| broken())?;
+        }
+        let started = Instant::now();
+        let mut next = 0;
+        while next < plan.max_tasks && !stop.should_stop() {
+            let end = (next + self.chunk_size).min(plan.max_tasks);
+            sender
+                .send(Message::Tasks(next..end))
+                .map_err(|_| broken())?;
+            next = end;
+        }
+        for _ in 0..threads {
+            sender.send(Message::End).map_err(|_| broken())?;
+        }
+        let mut reports = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            reports.push(self.reports.recv().map_err(|_| broken())?);
+        }
+        let wall = started.elapsed();
+        self.barrier.wait();
+        super::rayon_pool::finish_trial(plan, wall, reports.iter_mut().map(Ok::<_, ()>))
+    }
+}
+
+impl Drop for QueuePool {
+    fn drop(&mut self) {
+        // Closing the channel ends every worker's loop.
+        self.sender = None;
+        for handle in self.workers.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}

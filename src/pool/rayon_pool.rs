@@ -1,0 +1,90 @@
+//! `rayon`: a `rayon::ThreadPool` of N named threads; a trial is one `par_iter` over chunks
+//! of tasks, scheduled by rayon's work stealing.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{Pool, TrialFailure, TrialPlan, TrialRun, WorkerRecorder, worker_name};
+
+/// A rayon pool with one recorder per worker thread.
+pub struct RayonPool {
+    pool: rayon::ThreadPool,
+    recorders: Vec<Mutex<WorkerRecorder>>,
+}
+
+impl RayonPool {
+    /// Builds the pool; the error names the thread count and what the OS said.
+    pub fn new(threads: usize) -> Result<RayonPool, String> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(worker_name)
+            .build()
+            .map_err(|err| format!("could not build a rayon pool of {threads} threads: {err}"))?;
+        Ok(RayonPool {
+            pool,
+            recorders: (0..threads)
+                .map(|_| Mutex::new(WorkerRecorder::new()))
+                .collect(),
+        })
+    }
+}
+
+impl Pool for RayonPool {
+    fn threads(&self) -> usize {
+        self.recorders.len()
+    }
+
+    fn run_trial(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
+        for recorder in &mut self.recorders {
+            recorder.get_mut().map_err(|_| poisoned())?.reset();
+        }
+        let chunk = plan.chunk_tasks.max(1);
+        let chunks = plan.max_tasks.div_ceil(chunk);
+        let recorders = &self.recorders;
+        let started = Instant::now();
+        self.pool.install(|| {
+            (0..chunks).into_par_iter().for_each(|c| {
+                let worker = rayon::current_thread_index().unwrap_or(0);
+                let first = c * chunk;
+                let end = (first + chunk).min(plan.max_tasks);
+                if let Ok(mut recorder) = recorders[worker % recorders.len()].lock() {
+                    recorder.run_chunk(plan, worker, first, end);
+                }
+            });
+        });
+        let wall = started.elapsed();
+        finish_trial(plan, wall, self.recorders.iter_mut().map(|m| m.get_mut()))
+    }
+}
+
+fn poisoned() -> TrialFailure {
+    TrialFailure::Failed("a worker's recorder was poisoned".to_owned())
+}
+
+/// Merges the workers' recorders into a [`TrialRun`], or reports why the trial failed.
+pub(super) fn finish_trial<'r, E>(
+    plan: &TrialPlan<'_>,
+    wall: std::time::Duration,
+    recorders: impl Iterator<Item = Result<&'r mut WorkerRecorder, E>>,
+) -> Result<TrialRun, TrialFailure> {
+    if let Some(message) = plan.stop.panic_message() {
+        return Err(TrialFailure::Panicked(message));
+    }
+    if plan.stop.cancelled() {
+        return Err(TrialFailure::Cancelled);
+    }
+    let mut total = WorkerRecorder::new();
+    for recorder in recorders {
+        total.absorb(recorder.map_err(|_| poisoned())?);
+    }
+    Ok(TrialRun {
+        tasks: total.tasks,
+        wall,
+        worker_cpu_ns: total.cpu_ns,
+        latency_ns: total.latency_ns,
+        sampled_time_ns: total.sampled_time_ns,
+        child_cpu_ns: 0,
+    })
+}

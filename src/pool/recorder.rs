@@ -1,0 +1,123 @@
+//! The per-worker measuring loop shared by every in-process pool: runs a chunk of tasks,
+//! times one in `sample_every` of them into the worker's own histogram, reads the worker's
+//! CPU clock once per chunk, and catches panics.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Instant;
+
+use hdrhistogram::Histogram;
+
+use super::{TrialPlan, panic_text};
+use crate::measure::thread_cpu_ns;
+use crate::workload::TaskCtx;
+
+/// A histogram of nanoseconds with 2 significant digits (1% resolution) that grows as needed.
+pub fn new_histogram() -> Histogram<u64> {
+    // Only fails for invalid sigfig (2 is valid); fall back to an explicitly bounded one.
+    Histogram::new(2).unwrap_or_else(|_| {
+        Histogram::new_with_bounds(1, u64::MAX / 2, 2).expect("hdrhistogram accepts sigfig 2")
+    })
+}
+
+/// Records a task time. `record` grows an auto-resizing histogram (`saturating_record` does
+/// not, and would clamp every value to the histogram's initial range).
+pub fn record_ns(histogram: &mut Histogram<u64>, ns: u64) {
+    if histogram.record(ns.max(1)).is_err() {
+        histogram.saturating_record(ns.max(1));
+    }
+}
+
+/// What one worker measured in a trial.
+#[derive(Debug)]
+pub struct WorkerRecorder {
+    /// Sampled task times in nanoseconds.
+    pub latency_ns: Histogram<u64>,
+    /// Sum of the sampled task times in nanoseconds.
+    pub sampled_time_ns: u64,
+    /// Tasks completed.
+    pub tasks: u64,
+    /// Thread CPU time spent in chunks, in nanoseconds.
+    pub cpu_ns: u64,
+    countdown: u64,
+}
+
+impl Default for WorkerRecorder {
+    fn default() -> Self {
+        WorkerRecorder::new()
+    }
+}
+
+impl WorkerRecorder {
+    /// An empty recorder.
+    pub fn new() -> WorkerRecorder {
+        WorkerRecorder {
+            latency_ns: new_histogram(),
+            sampled_time_ns: 0,
+            tasks: 0,
+            cpu_ns: 0,
+            countdown: 0,
+        }
+    }
+
+    /// Clears the recorder for a new trial, keeping its allocation.
+    pub fn reset(&mut self) {
+        self.latency_ns.reset();
+        self.sampled_time_ns = 0;
+        self.tasks = 0;
+        self.cpu_ns = 0;
+        self.countdown = 0;
+    }
+
+    /// Runs tasks `first..end` on worker `worker`. Returns false when the trial must stop
+    /// (a task panicked, or the stop flag is set); tasks not started are skipped.
+    pub fn run_chunk(&mut self, plan: &TrialPlan<'_>, worker: usize, first: u64, end: u64) -> bool {
+        if plan.stop.should_stop() {
+            return false;
+        }
+        let cpu_before = thread_cpu_ns();
+        let workload = &**plan.workload;
+        let stop = plan.stop;
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            for task in first..end {
+                if stop.interrupted() {
+                    return false;
+                }
+                let ctx = TaskCtx { worker, task, stop };
+                if self.countdown == 0 {
+                    let started = Instant::now();
+                    workload.run_task(&ctx);
+                    let ns = started.elapsed().as_nanos() as u64;
+                    record_ns(&mut self.latency_ns, ns);
+                    self.sampled_time_ns += ns;
+                    self.countdown = plan.sample_every.max(1) - 1;
+                } else {
+                    workload.run_task(&ctx);
+                    self.countdown -= 1;
+                }
+                // A task cut short by a stop does not count as completed.
+                if stop.interrupted() {
+                    return false;
+                }
+                self.tasks += 1;
+            }
+            true
+        }));
+        self.cpu_ns += thread_cpu_ns().saturating_sub(cpu_before);
+        match result {
+            Ok(go_on) => go_on,
+            Err(payload) => {
+                stop.record_panic(panic_text(&*payload));
+                false
+            }
+        }
+    }
+
+    /// Adds another worker's measurements to this one.
+    pub fn absorb(&mut self, other: &WorkerRecorder) {
+        // Histograms with auto-resize accept any other's range.
+        let _ = self.latency_ns.add(&other.latency_ns);
+        self.sampled_time_ns += other.sampled_time_ns;
+        self.tasks += other.tasks;
+        self.cpu_ns += other.cpu_ns;
+    }
+}

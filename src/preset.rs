@@ -1,0 +1,1083 @@
+//! Presets: the TOML files that describe one experiment (a workload, a pool and a sweep).
+//!
+//! A preset is parsed strictly (unknown keys and kinds are refused with the file, line and a
+//! suggestion), then validated (every value out of range is refused with the field, the value
+//! and what is allowed), and saved atomically. This module never runs anything.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::PresetError;
+
+/// The newest preset format this build understands.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The largest thread count a sweep may ask for: far past any useful pool on a desktop, low
+/// enough that a typo (100000) is refused before the OS is asked for that many threads.
+pub const MAX_THREADS: usize = 4096;
+
+/// One experiment: what each task does, which pool runs the tasks, and which thread counts to try.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    /// Format version of the file; a newer one than [`SCHEMA_VERSION`] is refused.
+    pub schema_version: u32,
+    /// A short name shown in lists and on plots.
+    pub name: String,
+    /// One or two sentences: what this experiment shows.
+    #[serde(default)]
+    pub description: String,
+    /// What one task does.
+    pub workload: WorkloadSpec,
+    /// Which kind of pool runs the tasks.
+    #[serde(default)]
+    pub pool: PoolSpec,
+    /// Thread counts, trials and trial length.
+    pub sweep: SweepSpec,
+}
+
+/// What one task does. Every duration is in microseconds of this machine's time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WorkloadSpec {
+    /// Pure computation for `compute_us` per task.
+    Cpu {
+        /// Computation per task (C), calibrated to this machine.
+        compute_us: u64,
+    },
+    /// `compute_us` of computation, then a blocking wait of `wait_us` (a sleep standing for I/O):
+    /// the exact model behind N = N_cpu × U × (1 + W/C).
+    Blocking {
+        /// Computation per task (C).
+        compute_us: u64,
+        /// Blocking wait per task (W).
+        wait_us: u64,
+    },
+    /// Real file I/O: each task writes `bytes` to a file in a temporary directory and reads it back.
+    FileIo {
+        /// Size of the file each task writes and reads back.
+        bytes: u64,
+        /// Call fsync after writing, so the data reaches the device and not only the page cache.
+        #[serde(default)]
+        fsync: bool,
+    },
+    /// Streams over a per-worker buffer (read and write), so memory bandwidth is the limit.
+    Memory {
+        /// Size of each worker's buffer, in KiB; make it larger than the last-level cache.
+        buffer_kib: u64,
+        /// How many read+write passes each task makes over its buffer.
+        #[serde(default = "default_passes")]
+        passes: u32,
+    },
+    /// A fraction of each task's computation runs inside one shared lock (Amdahl's serial part).
+    Contended {
+        /// Computation per task (C), inside and outside the lock together.
+        compute_us: u64,
+        /// Fraction of `compute_us` spent holding the shared lock, 0.0 to 1.0.
+        serial_fraction: f64,
+    },
+    /// A simulated interpreter lock: a task computes only while it holds one global lock, which
+    /// the holder gives up every `switch_interval_us` and during blocking waits.
+    Gil {
+        /// Computation per task (C), all of it under the lock.
+        compute_us: u64,
+        /// Blocking wait per task (W), outside the lock.
+        #[serde(default)]
+        wait_us: u64,
+        /// How long a holder keeps the lock while others wait; CPython's default is 5 ms
+        /// (`sys.getswitchinterval()`).
+        #[serde(default = "default_switch_interval_us")]
+        switch_interval_us: u64,
+    },
+    /// Each task adds to shared counters by one strategy; the total is checked after each trial.
+    SharedState {
+        /// How the counters are shared.
+        strategy: SharedStrategy,
+        /// Counter increments per task.
+        #[serde(default = "default_updates_per_task")]
+        updates_per_task: u64,
+    },
+}
+
+fn default_passes() -> u32 {
+    1
+}
+fn default_switch_interval_us() -> u64 {
+    5000
+}
+fn default_updates_per_task() -> u64 {
+    1000
+}
+
+/// How `shared_state` tasks share their counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedStrategy {
+    /// One global counter behind a mutex, locked for every increment.
+    Mutex,
+    /// One global atomic counter, `fetch_add` for every increment.
+    Atomic,
+    /// Every increment is a message to one collector thread, which keeps the total.
+    Channel,
+    /// Each worker counts in its own slot; the slots are merged at the end of the trial.
+    ThreadLocal,
+}
+
+impl SharedStrategy {
+    /// Every strategy, in the order they are usually compared.
+    pub const ALL: [SharedStrategy; 4] = [
+        SharedStrategy::Mutex,
+        SharedStrategy::Atomic,
+        SharedStrategy::Channel,
+        SharedStrategy::ThreadLocal,
+    ];
+
+    /// The name used in preset files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SharedStrategy::Mutex => "mutex",
+            SharedStrategy::Atomic => "atomic",
+            SharedStrategy::Channel => "channel",
+            SharedStrategy::ThreadLocal => "thread_local",
+        }
+    }
+}
+
+impl WorkloadSpec {
+    /// The kind name used in preset files (`cpu`, `blocking`, ...).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            WorkloadSpec::Cpu { .. } => "cpu",
+            WorkloadSpec::Blocking { .. } => "blocking",
+            WorkloadSpec::FileIo { .. } => "file_io",
+            WorkloadSpec::Memory { .. } => "memory",
+            WorkloadSpec::Contended { .. } => "contended",
+            WorkloadSpec::Gil { .. } => "gil",
+            WorkloadSpec::SharedState { .. } => "shared_state",
+        }
+    }
+
+    /// Every workload kind name, for error messages and pickers.
+    pub const KIND_NAMES: [&'static str; 7] = [
+        "cpu",
+        "blocking",
+        "file_io",
+        "memory",
+        "contended",
+        "gil",
+        "shared_state",
+    ];
+
+    /// The configured computation (C) and wait (W) per task in microseconds, where the preset
+    /// states them; shown beside the measured values.
+    pub fn configured_compute_wait_us(&self) -> Option<(u64, u64)> {
+        match *self {
+            WorkloadSpec::Cpu { compute_us } => Some((compute_us, 0)),
+            WorkloadSpec::Blocking {
+                compute_us,
+                wait_us,
+            } => Some((compute_us, wait_us)),
+            WorkloadSpec::Contended { compute_us, .. } => Some((compute_us, 0)),
+            WorkloadSpec::Gil {
+                compute_us,
+                wait_us,
+                ..
+            } => Some((compute_us, wait_us)),
+            WorkloadSpec::FileIo { .. }
+            | WorkloadSpec::Memory { .. }
+            | WorkloadSpec::SharedState { .. } => None,
+        }
+    }
+}
+
+/// Which kind of pool runs the tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PoolSpec {
+    /// A `rayon::ThreadPool` built with `num_threads(N)` for each point.
+    Rayon,
+    /// N named workers pulling from one bounded channel: Python's ThreadPoolExecutor shape.
+    Queue {
+        /// Capacity of the channel between the producer and the workers.
+        #[serde(default = "default_queue_capacity")]
+        queue_capacity: usize,
+        /// Tasks per message; 1 feeds tasks one by one.
+        #[serde(default = "default_chunk_size")]
+        chunk_size: usize,
+    },
+    /// One new OS thread per task, at most N alive at once, each joined: what creating threads costs.
+    Spawn,
+    /// N worker processes (pooltune started in worker mode), tasks sent in chunks over pipes.
+    Process {
+        /// Tasks per message sent to a worker process.
+        #[serde(default = "default_chunk_size")]
+        chunk_size: usize,
+        /// `lazy` produces tasks on demand (like `imap`); `eager` builds every task description
+        /// before sending the first (like `map` over a list).
+        #[serde(default)]
+        feeding: Feeding,
+    },
+}
+
+fn default_queue_capacity() -> usize {
+    64
+}
+fn default_chunk_size() -> usize {
+    1
+}
+
+impl Default for PoolSpec {
+    fn default() -> Self {
+        PoolSpec::Rayon
+    }
+}
+
+impl PoolSpec {
+    /// The kind name used in preset files.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            PoolSpec::Rayon => "rayon",
+            PoolSpec::Queue { .. } => "queue",
+            PoolSpec::Spawn => "spawn",
+            PoolSpec::Process { .. } => "process",
+        }
+    }
+
+    /// Every pool kind name, for error messages and pickers.
+    pub const KIND_NAMES: [&'static str; 4] = ["rayon", "queue", "spawn", "process"];
+}
+
+/// How a process pool is fed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feeding {
+    /// Tasks produced on demand with a bounded number in flight (Python's `imap`).
+    #[default]
+    Lazy,
+    /// Every task description built before the first is sent (Python's `map` over a list).
+    Eager,
+}
+
+/// Which thread counts to try, how many trials, and how long each trial is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// An explicit list of thread counts, tried in the order given. Use this or `threads_range`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<Vec<usize>>,
+    /// A range of thread counts. Use this or `threads`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads_range: Option<ThreadRange>,
+    /// Measured trials per thread count (at least 3, for a confidence interval).
+    #[serde(default = "default_trials")]
+    pub trials: u32,
+    /// Tasks per trial. Use this or `trial_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_per_trial: Option<u64>,
+    /// Length of a trial in milliseconds. Use this or `tasks_per_trial`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_ms: Option<u64>,
+    /// Unmeasured warm-up before the trials of each thread count, in milliseconds.
+    #[serde(default = "default_warmup_ms")]
+    pub warmup_ms: u64,
+}
+
+fn default_trials() -> u32 {
+    3
+}
+fn default_warmup_ms() -> u64 {
+    200
+}
+
+/// A range of thread counts: `from` to `to` inclusive, adding `by` (linear) or multiplying by
+/// `by` (geometric). `to` is always included even when the step would skip it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadRange {
+    /// First thread count.
+    pub from: usize,
+    /// Last thread count (included).
+    pub to: usize,
+    /// `linear` (add `by`) or `geometric` (multiply by `by`).
+    #[serde(default)]
+    pub step: RangeStep,
+    /// The increment (linear, default 1) or factor (geometric, default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<usize>,
+}
+
+/// How a [`ThreadRange`] steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RangeStep {
+    /// from, from+by, from+2·by, ..., to
+    #[default]
+    Linear,
+    /// from, from·by, from·by², ..., to
+    Geometric,
+}
+
+/// How long one trial is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrialLength {
+    /// A fixed number of tasks.
+    Tasks(u64),
+    /// A fixed time; as many tasks as fit.
+    Millis(u64),
+}
+
+impl SweepSpec {
+    /// The thread counts to try, in order. Call after [`Preset::validate`]; an invalid spec
+    /// gives an empty list.
+    pub fn thread_counts(&self) -> Vec<usize> {
+        if let Some(list) = &self.threads {
+            return list.clone();
+        }
+        let Some(range) = &self.threads_range else {
+            return Vec::new();
+        };
+        if range.from == 0 || range.to < range.from {
+            return Vec::new();
+        }
+        let mut counts = Vec::new();
+        let mut n = range.from;
+        match range.step {
+            RangeStep::Linear => {
+                let by = range.by.unwrap_or(1).max(1);
+                while n <= range.to {
+                    counts.push(n);
+                    n += by;
+                }
+            }
+            RangeStep::Geometric => {
+                let by = range.by.unwrap_or(2).max(2);
+                while n <= range.to {
+                    counts.push(n);
+                    n = n.saturating_mul(by);
+                }
+            }
+        }
+        if counts.last() != Some(&range.to) {
+            counts.push(range.to);
+        }
+        counts
+    }
+
+    /// How long each trial is. Call after [`Preset::validate`].
+    pub fn trial_length(&self) -> TrialLength {
+        match (self.tasks_per_trial, self.trial_ms) {
+            (Some(tasks), _) => TrialLength::Tasks(tasks),
+            (None, Some(ms)) => TrialLength::Millis(ms),
+            (None, None) => TrialLength::Tasks(0),
+        }
+    }
+}
+
+/// A value that failed validation: which field, what it was, and what is allowed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvalidValue {
+    /// Dotted path of the field, as written in the file (`sweep.trials`).
+    pub field: String,
+    /// The value found, as text.
+    pub value: String,
+    /// What is allowed, in words.
+    pub allowed: String,
+}
+
+impl fmt::Display for InvalidValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` = {} is not allowed: {}",
+            self.field, self.value, self.allowed
+        )
+    }
+}
+
+fn invalid(field: &str, value: impl fmt::Display, allowed: impl Into<String>) -> InvalidValue {
+    InvalidValue {
+        field: field.to_owned(),
+        value: value.to_string(),
+        allowed: allowed.into(),
+    }
+}
+
+/// Bounds used by validation. Absurd values are refused before they reach the engine.
+pub mod limits {
+    /// Longest computation or wait per task: 10 s.
+    pub const MAX_TASK_US: u64 = 10_000_000;
+    /// Most tasks in one trial.
+    pub const MAX_TASKS_PER_TRIAL: u64 = 100_000_000;
+    /// Shortest and longest trial by time.
+    pub const TRIAL_MS: (u64, u64) = (10, 600_000);
+    /// Trials per point.
+    pub const TRIALS: (u32, u32) = (3, 100);
+    /// Longest warm-up.
+    pub const MAX_WARMUP_MS: u64 = 60_000;
+    /// Largest file a `file_io` task writes: 1 GiB.
+    pub const MAX_FILE_BYTES: u64 = 1 << 30;
+    /// Most increments per `shared_state` task.
+    pub const MAX_UPDATES_PER_TASK: u64 = 100_000_000;
+    /// Most passes per `memory` task.
+    pub const MAX_PASSES: u32 = 1000;
+    /// Switch interval bounds for `gil`: 1 µs to 1 s.
+    pub const SWITCH_INTERVAL_US: (u64, u64) = (1, 1_000_000);
+    /// Longest name.
+    pub const MAX_NAME_CHARS: usize = 200;
+    /// Most thread counts in one sweep.
+    pub const MAX_POINTS: usize = 256;
+    /// Largest queue capacity or chunk size.
+    pub const MAX_QUEUE: usize = 1_000_000;
+}
+
+impl Preset {
+    /// Checks every value against its allowed range. `available_memory_bytes` bounds the
+    /// memory a workload may ask for (all workers' buffers together).
+    pub fn validate(&self, available_memory_bytes: u64) -> Result<(), InvalidValue> {
+        use limits::*;
+        if self.schema_version == 0 || self.schema_version > SCHEMA_VERSION {
+            return Err(invalid(
+                "schema_version",
+                self.schema_version,
+                format!("this pooltune reads schema_version 1 to {SCHEMA_VERSION}"),
+            ));
+        }
+        if self.name.trim().is_empty() || self.name.chars().count() > MAX_NAME_CHARS {
+            return Err(invalid(
+                "name",
+                format!("{:?}", self.name),
+                format!("a name of 1 to {MAX_NAME_CHARS} characters"),
+            ));
+        }
+        self.sweep.validate()?;
+        let max_threads = self.sweep.thread_counts().into_iter().max().unwrap_or(1);
+        self.workload
+            .validate(max_threads, available_memory_bytes)?;
+        self.pool.validate()?;
+        Ok(())
+    }
+}
+
+fn check_task_us(field: &str, value: u64, min: u64) -> Result<(), InvalidValue> {
+    if value < min || value > limits::MAX_TASK_US {
+        return Err(invalid(
+            field,
+            value,
+            format!("{min} to {} microseconds (10 s)", limits::MAX_TASK_US),
+        ));
+    }
+    Ok(())
+}
+
+impl WorkloadSpec {
+    /// Checks the workload's values; `max_threads` is the largest thread count of the sweep.
+    pub fn validate(
+        &self,
+        max_threads: usize,
+        available_memory_bytes: u64,
+    ) -> Result<(), InvalidValue> {
+        use limits::*;
+        match *self {
+            WorkloadSpec::Cpu { compute_us } => check_task_us("workload.compute_us", compute_us, 0),
+            WorkloadSpec::Blocking {
+                compute_us,
+                wait_us,
+            } => {
+                check_task_us("workload.compute_us", compute_us, 0)?;
+                check_task_us("workload.wait_us", wait_us, 0)
+            }
+            WorkloadSpec::FileIo { bytes, .. } => {
+                if bytes == 0 || bytes > MAX_FILE_BYTES {
+                    return Err(invalid(
+                        "workload.bytes",
+                        bytes,
+                        format!("1 to {MAX_FILE_BYTES} bytes (1 GiB)"),
+                    ));
+                }
+                let needed = bytes.saturating_mul(max_threads as u64);
+                if needed > available_memory_bytes {
+                    return Err(invalid(
+                        "workload.bytes",
+                        bytes,
+                        format!(
+                            "at most {} bytes per task, so that {max_threads} workers' buffers fit in the {} MiB of memory available",
+                            available_memory_bytes / max_threads.max(1) as u64,
+                            available_memory_bytes >> 20
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+            WorkloadSpec::Memory { buffer_kib, passes } => {
+                let per_worker = buffer_kib.saturating_mul(1024);
+                let needed = per_worker.saturating_mul(max_threads as u64);
+                if buffer_kib == 0 || needed > available_memory_bytes {
+                    return Err(invalid(
+                        "workload.buffer_kib",
+                        buffer_kib,
+                        format!(
+                            "1 to {} KiB, so that {max_threads} workers' buffers fit in the {} MiB of memory available",
+                            (available_memory_bytes / max_threads.max(1) as u64) / 1024,
+                            available_memory_bytes >> 20
+                        ),
+                    ));
+                }
+                if passes == 0 || passes > MAX_PASSES {
+                    return Err(invalid(
+                        "workload.passes",
+                        passes,
+                        format!("1 to {MAX_PASSES}"),
+                    ));
+                }
+                Ok(())
+            }
+            WorkloadSpec::Contended {
+                compute_us,
+                serial_fraction,
+            } => {
+                check_task_us("workload.compute_us", compute_us, 0)?;
+                if !(0.0..=1.0).contains(&serial_fraction) {
+                    return Err(invalid(
+                        "workload.serial_fraction",
+                        serial_fraction,
+                        "a fraction from 0.0 to 1.0",
+                    ));
+                }
+                Ok(())
+            }
+            WorkloadSpec::Gil {
+                compute_us,
+                wait_us,
+                switch_interval_us,
+            } => {
+                check_task_us("workload.compute_us", compute_us, 0)?;
+                check_task_us("workload.wait_us", wait_us, 0)?;
+                let (lo, hi) = SWITCH_INTERVAL_US;
+                if !(lo..=hi).contains(&switch_interval_us) {
+                    return Err(invalid(
+                        "workload.switch_interval_us",
+                        switch_interval_us,
+                        format!("{lo} to {hi} microseconds (CPython's default is 5000)"),
+                    ));
+                }
+                Ok(())
+            }
+            WorkloadSpec::SharedState {
+                updates_per_task, ..
+            } => {
+                if updates_per_task == 0 || updates_per_task > MAX_UPDATES_PER_TASK {
+                    return Err(invalid(
+                        "workload.updates_per_task",
+                        updates_per_task,
+                        format!("1 to {MAX_UPDATES_PER_TASK}"),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl PoolSpec {
+    /// Checks the pool's values.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        let max = limits::MAX_QUEUE;
+        match *self {
+            PoolSpec::Rayon | PoolSpec::Spawn => Ok(()),
+            PoolSpec::Queue {
+                queue_capacity,
+                chunk_size,
+            } => {
+                if queue_capacity == 0 || queue_capacity > max {
+                    return Err(invalid(
+                        "pool.queue_capacity",
+                        queue_capacity,
+                        format!("1 to {max}"),
+                    ));
+                }
+                if chunk_size == 0 || chunk_size > max {
+                    return Err(invalid(
+                        "pool.chunk_size",
+                        chunk_size,
+                        format!("1 to {max}"),
+                    ));
+                }
+                Ok(())
+            }
+            PoolSpec::Process { chunk_size, .. } => {
+                if chunk_size == 0 || chunk_size > max {
+                    return Err(invalid(
+                        "pool.chunk_size",
+                        chunk_size,
+                        format!("1 to {max}"),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl SweepSpec {
+    /// Checks thread counts, trials and trial length.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        use limits::*;
+        match (&self.threads, &self.threads_range) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "sweep.threads_range",
+                    "(given)",
+                    "either `threads` (a list) or `threads_range`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "sweep.threads",
+                    "(missing)",
+                    "a list such as [1, 2, 4, 8] or a `threads_range = { from = 1, to = 8 }`",
+                ));
+            }
+            (Some(list), None) => {
+                if list.is_empty() {
+                    return Err(invalid(
+                        "sweep.threads",
+                        "[]",
+                        "at least one thread count, such as [1, 2, 4, 8]",
+                    ));
+                }
+                if list.len() > MAX_POINTS {
+                    return Err(invalid(
+                        "sweep.threads",
+                        format!("a list of {}", list.len()),
+                        format!("at most {MAX_POINTS} thread counts"),
+                    ));
+                }
+                for &n in list {
+                    if n == 0 || n > MAX_THREADS {
+                        return Err(invalid(
+                            "sweep.threads",
+                            n,
+                            format!("thread counts from 1 to {MAX_THREADS}"),
+                        ));
+                    }
+                }
+            }
+            (None, Some(range)) => {
+                if range.from == 0 || range.from > MAX_THREADS {
+                    return Err(invalid(
+                        "sweep.threads_range.from",
+                        range.from,
+                        format!("1 to {MAX_THREADS}"),
+                    ));
+                }
+                if range.to < range.from || range.to > MAX_THREADS {
+                    return Err(invalid(
+                        "sweep.threads_range.to",
+                        range.to,
+                        format!("{} (from) to {MAX_THREADS}", range.from),
+                    ));
+                }
+                if let Some(by) = range.by {
+                    let min = match range.step {
+                        RangeStep::Linear => 1,
+                        RangeStep::Geometric => 2,
+                    };
+                    if by < min || by > MAX_THREADS {
+                        return Err(invalid(
+                            "sweep.threads_range.by",
+                            by,
+                            format!("{min} to {MAX_THREADS} for a {:?} step", range.step)
+                                .to_lowercase(),
+                        ));
+                    }
+                }
+                let count = self.thread_counts().len();
+                if count > MAX_POINTS {
+                    return Err(invalid(
+                        "sweep.threads_range",
+                        format!("{count} thread counts"),
+                        format!("at most {MAX_POINTS} thread counts; use a larger `by`"),
+                    ));
+                }
+            }
+        }
+        let (lo, hi) = TRIALS;
+        if !(lo..=hi).contains(&self.trials) {
+            return Err(invalid(
+                "sweep.trials",
+                self.trials,
+                format!("{lo} to {hi} (three or more give a confidence interval)"),
+            ));
+        }
+        match (self.tasks_per_trial, self.trial_ms) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "sweep.trial_ms",
+                    "(given)",
+                    "either `tasks_per_trial` or `trial_ms`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "sweep.tasks_per_trial",
+                    "(missing)",
+                    "a number of tasks per trial, or `trial_ms` for a trial of fixed length",
+                ));
+            }
+            (Some(tasks), None) => {
+                if tasks == 0 || tasks > MAX_TASKS_PER_TRIAL {
+                    return Err(invalid(
+                        "sweep.tasks_per_trial",
+                        tasks,
+                        format!("1 to {MAX_TASKS_PER_TRIAL}"),
+                    ));
+                }
+            }
+            (None, Some(ms)) => {
+                let (lo, hi) = TRIAL_MS;
+                if !(lo..=hi).contains(&ms) {
+                    return Err(invalid(
+                        "sweep.trial_ms",
+                        ms,
+                        format!("{lo} to {hi} milliseconds"),
+                    ));
+                }
+            }
+        }
+        if self.warmup_ms > MAX_WARMUP_MS {
+            return Err(invalid(
+                "sweep.warmup_ms",
+                self.warmup_ms,
+                format!("0 to {MAX_WARMUP_MS} milliseconds"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Memory a workload may use, read from the OS; used to bound buffers in validation.
+pub fn available_memory_bytes() -> u64 {
+    crate::machine::available_memory_bytes()
+}
+
+/// Parses a preset from TOML text. `origin` names the source in error messages.
+pub fn parse(text: &str, origin: &Path) -> Result<Preset, PresetError> {
+    let preset: Preset = parse_toml(text, origin)?;
+    if preset.schema_version > SCHEMA_VERSION {
+        return Err(PresetError::SchemaTooNew {
+            path: origin.to_path_buf(),
+            found: preset.schema_version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    preset
+        .validate(available_memory_bytes())
+        .map_err(|invalid| PresetError::Invalid {
+            path: origin.to_path_buf(),
+            invalid,
+        })?;
+    Ok(preset)
+}
+
+/// Deserializes any TOML document strictly, turning serde's message into an error with the
+/// file, line, column and a "did you mean" suggestion. Shared by every preset-like file.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    origin: &Path,
+) -> Result<T, PresetError> {
+    // A newer schema is refused before the structure is checked: a future file may have keys
+    // this build cannot know, and "unknown field" would be the wrong thing to tell the user.
+    if let Ok(table) = text.parse::<toml::Table>()
+        && let Some(version) = table.get("schema_version").and_then(|v| v.as_integer())
+        && version > i64::from(SCHEMA_VERSION)
+    {
+        return Err(PresetError::SchemaTooNew {
+            path: origin.to_path_buf(),
+            found: u32::try_from(version).unwrap_or(u32::MAX),
+            supported: SCHEMA_VERSION,
+        });
+    }
+    toml::from_str(text).map_err(|err| {
+        let message = err.message().trim().to_owned();
+        let (mut line, mut column) = err
+            .span()
+            .map(|span| line_column(text, span.start))
+            .unwrap_or((0, 0));
+        // Inside tagged enums serde reports the table, not the key: find the key's own line.
+        if let Some(key) = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+            && let Some((key_line, key_column)) = find_key(text, key, line)
+        {
+            (line, column) = (key_line, key_column);
+        }
+        PresetError::Parse {
+            path: origin.to_path_buf(),
+            line,
+            column,
+            suggestion: suggestion_for(&message),
+            message,
+        }
+    })
+}
+
+/// Loads and validates a preset file.
+pub fn load(path: &Path) -> Result<Preset, PresetError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PresetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The 1-based line and column of the first `key =` at or after line `from`.
+fn find_key(text: &str, key: &str, from: usize) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find_map(|(index, line)| {
+            let trimmed = line.trim_start();
+            let rest = trimmed.strip_prefix(key)?;
+            rest.trim_start()
+                .starts_with('=')
+                .then(|| (index + 1, line.len() - trimmed.len() + 1))
+        })
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" and "unknown variant" messages,
+/// the allowed name closest to the one written.
+fn suggestion_for(message: &str) -> Option<String> {
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let (found, allowed) = quoted.split_first()?;
+    if !(message.starts_with("unknown field") || message.starts_with("unknown variant")) {
+        return None;
+    }
+    allowed
+        .iter()
+        .map(|candidate| (strsim::jaro_winkler(found, candidate), *candidate))
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, best)| best.to_owned())
+}
+
+/// Serializes a preset as TOML with a header comment.
+pub fn to_toml(preset: &Preset) -> Result<String, PresetError> {
+    let body = toml::to_string_pretty(preset).map_err(|err| PresetError::Serialize {
+        message: err.to_string(),
+    })?;
+    Ok(format!(
+        "# pooltune preset. Edit by hand; `pooltune sweep --preset THIS_FILE` runs it.\n\
+         # Keys and allowed values: see README.md, section \"Presets\".\n{body}"
+    ))
+}
+
+/// Saves a preset atomically: writes a temporary file in the same folder, syncs it, then
+/// renames it over `path`. A failed save leaves whatever was at `path` untouched.
+pub fn save(preset: &Preset, path: &Path) -> Result<(), PresetError> {
+    preset
+        .validate(available_memory_bytes())
+        .map_err(|invalid| PresetError::Invalid {
+            path: path.to_path_buf(),
+            invalid,
+        })?;
+    let text = to_toml(preset)?;
+    crate::atomic_file::write(path, text.as_bytes()).map_err(|source| PresetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Where the user's own presets live (`~/.config/pooltune/presets` on Linux).
+pub fn user_presets_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "pooltune").map(|dirs| dirs.config_dir().join("presets"))
+}
+
+/// Where the shipped presets live: `presets/` beside the executable's crate when run from a
+/// checkout, or the `POOLTUNE_PRESETS` folder when set.
+pub fn shipped_presets_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("POOLTUNE_PRESETS") {
+        return PathBuf::from(dir);
+    }
+    let beside_cwd = PathBuf::from("presets");
+    if beside_cwd.is_dir() {
+        return beside_cwd;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("presets")
+}
+
+/// A preset file found on disk, for listings and pickers.
+#[derive(Debug, Clone)]
+pub struct PresetEntry {
+    /// Where the file is.
+    pub path: PathBuf,
+    /// True for presets shipped with pooltune, false for the user's own.
+    pub shipped: bool,
+    /// The parsed file, or why it could not be read.
+    pub loaded: Result<Preset, String>,
+}
+
+/// Lists every `.toml` file in the shipped and user preset folders, sorted by file name.
+pub fn list_presets() -> Vec<PresetEntry> {
+    let mut entries = Vec::new();
+    let mut folders = vec![(shipped_presets_dir(), true)];
+    if let Some(user) = user_presets_dir() {
+        folders.push((user, false));
+    }
+    for (folder, shipped) in folders {
+        let Ok(read) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = read
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let loaded = load(&path).map_err(|err| err.to_string());
+            entries.push(PresetEntry {
+                path,
+                shipped,
+                loaded,
+            });
+        }
+    }
+    entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+schema_version = 1
+name = "Web service"
+description = "1 ms CPU, 9 ms waiting"
+[workload]
+kind = "blocking"
+compute_us = 1000
+wait_us = 9000
+[pool]
+kind = "rayon"
+[sweep]
+threads = [1, 2, 4]
+trials = 3
+tasks_per_trial = 500
+"#;
+
+    fn parse_str(text: &str) -> Result<Preset, PresetError> {
+        parse(text, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn parses_the_documented_example() {
+        let preset = parse_str(GOOD).unwrap();
+        assert_eq!(preset.sweep.thread_counts(), vec![1, 2, 4]);
+        assert_eq!(
+            preset.workload,
+            WorkloadSpec::Blocking {
+                compute_us: 1000,
+                wait_us: 9000
+            }
+        );
+        assert_eq!(preset.sweep.trial_length(), TrialLength::Tasks(500));
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_suggests() {
+        let text = GOOD.replace("wait_us = 9000", "wiat_us = 9000");
+        let err = parse_str(&text).unwrap_err();
+        let PresetError::Parse {
+            line, suggestion, ..
+        } = &err
+        else {
+            panic!("expected a parse error, got {err:?}");
+        };
+        assert_eq!(*line, 8);
+        assert_eq!(suggestion.as_deref(), Some("wait_us"));
+        assert!(err.to_string().contains("test.toml:8"), "{err}");
+    }
+
+    #[test]
+    fn unknown_kind_suggests_the_closest() {
+        let text = GOOD.replace("kind = \"rayon\"", "kind = \"rayonn\"");
+        let err = parse_str(&text).unwrap_err();
+        assert!(err.to_string().contains("did you mean `rayon`"), "{err}");
+    }
+
+    #[test]
+    fn newer_schema_is_refused_clearly() {
+        let text = GOOD.replace("schema_version = 1", "schema_version = 7\nfuture_key = 1");
+        let err = parse_str(&text).unwrap_err();
+        assert!(
+            matches!(err, PresetError::SchemaTooNew { found: 7, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn zero_threads_names_the_field() {
+        let text = GOOD.replace("[1, 2, 4]", "[1, 0, 4]");
+        let err = parse_str(&text).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("sweep.threads"), "{message}");
+        assert!(message.contains("1 to 4096"), "{message}");
+    }
+
+    #[test]
+    fn geometric_range_includes_both_ends() {
+        let spec = SweepSpec {
+            threads: None,
+            threads_range: Some(ThreadRange {
+                from: 1,
+                to: 24,
+                step: RangeStep::Geometric,
+                by: None,
+            }),
+            trials: 3,
+            tasks_per_trial: Some(10),
+            trial_ms: None,
+            warmup_ms: 0,
+        };
+        assert_eq!(spec.thread_counts(), vec![1, 2, 4, 8, 16, 24]);
+        let linear = SweepSpec {
+            threads_range: Some(ThreadRange {
+                from: 2,
+                to: 7,
+                step: RangeStep::Linear,
+                by: Some(2),
+            }),
+            ..spec
+        };
+        assert_eq!(linear.thread_counts(), vec![2, 4, 6, 7]);
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let preset = parse_str(GOOD).unwrap();
+        let text = to_toml(&preset).unwrap();
+        assert_eq!(parse_str(&text).unwrap(), preset);
+    }
+
+    #[test]
+    fn failed_save_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        let good = parse_str(GOOD).unwrap();
+        save(&good, &path).unwrap();
+        let before = std::fs::read_to_string(&path).unwrap();
+        let mut bad = good.clone();
+        bad.sweep.trials = 0;
+        assert!(save(&bad, &path).is_err());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    }
+}

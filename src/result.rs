@@ -1,0 +1,169 @@
+//! What a sweep produces: one [`Point`] per thread count and the [`SweepResult`] that holds
+//! them with the machine and the preset as run. These are the engine's output format: the
+//! JSON export, the GUI and the model all read these types and nothing else.
+
+use serde::{Deserialize, Serialize};
+
+use crate::machine::MachineInfo;
+use crate::preset::Preset;
+
+/// The measurement at one thread count, summarised over its trials. Every float is NaN
+/// (`null` in JSON) when the point failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Threads (or worker processes) in the pool.
+    pub threads: usize,
+    /// Trials measured (after warm-up).
+    pub trials: u32,
+    /// Mean tasks completed per trial.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub tasks_per_trial: f64,
+    /// Tasks completed per second, mean over trials.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub throughput_per_s: f64,
+    /// Half-width of the 95% confidence interval of `throughput_per_s` (Student's t over trials).
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub throughput_ci95_per_s: f64,
+    /// Throughput of each trial, in order.
+    pub trial_throughputs_per_s: Vec<f64>,
+    /// Median time from a task's start to its end, in microseconds (all trials merged).
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub latency_p50_us: f64,
+    /// 95th percentile task time, in microseconds.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub latency_p95_us: f64,
+    /// 99th percentile task time, in microseconds.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub latency_p99_us: f64,
+    /// Longest task time seen, in microseconds.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub latency_max_us: f64,
+    /// One task in this many was timed for the latency percentiles: 1 (every task) unless
+    /// tasks are so short that reading the clock would distort them (see README, "Latency").
+    pub latency_sample_every: u64,
+    /// CPU time per task: the workers' thread CPU clocks over the trial, divided by tasks (C).
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub cpu_time_per_task_us: f64,
+    /// Mean wall time per task, start to end, as the worker saw it (C + W).
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub wall_time_per_task_us: f64,
+    /// Process CPU time over trial wall time: 0 to the number of logical CPUs.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub cpu_utilization: f64,
+    /// Highest resident memory of the process during the trials, in bytes.
+    pub peak_rss_bytes: u64,
+    /// Voluntary context switches per trial (threads blocking), mean over trials.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub voluntary_context_switches: f64,
+    /// Involuntary context switches per trial (threads preempted), mean over trials.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub involuntary_context_switches: f64,
+    /// Why the point failed (a panicking task, a pool that could not be built, a wrong
+    /// shared-state total), or null.
+    pub error: Option<String>,
+}
+
+impl Point {
+    /// A failed point: the thread count and the reason, every number NaN.
+    pub fn failed(threads: usize, error: impl Into<String>) -> Point {
+        Point {
+            threads,
+            trials: 0,
+            tasks_per_trial: f64::NAN,
+            throughput_per_s: f64::NAN,
+            throughput_ci95_per_s: f64::NAN,
+            trial_throughputs_per_s: Vec::new(),
+            latency_p50_us: f64::NAN,
+            latency_p95_us: f64::NAN,
+            latency_p99_us: f64::NAN,
+            latency_max_us: f64::NAN,
+            latency_sample_every: 1,
+            cpu_time_per_task_us: f64::NAN,
+            wall_time_per_task_us: f64::NAN,
+            cpu_utilization: f64::NAN,
+            peak_rss_bytes: 0,
+            voluntary_context_switches: f64::NAN,
+            involuntary_context_switches: f64::NAN,
+            error: Some(error.into()),
+        }
+    }
+
+    /// True when the point was measured (no error).
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// Measured wait over compute, W/C = (wall − cpu) / cpu per task; NaN when unknown.
+    pub fn measured_wait_over_compute(&self) -> f64 {
+        let c = self.cpu_time_per_task_us;
+        let w = self.wall_time_per_task_us - c;
+        if !(c > 0.0) {
+            return f64::NAN;
+        }
+        (w / c).max(0.0)
+    }
+}
+
+/// Constants measured once per run that the workloads depend on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Spin-loop iterations per microsecond of CPU on this machine: `compute_us` is turned
+    /// into iterations with this.
+    pub spin_units_per_us: f64,
+    /// Cost of one timestamp (`Instant::now`), in nanoseconds; decides latency sampling.
+    pub timer_cost_ns: f64,
+}
+
+/// A whole sweep: where, what, and the points measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepResult {
+    /// The machine it ran on.
+    pub machine: MachineInfo,
+    /// The preset exactly as run (after any `--threads` override).
+    pub preset: Preset,
+    /// The run's calibration.
+    pub calibration: Calibration,
+    /// One point per thread count finished, in the order run.
+    pub points: Vec<Point>,
+    /// True when the sweep was stopped before every thread count ran.
+    pub cancelled: bool,
+    /// When the sweep started, seconds since the Unix epoch.
+    pub started_unix_s: u64,
+    /// How long the sweep took, in seconds.
+    pub duration_s: f64,
+}
+
+/// serde support for floats that are NaN when unknown: serde_json writes NaN as `null`;
+/// this reads `null` back as NaN.
+pub mod nan_null {
+    use serde::{Deserialize as _, Deserializer};
+
+    /// Reads a float or `null` (as NaN).
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_point_round_trips_through_json_as_nulls() {
+        let point = Point::failed(8, "boom");
+        let json = serde_json::to_value(&point).unwrap();
+        assert!(json["throughput_per_s"].is_null());
+        assert_eq!(json["error"], "boom");
+        let back: Point = serde_json::from_value(json).unwrap();
+        assert!(back.throughput_per_s.is_nan());
+        assert_eq!(back.error.as_deref(), Some("boom"));
+    }
+
+    #[test]
+    fn wait_over_compute_from_cpu_and_wall() {
+        let mut point = Point::failed(1, "x");
+        point.cpu_time_per_task_us = 1000.0;
+        point.wall_time_per_task_us = 10_000.0;
+        assert!((point.measured_wait_over_compute() - 9.0).abs() < 1e-12);
+    }
+}

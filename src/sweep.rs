@@ -1,0 +1,485 @@
+//! The sweep: for each thread count, build the workload and the pool, warm up, run the
+//! trials and summarise them into a [`Point`]. Progress and each finished point go out as
+//! [`SweepEvent`]s; the consumer (CLI, GUI, test) never looks at the engine's internals.
+//!
+//! The sweep never panics on a bad point: a pool that cannot be built, a panicking task or a
+//! wrong shared-state total gives a point with its `error` set, and the next point runs.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::cancel::{CancelToken, TrialStop};
+use crate::error::EngineError;
+use crate::machine::MachineInfo;
+use crate::measure::{ProcessUsage, peak_rss_bytes, reset_peak_rss};
+use crate::pool::{self, Pool, TrialFailure, TrialPlan, TrialRun, WorkloadSource};
+use crate::preset::{PoolSpec, Preset, TrialLength, WorkloadSpec, limits};
+use crate::result::{Calibration, Point, SweepResult};
+use crate::stats;
+use crate::workload::{self, Workload};
+
+/// Longest a timed task may be slowed by its own timestamps: 2% (see README, "Latency").
+const TIMER_OVERHEAD_BUDGET: f64 = 0.02;
+
+/// Work handed to a worker at once is sized to take about this long, so per-chunk costs
+/// (a CPU-clock read, a lock, a deadline check) stay well under 1%.
+const CHUNK_TARGET: Duration = Duration::from_micros(200);
+
+/// What the engine reports while it runs.
+#[derive(Debug, Clone)]
+pub enum SweepEvent {
+    /// The sweep has started: what will be run, and where.
+    Started {
+        /// The machine.
+        machine: MachineInfo,
+        /// The run's calibration.
+        calibration: Calibration,
+        /// Thread counts, in the order they will run.
+        thread_counts: Vec<usize>,
+        /// Trials per thread count.
+        trials: u32,
+    },
+    /// A warm-up or a trial has finished.
+    Progress(Progress),
+    /// A thread count is done (measured or failed).
+    Point(Point),
+    /// The sweep is over (finished or stopped); the whole result.
+    Finished(Box<SweepResult>),
+}
+
+/// How far a sweep has got.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Thread count being measured.
+    pub threads: usize,
+    /// Index of that thread count in the sweep (0-based).
+    pub point_index: usize,
+    /// Thread counts in the sweep.
+    pub points: usize,
+    /// Steps done so far (a warm-up or a trial is one step).
+    pub steps_done: usize,
+    /// Steps in the whole sweep.
+    pub steps_total: usize,
+    /// Seconds since the sweep started.
+    pub elapsed_s: f64,
+}
+
+impl Progress {
+    /// Fraction done, 0 to 1.
+    pub fn fraction(&self) -> f64 {
+        if self.steps_total == 0 {
+            return 1.0;
+        }
+        self.steps_done as f64 / self.steps_total as f64
+    }
+
+    /// Estimated seconds left, from the time taken so far (None before the first step).
+    pub fn eta_s(&self) -> Option<f64> {
+        let fraction = self.fraction();
+        (fraction > 0.0).then(|| self.elapsed_s * (1.0 - fraction) / fraction)
+    }
+}
+
+/// Everything needed to measure one point, independent of the thread count.
+#[derive(Debug, Clone)]
+pub struct PointSetup {
+    /// What each task does.
+    pub workload: WorkloadSpec,
+    /// Which pool runs the tasks.
+    pub pool: PoolSpec,
+    /// Measured trials.
+    pub trials: u32,
+    /// Length of each trial.
+    pub length: TrialLength,
+    /// Warm-up before the trials, in milliseconds.
+    pub warmup_ms: u64,
+    /// The run's calibration.
+    pub calibration: Calibration,
+}
+
+impl PointSetup {
+    /// The setup a preset describes.
+    pub fn from_preset(preset: &Preset, calibration: Calibration) -> PointSetup {
+        PointSetup {
+            workload: preset.workload.clone(),
+            pool: preset.pool.clone(),
+            trials: preset.sweep.trials,
+            length: preset.sweep.trial_length(),
+            warmup_ms: preset.sweep.warmup_ms,
+            calibration,
+        }
+    }
+
+    /// Steps (warm-up plus trials) for one point, for progress.
+    pub fn steps_per_point(&self) -> usize {
+        self.trials as usize + 1
+    }
+}
+
+/// Runs a whole sweep on the calling thread, reporting through `emit`. Returns the result,
+/// also sent as [`SweepEvent::Finished`]. A stopped sweep keeps its finished points.
+pub fn run_sweep(
+    preset: &Preset,
+    cancel: &CancelToken,
+    emit: &mut dyn FnMut(SweepEvent),
+) -> Result<SweepResult, EngineError> {
+    preset
+        .validate(crate::machine::available_memory_bytes())
+        .map_err(EngineError::InvalidPreset)?;
+    install_quiet_panic_hook();
+    let started = Instant::now();
+    let started_unix_s = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let machine = MachineInfo::detect();
+    let calibration = workload::calibrate();
+    let thread_counts = preset.sweep.thread_counts();
+    emit(SweepEvent::Started {
+        machine: machine.clone(),
+        calibration: calibration.clone(),
+        thread_counts: thread_counts.clone(),
+        trials: preset.sweep.trials,
+    });
+    let setup = PointSetup::from_preset(preset, calibration.clone());
+    let steps_total = thread_counts.len() * setup.steps_per_point();
+    let mut points = Vec::with_capacity(thread_counts.len());
+    let mut cancelled = false;
+    for (point_index, &threads) in thread_counts.iter().enumerate() {
+        if cancel.is_cancelled() {
+            cancelled = true;
+            break;
+        }
+        let steps_before = point_index * setup.steps_per_point();
+        let mut on_step = |step: usize| {
+            emit(SweepEvent::Progress(Progress {
+                threads,
+                point_index,
+                points: thread_counts.len(),
+                steps_done: steps_before + step,
+                steps_total,
+                elapsed_s: started.elapsed().as_secs_f64(),
+            }));
+        };
+        match measure_point(&setup, threads, cancel, &mut on_step) {
+            Some(point) => {
+                emit(SweepEvent::Point(point.clone()));
+                points.push(point);
+            }
+            None => {
+                cancelled = true;
+                break;
+            }
+        }
+    }
+    let result = SweepResult {
+        machine,
+        preset: preset.clone(),
+        calibration,
+        points,
+        cancelled,
+        started_unix_s,
+        duration_s: started.elapsed().as_secs_f64(),
+    };
+    emit(SweepEvent::Finished(Box::new(result.clone())));
+    Ok(result)
+}
+
+/// Runs [`run_sweep`] on a named background thread (`pooltune-sweep`).
+pub fn spawn_sweep(
+    preset: Preset,
+    cancel: CancelToken,
+    mut emit: impl FnMut(SweepEvent) + Send + 'static,
+) -> Result<JoinHandle<Result<SweepResult, EngineError>>, EngineError> {
+    std::thread::Builder::new()
+        .name("pooltune-sweep".into())
+        .spawn(move || run_sweep(&preset, &cancel, &mut emit))
+        .map_err(EngineError::Spawn)
+}
+
+/// Measures one thread count: warm-up, then the trials. Calls `on_step(k)` after the warm-up
+/// (k = 1) and each trial (k = 2, 3, ...). Returns None when cancelled (the partial point is
+/// dropped); a failure gives a point with its `error` set.
+pub fn measure_point(
+    setup: &PointSetup,
+    threads: usize,
+    cancel: &CancelToken,
+    on_step: &mut dyn FnMut(usize),
+) -> Option<Point> {
+    let workload = match workload::build(&setup.workload, &setup.calibration, threads) {
+        Ok(workload) => workload,
+        Err(message) => {
+            return Some(Point::failed(
+                threads,
+                format!("could not prepare the workload for {threads} threads: {message}"),
+            ));
+        }
+    };
+    let source = WorkloadSource {
+        spec: setup.workload.clone(),
+        calibration: setup.calibration.clone(),
+    };
+    let mut pool = match pool::build(&setup.pool, threads, &source) {
+        Ok(pool) => pool,
+        Err(message) => return Some(Point::failed(threads, message)),
+    };
+    match measure_with(setup, &workload, pool.as_mut(), cancel, on_step) {
+        Ok(point) => Some(point),
+        Err(TrialFailure::Cancelled) => None,
+        Err(failure) => Some(Point::failed(threads, failure.to_string())),
+    }
+}
+
+/// What the warm-up learned about one task at this thread count.
+#[derive(Debug, Clone, Copy)]
+struct Estimate {
+    /// Mean time of one task on a worker, in nanoseconds.
+    task_ns: f64,
+    /// Tasks per second through the pool.
+    throughput_per_s: f64,
+}
+
+fn measure_with(
+    setup: &PointSetup,
+    workload: &Arc<dyn Workload>,
+    pool: &mut dyn Pool,
+    cancel: &CancelToken,
+    on_step: &mut dyn FnMut(usize),
+) -> Result<Point, TrialFailure> {
+    let threads = pool.threads();
+    let estimate = warm_up(setup, workload, pool, cancel)?;
+    on_step(1);
+    let timer_ns = setup.calibration.timer_cost_ns.max(1.0);
+    let sample_every = ((2.0 * timer_ns) / (TIMER_OVERHEAD_BUDGET * estimate.task_ns))
+        .ceil()
+        .max(1.0) as u64;
+    let (max_tasks, trial_time) = match setup.length {
+        TrialLength::Tasks(n) => (n, None),
+        TrialLength::Millis(ms) => {
+            // Enough tasks for three times the expected length; the deadline ends the trial.
+            let expected = estimate.throughput_per_s * ms as f64 / 1000.0;
+            let bound = (3.0 * expected).ceil().max(threads as f64 * 4.0);
+            let max = limits::MAX_TASKS_PER_TRIAL as f64 * 10.0;
+            (bound.min(max) as u64, Some(Duration::from_millis(ms)))
+        }
+    };
+    let chunk_tasks = chunk_for(estimate.task_ns, max_tasks, threads);
+
+    let mut trials = Vec::with_capacity(setup.trials as usize);
+    let mut latency = pool::new_histogram();
+    let mut sampled_time_ns = 0u64;
+    let mut peak_rss = 0u64;
+    for trial in 0..setup.trials {
+        workload.begin_trial();
+        reset_peak_rss();
+        let stop = Arc::new(TrialStop::new(
+            cancel.clone(),
+            trial_time.map(|t| Instant::now() + t),
+        ));
+        let plan = TrialPlan {
+            workload,
+            max_tasks,
+            sample_every,
+            chunk_tasks,
+            stop: &stop,
+        };
+        let before = ProcessUsage::now();
+        let run = pool.run_trial(&plan)?;
+        let usage = ProcessUsage::now().since(&before);
+        peak_rss = peak_rss.max(peak_rss_bytes());
+        if let Err(message) = workload.end_trial(run.tasks) {
+            return Err(TrialFailure::Failed(message));
+        }
+        if matches!(setup.length, TrialLength::Tasks(n) if run.tasks != n) {
+            return Err(TrialFailure::Failed(format!(
+                "trial {} ran {} tasks instead of {}",
+                trial + 1,
+                run.tasks,
+                max_tasks
+            )));
+        }
+        let _ = latency.add(&run.latency_ns);
+        sampled_time_ns += run.sampled_time_ns;
+        trials.push(TrialSummary::new(&run, usage));
+        on_step(trial as usize + 2);
+    }
+    Ok(summarise(
+        threads,
+        &trials,
+        &latency,
+        sampled_time_ns,
+        sample_every,
+        peak_rss,
+    ))
+}
+
+/// Runs ever larger batches (threads, 4×threads, 16×threads, ... tasks) until the warm-up
+/// time is spent, and estimates the task time and throughput from the last batch.
+fn warm_up(
+    setup: &PointSetup,
+    workload: &Arc<dyn Workload>,
+    pool: &mut dyn Pool,
+    cancel: &CancelToken,
+) -> Result<Estimate, TrialFailure> {
+    let threads = pool.threads() as u64;
+    let budget = Duration::from_millis(setup.warmup_ms);
+    let started = Instant::now();
+    let mut batch = threads.max(1);
+    let mut estimate = None;
+    loop {
+        workload.begin_trial();
+        let left = budget.saturating_sub(started.elapsed());
+        // Each batch gets at least 20 ms, so that even a zero warm-up yields an estimate.
+        let stop = Arc::new(TrialStop::new(
+            cancel.clone(),
+            Some(Instant::now() + left.max(Duration::from_millis(20))),
+        ));
+        let plan = TrialPlan {
+            workload,
+            max_tasks: batch,
+            sample_every: 1,
+            chunk_tasks: chunk_for(
+                estimate.map_or(f64::INFINITY, |e: Estimate| e.task_ns),
+                batch,
+                threads as usize,
+            ),
+            stop: &stop,
+        };
+        let run = pool.run_trial(&plan)?;
+        workload
+            .end_trial(run.tasks)
+            .map_err(TrialFailure::Failed)?;
+        if run.tasks > 0 {
+            estimate = Some(estimate_from(&run));
+        }
+        let spent = started.elapsed();
+        if spent >= budget && estimate.is_some() {
+            break;
+        }
+        if spent >= budget + Duration::from_secs(5) {
+            // A pool that completes nothing for seconds: measure anyway, with a guess.
+            break;
+        }
+        batch = batch.saturating_mul(4).min(limits::MAX_TASKS_PER_TRIAL);
+    }
+    Ok(estimate.unwrap_or(Estimate {
+        task_ns: 1e6,
+        throughput_per_s: 1.0,
+    }))
+}
+
+fn estimate_from(run: &TrialRun) -> Estimate {
+    let timed = run.latency_ns.len().max(1);
+    Estimate {
+        task_ns: (run.sampled_time_ns as f64 / timed as f64).max(1.0),
+        throughput_per_s: run.tasks as f64 / run.wall.as_secs_f64().max(1e-9),
+    }
+}
+
+/// Tasks per chunk: about [`CHUNK_TARGET`] of work, but at least 4 chunks per worker so the
+/// load balances, and at least one task.
+fn chunk_for(task_ns: f64, max_tasks: u64, threads: usize) -> u64 {
+    let by_time = (CHUNK_TARGET.as_nanos() as f64 / task_ns.max(1.0)).floor() as u64;
+    let by_balance = max_tasks / (threads as u64 * 4).max(1);
+    by_time.min(by_balance).max(1)
+}
+
+/// One trial's numbers.
+#[derive(Debug, Clone, Copy)]
+struct TrialSummary {
+    tasks: u64,
+    wall_s: f64,
+    worker_cpu_ns: u64,
+    cpu_utilization: f64,
+    voluntary: u64,
+    involuntary: u64,
+}
+
+impl TrialSummary {
+    fn new(run: &TrialRun, usage: crate::measure::UsageDelta) -> TrialSummary {
+        let wall_ns = run.wall.as_nanos().max(1) as f64;
+        TrialSummary {
+            tasks: run.tasks,
+            wall_s: run.wall.as_secs_f64(),
+            worker_cpu_ns: run.worker_cpu_ns,
+            cpu_utilization: (usage.cpu_ns + run.child_cpu_ns) as f64 / wall_ns,
+            voluntary: usage.voluntary_switches,
+            involuntary: usage.involuntary_switches,
+        }
+    }
+
+    fn throughput_per_s(&self) -> f64 {
+        self.tasks as f64 / self.wall_s.max(1e-9)
+    }
+}
+
+fn summarise(
+    threads: usize,
+    trials: &[TrialSummary],
+    latency: &hdrhistogram::Histogram<u64>,
+    sampled_time_ns: u64,
+    sample_every: u64,
+    peak_rss_bytes: u64,
+) -> Point {
+    let throughputs: Vec<f64> = trials.iter().map(TrialSummary::throughput_per_s).collect();
+    let tasks: u64 = trials.iter().map(|t| t.tasks).sum();
+    let mean_of =
+        |f: fn(&TrialSummary) -> f64| stats::mean(&trials.iter().map(f).collect::<Vec<_>>());
+    let percentile_us = |q: f64| {
+        if latency.is_empty() {
+            f64::NAN
+        } else {
+            latency.value_at_quantile(q) as f64 / 1000.0
+        }
+    };
+    let worker_cpu_ns: u64 = trials.iter().map(|t| t.worker_cpu_ns).sum();
+    Point {
+        threads,
+        trials: trials.len() as u32,
+        tasks_per_trial: mean_of(|t| t.tasks as f64),
+        throughput_per_s: stats::mean(&throughputs),
+        throughput_ci95_per_s: stats::ci95_half_width(&throughputs),
+        trial_throughputs_per_s: throughputs,
+        latency_p50_us: percentile_us(0.50),
+        latency_p95_us: percentile_us(0.95),
+        latency_p99_us: percentile_us(0.99),
+        latency_max_us: if latency.is_empty() {
+            f64::NAN
+        } else {
+            latency.max() as f64 / 1000.0
+        },
+        latency_sample_every: sample_every,
+        cpu_time_per_task_us: if tasks == 0 {
+            f64::NAN
+        } else {
+            worker_cpu_ns as f64 / tasks as f64 / 1000.0
+        },
+        wall_time_per_task_us: if latency.is_empty() {
+            f64::NAN
+        } else {
+            sampled_time_ns as f64 / latency.len() as f64 / 1000.0
+        },
+        cpu_utilization: mean_of(|t| t.cpu_utilization),
+        peak_rss_bytes,
+        voluntary_context_switches: mean_of(|t| t.voluntary as f64),
+        involuntary_context_switches: mean_of(|t| t.involuntary as f64),
+        error: None,
+    }
+}
+
+/// Panics in pool workers are caught and reported as failed points; printing them as well
+/// would only clutter the terminal. Other threads' panics are printed as usual.
+fn install_quiet_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let reported_by_engine = std::thread::current().name().is_some_and(|name| {
+                name.starts_with("pooltune-worker") || name.starts_with("pooltune-spawn")
+            });
+            if !reported_by_engine {
+                previous(info);
+            }
+        }));
+    });
+}

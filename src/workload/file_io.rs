@@ -1,0 +1,121 @@
+//! `file_io`: real I/O. Each task writes `bytes` to its worker's file in a temporary directory
+//! (optionally fsync), reads it back and checks it. The directory is removed when the workload
+//! is dropped, which happens after the point ends, is cancelled, or fails.
+
+use std::fs::File;
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+use std::sync::Mutex;
+
+use super::{TaskCtx, Workload};
+
+/// Per-worker state: the worker's file and its write/read buffers.
+struct Slot {
+    file: File,
+    write_buf: Vec<u8>,
+    read_buf: Vec<u8>,
+}
+
+/// `file_io` workload.
+pub struct FileIo {
+    fsync: bool,
+    slots: Vec<Mutex<Slot>>,
+    // Kept last so it is dropped (and the directory removed) after the files are closed.
+    _dir: tempfile::TempDir,
+}
+
+impl FileIo {
+    /// Creates the temporary directory and one file per worker.
+    pub fn new(bytes: u64, fsync: bool, workers: usize) -> Result<FileIo, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("pooltune-file-io-")
+            .tempdir()
+            .map_err(|err| format!("could not create a temporary directory for file_io: {err}"))?;
+        let len = usize::try_from(bytes).map_err(|_| format!("file size {bytes} is too large"))?;
+        let mut slots = Vec::with_capacity(workers);
+        for worker in 0..workers {
+            let path = dir.path().join(format!("worker-{worker}.bin"));
+            let file = File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .map_err(|err| format!("could not create {}: {err}", path.display()))?;
+            slots.push(Mutex::new(Slot {
+                file,
+                write_buf: vec![0xA5; len],
+                read_buf: vec![0; len],
+            }));
+        }
+        Ok(FileIo {
+            fsync,
+            slots,
+            _dir: dir,
+        })
+    }
+
+    /// The temporary directory (for tests that check it is removed).
+    #[cfg(test)]
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
+impl Workload for FileIo {
+    fn run_task(&self, ctx: &TaskCtx<'_>) {
+        let mut guard = match self.slots[ctx.worker % self.slots.len()].lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let slot = &mut *guard;
+        // Stamp the task index so a stale read-back would be noticed.
+        let stamp = ctx.task.to_le_bytes();
+        let n = stamp.len().min(slot.write_buf.len());
+        slot.write_buf[..n].copy_from_slice(&stamp[..n]);
+        let result = (|| -> std::io::Result<()> {
+            slot.file.seek(SeekFrom::Start(0))?;
+            slot.file.write_all(&slot.write_buf)?;
+            if self.fsync {
+                slot.file.sync_data()?;
+            }
+            slot.file.seek(SeekFrom::Start(0))?;
+            slot.file.read_exact(&mut slot.read_buf)?;
+            Ok(())
+        })();
+        if let Err(err) = result {
+            panic!("file_io task {} failed: {err}", ctx.task);
+        }
+        assert!(
+            slot.read_buf[..n] == slot.write_buf[..n],
+            "file_io task {} read back different bytes than it wrote",
+            ctx.task
+        );
+        std::hint::black_box(&slot.read_buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cancel::{CancelToken, TrialStop};
+
+    #[test]
+    fn writes_reads_back_and_removes_its_directory() {
+        let workload = FileIo::new(4096, true, 2).unwrap();
+        let dir = workload.dir().to_path_buf();
+        let stop = TrialStop::new(CancelToken::new(), None);
+        for task in 0..4 {
+            workload.run_task(&TaskCtx {
+                worker: (task % 2) as usize,
+                task,
+                stop: &stop,
+            });
+        }
+        assert_eq!(
+            std::fs::metadata(dir.join("worker-0.bin")).unwrap().len(),
+            4096
+        );
+        drop(workload);
+        assert!(!dir.exists(), "temporary directory left behind");
+    }
+}

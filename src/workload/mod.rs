@@ -1,0 +1,112 @@
+//! Workloads: what one task does. Each kind of [`WorkloadSpec`] becomes a [`Workload`] built
+//! for one point (one thread count). Tasks are deterministic, keep their results alive with
+//! `black_box`, and check the trial's stop flag between small slices of work so that a Stop
+//! takes effect within milliseconds even for long tasks.
+//!
+//! A workload never measures anything: the pools time tasks and read clocks around them.
+
+mod compute;
+mod file_io;
+mod gil;
+mod locks;
+mod memory;
+mod shared_state;
+
+use std::sync::Arc;
+
+pub use compute::{Spinner, calibrate};
+
+use crate::cancel::TrialStop;
+use crate::preset::WorkloadSpec;
+use crate::result::Calibration;
+
+/// What a task knows about where it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskCtx<'a> {
+    /// The worker running the task, `0..threads`. Pools guarantee that at most one task runs
+    /// per worker index at any time, so workloads can keep per-worker state in slots.
+    pub worker: usize,
+    /// The task's index within the trial.
+    pub task: u64,
+    /// Checked between slices of work.
+    pub stop: &'a TrialStop,
+}
+
+/// One kind of task, built for a given number of workers.
+pub trait Workload: Send + Sync {
+    /// Called once before each trial's tasks (resets counters a trial checks).
+    fn begin_trial(&self) {}
+
+    /// Runs one task. May panic; the pool catches the panic and fails the point.
+    fn run_task(&self, ctx: &TaskCtx<'_>);
+
+    /// Called once after each trial with the number of tasks that ran; an `Err` fails the
+    /// point (for example a shared-state total that does not match).
+    fn end_trial(&self, tasks_run: u64) -> Result<(), String> {
+        let _ = tasks_run;
+        Ok(())
+    }
+}
+
+/// Builds the workload of `spec` for `workers` concurrent workers.
+pub fn build(
+    spec: &WorkloadSpec,
+    calibration: &Calibration,
+    workers: usize,
+) -> Result<Arc<dyn Workload>, String> {
+    let spinner = Spinner::new(calibration);
+    let workers = workers.max(1);
+    Ok(match *spec {
+        WorkloadSpec::Cpu { compute_us } => Arc::new(compute::Cpu {
+            spinner,
+            compute_us,
+        }),
+        WorkloadSpec::Blocking {
+            compute_us,
+            wait_us,
+        } => Arc::new(compute::Blocking {
+            spinner,
+            compute_us,
+            wait_us,
+        }),
+        WorkloadSpec::FileIo { bytes, fsync } => {
+            Arc::new(file_io::FileIo::new(bytes, fsync, workers)?)
+        }
+        WorkloadSpec::Memory { buffer_kib, passes } => {
+            Arc::new(memory::Memory::new(buffer_kib, passes, workers))
+        }
+        WorkloadSpec::Contended {
+            compute_us,
+            serial_fraction,
+        } => Arc::new(locks::Contended::new(spinner, compute_us, serial_fraction)),
+        WorkloadSpec::Gil {
+            compute_us,
+            wait_us,
+            switch_interval_us,
+        } => Arc::new(gil::SimulatedGil::new(
+            spinner,
+            compute_us,
+            wait_us,
+            switch_interval_us,
+        )),
+        WorkloadSpec::SharedState {
+            strategy,
+            updates_per_task,
+        } => Arc::new(shared_state::SharedState::new(
+            strategy,
+            updates_per_task,
+            workers,
+        )?),
+    })
+}
+
+/// A task that does nothing (for overhead benchmarks and engine tests).
+#[derive(Debug, Default)]
+pub struct Empty;
+
+impl Workload for Empty {
+    #[inline]
+    fn run_task(&self, ctx: &TaskCtx<'_>) {
+        std::hint::black_box(ctx.task);
+    }
+}
