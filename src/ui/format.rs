@@ -1,0 +1,124 @@
+//! Numbers as the app shows them: rates, durations, sizes and percentages, with a dash for
+//! an unknown (NaN) value. Shared by the table, the hover labels and the live panel so that
+//! one figure reads the same everywhere. Pure functions, no egui.
+
+/// Shown for a value that was not measured.
+pub const UNKNOWN: &str = "–";
+
+/// Tasks per second: "12345/s", "12.3/s".
+pub fn rate(per_s: f64) -> String {
+    if !per_s.is_finite() {
+        return UNKNOWN.to_owned();
+    }
+    let decimals = if per_s.abs() >= 100.0 {
+        0
+    } else if per_s.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{per_s:.decimals$}/s")
+}
+
+/// A duration given in microseconds: "850 µs", "9.52 ms", "1.20 s".
+pub fn micros(us: f64) -> String {
+    if !us.is_finite() {
+        return UNKNOWN.to_owned();
+    }
+    if us.abs() < 1000.0 {
+        format!("{us:.0} µs")
+    } else if us.abs() < 1_000_000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{:.2} s", us / 1_000_000.0)
+    }
+}
+
+/// A size in bytes: "512 KiB", "12.5 MiB", "7.81 GiB".
+pub fn bytes(bytes: u64) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KIB * KIB {
+        format!("{:.0} KiB", b / KIB)
+    } else if b < KIB * KIB * KIB {
+        format!("{:.1} MiB", b / (KIB * KIB))
+    } else {
+        format!("{:.2} GiB", b / (KIB * KIB * KIB))
+    }
+}
+
+/// CPUs kept busy (process CPU time over wall time): "1.93 CPUs".
+pub fn cpus(utilization: f64) -> String {
+    if !utilization.is_finite() {
+        return UNKNOWN.to_owned();
+    }
+    format!("{utilization:.2} CPUs")
+}
+
+/// A plain number with `decimals` decimals, or a dash.
+pub fn number(value: f64, decimals: usize) -> String {
+    if value.is_finite() {
+        format!("{value:.decimals$}")
+    } else {
+        UNKNOWN.to_owned()
+    }
+}
+
+/// Seconds left: "45 s", "3 min 20 s".
+pub fn seconds_left(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return UNKNOWN.to_owned();
+    }
+    let whole = seconds.round() as u64;
+    if whole < 60 {
+        format!("{whole} s")
+    } else {
+        format!("{} min {} s", whole / 60, whole % 60)
+    }
+}
+
+/// A file-name-safe version of a name: lower case, words joined by '-'.
+pub fn slug(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        "preset".to_owned()
+    } else {
+        slug.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_values_are_a_dash() {
+        assert_eq!(rate(f64::NAN), UNKNOWN);
+        assert_eq!(micros(f64::INFINITY), UNKNOWN);
+        assert_eq!(cpus(f64::NAN), UNKNOWN);
+    }
+
+    #[test]
+    fn units_follow_the_size() {
+        assert_eq!(rate(12345.4), "12345/s");
+        assert_eq!(rate(12.34), "12.3/s");
+        assert_eq!(micros(850.0), "850 µs");
+        assert_eq!(micros(9520.0), "9.52 ms");
+        assert_eq!(bytes(12 << 20), "12.0 MiB");
+        assert_eq!(seconds_left(200.0), "3 min 20 s");
+    }
+
+    #[test]
+    fn slugs_are_file_names() {
+        assert_eq!(slug("CPU-bound: 2 ms of computation"), "cpu-bound-2-ms-of-computation");
+        assert_eq!(slug("  ::  "), "preset");
+    }
+}

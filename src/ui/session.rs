@@ -1,0 +1,270 @@
+//! The runs of this session: every sweep started from the app, its points as they arrive,
+//! and how the user labelled and filtered it. The plots and the results table draw from here.
+//!
+//! Pure data: no egui, no threads, no I/O. The app feeds it the engine's [`SweepEvent`]s.
+
+use crate::preset::Preset;
+use crate::result::{Point, SweepResult};
+use crate::sweep::SweepEvent;
+
+/// Where a run stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunStatus {
+    /// The engine is measuring it.
+    Running,
+    /// Every thread count was measured.
+    Finished,
+    /// The user stopped it; the finished points are kept.
+    Stopped,
+    /// The engine could not run it at all.
+    Failed(String),
+}
+
+impl RunStatus {
+    /// A word for the runs list.
+    pub fn label(&self) -> &str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Finished => "finished",
+            RunStatus::Stopped => "stopped",
+            RunStatus::Failed(_) => "failed",
+        }
+    }
+}
+
+/// One sweep of the session.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Stable identity (names can be edited and repeated).
+    pub id: u64,
+    /// The name shown in the legend and the runs list.
+    pub name: String,
+    /// Drawn on the plots.
+    pub visible: bool,
+    /// The configuration it ran with.
+    pub preset: Preset,
+    /// Thread counts the sweep will measure, known once it has started.
+    pub planned_threads: Vec<usize>,
+    /// Points measured so far, in the order run.
+    pub points: Vec<Point>,
+    /// The whole result, once the sweep has ended (finished or stopped).
+    pub result: Option<SweepResult>,
+    /// Where it stands.
+    pub status: RunStatus,
+}
+
+impl Run {
+    /// The measured points (failed ones left out), for plotting.
+    pub fn measured_points(&self) -> impl Iterator<Item = &Point> {
+        self.points
+            .iter()
+            .filter(|p| p.is_ok() && p.throughput_per_s.is_finite())
+    }
+}
+
+/// Every run of the session, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    runs: Vec<Run>,
+    next_id: u64,
+    selected: Option<u64>,
+}
+
+impl Session {
+    /// Adds a running run for `preset` and selects it. Its name is the preset's, made unique
+    /// within the session.
+    pub fn start(&mut self, preset: Preset) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let name = self.unique_name(&preset.name);
+        self.runs.push(Run {
+            id,
+            name,
+            visible: true,
+            preset,
+            planned_threads: Vec::new(),
+            points: Vec::new(),
+            result: None,
+            status: RunStatus::Running,
+        });
+        self.selected = Some(id);
+        id
+    }
+
+    fn unique_name(&self, base: &str) -> String {
+        let taken = |name: &str| self.runs.iter().any(|r| r.name == name);
+        if !taken(base) {
+            return base.to_owned();
+        }
+        (2..)
+            .map(|n| format!("{base} ({n})"))
+            .find(|candidate| !taken(candidate))
+            .unwrap_or_else(|| base.to_owned())
+    }
+
+    /// Applies an engine event to run `id`.
+    pub fn apply(&mut self, id: u64, event: SweepEvent) {
+        let Some(run) = self.get_mut(id) else {
+            return;
+        };
+        match event {
+            SweepEvent::Started { thread_counts, .. } => run.planned_threads = thread_counts,
+            SweepEvent::Progress(_) => {}
+            SweepEvent::Point(point) => run.points.push(point),
+            SweepEvent::Finished(result) => {
+                run.status = if result.cancelled {
+                    RunStatus::Stopped
+                } else {
+                    RunStatus::Finished
+                };
+                run.points.clone_from(&result.points);
+                run.result = Some(*result);
+            }
+        }
+    }
+
+    /// Marks run `id` as failed with `message` (the engine ended without a result).
+    pub fn fail(&mut self, id: u64, message: String) {
+        if let Some(run) = self.get_mut(id) {
+            run.status = RunStatus::Failed(message);
+        }
+    }
+
+    /// The runs, oldest first.
+    pub fn runs(&self) -> &[Run] {
+        &self.runs
+    }
+
+    /// The runs drawn on the plots.
+    pub fn visible_runs(&self) -> impl Iterator<Item = &Run> {
+        self.runs.iter().filter(|r| r.visible)
+    }
+
+    /// Run `id`.
+    pub fn get(&self, id: u64) -> Option<&Run> {
+        self.runs.iter().find(|r| r.id == id)
+    }
+
+    /// Run `id`, to edit.
+    pub fn get_mut(&mut self, id: u64) -> Option<&mut Run> {
+        self.runs.iter_mut().find(|r| r.id == id)
+    }
+
+    /// Renames run `id`; a blank name is refused (the legend needs one).
+    pub fn rename(&mut self, id: u64, name: &str) -> bool {
+        let name = name.trim();
+        match self.get_mut(id) {
+            Some(run) if !name.is_empty() => {
+                run.name = name.to_owned();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Shows or hides run `id` on the plots.
+    pub fn set_visible(&mut self, id: u64, visible: bool) {
+        if let Some(run) = self.get_mut(id) {
+            run.visible = visible;
+        }
+    }
+
+    /// Removes run `id`, unless it is still running. Returns true when removed.
+    pub fn remove(&mut self, id: u64) -> bool {
+        let before = self.runs.len();
+        self.runs
+            .retain(|r| r.id != id || r.status == RunStatus::Running);
+        let removed = self.runs.len() != before;
+        if removed && self.selected == Some(id) {
+            self.selected = self.runs.last().map(|r| r.id);
+        }
+        removed
+    }
+
+    /// The run whose table is shown.
+    pub fn selected(&self) -> Option<&Run> {
+        self.selected.and_then(|id| self.get(id))
+    }
+
+    /// Id of the run whose table is shown.
+    pub fn selected_id(&self) -> Option<u64> {
+        self.selected
+    }
+
+    /// Shows run `id`'s table.
+    pub fn select(&mut self, id: u64) {
+        if self.get(id).is_some() {
+            self.selected = Some(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preset::{PoolSpec, SweepSpec, WorkloadSpec};
+
+    fn preset(name: &str) -> Preset {
+        Preset {
+            schema_version: 1,
+            name: name.to_owned(),
+            description: String::new(),
+            workload: WorkloadSpec::Cpu { compute_us: 10 },
+            pool: PoolSpec::Rayon,
+            sweep: SweepSpec {
+                threads: Some(vec![1, 2]),
+                threads_range: None,
+                trials: 3,
+                tasks_per_trial: Some(10),
+                trial_ms: None,
+                warmup_ms: 0,
+            },
+        }
+    }
+
+    fn point(threads: usize, throughput: f64) -> Point {
+        let mut p = Point::failed(threads, "x");
+        p.error = None;
+        p.throughput_per_s = throughput;
+        p
+    }
+
+    #[test]
+    fn points_arrive_then_the_result_replaces_them() {
+        let mut session = Session::default();
+        let id = session.start(preset("a"));
+        session.apply(id, SweepEvent::Point(point(1, 10.0)));
+        assert_eq!(session.get(id).unwrap().points.len(), 1);
+        assert_eq!(session.get(id).unwrap().status, RunStatus::Running);
+        // A running run cannot be removed.
+        assert!(!session.remove(id));
+    }
+
+    #[test]
+    fn repeated_names_are_made_unique_and_blank_renames_refused() {
+        let mut session = Session::default();
+        let a = session.start(preset("cpu"));
+        let b = session.start(preset("cpu"));
+        let c = session.start(preset("cpu"));
+        let names: Vec<&str> = session.runs().iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["cpu", "cpu (2)", "cpu (3)"]);
+        assert!(!session.rename(a, "   "));
+        assert!(session.rename(a, " mine "));
+        assert_eq!(session.get(a).unwrap().name, "mine");
+        assert_eq!(session.selected_id(), Some(c));
+        session.fail(c, "no".into());
+        assert!(session.remove(c));
+        assert_eq!(session.selected_id(), Some(b));
+    }
+
+    #[test]
+    fn failed_points_are_not_plotted() {
+        let mut session = Session::default();
+        let id = session.start(preset("a"));
+        session.apply(id, SweepEvent::Point(point(1, 10.0)));
+        session.apply(id, SweepEvent::Point(Point::failed(2, "boom")));
+        let run = session.get(id).unwrap();
+        assert_eq!(run.points.len(), 2);
+        assert_eq!(run.measured_points().count(), 1);
+    }
+}
