@@ -28,6 +28,10 @@ pub struct Cli {
     /// With --preset: start the sweep as soon as the app opens.
     #[arg(long, requires = "preset")]
     pub run: bool,
+    /// With --run: once the sweep has finished, save a PNG of the whole window to FILE and
+    /// close the app (how the README's screenshot is taken).
+    #[arg(long, value_name = "FILE", requires = "run")]
+    pub screenshot: Option<PathBuf>,
     /// What to do; none opens the desktop app.
     #[command(subcommand)]
     pub command: Option<Command>,

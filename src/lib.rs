@@ -7,6 +7,8 @@
 //! behind the `gui` feature) and the tests. Data flows one way:
 //! preset → engine → events → stored results → drawing.
 
+#[cfg(feature = "gui")]
+pub mod app;
 pub mod atomic_file;
 pub mod cancel;
 pub mod cli;
@@ -20,4 +22,6 @@ pub mod preset;
 pub mod result;
 pub mod stats;
 pub mod sweep;
+#[cfg(feature = "gui")]
+pub mod ui;
 pub mod workload;

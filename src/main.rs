@@ -31,13 +31,30 @@ fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// Opens the desktop app; a bad `--preset` is refused before any window opens (exit 2), and
+/// a missing display or failing graphics is one clear error pointing to `pooltune sweep`
+/// (exit 1).
+#[cfg(feature = "gui")]
 fn open_app(cli: &Cli) -> Result<(), CliError> {
-    let _ = cli;
-    println!(
-        "pooltune {}: the desktop app is not in this build yet.\n\
-         Headless commands:\n  pooltune sweep --preset presets/cpu-bound.toml\n  pooltune presets\n\
-         Run `pooltune --help` for more.",
-        env!("CARGO_PKG_VERSION")
-    );
-    Ok(())
+    let preset = match &cli.preset {
+        Some(path) => Some(pooltune::preset::load(path)?),
+        None => None,
+    };
+    let options = pooltune::app::AppOptions {
+        preset,
+        run_at_start: cli.run,
+        screenshot_when_done: cli.screenshot.clone(),
+        ..pooltune::app::AppOptions::default()
+    };
+    pooltune::app::launch(options).map_err(|err| CliError::Run(anyhow::Error::new(err)))
+}
+
+/// Without the `gui` feature there is no window; say what there is instead.
+#[cfg(not(feature = "gui"))]
+fn open_app(_cli: &Cli) -> Result<(), CliError> {
+    Err(CliError::Usage(
+        "this pooltune was built without the desktop app (feature `gui`). \
+         Run a sweep headless: pooltune sweep --preset presets/cpu-bound.toml"
+            .to_owned(),
+    ))
 }

@@ -1,0 +1,15 @@
+//! The desktop app's drawing code, one file per part of the window: the configuration side
+//! panel (`config`), the sweep plots (`plots`), the live readings (`live`), the runs list and
+//! results table (`results`), plus the session's runs (`session`) and number formatting
+//! (`format`), which hold no egui at all.
+//!
+//! Drawing functions end in `_ui`, edit what they are given in place and push
+//! [`crate::app::Command`]s for anything else; none of them starts the engine, reads a file or
+//! waits on a thread.
+
+pub mod config;
+pub mod format;
+pub mod live;
+pub mod plots;
+pub mod results;
+pub mod session;

@@ -1,0 +1,428 @@
+//! The two sweep plots: throughput against threads (points with their 95% confidence
+//! whiskers, a line through them, and ideal linear scaling from the 1-thread point), and
+//! latency p50/p99 against threads. Every visible run of the session is drawn as an overlay
+//! in its own colour; hovering a point shows its numbers.
+//!
+//! The series are built by small pure functions (tested without drawing) and only drawn
+//! here; nothing is measured or computed beyond what the points already hold.
+
+use eframe::egui;
+use egui::{Color32, Rect, Ui};
+use egui_plot::{
+    GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoint,
+    Points,
+};
+
+use crate::result::Point;
+use crate::ui::format;
+use crate::ui::session::{Run, Session};
+
+/// How the plots are drawn; remembered across restarts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct PlotOptions {
+    /// Thread axis in log₂ (1, 2, 4, 8 equally spaced) instead of linear.
+    pub log_threads: bool,
+    /// Draw ideal linear scaling from the 1-thread point.
+    pub show_ideal: bool,
+    /// Draw the 95% confidence whiskers.
+    pub show_ci: bool,
+}
+
+impl Default for PlotOptions {
+    fn default() -> Self {
+        PlotOptions {
+            log_threads: false,
+            show_ideal: true,
+            show_ci: true,
+        }
+    }
+}
+
+/// Where a thread count goes on the x axis.
+pub fn thread_x(threads: usize, log: bool) -> f64 {
+    if log {
+        (threads.max(1) as f64).log2()
+    } else {
+        threads as f64
+    }
+}
+
+/// The thread count at x (the inverse of [`thread_x`]).
+pub fn x_threads(x: f64, log: bool) -> f64 {
+    if log { x.exp2() } else { x }
+}
+
+/// A run's measured points sorted by thread count.
+fn sorted_points(run: &Run) -> Vec<&Point> {
+    let mut points: Vec<&Point> = run.measured_points().collect();
+    points.sort_by_key(|p| p.threads);
+    points
+}
+
+/// `[x, throughput]` of each measured point, by thread count.
+pub fn throughput_series(run: &Run, log: bool) -> Vec<[f64; 2]> {
+    sorted_points(run)
+        .into_iter()
+        .map(|p| [thread_x(p.threads, log), p.throughput_per_s])
+        .collect()
+}
+
+/// One vertical segment per point with a known confidence interval: mean ± half-width.
+pub fn ci_whiskers(run: &Run, log: bool) -> Vec<[[f64; 2]; 2]> {
+    sorted_points(run)
+        .into_iter()
+        .filter(|p| p.throughput_ci95_per_s.is_finite() && p.throughput_ci95_per_s > 0.0)
+        .map(|p| {
+            let x = thread_x(p.threads, log);
+            let (mean, half) = (p.throughput_per_s, p.throughput_ci95_per_s);
+            [[x, mean - half], [x, mean + half]]
+        })
+        .collect()
+}
+
+/// Ideal linear scaling: the 1-thread throughput times the thread count (from the smallest
+/// thread count measured when 1 was not), up to the largest thread count of the run and no
+/// higher than `y_cap`, so that the line does not flatten the measured curve. In log mode the
+/// line is sampled densely, since it is a curve there.
+pub fn ideal_series(run: &Run, log: bool, y_cap: f64) -> Vec<[f64; 2]> {
+    let points = sorted_points(run);
+    let (Some(base), Some(last)) = (points.first(), points.last()) else {
+        return Vec::new();
+    };
+    let per_thread = base.throughput_per_s / base.threads as f64;
+    if !(per_thread.is_finite() && per_thread > 0.0) {
+        return Vec::new();
+    }
+    let from = base.threads as f64;
+    let mut to = run
+        .planned_threads
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(last.threads)
+        .max(last.threads) as f64;
+    if y_cap.is_finite() && y_cap > 0.0 {
+        to = to.min(y_cap / per_thread).max(from);
+    }
+    let samples = if log { 64 } else { 1 };
+    (0..=samples)
+        .map(|i| {
+            let t = i as f64 / samples as f64;
+            let threads = if log {
+                from * (to / from).powf(t)
+            } else {
+                from + (to - from) * t
+            };
+            let x = if log { threads.log2() } else { threads };
+            [x, per_thread * threads]
+        })
+        .collect()
+}
+
+/// `[x, latency in ms]` at the given percentile (0.50 or 0.99) of each measured point.
+pub fn latency_series(run: &Run, log: bool, p99: bool) -> Vec<[f64; 2]> {
+    sorted_points(run)
+        .into_iter()
+        .map(|p| {
+            let us = if p99 {
+                p.latency_p99_us
+            } else {
+                p.latency_p50_us
+            };
+            [thread_x(p.threads, log), us / 1000.0]
+        })
+        .filter(|[_, ms]| ms.is_finite())
+        .collect()
+}
+
+/// Colours for the runs, told apart also in print (Okabe–Ito palette).
+const RUN_COLORS: [Color32; 7] = [
+    Color32::from_rgb(0, 114, 178),
+    Color32::from_rgb(230, 159, 0),
+    Color32::from_rgb(0, 158, 115),
+    Color32::from_rgb(204, 121, 167),
+    Color32::from_rgb(86, 180, 233),
+    Color32::from_rgb(213, 94, 0),
+    Color32::from_rgb(240, 228, 66),
+];
+
+/// The colour of a run, the same in both plots and the runs list.
+pub fn run_color(run_id: u64) -> Color32 {
+    RUN_COLORS[(run_id % RUN_COLORS.len() as u64) as usize]
+}
+
+/// Marks at every power of two on a log₂ thread axis.
+fn log2_grid(input: GridInput) -> Vec<GridMark> {
+    let (min, max) = input.bounds;
+    if !(min.is_finite() && max.is_finite()) || max - min > 64.0 {
+        return Vec::new();
+    }
+    (min.floor() as i64..=max.ceil() as i64)
+        .map(|k| GridMark {
+            value: k as f64,
+            step_size: 1.0,
+        })
+        .collect()
+}
+
+/// The point of a visible run drawn at `position`, with its run.
+fn point_at(
+    session: &Session,
+    position: PlotPoint,
+    log: bool,
+    value: impl Fn(&Point) -> f64,
+) -> Option<(&Run, &Point)> {
+    session
+        .visible_runs()
+        .flat_map(|run| run.measured_points().map(move |p| (run, p)))
+        .find(|(_, p)| {
+            let y = value(p);
+            (thread_x(p.threads, log) - position.x).abs() < 1e-9
+                && (y - position.y).abs() <= 1e-9 * y.abs().max(1.0)
+        })
+}
+
+/// What hovering a point shows.
+pub fn point_summary(run: &Run, p: &Point) -> String {
+    format!(
+        "{}\n{} threads\nthroughput {} ± {}\nlatency p50 {}, p99 {}\nCPU {}\npeak RSS {}",
+        run.name,
+        p.threads,
+        format::rate(p.throughput_per_s),
+        format::rate(p.throughput_ci95_per_s),
+        format::micros(p.latency_p50_us),
+        format::micros(p.latency_p99_us),
+        format::cpus(p.cpu_utilization),
+        format::bytes(p.peak_rss_bytes),
+    )
+}
+
+fn thread_axis_label(x: f64, log: bool) -> String {
+    let threads = x_threads(x, log);
+    if (threads - threads.round()).abs() < 1e-6 && threads >= 0.0 {
+        format!("{}", threads.round())
+    } else if log {
+        String::new()
+    } else {
+        format!("{threads:.1}")
+    }
+}
+
+/// Draws both plots, splitting `ui`'s height between them, and returns the screen rectangle
+/// that holds them (for the PNG export).
+pub fn plots_ui(ui: &mut Ui, session: &Session, options: &PlotOptions) -> Rect {
+    let top = ui.cursor().min;
+    let height = ui.available_height();
+    let throughput_height = (height * 0.62).max(120.0);
+    throughput_plot_ui(ui, session, options, throughput_height);
+    let latency_height = (ui.available_height() - 4.0).max(100.0);
+    latency_plot_ui(ui, session, options, latency_height);
+    Rect::from_min_max(top, egui::pos2(ui.max_rect().right(), ui.cursor().min.y))
+}
+
+fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32) -> Plot<'a> {
+    let log = options.log_threads;
+    let mut plot = Plot::new(id.to_owned())
+        .height(height)
+        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+        .x_axis_label(if log {
+            "threads (log₂ scale)"
+        } else {
+            "threads"
+        })
+        .x_axis_formatter(move |mark, _range| thread_axis_label(mark.value, log))
+        .include_x(thread_x(1, log))
+        .include_y(0.0)
+        .allow_scroll(false);
+    if log {
+        plot = plot.x_grid_spacer(log2_grid);
+    }
+    plot
+}
+
+fn throughput_plot_ui(ui: &mut Ui, session: &Session, options: &PlotOptions, height: f32) {
+    let log = options.log_threads;
+    let y_cap = 1.3
+        * session
+            .visible_runs()
+            .flat_map(|r| r.measured_points())
+            .map(|p| p.throughput_per_s + p.throughput_ci95_per_s.max(0.0))
+            .fold(0.0, f64::max);
+    base_plot("throughput_plot", options, height)
+        .y_axis_label("throughput (tasks/s)")
+        .label_formatter(move |hover| match hover {
+            HoverPosition::NearDataPoint { position, .. } => {
+                point_at(session, *position, log, |p| p.throughput_per_s)
+                    .map(|(run, p)| point_summary(run, p))
+            }
+            HoverPosition::Elsewhere { .. } => None,
+        })
+        .show(ui, |plot_ui| {
+            for run in session.visible_runs() {
+                let color = run_color(run.id);
+                let series = throughput_series(run, log);
+                if options.show_ideal {
+                    let ideal = ideal_series(run, log, y_cap);
+                    if !ideal.is_empty() {
+                        plot_ui.line(
+                            Line::new(format!("{} – ideal linear", run.name), ideal)
+                                .color(color.gamma_multiply(0.6))
+                                .style(LineStyle::dashed_loose())
+                                .allow_hover(false),
+                        );
+                    }
+                }
+                if options.show_ci {
+                    for [low, high] in ci_whiskers(run, log) {
+                        plot_ui.line(
+                            Line::new(run.name.clone(), vec![low, high])
+                                .color(color)
+                                .width(1.5)
+                                .allow_hover(false),
+                        );
+                    }
+                }
+                plot_ui.line(
+                    Line::new(run.name.clone(), series.clone())
+                        .color(color)
+                        .width(1.5)
+                        .allow_hover(false),
+                );
+                plot_ui.points(
+                    Points::new(run.name.clone(), series)
+                        .color(color)
+                        .radius(4.0)
+                        .shape(MarkerShape::Circle)
+                        .filled(true),
+                );
+            }
+        });
+}
+
+fn latency_plot_ui(ui: &mut Ui, session: &Session, options: &PlotOptions, height: f32) {
+    let log = options.log_threads;
+    base_plot("latency_plot", options, height)
+        .y_axis_label("task latency (ms)")
+        .label_formatter(move |hover| match hover {
+            HoverPosition::NearDataPoint { position, .. } => {
+                let p50 = point_at(session, *position, log, |p| p.latency_p50_us / 1000.0);
+                let p99 = point_at(session, *position, log, |p| p.latency_p99_us / 1000.0);
+                p50.or(p99).map(|(run, p)| point_summary(run, p))
+            }
+            HoverPosition::Elsewhere { .. } => None,
+        })
+        .show(ui, |plot_ui| {
+            for run in session.visible_runs() {
+                let color = run_color(run.id);
+                for (p99, style, shape) in [
+                    (false, LineStyle::Solid, MarkerShape::Circle),
+                    (true, LineStyle::dashed_dense(), MarkerShape::Diamond),
+                ] {
+                    let name = format!("{} {}", run.name, if p99 { "p99" } else { "p50" });
+                    let series = latency_series(run, log, p99);
+                    plot_ui.line(
+                        Line::new(name.clone(), series.clone())
+                            .color(color)
+                            .style(style)
+                            .allow_hover(false),
+                    );
+                    plot_ui.points(
+                        Points::new(name, series)
+                            .color(color)
+                            .radius(3.5)
+                            .shape(shape)
+                            .filled(true),
+                    );
+                }
+            }
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preset::{PoolSpec, Preset, SweepSpec, WorkloadSpec};
+    use crate::sweep::SweepEvent;
+
+    fn point(threads: usize, throughput: f64, ci: f64) -> Point {
+        let mut p = Point::failed(threads, "x");
+        p.error = None;
+        p.throughput_per_s = throughput;
+        p.throughput_ci95_per_s = ci;
+        p.latency_p50_us = 1000.0;
+        p.latency_p99_us = 3000.0;
+        p
+    }
+
+    fn run_with(points: Vec<Point>) -> Session {
+        let mut session = Session::default();
+        let id = session.start(Preset {
+            schema_version: 1,
+            name: "r".into(),
+            description: String::new(),
+            workload: WorkloadSpec::Cpu { compute_us: 1 },
+            pool: PoolSpec::Rayon,
+            sweep: SweepSpec {
+                threads: Some(vec![4, 1, 2]),
+                threads_range: None,
+                trials: 3,
+                tasks_per_trial: Some(1),
+                trial_ms: None,
+                warmup_ms: 0,
+            },
+        });
+        for p in points {
+            session.apply(id, SweepEvent::Point(p));
+        }
+        session
+    }
+
+    #[test]
+    fn series_are_sorted_by_threads_and_skip_failures() {
+        let session = run_with(vec![
+            point(4, 300.0, 10.0),
+            point(1, 100.0, 5.0),
+            Point::failed(3, "boom"),
+            point(2, 190.0, f64::NAN),
+        ]);
+        let run = &session.runs()[0];
+        assert_eq!(
+            throughput_series(run, false),
+            vec![[1.0, 100.0], [2.0, 190.0], [4.0, 300.0]]
+        );
+        assert_eq!(
+            throughput_series(run, true),
+            vec![[0.0, 100.0], [1.0, 190.0], [2.0, 300.0]]
+        );
+        // No whisker where the interval is unknown.
+        assert_eq!(
+            ci_whiskers(run, false),
+            vec![[[1.0, 95.0], [1.0, 105.0]], [[4.0, 290.0], [4.0, 310.0]]]
+        );
+        assert_eq!(latency_series(run, false, true)[0], [1.0, 3.0]);
+    }
+
+    #[test]
+    fn ideal_scaling_starts_at_one_thread_and_is_capped() {
+        let session = run_with(vec![point(1, 100.0, 0.0), point(4, 300.0, 0.0)]);
+        let run = &session.runs()[0];
+        assert_eq!(
+            ideal_series(run, false, f64::INFINITY),
+            vec![[1.0, 100.0], [4.0, 400.0]]
+        );
+        let capped = ideal_series(run, false, 250.0);
+        assert_eq!(capped.last().unwrap(), &[2.5, 250.0]);
+        let log = ideal_series(run, true, f64::INFINITY);
+        assert_eq!(log.len(), 65);
+        let [x, y] = *log.last().unwrap();
+        assert!((x - 2.0).abs() < 1e-9 && (y - 400.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn log_axis_labels_are_thread_counts() {
+        assert_eq!(thread_axis_label(3.0, true), "8");
+        assert_eq!(thread_axis_label(2.5, true), "");
+        assert_eq!(thread_axis_label(6.0, false), "6");
+    }
+}

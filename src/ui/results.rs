@@ -1,0 +1,224 @@
+//! Below the plots: the runs of the session (show or hide each on the plots, rename, remove,
+//! pick the one whose table is shown), the table of that run's points, and export of that run
+//! as CSV, JSON (the engine's own format) or a PNG of the plots.
+//!
+//! Drawing only: renames and visibility are edited in place, everything else is a
+//! [`Command`] applied after the frame.
+
+use eframe::egui;
+use egui::{Grid, RichText, ScrollArea, Ui};
+
+use crate::app::{Command, ExportKind};
+use crate::result::Point;
+use crate::ui::format;
+use crate::ui::plots::run_color;
+use crate::ui::session::{Run, RunStatus, Session};
+
+/// The runs list. `names` holds the text being typed in each rename field.
+pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<Command>) {
+    ui.heading("Runs");
+    if session.runs().is_empty() {
+        ui.weak("No runs yet. Configure a sweep on the left and press Run (or Space).");
+        return;
+    }
+    let selected = session.selected_id();
+    let ids: Vec<u64> = session.runs().iter().map(|r| r.id).collect();
+    ScrollArea::vertical()
+        .id_salt("runs_scroll")
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            for id in ids {
+                let Some(run) = session.get_mut(id) else {
+                    continue;
+                };
+                ui.horizontal(|ui| {
+                    let (rect, _) =
+                        ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                    ui.painter().rect_filled(rect, 2.0, run_color(run.id));
+                    ui.checkbox(&mut run.visible, "")
+                        .accessible_name(format!("Show {} on the plots", run.name))
+                        .on_hover_text("Show or hide this run on the plots.");
+                    let mut name = run.name.clone();
+                    let edit = ui
+                        .add(egui::TextEdit::singleline(&mut name).desired_width(150.0))
+                        .accessible_name(format!("Name of run {}", run.id + 1))
+                        .on_hover_text("Rename the run (the legend follows).");
+                    if edit.changed() && !name.trim().is_empty() {
+                        run.name = name;
+                    }
+                    let status = match &run.status {
+                        RunStatus::Failed(message) => ui
+                            .label(RichText::new("failed").color(ui.visuals().error_fg_color))
+                            .on_hover_text(message.as_str()),
+                        other => ui.weak(format!(
+                            "{} · {}/{} points",
+                            other.label(),
+                            run.points.len(),
+                            run.planned_threads.len().max(run.points.len())
+                        )),
+                    };
+                    let _ = status;
+                    if ui
+                        .selectable_label(selected == Some(run.id), "Table")
+                        .on_hover_text("Show this run's points in the table and export it.")
+                        .clicked()
+                    {
+                        commands.push(Command::SelectRun(run.id));
+                    }
+                    let running = run.status == RunStatus::Running;
+                    if ui
+                        .add_enabled(!running, egui::Button::new("Remove"))
+                        .on_hover_text("Remove this run from the session.")
+                        .on_disabled_hover_text("Stop the run first.")
+                        .clicked()
+                    {
+                        commands.push(Command::RemoveRun(run.id));
+                    }
+                });
+            }
+        });
+}
+
+/// The column headings of the results table, with what each means.
+const COLUMNS: [(&str, &str); 9] = [
+    ("Threads", "Threads (or worker processes) in the pool."),
+    (
+        "Throughput",
+        "Tasks completed per second, mean over the trials.",
+    ),
+    (
+        "± 95% CI",
+        "Half-width of the 95% confidence interval of the throughput.",
+    ),
+    (
+        "p50",
+        "Median task latency: half of the tasks took less.",
+    ),
+    ("p99", "99th percentile task latency: 1 task in 100 took longer."),
+    (
+        "CPU",
+        "CPUs kept busy on average: process CPU time over wall time.",
+    ),
+    (
+        "W/C",
+        "Measured waiting over computation per task: (wall − CPU) / CPU.",
+    ),
+    (
+        "Peak RSS",
+        "Highest resident memory of the process during the trials.",
+    ),
+    (
+        "Switches",
+        "Context switches per trial: voluntary (a thread blocked) / involuntary (a thread was preempted).",
+    ),
+];
+
+/// The text of each cell of a point's row, in [`COLUMNS`] order.
+pub fn table_row(p: &Point) -> [String; 9] {
+    [
+        p.threads.to_string(),
+        format::rate(p.throughput_per_s),
+        format::rate(p.throughput_ci95_per_s),
+        format::micros(p.latency_p50_us),
+        format::micros(p.latency_p99_us),
+        format::number(p.cpu_utilization, 2),
+        format::number(p.measured_wait_over_compute(), 2),
+        if p.is_ok() {
+            format::bytes(p.peak_rss_bytes)
+        } else {
+            format::UNKNOWN.to_owned()
+        },
+        format!(
+            "{} / {}",
+            format::number(p.voluntary_context_switches, 0),
+            format::number(p.involuntary_context_switches, 0)
+        ),
+    ]
+}
+
+/// The selected run's points, one row each, and the export controls.
+pub fn table_ui(ui: &mut Ui, run: Option<&Run>, export_path: &mut String, commands: &mut Vec<Command>) {
+    let Some(run) = run else {
+        ui.heading("Results");
+        ui.weak("The points of a run appear here as they are measured.");
+        return;
+    };
+    ui.horizontal(|ui| {
+        ui.heading("Results");
+        ui.label(RichText::new(&run.name).color(run_color(run.id)).strong());
+    });
+    export_ui(ui, run, export_path, commands);
+    ScrollArea::both()
+        .id_salt("results_scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            Grid::new("results_table")
+                .striped(true)
+                .num_columns(COLUMNS.len() + 1)
+                .min_col_width(48.0)
+                .show(ui, |ui| {
+                    for (heading, tip) in COLUMNS {
+                        ui.label(RichText::new(heading).strong()).on_hover_text(tip);
+                    }
+                    ui.label(RichText::new("Error").strong());
+                    ui.end_row();
+                    for point in &run.points {
+                        for cell in table_row(point) {
+                            ui.label(cell);
+                        }
+                        match &point.error {
+                            Some(error) => {
+                                ui.label(
+                                    RichText::new(error).color(ui.visuals().error_fg_color),
+                                );
+                            }
+                            None => {
+                                ui.label("");
+                            }
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+fn export_ui(ui: &mut Ui, run: &Run, export_path: &mut String, commands: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        let label = ui
+            .label("Export to")
+            .on_hover_text("File name for the export; the extension (.csv, .json, .png) is set by the button.");
+        ui.add(egui::TextEdit::singleline(export_path).desired_width(220.0))
+            .labelled_by(label.id);
+        let has_result = run.result.is_some();
+        let path = std::path::PathBuf::from(export_path.trim());
+        let usable = !export_path.trim().is_empty();
+        for (kind, text, tip) in [
+            (
+                ExportKind::Csv,
+                "CSV",
+                "One row per point, the same columns as the JSON points.",
+            ),
+            (
+                ExportKind::Json,
+                "JSON",
+                "The whole result: machine, preset and every point (the format of `pooltune sweep --format json`).",
+            ),
+        ] {
+            if ui
+                .add_enabled(has_result && usable, egui::Button::new(text))
+                .on_hover_text(tip)
+                .on_disabled_hover_text("Available once the run has finished or been stopped, with a file name typed.")
+                .clicked()
+            {
+                commands.push(Command::Export(kind, run.id, path.clone()));
+            }
+        }
+        if ui
+            .add_enabled(usable, egui::Button::new("PNG"))
+            .on_hover_text("A picture of both plots as they are shown now.")
+            .clicked()
+        {
+            commands.push(Command::ExportPng(path.with_extension("png")));
+        }
+    });
+}
