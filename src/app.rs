@@ -452,7 +452,10 @@ impl PooltuneApp {
             && folder == user
             && let Err(err) = std::fs::create_dir_all(folder)
         {
-            self.complain(format!("Not saved: could not create {}: {err}", folder.display()));
+            self.complain(format!(
+                "Not saved: could not create {}: {err}",
+                folder.display()
+            ));
             return;
         }
         match preset::save(&preset, path) {
@@ -626,7 +629,9 @@ impl PooltuneApp {
                 Some(sweep) => {
                     let stop = ui
                         .add_enabled(!sweep.stopping, egui::Button::new("Stop"))
-                        .on_hover_text("Stop the sweep (Space). The points measured so far are kept.");
+                        .on_hover_text(
+                            "Stop the sweep (Space). The points measured so far are kept.",
+                        );
                     if stop.clicked() {
                         commands.push(Command::Stop);
                     }
@@ -837,7 +842,8 @@ pub fn png_bytes(
     let [width, height] = image.size;
     let (x0, y0, x1, y1) = match crop {
         Some(rect) => {
-            let px = |v: f32, max: usize| ((v * pixels_per_point).round().max(0.0) as usize).min(max);
+            let px =
+                |v: f32, max: usize| ((v * pixels_per_point).round().max(0.0) as usize).min(max);
             (
                 px(rect.min.x, width),
                 px(rect.min.y, height),

@@ -208,7 +208,10 @@ fn mark_invalid(
         Stroke::new(1.5, color),
         StrokeKind::Outside,
     );
-    Some(format!("{} is not allowed: {}", invalid.value, invalid.allowed))
+    Some(format!(
+        "{} is not allowed: {}",
+        invalid.value, invalid.allowed
+    ))
 }
 
 /// One grid row: a label with a tooltip, and the widget added by `add`, outlined when invalid.
@@ -236,7 +239,11 @@ fn row(
     response
 }
 
-fn number<'a, N: egui::emath::Numeric>(value: &'a mut N, suffix: &str, speed: f64) -> DragValue<'a> {
+fn number<'a, N: egui::emath::Numeric>(
+    value: &'a mut N,
+    suffix: &str,
+    speed: f64,
+) -> DragValue<'a> {
     DragValue::new(value).speed(speed).suffix(suffix.to_owned())
 }
 
@@ -280,12 +287,22 @@ pub fn workload_of_kind(kind: &str, current: &WorkloadSpec) -> WorkloadSpec {
 fn workload_kind_tip(kind: &str) -> &'static str {
     match kind {
         "cpu" => "Each task only computes: no waiting at all.",
-        "blocking" => "Each task computes, then waits without using the CPU (a sleep standing for I/O): the model behind the sizing formula.",
+        "blocking" => {
+            "Each task computes, then waits without using the CPU (a sleep standing for I/O): the model behind the sizing formula."
+        }
         "file_io" => "Each task writes a file and reads it back: real disk or page-cache I/O.",
-        "memory" => "Each task streams over a buffer larger than the CPU cache, so memory bandwidth is the limit.",
-        "contended" => "Part of each task's computation holds one lock shared by all threads (Amdahl's serial part).",
-        "gil" => "A simulated interpreter lock (like Python's GIL): a task computes only while it holds one global lock.",
-        "shared_state" => "Each task adds to a shared counter by one strategy (mutex, atomic, channel, per-thread).",
+        "memory" => {
+            "Each task streams over a buffer larger than the CPU cache, so memory bandwidth is the limit."
+        }
+        "contended" => {
+            "Part of each task's computation holds one lock shared by all threads (Amdahl's serial part)."
+        }
+        "gil" => {
+            "A simulated interpreter lock (like Python's GIL): a task computes only while it holds one global lock."
+        }
+        "shared_state" => {
+            "Each task adds to a shared counter by one strategy (mutex, atomic, channel, per-thread)."
+        }
         _ => "",
     }
 }
@@ -469,8 +486,12 @@ pub fn pool_of_kind(kind: &str) -> PoolSpec {
 fn pool_kind_tip(kind: &str) -> &'static str {
     match kind {
         "rayon" => "A rayon thread pool with N threads that steal work from each other.",
-        "queue" => "N workers taking tasks from one shared queue, like Python's ThreadPoolExecutor.",
-        "spawn" => "A new OS thread for every task, at most N at once: shows what creating threads costs.",
+        "queue" => {
+            "N workers taking tasks from one shared queue, like Python's ThreadPoolExecutor."
+        }
+        "spawn" => {
+            "A new OS thread for every task, at most N at once: shows what creating threads costs."
+        }
         "process" => "N worker processes fed over pipes, like Python's multiprocessing.Pool.",
         _ => "",
     }
@@ -663,9 +684,9 @@ fn sweep_ui(ui: &mut Ui, draft: &mut ConfigDraft, invalid: Option<&InvalidValue>
             );
         });
     // Errors about the sweep as a whole have no single widget to outline.
-    if let Some(invalid) = invalid.filter(|i| {
-        matches!(i.field.as_str(), "sweep.threads_range" | "schema_version")
-    }) {
+    if let Some(invalid) =
+        invalid.filter(|i| matches!(i.field.as_str(), "sweep.threads_range" | "schema_version"))
+    {
         ui.label(
             RichText::new(invalid.to_string())
                 .color(ui.visuals().error_fg_color)

@@ -118,7 +118,10 @@ mod tests {
 
     #[test]
     fn slugs_are_file_names() {
-        assert_eq!(slug("CPU-bound: 2 ms of computation"), "cpu-bound-2-ms-of-computation");
+        assert_eq!(
+            slug("CPU-bound: 2 ms of computation"),
+            "cpu-bound-2-ms-of-computation"
+        );
         assert_eq!(slug("  ::  "), "preset");
     }
 }

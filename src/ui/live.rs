@@ -60,7 +60,9 @@ pub fn live_ui(ui: &mut Ui, history: &History, paused: &mut bool, status: &LiveS
         format::bytes(latest.memory_used_bytes),
         format::bytes(latest.memory_total_bytes)
     ))
-    .on_hover_text("Memory in use on the whole machine over the last minute (total minus available), in GiB.");
+    .on_hover_text(
+        "Memory in use on the whole machine over the last minute (total minus available), in GiB.",
+    );
     minute_plot_ui(
         ui,
         "live_memory",

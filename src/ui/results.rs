@@ -90,11 +90,11 @@ const COLUMNS: [(&str, &str); 9] = [
         "± 95% CI",
         "Half-width of the 95% confidence interval of the throughput.",
     ),
+    ("p50", "Median task latency: half of the tasks took less."),
     (
-        "p50",
-        "Median task latency: half of the tasks took less.",
+        "p99",
+        "99th percentile task latency: 1 task in 100 took longer.",
     ),
-    ("p99", "99th percentile task latency: 1 task in 100 took longer."),
     (
         "CPU",
         "CPUs kept busy on average: process CPU time over wall time.",
@@ -137,7 +137,12 @@ pub fn table_row(p: &Point) -> [String; 9] {
 }
 
 /// The selected run's points, one row each, and the export controls.
-pub fn table_ui(ui: &mut Ui, run: Option<&Run>, export_path: &mut String, commands: &mut Vec<Command>) {
+pub fn table_ui(
+    ui: &mut Ui,
+    run: Option<&Run>,
+    export_path: &mut String,
+    commands: &mut Vec<Command>,
+) {
     let Some(run) = run else {
         ui.heading("Results");
         ui.weak("The points of a run appear here as they are measured.");
@@ -168,9 +173,7 @@ pub fn table_ui(ui: &mut Ui, run: Option<&Run>, export_path: &mut String, comman
                         }
                         match &point.error {
                             Some(error) => {
-                                ui.label(
-                                    RichText::new(error).color(ui.visuals().error_fg_color),
-                                );
+                                ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
                             }
                             None => {
                                 ui.label("");

@@ -1,0 +1,349 @@
+//! The desktop app driven as a user would, through its labelled widgets: no GPU and no display
+//! (egui_kittest feeds input events and reads the accessibility tree). The sweeps are shortened
+//! to a few tiny trials so that each test takes seconds.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use pooltune::app::{AppOptions, PooltuneApp};
+use pooltune::preset::{self, WorkloadSpec};
+use pooltune::ui::format;
+use pooltune::ui::plots;
+use pooltune::ui::session::RunStatus;
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The app in a window of the README screenshot's size, without the monitor thread.
+fn app() -> Harness<'static, PooltuneApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 1000.0))
+        .build_eframe(|cc| {
+            PooltuneApp::new(
+                cc,
+                AppOptions {
+                    live_readings: false,
+                    ..AppOptions::default()
+                },
+            )
+        })
+}
+
+/// Steps frames until `done` holds; the engine runs on its own thread meanwhile.
+fn wait_for(
+    harness: &mut Harness<'static, PooltuneApp>,
+    what: &str,
+    done: impl Fn(&PooltuneApp) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !done(harness.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+        harness.step();
+    }
+    harness.run_ok();
+}
+
+/// Makes the sweep tiny: 200 µs tasks, `threads`, three trials of `tasks` tasks, no warm-up.
+fn shorten(harness: &mut Harness<'static, PooltuneApp>, threads: &str, tasks: u64) {
+    let draft = harness.state_mut().draft_mut();
+    draft.threads_text = threads.to_owned();
+    draft.preset.workload = WorkloadSpec::Cpu { compute_us: 200 };
+    draft.preset.sweep.threads_range = None;
+    draft.preset.sweep.trials = 3;
+    draft.preset.sweep.trial_ms = None;
+    draft.preset.sweep.tasks_per_trial = Some(tasks);
+    draft.preset.sweep.warmup_ms = 0;
+    harness.run_ok();
+}
+
+/// Types `text` into the text field labelled `label`.
+fn type_into(harness: &mut Harness<'static, PooltuneApp>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.run_ok();
+    harness.get_by_label(label).type_text(text);
+    harness.run_ok();
+}
+
+#[test]
+fn a_shipped_preset_runs_into_the_table_and_the_plot() {
+    let mut harness = app();
+    // Pick the shipped CPU-bound preset from the picker.
+    harness.get_by_label("Preset").click();
+    harness.run_ok();
+    harness
+        .get_by_label("CPU-bound: 2 ms of computation")
+        .click();
+    harness.run_ok();
+    let shipped = preset::load(&manifest_dir().join("presets/cpu-bound.toml")).unwrap();
+    assert_eq!(harness.state().draft().preset, shipped);
+
+    shorten(&mut harness, "1, 2", 40);
+    harness.get_by_label("Run").click();
+    harness.run_ok();
+    assert!(harness.state().is_running());
+    wait_for(&mut harness, "the sweep to finish", |app| !app.is_running());
+
+    let run = &harness.state().session().runs()[0];
+    assert_eq!(
+        run.status,
+        RunStatus::Finished,
+        "{:?}",
+        harness.state().notice()
+    );
+    assert_eq!(run.name, shipped.name);
+    let threads: Vec<usize> = run.points.iter().map(|p| p.threads).collect();
+    assert_eq!(threads, [1, 2]);
+    // Each point reached the table, as the table formats it ...
+    for point in &run.points {
+        assert!(point.is_ok(), "{point:?}");
+        let cell = format::rate(point.throughput_per_s);
+        assert!(
+            !harness
+                .query_all_by_label(&cell)
+                .collect::<Vec<_>>()
+                .is_empty(),
+            "no table cell reads {cell}"
+        );
+    }
+    // ... and the plot, as the plot draws it.
+    let series = plots::throughput_series(run, false);
+    assert_eq!(
+        series,
+        run.points
+            .iter()
+            .map(|p| [p.threads as f64, p.throughput_per_s])
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(plots::latency_series(run, false, true).len(), 2);
+    // The result is there to export.
+    assert!(run.result.as_ref().is_some_and(|r| !r.cancelled));
+}
+
+#[test]
+fn stop_keeps_the_finished_points() {
+    let mut harness = app();
+    type_into(
+        &mut harness,
+        "Load from",
+        &manifest_dir()
+            .join("tests/fixtures/tiny.toml")
+            .display()
+            .to_string(),
+    );
+    harness.get_by_label("Load preset").click();
+    harness.run_ok();
+    assert_eq!(harness.state().draft().preset.name, "tiny");
+    // Eight thread counts of three 2000-task trials: seconds of work, so Stop lands mid-sweep.
+    shorten(&mut harness, "1, 2, 3, 4, 5, 6, 7, 8", 2000);
+
+    // Space starts the sweep (no text field has the keyboard once the last one is left).
+    harness.get_by_label("Load from").focus();
+    harness.run_ok();
+    harness.event(egui::Event::Key {
+        key: egui::Key::Escape,
+        physical_key: None,
+        pressed: true,
+        repeat: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    harness.run_ok();
+    harness.key_press(egui::Key::Space);
+    harness.run_ok();
+    assert!(
+        harness.state().is_running(),
+        "Space did not start the sweep"
+    );
+    wait_for(&mut harness, "the first point", |app| {
+        !app.session().runs()[0].points.is_empty()
+    });
+    harness.get_by_label("Stop").click();
+    harness.run_ok();
+    wait_for(&mut harness, "the sweep to stop", |app| !app.is_running());
+
+    let run = &harness.state().session().runs()[0];
+    assert_eq!(run.status, RunStatus::Stopped);
+    assert!(
+        (1..8).contains(&run.points.len()),
+        "{} points",
+        run.points.len()
+    );
+    assert!(run.points.iter().all(|p| p.is_ok()));
+    let result = run.result.as_ref().unwrap();
+    assert!(result.cancelled);
+    assert_eq!(result.points, run.points);
+    let first = format::rate(run.points[0].throughput_per_s);
+    assert!(
+        !harness
+            .query_all_by_label(&first)
+            .collect::<Vec<_>>()
+            .is_empty(),
+        "the first point is not in the table"
+    );
+    assert_eq!(plots::throughput_series(run, false).len(), run.points.len());
+    // A stopped run can be removed, and the Run button is back.
+    harness.get_by_label("Remove").click();
+    harness.run_ok();
+    assert!(harness.state().session().runs().is_empty());
+    assert!(!harness.get_by_label("Run").accesskit_node().is_disabled());
+}
+
+#[test]
+fn a_bad_preset_file_shows_its_error_and_changes_nothing() {
+    let mut harness = app();
+    let before = harness.state().draft().clone();
+    let bad = manifest_dir().join("tests/fixtures/bad/unknown-key.toml");
+    type_into(&mut harness, "Load from", &bad.display().to_string());
+    harness.get_by_label("Load preset").click();
+    harness.run_ok();
+
+    let notice = harness.state().notice().expect("an error is shown").clone();
+    assert!(notice.error);
+    assert!(notice.text.contains("unknown-key.toml"), "{}", notice.text);
+    // The message is on screen, not only in the state.
+    harness.get_by_label_contains("unknown-key.toml");
+    assert_eq!(harness.state().draft(), &before);
+
+    // A missing file is refused the same way.
+    let missing = manifest_dir().join("tests/fixtures/no-such-preset.toml");
+    harness.state_mut().draft_mut().preset.description = "edited".into();
+    let edited = harness.state().draft().clone();
+    harness.get_by_label("Load from").focus();
+    harness.run_ok();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_label("Load from")
+        .type_text(&missing.display().to_string());
+    harness.run_ok();
+    harness.get_by_label("Load preset").click();
+    harness.run_ok();
+    assert!(
+        harness
+            .state()
+            .notice()
+            .is_some_and(|n| n.error && n.text.contains("no-such-preset.toml"))
+    );
+    assert_eq!(harness.state().draft(), &edited);
+}
+
+#[test]
+fn an_invalid_value_disables_run_with_the_reason() {
+    let mut harness = app();
+    harness.state_mut().draft_mut().threads_text = "1, 2, lots".into();
+    harness.run_ok();
+    assert!(harness.get_by_label("Run").accesskit_node().is_disabled());
+    harness.get_by_label_contains("Cannot run: `sweep.threads`");
+    // The reason is shown twice: beside Run, and under the field itself.
+    assert_eq!(
+        harness
+            .query_all_by_label_contains("\"lots\" is not allowed")
+            .count(),
+        2
+    );
+    harness.key_press(egui::Key::Space);
+    harness.run_ok();
+    assert!(!harness.state().is_running());
+}
+
+#[test]
+fn saving_writes_a_preset_that_loads_back_equal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mine.toml");
+    let mut harness = app();
+    type_into(&mut harness, "Name", " (mine)");
+    type_into(&mut harness, "Save to", &path.display().to_string());
+    harness.get_by_label("Save preset").click();
+    harness.run_ok();
+
+    let saved = preset::load(&path).unwrap();
+    let draft = harness.state().draft().checked(u64::MAX).unwrap();
+    assert_eq!(saved, draft);
+    assert!(saved.name.ends_with(" (mine)"), "{}", saved.name);
+
+    // Edit, then Ctrl+O with the file in "Load from": the saved preset comes back whole.
+    harness.state_mut().draft_mut().preset.workload = WorkloadSpec::Cpu { compute_us: 5 };
+    type_into(&mut harness, "Load from", &path.display().to_string());
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    harness.run_ok();
+    assert_eq!(harness.state().draft().preset, saved);
+
+    // Ctrl+S writes the same file again (the "Save to" field still names it).
+    std::fs::remove_file(&path).unwrap();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    harness.run_ok();
+    assert_eq!(preset::load(&path).unwrap(), saved);
+}
+
+#[test]
+fn the_configuration_and_theme_are_remembered_across_restarts() {
+    let mut harness = app();
+    harness.state_mut().draft_mut().threads_text = "1, 3".into();
+    harness.state_mut().draft_mut().preset.workload = WorkloadSpec::Blocking {
+        compute_us: 300,
+        wait_us: 2700,
+    };
+    // Pick the light theme the way a user does.
+    harness.get_by_label("Theme").click();
+    harness.run_ok();
+    harness.get_by_label("light").click();
+    harness.run_ok();
+    assert_eq!(harness.ctx.theme(), egui::Theme::Light);
+
+    // What eframe writes on exit (as RON), read by a new window.
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+    let storage: &'static MemoryStorage = Box::leak(Box::new(storage));
+    let restored = Harness::builder()
+        .with_size(egui::vec2(1400.0, 1000.0))
+        .build_eframe(move |cc| {
+            cc.storage = Some(storage);
+            PooltuneApp::new(
+                cc,
+                AppOptions {
+                    live_readings: false,
+                    ..AppOptions::default()
+                },
+            )
+        });
+    assert_eq!(restored.state().draft(), harness.state().draft());
+    assert_eq!(restored.state().draft().threads_text, "1, 3");
+    assert_eq!(restored.ctx.theme(), egui::Theme::Light);
+}
+
+/// An in-memory `eframe::Storage`, as eframe's own would be on disk.
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn live_readings_reach_the_panel() {
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 1000.0))
+        .build_eframe(|cc| PooltuneApp::new(cc, AppOptions::default()));
+    wait_for(&mut harness, "a live reading", |app| {
+        !app.history().is_empty()
+    });
+    let latest = harness.state().history().latest().unwrap().clone();
+    harness.get_by_label_contains("Total CPU:");
+    harness.get_by_label_contains("Memory used:");
+    harness.get_by_label("pooltune threads");
+    // The process's own figures are shown as read.
+    harness.get_by_label(&latest.process_threads.to_string());
+    assert!(latest.process_threads >= 2, "the monitor thread is one");
+}
