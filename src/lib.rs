@@ -16,6 +16,7 @@ pub mod error;
 pub mod export;
 pub mod machine;
 pub mod measure;
+pub mod model;
 pub mod monitor;
 pub mod pool;
 pub mod preset;
