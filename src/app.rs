@@ -83,6 +83,8 @@ pub enum Command {
     SelectRun(u64),
     /// Remove run `id` from the session.
     RemoveRun(u64),
+    /// Rename run `id` (a blank name is ignored: the legend needs one).
+    RenameRun(u64, String),
     /// Write run `id` in a format; the extension is set by the format.
     Export(ExportKind, u64, PathBuf),
     /// Write a PNG of the plots as shown.
@@ -378,6 +380,9 @@ impl PooltuneApp {
             Command::SelectRun(id) => self.session.select(id),
             Command::RemoveRun(id) => {
                 self.session.remove(id);
+            }
+            Command::RenameRun(id, name) => {
+                self.session.rename(id, &name);
             }
             Command::Export(kind, id, path) => self.export(kind, id, &path),
             Command::ExportPng(path) => match self.plots_rect {
@@ -707,6 +712,8 @@ impl PooltuneApp {
                 .on_hover_text("Dashed: the 1-thread throughput times the thread count, what perfect scaling would give.");
             ui.checkbox(&mut state.plot.show_ci, "95% CI whiskers")
                 .on_hover_text("The 95% confidence interval of each throughput, from the spread of its trials.");
+            ui.checkbox(&mut state.plot.show_model, "model")
+                .on_hover_text("For the run in the table: the fitted scalability curve (USL, Gunther), the bound min(N/(W+C), N_cpu/C), and vertical lines at the recommended thread count and at the formula's N = N_cpu × U × (1 + W/C).");
         });
         egui::Panel::bottom("results_panel")
             .resizable(true)

@@ -10,8 +10,10 @@ use eframe::egui;
 use egui::{Color32, Rect, Ui};
 use egui_plot::{
     GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoint,
-    Points,
+    PlotUi, Points, VLine,
 };
+
+use crate::model;
 
 use crate::result::Point;
 use crate::ui::format;
@@ -27,6 +29,9 @@ pub struct PlotOptions {
     pub show_ideal: bool,
     /// Draw the 95% confidence whiskers.
     pub show_ci: bool,
+    /// Draw the model for the run in the table: the USL fit, the bound, and vertical lines at
+    /// the recommended and the formula's thread counts.
+    pub show_model: bool,
 }
 
 impl Default for PlotOptions {
@@ -35,6 +40,7 @@ impl Default for PlotOptions {
             log_threads: false,
             show_ideal: true,
             show_ci: true,
+            show_model: true,
         }
     }
 }
@@ -118,6 +124,32 @@ pub fn ideal_series(run: &Run, log: bool, y_cap: f64) -> Vec<[f64; 2]> {
             [x, per_thread * threads]
         })
         .collect()
+}
+
+/// Samples of a curve given as throughput per thread count, from 1 thread to a quarter past
+/// the run's largest thread count, as `[x, throughput]`.
+fn model_curve(run: &Run, log: bool, f: impl Fn(f64) -> f64) -> Vec<[f64; 2]> {
+    let end = model::curve_end_threads(&run.points);
+    model::sample_curve(f, 1.0, end, 200)
+        .into_iter()
+        .map(|[n, y]| [if log { n.log2() } else { n }, y])
+        .collect()
+}
+
+/// The fitted USL curve of a finished run, as `[x, throughput]`; empty without a fit.
+pub fn usl_series(run: &Run, log: bool) -> Vec<[f64; 2]> {
+    match run.recommendation.as_ref().and_then(|r| r.usl.as_ref()) {
+        Some(fit) => model_curve(run, log, |n| fit.throughput_per_s(n)),
+        None => Vec::new(),
+    }
+}
+
+/// The bound min(N / (W + C), N_cpu / C) of a finished run, as `[x, throughput]`.
+pub fn bound_series(run: &Run, log: bool) -> Vec<[f64; 2]> {
+    match &run.bound {
+        Some(bound) => model_curve(run, log, |n| bound.throughput_per_s(n)),
+        None => Vec::new(),
+    }
 }
 
 /// `[x, latency in ms]` at the given percentile (0.50 or 0.99) of each measured point.
@@ -243,6 +275,8 @@ fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32) -> Plot<'a> {
 
 fn throughput_plot_ui(ui: &mut Ui, session: &Session, options: &PlotOptions, height: f32) {
     let log = options.log_threads;
+    // The model is drawn for one run, the one whose table is shown, to keep the chart readable.
+    let model_run = session.selected().filter(|run| run.visible);
     let y_cap = 1.3
         * session
             .visible_runs()
@@ -297,7 +331,61 @@ fn throughput_plot_ui(ui: &mut Ui, session: &Session, options: &PlotOptions, hei
                         .filled(true),
                 );
             }
+            if options.show_model
+                && let Some(run) = model_run
+            {
+                model_ui(plot_ui, run, log);
+            }
         });
+}
+
+/// The model of one run: the USL fit, the bound, the recommended and the formula's thread
+/// counts.
+fn model_ui(plot_ui: &mut PlotUi<'_>, run: &Run, log: bool) {
+    let color = run_color(run.id);
+    let usl = usl_series(run, log);
+    if !usl.is_empty() {
+        plot_ui.line(
+            Line::new(format!("{} – USL fit", run.name), usl)
+                .color(color.gamma_multiply(0.8))
+                .style(LineStyle::dotted_dense())
+                .width(2.0)
+                .allow_hover(false),
+        );
+    }
+    let bound = bound_series(run, log);
+    if !bound.is_empty() {
+        plot_ui.line(
+            Line::new(format!("{} – bound min(N/(W+C), N_cpu/C)", run.name), bound)
+                .color(Color32::GRAY)
+                .style(LineStyle::dashed_dense())
+                .allow_hover(false),
+        );
+    }
+    let Some(recommendation) = &run.recommendation else {
+        return;
+    };
+    if let Some(threads) = recommendation.recommended_threads {
+        plot_ui.vline(
+            VLine::new(
+                format!("{} – recommended: {threads} threads", run.name),
+                thread_x(threads, log),
+            )
+            .color(color)
+            .width(1.5),
+        );
+    }
+    if let Some(threads) = recommendation
+        .formula_threads
+        .filter(|n| n.is_finite() && *n > 0.0)
+    {
+        let x = if log { threads.log2() } else { threads };
+        plot_ui.vline(
+            VLine::new(format!("{} – formula: {threads:.1} threads", run.name), x)
+                .color(Color32::GRAY)
+                .style(LineStyle::dotted_loose()),
+        );
+    }
 }
 
 fn latency_plot_ui(ui: &mut Ui, session: &Session, options: &PlotOptions, height: f32) {
@@ -417,6 +505,28 @@ mod tests {
         assert_eq!(log.len(), 65);
         let [x, y] = *log.last().unwrap();
         assert!((x - 2.0).abs() < 1e-9 && (y - 400.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_finished_run_carries_the_model_curves() {
+        use crate::model::fixtures;
+        let result = fixtures::result(fixtures::web_points(), fixtures::WEB);
+        let mut session = Session::default();
+        let id = session.start(result.preset.clone());
+        assert!(usl_series(&session.runs()[0], false).is_empty());
+        session.apply(id, SweepEvent::Finished(Box::new(result)));
+        let run = &session.runs()[0];
+        let recommendation = run.recommendation.as_ref().unwrap();
+        assert_eq!(recommendation.recommended_threads, Some(20));
+        // The bound: 100 tasks/s per thread (W + C = 10 ms), capped by 2 CPUs / 1 ms = 2000/s,
+        // drawn from 1 thread to a quarter past the last (40 × 1.25 = 50).
+        let bound = bound_series(run, false);
+        assert_eq!(bound.first().unwrap(), &[1.0, 100.0]);
+        assert_eq!(bound.last().unwrap(), &[50.0, 2000.0]);
+        let usl = usl_series(run, true);
+        assert_eq!(usl.len(), 200);
+        assert_eq!(usl.first().unwrap()[0], 0.0);
+        assert!((usl.last().unwrap()[0] - 50f64.log2()).abs() < 1e-12);
     }
 
     #[test]

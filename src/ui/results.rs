@@ -14,7 +14,7 @@ use crate::ui::format;
 use crate::ui::plots::run_color;
 use crate::ui::session::{Run, RunStatus, Session};
 
-/// The runs list. `names` holds the text being typed in each rename field.
+/// The runs list: show or hide, rename, pick for the table, remove.
 pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<Command>) {
     ui.heading("Runs");
     if session.runs().is_empty() {
@@ -43,21 +43,23 @@ pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<Command>) 
                         .add(egui::TextEdit::singleline(&mut name).desired_width(150.0))
                         .accessible_name(format!("Name of run {}", run.id + 1))
                         .on_hover_text("Rename the run (the legend follows).");
-                    if edit.changed() && !name.trim().is_empty() {
-                        run.name = name;
+                    if edit.changed() {
+                        commands.push(Command::RenameRun(run.id, name));
                     }
-                    let status = match &run.status {
-                        RunStatus::Failed(message) => ui
-                            .label(RichText::new("failed").color(ui.visuals().error_fg_color))
-                            .on_hover_text(message.as_str()),
-                        other => ui.weak(format!(
-                            "{} · {}/{} points",
-                            other.label(),
-                            run.points.len(),
-                            run.planned_threads.len().max(run.points.len())
-                        )),
-                    };
-                    let _ = status;
+                    match &run.status {
+                        RunStatus::Failed(message) => {
+                            ui.label(RichText::new("failed").color(ui.visuals().error_fg_color))
+                                .on_hover_text(message.as_str());
+                        }
+                        other => {
+                            ui.weak(format!(
+                                "{} · {}/{} points",
+                                other.label(),
+                                run.points.len(),
+                                run.planned_threads.len().max(run.points.len())
+                            ));
+                        }
+                    }
                     if ui
                         .selectable_label(selected == Some(run.id), "Table")
                         .on_hover_text("Show this run's points in the table and export it.")
@@ -152,6 +154,10 @@ pub fn table_ui(
         ui.heading("Results");
         ui.label(RichText::new(&run.name).color(run_color(run.id)).strong());
     });
+    if let Some(recommendation) = &run.recommendation {
+        ui.label(RichText::new(&recommendation.explanation).strong())
+            .on_hover_text("The model's answer: the knee of the measured curve (the fewest threads within 5% of the best throughput), beside the formula N = N_cpu × U × (1 + W/C) (Goetz 2006) and the peak of the fitted scalability curve (Gunther's USL).");
+    }
     export_ui(ui, run, export_path, commands);
     ScrollArea::both()
         .id_salt("results_scroll")

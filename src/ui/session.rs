@@ -1,8 +1,10 @@
 //! The runs of this session: every sweep started from the app, its points as they arrive,
 //! and how the user labelled and filtered it. The plots and the results table draw from here.
 //!
-//! Pure data: no egui, no threads, no I/O. The app feeds it the engine's [`SweepEvent`]s.
+//! Pure data: no egui, no threads, no I/O. The app feeds it the engine's [`SweepEvent`]s; when a
+//! sweep ends, the model's answer for it (`crate::model`) is kept beside its points.
 
+use crate::model::{self, Bound, ModelOptions, Recommendation};
 use crate::preset::Preset;
 use crate::result::{Point, SweepResult};
 use crate::sweep::SweepEvent;
@@ -51,6 +53,10 @@ pub struct Run {
     pub result: Option<SweepResult>,
     /// Where it stands.
     pub status: RunStatus,
+    /// The model's answer (formula, USL fit, knee), once the sweep has ended.
+    pub recommendation: Option<Recommendation>,
+    /// The throughput bound min(N / (W + C), N_cpu / C), once the sweep has ended.
+    pub bound: Option<Bound>,
 }
 
 impl Run {
@@ -86,6 +92,8 @@ impl Session {
             points: Vec::new(),
             result: None,
             status: RunStatus::Running,
+            recommendation: None,
+            bound: None,
         });
         self.selected = Some(id);
         id
@@ -118,6 +126,9 @@ impl Session {
                     RunStatus::Finished
                 };
                 run.points.clone_from(&result.points);
+                // Computed once here, not per frame: the fit is a small search.
+                run.recommendation = Some(model::recommend(&result, &ModelOptions::default()));
+                run.bound = model::bound(&result);
                 run.result = Some(*result);
             }
         }
@@ -238,6 +249,21 @@ mod tests {
         assert_eq!(session.get(id).unwrap().status, RunStatus::Running);
         // A running run cannot be removed.
         assert!(!session.remove(id));
+
+        let mut result = crate::model::fixtures::result(
+            vec![point(1, 11.0), point(2, 20.0)],
+            WorkloadSpec::Cpu { compute_us: 10 },
+        );
+        result.cancelled = true;
+        session.apply(id, SweepEvent::Finished(Box::new(result.clone())));
+        let run = session.get(id).unwrap();
+        assert_eq!(run.status, RunStatus::Stopped);
+        // (Compared by thread counts: the made-up points hold NaN, which equals nothing.)
+        let threads = |points: &[Point]| points.iter().map(|p| p.threads).collect::<Vec<_>>();
+        assert_eq!(threads(&run.points), [1, 2]);
+        assert!(run.result.as_ref().is_some_and(|r| r.cancelled));
+        assert!(run.recommendation.is_some());
+        assert!(session.remove(id));
     }
 
     #[test]
