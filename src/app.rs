@@ -721,7 +721,7 @@ impl PooltuneApp {
             .show(ui, |ui| {
                 egui::Panel::left("runs_panel")
                     .resizable(true)
-                    .default_size(400.0)
+                    .default_size(330.0)
                     .show(ui, |ui| results::runs_ui(ui, session, commands));
                 egui::CentralPanel::no_frame().show(ui, |ui| {
                     results::table_ui(ui, session.selected(), &mut state.export_path, commands);
@@ -908,7 +908,7 @@ impl eframe::App for PooltuneApp {
                         let context = ConfigContext {
                             presets: &self.presets,
                             check: &check,
-                            default_save_path: self.default_save_path().display().to_string(),
+                            default_save_path: format::home_relative(&self.default_save_path()),
                         };
                         config::config_ui(
                             ui,

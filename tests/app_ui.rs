@@ -347,3 +347,59 @@ fn live_readings_reach_the_panel() {
     harness.get_by_label(&latest.process_threads.to_string());
     assert!(latest.process_threads >= 2, "the monitor thread is one");
 }
+
+#[test]
+fn two_runs_overlay_and_each_can_be_hidden_renamed_and_removed() {
+    let mut harness = app();
+    shorten(&mut harness, "1, 2", 20);
+    for _ in 0..2 {
+        harness.get_by_label("Run").click();
+        harness.run_ok();
+        wait_for(&mut harness, "the sweep to finish", |app| !app.is_running());
+    }
+    let names: Vec<String> = harness
+        .state()
+        .session()
+        .runs()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "CPU-bound: 1 ms of computation",
+            "CPU-bound: 1 ms of computation (2)"
+        ]
+    );
+    assert_eq!(harness.state().session().visible_runs().count(), 2);
+
+    // Hide the first run from the plots.
+    harness
+        .get_by_label(&format!("Show {} on the plots", names[0]))
+        .click();
+    harness.run_ok();
+    let visible: Vec<&str> = harness
+        .state()
+        .session()
+        .visible_runs()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(visible, [names[1].as_str()]);
+
+    // Rename the second: the new name is what the legend and the hover show.
+    harness.get_by_label("Name of run 2").focus();
+    harness.run_ok();
+    harness.get_by_label("Name of run 2").type_text(" – after");
+    harness.run_ok();
+    assert_eq!(
+        harness.state().session().runs()[1].name,
+        format!("{} – after", names[1])
+    );
+
+    // Remove the first; the second stays, with its points.
+    harness.get_all_by_label("Remove").next().unwrap().click();
+    harness.run_ok();
+    let runs = harness.state().session().runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].points.len(), 2);
+}

@@ -108,7 +108,7 @@ pub struct ConfigContext<'a> {
     pub presets: &'a [PresetEntry],
     /// The draft's validation, computed once per frame.
     pub check: &'a Result<Preset, InvalidValue>,
-    /// Where a save goes when the save field is empty.
+    /// Where a save goes when the save field is empty, for display.
     pub default_save_path: String,
 }
 
@@ -621,7 +621,7 @@ fn sweep_ui(ui: &mut Ui, draft: &mut ConfigDraft, invalid: Option<&InvalidValue>
                     "The thread counts to measure, in order, separated by commas: for example 1, 2, 4, 8, 16.",
                     &["sweep.threads"],
                     invalid,
-                    |ui| ui.add(egui::TextEdit::singleline(threads_text).desired_width(160.0)),
+                    |ui| ui.add(egui::TextEdit::singleline(threads_text).desired_width(200.0)),
                 );
             }
             row(
@@ -811,18 +811,14 @@ fn files_ui(
                 },
             );
             ui.label("");
-            let save_target = if paths.save.trim().is_empty() {
-                context.default_save_path.clone()
-            } else {
-                paths.save.trim().to_owned()
-            };
             let can_save = context.check.is_ok();
             let save = ui
                 .add_enabled(can_save, egui::Button::new("Save preset"))
                 .on_hover_text("Save this configuration as a preset (Ctrl+S).")
                 .on_disabled_hover_text("Fix the value outlined in red first.");
             if save.clicked() {
-                commands.push(Command::SavePreset(save_target.into()));
+                // The app resolves an empty field to the presets folder, as Ctrl+S does.
+                commands.push(Command::SaveToField);
             }
             ui.end_row();
             row(

@@ -77,6 +77,14 @@ pub fn seconds_left(seconds: f64) -> String {
     }
 }
 
+/// A path for display, with the home folder written as `~`.
+pub fn home_relative(path: &std::path::Path) -> String {
+    match std::env::home_dir().and_then(|home| path.strip_prefix(home).ok().map(|p| p.to_owned())) {
+        Some(rest) => format!("~/{}", rest.display()),
+        None => path.display().to_string(),
+    }
+}
+
 /// A file-name-safe version of a name: lower case, words joined by '-'.
 pub fn slug(name: &str) -> String {
     let mut slug = String::new();

@@ -41,10 +41,12 @@ pub fn live_ui(ui: &mut Ui, history: &History, paused: &mut bool, status: &LiveS
 
     ui.add_space(6.0);
     ui.label(format!(
-        "Total CPU: {:.0}%",
+        "Total CPU: {:.0}% (last minute below)",
         latest.total_cpu_percent
     ))
-    .on_hover_text("All CPUs together over the last minute, 0 to 100%. The whole machine, not only pooltune.");
+    .on_hover_text(
+        "All CPUs together over the last minute, 0 to 100%. The whole machine, not only pooltune.",
+    );
     minute_plot_ui(
         ui,
         "live_cpu",
@@ -145,9 +147,16 @@ fn minute_plot_ui(ui: &mut Ui, id: &str, series: Vec<[f64; 2]>, y_max: f64, colo
         .allow_double_click_reset(false)
         .show_x(false)
         .default_x_bounds(-window, 0.0)
-        .default_y_bounds(0.0, y_max.max(1e-9))
+        // A little headroom, so that a line at 100% is not hidden by the frame.
+        .default_y_bounds(0.0, y_max.max(1e-9) * 1.06)
         .x_axis_formatter(|mark, _| format!("{:.0} s", mark.value))
         .show(ui, |plot_ui| {
-            plot_ui.line(Line::new(id.to_owned(), series).color(color).fill(0.0));
+            plot_ui.line(
+                Line::new(id.to_owned(), series)
+                    .color(color)
+                    .width(1.5)
+                    .fill(0.0)
+                    .fill_alpha(0.25),
+            );
         });
 }

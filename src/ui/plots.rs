@@ -253,11 +253,37 @@ pub fn plots_ui(ui: &mut Ui, session: &Session, options: &PlotOptions) -> Rect {
     Rect::from_min_max(top, egui::pos2(ui.max_rect().right(), ui.cursor().min.y))
 }
 
-fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32) -> Plot<'a> {
+/// The largest thread count either plot shows, so that both share one thread axis: the
+/// runs' planned and measured counts, and how far the model's curves are drawn.
+fn last_threads(session: &Session, options: &PlotOptions) -> f64 {
+    let measured = session
+        .visible_runs()
+        .flat_map(|run| {
+            run.planned_threads
+                .iter()
+                .chain(run.points.iter().map(|p| &p.threads))
+        })
+        .copied()
+        .max()
+        .unwrap_or(1) as f64;
+    let model = session
+        .selected()
+        .filter(|run| options.show_model && run.visible && run.recommendation.is_some())
+        .map_or(1.0, |run| model::curve_end_threads(&run.points));
+    measured.max(model)
+}
+
+fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, last_threads: f64) -> Plot<'a> {
     let log = options.log_threads;
     let mut plot = Plot::new(id.to_owned())
         .height(height)
-        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
+        // Throughput curves rise from the bottom left and flatten high on the right, which
+        // leaves the bottom right free.
+        .legend(
+            Legend::default()
+                .position(egui_plot::Corner::RightBottom)
+                .text_style(egui::TextStyle::Small),
+        )
         .x_axis_label(if log {
             "threads (log₂ scale)"
         } else {
@@ -265,6 +291,11 @@ fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32) -> Plot<'a> {
         })
         .x_axis_formatter(move |mark, _range| thread_axis_label(mark.value, log))
         .include_x(thread_x(1, log))
+        .include_x(if log {
+            last_threads.log2()
+        } else {
+            last_threads
+        })
         .include_y(0.0)
         .allow_scroll(false);
     if log {
@@ -277,77 +308,82 @@ fn throughput_plot_ui(ui: &mut Ui, session: &Session, options: &PlotOptions, hei
     let log = options.log_threads;
     // The model is drawn for one run, the one whose table is shown, to keep the chart readable.
     let model_run = session.selected().filter(|run| run.visible);
-    let y_cap = 1.3
+    let y_cap = 1.15
         * session
             .visible_runs()
             .flat_map(|r| r.measured_points())
             .map(|p| p.throughput_per_s + p.throughput_ci95_per_s.max(0.0))
             .fold(0.0, f64::max);
-    base_plot("throughput_plot", options, height)
-        .y_axis_label("throughput (tasks/s)")
-        .label_formatter(move |hover| match hover {
-            HoverPosition::NearDataPoint { position, .. } => {
-                point_at(session, *position, log, |p| p.throughput_per_s)
-                    .map(|(run, p)| point_summary(run, p))
-            }
-            HoverPosition::Elsewhere { .. } => None,
-        })
-        .show(ui, |plot_ui| {
-            for run in session.visible_runs() {
-                let color = run_color(run.id);
-                let series = throughput_series(run, log);
-                if options.show_ideal {
-                    let ideal = ideal_series(run, log, y_cap);
-                    if !ideal.is_empty() {
-                        plot_ui.line(
-                            Line::new(format!("{} – ideal linear", run.name), ideal)
-                                .color(color.gamma_multiply(0.6))
-                                .style(LineStyle::dashed_loose())
-                                .allow_hover(false),
-                        );
-                    }
+    base_plot(
+        "throughput_plot",
+        options,
+        height,
+        last_threads(session, options),
+    )
+    .y_axis_label("throughput (tasks/s)")
+    .label_formatter(move |hover| match hover {
+        HoverPosition::NearDataPoint { position, .. } => {
+            point_at(session, *position, log, |p| p.throughput_per_s)
+                .map(|(run, p)| point_summary(run, p))
+        }
+        HoverPosition::Elsewhere { .. } => None,
+    })
+    .show(ui, |plot_ui| {
+        for run in session.visible_runs() {
+            let color = run_color(run.id);
+            let series = throughput_series(run, log);
+            if options.show_ideal {
+                let ideal = ideal_series(run, log, y_cap);
+                if !ideal.is_empty() {
+                    plot_ui.line(
+                        // One legend entry for every run's ideal line.
+                        Line::new("ideal linear scaling", ideal)
+                            .color(color.gamma_multiply(0.6))
+                            .style(LineStyle::dashed_loose())
+                            .allow_hover(false),
+                    );
                 }
-                if options.show_ci {
-                    for [low, high] in ci_whiskers(run, log) {
-                        plot_ui.line(
-                            Line::new(run.name.clone(), vec![low, high])
-                                .color(color)
-                                .width(1.5)
-                                .allow_hover(false),
-                        );
-                    }
+            }
+            if options.show_ci {
+                for [low, high] in ci_whiskers(run, log) {
+                    plot_ui.line(
+                        Line::new(run.name.clone(), vec![low, high])
+                            .color(color)
+                            .width(1.5)
+                            .allow_hover(false),
+                    );
                 }
-                plot_ui.line(
-                    Line::new(run.name.clone(), series.clone())
-                        .color(color)
-                        .width(1.5)
-                        .allow_hover(false),
-                );
-                plot_ui.points(
-                    Points::new(run.name.clone(), series)
-                        .color(color)
-                        .radius(4.0)
-                        .shape(MarkerShape::Circle)
-                        .filled(true),
-                );
             }
-            if options.show_model
-                && let Some(run) = model_run
-            {
-                model_ui(plot_ui, run, log);
-            }
-        });
+            plot_ui.line(
+                Line::new(run.name.clone(), series.clone())
+                    .color(color)
+                    .width(1.5)
+                    .allow_hover(false),
+            );
+            plot_ui.points(
+                Points::new(run.name.clone(), series)
+                    .color(color)
+                    .radius(4.0)
+                    .shape(MarkerShape::Circle)
+                    .filled(true),
+            );
+        }
+        if options.show_model
+            && let Some(run) = model_run
+        {
+            model_ui(plot_ui, run, log);
+        }
+    });
 }
 
 /// The model of one run: the USL fit, the bound, the recommended and the formula's thread
-/// counts.
+/// counts. Drawn for one run only, so the legend names them without the run's name.
 fn model_ui(plot_ui: &mut PlotUi<'_>, run: &Run, log: bool) {
-    let color = run_color(run.id);
     let usl = usl_series(run, log);
     if !usl.is_empty() {
         plot_ui.line(
-            Line::new(format!("{} – USL fit", run.name), usl)
-                .color(color.gamma_multiply(0.8))
+            Line::new("USL fit", usl)
+                .color(run_color(run.id).gamma_multiply(0.8))
                 .style(LineStyle::dotted_dense())
                 .width(2.0)
                 .allow_hover(false),
@@ -356,9 +392,9 @@ fn model_ui(plot_ui: &mut PlotUi<'_>, run: &Run, log: bool) {
     let bound = bound_series(run, log);
     if !bound.is_empty() {
         plot_ui.line(
-            Line::new(format!("{} – bound min(N/(W+C), N_cpu/C)", run.name), bound)
+            Line::new("bound min(N/(W+C), N_cpu/C)", bound)
                 .color(Color32::GRAY)
-                .style(LineStyle::dashed_dense())
+                .width(1.0)
                 .allow_hover(false),
         );
     }
@@ -368,11 +404,11 @@ fn model_ui(plot_ui: &mut PlotUi<'_>, run: &Run, log: bool) {
     if let Some(threads) = recommendation.recommended_threads {
         plot_ui.vline(
             VLine::new(
-                format!("{} – recommended: {threads} threads", run.name),
+                format!("recommended: {threads} threads"),
                 thread_x(threads, log),
             )
-            .color(color)
-            .width(1.5),
+            .color(RECOMMENDED_COLOR)
+            .width(2.0),
         );
     }
     if let Some(threads) = recommendation
@@ -381,50 +417,59 @@ fn model_ui(plot_ui: &mut PlotUi<'_>, run: &Run, log: bool) {
     {
         let x = if log { threads.log2() } else { threads };
         plot_ui.vline(
-            VLine::new(format!("{} – formula: {threads:.1} threads", run.name), x)
+            VLine::new(format!("formula N_cpu×U×(1+W/C): {threads:.1}"), x)
                 .color(Color32::GRAY)
-                .style(LineStyle::dotted_loose()),
+                .style(LineStyle::dotted_loose())
+                .width(1.5),
         );
     }
 }
 
+/// The recommended thread count stands apart from every run colour.
+const RECOMMENDED_COLOR: Color32 = Color32::from_rgb(0, 200, 83);
+
 fn latency_plot_ui(ui: &mut Ui, session: &Session, options: &PlotOptions, height: f32) {
     let log = options.log_threads;
-    base_plot("latency_plot", options, height)
-        .y_axis_label("task latency (ms)")
-        .label_formatter(move |hover| match hover {
-            HoverPosition::NearDataPoint { position, .. } => {
-                let p50 = point_at(session, *position, log, |p| p.latency_p50_us / 1000.0);
-                let p99 = point_at(session, *position, log, |p| p.latency_p99_us / 1000.0);
-                p50.or(p99).map(|(run, p)| point_summary(run, p))
+    base_plot(
+        "latency_plot",
+        options,
+        height,
+        last_threads(session, options),
+    )
+    .y_axis_label("task latency (ms)")
+    .label_formatter(move |hover| match hover {
+        HoverPosition::NearDataPoint { position, .. } => {
+            let p50 = point_at(session, *position, log, |p| p.latency_p50_us / 1000.0);
+            let p99 = point_at(session, *position, log, |p| p.latency_p99_us / 1000.0);
+            p50.or(p99).map(|(run, p)| point_summary(run, p))
+        }
+        HoverPosition::Elsewhere { .. } => None,
+    })
+    .show(ui, |plot_ui| {
+        for run in session.visible_runs() {
+            let color = run_color(run.id);
+            for (p99, style, shape) in [
+                (false, LineStyle::Solid, MarkerShape::Circle),
+                (true, LineStyle::dashed_dense(), MarkerShape::Diamond),
+            ] {
+                let name = format!("{} {}", run.name, if p99 { "p99" } else { "p50" });
+                let series = latency_series(run, log, p99);
+                plot_ui.line(
+                    Line::new(name.clone(), series.clone())
+                        .color(color)
+                        .style(style)
+                        .allow_hover(false),
+                );
+                plot_ui.points(
+                    Points::new(name, series)
+                        .color(color)
+                        .radius(3.5)
+                        .shape(shape)
+                        .filled(true),
+                );
             }
-            HoverPosition::Elsewhere { .. } => None,
-        })
-        .show(ui, |plot_ui| {
-            for run in session.visible_runs() {
-                let color = run_color(run.id);
-                for (p99, style, shape) in [
-                    (false, LineStyle::Solid, MarkerShape::Circle),
-                    (true, LineStyle::dashed_dense(), MarkerShape::Diamond),
-                ] {
-                    let name = format!("{} {}", run.name, if p99 { "p99" } else { "p50" });
-                    let series = latency_series(run, log, p99);
-                    plot_ui.line(
-                        Line::new(name.clone(), series.clone())
-                            .color(color)
-                            .style(style)
-                            .allow_hover(false),
-                    );
-                    plot_ui.points(
-                        Points::new(name, series)
-                            .color(color)
-                            .radius(3.5)
-                            .shape(shape)
-                            .filled(true),
-                    );
-                }
-            }
-        });
+        }
+    });
 }
 
 #[cfg(test)]

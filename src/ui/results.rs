@@ -40,7 +40,7 @@ pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<Command>) 
                         .on_hover_text("Show or hide this run on the plots.");
                     let mut name = run.name.clone();
                     let edit = ui
-                        .add(egui::TextEdit::singleline(&mut name).desired_width(150.0))
+                        .add(egui::TextEdit::singleline(&mut name).desired_width(180.0))
                         .accessible_name(format!("Name of run {}", run.id + 1))
                         .on_hover_text("Rename the run (the legend follows).");
                     if edit.changed() {
@@ -192,11 +192,11 @@ pub fn table_ui(
 }
 
 fn export_ui(ui: &mut Ui, run: &Run, export_path: &mut String, commands: &mut Vec<Command>) {
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let label = ui
             .label("Export to")
             .on_hover_text("File name for the export; the extension (.csv, .json, .png) is set by the button.");
-        ui.add(egui::TextEdit::singleline(export_path).desired_width(220.0))
+        ui.add(egui::TextEdit::singleline(export_path).desired_width(160.0))
             .labelled_by(label.id);
         let has_result = run.result.is_some();
         let path = std::path::PathBuf::from(export_path.trim());
