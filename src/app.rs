@@ -20,7 +20,7 @@ use egui::{Key, KeyboardShortcut, Modifiers, RichText, ThemePreference, Ui};
 use crate::cancel::CancelToken;
 use crate::error::EngineError;
 use crate::export::{self, Format};
-use crate::monitor::{self, History, Monitor, Sample};
+use crate::monitor::{History, Monitor, Sample};
 use crate::preset::{self, InvalidValue, Preset, PresetEntry};
 use crate::result::SweepResult;
 use crate::sweep::{self, Progress, SweepEvent};
@@ -29,12 +29,19 @@ use crate::ui::plots::{self, PlotOptions};
 use crate::ui::session::{RunStatus, Session};
 use crate::ui::{format, live, results};
 
-/// Time between live readings while a sweep runs: the monitor's fastest, 4 Hz.
-const LIVE_INTERVAL_RUNNING: Duration = monitor::MIN_INTERVAL;
-/// Time between live readings while idle: one repaint a second keeps an idle window near 0% CPU.
-const LIVE_INTERVAL_IDLE: Duration = Duration::from_secs(1);
-/// Slowest repaint while a sweep runs, so the time left counts down between engine events.
-const RUNNING_REPAINT: Duration = Duration::from_millis(500);
+/// Time between live readings while a sweep runs. Each reading repaints the window, and with
+/// software OpenGL a repaint of the whole window costs tens of milliseconds of CPU that the
+/// sweep is measuring with; once a second (as `top` and `bottom` refresh) keeps that to a few
+/// percent (README, "The desktop app"). The monitor could go to 4 Hz
+/// ([`crate::monitor::MIN_INTERVAL`]).
+const LIVE_INTERVAL_RUNNING: Duration = Duration::from_secs(1);
+/// Time between live readings while idle. Each reading repaints the window, and a repaint
+/// costs a software-rendered window tens of milliseconds of CPU: one every 2 s keeps an idle
+/// window at a few percent of one CPU at worst (README, "The desktop app"); Pause stops them.
+const LIVE_INTERVAL_IDLE: Duration = Duration::from_secs(2);
+/// Slowest repaint while a sweep runs, so that the time left counts down even with the live
+/// readings paused; readings and engine events repaint sooner and reset this timer.
+const RUNNING_REPAINT: Duration = Duration::from_secs(1);
 
 /// A file format for [`Command::Export`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -408,9 +415,17 @@ impl PooltuneApp {
         let (sender, events) = crossbeam_channel::unbounded();
         let repaint = ctx.clone();
         let spawned = sweep::spawn_sweep(preset, cancel.clone(), move |event| {
+            // A point or the end is drawn at once; progress (a step every trial, several a
+            // second) waits for the next repaint within RUNNING_REPAINT, so that drawing
+            // does not multiply with the engine's pace.
+            let urgent = !matches!(event, SweepEvent::Progress(_));
             // The window may already be gone when the last event is sent.
             let _ = sender.send(event);
-            repaint.request_repaint();
+            if urgent {
+                repaint.request_repaint();
+            } else {
+                repaint.request_repaint_after(RUNNING_REPAINT);
+            }
         });
         match spawned {
             Ok(thread) => {
