@@ -1,4 +1,5 @@
-//! The headless face of pooltune: `pooltune sweep`, `pooltune presets`, and the argument
+//! The headless face of pooltune: `pooltune sweep`, `pooltune compare`, `pooltune presets`,
+//! and the argument
 //! parsing shared with the GUI launch. Exit codes: 0 success, 1 a run error, 2 bad arguments
 //! or a bad preset; every error is one `error:` line.
 
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 use crate::cancel::CancelToken;
+use crate::compare::{self, AnyPreset, CompareEvent, CompareOptions, ComparisonPreset};
 use crate::error::PresetError;
 use crate::export::{self, Format};
 use crate::preset::{self, Preset};
@@ -38,6 +40,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a sweep headless and print or write the result.
     Sweep(SweepArgs),
+    /// Run a comparison (a preset with [[series]]) headless: Rust threads, a simulated GIL and
+    /// real CPython side by side, interleaved at each thread count.
+    Compare(CompareArgs),
     /// List the shipped and user presets with their descriptions.
     Presets,
 }
@@ -57,6 +62,31 @@ pub struct SweepArgs {
     /// Where to write the result: a file (written atomically) or - for standard output.
     #[arg(long, value_name = "FILE|-", default_value = "-")]
     pub out: String,
+}
+
+/// Arguments of `pooltune compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The comparison to run (a TOML file with [[series]] tables).
+    #[arg(long, value_name = "FILE")]
+    pub preset: PathBuf,
+    /// Thread counts to try instead of the preset's, such as 1,2,4,8.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub threads: Option<Vec<usize>>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Where to write the result: a file (written atomically) or - for standard output.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    pub out: String,
+    /// Python interpreter for the python_threads and python_processes series (default:
+    /// the series' `interpreter`, else python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Free-threaded Python for the python_free_threaded series (default: the series'
+    /// `interpreter`, else python3.14t or python3.13t on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub free_threaded_python: Option<PathBuf>,
 }
 
 /// An error of a headless command, with its exit code.
@@ -105,9 +135,9 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     if args.out != "-" {
         check_writable(Path::new(&args.out))?;
     }
-    let bar = std::io::stderr()
-        .is_terminal()
-        .then(|| progress_bar(&preset));
+    let bar = std::io::stderr().is_terminal().then(|| {
+        progress_bar(preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1))
+    });
     let cancel = CancelToken::new();
     let mut on_event = |event: SweepEvent| {
         let Some(bar) = &bar else { return };
@@ -132,8 +162,89 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn progress_bar(preset: &Preset) -> indicatif::ProgressBar {
-    let steps = preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1);
+/// Loads a comparison and applies a `--threads` override, validating the result.
+pub fn load_comparison_with_threads(
+    path: &Path,
+    threads: Option<&[usize]>,
+) -> Result<ComparisonPreset, CliError> {
+    let mut comparison = compare::load(path)?;
+    if let Some(list) = threads {
+        comparison.sweep.threads = Some(list.to_vec());
+        comparison.sweep.threads_range = None;
+        comparison
+            .validate(preset::available_memory_bytes())
+            .map_err(|invalid| CliError::Usage(format!("--threads: {invalid}")))?;
+    }
+    Ok(comparison)
+}
+
+/// `pooltune compare`.
+pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
+    let comparison = load_comparison_with_threads(&args.preset, args.threads.as_deref())?;
+    if args.out != "-" {
+        check_writable(Path::new(&args.out))?;
+    }
+    let options = CompareOptions {
+        python: args.python.clone(),
+        free_threaded_python: args.free_threaded_python.clone(),
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let live = comparison.series.len();
+        progress_bar(
+            comparison.thread_counts().len() * live * (comparison.sweep.trials as usize + 1),
+        )
+    });
+    let mut labels: Vec<String> = Vec::new();
+    let cancel = CancelToken::new();
+    let mut on_event = |event: CompareEvent| match event {
+        CompareEvent::Started { series, .. } => {
+            labels = series.into_iter().map(|s| s.label).collect();
+        }
+        CompareEvent::Progress { series, progress } => {
+            if let Some(bar) = &bar {
+                bar.set_length(progress.steps_total as u64);
+                bar.set_position(progress.steps_done as u64);
+                bar.set_message(format!(
+                    "{}, {} threads",
+                    labels.get(series).map_or("", String::as_str),
+                    progress.threads
+                ));
+            }
+        }
+        CompareEvent::SeriesPoint { series, point } => {
+            if let (Some(bar), Some(error)) = (&bar, &point.error) {
+                bar.println(format!(
+                    "{}: {} threads: failed: {error}",
+                    labels.get(series).map_or("", String::as_str),
+                    point.threads
+                ));
+            }
+        }
+        CompareEvent::SeriesFailed { series, message } => {
+            // Said once on the terminal as it happens; the result says it again.
+            let line = format!(
+                "{}: {message}",
+                labels.get(series).map_or("a series", String::as_str)
+            );
+            match &bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        CompareEvent::Finished(_) => {
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+        }
+    };
+    let result = compare::run_compare(&comparison, &options, &cancel, &mut on_event)
+        .map_err(|err| CliError::Run(err.into()))?;
+    let bytes = compare::export::export(&result, args.format)?;
+    write_output(&args.out, &bytes)?;
+    Ok(())
+}
+
+fn progress_bar(steps: usize) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(steps as u64);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps, {msg} (ETA {eta})",
@@ -173,9 +284,9 @@ pub fn write_output(out: &str, bytes: &[u8]) -> Result<(), CliError> {
     }
 }
 
-/// `pooltune presets`.
+/// `pooltune presets`: sweep presets and comparisons, from the shipped and the user's folders.
 pub fn presets() -> Result<(), CliError> {
-    let entries = preset::list_presets();
+    let entries = compare::list_any_presets();
     if entries.is_empty() {
         println!(
             "no presets found (looked in {})",
@@ -186,12 +297,18 @@ pub fn presets() -> Result<(), CliError> {
     for entry in entries {
         let origin = if entry.shipped { "shipped" } else { "user" };
         match &entry.loaded {
-            Ok(p) => println!(
-                "{}  [{origin}]\n    {}: {}",
-                entry.path.display(),
-                p.name,
-                p.description.lines().next().unwrap_or("")
-            ),
+            Ok(p) => {
+                let (kind, command) = match p {
+                    AnyPreset::Sweep(_) => ("sweep", "pooltune sweep"),
+                    AnyPreset::Comparison(_) => ("comparison", "pooltune compare"),
+                };
+                println!(
+                    "{}  [{origin} {kind}: {command} --preset ...]\n    {}: {}",
+                    entry.path.display(),
+                    p.name(),
+                    p.description().lines().next().unwrap_or("")
+                );
+            }
             Err(err) => println!(
                 "{}  [{origin}]\n    unreadable: {err}",
                 entry.path.display()

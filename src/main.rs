@@ -26,6 +26,7 @@ fn main() {
 fn run(cli: Cli) -> Result<(), CliError> {
     match &cli.command {
         Some(Command::Sweep(args)) => cli::sweep(args),
+        Some(Command::Compare(args)) => cli::compare(args),
         Some(Command::Presets) => cli::presets(),
         None => open_app(&cli),
     }
@@ -35,7 +36,7 @@ fn open_app(cli: &Cli) -> Result<(), CliError> {
     let _ = cli;
     println!(
         "pooltune {}: the desktop app is not in this build yet.\n\
-         Headless commands:\n  pooltune sweep --preset presets/cpu-bound.toml\n  pooltune presets\n\
+         Headless commands:\n  pooltune sweep --preset presets/cpu-bound.toml\n  pooltune compare --preset presets/compare-gil-cpu.toml\n  pooltune presets\n\
          Run `pooltune --help` for more.",
         env!("CARGO_PKG_VERSION")
     );
