@@ -193,10 +193,11 @@ impl WorkloadSpec {
 }
 
 /// Which kind of pool runs the tasks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PoolSpec {
     /// A `rayon::ThreadPool` built with `num_threads(N)` for each point.
+    #[default]
     Rayon,
     /// N named workers pulling from one bounded channel: Python's ThreadPoolExecutor shape.
     Queue {
@@ -226,12 +227,6 @@ fn default_queue_capacity() -> usize {
 }
 fn default_chunk_size() -> usize {
     1
-}
-
-impl Default for PoolSpec {
-    fn default() -> Self {
-        PoolSpec::Rayon
-    }
 }
 
 impl PoolSpec {
