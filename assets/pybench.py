@@ -376,10 +376,12 @@ def watch_stdin():
     """Kills this process group when standard input closes (pooltune exited or was killed)."""
 
     def watch():
+        # The raw descriptor, not sys.stdin: a daemon thread blocked inside a buffered reader
+        # makes CPython abort at shutdown ("could not acquire lock for <stdin>").
         try:
-            while sys.stdin.buffer.read(4096):
+            while os.read(0, 4096):
                 pass
-        except (OSError, ValueError):
+        except OSError:
             pass
         try:
             os.killpg(os.getpgid(0), signal.SIGKILL)

@@ -790,6 +790,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<Preset, PresetError> {
             path: origin.to_path_buf(),
             line,
             column: 1,
+            field: None,
             message: "this is a comparison preset (it has [[series]] tables), not a sweep: \
                       run it with `pooltune compare --preset FILE`"
                 .to_owned(),

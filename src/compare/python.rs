@@ -615,7 +615,7 @@ mod tests {
         found
     }
 
-    /// Processes whose process group is `group`, read from /proc.
+    /// Live (not zombie) processes whose process group is `group`, read from /proc.
     fn members_of_group(group: u32) -> Vec<u32> {
         let mut members = Vec::new();
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -629,11 +629,10 @@ mod tests {
             let Some(after) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
                 continue;
             };
-            let pgrp = after
-                .split_whitespace()
-                .nth(2)
-                .and_then(|f| f.parse::<u32>().ok());
-            if pgrp == Some(group) {
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            let zombie = fields.first() == Some(&"Z");
+            let pgrp = fields.get(2).and_then(|f| f.parse::<u32>().ok());
+            if pgrp == Some(group) && !zombie {
                 members.push(pid);
             }
         }
@@ -743,21 +742,15 @@ mod tests {
         let script = ScriptFile::write().unwrap();
         let cancel = CancelToken::new();
         let info = probe(&script.path(), &python, &cancel).unwrap();
-        let setup = PythonSetup {
-            task: PythonTask::Cpu,
-            compute_us: 1000,
-            wait_us: 0,
-            interpreter: None,
-            chunk_size: 1,
-        };
-        let request = request_for(SeriesKind::PythonProcesses, &setup, 2, info.loops_per_us, 3);
+        // Tasks of 10 s: a worker busy in one outlives its parent unless it is killed too
+        // (idle multiprocessing workers would exit by themselves and prove nothing).
         let mut args = vec!["run".to_owned()];
         for (flag, value) in [
             ("--executor", "processes".to_owned()),
             ("--threads", "2".to_owned()),
             ("--task", "cpu".to_owned()),
-            ("--compute-us", "1000".to_owned()),
-            ("--loops-per-us", request.loops_per_us.to_string()),
+            ("--compute-us", "10000000".to_owned()),
+            ("--loops-per-us", info.loops_per_us.to_string()),
             ("--trials", "3".to_owned()),
             ("--trial-ms", "600000".to_owned()),
             ("--warmup-ms", "0".to_owned()),
@@ -773,9 +766,15 @@ mod tests {
             &cancel,
             Duration::from_secs(600),
             &mut |line| {
-                // The warm-up has run on both worker processes: now press Stop.
-                if line.starts_with("warmup") {
-                    workers_seen = members_of_group(group.get()).len();
+                // The pool starts after the `setup` line: wait for both workers, then Stop.
+                if line.starts_with("setup") {
+                    for _ in 0..200 {
+                        workers_seen = members_of_group(group.get()).len();
+                        if workers_seen >= 3 {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(25));
+                    }
                     cancel.cancel();
                 }
                 Ok(())
@@ -787,11 +786,17 @@ mod tests {
             workers_seen >= 3,
             "interpreter and 2 workers in the group, saw {workers_seen}"
         );
-        assert_eq!(
-            members_of_group(group.get()),
-            Vec::<u32>::new(),
-            "no process left"
-        );
+        // SIGKILL is delivered asynchronously: give the dying workers a moment (bounded, and
+        // well under the 10 s a surviving worker would keep computing).
+        let mut left = members_of_group(group.get());
+        for _ in 0..60 {
+            if left.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            left = members_of_group(group.get());
+        }
+        assert_eq!(left, Vec::<u32>::new(), "no process left");
     }
 
     #[test]

@@ -495,6 +495,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<ComparisonPreset, PresetError>
             path: origin.to_path_buf(),
             line: 0,
             column: 0,
+            field: None,
             message: "this is a sweep preset (it has no [[series]] tables), not a comparison: \
                       run it with `pooltune sweep --preset FILE`"
                 .to_owned(),
