@@ -270,16 +270,26 @@ fn check_writable(path: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Writes to standard output (`-`) or atomically to a file.
+/// Writes to standard output (`-`), atomically to a regular file, or in place to anything
+/// else that exists (`/dev/null`, a FIFO, a terminal): renaming a temporary file over those
+/// would replace the device with a plain file.
 pub fn write_output(out: &str, bytes: &[u8]) -> Result<(), CliError> {
+    let path = Path::new(out);
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
     if out == "-" {
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(bytes)
             .and_then(|()| stdout.flush())
             .map_err(|err| CliError::Run(anyhow::anyhow!("could not write the result: {err}")))
+    } else if special {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(bytes))
+            .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {out}: {err}")))
     } else {
-        crate::atomic_file::write(Path::new(out), bytes)
+        crate::atomic_file::write(path, bytes)
             .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {out}: {err}")))
     }
 }
@@ -316,4 +326,36 @@ pub fn presets() -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+    use std::os::unix::fs::FileTypeExt as _;
+
+    #[test]
+    fn output_to_a_fifo_is_written_in_place_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("out.fifo");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let reader_path = fifo.clone();
+        let reader = std::thread::Builder::new()
+            .name("pooltune-test-fifo-reader".into())
+            .spawn(move || {
+                let mut text = String::new();
+                std::fs::File::open(reader_path)
+                    .unwrap()
+                    .read_to_string(&mut text)
+                    .unwrap();
+                text
+            })
+            .unwrap();
+        super::write_output(fifo.to_str().unwrap(), b"result\n").unwrap();
+        // Checked before joining: a replaced FIFO would leave the reader waiting forever.
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "the FIFO was replaced by {kind:?}");
+        assert_eq!(reader.join().unwrap(), "result\n");
+    }
 }
