@@ -187,15 +187,17 @@ struct SeriesToml {
 impl TryFrom<SeriesToml> for SeriesSpec {
     type Error = String;
 
+    // Each message starts with the key in backticks: the preset parser reports the table's
+    // line, and the key first is what a reader looks for.
     fn try_from(raw: SeriesToml) -> Result<Self, Self::Error> {
         let kind = raw.kind;
         let label = raw.label;
         let setup = if kind.is_python() {
             if raw.workload.is_some() || raw.pool.is_some() {
                 return Err(format!(
-                    "series \"{label}\": a `{kind}` series runs the Python script and takes `task`, `compute_us`, `wait_us`{}, `interpreter`, not `workload` or `pool`",
+                    "`workload` and `pool` are for Rust series: series \"{label}\" (kind {kind}) runs the Python script and takes task, compute_us, wait_us, interpreter{}",
                     if kind == SeriesKind::PythonProcesses {
-                        ", `chunk_size`"
+                        ", chunk_size"
                     } else {
                         ""
                     }
@@ -203,14 +205,18 @@ impl TryFrom<SeriesToml> for SeriesSpec {
             }
             if raw.chunk_size.is_some() && kind != SeriesKind::PythonProcesses {
                 return Err(format!(
-                    "series \"{label}\": `chunk_size` is only for `python_processes` series (a thread pool takes tasks one by one)"
+                    "`chunk_size` is only for python_processes series: series \"{label}\" (kind {kind}) hands tasks to its threads one by one"
                 ));
             }
             let task = raw.task.ok_or_else(|| {
-                format!("series \"{label}\": a `{kind}` series needs `task = \"cpu\"` or `task = \"io\"`")
+                format!(
+                    "`task` is missing: series \"{label}\" (kind {kind}) needs task = \"cpu\" or task = \"io\""
+                )
             })?;
             let compute_us = raw.compute_us.ok_or_else(|| {
-                format!("series \"{label}\": a `{kind}` series needs `compute_us` (computation per task, in microseconds)")
+                format!(
+                    "`compute_us` is missing: series \"{label}\" (kind {kind}) needs the computation per task, in microseconds"
+                )
             })?;
             SeriesSetup::Python(PythonSetup {
                 task,
@@ -229,11 +235,13 @@ impl TryFrom<SeriesToml> for SeriesSpec {
             ];
             if let Some((key, _)) = python_keys.iter().find(|(_, given)| *given) {
                 return Err(format!(
-                    "series \"{label}\": `{key}` is for Python series; a `{kind}` series takes a `workload` table (and a `pool` table), like a sweep preset"
+                    "`{key}` is for Python series: series \"{label}\" (kind {kind}) takes a workload table (and a pool table), like a sweep preset"
                 ));
             }
             let workload = raw.workload.ok_or_else(|| {
-                format!("series \"{label}\": a `{kind}` series needs a `workload` table, such as workload = {{ kind = \"cpu\", compute_us = 2000 }}")
+                format!(
+                    "`workload` is missing: series \"{label}\" (kind {kind}) needs one, such as workload = {{ kind = \"cpu\", compute_us = 2000 }}"
+                )
             })?;
             SeriesSetup::Rust {
                 workload,
@@ -757,13 +765,19 @@ chunk_size = 4
             "chunk_size = 4\npool = { kind = \"rayon\" }",
         );
         let err = parse_str(&text).unwrap_err().to_string();
-        assert!(err.contains("not `workload` or `pool`"), "{err}");
+        assert!(
+            err.contains("`workload` and `pool` are for Rust series"),
+            "{err}"
+        );
         let text = GOOD.replace(
             "task = \"cpu\"\ncompute_us = 2000\n\n",
             "task = \"cpu\"\ncompute_us = 2000\nchunk_size = 2\n\n",
         );
         let err = parse_str(&text).unwrap_err().to_string();
-        assert!(err.contains("only for `python_processes`"), "{err}");
+        assert!(
+            err.contains("`chunk_size` is only for python_processes"),
+            "{err}"
+        );
     }
 
     #[test]
