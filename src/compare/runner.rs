@@ -315,7 +315,15 @@ fn prepare(
                     });
                 match ready {
                     Ok((script, interpreter)) => {
-                        result.label = format!("{} ({})", spec.label, interpreter.describe());
+                        // A "free-threaded" series given an ordinary build says so on the chart.
+                        let note = if spec.kind == SeriesKind::PythonFreeThreaded
+                            && !interpreter.free_threaded_build
+                        {
+                            ", not a free-threaded build"
+                        } else {
+                            ""
+                        };
+                        result.label = format!("{} ({}{note})", spec.label, interpreter.describe());
                         result.interpreter = Some(interpreter.clone());
                         Some(Box::new(PythonSeries {
                             script,
