@@ -16,7 +16,7 @@ pub enum PresetError {
         source: std::io::Error,
     },
     /// The TOML is malformed, or has a key or kind pooltune does not know.
-    #[error("{}:{line}:{column}: {message}{}", path.display(), suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+    #[error("{}:{line}:{column}: {}{message}{}", path.display(), field.as_ref().map(|f| format!("`{f}`: ")).unwrap_or_default(), suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
     Parse {
         /// The file.
         path: PathBuf,
@@ -24,6 +24,8 @@ pub enum PresetError {
         line: usize,
         /// 1-based column of the problem (0 when unknown).
         column: usize,
+        /// The field the problem is about, as a dotted path (`workload.compute_us`), when known.
+        field: Option<String>,
         /// What the parser said.
         message: String,
         /// The allowed name closest to an unknown one.

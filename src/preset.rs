@@ -801,25 +801,95 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
     }
     toml::from_str(text).map_err(|err| {
         let message = err.message().trim().to_owned();
-        let (mut line, mut column) = err
+        let (line, column) = err
             .span()
             .map(|span| line_column(text, span.start))
             .unwrap_or((0, 0));
-        // Inside tagged enums serde reports the table, not the key: find the key's own line.
-        if let Some(key) = message
-            .strip_prefix("unknown field `")
-            .and_then(|rest| rest.split('`').next())
-            && let Some((key_line, key_column)) = find_key(text, key, line)
-        {
-            (line, column) = (key_line, key_column);
-        }
+        let located = locate_field(text, line, &message);
+        let (line, column) = located
+            .as_ref()
+            .and_then(|l| l.line_column)
+            .unwrap_or((line, column));
         PresetError::Parse {
             path: origin.to_path_buf(),
             line,
             column,
+            field: located.map(|l| l.field),
             suggestion: suggestion_for(&message),
             message,
         }
+    })
+}
+
+/// Which field a parse error is about, and where that field is written.
+struct LocatedField {
+    field: String,
+    line_column: Option<(usize, usize)>,
+}
+
+/// Names the field of a parse error. serde reports errors inside tagged enums (`[workload]`,
+/// `[pool]`) at the table header, without the key; this finds the key from the message
+/// (`unknown field `x``, `missing field `x``, or the offending value) within that table.
+fn locate_field(text: &str, line: usize, message: &str) -> Option<LocatedField> {
+    let lines: Vec<&str> = text.lines().collect();
+    let index = line.checked_sub(1)?;
+    let here = lines.get(index)?.trim();
+    // The table the line belongs to: the nearest header at or above it.
+    let header_index = (0..=index)
+        .rev()
+        .find(|&i| lines[i].trim_start().starts_with('['))?;
+    let table = lines[header_index]
+        .trim()
+        .trim_matches(|c| c == '[' || c == ']')
+        .trim()
+        .to_owned();
+    let qualified = |key: &str| {
+        if table.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{table}.{key}")
+        }
+    };
+    let key_of = |line: &str| -> Option<String> {
+        let (key, _) = line.split_once('=')?;
+        let key = key.trim();
+        (!key.is_empty() && !key.starts_with('#')).then(|| key.to_owned())
+    };
+    if !here.starts_with('[') {
+        return key_of(here).map(|key| LocatedField {
+            field: qualified(&key),
+            line_column: None,
+        });
+    }
+    let quoted = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    if let Some(key) = quoted("unknown field `").or_else(|| quoted("missing field `")) {
+        return Some(LocatedField {
+            field: qualified(&key),
+            line_column: find_key(text, &key, line),
+        });
+    }
+    // "invalid value: integer `-5`, expected u64": find `key = -5` inside this table.
+    let value = message
+        .split('`')
+        .nth(1)
+        .map(str::to_owned)
+        .or_else(|| message.split('"').nth(1).map(|s| format!("\"{s}\"")))?;
+    let table_end = (header_index + 1..lines.len())
+        .find(|&i| lines[i].trim_start().starts_with('['))
+        .unwrap_or(lines.len());
+    (header_index + 1..table_end).find_map(|i| {
+        let (key, written) = lines[i].split_once('=')?;
+        let written = written.split('#').next().unwrap_or("").trim();
+        let same = written == value || written.trim_matches('"') == value.trim_matches('"');
+        same.then(|| LocatedField {
+            field: qualified(key.trim()),
+            line_column: Some((i + 1, lines[i].len() - lines[i].trim_start().len() + 1)),
+        })
     })
 }
 

@@ -215,6 +215,20 @@ pub fn measure_point(
             ));
         }
     };
+    measure_workload(setup, &workload, threads, cancel, on_step)
+}
+
+/// [`measure_point`] with an already built workload: the same warm-up, trials and summary.
+/// Lets tests and benchmarks measure workloads that no preset describes (a task that
+/// panics, a task that counts its calls).
+pub fn measure_workload(
+    setup: &PointSetup,
+    workload: &Arc<dyn Workload>,
+    threads: usize,
+    cancel: &CancelToken,
+    on_step: &mut dyn FnMut(usize),
+) -> Option<Point> {
+    install_quiet_panic_hook();
     let source = WorkloadSource {
         spec: setup.workload.clone(),
         calibration: setup.calibration.clone(),
@@ -223,7 +237,7 @@ pub fn measure_point(
         Ok(pool) => pool,
         Err(message) => return Some(Point::failed(threads, message)),
     };
-    match measure_with(setup, &workload, pool.as_mut(), cancel, on_step) {
+    match measure_with(setup, workload, pool.as_mut(), cancel, on_step) {
         Ok(point) => Some(point),
         Err(TrialFailure::Cancelled) => None,
         Err(failure) => Some(Point::failed(threads, failure.to_string())),

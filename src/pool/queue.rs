@@ -21,10 +21,9 @@ struct TrialShare {
 }
 
 enum Message {
-    /// A new trial starts: what to run it with.
-    Begin(Arc<TrialShare>),
-    /// Tasks to run.
-    Tasks(Range<u64>),
+    /// Tasks to run, with the trial they belong to. (The trial travels with every message:
+    /// a separate "begin" message per worker could be taken twice by one worker.)
+    Tasks(Arc<TrialShare>, Range<u64>),
     /// The trial's tasks are all sent: report and wait at the barrier.
     End,
 }
@@ -82,17 +81,10 @@ fn worker_loop(
     barrier: &Barrier,
 ) {
     let mut recorder = WorkerRecorder::new();
-    let mut trial: Option<Arc<TrialShare>> = None;
     let mut go_on = true;
     while let Ok(message) = receiver.recv() {
         match message {
-            Message::Begin(share) => {
-                recorder.reset();
-                go_on = true;
-                trial = Some(share);
-            }
-            Message::Tasks(range) => {
-                let Some(share) = &trial else { continue };
+            Message::Tasks(share, range) => {
                 if !go_on {
                     continue; // drain the queue quickly once the trial stopped
                 }
@@ -106,7 +98,7 @@ fn worker_loop(
                 go_on = recorder.run_chunk(&plan, index, range.start, range.end);
             }
             Message::End => {
-                trial = None;
+                go_on = true;
                 let report = std::mem::take(&mut recorder);
                 if reports.send(report).is_err() {
                     return;
@@ -136,17 +128,12 @@ impl Pool for QueuePool {
             sample_every: plan.sample_every,
         });
         let threads = self.workers.len();
-        for _ in 0..threads {
-            sender
-                .send(Message::Begin(share.clone()))
-                .map_err(|_| broken())?;
-        }
         let started = Instant::now();
         let mut next = 0;
         while next < plan.max_tasks && !stop.should_stop() {
             let end = (next + self.chunk_size).min(plan.max_tasks);
             sender
-                .send(Message::Tasks(next..end))
+                .send(Message::Tasks(share.clone(), next..end))
                 .map_err(|_| broken())?;
             next = end;
         }

@@ -2,9 +2,11 @@
 //! of tasks, scheduled by rayon's work stealing.
 
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+
+use crate::measure::thread_count;
 
 use super::{Pool, TrialFailure, TrialPlan, TrialRun, WorkerRecorder, worker_name};
 
@@ -17,11 +19,17 @@ pub struct RayonPool {
 impl RayonPool {
     /// Builds the pool; the error names the thread count and what the OS said.
     pub fn new(threads: usize) -> Result<RayonPool, String> {
+        let threads_before = thread_count();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(worker_name)
             .build()
-            .map_err(|err| format!("could not build a rayon pool of {threads} threads: {err}"))?;
+            .map_err(|err| {
+                // rayon asks the threads it did start to exit, but does not wait for them;
+                // wait here, so the next point does not fail for want of what they still hold.
+                wait_for_threads_to_exit(threads_before);
+                format!("could not build a rayon pool of {threads} threads: {err}")
+            })?;
         Ok(RayonPool {
             pool,
             recorders: (0..threads)
@@ -56,6 +64,14 @@ impl Pool for RayonPool {
         });
         let wall = started.elapsed();
         finish_trial(plan, wall, self.recorders.iter_mut().map(|m| m.get_mut()))
+    }
+}
+
+/// Waits (at most 2 s) until the process is back to `threads` threads or fewer.
+fn wait_for_threads_to_exit(threads: u64) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while thread_count() > threads && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -1,0 +1,253 @@
+//! The headless commands as a user runs them: exit codes, error lines, output formats, and
+//! every shipped preset running a shortened sweep.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use pooltune::cancel::CancelToken;
+use pooltune::preset;
+use pooltune::sweep;
+
+fn pooltune(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pooltune"))
+        .args(args)
+        .env("POOLTUNE_PRESETS", manifest_dir().join("presets"))
+        .output()
+        .expect("pooltune runs")
+}
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> String {
+    manifest_dir()
+        .join("tests/fixtures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn every_bad_preset_exits_2_and_names_the_problem() {
+    let folder = manifest_dir().join("tests/fixtures/bad");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "fixtures missing");
+    for file in files {
+        let content = std::fs::read_to_string(&file).unwrap();
+        let expect = content
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} has no `# expect:` line", file.display()))
+            .to_owned();
+        let out = pooltune(&["sweep", "--preset", file.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", file.display());
+        assert!(stderr.starts_with("error: "), "{}: {stderr}", file.display());
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(&expect), "{}: expected {expect:?} in {stderr}", file.display());
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(out.stdout.is_empty(), "nothing on stdout for a bad preset");
+    }
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let missing = pooltune(&["sweep", "--preset", "/no/such/preset.toml"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("/no/such/preset.toml"));
+
+    let zero = pooltune(&["sweep", "--preset", &fixture("tiny.toml"), "--threads", "1,0"]);
+    assert_eq!(zero.status.code(), Some(2));
+    let stderr = text(&zero.stderr);
+    assert!(stderr.contains("--threads") && stderr.contains("sweep.threads"), "{stderr}");
+
+    let format = pooltune(&["sweep", "--preset", &fixture("tiny.toml"), "--format", "xml"]);
+    assert_eq!(format.status.code(), Some(2));
+    assert!(text(&format.stderr).contains("table"), "allowed values listed");
+
+    let folder = pooltune(&["sweep", "--preset", &fixture("tiny.toml"), "--out", "/no/such/dir/x.json"]);
+    assert_eq!(folder.status.code(), Some(2));
+    assert!(text(&folder.stderr).contains("does not exist"));
+}
+
+/// The documented JSON fields of a point.
+const POINT_FIELDS: [&str; 11] = [
+    "threads",
+    "throughput_per_s",
+    "throughput_ci95_per_s",
+    "latency_p50_us",
+    "latency_p95_us",
+    "latency_p99_us",
+    "cpu_time_per_task_us",
+    "wall_time_per_task_us",
+    "cpu_utilization",
+    "peak_rss_bytes",
+    "error",
+];
+
+#[test]
+fn json_output_has_the_documented_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("result.json");
+    let out = pooltune(&[
+        "sweep",
+        "--preset",
+        &fixture("tiny.toml"),
+        "--format",
+        "json",
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    for field in ["logical_cpus", "physical_cpus", "total_memory_bytes"] {
+        assert!(json["machine"][field].as_u64().unwrap() > 0, "machine.{field}");
+    }
+    assert_eq!(json["preset"]["name"], "tiny");
+    assert_eq!(json["preset"]["workload"]["kind"], "cpu");
+    let points = json["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    for point in points {
+        for field in POINT_FIELDS {
+            assert!(point.get(field).is_some(), "points[].{field} missing");
+        }
+        assert!(point["error"].is_null());
+        assert!(point["throughput_per_s"].as_f64().unwrap() > 0.0);
+        let ci = point["throughput_ci95_per_s"].as_f64().unwrap();
+        assert!(ci >= 0.0);
+        let (p50, p95, p99) = (
+            point["latency_p50_us"].as_f64().unwrap(),
+            point["latency_p95_us"].as_f64().unwrap(),
+            point["latency_p99_us"].as_f64().unwrap(),
+        );
+        assert!(p50 > 0.0 && p50 <= p95 && p95 <= p99, "{p50} {p95} {p99}");
+    }
+    assert_eq!(points[0]["threads"], 1);
+    assert_eq!(points[1]["threads"], 2);
+}
+
+#[test]
+fn csv_output_has_one_row_per_point_with_the_same_names() {
+    let out = pooltune(&[
+        "sweep",
+        "--preset",
+        &fixture("tiny.toml"),
+        "--format",
+        "csv",
+        "--threads",
+        "1,2,3",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    for field in POINT_FIELDS {
+        assert!(headers.iter().any(|h| h == field), "column {field} missing: {headers:?}");
+    }
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    let threads_col = headers.iter().position(|h| h == "threads").unwrap();
+    let threads: Vec<&str> = rows.iter().map(|r| &r[threads_col]).collect();
+    assert_eq!(threads, ["1", "2", "3"]);
+}
+
+#[test]
+fn table_output_is_plain_when_not_a_terminal() {
+    let out = pooltune(&["sweep", "--preset", &fixture("tiny.toml")]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("threads") && stdout.contains("tasks/s"), "{stdout}");
+    // No progress bar or escape codes when stderr is a pipe.
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    assert!(!stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn presets_lists_every_shipped_preset() {
+    let out = pooltune(&["presets"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    for name in [
+        "cpu-bound",
+        "io-bound",
+        "web-service",
+        "memory-bandwidth",
+        "lock-contention",
+        "shared-state",
+        "gil-vs-no-gil",
+    ] {
+        assert!(stdout.contains(&format!("{name}.toml")), "{name} not listed:\n{stdout}");
+    }
+    assert!(!stdout.contains("unreadable"), "{stdout}");
+}
+
+fn shipped_sweep_presets() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(manifest_dir().join("presets"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        // Comparison presets (a list of series) have their own loader and tests.
+        .filter(|p| !std::fs::read_to_string(p).unwrap().contains("[[series]]"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_preset_parses_validates_and_runs_a_short_sweep() {
+    let files = shipped_sweep_presets();
+    assert!(files.len() >= 7, "{files:?}");
+    for file in files {
+        let mut preset = preset::load(Path::new(&file))
+            .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+        assert!(!preset.description.is_empty(), "{}: no description", file.display());
+        // Shortened: two thread counts, three tiny trials.
+        preset.sweep.threads = Some(vec![1, 2]);
+        preset.sweep.threads_range = None;
+        preset.sweep.tasks_per_trial = Some(4);
+        preset.sweep.trial_ms = None;
+        preset.sweep.warmup_ms = 0;
+        let result = sweep::run_sweep(&preset, &CancelToken::new(), &mut |_| {})
+            .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+        assert_eq!(result.points.len(), 2);
+        for point in &result.points {
+            assert_eq!(point.error, None, "{}", file.display());
+            assert_eq!(point.tasks_per_trial, 4.0);
+        }
+    }
+}
+
+#[test]
+fn a_pool_the_os_refuses_fails_its_point_and_the_sweep_goes_on() {
+    // Limit virtual memory so that 1000 thread stacks cannot be reserved, but 2 can.
+    for pool in ["rayon", "queue", "spawn"] {
+        let dir = tempfile::tempdir().unwrap();
+        let preset_path = dir.path().join("p.toml");
+        let tiny = std::fs::read_to_string(fixture("tiny.toml")).unwrap();
+        std::fs::write(&preset_path, tiny.replace("\"rayon\"", &format!("\"{pool}\""))).unwrap();
+        let script = format!(
+            "ulimit -v 400000 && exec '{}' sweep --preset '{}' --threads 2,1000,2 --format json",
+            env!("CARGO_BIN_EXE_pooltune"),
+            preset_path.display()
+        );
+        let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{pool}: {}", text(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let points = json["points"].as_array().unwrap();
+        assert_eq!(points.len(), 3, "{pool}");
+        let error = points[1]["error"].as_str().unwrap_or_else(|| panic!("{pool}: 1000 threads ran"));
+        assert!(error.contains("1000") && error.contains("os error"), "{pool}: {error}");
+        assert!(points[0]["error"].is_null(), "{pool}: {}", points[0]["error"]);
+        assert!(points[2]["error"].is_null(), "{pool}: {}", points[2]["error"]);
+    }
+}
