@@ -97,7 +97,7 @@ impl Point {
     pub fn measured_wait_over_compute(&self) -> f64 {
         let c = self.cpu_time_per_task_us;
         let w = self.wall_time_per_task_us - c;
-        if !(c > 0.0) {
+        if c.is_nan() || c <= 0.0 {
             return f64::NAN;
         }
         (w / c).max(0.0)

@@ -52,9 +52,17 @@ fn every_bad_preset_exits_2_and_names_the_problem() {
         let out = pooltune(&["sweep", "--preset", file.to_str().unwrap()]);
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{}: {stderr}", file.display());
-        assert!(stderr.starts_with("error: "), "{}: {stderr}", file.display());
+        assert!(
+            stderr.starts_with("error: "),
+            "{}: {stderr}",
+            file.display()
+        );
         assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-        assert!(stderr.contains(&expect), "{}: expected {expect:?} in {stderr}", file.display());
+        assert!(
+            stderr.contains(&expect),
+            "{}: expected {expect:?} in {stderr}",
+            file.display()
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(out.stdout.is_empty(), "nothing on stdout for a bad preset");
     }
@@ -66,16 +74,40 @@ fn bad_arguments_exit_2() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing.stderr).contains("/no/such/preset.toml"));
 
-    let zero = pooltune(&["sweep", "--preset", &fixture("tiny.toml"), "--threads", "1,0"]);
+    let zero = pooltune(&[
+        "sweep",
+        "--preset",
+        &fixture("tiny.toml"),
+        "--threads",
+        "1,0",
+    ]);
     assert_eq!(zero.status.code(), Some(2));
     let stderr = text(&zero.stderr);
-    assert!(stderr.contains("--threads") && stderr.contains("sweep.threads"), "{stderr}");
+    assert!(
+        stderr.contains("--threads") && stderr.contains("sweep.threads"),
+        "{stderr}"
+    );
 
-    let format = pooltune(&["sweep", "--preset", &fixture("tiny.toml"), "--format", "xml"]);
+    let format = pooltune(&[
+        "sweep",
+        "--preset",
+        &fixture("tiny.toml"),
+        "--format",
+        "xml",
+    ]);
     assert_eq!(format.status.code(), Some(2));
-    assert!(text(&format.stderr).contains("table"), "allowed values listed");
+    assert!(
+        text(&format.stderr).contains("table"),
+        "allowed values listed"
+    );
 
-    let folder = pooltune(&["sweep", "--preset", &fixture("tiny.toml"), "--out", "/no/such/dir/x.json"]);
+    let folder = pooltune(&[
+        "sweep",
+        "--preset",
+        &fixture("tiny.toml"),
+        "--out",
+        "/no/such/dir/x.json",
+    ]);
     assert_eq!(folder.status.code(), Some(2));
     assert!(text(&folder.stderr).contains("does not exist"));
 }
@@ -112,7 +144,10 @@ fn json_output_has_the_documented_fields() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
     for field in ["logical_cpus", "physical_cpus", "total_memory_bytes"] {
-        assert!(json["machine"][field].as_u64().unwrap() > 0, "machine.{field}");
+        assert!(
+            json["machine"][field].as_u64().unwrap() > 0,
+            "machine.{field}"
+        );
     }
     assert_eq!(json["preset"]["name"], "tiny");
     assert_eq!(json["preset"]["workload"]["kind"], "cpu");
@@ -152,7 +187,10 @@ fn csv_output_has_one_row_per_point_with_the_same_names() {
     let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
     let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     for field in POINT_FIELDS {
-        assert!(headers.iter().any(|h| h == field), "column {field} missing: {headers:?}");
+        assert!(
+            headers.iter().any(|h| h == field),
+            "column {field} missing: {headers:?}"
+        );
     }
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 3);
@@ -166,7 +204,10 @@ fn table_output_is_plain_when_not_a_terminal() {
     let out = pooltune(&["sweep", "--preset", &fixture("tiny.toml")]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("threads") && stdout.contains("tasks/s"), "{stdout}");
+    assert!(
+        stdout.contains("threads") && stdout.contains("tasks/s"),
+        "{stdout}"
+    );
     // No progress bar or escape codes when stderr is a pipe.
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
     assert!(!stdout.contains('\u{1b}'));
@@ -186,18 +227,25 @@ fn presets_lists_every_shipped_preset() {
         "shared-state",
         "gil-vs-no-gil",
     ] {
-        assert!(stdout.contains(&format!("{name}.toml")), "{name} not listed:\n{stdout}");
+        assert!(
+            stdout.contains(&format!("{name}.toml")),
+            "{name} not listed:\n{stdout}"
+        );
     }
     assert!(!stdout.contains("unreadable"), "{stdout}");
 }
 
 fn shipped_sweep_presets() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(manifest_dir().join("presets"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
+        .expect("presets folder")
+        .map(|e| e.expect("presets entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         // Comparison presets (a list of series) have their own loader and tests.
-        .filter(|p| !std::fs::read_to_string(p).unwrap().contains("[[series]]"))
+        .filter(|p| {
+            !std::fs::read_to_string(p)
+                .expect("readable preset")
+                .contains("[[series]]")
+        })
         .collect();
     files.sort();
     files
@@ -210,7 +258,11 @@ fn every_shipped_preset_parses_validates_and_runs_a_short_sweep() {
     for file in files {
         let mut preset = preset::load(Path::new(&file))
             .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
-        assert!(!preset.description.is_empty(), "{}: no description", file.display());
+        assert!(
+            !preset.description.is_empty(),
+            "{}: no description",
+            file.display()
+        );
         // Shortened: two thread counts, three tiny trials.
         preset.sweep.threads = Some(vec![1, 2]);
         preset.sweep.threads_range = None;
@@ -234,7 +286,11 @@ fn a_pool_the_os_refuses_fails_its_point_and_the_sweep_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let preset_path = dir.path().join("p.toml");
         let tiny = std::fs::read_to_string(fixture("tiny.toml")).unwrap();
-        std::fs::write(&preset_path, tiny.replace("\"rayon\"", &format!("\"{pool}\""))).unwrap();
+        std::fs::write(
+            &preset_path,
+            tiny.replace("\"rayon\"", &format!("\"{pool}\"")),
+        )
+        .unwrap();
         let script = format!(
             "ulimit -v 400000 && exec '{}' sweep --preset '{}' --threads 2,1000,2 --format json",
             env!("CARGO_BIN_EXE_pooltune"),
@@ -245,9 +301,22 @@ fn a_pool_the_os_refuses_fails_its_point_and_the_sweep_goes_on() {
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let points = json["points"].as_array().unwrap();
         assert_eq!(points.len(), 3, "{pool}");
-        let error = points[1]["error"].as_str().unwrap_or_else(|| panic!("{pool}: 1000 threads ran"));
-        assert!(error.contains("1000") && error.contains("os error"), "{pool}: {error}");
-        assert!(points[0]["error"].is_null(), "{pool}: {}", points[0]["error"]);
-        assert!(points[2]["error"].is_null(), "{pool}: {}", points[2]["error"]);
+        let error = points[1]["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{pool}: 1000 threads ran"));
+        assert!(
+            error.contains("1000") && error.contains("os error"),
+            "{pool}: {error}"
+        );
+        assert!(
+            points[0]["error"].is_null(),
+            "{pool}: {}",
+            points[0]["error"]
+        );
+        assert!(
+            points[2]["error"].is_null(),
+            "{pool}: {}",
+            points[2]["error"]
+        );
     }
 }

@@ -116,6 +116,22 @@ impl WorkerProcess {
         self.stdin.is_some() && self.out_pos < self.out.len()
     }
 
+    /// Closes the worker's stdin: a worker waiting for work exits at once (dropping its
+    /// workload, so a `file_io` worker removes its temporary folder).
+    pub fn close_input(&mut self) {
+        self.stdin = None;
+    }
+
+    /// True once the worker has exited and was waited for.
+    fn has_exited(&mut self) -> bool {
+        if self.status.is_none()
+            && let Ok(Some(status)) = self.child.try_wait()
+        {
+            self.status = Some(status);
+        }
+        self.status.is_some()
+    }
+
     /// Kills the worker (if it still runs) and waits for it, so no zombie is left.
     pub fn kill_and_reap(&mut self) {
         self.stdin = None;
@@ -243,6 +259,22 @@ impl WorkerProcess {
 impl Drop for WorkerProcess {
     fn drop(&mut self) {
         self.kill_and_reap();
+    }
+}
+
+/// Ends every worker: closes their stdin, gives them up to `grace` to exit on their own (a
+/// worker between chunks exits at once), then kills the rest; waits for all, so none is left,
+/// not even as a zombie.
+pub(super) fn end_all(workers: &mut [WorkerProcess], grace: Duration) {
+    for worker in workers.iter_mut() {
+        worker.close_input();
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline && !workers.iter_mut().all(|w| w.has_exited()) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for worker in workers.iter_mut() {
+        worker.kill_and_reap();
     }
 }
 

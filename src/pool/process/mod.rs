@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 pub use protocol::{TASK_PAYLOAD_BYTES, TaskDescription};
 
-use self::children::{Event, WorkerProcess, pump};
+use self::children::{Event, WorkerProcess, end_all, pump};
 use self::protocol::{FromWorker, WorkerSetup};
 use super::{Pool, TrialFailure, TrialPlan, TrialRun, WorkloadSource, new_histogram, record_ns};
 use crate::preset::{Feeding, WorkloadSpec};
@@ -46,16 +46,33 @@ pub const MAX_CHUNKS_IN_FLIGHT: usize = 2;
 /// Longest wait for the workers to start and build the workload.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long idle workers get to exit on their own when the pool ends, before they are killed.
+/// A worker between chunks exits within a millisecond; one in the middle of a chunk is killed.
+const EXIT_GRACE: Duration = Duration::from_millis(300);
+
 /// Longest wait in one poll: how soon a deadline or a Stop is noticed.
 const POLL_SLICE: Duration = Duration::from_millis(10);
 
-/// The executable to start as a worker: `POOLTUNE_EXE` when set, else this executable.
+/// The executable to start as a worker: `POOLTUNE_EXE` when set; else this executable, unless
+/// this is a test or bench binary of a cargo build (it lives in `target/<profile>/deps/` and
+/// is not pooltune), in which case the `pooltune` beside that folder.
 pub fn worker_exe() -> Result<PathBuf, String> {
     if let Some(exe) = std::env::var_os(POOLTUNE_EXE_VAR) {
         return Ok(PathBuf::from(exe));
     }
-    std::env::current_exe()
-        .map_err(|err| format!("could not find pooltune's own executable to start workers: {err}"))
+    let exe = std::env::current_exe().map_err(|err| {
+        format!("could not find pooltune's own executable to start workers: {err}")
+    })?;
+    let in_deps = exe
+        .parent()
+        .filter(|folder| folder.file_name().is_some_and(|name| name == "deps"));
+    if let Some(profile) = in_deps.and_then(Path::parent) {
+        let beside = profile.join("pooltune");
+        if beside.is_file() {
+            return Ok(beside);
+        }
+    }
+    Ok(exe)
 }
 
 /// Memory eager feeding needs for `tasks` task descriptions, in bytes.
@@ -194,11 +211,9 @@ impl ProcessPool {
         Ok(())
     }
 
-    /// Kills and reaps every worker, and remembers why.
+    /// Ends every worker (see [`end_all`]) and remembers why.
     fn shut_down(&mut self, why: String) {
-        for worker in &mut self.workers {
-            worker.kill_and_reap();
-        }
+        end_all(&mut self.workers, EXIT_GRACE);
         self.broken = Some(why);
     }
 
@@ -401,9 +416,7 @@ impl Pool for ProcessPool {
 
 impl Drop for ProcessPool {
     fn drop(&mut self) {
-        for worker in &mut self.workers {
-            worker.kill_and_reap();
-        }
+        end_all(&mut self.workers, EXIT_GRACE);
     }
 }
 
