@@ -15,12 +15,14 @@ Output, one record per line, nothing else on stdout (pooltune parses it strictly
     pooltune-worker-cost 1
     python <version>
     methods <method> [<method> ...]
-    thread workers=<n> latencies_us=<f>,<f>,... rss_delta_bytes=<int> virtual_delta_bytes=<int> stop_ms=<f>
     process method=<m> workers=<n> latencies_us=<f>,... rss_bytes=<int> pss_bytes=<int> virtual_bytes=<int> stop_ms=<f>
+    thread workers=<n> latencies_us=<f>,<f>,... rss_delta_bytes=<int> virtual_delta_bytes=<int> stop_ms=<f>
     end
-Thread lines come in the order of --threads; process lines by method, then in the order of
---processes. rss_bytes, pss_bytes and virtual_bytes of a process line are sums over its N
-children. Any failure goes to stderr with exit status 1.
+Process lines come first, by method, then in the order of --processes: they are measured
+before any thread ran, so a forked child does not inherit the thread stacks and malloc arenas
+of the thread measurements. Thread lines follow in the order of --threads. rss_bytes,
+pss_bytes and virtual_bytes of a process line are sums over its N children. Any failure goes
+to stderr with exit status 1.
 """
 
 import argparse
@@ -163,11 +165,11 @@ def main():
     emit(f"pooltune-worker-cost {FORMAT_VERSION}")
     emit("python " + sys.version.split()[0])
     emit("methods " + " ".join(methods))
-    for n in args.threads:
-        measure_threads(n)
     for method in methods:
         for n in args.processes:
             measure_processes(method, n)
+    for n in args.threads:
+        measure_threads(n)
     emit("end")
 
 

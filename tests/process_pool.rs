@@ -222,3 +222,79 @@ fn an_executable_that_is_not_pooltune_is_named() {
         "{err}"
     );
 }
+
+/// Every worker process anywhere on the machine that was started by `parent`, even one that
+/// outlived it (its command line names its parent).
+fn workers_started_by(parent: u32) -> Vec<procfs::ProcessEntry> {
+    let mark = format!("{WORKER_MODE_ARG} pool {parent}");
+    procfs::all_processes()
+        .into_iter()
+        .filter(|p| p.cmdline.ends_with(&mark))
+        .collect()
+}
+
+#[test]
+fn a_sweep_whose_worker_is_killed_fails_that_point_and_goes_on() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let preset = dir.path().join("p.toml");
+    std::fs::write(
+        &preset,
+        "schema_version = 1\nname = \"kill\"\n[workload]\nkind = \"cpu\"\ncompute_us = 200\n\
+         [pool]\nkind = \"process\"\nchunk_size = 4\n\
+         [sweep]\nthreads = [2, 1]\ntrials = 3\ntrial_ms = 1000\nwarmup_ms = 0\n",
+    )
+    .expect("the preset is written");
+    let mut sweep = std::process::Command::new(exe())
+        .args(["sweep", "--format", "json", "--preset"])
+        .arg(&preset)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("pooltune starts");
+    let pid = sweep.id();
+    let started = std::time::Instant::now();
+    let workers = loop {
+        let found = workers_started_by(pid);
+        if found.len() == 2 {
+            break found;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no workers: {found:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    kill(workers[0].pid, libc::SIGKILL);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while sweep.try_wait().expect("waitable").is_none() {
+        assert!(std::time::Instant::now() < deadline, "the sweep hung");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = sweep.wait_with_output().expect("the output");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let points = json["points"].as_array().expect("points");
+    assert_eq!(points.len(), 2);
+    let error = points[0]["error"]
+        .as_str()
+        .expect("the 2-process point failed");
+    assert!(error.contains("killed by signal 9"), "{error}");
+    assert!(points[1]["error"].is_null(), "{}", points[1]["error"]);
+    assert!(
+        points[1]["throughput_per_s"]
+            .as_f64()
+            .is_some_and(|t| t > 0.0)
+    );
+    assert!(
+        workers_started_by(pid).is_empty(),
+        "{:?}",
+        workers_started_by(pid)
+    );
+}

@@ -78,14 +78,21 @@ pub struct ProcessEntry {
     pub cmdline: String,
 }
 
-/// Every process whose parent is `parent` (zombies included), found by scanning `/proc`.
-pub fn children_of(parent: u32) -> Vec<ProcessEntry> {
+/// Every process this process can see in `/proc`, zombies included.
+pub fn all_processes() -> Vec<ProcessEntry> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter_map(process_entry)
+        .collect()
+}
+
+/// Every process whose parent is `parent` (zombies included).
+pub fn children_of(parent: u32) -> Vec<ProcessEntry> {
+    all_processes()
+        .into_iter()
         .filter(|process| process.ppid == parent)
         .collect()
 }

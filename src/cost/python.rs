@@ -307,8 +307,9 @@ impl Parser {
     }
 
     fn thread(&mut self, rest: &str) -> Result<Record, String> {
-        if self.processes_seen > 0 {
-            return Err("a thread record after process records".into());
+        let methods = self.methods.as_ref().map_or(0, Vec::len);
+        if self.processes_seen != methods * self.processes.len() {
+            return Err("a thread record before every process record".into());
         }
         let expected = *self
             .threads
@@ -357,8 +358,8 @@ impl Parser {
         }
         let expected_method = &methods[self.processes_seen / per_method];
         let expected = self.processes[self.processes_seen % per_method];
-        if self.threads_seen != self.threads.len() {
-            return Err("a process record before every thread record".into());
+        if self.threads_seen > 0 {
+            return Err("a process record after thread records".into());
         }
         let fields = Fields::parse(
             rest,
@@ -498,9 +499,9 @@ mod tests {
     const GOOD: &str = "pooltune-worker-cost 1
 python 3.11.7
 methods fork spawn
-thread workers=2 latencies_us=10.0,30.5 rss_delta_bytes=16384 virtual_delta_bytes=16777216 stop_ms=0.5
 process method=fork workers=1 latencies_us=900.0 rss_bytes=1000 pss_bytes=500 virtual_bytes=4000 stop_ms=2.0
 process method=spawn workers=1 latencies_us=50000 rss_bytes=2000 pss_bytes=1500 virtual_bytes=8000 stop_ms=3.0
+thread workers=2 latencies_us=10.0,30.5 rss_delta_bytes=16384 virtual_delta_bytes=16777216 stop_ms=0.5
 end";
 
     fn parse_all(text: &str) -> Result<Vec<Record>, String> {
@@ -512,15 +513,15 @@ end";
     fn parses_the_documented_format() {
         let records = parse_all(GOOD).unwrap();
         assert_eq!(records.len(), 7);
-        let Record::Cost(WorkerKind::PythonThread, thread) = &records[3] else {
-            panic!("{:?}", records[3]);
+        let Record::Cost(WorkerKind::PythonThread, thread) = &records[5] else {
+            panic!("{:?}", records[5]);
         };
         assert_eq!(thread.workers, 2);
         assert_eq!(thread.rss_per_worker_bytes, 8192.0);
         assert_eq!(thread.virtual_per_worker_bytes, 8_388_608.0);
         assert_eq!(thread.start_latency_p99_us, 30.5);
-        let Record::Cost(WorkerKind::PythonProcess, spawn) = &records[5] else {
-            panic!("{:?}", records[5]);
+        let Record::Cost(WorkerKind::PythonProcess, spawn) = &records[4] else {
+            panic!("{:?}", records[4]);
         };
         assert_eq!(spawn.start_method.as_deref(), Some("spawn"));
         assert_eq!(spawn.pss_per_worker_bytes, Some(1500.0));
@@ -530,14 +531,14 @@ end";
     #[test]
     fn refuses_every_deviation_with_the_line_number() {
         let cases = [
-            ("stop_ms=0.5", "stop_ms=0.5 extra=1", 4),
-            ("stop_ms=0.5", "stop_ms=nan", 4),
-            ("workers=2", "workers=3", 4),
-            ("10.0,30.5", "10.0", 4),
-            ("method=spawn", "method=forkserver", 6),
+            ("stop_ms=0.5", "stop_ms=0.5 extra=1", 6),
+            ("stop_ms=0.5", "stop_ms=nan", 6),
+            ("workers=2", "workers=3", 6),
+            ("10.0,30.5", "10.0", 6),
+            ("method=spawn", "method=forkserver", 5),
             ("python 3.11.7", "Python 3.11.7", 2),
-            ("pss_bytes=500", "pss_bytes=-5", 5),
-            ("rss_delta_bytes=16384", "rss_delta_bytes=16.5", 4),
+            ("pss_bytes=500", "pss_bytes=-5", 4),
+            ("rss_delta_bytes=16384", "rss_delta_bytes=16.5", 6),
             ("\nend", "\nend\nend", 8),
             ("methods fork spawn", "methods fork vfork", 3),
         ];
@@ -553,11 +554,16 @@ end";
 
     #[test]
     fn refuses_an_early_end() {
-        let text = GOOD.replace(
-            "process method=spawn workers=1 latencies_us=50000 rss_bytes=2000 pss_bytes=1500 virtual_bytes=8000 stop_ms=3.0\n",
-            "",
-        );
+        let thread_line = GOOD.lines().nth(5).unwrap();
+        let text = GOOD.replace(&format!("{thread_line}\n"), "");
         let err = parse_all(&text).unwrap_err();
         assert!(err.contains("before every worker count"), "{err}");
+        let spawn_line = GOOD.lines().nth(4).unwrap();
+        let text = GOOD.replace(&format!("{spawn_line}\n"), "");
+        let err = parse_all(&text).unwrap_err();
+        assert!(
+            err.contains("line 5") && err.contains("before every process record"),
+            "{err}"
+        );
     }
 }

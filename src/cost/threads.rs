@@ -1,7 +1,9 @@
 //! Idle threads for the worker-cost experiment: started one at a time (each timed from the
 //! spawn call to its first instruction), kept blocked on a condition variable, then stopped
-//! and joined. An idle thread allocates nothing of its own, so what it costs is the thread
-//! itself: its stack, guard page, signal stack and kernel task.
+//! and joined. The idle thread's own code allocates nothing, so what it costs is the thread as
+//! Rust starts it: its stack and guard page, its signal stack, its kernel task, and on glibc
+//! the malloc arena that std's first allocation on the new thread creates (64 MiB reserved,
+//! for each of the first 8 × cores threads; `MALLOC_ARENA_MAX` bounds that).
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
