@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::cancel::CancelToken;
 use crate::error::PresetError;
 use crate::export::{self, Format};
+use crate::model::{self, ModelOptions};
 use crate::preset::{self, Preset};
 use crate::sweep::{self, SweepEvent};
 
@@ -96,6 +97,43 @@ pub struct SweepArgs {
     /// Where to write the result: a file (written atomically) or - for standard output.
     #[arg(long, value_name = "FILE|-", default_value = "-")]
     pub out: String,
+    /// Target CPU utilisation U in the formula N = N_cpu × U × (1 + W/C), 0.01 to 1.
+    #[arg(long, value_name = "U", default_value_t = 1.0, value_parser = parse_utilization)]
+    pub utilization: f64,
+    /// Also recommend a thread count whose p99 task latency stays under this many microseconds.
+    #[arg(long, value_name = "MICROSECONDS", value_parser = parse_p99_target_us)]
+    pub p99_target_us: Option<f64>,
+}
+
+impl SweepArgs {
+    /// The model options these arguments ask for.
+    pub fn model_options(&self) -> ModelOptions {
+        ModelOptions {
+            utilization_target: self.utilization,
+            p99_target_us: self.p99_target_us,
+        }
+    }
+}
+
+/// `--utilization`: a number from [`model::UTILIZATION_MIN`] to [`model::UTILIZATION_MAX`].
+fn parse_utilization(text: &str) -> Result<f64, String> {
+    let allowed = format!(
+        "a target CPU utilisation from {} to {} (1 = keep every usable CPU busy)",
+        model::UTILIZATION_MIN,
+        model::UTILIZATION_MAX
+    );
+    match text.trim().parse::<f64>() {
+        Ok(u) if (model::UTILIZATION_MIN..=model::UTILIZATION_MAX).contains(&u) => Ok(u),
+        _ => Err(format!("allowed is {allowed}")),
+    }
+}
+
+/// `--p99-target-us`: a positive, finite number of microseconds.
+fn parse_p99_target_us(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(us) if us.is_finite() && us > 0.0 => Ok(us),
+        _ => Err("allowed is a latency in microseconds greater than 0, such as 5000".to_owned()),
+    }
 }
 
 /// An error of a headless command, with its exit code.
@@ -166,7 +204,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     };
     let result = sweep::run_sweep(&preset, &cancel, &mut on_event)
         .map_err(|err| CliError::Run(err.into()))?;
-    let bytes = export::exporter(args.format).export(&result)?;
+    let bytes = export::exporter_with_model(args.format, args.model_options()).export(&result)?;
     write_output(&args.out, &bytes)?;
     Ok(())
 }
@@ -300,4 +338,52 @@ pub fn presets() -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    fn sweep_args(extra: &[&str]) -> Result<SweepArgs, clap::Error> {
+        let mut argv = vec!["pooltune", "sweep", "--preset", "p.toml"];
+        argv.extend_from_slice(extra);
+        match Cli::try_parse_from(argv)?.command {
+            Some(Command::Sweep(args)) => Ok(args),
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn model_options_default_to_full_utilisation_and_no_target() {
+        let args = sweep_args(&[]).unwrap();
+        assert_eq!(args.model_options(), ModelOptions::default());
+        let args = sweep_args(&["--utilization", "0.8", "--p99-target-us", "5000"]).unwrap();
+        assert_eq!(
+            args.model_options(),
+            ModelOptions {
+                utilization_target: 0.8,
+                p99_target_us: Some(5000.0),
+            }
+        );
+    }
+
+    #[test]
+    fn bad_model_options_name_the_flag_and_the_allowed_values() {
+        for bad in ["0", "1.5", "-1", "NaN", "most"] {
+            let err = sweep_args(&[&format!("--utilization={bad}")]).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            let text = err.to_string();
+            assert!(text.contains("--utilization"), "{text}");
+            assert!(text.contains("from 0.01 to 1"), "{text}");
+        }
+        for bad in ["0", "-5", "inf", "fast"] {
+            let err = sweep_args(&[&format!("--p99-target-us={bad}")]).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            let text = err.to_string();
+            assert!(text.contains("--p99-target-us"), "{text}");
+            assert!(text.contains("greater than 0"), "{text}");
+        }
+    }
 }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod export;
 pub mod machine;
 pub mod measure;
+pub mod model;
 pub mod pool;
 pub mod preset;
 pub mod result;

@@ -390,9 +390,18 @@ fn estimate_from(run: &TrialRun) -> Estimate {
     }
 }
 
+/// Time one task in this many: every task unless the two timestamps around a task would
+/// cost more than [`TIMER_OVERHEAD_BUDGET`] of its time (tasks under about 2.5 µs).
+pub fn sample_every_for(calibration: &Calibration, task_ns: f64) -> u64 {
+    let timer_ns = calibration.timer_cost_ns.max(1.0);
+    ((2.0 * timer_ns) / (TIMER_OVERHEAD_BUDGET * task_ns.max(1e-3)))
+        .ceil()
+        .clamp(1.0, 1e6) as u64
+}
+
 /// Tasks per chunk: about [`CHUNK_TARGET`] of work, but at least 4 chunks per worker so the
 /// load balances, and at least one task.
-fn chunk_for(task_ns: f64, max_tasks: u64, threads: usize) -> u64 {
+pub fn chunk_for(task_ns: f64, max_tasks: u64, threads: usize) -> u64 {
     let by_time = (CHUNK_TARGET.as_nanos() as f64 / task_ns.max(1.0)).floor() as u64;
     let by_balance = max_tasks / (threads as u64 * 4).max(1);
     by_time.min(by_balance).max(1)

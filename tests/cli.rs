@@ -1,6 +1,8 @@
 //! The headless commands as a user runs them: exit codes, error lines, output formats, and
 //! every shipped preset running a shortened sweep.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,12 +1,18 @@
-//! A text table for the terminal: the numbers a person reads first, one line per point.
+//! A text table for the terminal: the numbers a person reads first, one line per point, and
+//! under it the model's recommendation with its key numbers.
 
 use std::fmt::Write as _;
 
 use super::{Exporter, number};
+use crate::model::{self, ModelOptions, Recommendation};
 use crate::result::SweepResult;
 
-/// Writes an aligned table with a header that says what was run.
-pub struct TableExporter;
+/// Writes an aligned table with a header that says what was run, and the recommendation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TableExporter {
+    /// The options the recommendation is made with.
+    pub model: ModelOptions,
+}
 
 impl Exporter for TableExporter {
     fn export(&self, result: &SweepResult) -> anyhow::Result<Vec<u8>> {
@@ -96,6 +102,74 @@ impl Exporter for TableExporter {
                 result.points.len()
             )?;
         }
+        writeln!(out)?;
+        let recommendation = model::recommend(result, &self.model);
+        write_recommendation(&mut out, &recommendation)?;
         Ok(out.into_bytes())
     }
+}
+
+/// The recommendation under the table: the sentence, then the numbers behind it.
+pub fn write_recommendation(out: &mut String, rec: &Recommendation) -> std::fmt::Result {
+    let count = |n: Option<usize>| n.map_or_else(|| "none".to_owned(), |n| n.to_string());
+    let ratio = |r: Option<f64>| r.map_or_else(|| "unknown".to_owned(), |r| format!("{r:.2}"));
+    writeln!(out, "recommendation: {}", rec.explanation)?;
+    writeln!(
+        out,
+        "  recommended threads: {} (best measured: {})",
+        count(rec.recommended_threads),
+        count(rec.best_measured_threads)
+    )?;
+    // The formula uses the measured W/C, and the configured one only when nothing was measured.
+    let used = rec
+        .measured_wait_over_compute
+        .or(rec.configured_wait_over_compute);
+    match (used, rec.formula_threads) {
+        (Some(wc), Some(n)) => writeln!(
+            out,
+            "  formula: N = N_cpu × U × (1 + W/C) = {} × {:.2} × (1 + {wc:.2}) = {n:.1}; W/C measured {}, configured {}",
+            rec.cpus.usable,
+            rec.utilization_target,
+            ratio(rec.measured_wait_over_compute),
+            ratio(rec.configured_wait_over_compute)
+        )?,
+        _ => writeln!(
+            out,
+            "  formula: N = N_cpu × U × (1 + W/C) is unknown: W/C was neither measured nor configured"
+        )?,
+    }
+    match (&rec.usl, &rec.usl_unavailable_reason) {
+        (Some(fit), _) => writeln!(
+            out,
+            "  USL fit: σ = {:.4}, κ = {:.3e}, λ = {:.1} tasks/s, N* = {}, R² = {:.3}",
+            fit.sigma,
+            fit.kappa,
+            fit.lambda,
+            fit.n_star
+                .map_or_else(|| "none (κ ≈ 0)".to_owned(), |n| format!("{n:.1}")),
+            fit.r_squared
+        )?,
+        (None, reason) => writeln!(
+            out,
+            "  USL fit: unavailable: {}",
+            reason.as_deref().unwrap_or("unknown reason")
+        )?,
+    }
+    writeln!(
+        out,
+        "  CPUs: {} usable (N_cpu), {} physical, {} logical",
+        rec.cpus.usable, rec.cpus.physical, rec.cpus.logical
+    )?;
+    if let Some(target) = &rec.latency_target {
+        writeln!(
+            out,
+            "  p99 under {:.0} µs: {}",
+            target.p99_target_us,
+            target.threads.map_or_else(
+                || "no thread count met it".to_owned(),
+                |n| format!("{n} threads")
+            )
+        )?;
+    }
+    Ok(())
 }

@@ -1,0 +1,126 @@
+//! The model as a user of `pooltune sweep` sees it: the `recommendation` object in the JSON,
+//! the sentence under the table, and the `--utilization` and `--p99-target-us` flags.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn pooltune(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pooltune"))
+        .args(args)
+        .output()
+        .expect("pooltune runs")
+}
+
+fn tiny() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tiny.toml")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn json_has_a_recommendation_with_the_documented_fields() {
+    let out = pooltune(&[
+        "sweep",
+        "--preset",
+        &tiny(),
+        "--threads",
+        "1,2,3,4",
+        "--format",
+        "json",
+        "--utilization",
+        "0.5",
+        "--p99-target-us",
+        "1000000000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["points"].is_array(),
+        "the result is still at the top level"
+    );
+    let rec = &json["recommendation"];
+    for field in [
+        "formula_threads",
+        "measured_wait_over_compute",
+        "configured_wait_over_compute",
+        "best_measured_threads",
+        "recommended_threads",
+        "explanation",
+        "usl",
+        "usl_unavailable_reason",
+        "cpus",
+        "utilization_target",
+    ] {
+        assert!(
+            rec.get(field).is_some(),
+            "recommendation.{field} missing: {rec}"
+        );
+    }
+    let recommended = rec["recommended_threads"].as_u64().unwrap();
+    assert!((1..=4).contains(&recommended), "{rec}");
+    assert_eq!(rec["utilization_target"], 0.5);
+    // A CPU workload: configured W = 0, so W/C is 0.
+    assert_eq!(rec["configured_wait_over_compute"], 0.0);
+    assert!(rec["measured_wait_over_compute"].as_f64().unwrap() >= 0.0);
+    // Four distinct thread counts: the fit runs.
+    for field in ["sigma", "kappa", "lambda", "n_star", "r_squared"] {
+        assert!(
+            rec["usl"].get(field).is_some(),
+            "usl.{field} missing: {rec}"
+        );
+    }
+    assert!(rec["usl_unavailable_reason"].is_null());
+    for field in ["usable", "physical", "logical"] {
+        assert!(rec["cpus"][field].as_u64().unwrap() >= 1, "cpus.{field}");
+    }
+    // Every count meets a 1000 s p99 target, so the target changes nothing.
+    assert_eq!(rec["latency_target"]["threads"], recommended);
+    let explanation = rec["explanation"].as_str().unwrap();
+    assert!(
+        explanation.starts_with(&format!("Use {recommended} thread")),
+        "{explanation}"
+    );
+}
+
+#[test]
+fn table_ends_with_the_recommendation_and_says_why_there_is_no_fit() {
+    // The fixture measures 2 thread counts: too few for the fit.
+    let out = pooltune(&["sweep", "--preset", &tiny()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("\nrecommendation: Use "), "{stdout}");
+    assert!(stdout.contains("\n  recommended threads: "), "{stdout}");
+    assert!(
+        stdout.contains("\n  formula: N = N_cpu × U × (1 + W/C) = "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("USL fit: unavailable: the scalability fit needs throughput measured at 4 or more distinct thread counts, and this sweep has 2 (1, 2)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bad_model_flags_exit_2_before_running() {
+    for args in [
+        ["--utilization", "1.5"],
+        ["--utilization", "0"],
+        ["--p99-target-us", "0"],
+    ] {
+        let out = pooltune(&["sweep", "--preset", &tiny(), args[0], args[1]]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(stderr.contains(args[0]), "names the flag: {stderr}");
+        assert!(
+            stderr.contains("allowed is"),
+            "says what is allowed: {stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
