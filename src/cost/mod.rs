@@ -154,7 +154,8 @@ pub struct CostSpec {
     pub stack_kib: Option<u64>,
     /// Which Python to measure as well.
     pub python: PythonChoice,
-    /// The executable to start as an idle worker process; None: [`crate::pool::process::worker_exe`].
+    /// The executable to start as an idle worker process; None:
+    /// [`crate::pool::process::worker_exe`].
     pub exe: Option<PathBuf>,
 }
 

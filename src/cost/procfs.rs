@@ -100,7 +100,8 @@ pub fn children_of(parent: u32) -> Vec<ProcessEntry> {
 /// Reads one process's entry; None when it is gone.
 pub fn process_entry(pid: u32) -> Option<ProcessEntry> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the
+    // last ')'.
     let after_comm = &stat[stat.rfind(')')? + 1..];
     let mut fields = after_comm.split_whitespace();
     let state = fields.next()?.chars().next()?;

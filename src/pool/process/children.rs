@@ -278,10 +278,19 @@ pub(super) fn end_all(workers: &mut [WorkerProcess], grace: Duration) {
     }
 }
 
+/// Bytes read from a pipe at once.
+pub(super) const READ_CHUNK_BYTES: usize = 1 << 16;
+
 /// Waits up to `timeout` for any pipe to be ready, then moves bytes: writes pending frames,
 /// reads output into messages, keeps the tail of standard error. Appends what happened to
 /// `events`; a worker whose output ended or who stopped reading gives [`Event::Gone`].
-pub(super) fn pump(workers: &mut [WorkerProcess], timeout: Duration, events: &mut Vec<Event>) {
+/// `scratch` is a read buffer kept by the caller between calls.
+pub(super) fn pump(
+    workers: &mut [WorkerProcess],
+    timeout: Duration,
+    events: &mut Vec<Event>,
+    scratch: &mut Vec<u8>,
+) {
     #[derive(Clone, Copy)]
     enum Pipe {
         In,
@@ -312,7 +321,7 @@ pub(super) fn pump(workers: &mut [WorkerProcess], timeout: Duration, events: &mu
     if ready <= 0 {
         return; // timed out, or interrupted by a signal: the caller polls again
     }
-    let mut scratch = vec![0u8; 1 << 16];
+    scratch.resize(READ_CHUNK_BYTES, 0);
     let mut gone = vec![false; workers.len()];
     for (fd, &(w, pipe)) in fds.iter().zip(&owners) {
         if fd.revents == 0 || gone[w] {
@@ -321,7 +330,7 @@ pub(super) fn pump(workers: &mut [WorkerProcess], timeout: Duration, events: &mu
         let worker = &mut workers[w];
         match pipe {
             Pipe::Out => {
-                let open = worker.read_output(&mut scratch);
+                let open = worker.read_output(scratch);
                 if let Err(what) = worker.take_messages(events) {
                     gone[w] = true;
                     events.push(Event::Gone(w, format!("sent a damaged message ({what})")));

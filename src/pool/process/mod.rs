@@ -7,11 +7,12 @@
 //! task description of the trial before sending the first (`map` over a list), so its memory
 //! grows with the task count, and it refuses to start when that would not fit in memory.
 //!
-//! A worker that dies fails the point with its exit code or signal; Stop kills every worker.
-//! The pool never leaves a process behind: workers are killed and reaped when the pool is
-//! dropped, and each worker also dies with the thread that built the pool (see
-//! [`ProcessPool::new`]). The worker executable is `POOLTUNE_EXE` when set, else this
-//! executable (tests, whose executable is not pooltune, pass pooltune's path explicitly).
+//! A worker that dies fails the point with its exit code or signal, and the pool never hangs:
+//! a death is end-of-file on the worker's pipe. The pool never leaves a process behind: on
+//! Stop, on a failure and on drop, the workers' stdin is closed, those between chunks exit at
+//! once, those still busy are killed after 300 ms (`EXIT_GRACE`), and all are reaped; each worker
+//! also dies with the thread that built the pool (see [`ProcessPool::new`]). The worker
+//! executable is [`worker_exe`].
 
 mod children;
 mod protocol;
@@ -89,6 +90,8 @@ pub struct ProcessPool {
     broken: Option<String>,
     /// Events of the last poll, kept to reuse the allocation.
     events: Vec<Event>,
+    /// The poll loop's read buffer, kept to reuse the allocation.
+    scratch: Vec<u8>,
 }
 
 /// How a trial went wrong.
@@ -138,6 +141,7 @@ impl ProcessPool {
             feeding,
             broken: None,
             events: Vec::new(),
+            scratch: Vec::new(),
         };
         let args = vec![
             WORKER_MODE_ARG.to_owned(),
@@ -184,7 +188,12 @@ impl ProcessPool {
             }
             let mut events = std::mem::take(&mut self.events);
             events.clear();
-            pump(&mut self.workers, POLL_SLICE, &mut events);
+            pump(
+                &mut self.workers,
+                POLL_SLICE,
+                &mut events,
+                &mut self.scratch,
+            );
             for event in events.drain(..) {
                 match event {
                     Event::Message(w, FromWorker::Ready) => ready[w] = true,
@@ -294,7 +303,12 @@ impl ProcessPool {
                 break;
             }
             events.clear();
-            pump(&mut self.workers, POLL_SLICE, &mut events);
+            pump(
+                &mut self.workers,
+                POLL_SLICE,
+                &mut events,
+                &mut self.scratch,
+            );
             for event in events.drain(..) {
                 match event {
                     Event::Message(
