@@ -239,11 +239,15 @@ fn presets_lists_every_shipped_preset() {
 
 fn shipped_sweep_presets() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(manifest_dir().join("presets"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
+        .expect("presets folder")
+        .map(|e| e.expect("presets entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         // Comparison presets (a list of series) have their own loader and tests.
-        .filter(|p| !std::fs::read_to_string(p).unwrap().contains("[[series]]"))
+        .filter(|p| {
+            !std::fs::read_to_string(p)
+                .expect("readable preset")
+                .contains("[[series]]")
+        })
         .collect();
     files.sort();
     files

@@ -463,7 +463,7 @@ fn file_io_removes_its_directory_even_when_stopped() {
 
 fn temp_dirs() -> std::collections::BTreeSet<std::path::PathBuf> {
     std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
+        .expect("temporary folder")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name()
