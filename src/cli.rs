@@ -46,6 +46,45 @@ pub enum Command {
     Compare(CompareArgs),
     /// List the shipped and user presets with their descriptions.
     Presets,
+    /// Measure what a worker costs: start, memory and stop of N idle threads and processes
+    /// (Rust, and CPython when python3 is found).
+    Cost(CostArgs),
+}
+
+/// Arguments of `pooltune cost`.
+#[derive(Debug, clap::Args)]
+pub struct CostArgs {
+    /// Thread counts N to try, such as 1,10,100.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "1,10,100"
+    )]
+    pub threads: Vec<usize>,
+    /// Process counts N to try, such as 1,10.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "1,10"
+    )]
+    pub processes: Vec<usize>,
+    /// The Python to measure as well (default: python3 on the PATH, skipped when absent).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
+    pub python: Option<PathBuf>,
+    /// Measure no Python.
+    #[arg(long)]
+    pub no_python: bool,
+    /// Stack size of each Rust thread, in KiB (default: Rust's, 2048 unless RUST_MIN_STACK).
+    #[arg(long, value_name = "N")]
+    pub stack_kib: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Where to write the result: a file (written atomically) or - for standard output.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    pub out: String,
 }
 
 /// Arguments of `pooltune sweep`.
@@ -329,6 +368,68 @@ pub fn write_output(out: &str, bytes: &[u8]) -> Result<(), CliError> {
     } else {
         crate::atomic_file::write(path, bytes)
             .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {out}: {err}")))
+    }
+}
+
+/// `pooltune cost`. An explicit `--python` that fails makes the run fail (exit 1) after the
+/// result is written; a missing default python3 is only noted.
+pub fn cost(args: &CostArgs) -> Result<(), CliError> {
+    use crate::cost::{self, CostError, CostEvent, CostSpec, PythonChoice};
+    let spec = CostSpec {
+        threads: args.threads.clone(),
+        processes: args.processes.clone(),
+        stack_kib: args.stack_kib,
+        python: match (&args.python, args.no_python) {
+            (_, true) => PythonChoice::Skip,
+            (Some(path), false) => PythonChoice::Path(path.clone()),
+            (None, false) => PythonChoice::Auto,
+        },
+        exe: None,
+    };
+    spec.validate().map_err(|invalid| {
+        CliError::Usage(format!(
+            "--{} {} is not allowed: {}",
+            invalid.field.replace('_', "-"),
+            invalid.value,
+            invalid.allowed
+        ))
+    })?;
+    if args.out != "-" {
+        check_writable(Path::new(&args.out))?;
+    }
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(spec.planned_steps() as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let mut on_event = |event: CostEvent| {
+        let Some(bar) = &bar else { return };
+        match event {
+            CostEvent::Measured { kind, cost, done } => {
+                bar.set_position(done as u64);
+                bar.set_message(format!("{} × {}", cost.workers, kind.as_str()));
+            }
+            CostEvent::Finished(_) => bar.finish_and_clear(),
+            CostEvent::Started { .. } => {}
+        }
+    };
+    let result =
+        cost::run_cost(&spec, &CancelToken::new(), &mut on_event).map_err(|err| match err {
+            CostError::Invalid(_) | CostError::NoPython(_) => CliError::Usage(err.to_string()),
+            CostError::Spawn(_) => CliError::Run(err.into()),
+        })?;
+    let bytes = cost::export(&result, args.format)?;
+    write_output(&args.out, &bytes)?;
+    match (&args.python, &result.python_error) {
+        (Some(path), Some(error)) => Err(CliError::Run(anyhow::anyhow!(
+            "--python {}: {error}",
+            path.display()
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -3,7 +3,7 @@
 //! N = N_cpu × U × (1 + W/C) and a fitted scalability curve.
 //!
 //! The engine (`workload`, `pool`, `sweep`, `compare`, `measure`, `monitor`, `preset`,
-//! `model`) never imports egui: the same engine serves the CLI (`cli`), the desktop app
+//! `model`, `cost`) never imports egui: the same engine serves the CLI (`cli`), the desktop app
 //! (`app`, `ui`, behind the `gui` feature) and the tests. Data flows one way:
 //! preset → engine → events → stored results → drawing.
 
@@ -11,6 +11,7 @@ pub mod atomic_file;
 pub mod cancel;
 pub mod cli;
 pub mod compare;
+pub mod cost;
 pub mod error;
 pub mod export;
 pub mod machine;

@@ -28,6 +28,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Sweep(args)) => cli::sweep(args),
         Some(Command::Compare(args)) => cli::compare(args),
         Some(Command::Presets) => cli::presets(),
+        Some(Command::Cost(args)) => cli::cost(args),
         None => open_app(&cli),
     }
 }

@@ -451,6 +451,19 @@ impl Preset {
         self.workload
             .validate(max_threads, available_memory_bytes)?;
         self.pool.validate()?;
+        // Eager feeding builds every task description before the first is sent: refuse a
+        // task count whose list would not fit, before anything runs.
+        if let (
+            PoolSpec::Process {
+                feeding: Feeding::Eager,
+                ..
+            },
+            Some(tasks),
+        ) = (&self.pool, self.sweep.tasks_per_trial)
+        {
+            crate::pool::process::check_eager_fits(tasks, available_memory_bytes)
+                .map_err(|why| invalid("sweep.tasks_per_trial", tasks, why))?;
+        }
         Ok(())
     }
 }
@@ -1176,6 +1189,29 @@ tasks_per_trial = 500
             ..spec
         };
         assert_eq!(linear.thread_counts(), vec![2, 4, 6, 7]);
+    }
+
+    #[test]
+    fn eager_feeding_that_cannot_fit_is_refused_before_running() {
+        let text = GOOD
+            .replace(
+                "kind = \"rayon\"",
+                "kind = \"process\"\nfeeding = \"eager\"",
+            )
+            .replace("tasks_per_trial = 500", "tasks_per_trial = 1000000");
+        let preset: Preset = parse_toml(&text, Path::new("test.toml")).unwrap();
+        assert!(preset.validate(u64::MAX).is_ok());
+        let invalid = preset.validate(10 << 20).unwrap_err();
+        assert_eq!(invalid.field, "sweep.tasks_per_trial");
+        assert!(invalid.allowed.contains("lazy"), "{invalid}");
+        let lazy = Preset {
+            pool: PoolSpec::Process {
+                chunk_size: 1,
+                feeding: Feeding::Lazy,
+            },
+            ..preset
+        };
+        assert!(lazy.validate(10 << 20).is_ok());
     }
 
     #[test]
