@@ -644,7 +644,7 @@ pub fn list_any_presets() -> Vec<AnyPresetEntry> {
 mod tests {
     use super::*;
 
-    pub(crate) const GOOD: &str = r#"
+    const GOOD: &str = r#"
 schema_version = 1
 name = "GIL, CPU-bound"
 description = "four ways"
