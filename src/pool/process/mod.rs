@@ -220,10 +220,17 @@ impl ProcessPool {
         Ok(())
     }
 
-    /// Ends every worker (see [`end_all`]) and remembers why.
-    fn shut_down(&mut self, why: String) {
-        end_all(&mut self.workers, EXIT_GRACE);
-        self.broken = Some(why);
+    /// Ends every worker (see [`end_all`]) and remembers why. On a Stop the work in flight
+    /// is thrown away anyway, so workers are killed at once (a Stop must land within 200 ms);
+    /// otherwise they get [`EXIT_GRACE`] to exit on their own.
+    fn shut_down(&mut self, failure: &TrialFailure) {
+        let grace = if *failure == TrialFailure::Cancelled {
+            Duration::ZERO
+        } else {
+            EXIT_GRACE
+        };
+        end_all(&mut self.workers, grace);
+        self.broken = Some(failure.to_string());
     }
 
     fn trial(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialError> {
@@ -421,7 +428,7 @@ impl Pool for ProcessPool {
             Err(TrialError::Usable(failure)) => Err(failure),
             Err(TrialError::Broken(failure)) => {
                 // Stop, a dead worker or a broken pipe: no worker is left running.
-                self.shut_down(failure.to_string());
+                self.shut_down(&failure);
                 Err(failure)
             }
         }
