@@ -1,4 +1,5 @@
-//! The headless face of pooltune: `pooltune sweep`, `pooltune presets`, and the argument
+//! The headless face of pooltune: `pooltune sweep`, `pooltune compare`, `pooltune presets`,
+//! and the argument
 //! parsing shared with the GUI launch. Exit codes: 0 success, 1 a run error, 2 bad arguments
 //! or a bad preset; every error is one `error:` line.
 
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 use crate::cancel::CancelToken;
+use crate::compare::{self, AnyPreset, CompareEvent, CompareOptions, ComparisonPreset};
 use crate::error::PresetError;
 use crate::export::{self, Format};
 use crate::model::{self, ModelOptions};
@@ -43,8 +45,50 @@ pub struct Cli {
 pub enum Command {
     /// Run a sweep headless and print or write the result.
     Sweep(SweepArgs),
+    /// Run a comparison (a preset with [[series]]) headless: Rust threads, a simulated GIL and
+    /// real CPython side by side, interleaved at each thread count.
+    Compare(CompareArgs),
     /// List the shipped and user presets with their descriptions.
     Presets,
+    /// Measure what a worker costs: start, memory and stop of N idle threads and processes
+    /// (Rust, and CPython when python3 is found).
+    Cost(CostArgs),
+}
+
+/// Arguments of `pooltune cost`.
+#[derive(Debug, clap::Args)]
+pub struct CostArgs {
+    /// Thread counts N to try, such as 1,10,100.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "1,10,100"
+    )]
+    pub threads: Vec<usize>,
+    /// Process counts N to try, such as 1,10.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "1,10"
+    )]
+    pub processes: Vec<usize>,
+    /// The Python to measure as well (default: python3 on the PATH, skipped when absent).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
+    pub python: Option<PathBuf>,
+    /// Measure no Python.
+    #[arg(long)]
+    pub no_python: bool,
+    /// Stack size of each Rust thread, in KiB (default: Rust's, 2048 unless RUST_MIN_STACK).
+    #[arg(long, value_name = "N")]
+    pub stack_kib: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Where to write the result: a file (written atomically) or - for standard output.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    pub out: String,
 }
 
 /// Arguments of `pooltune sweep`.
@@ -101,6 +145,31 @@ fn parse_p99_target_us(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Arguments of `pooltune compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The comparison to run (a TOML file with [[series]] tables).
+    #[arg(long, value_name = "FILE")]
+    pub preset: PathBuf,
+    /// Thread counts to try instead of the preset's, such as 1,2,4,8.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub threads: Option<Vec<usize>>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Where to write the result: a file (written atomically) or - for standard output.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    pub out: String,
+    /// Python interpreter for the python_threads and python_processes series (default:
+    /// the series' `interpreter`, else python3 on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Free-threaded Python for the python_free_threaded series (default: the series'
+    /// `interpreter`, else python3.14t or python3.13t on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub free_threaded_python: Option<PathBuf>,
+}
+
 /// An error of a headless command, with its exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -147,9 +216,9 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     if args.out != "-" {
         check_writable(Path::new(&args.out))?;
     }
-    let bar = std::io::stderr()
-        .is_terminal()
-        .then(|| progress_bar(&preset));
+    let bar = std::io::stderr().is_terminal().then(|| {
+        progress_bar(preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1))
+    });
     let cancel = CancelToken::new();
     let mut on_event = |event: SweepEvent| {
         let Some(bar) = &bar else { return };
@@ -174,8 +243,89 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn progress_bar(preset: &Preset) -> indicatif::ProgressBar {
-    let steps = preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1);
+/// Loads a comparison and applies a `--threads` override, validating the result.
+pub fn load_comparison_with_threads(
+    path: &Path,
+    threads: Option<&[usize]>,
+) -> Result<ComparisonPreset, CliError> {
+    let mut comparison = compare::load(path)?;
+    if let Some(list) = threads {
+        comparison.sweep.threads = Some(list.to_vec());
+        comparison.sweep.threads_range = None;
+        comparison
+            .validate(preset::available_memory_bytes())
+            .map_err(|invalid| CliError::Usage(format!("--threads: {invalid}")))?;
+    }
+    Ok(comparison)
+}
+
+/// `pooltune compare`.
+pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
+    let comparison = load_comparison_with_threads(&args.preset, args.threads.as_deref())?;
+    if args.out != "-" {
+        check_writable(Path::new(&args.out))?;
+    }
+    let options = CompareOptions {
+        python: args.python.clone(),
+        free_threaded_python: args.free_threaded_python.clone(),
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let live = comparison.series.len();
+        progress_bar(
+            comparison.thread_counts().len() * live * (comparison.sweep.trials as usize + 1),
+        )
+    });
+    let mut labels: Vec<String> = Vec::new();
+    let cancel = CancelToken::new();
+    let mut on_event = |event: CompareEvent| match event {
+        CompareEvent::Started { series, .. } => {
+            labels = series.into_iter().map(|s| s.label).collect();
+        }
+        CompareEvent::Progress { series, progress } => {
+            if let Some(bar) = &bar {
+                bar.set_length(progress.steps_total as u64);
+                bar.set_position(progress.steps_done as u64);
+                bar.set_message(format!(
+                    "{}, {} threads",
+                    labels.get(series).map_or("", String::as_str),
+                    progress.threads
+                ));
+            }
+        }
+        CompareEvent::SeriesPoint { series, point } => {
+            if let (Some(bar), Some(error)) = (&bar, &point.error) {
+                bar.println(format!(
+                    "{}: {} threads: failed: {error}",
+                    labels.get(series).map_or("", String::as_str),
+                    point.threads
+                ));
+            }
+        }
+        CompareEvent::SeriesFailed { series, message } => {
+            // Said once on the terminal as it happens; the result says it again.
+            let line = format!(
+                "{}: {message}",
+                labels.get(series).map_or("a series", String::as_str)
+            );
+            match &bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        CompareEvent::Finished(_) => {
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+        }
+    };
+    let result = compare::run_compare(&comparison, &options, &cancel, &mut on_event)
+        .map_err(|err| CliError::Run(err.into()))?;
+    let bytes = compare::export::export(&result, args.format)?;
+    write_output(&args.out, &bytes)?;
+    Ok(())
+}
+
+fn progress_bar(steps: usize) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(steps as u64);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps, {msg} (ETA {eta})",
@@ -201,23 +351,95 @@ fn check_writable(path: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Writes to standard output (`-`) or atomically to a file.
+/// Writes to standard output (`-`), atomically to a regular file, or in place to anything
+/// else that exists (`/dev/null`, a FIFO, a terminal): renaming a temporary file over those
+/// would replace the device with a plain file.
 pub fn write_output(out: &str, bytes: &[u8]) -> Result<(), CliError> {
+    let path = Path::new(out);
+    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
     if out == "-" {
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(bytes)
             .and_then(|()| stdout.flush())
             .map_err(|err| CliError::Run(anyhow::anyhow!("could not write the result: {err}")))
+    } else if special {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut file| file.write_all(bytes))
+            .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {out}: {err}")))
     } else {
-        crate::atomic_file::write(Path::new(out), bytes)
+        crate::atomic_file::write(path, bytes)
             .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {out}: {err}")))
     }
 }
 
-/// `pooltune presets`.
+/// `pooltune cost`. An explicit `--python` that fails makes the run fail (exit 1) after the
+/// result is written; a missing default python3 is only noted.
+pub fn cost(args: &CostArgs) -> Result<(), CliError> {
+    use crate::cost::{self, CostError, CostEvent, CostSpec, PythonChoice};
+    let spec = CostSpec {
+        threads: args.threads.clone(),
+        processes: args.processes.clone(),
+        stack_kib: args.stack_kib,
+        python: match (&args.python, args.no_python) {
+            (_, true) => PythonChoice::Skip,
+            (Some(path), false) => PythonChoice::Path(path.clone()),
+            (None, false) => PythonChoice::Auto,
+        },
+        exe: None,
+    };
+    spec.validate().map_err(|invalid| {
+        CliError::Usage(format!(
+            "--{} {} is not allowed: {}",
+            invalid.field.replace('_', "-"),
+            invalid.value,
+            invalid.allowed
+        ))
+    })?;
+    if args.out != "-" {
+        check_writable(Path::new(&args.out))?;
+    }
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(spec.planned_steps() as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let mut on_event = |event: CostEvent| {
+        let Some(bar) = &bar else { return };
+        match event {
+            CostEvent::Measured { kind, cost, done } => {
+                bar.set_position(done as u64);
+                bar.set_message(format!("{} × {}", cost.workers, kind.as_str()));
+            }
+            CostEvent::Finished(_) => bar.finish_and_clear(),
+            CostEvent::Started { .. } => {}
+        }
+    };
+    let result =
+        cost::run_cost(&spec, &CancelToken::new(), &mut on_event).map_err(|err| match err {
+            CostError::Invalid(_) | CostError::NoPython(_) => CliError::Usage(err.to_string()),
+            CostError::Spawn(_) => CliError::Run(err.into()),
+        })?;
+    let bytes = cost::export(&result, args.format)?;
+    write_output(&args.out, &bytes)?;
+    match (&args.python, &result.python_error) {
+        (Some(path), Some(error)) => Err(CliError::Run(anyhow::anyhow!(
+            "--python {}: {error}",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `pooltune presets`: sweep presets and comparisons, from the shipped and the user's folders.
 pub fn presets() -> Result<(), CliError> {
-    let entries = preset::list_presets();
+    let entries = compare::list_any_presets();
     if entries.is_empty() {
         println!(
             "no presets found (looked in {})",
@@ -228,12 +450,18 @@ pub fn presets() -> Result<(), CliError> {
     for entry in entries {
         let origin = if entry.shipped { "shipped" } else { "user" };
         match &entry.loaded {
-            Ok(p) => println!(
-                "{}  [{origin}]\n    {}: {}",
-                entry.path.display(),
-                p.name,
-                p.description.lines().next().unwrap_or("")
-            ),
+            Ok(p) => {
+                let (kind, command) = match p {
+                    AnyPreset::Sweep(_) => ("sweep", "pooltune sweep"),
+                    AnyPreset::Comparison(_) => ("comparison", "pooltune compare"),
+                };
+                println!(
+                    "{}  [{origin} {kind}: {command} --preset ...]\n    {}: {}",
+                    entry.path.display(),
+                    p.name(),
+                    p.description().lines().next().unwrap_or("")
+                );
+            }
             Err(err) => println!(
                 "{}  [{origin}]\n    unreadable: {err}",
                 entry.path.display()
@@ -245,6 +473,9 @@ pub fn presets() -> Result<(), CliError> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read as _;
+    use std::os::unix::fs::FileTypeExt as _;
+
     use clap::Parser as _;
 
     use super::*;
@@ -288,5 +519,31 @@ mod tests {
             assert!(text.contains("--p99-target-us"), "{text}");
             assert!(text.contains("greater than 0"), "{text}");
         }
+    }
+
+    #[test]
+    fn output_to_a_fifo_is_written_in_place_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("out.fifo");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path we own.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let reader_path = fifo.clone();
+        let reader = std::thread::Builder::new()
+            .name("pooltune-test-fifo-reader".into())
+            .spawn(move || {
+                let mut text = String::new();
+                std::fs::File::open(reader_path)
+                    .unwrap()
+                    .read_to_string(&mut text)
+                    .unwrap();
+                text
+            })
+            .unwrap();
+        super::write_output(fifo.to_str().unwrap(), b"result\n").unwrap();
+        // Checked before joining: a replaced FIFO would leave the reader waiting forever.
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "the FIFO was replaced by {kind:?}");
+        assert_eq!(reader.join().unwrap(), "result\n");
     }
 }

@@ -2,9 +2,9 @@
 //! throughput, latency and CPU, and compares the result with the thread-count formula
 //! N = N_cpu × U × (1 + W/C) and a fitted scalability curve.
 //!
-//! The engine (`workload`, `pool`, `sweep`, `measure`, `monitor`, `preset`, `model`) never
-//! imports egui: the same engine serves the CLI (`cli`), the desktop app (`app`, `ui`,
-//! behind the `gui` feature) and the tests. Data flows one way:
+//! The engine (`workload`, `pool`, `sweep`, `compare`, `measure`, `monitor`, `preset`,
+//! `model`, `cost`) never imports egui: the same engine serves the CLI (`cli`), the desktop app
+//! (`app`, `ui`, behind the `gui` feature) and the tests. Data flows one way:
 //! preset → engine → events → stored results → drawing.
 
 #[cfg(feature = "gui")]
@@ -12,6 +12,8 @@ pub mod app;
 pub mod atomic_file;
 pub mod cancel;
 pub mod cli;
+pub mod compare;
+pub mod cost;
 pub mod error;
 pub mod export;
 pub mod machine;

@@ -26,7 +26,9 @@ fn main() {
 fn run(cli: Cli) -> Result<(), CliError> {
     match &cli.command {
         Some(Command::Sweep(args)) => cli::sweep(args),
+        Some(Command::Compare(args)) => cli::compare(args),
         Some(Command::Presets) => cli::presets(),
+        Some(Command::Cost(args)) => cli::cost(args),
         None => open_app(&cli),
     }
 }

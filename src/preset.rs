@@ -451,6 +451,19 @@ impl Preset {
         self.workload
             .validate(max_threads, available_memory_bytes)?;
         self.pool.validate()?;
+        // Eager feeding builds every task description before the first is sent: refuse a
+        // task count whose list would not fit, before anything runs.
+        if let (
+            PoolSpec::Process {
+                feeding: Feeding::Eager,
+                ..
+            },
+            Some(tasks),
+        ) = (&self.pool, self.sweep.tasks_per_trial)
+        {
+            crate::pool::process::check_eager_fits(tasks, available_memory_bytes)
+                .map_err(|why| invalid("sweep.tasks_per_trial", tasks, why))?;
+        }
         Ok(())
     }
 }
@@ -757,8 +770,46 @@ pub fn available_memory_bytes() -> u64 {
     crate::machine::available_memory_bytes()
 }
 
+/// What a preset file holds. Both kinds live side by side in the preset folders and share
+/// `schema_version`, `name`, `description` and `[sweep]`; a comparison is told apart by its
+/// `[[series]]` tables (see [`crate::compare`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PresetKind {
+    /// One workload on one pool (`[workload]`, `[pool]`): run by `pooltune sweep`.
+    Sweep,
+    /// Several configurations on one chart (`[[series]]`): run by `pooltune compare`.
+    Comparison,
+}
+
+/// Tells a comparison file (a top-level `series` array) from a sweep preset. Text that is
+/// not TOML counts as a sweep preset, so that its parse error is the one the user sees.
+pub fn kind_of(text: &str) -> PresetKind {
+    match text.parse::<toml::Table>() {
+        Ok(table) if table.get("series").is_some_and(toml::Value::is_array) => {
+            PresetKind::Comparison
+        }
+        _ => PresetKind::Sweep,
+    }
+}
+
 /// Parses a preset from TOML text. `origin` names the source in error messages.
 pub fn parse(text: &str, origin: &Path) -> Result<Preset, PresetError> {
+    if kind_of(text) == PresetKind::Comparison {
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("[[series]]"))
+            .map_or(0, |index| index + 1);
+        return Err(PresetError::Parse {
+            path: origin.to_path_buf(),
+            line,
+            column: 1,
+            field: None,
+            message: "this is a comparison preset (it has [[series]] tables), not a sweep: \
+                      run it with `pooltune compare --preset FILE`"
+                .to_owned(),
+            suggestion: None,
+        });
+    }
     let preset: Preset = parse_toml(text, origin)?;
     if preset.schema_version > SCHEMA_VERSION {
         return Err(PresetError::SchemaTooNew {
@@ -991,13 +1042,14 @@ pub struct PresetEntry {
     pub loaded: Result<Preset, String>,
 }
 
-/// Lists every `.toml` file in the shipped and user preset folders, sorted by file name.
-pub fn list_presets() -> Vec<PresetEntry> {
-    let mut entries = Vec::new();
+/// Every `.toml` file in the shipped folder, then the user's folder, each sorted by file name,
+/// with true for the shipped ones.
+pub fn preset_files() -> Vec<(PathBuf, bool)> {
     let mut folders = vec![(shipped_presets_dir(), true)];
     if let Some(user) = user_presets_dir() {
         folders.push((user, false));
     }
+    let mut files = Vec::new();
     for (folder, shipped) in folders {
         let Ok(read) = std::fs::read_dir(&folder) else {
             continue;
@@ -1007,14 +1059,27 @@ pub fn list_presets() -> Vec<PresetEntry> {
             .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
             .collect();
         paths.sort();
-        for path in paths {
-            let loaded = load(&path).map_err(|err| err.to_string());
-            entries.push(PresetEntry {
-                path,
-                shipped,
-                loaded,
-            });
+        files.extend(paths.into_iter().map(|path| (path, shipped)));
+    }
+    files
+}
+
+/// Lists every sweep preset (`.toml` file that is not a comparison) in the shipped and user
+/// preset folders, sorted by file name.
+pub fn list_presets() -> Vec<PresetEntry> {
+    let mut entries = Vec::new();
+    for (path, shipped) in preset_files() {
+        // Comparison files share the folders; `compare::list_any_presets` lists both kinds.
+        if std::fs::read_to_string(&path).is_ok_and(|text| kind_of(&text) == PresetKind::Comparison)
+        {
+            continue;
         }
+        let loaded = load(&path).map_err(|err| err.to_string());
+        entries.push(PresetEntry {
+            path,
+            shipped,
+            loaded,
+        });
     }
     entries
 }
@@ -1124,6 +1189,29 @@ tasks_per_trial = 500
             ..spec
         };
         assert_eq!(linear.thread_counts(), vec![2, 4, 6, 7]);
+    }
+
+    #[test]
+    fn eager_feeding_that_cannot_fit_is_refused_before_running() {
+        let text = GOOD
+            .replace(
+                "kind = \"rayon\"",
+                "kind = \"process\"\nfeeding = \"eager\"",
+            )
+            .replace("tasks_per_trial = 500", "tasks_per_trial = 1000000");
+        let preset: Preset = parse_toml(&text, Path::new("test.toml")).unwrap();
+        assert!(preset.validate(u64::MAX).is_ok());
+        let invalid = preset.validate(10 << 20).unwrap_err();
+        assert_eq!(invalid.field, "sweep.tasks_per_trial");
+        assert!(invalid.allowed.contains("lazy"), "{invalid}");
+        let lazy = Preset {
+            pool: PoolSpec::Process {
+                chunk_size: 1,
+                feeding: Feeding::Lazy,
+            },
+            ..preset
+        };
+        assert!(lazy.validate(10 << 20).is_ok());
     }
 
     #[test]

@@ -491,8 +491,9 @@ fn summarise(
 }
 
 /// Panics in pool workers are caught and reported as failed points; printing them as well
-/// would only clutter the terminal. Other threads' panics are printed as usual.
-fn install_quiet_panic_hook() {
+/// would only clutter the terminal. Other threads' panics are printed as usual. Also used by
+/// the comparison runner, whose Rust series run the same pools.
+pub(crate) fn install_quiet_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();

@@ -239,13 +239,13 @@ fn presets_lists_every_shipped_preset() {
 
 fn shipped_sweep_presets() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(manifest_dir().join("presets"))
-        .expect("presets/ is readable")
-        .map(|e| e.expect("presets/ is readable").path())
+        .expect("presets folder")
+        .map(|e| e.expect("presets entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         // Comparison presets (a list of series) have their own loader and tests.
         .filter(|p| {
             !std::fs::read_to_string(p)
-                .expect("a preset is readable")
+                .expect("readable preset")
                 .contains("[[series]]")
         })
         .collect();

@@ -6,7 +6,7 @@ mod csv_format;
 mod json;
 mod table;
 
-pub use csv_format::CsvExporter;
+pub use csv_format::{CSV_COLUMNS, CsvExporter, csv_row};
 pub use json::{JsonExporter, JsonReport};
 pub use table::TableExporter;
 

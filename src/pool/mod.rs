@@ -6,7 +6,7 @@
 //! Pools catch a panicking task (the trial fails with its message; the pool stays usable)
 //! and check the trial's stop flag between chunks of tasks.
 
-mod process;
+pub mod process;
 mod queue;
 mod rayon_pool;
 mod recorder;

@@ -67,9 +67,9 @@ impl Pool for RayonPool {
     }
 }
 
-/// Waits (at most 2 s) until the process is back to `threads` threads or fewer.
+/// Waits (at most 5 s) until the process is back to `threads` threads or fewer.
 fn wait_for_threads_to_exit(threads: u64) {
-    let deadline = Instant::now() + Duration::from_secs(2);
+    let deadline = Instant::now() + Duration::from_secs(5);
     while thread_count() > threads && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }

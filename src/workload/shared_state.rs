@@ -12,6 +12,12 @@ use crossbeam_utils::CachePadded;
 use super::{TaskCtx, Workload};
 use crate::preset::SharedStrategy;
 
+/// Messages the collector's queue holds before senders wait.
+const COLLECTOR_QUEUE: usize = 4096;
+
+/// Updates between two checks of the stop flag.
+const UPDATES_BETWEEN_CHECKS: u64 = 16_384;
+
 enum CollectorMessage {
     Add(u64),
     Reset,
@@ -38,7 +44,10 @@ impl SharedState {
         workers: usize,
     ) -> Result<SharedState, String> {
         let collector = if strategy == SharedStrategy::Channel {
-            let (tx, rx) = crossbeam_channel::unbounded();
+            // Bounded, so that senders wait when the collector falls behind: otherwise tasks
+            // would count as done while their updates still sit in the queue, and throughput
+            // would overstate what the collector can absorb.
+            let (tx, rx) = crossbeam_channel::bounded(COLLECTOR_QUEUE);
             let handle = std::thread::Builder::new()
                 .name("pooltune-collector".into())
                 .spawn(move || collect(rx))
@@ -100,22 +109,9 @@ fn collect(messages: Receiver<CollectorMessage>) {
     }
 }
 
-impl Workload for SharedState {
-    fn begin_trial(&self) {
-        if let Ok(mut total) = self.mutex_total.lock() {
-            *total = 0;
-        }
-        self.atomic_total.store(0, Ordering::SeqCst);
-        for slot in &self.worker_totals {
-            slot.store(0, Ordering::SeqCst);
-        }
-        if let Some((tx, _)) = &self.collector {
-            let _ = tx.send(CollectorMessage::Reset);
-        }
-    }
-
-    fn run_task(&self, ctx: &TaskCtx<'_>) {
-        let n = self.updates_per_task;
+impl SharedState {
+    /// Adds `n` to the total by the strategy.
+    fn update(&self, ctx: &TaskCtx<'_>, n: u64) {
         match self.strategy {
             SharedStrategy::Mutex => {
                 for _ in 0..n {
@@ -148,6 +144,35 @@ impl Workload for SharedState {
                 let slot = &self.worker_totals[ctx.worker % self.worker_totals.len()];
                 // Only this worker writes its slot, so load + store is not a race.
                 slot.store(slot.load(Ordering::Relaxed) + local, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Workload for SharedState {
+    fn begin_trial(&self) {
+        if let Ok(mut total) = self.mutex_total.lock() {
+            *total = 0;
+        }
+        self.atomic_total.store(0, Ordering::SeqCst);
+        for slot in &self.worker_totals {
+            slot.store(0, Ordering::SeqCst);
+        }
+        if let Some((tx, _)) = &self.collector {
+            let _ = tx.send(CollectorMessage::Reset);
+        }
+    }
+
+    fn run_task(&self, ctx: &TaskCtx<'_>) {
+        // Updates in slices, checking the stop flag between them: a million channel sends
+        // take long enough to delay a Stop. A task cut short belongs to a discarded trial.
+        let mut left = self.updates_per_task;
+        while left > 0 {
+            let slice = left.min(UPDATES_BETWEEN_CHECKS);
+            self.update(ctx, slice);
+            left -= slice;
+            if left > 0 && ctx.stop.interrupted() {
+                return;
             }
         }
     }

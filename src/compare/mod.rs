@@ -1,0 +1,33 @@
+//! Compare mode: several configurations ("series") run as one experiment and drawn on one
+//! chart. At each thread count the series run in turn (A, B, C, A, B, C, ...) so that drift
+//! of the machine does not favour one of them. Rust series use the sweep's own
+//! [`measure_point`](crate::sweep::measure_point); Python series run the shipped script
+//! (`assets/pybench.py`) with CPython's `ThreadPoolExecutor` or `multiprocessing.Pool`, which is
+//! how pooltune shows, on the user's machine, what threads without a GIL do.
+//!
+//! - [`spec`]: the comparison preset (TOML with `[[series]]`), strict parsing, validation, save.
+//! - [`runner`]: [`run_compare`] / [`spawn_compare`] and the [`CompareEvent`]s they emit.
+//! - [`result`]: [`ComparisonResult`] and the views (throughput, speedup, efficiency).
+//! - [`pyformat`]: the script's line format, parsed strictly.
+//! - [`python`]: finding, probing and running interpreters; no Python process outlives a run.
+//! - [`export`]: table, JSON and CSV.
+//!
+//! Like the rest of the engine, this module never imports egui: the GUI consumes the events
+//! and the result types.
+
+pub mod export;
+pub mod pyformat;
+pub mod python;
+pub mod result;
+pub mod runner;
+pub mod spec;
+
+pub use result::{
+    ComparisonResult, InterpreterInfo, Scaling, ScalingPoint, SeriesResult, baseline, efficiency,
+    ideal_speedup, scaling, speedup,
+};
+pub use runner::{CompareEvent, CompareOptions, SeriesInfo, run_compare, spawn_compare};
+pub use spec::{
+    AnyPreset, AnyPresetEntry, ComparisonPreset, PythonSetup, PythonTask, SeriesKind, SeriesSetup,
+    SeriesSpec, list_any_presets, load, load_any, parse, parse_any, save, to_toml,
+};

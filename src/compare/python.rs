@@ -1,0 +1,832 @@
+//! Running the shipped Python script (`assets/pybench.py`, compiled into pooltune so the
+//! script always matches this parser): finding an interpreter, probing it (version, GIL,
+//! calibration), and measuring one thread count per run. Each run is a child process in a
+//! process group of its own; a Stop kills the whole group (the interpreter and its
+//! `multiprocessing` workers), and the script kills its own group if pooltune dies (its
+//! standard input closes). No Python process outlives a comparison.
+//!
+//! Every failure (no interpreter, a crash, malformed or truncated output) is a
+//! [`ScriptError::Failed`] message for that series; it never panics and never stops the
+//! other series.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use super::pyformat::{Executor, FormatError, ProbeParser, RunOutput, RunParser, RunRequest, Step};
+use super::result::InterpreterInfo;
+use super::spec::{PythonSetup, SeriesKind};
+use crate::cancel::CancelToken;
+use crate::preset::TrialLength;
+use crate::result::Point;
+use crate::stats;
+
+/// The script, as shipped in `assets/`.
+pub const SCRIPT: &str = include_str!("../../assets/pybench.py");
+
+/// Interpreter looked for on PATH for `python_threads` and `python_processes` series.
+pub const DEFAULT_PYTHON: &str = "python3";
+
+/// Free-threaded interpreters looked for on PATH, newest first (PEP 703 builds install with a
+/// `t` suffix).
+pub const FREE_THREADED_NAMES: [&str; 3] = ["python3.14t", "python3.13t", "python3t"];
+
+/// How often a waiting runner looks at the cancel token: a Stop kills Python within this.
+const POLL: Duration = Duration::from_millis(25);
+
+/// Longest the script may print nothing beyond its expected time before it counts as hung.
+const SILENCE_SLACK: Duration = Duration::from_secs(60);
+
+/// Bytes of the script's standard error kept for error messages (its last lines).
+const STDERR_TAIL_BYTES: usize = 2000;
+
+/// Why a script run gave no result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScriptError {
+    /// The user stopped the comparison; the process group was killed.
+    Cancelled,
+    /// What went wrong, in words, for the series' error.
+    Failed(String),
+}
+
+/// The script written to a temporary folder for the length of a comparison (the interpreter
+/// needs a file: `multiprocessing` re-imports the main module in `spawn`/`forkserver` mode).
+#[derive(Debug)]
+pub struct ScriptFile {
+    dir: tempfile::TempDir,
+}
+
+impl ScriptFile {
+    /// Writes [`SCRIPT`] to a new temporary folder.
+    pub fn write() -> std::io::Result<ScriptFile> {
+        let dir = tempfile::Builder::new()
+            .prefix("pooltune-pybench-")
+            .tempdir()?;
+        std::fs::write(dir.path().join("pybench.py"), SCRIPT)?;
+        Ok(ScriptFile { dir })
+    }
+
+    /// Where the script is.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("pybench.py")
+    }
+}
+
+/// The first executable called `name` on PATH.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// The interpreter a Python series runs: the command-line override, else the series'
+/// `interpreter`, else PATH (`python3`, or the first free-threaded name for a free-threaded
+/// series). A bare name is looked up on PATH. The error says what is missing and how to give it.
+pub fn resolve_interpreter(
+    kind: SeriesKind,
+    setup: &PythonSetup,
+    override_path: Option<&Path>,
+) -> Result<PathBuf, String> {
+    let free_threaded = kind == SeriesKind::PythonFreeThreaded;
+    let flag = if free_threaded {
+        "--free-threaded-python"
+    } else {
+        "--python"
+    };
+    if let Some(given) = override_path.or(setup.interpreter.as_deref()) {
+        let is_bare_name = given.components().count() == 1 && !given.is_absolute();
+        if is_bare_name {
+            return find_on_path(&given.to_string_lossy()).ok_or_else(|| {
+                format!(
+                    "the interpreter `{}` is not on PATH; give its full path with {flag} PATH",
+                    given.display()
+                )
+            });
+        }
+        if !given.is_file() {
+            return Err(format!(
+                "the interpreter {} does not exist; give another with {flag} PATH",
+                given.display()
+            ));
+        }
+        return Ok(given.to_path_buf());
+    }
+    if free_threaded {
+        FREE_THREADED_NAMES
+            .iter()
+            .find_map(|name| find_on_path(name))
+            .ok_or_else(|| {
+                format!(
+                    "not run: no free-threaded Python found (looked for {} on PATH); give one with {flag} PATH or `interpreter = \"...\"` in the series",
+                    FREE_THREADED_NAMES.join(", ")
+                )
+            })
+    } else {
+        find_on_path(DEFAULT_PYTHON).ok_or_else(|| {
+            format!(
+                "not run: no `{DEFAULT_PYTHON}` on PATH; install Python 3 or give an interpreter with {flag} PATH"
+            )
+        })
+    }
+}
+
+/// Asks an interpreter what it is and calibrates the task loop (about half a second).
+pub fn probe(
+    script: &Path,
+    interpreter: &Path,
+    cancel: &CancelToken,
+) -> Result<InterpreterInfo, ScriptError> {
+    let mut parser = ProbeParser::new();
+    let exit = run_script(
+        interpreter,
+        script,
+        &["probe".to_owned()],
+        cancel,
+        SILENCE_SLACK,
+        &mut |line| parser.feed(line).map(|_| ()),
+        &mut |_| {},
+    )?;
+    let probe = conclude(interpreter, &exit, parser.finish())?;
+    Ok(InterpreterInfo {
+        path: interpreter.to_path_buf(),
+        implementation: probe.interpreter.implementation,
+        version: probe.interpreter.version,
+        gil_enabled: probe.interpreter.gil_enabled,
+        free_threaded_build: probe.interpreter.free_threaded_build,
+        loops_per_us: probe.loops_per_us,
+    })
+}
+
+/// The trial shape shared by every series of a comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct TrialShape {
+    /// Measured trials per thread count.
+    pub trials: u32,
+    /// Length of a trial.
+    pub length: TrialLength,
+    /// Warm-up before the trials, in milliseconds.
+    pub warmup_ms: u64,
+}
+
+/// Measures one thread count with the script. Calls `on_step(1)` after the warm-up and
+/// `on_step(k + 1)` after trial k, like [`crate::sweep::measure_point`].
+pub fn measure(
+    script: &Path,
+    interpreter: &InterpreterInfo,
+    request: &RunRequest,
+    shape: &TrialShape,
+    cancel: &CancelToken,
+    on_step: &mut dyn FnMut(usize),
+) -> Result<Point, ScriptError> {
+    let mut args = vec![
+        "run".to_owned(),
+        "--executor".to_owned(),
+        request.executor.as_str().to_owned(),
+        "--threads".to_owned(),
+        request.threads.to_string(),
+        "--task".to_owned(),
+        request.task.as_str().to_owned(),
+        "--compute-us".to_owned(),
+        request.compute_us.to_string(),
+        "--wait-us".to_owned(),
+        request.wait_us.to_string(),
+        "--chunk-size".to_owned(),
+        request.chunk_size.to_string(),
+        "--loops-per-us".to_owned(),
+        request.loops_per_us.to_string(),
+        "--trials".to_owned(),
+        request.trials.to_string(),
+        "--warmup-ms".to_owned(),
+        shape.warmup_ms.to_string(),
+    ];
+    match shape.length {
+        TrialLength::Tasks(n) => args.extend(["--tasks-per-trial".to_owned(), n.to_string()]),
+        TrialLength::Millis(ms) => args.extend(["--trial-ms".to_owned(), ms.to_string()]),
+    }
+    let silence = silence_limit(request, shape);
+    let mut parser = RunParser::new(request.clone());
+    let exit = run_script(
+        &interpreter.path,
+        script,
+        &args,
+        cancel,
+        silence,
+        &mut |line| {
+            match parser.feed(line)? {
+                Step::Warmup => on_step(1),
+                Step::Trial(k) => on_step(k as usize + 1),
+                Step::Preamble | Step::Summary | Step::End => {}
+            }
+            Ok(())
+        },
+        &mut |_| {},
+    )?;
+    let output = conclude(&interpreter.path, &exit, parser.finish())?;
+    Ok(point_from_run(request.threads, &output))
+}
+
+/// The longest the script may stay silent: a trial's expected length plus a generous slack.
+fn silence_limit(request: &RunRequest, shape: &TrialShape) -> Duration {
+    let expected = match shape.length {
+        TrialLength::Millis(ms) => Duration::from_millis(ms),
+        TrialLength::Tasks(n) => {
+            let per_task_us = (request.compute_us + request.wait_us).max(1) as f64;
+            // Under a GIL the tasks run one at a time, whatever the thread count.
+            Duration::from_secs_f64(n as f64 * per_task_us / 1e6)
+        }
+    };
+    SILENCE_SLACK + 3 * expected + Duration::from_millis(shape.warmup_ms)
+}
+
+/// The request for one thread count of a Python series.
+pub fn request_for(
+    kind: SeriesKind,
+    setup: &PythonSetup,
+    threads: usize,
+    loops_per_us: f64,
+    trials: u32,
+) -> RunRequest {
+    RunRequest {
+        executor: if kind == SeriesKind::PythonProcesses {
+            Executor::Processes
+        } else {
+            Executor::Threads
+        },
+        threads,
+        task: setup.task,
+        compute_us: setup.compute_us,
+        wait_us: setup.wait_us,
+        chunk_size: setup.chunk_size,
+        loops_per_us,
+        trials,
+    }
+}
+
+/// Summarises the script's trials the way the sweep summarises its own: mean throughput over
+/// trials with a Student's t 95% interval, CPU per task from the workers' thread clocks.
+pub fn point_from_run(threads: usize, output: &RunOutput) -> Point {
+    let trials = &output.trials;
+    let throughputs: Vec<f64> = trials.iter().map(|t| t.throughput_per_s()).collect();
+    let tasks: u64 = trials.iter().map(|t| t.tasks).sum();
+    let task_cpu_us: f64 = trials.iter().map(|t| t.task_cpu_us).sum();
+    let mean_of = |f: &dyn Fn(&super::pyformat::TrialLine) -> f64| {
+        stats::mean(&trials.iter().map(f).collect::<Vec<_>>())
+    };
+    let summary = &output.summary;
+    let timed = summary.latency_samples > 0;
+    let latency = |value: f64| if timed { value } else { f64::NAN };
+    Point {
+        threads,
+        trials: trials.len() as u32,
+        tasks_per_trial: mean_of(&|t| t.tasks as f64),
+        throughput_per_s: stats::mean(&throughputs),
+        throughput_ci95_per_s: stats::ci95_half_width(&throughputs),
+        trial_throughputs_per_s: throughputs,
+        latency_p50_us: latency(summary.latency_p50_us),
+        latency_p95_us: latency(summary.latency_p95_us),
+        latency_p99_us: latency(summary.latency_p99_us),
+        latency_max_us: latency(summary.latency_max_us),
+        latency_sample_every: 1,
+        cpu_time_per_task_us: if tasks == 0 {
+            f64::NAN
+        } else {
+            task_cpu_us / tasks as f64
+        },
+        wall_time_per_task_us: latency(summary.latency_mean_us),
+        cpu_utilization: mean_of(&|t| t.cpu_us / t.wall_us.max(1e-9)),
+        peak_rss_bytes: summary.peak_rss_bytes,
+        voluntary_context_switches: mean_of(&|t| t.voluntary_switches as f64),
+        involuntary_context_switches: mean_of(&|t| t.involuntary_switches as f64),
+        error: None,
+    }
+}
+
+/// How the script ended when it closed its output by itself.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Exit {
+    /// Exit status 0.
+    success: bool,
+    /// The status in words (`exit status: 1`, `signal: 9 (SIGKILL)`).
+    status: String,
+    /// The end of its standard error.
+    stderr: String,
+}
+
+/// Judges a finished run by its parsed output and its exit status together, so that a crash
+/// is reported with both the truncation and Python's own last words.
+fn conclude<T>(
+    interpreter: &Path,
+    exit: &Exit,
+    parsed: Result<T, FormatError>,
+) -> Result<T, ScriptError> {
+    let stderr = if exit.stderr.is_empty() {
+        String::new()
+    } else {
+        format!("; its error output ends: {}", exit.stderr)
+    };
+    match parsed {
+        Ok(value) if exit.success => Ok(value),
+        Ok(_) => Err(ScriptError::Failed(format!(
+            "{} exited with {}{stderr}",
+            interpreter.display(),
+            exit.status
+        ))),
+        Err(err) => Err(ScriptError::Failed(format!(
+            "{} gave output pooltune cannot read: {err}{}{stderr}",
+            interpreter.display(),
+            if exit.success {
+                String::new()
+            } else {
+                format!("; it exited with {}", exit.status)
+            }
+        ))),
+    }
+}
+
+fn refused_line(interpreter: &Path, err: &FormatError, stderr: &str) -> ScriptError {
+    let mut message = format!(
+        "{} gave output pooltune cannot read: {err}",
+        interpreter.display()
+    );
+    if !stderr.is_empty() {
+        message.push_str(&format!("; its error output ends: {stderr}"));
+    }
+    ScriptError::Failed(message)
+}
+
+/// Runs the script and feeds each line of its standard output to `on_line`. Kills the
+/// process group on a Stop, on a line `on_line` refuses, and after `silence` without output;
+/// always reaps the interpreter and sweeps its group before returning, so no worker process is
+/// left. `on_spawn` receives the process (and process group) id. Returns how the script
+/// ended when it closed its output by itself.
+pub(crate) fn run_script(
+    interpreter: &Path,
+    script: &Path,
+    args: &[String],
+    cancel: &CancelToken,
+    silence: Duration,
+    on_line: &mut dyn FnMut(&str) -> Result<(), FormatError>,
+    on_spawn: &mut dyn FnMut(u32),
+) -> Result<Exit, ScriptError> {
+    let mut child = Command::new(interpreter)
+        .arg("-u")
+        .arg(script)
+        .arg("--watch-stdin")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // A group of its own, so that one kill reaches the multiprocessing workers too.
+        .process_group(0)
+        .spawn()
+        .map_err(|err| {
+            ScriptError::Failed(format!("could not start {}: {err}", interpreter.display()))
+        })?;
+    on_spawn(child.id());
+    let group = ChildGroup { child: &mut child };
+    let outcome = drive(group, interpreter, cancel, silence, on_line);
+    // `drive` has reaped the child; its stdin (the script's lifeline) is dropped with it.
+    drop(child);
+    outcome
+}
+
+/// A spawned script whose process group is killed and reaped however `drive` returns.
+struct ChildGroup<'a> {
+    child: &'a mut Child,
+}
+
+impl ChildGroup<'_> {
+    fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).unwrap_or(i32::MAX)
+    }
+
+    /// SIGKILL to every process of the group (the interpreter and its workers).
+    fn kill_group(&self) {
+        // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
+        // The group id is the child's pid, which cannot be reused while the child is unreaped.
+        unsafe {
+            libc::kill(-self.pid(), libc::SIGKILL);
+        }
+    }
+
+    /// True once the interpreter has exited, without reaping it (so its group id stays ours).
+    fn exited(&self) -> bool {
+        // SAFETY: waitid writes only into `info`, a zeroed siginfo_t we own; WNOWAIT leaves
+        // the child waitable for `Child::wait`.
+        unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            let rc = libc::waitid(
+                libc::P_PID,
+                self.child.id() as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
+            );
+            rc == 0 && info.si_pid() != 0
+        }
+    }
+
+    /// Kills whatever is left of the group and reaps the interpreter.
+    fn finish(self) -> Option<std::process::ExitStatus> {
+        self.kill_group();
+        self.child.wait().ok()
+    }
+}
+
+fn drive(
+    group: ChildGroup<'_>,
+    interpreter: &Path,
+    cancel: &CancelToken,
+    silence: Duration,
+    on_line: &mut dyn FnMut(&str) -> Result<(), FormatError>,
+) -> Result<Exit, ScriptError> {
+    let (Some(stdout), Some(stderr)) = (group.child.stdout.take(), group.child.stderr.take())
+    else {
+        group.finish();
+        return Err(ScriptError::Failed(
+            "Python's output pipes were not set up".to_owned(),
+        ));
+    };
+    let readers = match Readers::start(stdout, stderr) {
+        Ok(readers) => readers,
+        Err(err) => {
+            group.finish();
+            return Err(ScriptError::Failed(format!(
+                "could not start the thread reading Python's output: {err}"
+            )));
+        }
+    };
+    let mut last_output = Instant::now();
+    // Read until the script closes its output, a line is refused, or the user stops.
+    loop {
+        if cancel.is_cancelled() {
+            group.finish();
+            return Err(ScriptError::Cancelled);
+        }
+        match readers.lines.recv_timeout(POLL) {
+            Ok(Ok(line)) => {
+                last_output = Instant::now();
+                if let Err(err) = on_line(&line) {
+                    group.finish();
+                    return Err(refused_line(interpreter, &err, &readers.stderr_tail()));
+                }
+            }
+            Ok(Err(message)) => {
+                group.finish();
+                return Err(ScriptError::Failed(format!(
+                    "could not read the output of {}: {message}",
+                    interpreter.display()
+                )));
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if last_output.elapsed() > silence {
+                    group.finish();
+                    return Err(ScriptError::Failed(format!(
+                        "{} printed nothing for {} s and was stopped",
+                        interpreter.display(),
+                        silence.as_secs()
+                    )));
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    // Output closed: wait for the interpreter to exit, still honouring a Stop.
+    while !group.exited() {
+        if cancel.is_cancelled() {
+            group.finish();
+            return Err(ScriptError::Cancelled);
+        }
+        std::thread::sleep(POLL);
+    }
+    let status = group.finish();
+    let stderr = readers.stderr_when_closed();
+    match status {
+        Some(status) => Ok(Exit {
+            success: status.success(),
+            status: status.to_string(),
+            stderr,
+        }),
+        None => Err(ScriptError::Failed(format!(
+            "could not collect the exit status of {}",
+            interpreter.display()
+        ))),
+    }
+}
+
+/// The threads that read the script's two pipes.
+struct Readers {
+    /// Lines of standard output; disconnected at the end of the output.
+    lines: Receiver<Result<String, String>>,
+    /// The last [`STDERR_TAIL_BYTES`] of standard error.
+    stderr: Arc<Mutex<String>>,
+    /// Disconnected when the stderr reader has seen the end of its pipe.
+    stderr_closed: Receiver<()>,
+}
+
+impl Readers {
+    /// Starts one thread per pipe.
+    fn start(
+        stdout: std::process::ChildStdout,
+        stderr: std::process::ChildStderr,
+    ) -> std::io::Result<Readers> {
+        let (sender, lines) = crossbeam_channel::unbounded();
+        let tail = Arc::new(Mutex::new(String::new()));
+        let stderr_tail = Arc::clone(&tail);
+        let (closed_sender, stderr_closed) = crossbeam_channel::bounded::<()>(0);
+        std::thread::Builder::new()
+            .name("pooltune-python-stdout".into())
+            .spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let item = line.map_err(|err| err.to_string());
+                    let stop = item.is_err();
+                    if sender.send(item).is_err() || stop {
+                        break;
+                    }
+                }
+            })?;
+        std::thread::Builder::new()
+            .name("pooltune-python-stderr".into())
+            .spawn(move || {
+                // Dropped when this thread ends, which disconnects `stderr_closed`.
+                let _closed = closed_sender;
+                let mut reader = BufReader::new(stderr);
+                let mut buffer = [0u8; 4096];
+                while let Ok(n) = reader.read(&mut buffer) {
+                    if n == 0 {
+                        break;
+                    }
+                    if let Ok(mut tail) = stderr_tail.lock() {
+                        tail.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                        if tail.len() > STDERR_TAIL_BYTES {
+                            let mut cut = tail.len() - STDERR_TAIL_BYTES;
+                            while !tail.is_char_boundary(cut) {
+                                cut += 1;
+                            }
+                            tail.drain(..cut);
+                        }
+                    }
+                }
+            })?;
+        Ok(Readers {
+            lines,
+            stderr: tail,
+            stderr_closed,
+        })
+    }
+
+    /// Standard error so far, trimmed.
+    fn stderr_tail(&self) -> String {
+        self.stderr
+            .lock()
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Standard error once its pipe has closed (every process of the group is gone), or what
+    /// was read after a second if something outside the group still holds the pipe.
+    fn stderr_when_closed(&self) -> String {
+        let _ = self.stderr_closed.recv_timeout(Duration::from_secs(1));
+        self.stderr_tail()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::pyformat::parse_run;
+    use crate::compare::pyformat::tests::{GOOD_RUN, request};
+    use crate::compare::spec::PythonTask;
+
+    fn python() -> Option<PathBuf> {
+        let found = find_on_path(DEFAULT_PYTHON);
+        if found.is_none() {
+            eprintln!("python3 is not on PATH: skipping a test that runs the shipped script");
+        }
+        found
+    }
+
+    /// Live (not zombie) processes whose process group is `group`, read from /proc.
+    fn members_of_group(group: u32) -> Vec<u32> {
+        let mut members = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // Fields after the command name (which may hold spaces): state, ppid, pgrp, ...
+            let Some(after) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+                continue;
+            };
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            let zombie = fields.first() == Some(&"Z");
+            let pgrp = fields.get(2).and_then(|f| f.parse::<u32>().ok());
+            if pgrp == Some(group) && !zombie {
+                members.push(pid);
+            }
+        }
+        members
+    }
+
+    #[test]
+    fn a_point_summarises_the_trials() {
+        let output = parse_run(GOOD_RUN, request()).unwrap();
+        let point = point_from_run(2, &output);
+        assert_eq!(point.threads, 2);
+        assert_eq!(point.trials, 3);
+        // 100, 110 and 120 tasks in 0.4 s each.
+        assert!((point.throughput_per_s - 275.0).abs() < 1e-9);
+        assert!(point.throughput_ci95_per_s > 0.0);
+        assert_eq!(point.tasks_per_trial, 110.0);
+        assert_eq!(point.latency_p50_us, 2500.9);
+        assert!(
+            (point.cpu_time_per_task_us - (205214.8 + 200484.1 + 200961.7) / 330.0).abs() < 1e-9
+        );
+        assert!(point.is_ok());
+    }
+
+    #[test]
+    fn a_missing_interpreter_says_what_to_do() {
+        let setup = PythonSetup {
+            task: PythonTask::Cpu,
+            compute_us: 10,
+            wait_us: 0,
+            interpreter: None,
+            chunk_size: 1,
+        };
+        let err = resolve_interpreter(
+            SeriesKind::PythonThreads,
+            &setup,
+            Some(Path::new("/no/such/python3")),
+        )
+        .unwrap_err();
+        assert!(err.contains("/no/such/python3 does not exist"), "{err}");
+        assert!(err.contains("--python PATH"), "{err}");
+        let err = resolve_interpreter(
+            SeriesKind::PythonFreeThreaded,
+            &setup,
+            Some(Path::new("no-such-python3.99t")),
+        )
+        .unwrap_err();
+        assert!(err.contains("not on PATH"), "{err}");
+        assert!(err.contains("--free-threaded-python"), "{err}");
+    }
+
+    #[test]
+    fn an_interpreter_that_is_not_python_fails_the_probe_clearly() {
+        let script = ScriptFile::write().unwrap();
+        let err = probe(&script.path(), Path::new("/bin/false"), &CancelToken::new()).unwrap_err();
+        let ScriptError::Failed(message) = err else {
+            panic!("expected a failure, got {err:?}");
+        };
+        assert!(message.contains("printed nothing"), "{message}");
+        assert!(message.contains("exited with exit status: 1"), "{message}");
+    }
+
+    #[test]
+    fn the_shipped_script_measures_a_tiny_task() {
+        let Some(python) = python() else { return };
+        let script = ScriptFile::write().unwrap();
+        let cancel = CancelToken::new();
+        let info = probe(&script.path(), &python, &cancel).unwrap();
+        assert!(info.loops_per_us > 0.0);
+        assert!(!info.version.is_empty());
+        let shape = TrialShape {
+            trials: 3,
+            length: TrialLength::Tasks(12),
+            warmup_ms: 0,
+        };
+        let setup = PythonSetup {
+            task: PythonTask::Io,
+            compute_us: 50,
+            wait_us: 100,
+            interpreter: None,
+            chunk_size: 3,
+        };
+        for kind in [SeriesKind::PythonThreads, SeriesKind::PythonProcesses] {
+            let request = request_for(kind, &setup, 2, info.loops_per_us, shape.trials);
+            let mut steps = Vec::new();
+            let point = measure(&script.path(), &info, &request, &shape, &cancel, &mut |k| {
+                steps.push(k)
+            })
+            .unwrap_or_else(|err| panic!("{kind}: {err:?}"));
+            assert_eq!(steps, [1, 2, 3, 4], "{kind}");
+            assert_eq!(point.trials, 3);
+            assert_eq!(
+                point.tasks_per_trial, 12.0,
+                "{kind}: exactly the tasks asked"
+            );
+            assert!(point.throughput_per_s > 0.0);
+            assert!(
+                point.latency_p50_us >= 100.0,
+                "{kind}: a task sleeps 100 µs"
+            );
+            assert!(point.peak_rss_bytes > 0);
+        }
+    }
+
+    #[test]
+    fn stop_kills_the_interpreter_and_its_worker_processes() {
+        let Some(python) = python() else { return };
+        let script = ScriptFile::write().unwrap();
+        let cancel = CancelToken::new();
+        let info = probe(&script.path(), &python, &cancel).unwrap();
+        // Tasks of 10 s: a worker busy in one outlives its parent unless it is killed too
+        // (idle multiprocessing workers would exit by themselves and prove nothing).
+        let mut args = vec!["run".to_owned()];
+        for (flag, value) in [
+            ("--executor", "processes".to_owned()),
+            ("--threads", "2".to_owned()),
+            ("--task", "cpu".to_owned()),
+            ("--compute-us", "10000000".to_owned()),
+            ("--loops-per-us", info.loops_per_us.to_string()),
+            ("--trials", "3".to_owned()),
+            ("--trial-ms", "600000".to_owned()),
+            ("--warmup-ms", "0".to_owned()),
+        ] {
+            args.extend([flag.to_owned(), value]);
+        }
+        let group = std::cell::Cell::new(0);
+        let mut workers_seen = 0;
+        let result = run_script(
+            &python,
+            &script.path(),
+            &args,
+            &cancel,
+            Duration::from_secs(600),
+            &mut |line| {
+                // The pool starts after the `setup` line: wait for both workers, then Stop.
+                if line.starts_with("setup") {
+                    for _ in 0..200 {
+                        workers_seen = members_of_group(group.get()).len();
+                        if workers_seen >= 3 {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(25));
+                    }
+                    cancel.cancel();
+                }
+                Ok(())
+            },
+            &mut |pid| group.set(pid),
+        );
+        assert_eq!(result, Err(ScriptError::Cancelled));
+        assert!(
+            workers_seen >= 3,
+            "interpreter and 2 workers in the group, saw {workers_seen}"
+        );
+        // SIGKILL is delivered asynchronously: give the dying workers a moment (bounded, and
+        // well under the 10 s a surviving worker would keep computing).
+        let mut left = members_of_group(group.get());
+        for _ in 0..60 {
+            if left.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            left = members_of_group(group.get());
+        }
+        assert_eq!(left, Vec::<u32>::new(), "no process left");
+    }
+
+    #[test]
+    fn a_crash_mid_output_fails_with_the_truncation_and_the_python_error() {
+        let Some(python) = python() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("fake.py");
+        std::fs::write(
+            &fake,
+            "import sys\nprint('pooltune-pybench 1')\nprint('interpreter implementation=cpython version=3 gil=on free_threaded_build=no')\nsys.stderr.write('Traceback: ValueError: boom\\n')\nsys.exit(1)\n",
+        )
+        .unwrap();
+        let mut parser = ProbeParser::new();
+        let exit = run_script(
+            &python,
+            &fake,
+            &[],
+            &CancelToken::new(),
+            Duration::from_secs(60),
+            &mut |line| parser.feed(line).map(|_| ()),
+            &mut |_| {},
+        )
+        .unwrap();
+        let err = conclude(&python, &exit, parser.finish()).unwrap_err();
+        let ScriptError::Failed(message) = err else {
+            panic!("expected a failure");
+        };
+        assert!(message.contains("the `calibration` line"), "{message}");
+        assert!(message.contains("truncated"), "{message}");
+        assert!(message.contains("exited with exit status: 1"), "{message}");
+        assert!(message.contains("ValueError: boom"), "{message}");
+    }
+}

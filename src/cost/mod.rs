@@ -1,0 +1,501 @@
+//! Worker cost: what one more worker costs on this machine. For each N in a list, start N idle
+//! threads or N idle processes, measure how long each took to start, how much resident and
+//! virtual memory they added, then stop them and time the stop. The same for CPython's
+//! `threading.Thread` and `multiprocessing.Process` (each start method), through the script
+//! in `assets/`, when a Python is there.
+//!
+//! The experiment leaves nothing behind: every thread is joined and every process reaped
+//! before the next N starts, and Stop ends them at once. It never imports egui; the GUI and
+//! the CLI consume the same [`CostEvent`]s and [`CostResult`].
+
+mod processes;
+pub mod procfs;
+mod python;
+mod report;
+mod threads;
+
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+pub use processes::IdleProcesses;
+pub use python::{
+    Parser as PythonOutputParser, PythonInfo, Record as PythonRecord, SCRIPT as PYTHON_SCRIPT,
+    find_python3,
+};
+pub use report::{CSV_COLUMNS, export};
+pub use threads::{IdleThreads, default_stack_bytes};
+
+use crate::cancel::CancelToken;
+use crate::machine::MachineInfo;
+use crate::preset::InvalidValue;
+use crate::result::nan_null;
+
+/// Bounds on what a worker-cost run may ask for.
+pub mod limits {
+    /// Most threads in one N: the sweep's own limit.
+    pub const MAX_THREADS: usize = crate::preset::MAX_THREADS;
+    /// Most processes in one N: each idle pooltune process holds a few MiB of resident memory.
+    pub const MAX_PROCESSES: usize = 512;
+    /// Most values of N in one list.
+    pub const MAX_COUNTS: usize = 32;
+    /// Smallest and largest thread stack, in KiB: glibc's PTHREAD_STACK_MIN (16 KiB) to 1 GiB.
+    pub const STACK_KIB: (u64, u64) = (16, 1 << 20);
+}
+
+/// What N workers of one kind cost. Per-worker figures are means over the N workers; every
+/// float is NaN (`null` in JSON) when it could not be measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerCost {
+    /// N: workers started and kept alive together.
+    pub workers: usize,
+    /// Python `multiprocessing` start method (`fork`, `spawn`, `forkserver`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_method: Option<String>,
+    /// Median time from asking for a worker to the worker running its first line, in µs.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub start_latency_p50_us: f64,
+    /// 99th percentile of that start time (nearest rank: the slowest of fewer than 100), in µs.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub start_latency_p99_us: f64,
+    /// Resident memory per worker, in bytes. Threads: the growth of this process's RSS over
+    /// N. Processes: the mean RSS of the workers, shared pages counted in full in each.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub rss_per_worker_bytes: f64,
+    /// Processes only: mean proportional set size (PSS), each shared page divided among the
+    /// processes that share it; what one more process really adds. Null for threads.
+    #[serde(default)]
+    pub pss_per_worker_bytes: Option<f64>,
+    /// Reserved address space per worker (VmSize), in bytes: stacks, guard pages, allocator
+    /// arenas. Reserved is not used: only resident memory takes RAM.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub virtual_per_worker_bytes: f64,
+    /// Time to stop all N workers and wait for them, in milliseconds.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub stop_ms: f64,
+    /// Why this N was not fully measured (a worker could not start), or null.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl WorkerCost {
+    /// A cost that could not be measured at all.
+    pub fn failed(workers: usize, error: impl Into<String>) -> WorkerCost {
+        WorkerCost {
+            workers,
+            start_method: None,
+            start_latency_p50_us: f64::NAN,
+            start_latency_p99_us: f64::NAN,
+            rss_per_worker_bytes: f64::NAN,
+            pss_per_worker_bytes: None,
+            virtual_per_worker_bytes: f64::NAN,
+            stop_ms: f64::NAN,
+            error: Some(error.into()),
+        }
+    }
+}
+
+/// Which kind of worker a cost is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerKind {
+    /// A Rust `std::thread` (pooltune's own).
+    RustThread,
+    /// A pooltune worker process.
+    RustProcess,
+    /// A CPython `threading.Thread`.
+    PythonThread,
+    /// A CPython `multiprocessing.Process`.
+    PythonProcess,
+}
+
+impl WorkerKind {
+    /// Every kind, in the order results list them.
+    pub const ALL: [WorkerKind; 4] = [
+        WorkerKind::RustThread,
+        WorkerKind::RustProcess,
+        WorkerKind::PythonThread,
+        WorkerKind::PythonProcess,
+    ];
+
+    /// The name used in tables and CSV (`rust_thread`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerKind::RustThread => "rust_thread",
+            WorkerKind::RustProcess => "rust_process",
+            WorkerKind::PythonThread => "python_thread",
+            WorkerKind::PythonProcess => "python_process",
+        }
+    }
+}
+
+/// Which Python to measure.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PythonChoice {
+    /// None.
+    Skip,
+    /// `python3` on the PATH when there is one; none otherwise.
+    #[default]
+    Auto,
+    /// This interpreter; failing to run it is reported in the result.
+    Path(PathBuf),
+}
+
+/// What to measure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostSpec {
+    /// Thread counts N to try, in order.
+    pub threads: Vec<usize>,
+    /// Process counts N to try, in order.
+    pub processes: Vec<usize>,
+    /// Stack size of each Rust thread in KiB; None: Rust's default ([`default_stack_bytes`]).
+    pub stack_kib: Option<u64>,
+    /// Which Python to measure as well.
+    pub python: PythonChoice,
+    /// The executable to start as an idle worker process; None:
+    /// [`crate::pool::process::worker_exe`].
+    pub exe: Option<PathBuf>,
+}
+
+impl Default for CostSpec {
+    /// The README's run: 1, 10 and 100 threads; 1 and 10 processes; Python if present.
+    fn default() -> Self {
+        CostSpec {
+            threads: vec![1, 10, 100],
+            processes: vec![1, 10],
+            stack_kib: None,
+            python: PythonChoice::Auto,
+            exe: None,
+        }
+    }
+}
+
+fn invalid(field: &str, value: impl std::fmt::Display, allowed: impl Into<String>) -> InvalidValue {
+    InvalidValue {
+        field: field.to_owned(),
+        value: value.to_string(),
+        allowed: allowed.into(),
+    }
+}
+
+impl CostSpec {
+    /// Checks every count and the stack size against [`limits`].
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        use limits::*;
+        for (field, list, max) in [
+            ("threads", &self.threads, MAX_THREADS),
+            ("processes", &self.processes, MAX_PROCESSES),
+        ] {
+            if list.len() > MAX_COUNTS {
+                return Err(invalid(
+                    field,
+                    format!("a list of {}", list.len()),
+                    format!("at most {MAX_COUNTS} counts"),
+                ));
+            }
+            if let Some(&bad) = list.iter().find(|&&n| n == 0 || n > max) {
+                return Err(invalid(field, bad, format!("counts from 1 to {max}")));
+            }
+        }
+        if let Some(kib) = self.stack_kib {
+            let (lo, hi) = STACK_KIB;
+            if !(lo..=hi).contains(&kib) {
+                return Err(invalid(
+                    "stack_kib",
+                    kib,
+                    format!(
+                        "{lo} to {hi} KiB (Rust's default is {} KiB)",
+                        default_stack_bytes() / 1024
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Measurements the run makes: one per N and kind, Python's processes counted for its three
+    /// start methods (an estimate until Python says which it offers).
+    pub fn planned_steps(&self) -> usize {
+        let rust = self.threads.len() + self.processes.len();
+        let python = match self.python {
+            PythonChoice::Skip => 0,
+            _ => self.threads.len() + 3 * self.processes.len(),
+        };
+        rust + python
+    }
+}
+
+/// A whole worker-cost run: where, with what, and each cost measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CostResult {
+    /// The machine it ran on.
+    pub machine: MachineInfo,
+    /// The stack each Rust thread reserved, in bytes (`--stack-kib`, or Rust's default).
+    pub thread_stack_bytes: u64,
+    /// Rust threads, one entry per N.
+    pub threads: Vec<WorkerCost>,
+    /// pooltune worker processes, one entry per N.
+    pub processes: Vec<WorkerCost>,
+    /// The Python measured, when one ran.
+    pub python: Option<PythonInfo>,
+    /// CPython `threading.Thread`s, one entry per N.
+    pub python_threads: Vec<WorkerCost>,
+    /// CPython `multiprocessing.Process`es, per start method then per N; each has `start_method`.
+    pub python_processes: Vec<WorkerCost>,
+    /// Why there are no (or not all) Python entries: no `python3` found, or it failed.
+    pub python_error: Option<String>,
+    /// True when the run was stopped before the end.
+    pub cancelled: bool,
+    /// When the run started, seconds since the Unix epoch.
+    pub started_unix_s: u64,
+    /// How long the run took, in seconds.
+    pub duration_s: f64,
+}
+
+impl CostResult {
+    /// The entries of one kind.
+    pub fn entries(&self, kind: WorkerKind) -> &[WorkerCost] {
+        match kind {
+            WorkerKind::RustThread => &self.threads,
+            WorkerKind::RustProcess => &self.processes,
+            WorkerKind::PythonThread => &self.python_threads,
+            WorkerKind::PythonProcess => &self.python_processes,
+        }
+    }
+
+    fn entries_mut(&mut self, kind: WorkerKind) -> &mut Vec<WorkerCost> {
+        match kind {
+            WorkerKind::RustThread => &mut self.threads,
+            WorkerKind::RustProcess => &mut self.processes,
+            WorkerKind::PythonThread => &mut self.python_threads,
+            WorkerKind::PythonProcess => &mut self.python_processes,
+        }
+    }
+}
+
+/// What a worker-cost run reports while it runs.
+#[derive(Debug, Clone)]
+pub enum CostEvent {
+    /// The run has started; about this many measurements are planned.
+    Started {
+        /// [`CostSpec::planned_steps`].
+        planned: usize,
+    },
+    /// One N of one kind is measured.
+    Measured {
+        /// Which kind of worker.
+        kind: WorkerKind,
+        /// What N of them cost.
+        cost: WorkerCost,
+        /// Measurements done so far, this one included.
+        done: usize,
+    },
+    /// The run is over (finished or stopped); the whole result.
+    Finished(Box<CostResult>),
+}
+
+/// A worker-cost run that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CostError {
+    /// A count or the stack size is out of range.
+    #[error("{0}")]
+    Invalid(InvalidValue),
+    /// The Python asked for does not exist.
+    #[error("--python {}: no such file", .0.display())]
+    NoPython(PathBuf),
+    /// The engine's own thread could not be started.
+    #[error("could not start the worker-cost thread: {0}")]
+    Spawn(std::io::Error),
+}
+
+/// Measures N idle Rust threads of `stack_bytes` each (None: Rust's default).
+pub fn measure_threads(count: usize, stack_bytes: Option<u64>) -> WorkerCost {
+    IdleThreads::start(count, stack_bytes).measure_and_stop()
+}
+
+/// Measures N idle pooltune worker processes started from `exe`.
+pub fn measure_processes(count: usize, exe: &std::path::Path) -> WorkerCost {
+    IdleProcesses::start(count, exe).measure_and_stop()
+}
+
+/// Runs the whole experiment on the calling thread, reporting through `emit`. A stopped run
+/// keeps what it measured. Python failing is not an error: it is noted in `python_error`.
+pub fn run_cost(
+    spec: &CostSpec,
+    cancel: &CancelToken,
+    emit: &mut dyn FnMut(CostEvent),
+) -> Result<CostResult, CostError> {
+    spec.validate().map_err(CostError::Invalid)?;
+    let python = match &spec.python {
+        PythonChoice::Skip => None,
+        PythonChoice::Auto => {
+            Some(find_python3().ok_or_else(|| "no python3 on the PATH".to_owned()))
+        }
+        PythonChoice::Path(path) if path.exists() => Some(Ok(path.clone())),
+        PythonChoice::Path(path) => return Err(CostError::NoPython(path.clone())),
+    };
+    let started = Instant::now();
+    let stack_bytes = spec.stack_kib.map(|kib| kib * 1024);
+    let mut result = CostResult {
+        machine: MachineInfo::detect(),
+        thread_stack_bytes: stack_bytes.unwrap_or_else(default_stack_bytes),
+        threads: Vec::new(),
+        processes: Vec::new(),
+        python: None,
+        python_threads: Vec::new(),
+        python_processes: Vec::new(),
+        python_error: None,
+        cancelled: false,
+        started_unix_s: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        duration_s: 0.0,
+    };
+    emit(CostEvent::Started {
+        planned: spec.planned_steps(),
+    });
+    let mut done = 0;
+    let mut record = |result: &mut CostResult, kind: WorkerKind, cost: WorkerCost| {
+        done += 1;
+        result.entries_mut(kind).push(cost.clone());
+        emit(CostEvent::Measured { kind, cost, done });
+    };
+    for &n in &spec.threads {
+        if cancel.is_cancelled() {
+            break;
+        }
+        record(
+            &mut result,
+            WorkerKind::RustThread,
+            measure_threads(n, stack_bytes),
+        );
+    }
+    if !spec.processes.is_empty() {
+        let exe = match &spec.exe {
+            Some(exe) => Ok(exe.clone()),
+            None => crate::pool::process::worker_exe(),
+        };
+        for &n in &spec.processes {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let cost = match &exe {
+                Ok(exe) => measure_processes(n, exe),
+                Err(message) => WorkerCost::failed(n, message.clone()),
+            };
+            record(&mut result, WorkerKind::RustProcess, cost);
+        }
+    }
+    match python {
+        Some(Ok(path)) if !cancel.is_cancelled() => {
+            let outcome = python::run(
+                &path,
+                &spec.threads,
+                &spec.processes,
+                cancel,
+                &mut |kind, cost| record(&mut result, kind, cost),
+            );
+            match outcome {
+                Ok(info) => result.python = info,
+                Err(message) => result.python_error = Some(message),
+            }
+        }
+        Some(Err(message)) => result.python_error = Some(message),
+        _ => {}
+    }
+    result.cancelled = cancel.is_cancelled();
+    result.duration_s = started.elapsed().as_secs_f64();
+    emit(CostEvent::Finished(Box::new(result.clone())));
+    Ok(result)
+}
+
+/// Runs [`run_cost`] on a named background thread (`pooltune-cost`). Worker processes are
+/// tied to that thread (see [`crate::pool::process::ProcessPool::new`]) and all end before it does.
+pub fn spawn_cost(
+    spec: CostSpec,
+    cancel: CancelToken,
+    mut emit: impl FnMut(CostEvent) + Send + 'static,
+) -> Result<JoinHandle<Result<CostResult, CostError>>, CostError> {
+    std::thread::Builder::new()
+        .name("pooltune-cost".into())
+        .spawn(move || run_cost(&spec, &cancel, &mut emit))
+        .map_err(CostError::Spawn)
+}
+
+/// The `q` quantile of sorted values by the nearest-rank method (the smallest value with at
+/// least q of the values at or below it); NaN for no values.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (q * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let values: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(percentile(&values, 0.5), 5.0);
+        assert_eq!(percentile(&values, 0.99), 10.0);
+        assert_eq!(percentile(&[7.0], 0.99), 7.0);
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&hundred, 0.99), 99.0);
+        assert!(percentile(&[], 0.5).is_nan());
+    }
+
+    #[test]
+    fn bad_counts_name_the_field_and_the_range() {
+        let spec = CostSpec {
+            threads: vec![1, 0],
+            ..CostSpec::default()
+        };
+        let message = spec.validate().unwrap_err().to_string();
+        assert!(message.contains("`threads` = 0"), "{message}");
+        assert!(message.contains("1 to 4096"), "{message}");
+        let spec = CostSpec {
+            processes: vec![100_000],
+            ..CostSpec::default()
+        };
+        assert!(
+            spec.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("processes")
+        );
+        let spec = CostSpec {
+            stack_kib: Some(4),
+            ..CostSpec::default()
+        };
+        assert!(
+            spec.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("stack_kib")
+        );
+        assert!(CostSpec::default().validate().is_ok());
+    }
+
+    #[test]
+    fn a_cost_round_trips_through_json_with_nulls() {
+        let mut cost = WorkerCost::failed(3, "no");
+        let json = serde_json::to_value(&cost).unwrap();
+        assert!(json["rss_per_worker_bytes"].is_null());
+        assert!(json.get("start_method").is_none());
+        assert!(json["pss_per_worker_bytes"].is_null());
+        let back: WorkerCost = serde_json::from_value(json).unwrap();
+        assert!(back.rss_per_worker_bytes.is_nan());
+        assert_eq!(back.pss_per_worker_bytes, None);
+        cost.start_method = Some("fork".into());
+        cost.pss_per_worker_bytes = Some(f64::NAN);
+        let json = serde_json::to_value(&cost).unwrap();
+        assert_eq!(json["start_method"], "fork");
+        let back: WorkerCost = serde_json::from_value(json).unwrap();
+        assert_eq!(back.start_method.as_deref(), Some("fork"));
+    }
+}

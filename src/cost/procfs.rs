@@ -1,0 +1,159 @@
+//! Readings from `/proc` for the worker-cost experiment and its tests: a process's memory
+//! fields (`status`, `smaps_rollup`), its threads, and its children. Each reading is one file
+//! read; nothing here keeps state or changes anything.
+
+use std::path::PathBuf;
+
+/// Which process to read: this one, or another by pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pid {
+    /// `/proc/self`.
+    This,
+    /// `/proc/<pid>`.
+    Other(u32),
+}
+
+impl Pid {
+    fn dir(self) -> PathBuf {
+        match self {
+            Pid::This => PathBuf::from("/proc/self"),
+            Pid::Other(pid) => PathBuf::from(format!("/proc/{pid}")),
+        }
+    }
+}
+
+/// A `kB` field of `/proc/<pid>/status` (`VmRSS:`, `VmSize:`, ...) in bytes.
+pub fn status_bytes(pid: Pid, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(pid.dir().join("status")).ok()?;
+    kib_field(&text, field).map(|kib| kib * 1024)
+}
+
+/// Resident and proportional memory of a process, from `/proc/<pid>/smaps_rollup` (Linux 4.14+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rollup {
+    /// Resident set size: every page mapped and in memory, shared pages counted in full.
+    pub rss_bytes: u64,
+    /// Proportional set size: each shared page divided by the number of processes sharing it.
+    pub pss_bytes: u64,
+}
+
+/// Reads `/proc/<pid>/smaps_rollup`.
+pub fn smaps_rollup(pid: Pid) -> Option<Rollup> {
+    let text = std::fs::read_to_string(pid.dir().join("smaps_rollup")).ok()?;
+    Some(Rollup {
+        rss_bytes: kib_field(&text, "Rss:")? * 1024,
+        pss_bytes: kib_field(&text, "Pss:")? * 1024,
+    })
+}
+
+fn kib_field(text: &str, field: &str) -> Option<u64> {
+    text.lines()
+        .find(|line| line.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// The thread ids of this process (the entries of `/proc/self/task`).
+pub fn thread_ids() -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// A process as `/proc/<pid>/stat` and `cmdline` describe it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessEntry {
+    /// Its pid.
+    pub pid: u32,
+    /// Its parent's pid.
+    pub ppid: u32,
+    /// Its state letter (`R`, `S`, `Z` for a zombie not yet waited for, ...).
+    pub state: char,
+    /// Its command line, arguments separated by spaces.
+    pub cmdline: String,
+}
+
+/// Every process this process can see in `/proc`, zombies included.
+pub fn all_processes() -> Vec<ProcessEntry> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(process_entry)
+        .collect()
+}
+
+/// Every process whose parent is `parent` (zombies included).
+pub fn children_of(parent: u32) -> Vec<ProcessEntry> {
+    all_processes()
+        .into_iter()
+        .filter(|process| process.ppid == parent)
+        .collect()
+}
+
+/// Reads one process's entry; None when it is gone.
+pub fn process_entry(pid: u32) -> Option<ProcessEntry> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the
+    // last ')'.
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_comm.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|bytes| {
+            String::from_utf8_lossy(&bytes)
+                .split('\0')
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    Some(ProcessEntry {
+        pid,
+        ppid,
+        state,
+        cmdline,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_process() {
+        let rss = status_bytes(Pid::This, "VmRSS:").unwrap();
+        let size = status_bytes(Pid::This, "VmSize:").unwrap();
+        assert!(rss > 0 && size >= rss, "rss {rss}, size {size}");
+        let rollup = smaps_rollup(Pid::This).unwrap();
+        assert!(rollup.pss_bytes <= rollup.rss_bytes && rollup.rss_bytes > 0);
+        assert!(thread_ids().contains(&std::process::id()));
+        let me = process_entry(std::process::id()).unwrap();
+        assert!(me.cmdline.contains("pooltune"), "{}", me.cmdline);
+    }
+
+    #[test]
+    fn finds_a_child_and_loses_it_once_reaped() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let children = children_of(std::process::id());
+        assert!(
+            children
+                .iter()
+                .any(|c| c.pid == pid && c.cmdline == "sleep 30")
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!children_of(std::process::id()).iter().any(|c| c.pid == pid));
+    }
+}

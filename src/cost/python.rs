@@ -1,0 +1,569 @@
+//! The CPython side of the worker-cost experiment: runs `assets/worker_cost.py` (compiled into
+//! pooltune and written to a temporary folder) with the same worker counts, and parses its
+//! output strictly: every line must be one of the documented records, in order, or the run is
+//! refused with the line number and what was expected.
+//!
+//! The script runs in its own process group, so that Stop (or a silent script) kills it
+//! together with every worker it started.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use crossbeam_channel::RecvTimeoutError;
+
+use super::{WorkerCost, WorkerKind, percentile};
+use crate::cancel::CancelToken;
+
+/// The probe script, shipped in `assets/`.
+pub const SCRIPT: &str = include_str!("../../assets/worker_cost.py");
+
+/// The output format version this parser reads.
+const FORMAT_VERSION: u32 = 1;
+
+/// Longest silence from the script before it is considered stuck: a line comes after every
+/// worker count, and starting even 100 `spawn` processes on a loaded machine takes far less.
+const SILENCE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Python's version and the start methods it offered.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PythonInfo {
+    /// The interpreter that ran.
+    pub executable: PathBuf,
+    /// Its version (`3.11.7`).
+    pub version: String,
+    /// The `multiprocessing` start methods measured, in order.
+    pub start_methods: Vec<String>,
+}
+
+/// One record of the script's output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// `pooltune-worker-cost VERSION`
+    Header(u32),
+    /// `python VERSION`
+    Python(String),
+    /// `methods fork spawn forkserver`
+    Methods(Vec<String>),
+    /// `thread ...` or `process ...`, turned into a cost.
+    Cost(WorkerKind, WorkerCost),
+    /// `end`
+    End,
+}
+
+/// Finds `python3` on the `PATH`.
+pub fn find_python3() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("python3"))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Runs the script with `python` and reports each cost as it is parsed through `on_cost`.
+/// Returns what Python is; an error says what went wrong (in words for the user). Returns
+/// `Ok(None)` when cancelled.
+pub fn run(
+    python: &Path,
+    threads: &[usize],
+    processes: &[usize],
+    cancel: &CancelToken,
+    on_cost: &mut dyn FnMut(WorkerKind, WorkerCost),
+) -> Result<Option<PythonInfo>, String> {
+    let folder = tempfile::Builder::new()
+        .prefix("pooltune-cost-")
+        .tempdir()
+        .map_err(|err| format!("could not create a temporary folder for the script: {err}"))?;
+    let script = folder.path().join("worker_cost.py");
+    std::fs::write(&script, SCRIPT)
+        .map_err(|err| format!("could not write {}: {err}", script.display()))?;
+    let list = |counts: &[usize]| {
+        counts
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut child = Command::new(python)
+        .arg(&script)
+        .args(["--threads", &list(threads), "--processes", &list(processes)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|err| format!("could not run {}: {err}", python.display()))?;
+    let group = ProcessGroup(child.id());
+    let lines = read_lines_in_background(&mut child)?;
+    let stderr_reader = child.stderr.take().and_then(|mut stderr| {
+        std::thread::Builder::new()
+            .name("pooltune-cost-python-stderr".into())
+            .spawn(move || {
+                let mut text = String::new();
+                let _ = stderr.read_to_string(&mut text);
+                text
+            })
+            .ok()
+    });
+    let mut parser = Parser::new(threads, processes);
+    let outcome = loop {
+        if cancel.is_cancelled() {
+            break Ok(false);
+        }
+        match lines.recv_timeout(Duration::from_millis(50)) {
+            Ok(Ok(line)) => match parser.feed(&line) {
+                Ok(Record::Cost(kind, cost)) => on_cost(kind, cost),
+                Ok(Record::End) => break Ok(true),
+                Ok(_) => {}
+                Err(message) => break Err(message),
+            },
+            Ok(Err(err)) => break Err(format!("could not read the script's output: {err}")),
+            Err(RecvTimeoutError::Timeout) => {
+                if parser.silent_for() > SILENCE_TIMEOUT {
+                    break Err(format!(
+                        "the script printed nothing for {} s",
+                        SILENCE_TIMEOUT.as_secs()
+                    ));
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                break Err("the script's output ended before its `end` line".to_owned());
+            }
+        }
+    };
+    let finished = matches!(outcome, Ok(true));
+    if !finished {
+        group.kill();
+    }
+    let status = child.wait();
+    // Whatever happened, no worker of the script may outlive it.
+    group.kill();
+    let stderr = stderr_reader
+        .and_then(|handle| handle.join().ok())
+        .unwrap_or_default();
+    let last_words = stderr
+        .lines()
+        .rfind(|line| !line.trim().is_empty())
+        .map(|line| format!(" ({})", line.trim()))
+        .unwrap_or_default();
+    match outcome {
+        Ok(false) => Ok(None),
+        Err(message) => Err(format!("{}: {message}{last_words}", python.display())),
+        Ok(true) => match status {
+            Ok(status) if status.success() => Ok(Some(parser.info(python))),
+            Ok(status) => Err(format!(
+                "{} ended with {status} after its output{last_words}",
+                python.display()
+            )),
+            Err(err) => Err(format!("could not wait for {}: {err}", python.display())),
+        },
+    }
+}
+
+/// A process group to kill with SIGKILL: the script and every process it started.
+struct ProcessGroup(u32);
+
+impl ProcessGroup {
+    fn kill(&self) {
+        if let Ok(pgid) = libc::pid_t::try_from(self.0) {
+            // SAFETY: killpg with a group id we created (the child's own pid) and a valid signal.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+fn read_lines_in_background(
+    child: &mut Child,
+) -> Result<crossbeam_channel::Receiver<std::io::Result<String>>, String> {
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or("the script's output pipe is missing")?;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::Builder::new()
+        .name("pooltune-cost-python".into())
+        .spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let failed = line.is_err();
+                if tx.send(line).is_err() || failed {
+                    return;
+                }
+            }
+        })
+        .map_err(|err| format!("could not start the thread reading Python's output: {err}"))?;
+    Ok(rx)
+}
+
+/// The strict parser: knows which record may come next.
+pub struct Parser {
+    threads: Vec<usize>,
+    processes: Vec<usize>,
+    line_number: usize,
+    version: Option<String>,
+    methods: Option<Vec<String>>,
+    /// Thread lines seen, then process lines seen.
+    threads_seen: usize,
+    processes_seen: usize,
+    ended: bool,
+    last_line: std::time::Instant,
+}
+
+impl Parser {
+    /// A parser expecting these worker counts.
+    pub fn new(threads: &[usize], processes: &[usize]) -> Parser {
+        Parser {
+            threads: threads.to_vec(),
+            processes: processes.to_vec(),
+            line_number: 0,
+            version: None,
+            methods: None,
+            threads_seen: 0,
+            processes_seen: 0,
+            ended: false,
+            last_line: std::time::Instant::now(),
+        }
+    }
+
+    fn silent_for(&self) -> Duration {
+        self.last_line.elapsed()
+    }
+
+    fn info(&self, python: &Path) -> PythonInfo {
+        PythonInfo {
+            executable: python.to_path_buf(),
+            version: self.version.clone().unwrap_or_default(),
+            start_methods: self.methods.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Parses the next line; the error names the line number, the line and what was expected.
+    pub fn feed(&mut self, line: &str) -> Result<Record, String> {
+        self.line_number += 1;
+        self.last_line = std::time::Instant::now();
+        let n = self.line_number;
+        self.parse(line)
+            .map_err(|what| format!("line {n} of the script's output ({line:?}): {what}"))
+    }
+
+    fn parse(&mut self, line: &str) -> Result<Record, String> {
+        if self.ended {
+            return Err("nothing may follow `end`".into());
+        }
+        let (word, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match (self.line_number, word) {
+            (1, "pooltune-worker-cost") => {
+                let version: u32 = rest.parse().map_err(|_| "expected a format version")?;
+                if version != FORMAT_VERSION {
+                    return Err(format!(
+                        "format version {version}; this pooltune reads {FORMAT_VERSION}"
+                    ));
+                }
+                Ok(Record::Header(version))
+            }
+            (1, _) => Err("expected `pooltune-worker-cost 1` first".into()),
+            (2, "python") if !rest.trim().is_empty() && !rest.contains(' ') => {
+                self.version = Some(rest.to_owned());
+                Ok(Record::Python(rest.to_owned()))
+            }
+            (2, _) => Err("expected `python VERSION`".into()),
+            (3, "methods") => {
+                let methods: Vec<String> = rest
+                    .split(' ')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if let Some(bad) = methods
+                    .iter()
+                    .find(|m| !["fork", "spawn", "forkserver"].contains(&m.as_str()))
+                {
+                    return Err(format!("unknown start method {bad:?}"));
+                }
+                self.methods = Some(methods.clone());
+                Ok(Record::Methods(methods))
+            }
+            (3, _) => Err("expected `methods ...`".into()),
+            (_, "thread") => self.thread(rest),
+            (_, "process") => self.process(rest),
+            (_, "end") if rest.is_empty() => {
+                let methods = self.methods.as_ref().map_or(0, Vec::len);
+                if self.threads_seen != self.threads.len()
+                    || self.processes_seen != methods * self.processes.len()
+                {
+                    return Err("`end` before every worker count was reported".into());
+                }
+                self.ended = true;
+                Ok(Record::End)
+            }
+            _ => Err("expected a `thread`, `process` or `end` record".into()),
+        }
+    }
+
+    fn thread(&mut self, rest: &str) -> Result<Record, String> {
+        let methods = self.methods.as_ref().map_or(0, Vec::len);
+        if self.processes_seen != methods * self.processes.len() {
+            return Err("a thread record before every process record".into());
+        }
+        let expected = *self
+            .threads
+            .get(self.threads_seen)
+            .ok_or("more thread records than worker counts asked")?;
+        let fields = Fields::parse(
+            rest,
+            &[
+                "workers",
+                "latencies_us",
+                "rss_delta_bytes",
+                "virtual_delta_bytes",
+                "stop_ms",
+            ],
+        )?;
+        let workers = fields.count("workers", expected)?;
+        let latencies = fields.latencies("latencies_us", workers)?;
+        let rss = fields.integer("rss_delta_bytes")?;
+        let virt = fields.integer("virtual_delta_bytes")?;
+        let stop_ms = fields.float("stop_ms")?;
+        self.threads_seen += 1;
+        Ok(Record::Cost(
+            WorkerKind::PythonThread,
+            WorkerCost {
+                workers,
+                start_method: None,
+                start_latency_p50_us: percentile(&latencies, 0.50),
+                start_latency_p99_us: percentile(&latencies, 0.99),
+                rss_per_worker_bytes: rss as f64 / workers as f64,
+                pss_per_worker_bytes: None,
+                virtual_per_worker_bytes: virt as f64 / workers as f64,
+                stop_ms,
+                error: None,
+            },
+        ))
+    }
+
+    fn process(&mut self, rest: &str) -> Result<Record, String> {
+        let methods = self
+            .methods
+            .as_ref()
+            .ok_or("a process record before `methods`")?;
+        let per_method = self.processes.len();
+        if per_method == 0 || self.processes_seen >= methods.len() * per_method {
+            return Err("more process records than worker counts asked".into());
+        }
+        let expected_method = &methods[self.processes_seen / per_method];
+        let expected = self.processes[self.processes_seen % per_method];
+        if self.threads_seen > 0 {
+            return Err("a process record after thread records".into());
+        }
+        let fields = Fields::parse(
+            rest,
+            &[
+                "method",
+                "workers",
+                "latencies_us",
+                "rss_bytes",
+                "pss_bytes",
+                "virtual_bytes",
+                "stop_ms",
+            ],
+        )?;
+        let method = fields.text("method");
+        if method != expected_method {
+            return Err(format!(
+                "method={method}, expected method={expected_method}"
+            ));
+        }
+        let workers = fields.count("workers", expected)?;
+        let latencies = fields.latencies("latencies_us", workers)?;
+        let per_worker = |name| -> Result<f64, String> {
+            let total = fields.integer(name)?;
+            if total < 0 {
+                return Err(format!("{name} must not be negative"));
+            }
+            Ok(total as f64 / workers as f64)
+        };
+        let cost = WorkerCost {
+            workers,
+            start_method: Some(method.to_owned()),
+            start_latency_p50_us: percentile(&latencies, 0.50),
+            start_latency_p99_us: percentile(&latencies, 0.99),
+            rss_per_worker_bytes: per_worker("rss_bytes")?,
+            pss_per_worker_bytes: Some(per_worker("pss_bytes")?),
+            virtual_per_worker_bytes: per_worker("virtual_bytes")?,
+            stop_ms: fields.float("stop_ms")?,
+            error: None,
+        };
+        self.processes_seen += 1;
+        Ok(Record::Cost(WorkerKind::PythonProcess, cost))
+    }
+}
+
+/// `key=value` fields, exactly the expected keys in the expected order.
+struct Fields<'a> {
+    values: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Fields<'a> {
+    fn parse(rest: &'a str, keys: &[&'a str]) -> Result<Fields<'a>, String> {
+        let parts: Vec<&str> = rest.split(' ').collect();
+        if parts.len() != keys.len() {
+            return Err(format!(
+                "expected {} fields ({}), found {}",
+                keys.len(),
+                keys.join(" "),
+                parts.len()
+            ));
+        }
+        let mut values = Vec::with_capacity(keys.len());
+        for (part, key) in parts.iter().zip(keys) {
+            let value = part
+                .strip_prefix(key)
+                .and_then(|v| v.strip_prefix('='))
+                .ok_or_else(|| format!("expected `{key}=...`, found {part:?}"))?;
+            if value.is_empty() {
+                return Err(format!("`{key}` has no value"));
+            }
+            values.push((*key, value));
+        }
+        Ok(Fields { values })
+    }
+
+    fn text(&self, key: &str) -> &'a str {
+        self.values
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or("", |(_, v)| v)
+    }
+
+    fn integer(&self, key: &str) -> Result<i64, String> {
+        self.text(key)
+            .parse()
+            .map_err(|_| format!("`{key}` is not a whole number"))
+    }
+
+    fn float(&self, key: &str) -> Result<f64, String> {
+        parse_float(self.text(key)).ok_or_else(|| format!("`{key}` is not a finite number"))
+    }
+
+    fn count(&self, key: &str, expected: usize) -> Result<usize, String> {
+        let value: usize = self
+            .text(key)
+            .parse()
+            .map_err(|_| format!("`{key}` is not a count"))?;
+        if value != expected {
+            return Err(format!("{key}={value}, expected {key}={expected}"));
+        }
+        Ok(value)
+    }
+
+    /// A comma list of `count` non-negative latencies, sorted.
+    fn latencies(&self, key: &str, count: usize) -> Result<Vec<f64>, String> {
+        let mut values = self
+            .text(key)
+            .split(',')
+            .map(|v| parse_float(v).filter(|x| *x >= 0.0))
+            .collect::<Option<Vec<f64>>>()
+            .ok_or_else(|| format!("`{key}` must be a comma list of non-negative numbers"))?;
+        if values.len() != count {
+            return Err(format!(
+                "`{key}` has {} values for {count} workers",
+                values.len()
+            ));
+        }
+        values.sort_by(f64::total_cmp);
+        Ok(values)
+    }
+}
+
+fn parse_float(text: &str) -> Option<f64> {
+    // Rust accepts "inf" and "NaN"; the format does not.
+    if !text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return None;
+    }
+    text.parse().ok().filter(|x: &f64| x.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "pooltune-worker-cost 1
+python 3.11.7
+methods fork spawn
+process method=fork workers=1 latencies_us=900.0 rss_bytes=1000 pss_bytes=500 virtual_bytes=4000 stop_ms=2.0
+process method=spawn workers=1 latencies_us=50000 rss_bytes=2000 pss_bytes=1500 virtual_bytes=8000 stop_ms=3.0
+thread workers=2 latencies_us=10.0,30.5 rss_delta_bytes=16384 virtual_delta_bytes=16777216 stop_ms=0.5
+end";
+
+    fn parse_all(text: &str) -> Result<Vec<Record>, String> {
+        let mut parser = Parser::new(&[2], &[1]);
+        text.lines().map(|line| parser.feed(line)).collect()
+    }
+
+    #[test]
+    fn parses_the_documented_format() {
+        let records = parse_all(GOOD).unwrap();
+        assert_eq!(records.len(), 7);
+        let Record::Cost(WorkerKind::PythonThread, thread) = &records[5] else {
+            panic!("{:?}", records[5]);
+        };
+        assert_eq!(thread.workers, 2);
+        assert_eq!(thread.rss_per_worker_bytes, 8192.0);
+        assert_eq!(thread.virtual_per_worker_bytes, 8_388_608.0);
+        assert_eq!(thread.start_latency_p99_us, 30.5);
+        let Record::Cost(WorkerKind::PythonProcess, spawn) = &records[4] else {
+            panic!("{:?}", records[4]);
+        };
+        assert_eq!(spawn.start_method.as_deref(), Some("spawn"));
+        assert_eq!(spawn.pss_per_worker_bytes, Some(1500.0));
+        assert_eq!(records[6], Record::End);
+    }
+
+    #[test]
+    fn refuses_every_deviation_with_the_line_number() {
+        let cases = [
+            ("stop_ms=0.5", "stop_ms=0.5 extra=1", 6),
+            ("stop_ms=0.5", "stop_ms=nan", 6),
+            ("workers=2", "workers=3", 6),
+            ("10.0,30.5", "10.0", 6),
+            ("method=spawn", "method=forkserver", 5),
+            ("python 3.11.7", "Python 3.11.7", 2),
+            ("pss_bytes=500", "pss_bytes=-5", 4),
+            ("rss_delta_bytes=16384", "rss_delta_bytes=16.5", 6),
+            ("\nend", "\nend\nend", 8),
+            ("methods fork spawn", "methods fork vfork", 3),
+        ];
+        for (from, to, line) in cases {
+            let text = GOOD.replacen(from, to, 1);
+            let err = parse_all(&text).unwrap_err();
+            assert!(
+                err.starts_with(&format!("line {line} ")),
+                "{from} -> {to}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_an_early_end() {
+        let thread_line = GOOD.lines().nth(5).unwrap();
+        let text = GOOD.replace(&format!("{thread_line}\n"), "");
+        let err = parse_all(&text).unwrap_err();
+        assert!(err.contains("before every worker count"), "{err}");
+        let spawn_line = GOOD.lines().nth(4).unwrap();
+        let text = GOOD.replace(&format!("{spawn_line}\n"), "");
+        let err = parse_all(&text).unwrap_err();
+        assert!(
+            err.contains("line 5") && err.contains("before every process record"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! `pooltune compare` as a user runs it: bad comparison files exit 2 with one line naming the
+//! problem, a missing Python fails only its series, the formats carry every series, and the
+//! two kinds of preset are told apart by every command.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn pooltune(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pooltune"))
+        .args(args)
+        .env("POOLTUNE_PRESETS", manifest_dir().join("presets"))
+        .output()
+        .expect("pooltune runs")
+}
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> String {
+    manifest_dir()
+        .join("tests/fixtures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn python3_present() -> bool {
+    let found = pooltune::compare::python::find_on_path("python3").is_some();
+    if !found {
+        eprintln!("python3 is not on PATH: skipping the part of a test that runs it");
+    }
+    found
+}
+
+#[test]
+fn every_bad_comparison_exits_2_and_names_the_problem() {
+    let folder = manifest_dir().join("tests/fixtures/compare-bad");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 12, "fixtures missing");
+    for file in files {
+        let content = std::fs::read_to_string(&file).unwrap();
+        let expect = content
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} has no `# expect:` line", file.display()))
+            .to_owned();
+        let out = pooltune(&["compare", "--preset", file.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", file.display());
+        assert!(
+            stderr.starts_with("error: "),
+            "{}: {stderr}",
+            file.display()
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.contains(&expect),
+            "{}: expected {expect:?} in {stderr}",
+            file.display()
+        );
+        assert!(out.stdout.is_empty(), "nothing on stdout for a bad preset");
+    }
+}
+
+#[test]
+fn a_parse_error_in_a_series_gives_the_line() {
+    let out = pooltune(&[
+        "compare",
+        "--preset",
+        &fixture("compare-bad/unknown-series-key.toml"),
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("unknown-series-key.toml:14:"), "{stderr}");
+}
+
+#[test]
+fn each_command_points_to_the_other_for_the_other_kind() {
+    let out = pooltune(&["sweep", "--preset", &fixture("compare-tiny.toml")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("pooltune compare"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = pooltune(&["compare", "--preset", &fixture("tiny.toml")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("pooltune sweep"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn presets_lists_both_kinds() {
+    let out = pooltune(&["presets"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!stdout.contains("unreadable"), "{stdout}");
+    for name in ["compare-gil-cpu.toml", "compare-gil-io.toml"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not listed:\n{stdout}"));
+        assert!(line.contains("comparison: pooltune compare"), "{line}");
+    }
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("cpu-bound.toml"))
+        .unwrap();
+    assert!(line.contains("sweep: pooltune sweep"), "{line}");
+}
+
+#[test]
+fn without_python_the_rust_series_run_and_the_result_says_what_is_missing() {
+    let out = pooltune(&[
+        "compare",
+        "--preset",
+        &fixture("compare-tiny.toml"),
+        "--format",
+        "json",
+        "--python",
+        "/no/such/python3",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let series = json["series"].as_array().unwrap();
+    assert_eq!(series.len(), 4);
+    let kinds: Vec<&str> = series.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "rust",
+            "simulated_gil",
+            "python_threads",
+            "python_processes"
+        ]
+    );
+    for rust in &series[..2] {
+        assert!(rust["error"].is_null(), "{rust}");
+        let points = rust["points"].as_array().unwrap();
+        assert_eq!(points.len(), 2);
+        assert_eq!(points[1]["threads"], 2);
+        assert!(points[1]["throughput_per_s"].as_f64().unwrap() > 0.0);
+    }
+    for python in &series[2..] {
+        assert!(python["points"].as_array().unwrap().is_empty());
+        let error = python["error"].as_str().unwrap();
+        assert!(error.contains("/no/such/python3 does not exist"), "{error}");
+    }
+    assert!(json["machine"]["logical_cpus"].as_u64().unwrap() >= 1);
+    assert!(json["machine"]["physical_cpus"].as_u64().unwrap() >= 1);
+    assert_eq!(json["preset"]["name"], "tiny comparison");
+    // Said once on stderr as it happened, too.
+    assert!(stderr.contains("Python threads: "), "{stderr}");
+}
+
+#[test]
+fn with_python_every_series_runs_in_every_format() {
+    if !python3_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("out.csv");
+    let out = pooltune(&[
+        "compare",
+        "--preset",
+        &fixture("compare-tiny.toml"),
+        "--format",
+        "csv",
+        "--out",
+        csv_path.to_str().unwrap(),
+        "--threads",
+        "1,2",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with("series,label,kind,threads,"), "{header}");
+    assert!(header.ends_with(",speedup,efficiency"), "{header}");
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 8, "4 series × 2 thread counts:\n{csv}");
+    assert!(rows.iter().any(|r| r.contains("python_processes")), "{csv}");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("GIL on") || r.contains("GIL off")),
+        "{csv}"
+    );
+
+    let out = pooltune(&["compare", "--preset", &fixture("compare-tiny.toml")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.contains("speedup X(N)/X(1) by series"), "{table}");
+    assert!(table.contains("[4] Python processes (CPython"), "{table}");
+    assert!(table.contains("efficiency"), "{table}");
+}
