@@ -829,15 +829,20 @@ fn locate_field(text: &str, line: usize, message: &str) -> Option<LocatedField> 
     let lines: Vec<&str> = text.lines().collect();
     let index = line.checked_sub(1)?;
     let here = lines.get(index)?.trim();
-    // The table the line belongs to: the nearest header at or above it.
+    // The table the line belongs to: the nearest header at or above it, or the top level
+    // (`schema_version`, `name`, ...) when there is none.
     let header_index = (0..=index)
         .rev()
-        .find(|&i| lines[i].trim_start().starts_with('['))?;
-    let table = lines[header_index]
-        .trim()
-        .trim_matches(|c| c == '[' || c == ']')
-        .trim()
-        .to_owned();
+        .find(|&i| lines[i].trim_start().starts_with('['));
+    let table = header_index
+        .map(|i| {
+            lines[i]
+                .trim()
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_default();
     let qualified = |key: &str| {
         if table.is_empty() {
             key.to_owned()
@@ -856,6 +861,7 @@ fn locate_field(text: &str, line: usize, message: &str) -> Option<LocatedField> 
             line_column: None,
         });
     }
+    let header_index = header_index?;
     let quoted = |prefix: &str| {
         message
             .strip_prefix(prefix)
@@ -863,9 +869,17 @@ fn locate_field(text: &str, line: usize, message: &str) -> Option<LocatedField> 
             .map(str::to_owned)
     };
     if let Some(key) = quoted("unknown field `").or_else(|| quoted("missing field `")) {
+        let line_column = find_key(text, &key, line);
+        // `[extra]` itself is the unknown field (of the table above it), not `extra.extra`.
+        if line_column.is_none() && table.rsplit('.').next() == Some(key.as_str()) {
+            return Some(LocatedField {
+                field: table,
+                line_column: None,
+            });
+        }
         return Some(LocatedField {
             field: qualified(&key),
-            line_column: find_key(text, &key, line),
+            line_column,
         });
     }
     // "invalid value: integer `-5`, expected u64": find `key = -5` inside this table.
@@ -1087,6 +1101,27 @@ tasks_per_trial = 500
             matches!(err, PresetError::SchemaTooNew { found: 7, .. }),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn a_bad_value_before_any_table_names_its_field() {
+        let text = GOOD.replace("schema_version = 1", "schema_version = \"one\"");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(message.contains("`schema_version`:"), "{message}");
+        let text = GOOD.replace("name = \"Web service\"", "name = 5");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(message.contains("`name`:"), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_table_is_named_as_written() {
+        let text = format!("{GOOD}[extra]\nanswer = 42\n");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(
+            message.contains(": `extra`: unknown field `extra`"),
+            "{message}"
+        );
+        assert!(message.contains("test.toml:15:"), "{message}");
     }
 
     #[test]
