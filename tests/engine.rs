@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use pooltune::cancel::{CancelToken, TrialStop};
@@ -16,6 +16,20 @@ use pooltune::sweep::{self, PointSetup, SweepEvent};
 use pooltune::workload::{self, TaskCtx, Workload};
 
 const TASKS: u64 = 101;
+
+/// `cpu_utilization` and the context switches are read for the whole process (getrusage), and
+/// the test harness runs tests on parallel threads of one process: a test that checks those
+/// numbers holds this lock for writing, every other test for reading, so no other test's work
+/// lands in its trials.
+static PROCESS_WIDE: RwLock<()> = RwLock::new(());
+
+fn shared_process() -> RwLockReadGuard<'static, ()> {
+    PROCESS_WIDE.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn whole_process() -> RwLockWriteGuard<'static, ()> {
+    PROCESS_WIDE.write().unwrap_or_else(PoisonError::into_inner)
+}
 
 fn calibration() -> Calibration {
     Calibration {
@@ -108,6 +122,7 @@ impl Workload for CountingWorkload {
 
 #[test]
 fn every_pool_runs_exactly_the_tasks_asked() {
+    let _process = shared_process();
     for pool in pools() {
         for threads in [1, 3] {
             // Warm-up batches grow past TASKS: size the index space for them.
@@ -132,6 +147,7 @@ fn every_pool_runs_exactly_the_tasks_asked() {
 
 #[test]
 fn a_fixed_length_trial_counts_what_it_ran() {
+    let _process = shared_process();
     for pool in pools() {
         let counting = Arc::new(CountingWorkload::new(1 << 22));
         let workload: Arc<dyn Workload> = counting.clone();
@@ -162,6 +178,7 @@ impl Workload for PanicAt {
 
 #[test]
 fn a_panicking_task_fails_its_point_and_the_pool_stays_usable() {
+    let _process = shared_process();
     for pool_spec in pools() {
         let source = WorkloadSource {
             spec: WorkloadSpec::Cpu { compute_us: 1 },
@@ -202,6 +219,7 @@ fn a_panicking_task_fails_its_point_and_the_pool_stays_usable() {
 
 #[test]
 fn a_failed_point_does_not_stop_the_next_one() {
+    let _process = shared_process();
     let setup = setup(PoolSpec::Rayon, TrialLength::Tasks(20));
     let panicking: Arc<dyn Workload> = Arc::new(PanicAt(3));
     let failed =
@@ -240,6 +258,7 @@ fn shared_state_preset(strategy: SharedStrategy, pool: PoolSpec) -> Preset {
 
 #[test]
 fn shared_state_totals_are_exact_for_every_strategy_and_pool() {
+    let _process = shared_process();
     for strategy in SharedStrategy::ALL {
         for pool in pools() {
             let preset = shared_state_preset(strategy, pool.clone());
@@ -255,6 +274,7 @@ fn shared_state_totals_are_exact_for_every_strategy_and_pool() {
 
 #[test]
 fn a_wrong_shared_state_total_is_reported() {
+    let _process = shared_process();
     for strategy in SharedStrategy::ALL {
         let spec = WorkloadSpec::SharedState {
             strategy,
@@ -302,6 +322,7 @@ fn blocking_preset(threads: Vec<usize>) -> Preset {
 
 #[test]
 fn a_stopped_sweep_keeps_its_finished_points() {
+    let _process = shared_process();
     let preset = blocking_preset(vec![1, 2, 3, 4, 5]);
     let cancel = CancelToken::new();
     let cancelled_at: Arc<Mutex<Option<Instant>>> = Arc::default();
@@ -328,6 +349,7 @@ fn a_stopped_sweep_keeps_its_finished_points() {
 
 #[test]
 fn stopping_mid_point_drops_only_that_point() {
+    let _process = shared_process();
     let preset = blocking_preset(vec![1, 2]);
     let cancel = CancelToken::new();
     let canceller = cancel.clone();
@@ -346,6 +368,7 @@ fn stopping_mid_point_drops_only_that_point() {
 
 #[test]
 fn events_arrive_in_order_and_progress_reaches_the_end() {
+    let _process = shared_process();
     let mut preset = blocking_preset(vec![1, 2]);
     preset.sweep.trial_ms = None;
     preset.sweep.tasks_per_trial = Some(10);
@@ -372,6 +395,7 @@ fn events_arrive_in_order_and_progress_reaches_the_end() {
 
 #[test]
 fn every_pool_thread_has_a_pooltune_name() {
+    let _process = shared_process();
     /// Records the name of every thread that runs a task.
     struct NameRecorder(Mutex<Vec<String>>);
     impl Workload for NameRecorder {
@@ -404,6 +428,7 @@ fn every_pool_thread_has_a_pooltune_name() {
 
 #[test]
 fn measured_cpu_and_wall_time_separate_computing_from_waiting() {
+    let _process = shared_process();
     // 1 ms waiting, almost no computing: wall ≫ cpu, so measured W/C is large.
     let calibration = workload::calibrate();
     let setup = PointSetup {
@@ -428,6 +453,7 @@ fn measured_cpu_and_wall_time_separate_computing_from_waiting() {
 
 #[test]
 fn file_io_removes_its_directory_even_when_stopped() {
+    let _process = shared_process();
     let before = temp_dirs();
     let preset = Preset {
         schema_version: 1,
@@ -479,6 +505,7 @@ fn temp_dirs() -> std::collections::BTreeSet<std::path::PathBuf> {
 /// workers' thread clocks).
 #[test]
 fn measured_numbers_agree_with_littles_law_and_rusage() {
+    let _process = whole_process();
     let calibration = workload::calibrate();
     for (pool, threads) in [
         (PoolSpec::Rayon, 4),
