@@ -280,32 +280,10 @@ fn every_shipped_preset_parses_validates_and_runs_a_short_sweep() {
 #[test]
 fn a_pool_the_os_refuses_fails_its_point_and_the_sweep_goes_on() {
     // Limit virtual memory so that 1000 thread stacks cannot be reserved, but 2 can.
-    for pool in ["rayon", "queue", "spawn"] {
-        let dir = tempfile::tempdir().unwrap();
-        let preset_path = dir.path().join("p.toml");
-        let tiny = std::fs::read_to_string(fixture("tiny.toml")).unwrap();
-        std::fs::write(
-            &preset_path,
-            tiny.replace("\"rayon\"", &format!("\"{pool}\"")),
-        )
-        .unwrap();
-        let script = format!(
-            "ulimit -v 400000 && exec '{}' sweep --preset '{}' --threads 2,1000,2 --format json",
-            env!("CARGO_BIN_EXE_pooltune"),
-            preset_path.display()
-        );
-        let out = Command::new("bash").args(["-c", &script]).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{pool}: {}", text(&out.stderr));
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let points = json["points"].as_array().unwrap();
+    for pool in ["rayon", "queue"] {
+        let (points, _dir) = sweep_under_memory_limit(pool, &tiny_with_pool(pool), "2,1000,2");
         assert_eq!(points.len(), 3, "{pool}");
-        let error = points[1]["error"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{pool}: 1000 threads ran"));
-        assert!(
-            error.contains("1000") && error.contains("os error"),
-            "{pool}: {error}"
-        );
+        assert_refused_1000_threads(pool, &points[1]);
         assert!(
             points[0]["error"].is_null(),
             "{pool}: {}",
@@ -317,4 +295,52 @@ fn a_pool_the_os_refuses_fails_its_point_and_the_sweep_goes_on() {
             points[2]["error"]
         );
     }
+    // A spawn pool starts one thread per task, so it only asks for 1000 threads at once when
+    // 1000 tasks are all still running: tiny.toml's 40 short tasks never are (the point would
+    // rightly succeed, or not, depending on how fast threads start). A trial of 1000 tasks that
+    // each wait 0.3 s always does; at 2 threads such a sweep would take minutes, so the point
+    // runs alone (the sweep going on after it is the same code as for the pools above).
+    let long_tasks = tiny_with_pool("spawn")
+        .replace("kind = \"cpu\"", "kind = \"blocking\"\nwait_us = 300000")
+        .replace("compute_us = 50", "compute_us = 0")
+        .replace("tasks_per_trial = 40", "tasks_per_trial = 1000");
+    let (points, _dir) = sweep_under_memory_limit("spawn", &long_tasks, "1000");
+    assert_eq!(points.len(), 1);
+    assert_refused_1000_threads("spawn", &points[0]);
+}
+
+fn tiny_with_pool(pool: &str) -> String {
+    std::fs::read_to_string(fixture("tiny.toml"))
+        .unwrap()
+        .replace("\"rayon\"", &format!("\"{pool}\""))
+}
+
+/// Runs `preset` with `--threads threads` under a 400 MB virtual-memory limit; the points.
+fn sweep_under_memory_limit(
+    pool: &str,
+    preset: &str,
+    threads: &str,
+) -> (Vec<serde_json::Value>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let preset_path = dir.path().join("p.toml");
+    std::fs::write(&preset_path, preset).unwrap();
+    let script = format!(
+        "ulimit -v 400000 && exec '{}' sweep --preset '{}' --threads {threads} --format json",
+        env!("CARGO_BIN_EXE_pooltune"),
+        preset_path.display()
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{pool}: {}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (json["points"].as_array().unwrap().clone(), dir)
+}
+
+fn assert_refused_1000_threads(pool: &str, point: &serde_json::Value) {
+    let error = point["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{pool}: 1000 threads ran"));
+    assert!(
+        error.contains("1000") && error.contains("os error"),
+        "{pool}: {error}"
+    );
 }
