@@ -329,7 +329,18 @@ fn sweep_under_memory_limit(
         env!("CARGO_BIN_EXE_pooltune"),
         preset_path.display()
     );
-    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    // Exhausting the address space with thread stacks must refuse the next thread, not a
+    // small allocation in between (Rust aborts on those: "memory allocation of 41 bytes
+    // failed"). One malloc arena that keeps 32 MiB of slack keeps heap allocations out of
+    // the race; without it the test failed about one run in five.
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env(
+            "GLIBC_TUNABLES",
+            "glibc.malloc.arena_max=1:glibc.malloc.top_pad=33554432",
+        )
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{pool}: {}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     (json["points"].as_array().unwrap().clone(), dir)
