@@ -491,14 +491,16 @@ impl WorkloadSpec {
                         format!("1 to {MAX_FILE_BYTES} bytes (1 GiB)"),
                     ));
                 }
-                let needed = bytes.saturating_mul(max_threads as u64);
+                // Each worker keeps a write buffer and a read-back buffer of `bytes`.
+                let buffers = 2 * max_threads.max(1) as u64;
+                let needed = bytes.saturating_mul(buffers);
                 if needed > available_memory_bytes {
                     return Err(invalid(
                         "workload.bytes",
                         bytes,
                         format!(
-                            "at most {} bytes per task, so that {max_threads} workers' buffers fit in the {} MiB of memory available",
-                            available_memory_bytes / max_threads.max(1) as u64,
+                            "at most {} bytes per task, so that {max_threads} workers' write and read-back buffers fit in the {} MiB of memory available",
+                            available_memory_bytes / buffers,
                             available_memory_bytes >> 20
                         ),
                     ));
@@ -1131,6 +1133,21 @@ tasks_per_trial = 500
         let message = err.to_string();
         assert!(message.contains("sweep.threads"), "{message}");
         assert!(message.contains("1 to 4096"), "{message}");
+    }
+
+    /// A `file_io` worker holds a write buffer and a read-back buffer of `bytes` each.
+    #[test]
+    fn file_io_bytes_count_both_buffers_of_every_worker() {
+        let spec = WorkloadSpec::FileIo {
+            bytes: 600,
+            fsync: false,
+        };
+        let err = spec.validate(1, 1000).unwrap_err();
+        assert_eq!(err.field, "workload.bytes");
+        assert!(err.allowed.contains("at most 500 bytes"), "{err}");
+        assert!(spec.validate(1, 1200).is_ok());
+        let err = spec.validate(4, 4000).unwrap_err();
+        assert!(err.allowed.contains("at most 500 bytes"), "{err}");
     }
 
     #[test]
