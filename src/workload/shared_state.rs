@@ -12,6 +12,10 @@ use crossbeam_utils::CachePadded;
 use super::{TaskCtx, Workload};
 use crate::preset::SharedStrategy;
 
+/// Updates between two checks of the stop flag: at most a few milliseconds even for the
+/// slowest strategy under contention, so a Stop is seen quickly at any `updates_per_task`.
+const CHECK_EVERY: u64 = 4096;
+
 enum CollectorMessage {
     Add(u64),
     Reset,
@@ -115,7 +119,35 @@ impl Workload for SharedState {
     }
 
     fn run_task(&self, ctx: &TaskCtx<'_>) {
-        let n = self.updates_per_task;
+        let mut left = self.updates_per_task;
+        while left > 0 {
+            let block = left.min(CHECK_EVERY);
+            self.update(ctx.worker, block);
+            left -= block;
+            if left > 0 && ctx.stop.interrupted() {
+                // Cut short: the pool does not count this task, and the trial fails as stopped.
+                return;
+            }
+        }
+    }
+
+    fn end_trial(&self, tasks_run: u64) -> Result<(), String> {
+        let expected = tasks_run * self.updates_per_task;
+        let total = self.total()?;
+        if total != expected {
+            return Err(format!(
+                "shared_state ({}) counted {total} but {tasks_run} tasks × {} updates = {expected}",
+                self.strategy.as_str(),
+                self.updates_per_task
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl SharedState {
+    /// Adds `n` to the shared total by this workload's strategy, as worker `worker`.
+    fn update(&self, worker: usize, n: u64) {
         match self.strategy {
             SharedStrategy::Mutex => {
                 for _ in 0..n {
@@ -145,24 +177,11 @@ impl Workload for SharedState {
                 for _ in 0..n {
                     local = std::hint::black_box(local + 1);
                 }
-                let slot = &self.worker_totals[ctx.worker % self.worker_totals.len()];
+                let slot = &self.worker_totals[worker % self.worker_totals.len()];
                 // Only this worker writes its slot, so load + store is not a race.
                 slot.store(slot.load(Ordering::Relaxed) + local, Ordering::Relaxed);
             }
         }
-    }
-
-    fn end_trial(&self, tasks_run: u64) -> Result<(), String> {
-        let expected = tasks_run * self.updates_per_task;
-        let total = self.total()?;
-        if total != expected {
-            return Err(format!(
-                "shared_state ({}) counted {total} but {tasks_run} tasks × {} updates = {expected}",
-                self.strategy.as_str(),
-                self.updates_per_task
-            ));
-        }
-        Ok(())
     }
 }
 
@@ -171,6 +190,36 @@ impl Drop for SharedState {
         if let Some((tx, handle)) = self.collector.take() {
             drop(tx);
             let _ = handle.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cancel::{CancelToken, TrialStop};
+
+    /// A Stop must end a task within milliseconds however many updates it was asked for
+    /// (`updates_per_task` may be 100 million): a stopped task makes only some of them.
+    #[test]
+    fn a_stopped_task_stops_counting() {
+        const UPDATES: u64 = 2_000_000;
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let stop = TrialStop::new(cancel, None);
+        for strategy in SharedStrategy::ALL {
+            let workload = SharedState::new(strategy, UPDATES, 1).unwrap();
+            workload.begin_trial();
+            workload.run_task(&TaskCtx {
+                worker: 0,
+                task: 0,
+                stop: &stop,
+            });
+            let counted = workload.total().unwrap();
+            assert!(
+                counted < UPDATES,
+                "{strategy:?}: a stopped task still made all {counted} updates"
+            );
         }
     }
 }
