@@ -16,6 +16,10 @@ use crate::preset::SharedStrategy;
 /// slowest strategy under contention, so a Stop is seen quickly at any `updates_per_task`.
 const CHECK_EVERY: u64 = 4096;
 
+/// Messages the collector may be behind. Bounded, so that senders wait for the collector
+/// (the trial measures counting, not only sending) and memory cannot grow with the backlog.
+const COLLECTOR_QUEUE: usize = 1024;
+
 enum CollectorMessage {
     Add(u64),
     Reset,
@@ -42,7 +46,7 @@ impl SharedState {
         workers: usize,
     ) -> Result<SharedState, String> {
         let collector = if strategy == SharedStrategy::Channel {
-            let (tx, rx) = crossbeam_channel::unbounded();
+            let (tx, rx) = crossbeam_channel::bounded(COLLECTOR_QUEUE);
             let handle = std::thread::Builder::new()
                 .name("pooltune-collector".into())
                 .spawn(move || collect(rx))
@@ -221,5 +225,20 @@ mod tests {
                 "{strategy:?}: a stopped task still made all {counted} updates"
             );
         }
+    }
+
+    /// The trial's clock stops when the last task has sent its updates; with an unbounded
+    /// channel the collector could still be counting a backlog of millions (a throughput that
+    /// measures only the sending, and memory that grows without bound). A bounded channel
+    /// makes senders wait for the collector, so at most `capacity` updates are left over.
+    #[test]
+    fn the_collector_cannot_fall_behind_by_more_than_its_queue() {
+        let workload = SharedState::new(SharedStrategy::Channel, 10, 1).unwrap();
+        let (tx, _) = workload.collector.as_ref().unwrap();
+        let capacity = tx.capacity();
+        assert!(
+            capacity.is_some_and(|c| c <= 4096),
+            "collector channel capacity {capacity:?}"
+        );
     }
 }
