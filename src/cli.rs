@@ -170,7 +170,31 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn progress_bar(preset: &Preset) -> indicatif::ProgressBar {
+/// The progress bar on stderr, redrawn every 250 ms between events by a named thread
+/// (`pooltune-progress`): indicatif's own `enable_steady_tick` starts an unnamed one.
+struct ProgressBar {
+    bar: indicatif::ProgressBar,
+    /// Dropping the sender stops the ticker.
+    ticker: Option<(crossbeam_channel::Sender<()>, std::thread::JoinHandle<()>)>,
+}
+
+impl std::ops::Deref for ProgressBar {
+    type Target = indicatif::ProgressBar;
+    fn deref(&self) -> &indicatif::ProgressBar {
+        &self.bar
+    }
+}
+
+impl Drop for ProgressBar {
+    fn drop(&mut self) {
+        if let Some((stop, handle)) = self.ticker.take() {
+            drop(stop);
+            let _ = handle.join();
+        }
+    }
+}
+
+fn progress_bar(preset: &Preset) -> ProgressBar {
     let steps = preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1);
     let bar = indicatif::ProgressBar::new(steps as u64);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -178,8 +202,22 @@ fn progress_bar(preset: &Preset) -> indicatif::ProgressBar {
     ) {
         bar.set_style(style);
     }
-    bar.enable_steady_tick(std::time::Duration::from_millis(250));
-    bar
+    let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+    let ticking = bar.clone();
+    // Without the ticker the bar still moves with every event; only the spinner and the
+    // clock pause between them.
+    let ticker = std::thread::Builder::new()
+        .name("pooltune-progress".into())
+        .spawn(move || {
+            while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(std::time::Duration::from_millis(250))
+            {
+                ticking.tick();
+            }
+        })
+        .ok()
+        .map(|handle| (stop, handle));
+    ProgressBar { bar, ticker }
 }
 
 /// Refuses an output path whose folder does not exist, before minutes of measuring.
@@ -252,6 +290,45 @@ mod tests {
             Some(Command::Sweep(args)) => Ok(args),
             other => panic!("parsed {other:?}"),
         }
+    }
+
+    /// Every thread pooltune starts has a `pooltune-` name (issue 2). A thread started
+    /// without a name inherits the name of the thread that started it, so this starts the
+    /// progress bar on a thread with a unique name and counts the threads that carry it.
+    #[test]
+    fn the_progress_bar_starts_no_unnamed_thread() {
+        let preset =
+            preset::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny.toml"))
+                .unwrap();
+        const NAME: &str = "pt-bar-check";
+        let threads_named = |name: &str| {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+                .filter(|comm| comm.trim_end() == name)
+                .count()
+        };
+        let named = std::thread::Builder::new()
+            .name(NAME.into())
+            .spawn(move || {
+                let before = threads_named(NAME);
+                let bar = progress_bar(&preset);
+                // A new thread takes its own name as it starts: wait for the ticker's (the
+                // kernel keeps 15 bytes of it), with a guard against waiting forever.
+                let started = std::time::Instant::now();
+                while threads_named("pooltune-progre") == 0
+                    && started.elapsed() < std::time::Duration::from_secs(10)
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                let during = threads_named(NAME);
+                drop(bar);
+                (before, during)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(named, (1, 1), "(before, while the bar runs)");
     }
 
     #[test]
