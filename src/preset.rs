@@ -807,15 +807,37 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
             .as_ref()
             .and_then(|l| l.line_column)
             .unwrap_or((line, column));
+        let field = located.map(|l| l.field);
+        let message = match field.as_deref().and_then(allowed_names) {
+            Some(allowed) if message.starts_with("missing field") => {
+                format!("{message}; allowed: {allowed}")
+            }
+            _ => message,
+        };
         PresetError::Parse {
             path: origin.to_path_buf(),
             line,
             column,
-            field: located.map(|l| l.field),
+            field,
             suggestion: suggestion_for(&message),
             message,
         }
     })
+}
+
+/// The names a field that picks one of a few choices allows, for "missing field" errors
+/// (serde lists them only for a name it does not know).
+fn allowed_names(field: &str) -> Option<String> {
+    let names: Vec<&str> = if field.ends_with("workload.kind") {
+        WorkloadSpec::KIND_NAMES.to_vec()
+    } else if field.ends_with("pool.kind") {
+        PoolSpec::KIND_NAMES.to_vec()
+    } else if field.ends_with("workload.strategy") {
+        SharedStrategy::ALL.iter().map(|s| s.as_str()).collect()
+    } else {
+        return None;
+    };
+    Some(names.join(", "))
 }
 
 /// Which field a parse error is about, and where that field is written.
@@ -921,11 +943,13 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// The 1-based line and column of the first `key =` at or after line `from`.
+/// The 1-based line and column of the first `key =` in the table whose header is at line
+/// `from` (not past the next header: a missing key must not be found in the next table).
 fn find_key(text: &str, key: &str, from: usize) -> Option<(usize, usize)> {
     text.lines()
         .enumerate()
-        .skip(from.saturating_sub(1))
+        .skip(from)
+        .take_while(|(_, line)| !line.trim_start().starts_with('['))
         .find_map(|(index, line)| {
             let trimmed = line.trim_start();
             let rest = trimmed.strip_prefix(key)?;
@@ -1124,6 +1148,36 @@ tasks_per_trial = 500
             "{message}"
         );
         assert!(message.contains("test.toml:15:"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_kind_lists_the_kinds() {
+        let text = GOOD.replace("kind = \"blocking\"\n", "");
+        let message = parse_str(&text).unwrap_err().to_string();
+        // Line 5 is `[workload]`; the `kind =` of `[pool]` below it is another table's.
+        assert!(message.contains("test.toml:5:"), "{message}");
+        assert!(message.contains("`workload.kind`"), "{message}");
+        assert!(
+            message.contains("cpu, blocking, file_io, memory, contended, gil, shared_state"),
+            "{message}"
+        );
+        let text = GOOD.replace("kind = \"rayon\"\n", "");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(message.contains("`pool.kind`"), "{message}");
+        assert!(
+            message.contains("rayon, queue, spawn, process"),
+            "{message}"
+        );
+        let text = GOOD.replace(
+            "kind = \"blocking\"\ncompute_us = 1000\nwait_us = 9000",
+            "kind = \"shared_state\"",
+        );
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(message.contains("`workload.strategy`"), "{message}");
+        assert!(
+            message.contains("mutex, atomic, channel, thread_local"),
+            "{message}"
+        );
     }
 
     #[test]
