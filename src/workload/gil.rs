@@ -329,26 +329,39 @@ mod tests {
         while workload.gil().acquisitions() < 3 {
             std::thread::yield_now();
         }
-        for round in 0..20 {
+        // Take turns until this thread has had to queue behind the holder a few times (on a
+        // busy machine the holder may be off the CPU for many of our turns).
+        let me = std::thread::current().id();
+        let waits = || {
+            workload
+                .gil()
+                .log()
+                .iter()
+                .filter(|&&(thread, event)| thread == me && event == Event::Wait)
+                .count()
+        };
+        let mut round = 0;
+        while waits() < 5 {
             workload.run_task(&TaskCtx {
                 worker: 1,
                 task: 1_000_000 + round,
                 stop: &stop,
             });
+            round += 1;
+            assert!(round < 1_000_000, "the holder never held the lock");
         }
         waiter_done.store(true, Ordering::SeqCst);
         holder.join().unwrap();
-        let me = std::thread::current().id();
         let log = workload.gil().log();
         // While this thread waits, the holder may finish the task it is in (within 1 µs of
         // the wait starting, it does not yet owe a switch) and take the lock for one more
         // task; at the end of that one it must hand over.
-        let mut waits = 0;
+        let mut checked_waits = 0;
         let mut holder_takes_while_waiting: Option<usize> = None;
         for &(thread, event) in &log {
             match (thread == me, event) {
                 (true, Event::Wait) => {
-                    waits += 1;
+                    checked_waits += 1;
                     holder_takes_while_waiting = Some(0);
                 }
                 (true, Event::Acquire) => holder_takes_while_waiting = None,
@@ -364,9 +377,6 @@ mod tests {
                 (false, Event::Wait) => {}
             }
         }
-        assert!(
-            waits > 0,
-            "the waiter never had to wait: nothing was checked"
-        );
+        assert!(checked_waits >= 5, "{checked_waits} waits checked");
     }
 }
