@@ -50,7 +50,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "FILE")]
     pub preset: PathBuf,
     /// Thread counts to try instead of the preset's, such as 1,2,4,8.
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_thread_count)]
     pub threads: Option<Vec<usize>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -87,6 +87,18 @@ fn parse_utilization(text: &str) -> Result<f64, String> {
         Ok(u) if (model::UTILIZATION_MIN..=model::UTILIZATION_MAX).contains(&u) => Ok(u),
         _ => Err(format!("allowed is {allowed}")),
     }
+}
+
+/// One count of `--threads`. Only the syntax is checked here: the range (1 to
+/// [`preset::MAX_THREADS`]) is checked with the rest of the preset, whose message names
+/// `sweep.threads`.
+fn parse_thread_count(text: &str) -> Result<usize, String> {
+    text.trim().parse::<usize>().map_err(|_| {
+        format!(
+            "allowed are thread counts from 1 to {}, separated by commas, such as 1,2,4,8",
+            preset::MAX_THREADS
+        )
+    })
 }
 
 /// `--p99-target-us`: a positive, finite number of microseconds.
@@ -329,6 +341,21 @@ mod tests {
             .join()
             .unwrap();
         assert_eq!(named, (1, 1), "(before, while the bar runs)");
+    }
+
+    #[test]
+    fn a_thread_count_that_is_not_a_number_names_what_is_allowed() {
+        for bad in ["abc", "1,,2", "2.5", "-1"] {
+            let err = sweep_args(&[&format!("--threads={bad}")]).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            let text = err.to_string();
+            assert!(text.contains("--threads"), "{text}");
+            assert!(text.contains("thread counts from 1 to 4096"), "{text}");
+        }
+        assert_eq!(
+            sweep_args(&["--threads", "1,2,8"]).unwrap().threads,
+            Some(vec![1, 2, 8])
+        );
     }
 
     #[test]
