@@ -159,6 +159,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         .is_terminal()
         .then(|| progress_bar(&preset));
     let cancel = CancelToken::new();
+    let ctrl_c_watch = ctrl_c::watch(&cancel);
     let mut on_event = |event: SweepEvent| {
         let Some(bar) = &bar else { return };
         match event {
@@ -177,9 +178,90 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     };
     let result = sweep::run_sweep(&preset, &cancel, &mut on_event)
         .map_err(|err| CliError::Run(err.into()))?;
+    drop(ctrl_c_watch);
     let bytes = export::exporter_with_model(args.format, args.model_options()).export(&result)?;
     write_output(&args.out, &bytes)?;
+    if result.cancelled && ctrl_c::pressed() {
+        return Err(CliError::Run(anyhow::anyhow!(
+            "stopped by Ctrl-C after {} of {} thread counts; the finished ones were written",
+            result.points.len(),
+            preset.sweep.thread_counts().len()
+        )));
+    }
     Ok(())
+}
+
+/// Ctrl-C while `pooltune sweep` runs: the first one stops the sweep as the app's Stop does
+/// (finished points kept and written, a file_io folder removed); a second one ends the
+/// process at once.
+mod ctrl_c {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use crate::cancel::CancelToken;
+
+    static PRESSED: AtomicBool = AtomicBool::new(false);
+
+    /// How often the watcher looks at the flag the signal handler sets.
+    const POLL: Duration = Duration::from_millis(10);
+
+    extern "C" fn on_sigint(_signal: libc::c_int) {
+        // Only async-signal-safe work here: an atomic swap, then signal() and raise().
+        if PRESSED.swap(true, Ordering::SeqCst) {
+            // SAFETY: restoring the default action and raising the signal again are both
+            // async-signal-safe and have no memory-safety preconditions.
+            unsafe {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::raise(libc::SIGINT);
+            }
+        }
+    }
+
+    /// True once Ctrl-C was pressed.
+    pub fn pressed() -> bool {
+        PRESSED.load(Ordering::SeqCst)
+    }
+
+    /// Stops the watcher thread when dropped.
+    pub struct Watch(Option<(crossbeam_channel::Sender<()>, std::thread::JoinHandle<()>)>);
+
+    impl Drop for Watch {
+        fn drop(&mut self) {
+            if let Some((stop, handle)) = self.0.take() {
+                drop(stop);
+                let _ = handle.join();
+            }
+        }
+    }
+
+    /// Routes Ctrl-C to `cancel` until the returned [`Watch`] is dropped. A signal handler
+    /// may only set a flag; a named thread (`pooltune-ctrl-c`) turns the flag into a cancel.
+    /// Without a handler or a thread, Ctrl-C keeps its default action.
+    pub fn watch(cancel: &CancelToken) -> Watch {
+        let handler: extern "C" fn(libc::c_int) = on_sigint;
+        let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+        let cancel = cancel.clone();
+        let Ok(handle) = std::thread::Builder::new()
+            .name("pooltune-ctrl-c".into())
+            .spawn(move || {
+                while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(POLL)
+                {
+                    if pressed() {
+                        cancel.cancel();
+                        return;
+                    }
+                }
+            })
+        else {
+            return Watch(None);
+        };
+        // SAFETY: `on_sigint` only does async-signal-safe work (see above).
+        unsafe {
+            libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+        }
+        Watch(Some((stop, handle)))
+    }
 }
 
 /// The progress bar on stderr, redrawn every 250 ms between events by a named thread

@@ -355,3 +355,58 @@ fn assert_refused_1000_threads(pool: &str, point: &serde_json::Value) {
         "{pool}: {error}"
     );
 }
+
+/// Ctrl-C is how a user stops `pooltune sweep`: the sweep stops (issue 2: within 200 ms,
+/// keeping the finished points), the result so far is still written, and a file_io
+/// workload's temporary folder is removed ("also on cancel or error"), with exit 1 and one
+/// `error:` line.
+#[test]
+fn ctrl_c_stops_the_sweep_writes_what_finished_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let preset_path = dir.path().join("p.toml");
+    std::fs::write(
+        &preset_path,
+        "schema_version = 1\nname = \"file io, long\"\n[workload]\nkind = \"file_io\"\nbytes = 4096\n\
+         [sweep]\nthreads = [1, 2, 3, 4]\ntrials = 3\ntrial_ms = 60000\nwarmup_ms = 0\n",
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_pooltune"))
+        .args([
+            "sweep",
+            "--preset",
+            preset_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the workload has made its temporary folder (the sweep is running).
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&tmp).unwrap().count() == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no file_io folder appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: kill has no memory-safety preconditions; the pid is our running child's.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{:?}: {stderr}", out.status);
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("Ctrl-C"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["cancelled"], true);
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
