@@ -314,8 +314,15 @@ fn progress_bar(preset: &Preset) -> ProgressBar {
     ProgressBar { bar, ticker }
 }
 
-/// Refuses an output path whose folder does not exist, before minutes of measuring.
+/// Refuses an output path that is a folder, or whose folder does not exist, before minutes
+/// of measuring.
 fn check_writable(path: &Path) -> Result<(), CliError> {
+    if path.is_dir() {
+        return Err(CliError::Usage(format!(
+            "--out {}: is a folder; give a file name in it, or - for standard output",
+            path.display()
+        )));
+    }
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(folder) = folder
         && !folder.is_dir()

@@ -112,6 +112,22 @@ fn bad_arguments_exit_2() {
     ]);
     assert_eq!(folder.status.code(), Some(2));
     assert!(text(&folder.stderr).contains("does not exist"));
+
+    // A folder is refused before the sweep runs, not after it (exit 1, results lost).
+    let dir = tempfile::tempdir().unwrap();
+    let into_folder = pooltune(&[
+        "sweep",
+        "--preset",
+        &fixture("tiny.toml"),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let stderr = text(&into_folder.stderr);
+    assert_eq!(into_folder.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: --out") && stderr.contains("is a folder"),
+        "{stderr}"
+    );
 }
 
 /// The documented JSON fields of a point.
