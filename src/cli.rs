@@ -98,7 +98,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "FILE")]
     pub preset: PathBuf,
     /// Thread counts to try instead of the preset's, such as 1,2,4,8.
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_thread_count)]
     pub threads: Option<Vec<usize>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -135,6 +135,18 @@ fn parse_utilization(text: &str) -> Result<f64, String> {
         Ok(u) if (model::UTILIZATION_MIN..=model::UTILIZATION_MAX).contains(&u) => Ok(u),
         _ => Err(format!("allowed is {allowed}")),
     }
+}
+
+/// One count of `--threads`. Only the syntax is checked here: the range (1 to
+/// [`preset::MAX_THREADS`]) is checked with the rest of the preset, whose message names
+/// `sweep.threads`.
+fn parse_thread_count(text: &str) -> Result<usize, String> {
+    text.trim().parse::<usize>().map_err(|_| {
+        format!(
+            "allowed are thread counts from 1 to {}, separated by commas, such as 1,2,4,8",
+            preset::MAX_THREADS
+        )
+    })
 }
 
 /// `--p99-target-us`: a positive, finite number of microseconds.
@@ -220,6 +232,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         progress_bar(preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1))
     });
     let cancel = CancelToken::new();
+    let ctrl_c_watch = ctrl_c::watch(&cancel);
     let mut on_event = |event: SweepEvent| {
         let Some(bar) = &bar else { return };
         match event {
@@ -238,8 +251,16 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     };
     let result = sweep::run_sweep(&preset, &cancel, &mut on_event)
         .map_err(|err| CliError::Run(err.into()))?;
+    drop(ctrl_c_watch);
     let bytes = export::exporter_with_model(args.format, args.model_options()).export(&result)?;
     write_output(&args.out, &bytes)?;
+    if result.cancelled && ctrl_c::pressed() {
+        return Err(CliError::Run(anyhow::anyhow!(
+            "stopped by Ctrl-C after {} of {} thread counts; the finished ones were written",
+            result.points.len(),
+            preset.sweep.thread_counts().len()
+        )));
+    }
     Ok(())
 }
 
@@ -325,19 +346,137 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn progress_bar(steps: usize) -> indicatif::ProgressBar {
+/// Ctrl-C while `pooltune sweep` runs: the first one stops the sweep as the app's Stop does
+/// (finished points kept and written, a file_io folder removed); a second one ends the
+/// process at once.
+mod ctrl_c {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use crate::cancel::CancelToken;
+
+    static PRESSED: AtomicBool = AtomicBool::new(false);
+
+    /// How often the watcher looks at the flag the signal handler sets.
+    const POLL: Duration = Duration::from_millis(10);
+
+    extern "C" fn on_sigint(_signal: libc::c_int) {
+        // Only async-signal-safe work here: an atomic swap, then signal() and raise().
+        if PRESSED.swap(true, Ordering::SeqCst) {
+            // SAFETY: restoring the default action and raising the signal again are both
+            // async-signal-safe and have no memory-safety preconditions.
+            unsafe {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::raise(libc::SIGINT);
+            }
+        }
+    }
+
+    /// True once Ctrl-C was pressed.
+    pub fn pressed() -> bool {
+        PRESSED.load(Ordering::SeqCst)
+    }
+
+    /// Stops the watcher thread when dropped.
+    pub struct Watch(Option<(crossbeam_channel::Sender<()>, std::thread::JoinHandle<()>)>);
+
+    impl Drop for Watch {
+        fn drop(&mut self) {
+            if let Some((stop, handle)) = self.0.take() {
+                drop(stop);
+                let _ = handle.join();
+            }
+        }
+    }
+
+    /// Routes Ctrl-C to `cancel` until the returned [`Watch`] is dropped. A signal handler
+    /// may only set a flag; a named thread (`pooltune-ctrl-c`) turns the flag into a cancel.
+    /// Without a handler or a thread, Ctrl-C keeps its default action.
+    pub fn watch(cancel: &CancelToken) -> Watch {
+        let handler: extern "C" fn(libc::c_int) = on_sigint;
+        let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+        let cancel = cancel.clone();
+        let Ok(handle) = std::thread::Builder::new()
+            .name("pooltune-ctrl-c".into())
+            .spawn(move || {
+                while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(POLL)
+                {
+                    if pressed() {
+                        cancel.cancel();
+                        return;
+                    }
+                }
+            })
+        else {
+            return Watch(None);
+        };
+        // SAFETY: `on_sigint` only does async-signal-safe work (see above).
+        unsafe {
+            libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+        }
+        Watch(Some((stop, handle)))
+    }
+}
+
+/// The progress bar on stderr, redrawn every 250 ms between events by a named thread
+/// (`pooltune-progress`): indicatif's own `enable_steady_tick` starts an unnamed one.
+struct ProgressBar {
+    bar: indicatif::ProgressBar,
+    /// Dropping the sender stops the ticker.
+    ticker: Option<(crossbeam_channel::Sender<()>, std::thread::JoinHandle<()>)>,
+}
+
+impl std::ops::Deref for ProgressBar {
+    type Target = indicatif::ProgressBar;
+    fn deref(&self) -> &indicatif::ProgressBar {
+        &self.bar
+    }
+}
+
+impl Drop for ProgressBar {
+    fn drop(&mut self) {
+        if let Some((stop, handle)) = self.ticker.take() {
+            drop(stop);
+            let _ = handle.join();
+        }
+    }
+}
+
+fn progress_bar(steps: usize) -> ProgressBar {
     let bar = indicatif::ProgressBar::new(steps as u64);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
         "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps, {msg} (ETA {eta})",
     ) {
         bar.set_style(style);
     }
-    bar.enable_steady_tick(std::time::Duration::from_millis(250));
-    bar
+    let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+    let ticking = bar.clone();
+    // Without the ticker the bar still moves with every event; only the spinner and the
+    // clock pause between them.
+    let ticker = std::thread::Builder::new()
+        .name("pooltune-progress".into())
+        .spawn(move || {
+            while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(std::time::Duration::from_millis(250))
+            {
+                ticking.tick();
+            }
+        })
+        .ok()
+        .map(|handle| (stop, handle));
+    ProgressBar { bar, ticker }
 }
 
-/// Refuses an output path whose folder does not exist, before minutes of measuring.
+/// Refuses an output path that is a folder, or whose folder does not exist, before minutes
+/// of measuring.
 fn check_writable(path: &Path) -> Result<(), CliError> {
+    if path.is_dir() {
+        return Err(CliError::Usage(format!(
+            "--out {}: is a folder; give a file name in it, or - for standard output",
+            path.display()
+        )));
+    }
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(folder) = folder
         && !folder.is_dir()
@@ -487,6 +626,62 @@ mod tests {
             Some(Command::Sweep(args)) => Ok(args),
             other => panic!("parsed {other:?}"),
         }
+    }
+
+    /// Every thread pooltune starts has a `pooltune-` name (issue 2). A thread started
+    /// without a name inherits the name of the thread that started it, so this starts the
+    /// progress bar on a thread with a unique name and counts the threads that carry it.
+    #[test]
+    fn the_progress_bar_starts_no_unnamed_thread() {
+        let preset =
+            preset::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny.toml"))
+                .unwrap();
+        const NAME: &str = "pt-bar-check";
+        let threads_named = |name: &str| {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+                .filter(|comm| comm.trim_end() == name)
+                .count()
+        };
+        let named = std::thread::Builder::new()
+            .name(NAME.into())
+            .spawn(move || {
+                let before = threads_named(NAME);
+                let bar = progress_bar(
+                    preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1),
+                );
+                // A new thread takes its own name as it starts: wait for the ticker's (the
+                // kernel keeps 15 bytes of it), with a guard against waiting forever.
+                let started = std::time::Instant::now();
+                while threads_named("pooltune-progre") == 0
+                    && started.elapsed() < std::time::Duration::from_secs(10)
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                let during = threads_named(NAME);
+                drop(bar);
+                (before, during)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(named, (1, 1), "(before, while the bar runs)");
+    }
+
+    #[test]
+    fn a_thread_count_that_is_not_a_number_names_what_is_allowed() {
+        for bad in ["abc", "1,,2", "2.5", "-1"] {
+            let err = sweep_args(&[&format!("--threads={bad}")]).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            let text = err.to_string();
+            assert!(text.contains("--threads"), "{text}");
+            assert!(text.contains("thread counts from 1 to 4096"), "{text}");
+        }
+        assert_eq!(
+            sweep_args(&["--threads", "1,2,8"]).unwrap().threads,
+            Some(vec![1, 2, 8])
+        );
     }
 
     #[test]

@@ -504,14 +504,16 @@ impl WorkloadSpec {
                         format!("1 to {MAX_FILE_BYTES} bytes (1 GiB)"),
                     ));
                 }
-                let needed = bytes.saturating_mul(max_threads as u64);
+                // Each worker keeps a write buffer and a read-back buffer of `bytes`.
+                let buffers = 2 * max_threads.max(1) as u64;
+                let needed = bytes.saturating_mul(buffers);
                 if needed > available_memory_bytes {
                     return Err(invalid(
                         "workload.bytes",
                         bytes,
                         format!(
-                            "at most {} bytes per task, so that {max_threads} workers' buffers fit in the {} MiB of memory available",
-                            available_memory_bytes / max_threads.max(1) as u64,
+                            "at most {} bytes per task, so that {max_threads} workers' write and read-back buffers fit in the {} MiB of memory available",
+                            available_memory_bytes / buffers,
                             available_memory_bytes >> 20
                         ),
                     ));
@@ -856,15 +858,37 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
             .as_ref()
             .and_then(|l| l.line_column)
             .unwrap_or((line, column));
+        let field = located.map(|l| l.field);
+        let message = match field.as_deref().and_then(allowed_names) {
+            Some(allowed) if message.starts_with("missing field") => {
+                format!("{message}; allowed: {allowed}")
+            }
+            _ => message,
+        };
         PresetError::Parse {
             path: origin.to_path_buf(),
             line,
             column,
-            field: located.map(|l| l.field),
+            field,
             suggestion: suggestion_for(&message),
             message,
         }
     })
+}
+
+/// The names a field that picks one of a few choices allows, for "missing field" errors
+/// (serde lists them only for a name it does not know).
+fn allowed_names(field: &str) -> Option<String> {
+    let names: Vec<&str> = if field.ends_with("workload.kind") {
+        WorkloadSpec::KIND_NAMES.to_vec()
+    } else if field.ends_with("pool.kind") {
+        PoolSpec::KIND_NAMES.to_vec()
+    } else if field.ends_with("workload.strategy") {
+        SharedStrategy::ALL.iter().map(|s| s.as_str()).collect()
+    } else {
+        return None;
+    };
+    Some(names.join(", "))
 }
 
 /// Which field a parse error is about, and where that field is written.
@@ -880,15 +904,20 @@ fn locate_field(text: &str, line: usize, message: &str) -> Option<LocatedField> 
     let lines: Vec<&str> = text.lines().collect();
     let index = line.checked_sub(1)?;
     let here = lines.get(index)?.trim();
-    // The table the line belongs to: the nearest header at or above it.
+    // The table the line belongs to: the nearest header at or above it, or the top level
+    // (`schema_version`, `name`, ...) when there is none.
     let header_index = (0..=index)
         .rev()
-        .find(|&i| lines[i].trim_start().starts_with('['))?;
-    let table = lines[header_index]
-        .trim()
-        .trim_matches(|c| c == '[' || c == ']')
-        .trim()
-        .to_owned();
+        .find(|&i| lines[i].trim_start().starts_with('['));
+    let table = header_index
+        .map(|i| {
+            lines[i]
+                .trim()
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_default();
     let qualified = |key: &str| {
         if table.is_empty() {
             key.to_owned()
@@ -907,6 +936,7 @@ fn locate_field(text: &str, line: usize, message: &str) -> Option<LocatedField> 
             line_column: None,
         });
     }
+    let header_index = header_index?;
     let quoted = |prefix: &str| {
         message
             .strip_prefix(prefix)
@@ -914,9 +944,17 @@ fn locate_field(text: &str, line: usize, message: &str) -> Option<LocatedField> 
             .map(str::to_owned)
     };
     if let Some(key) = quoted("unknown field `").or_else(|| quoted("missing field `")) {
+        let line_column = find_key(text, &key, line);
+        // `[extra]` itself is the unknown field (of the table above it), not `extra.extra`.
+        if line_column.is_none() && table.rsplit('.').next() == Some(key.as_str()) {
+            return Some(LocatedField {
+                field: table,
+                line_column: None,
+            });
+        }
         return Some(LocatedField {
             field: qualified(&key),
-            line_column: find_key(text, &key, line),
+            line_column,
         });
     }
     // "invalid value: integer `-5`, expected u64": find `key = -5` inside this table.
@@ -956,11 +994,13 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// The 1-based line and column of the first `key =` at or after line `from`.
+/// The 1-based line and column of the first `key =` in the table whose header is at line
+/// `from` (not past the next header: a missing key must not be found in the next table).
 fn find_key(text: &str, key: &str, from: usize) -> Option<(usize, usize)> {
     text.lines()
         .enumerate()
-        .skip(from.saturating_sub(1))
+        .skip(from)
+        .take_while(|(_, line)| !line.trim_start().starts_with('['))
         .find_map(|(index, line)| {
             let trimmed = line.trim_start();
             let rest = trimmed.strip_prefix(key)?;
@@ -1155,12 +1195,78 @@ tasks_per_trial = 500
     }
 
     #[test]
+    fn a_bad_value_before_any_table_names_its_field() {
+        let text = GOOD.replace("schema_version = 1", "schema_version = \"one\"");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(message.contains("`schema_version`:"), "{message}");
+        let text = GOOD.replace("name = \"Web service\"", "name = 5");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(message.contains("`name`:"), "{message}");
+    }
+
+    #[test]
+    fn an_unknown_table_is_named_as_written() {
+        let text = format!("{GOOD}[extra]\nanswer = 42\n");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(
+            message.contains(": `extra`: unknown field `extra`"),
+            "{message}"
+        );
+        assert!(message.contains("test.toml:15:"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_kind_lists_the_kinds() {
+        let text = GOOD.replace("kind = \"blocking\"\n", "");
+        let message = parse_str(&text).unwrap_err().to_string();
+        // Line 5 is `[workload]`; the `kind =` of `[pool]` below it is another table's.
+        assert!(message.contains("test.toml:5:"), "{message}");
+        assert!(message.contains("`workload.kind`"), "{message}");
+        assert!(
+            message.contains("cpu, blocking, file_io, memory, contended, gil, shared_state"),
+            "{message}"
+        );
+        let text = GOOD.replace("kind = \"rayon\"\n", "");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(message.contains("`pool.kind`"), "{message}");
+        assert!(
+            message.contains("rayon, queue, spawn, process"),
+            "{message}"
+        );
+        let text = GOOD.replace(
+            "kind = \"blocking\"\ncompute_us = 1000\nwait_us = 9000",
+            "kind = \"shared_state\"",
+        );
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(message.contains("`workload.strategy`"), "{message}");
+        assert!(
+            message.contains("mutex, atomic, channel, thread_local"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn zero_threads_names_the_field() {
         let text = GOOD.replace("[1, 2, 4]", "[1, 0, 4]");
         let err = parse_str(&text).unwrap_err();
         let message = err.to_string();
         assert!(message.contains("sweep.threads"), "{message}");
         assert!(message.contains("1 to 4096"), "{message}");
+    }
+
+    /// A `file_io` worker holds a write buffer and a read-back buffer of `bytes` each.
+    #[test]
+    fn file_io_bytes_count_both_buffers_of_every_worker() {
+        let spec = WorkloadSpec::FileIo {
+            bytes: 600,
+            fsync: false,
+        };
+        let err = spec.validate(1, 1000).unwrap_err();
+        assert_eq!(err.field, "workload.bytes");
+        assert!(err.allowed.contains("at most 500 bytes"), "{err}");
+        assert!(spec.validate(1, 1200).is_ok());
+        let err = spec.validate(4, 4000).unwrap_err();
+        assert!(err.allowed.contains("at most 500 bytes"), "{err}");
     }
 
     #[test]

@@ -112,6 +112,22 @@ fn bad_arguments_exit_2() {
     ]);
     assert_eq!(folder.status.code(), Some(2));
     assert!(text(&folder.stderr).contains("does not exist"));
+
+    // A folder is refused before the sweep runs, not after it (exit 1, results lost).
+    let dir = tempfile::tempdir().unwrap();
+    let into_folder = pooltune(&[
+        "sweep",
+        "--preset",
+        &fixture("tiny.toml"),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let stderr = text(&into_folder.stderr);
+    assert_eq!(into_folder.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: --out") && stderr.contains("is a folder"),
+        "{stderr}"
+    );
 }
 
 /// The documented JSON fields of a point.
@@ -283,33 +299,16 @@ fn every_shipped_preset_parses_validates_and_runs_a_short_sweep() {
 
 #[test]
 fn a_pool_the_os_refuses_fails_its_point_and_the_sweep_goes_on() {
-    // Limit virtual memory so that 1000 thread stacks cannot be reserved, but 2 can.
-    for pool in ["rayon", "queue", "spawn"] {
-        let dir = tempfile::tempdir().unwrap();
-        let preset_path = dir.path().join("p.toml");
-        let tiny = std::fs::read_to_string(fixture("tiny.toml")).unwrap();
-        std::fs::write(
-            &preset_path,
-            tiny.replace("\"rayon\"", &format!("\"{pool}\"")),
-        )
-        .unwrap();
-        let script = format!(
-            "ulimit -v 400000 && exec '{}' sweep --preset '{}' --threads 2,1000,2 --format json",
-            env!("CARGO_BIN_EXE_pooltune"),
-            preset_path.display()
-        );
-        let out = Command::new("bash").args(["-c", &script]).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{pool}: {}", text(&out.stderr));
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let points = json["points"].as_array().unwrap();
+    // Limit this user's processes and threads (RLIMIT_NPROC) to 100, so that the OS refuses
+    // a pool of 1000 threads with EAGAIN but grants one of 2. (A virtual-memory limit also
+    // refuses threads, but then any small allocation in between may fail too, and Rust aborts
+    // on those; a thread limit refuses only thread creation.)
+    for pool in ["rayon", "queue"] {
+        let Some(points) = sweep_under_thread_limit(&tiny_with_pool(pool), "2,1000,2") else {
+            return;
+        };
         assert_eq!(points.len(), 3, "{pool}");
-        let error = points[1]["error"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{pool}: 1000 threads ran"));
-        assert!(
-            error.contains("1000") && error.contains("os error"),
-            "{pool}: {error}"
-        );
+        assert_refused_1000_threads(pool, &points[1]);
         assert!(
             points[0]["error"].is_null(),
             "{pool}: {}",
@@ -321,4 +320,135 @@ fn a_pool_the_os_refuses_fails_its_point_and_the_sweep_goes_on() {
             points[2]["error"]
         );
     }
+    // A spawn pool starts one thread per task, so it only asks for 1000 threads at once when
+    // 1000 tasks are all still running: tasks that each wait 0.3 s always are.
+    let long_tasks = tiny_with_pool("spawn")
+        .replace("kind = \"cpu\"", "kind = \"blocking\"\nwait_us = 300000")
+        .replace("compute_us = 50", "compute_us = 0")
+        .replace("tasks_per_trial = 40", "tasks_per_trial = 1000");
+    let Some(points) = sweep_under_thread_limit(&long_tasks, "1000") else {
+        return;
+    };
+    assert_eq!(points.len(), 1);
+    assert_refused_1000_threads("spawn", &points[0]);
+}
+
+fn tiny_with_pool(pool: &str) -> String {
+    std::fs::read_to_string(fixture("tiny.toml"))
+        .unwrap()
+        .replace("\"rayon\"", &format!("\"{pool}\""))
+}
+
+/// Runs `preset` with `--threads threads` with at most 100 processes and threads for the
+/// user; the points. Root is exempt from that limit, so as root the sweep runs as `nobody`
+/// (through util-linux's `setpriv`); None (the test cannot run here) without it.
+fn sweep_under_thread_limit(preset: &str, threads: &str) -> Option<Vec<serde_json::Value>> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let preset_path = dir.path().join("p.toml");
+    std::fs::write(&preset_path, preset).unwrap();
+    std::fs::set_permissions(&preset_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // A copy of the binary beside the preset, so `nobody` can run it wherever the checkout is.
+    let exe = dir.path().join("pooltune");
+    std::fs::copy(env!("CARGO_BIN_EXE_pooltune"), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = format!(
+        "ulimit -u 100 && exec '{}' sweep --preset '{}' --threads {threads} --format json",
+        exe.display(),
+        preset_path.display()
+    );
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut command = if root {
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "bash",
+            "-c",
+            &script,
+        ]);
+        c
+    } else {
+        let mut c = Command::new("bash");
+        c.args(["-c", &script]);
+        c
+    };
+    let out = match command.output() {
+        Ok(out) => out,
+        Err(err) => {
+            eprintln!("skipped: cannot limit threads here (setpriv: {err})");
+            return None;
+        }
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    Some(json["points"].as_array().unwrap().clone())
+}
+
+fn assert_refused_1000_threads(pool: &str, point: &serde_json::Value) {
+    let error = point["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{pool}: 1000 threads ran"));
+    assert!(
+        error.contains("1000") && error.contains("os error"),
+        "{pool}: {error}"
+    );
+}
+
+/// Ctrl-C is how a user stops `pooltune sweep`: the sweep stops (issue 2: within 200 ms,
+/// keeping the finished points), the result so far is still written, and a file_io
+/// workload's temporary folder is removed ("also on cancel or error"), with exit 1 and one
+/// `error:` line.
+#[test]
+fn ctrl_c_stops_the_sweep_writes_what_finished_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let preset_path = dir.path().join("p.toml");
+    std::fs::write(
+        &preset_path,
+        "schema_version = 1\nname = \"file io, long\"\n[workload]\nkind = \"file_io\"\nbytes = 4096\n\
+         [sweep]\nthreads = [1, 2, 3, 4]\ntrials = 3\ntrial_ms = 60000\nwarmup_ms = 0\n",
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_pooltune"))
+        .args([
+            "sweep",
+            "--preset",
+            preset_path.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the workload has made its temporary folder (the sweep is running).
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&tmp).unwrap().count() == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no file_io folder appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: kill has no memory-safety preconditions; the pid is our running child's.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0);
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{:?}: {stderr}", out.status);
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("Ctrl-C"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["cancelled"], true);
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

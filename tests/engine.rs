@@ -453,9 +453,22 @@ fn file_io_removes_its_directory_even_when_stopped() {
         "{:?}",
         result.points
     );
+    // Stop in the middle of the first point, while its folder exists. (A token cancelled
+    // before the sweep stops it before any workload, and its folder, is made.)
     let cancel = CancelToken::new();
-    cancel.cancel();
-    sweep::run_sweep(&preset, &cancel, &mut |_| {}).unwrap();
+    let mut folder_seen = false;
+    let stopped = sweep::run_sweep(&preset, &cancel, &mut |event| {
+        if let SweepEvent::Progress(_) = event {
+            folder_seen |= temp_dirs().difference(&before).next().is_some();
+            cancel.cancel();
+        }
+    })
+    .unwrap();
+    assert!(stopped.cancelled && stopped.points.is_empty());
+    assert!(
+        folder_seen,
+        "no file_io folder while the point ran: nothing checked"
+    );
     let after = temp_dirs();
     let left: Vec<_> = after.difference(&before).collect();
     assert!(left.is_empty(), "left behind: {left:?}");

@@ -8,6 +8,10 @@ use std::sync::Mutex;
 
 use super::{TaskCtx, Workload};
 
+/// Bytes written or read between two checks of the stop flag: a few milliseconds of I/O, so
+/// a Stop is seen quickly even for a 1 GiB file. (An fsync cannot be cut short.)
+const CHECK_EVERY_BYTES: usize = 1 << 20;
+
 /// Per-worker state: the worker's file and its write/read buffers.
 struct Slot {
     file: File,
@@ -72,18 +76,32 @@ impl Workload for FileIo {
         let stamp = ctx.task.to_le_bytes();
         let n = stamp.len().min(slot.write_buf.len());
         slot.write_buf[..n].copy_from_slice(&stamp[..n]);
-        let result = (|| -> std::io::Result<()> {
+        let stop = ctx.stop;
+        // Ok(false): cut short by a stop (the pool does not count the task).
+        let result = (|| -> std::io::Result<bool> {
             slot.file.seek(SeekFrom::Start(0))?;
-            slot.file.write_all(&slot.write_buf)?;
+            for block in slot.write_buf.chunks(CHECK_EVERY_BYTES) {
+                slot.file.write_all(block)?;
+                if stop.interrupted() {
+                    return Ok(false);
+                }
+            }
             if self.fsync {
                 slot.file.sync_data()?;
             }
             slot.file.seek(SeekFrom::Start(0))?;
-            slot.file.read_exact(&mut slot.read_buf)?;
-            Ok(())
+            for block in slot.read_buf.chunks_mut(CHECK_EVERY_BYTES) {
+                slot.file.read_exact(block)?;
+                if stop.interrupted() {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
         })();
-        if let Err(err) = result {
-            panic!("file_io task {} failed: {err}", ctx.task);
+        match result {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(err) => panic!("file_io task {} failed: {err}", ctx.task),
         }
         assert!(
             slot.read_buf[..n] == slot.write_buf[..n],
@@ -117,5 +135,25 @@ mod tests {
         );
         drop(workload);
         assert!(!dir.exists(), "temporary directory left behind");
+    }
+
+    /// A Stop must end a task within milliseconds even for a large file (`bytes` may be
+    /// 1 GiB): a stopped task writes only part of its file.
+    #[test]
+    fn a_stopped_task_stops_writing() {
+        const BYTES: u64 = 8 << 20;
+        let workload = FileIo::new(BYTES, false, 1).unwrap();
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let stop = TrialStop::new(cancel, None);
+        workload.run_task(&TaskCtx {
+            worker: 0,
+            task: 0,
+            stop: &stop,
+        });
+        let written = std::fs::metadata(workload.dir().join("worker-0.bin"))
+            .unwrap()
+            .len();
+        assert!(written < BYTES, "a stopped task wrote all {written} bytes");
     }
 }

@@ -12,11 +12,13 @@ use crossbeam_utils::CachePadded;
 use super::{TaskCtx, Workload};
 use crate::preset::SharedStrategy;
 
-/// Messages the collector's queue holds before senders wait.
-const COLLECTOR_QUEUE: usize = 4096;
+/// Updates between two checks of the stop flag: at most a few milliseconds even for the
+/// slowest strategy under contention, so a Stop is seen quickly at any `updates_per_task`.
+const CHECK_EVERY: u64 = 4096;
 
-/// Updates between two checks of the stop flag.
-const UPDATES_BETWEEN_CHECKS: u64 = 16_384;
+/// Messages the collector may be behind. Bounded, so that senders wait for the collector
+/// (the trial measures counting, not only sending) and memory cannot grow with the backlog.
+const COLLECTOR_QUEUE: usize = 1024;
 
 enum CollectorMessage {
     Add(u64),
@@ -44,9 +46,6 @@ impl SharedState {
         workers: usize,
     ) -> Result<SharedState, String> {
         let collector = if strategy == SharedStrategy::Channel {
-            // Bounded, so that senders wait when the collector falls behind: otherwise tasks
-            // would count as done while their updates still sit in the queue, and throughput
-            // would overstate what the collector can absorb.
             let (tx, rx) = crossbeam_channel::bounded(COLLECTOR_QUEUE);
             let handle = std::thread::Builder::new()
                 .name("pooltune-collector".into())
@@ -109,9 +108,50 @@ fn collect(messages: Receiver<CollectorMessage>) {
     }
 }
 
+impl Workload for SharedState {
+    fn begin_trial(&self) {
+        if let Ok(mut total) = self.mutex_total.lock() {
+            *total = 0;
+        }
+        self.atomic_total.store(0, Ordering::SeqCst);
+        for slot in &self.worker_totals {
+            slot.store(0, Ordering::SeqCst);
+        }
+        if let Some((tx, _)) = &self.collector {
+            let _ = tx.send(CollectorMessage::Reset);
+        }
+    }
+
+    fn run_task(&self, ctx: &TaskCtx<'_>) {
+        let mut left = self.updates_per_task;
+        while left > 0 {
+            let block = left.min(CHECK_EVERY);
+            self.update(ctx.worker, block);
+            left -= block;
+            if left > 0 && ctx.stop.interrupted() {
+                // Cut short: the pool does not count this task, and the trial fails as stopped.
+                return;
+            }
+        }
+    }
+
+    fn end_trial(&self, tasks_run: u64) -> Result<(), String> {
+        let expected = tasks_run * self.updates_per_task;
+        let total = self.total()?;
+        if total != expected {
+            return Err(format!(
+                "shared_state ({}) counted {total} but {tasks_run} tasks × {} updates = {expected}",
+                self.strategy.as_str(),
+                self.updates_per_task
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl SharedState {
-    /// Adds `n` to the total by the strategy.
-    fn update(&self, ctx: &TaskCtx<'_>, n: u64) {
+    /// Adds `n` to the shared total by this workload's strategy, as worker `worker`.
+    fn update(&self, worker: usize, n: u64) {
         match self.strategy {
             SharedStrategy::Mutex => {
                 for _ in 0..n {
@@ -141,53 +181,11 @@ impl SharedState {
                 for _ in 0..n {
                     local = std::hint::black_box(local + 1);
                 }
-                let slot = &self.worker_totals[ctx.worker % self.worker_totals.len()];
+                let slot = &self.worker_totals[worker % self.worker_totals.len()];
                 // Only this worker writes its slot, so load + store is not a race.
                 slot.store(slot.load(Ordering::Relaxed) + local, Ordering::Relaxed);
             }
         }
-    }
-}
-
-impl Workload for SharedState {
-    fn begin_trial(&self) {
-        if let Ok(mut total) = self.mutex_total.lock() {
-            *total = 0;
-        }
-        self.atomic_total.store(0, Ordering::SeqCst);
-        for slot in &self.worker_totals {
-            slot.store(0, Ordering::SeqCst);
-        }
-        if let Some((tx, _)) = &self.collector {
-            let _ = tx.send(CollectorMessage::Reset);
-        }
-    }
-
-    fn run_task(&self, ctx: &TaskCtx<'_>) {
-        // Updates in slices, checking the stop flag between them: a million channel sends
-        // take long enough to delay a Stop. A task cut short belongs to a discarded trial.
-        let mut left = self.updates_per_task;
-        while left > 0 {
-            let slice = left.min(UPDATES_BETWEEN_CHECKS);
-            self.update(ctx, slice);
-            left -= slice;
-            if left > 0 && ctx.stop.interrupted() {
-                return;
-            }
-        }
-    }
-
-    fn end_trial(&self, tasks_run: u64) -> Result<(), String> {
-        let expected = tasks_run * self.updates_per_task;
-        let total = self.total()?;
-        if total != expected {
-            return Err(format!(
-                "shared_state ({}) counted {total} but {tasks_run} tasks × {} updates = {expected}",
-                self.strategy.as_str(),
-                self.updates_per_task
-            ));
-        }
-        Ok(())
     }
 }
 
@@ -197,5 +195,50 @@ impl Drop for SharedState {
             drop(tx);
             let _ = handle.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cancel::{CancelToken, TrialStop};
+
+    /// A Stop must end a task within milliseconds however many updates it was asked for
+    /// (`updates_per_task` may be 100 million): a stopped task makes only some of them.
+    #[test]
+    fn a_stopped_task_stops_counting() {
+        const UPDATES: u64 = 2_000_000;
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let stop = TrialStop::new(cancel, None);
+        for strategy in SharedStrategy::ALL {
+            let workload = SharedState::new(strategy, UPDATES, 1).unwrap();
+            workload.begin_trial();
+            workload.run_task(&TaskCtx {
+                worker: 0,
+                task: 0,
+                stop: &stop,
+            });
+            let counted = workload.total().unwrap();
+            assert!(
+                counted < UPDATES,
+                "{strategy:?}: a stopped task still made all {counted} updates"
+            );
+        }
+    }
+
+    /// The trial's clock stops when the last task has sent its updates; with an unbounded
+    /// channel the collector could still be counting a backlog of millions (a throughput that
+    /// measures only the sending, and memory that grows without bound). A bounded channel
+    /// makes senders wait for the collector, so at most `capacity` updates are left over.
+    #[test]
+    fn the_collector_cannot_fall_behind_by_more_than_its_queue() {
+        let workload = SharedState::new(SharedStrategy::Channel, 10, 1).unwrap();
+        let (tx, _) = workload.collector.as_ref().unwrap();
+        let capacity = tx.capacity();
+        assert!(
+            capacity.is_some_and(|c| c <= 4096),
+            "collector channel capacity {capacity:?}"
+        );
     }
 }
