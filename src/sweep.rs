@@ -197,6 +197,27 @@ pub fn spawn_sweep(
         .map_err(EngineError::Spawn)
 }
 
+/// [`spawn_sweep`] with its events sent on a channel: the receiver gets every event, the
+/// last one [`SweepEvent::Finished`]. For consumers that prefer to wait on a channel.
+#[allow(clippy::type_complexity)]
+pub fn spawn_sweep_channel(
+    preset: Preset,
+    cancel: CancelToken,
+) -> Result<
+    (
+        JoinHandle<Result<SweepResult, EngineError>>,
+        crossbeam_channel::Receiver<SweepEvent>,
+    ),
+    EngineError,
+> {
+    let (sender, receiver) = crossbeam_channel::unbounded();
+    let handle = spawn_sweep(preset, cancel, move |event| {
+        // A receiver that hung up no longer wants events; the sweep itself goes on.
+        let _ = sender.send(event);
+    })?;
+    Ok((handle, receiver))
+}
+
 /// Measures one thread count: warm-up, then the trials. Calls `on_step(k)` after the warm-up
 /// (k = 1) and each trial (k = 2, 3, ...). Returns None when cancelled (the partial point is
 /// dropped); a failure gives a point with its `error` set.

@@ -485,3 +485,20 @@ fn temp_dirs() -> std::collections::BTreeSet<std::path::PathBuf> {
         })
         .collect()
 }
+
+#[test]
+fn events_also_arrive_on_a_channel() {
+    let mut preset = blocking_preset(vec![1, 2]);
+    preset.sweep.trial_ms = None;
+    preset.sweep.tasks_per_trial = Some(5);
+    let (handle, events) = sweep::spawn_sweep_channel(preset, CancelToken::new()).unwrap();
+    let received: Vec<SweepEvent> = events.iter().collect();
+    let result = handle.join().unwrap().unwrap();
+    assert!(matches!(received.first(), Some(SweepEvent::Started { .. })));
+    assert!(matches!(received.last(), Some(SweepEvent::Finished(r)) if r.points == result.points));
+    let points = received
+        .iter()
+        .filter(|e| matches!(e, SweepEvent::Point(_)))
+        .count();
+    assert_eq!(points, 2);
+}
