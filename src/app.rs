@@ -697,6 +697,9 @@ impl PooltuneApp {
                     }
                     progress_ui(ui, sweep);
                 }
+                None if self.state.tab == Tab::Compare => {
+                    ui.weak("Space: run/stop the comparison");
+                }
                 None => {
                     let run = ui
                         .add_enabled(check.is_ok(), egui::Button::new("Run"))
@@ -953,27 +956,30 @@ impl eframe::App for PooltuneApp {
         egui::Panel::top("top_bar").show(ui, |ui| {
             self.top_bar_ui(ui, &check, &mut commands);
         });
-        egui::Panel::left("config_panel")
-            .resizable(true)
-            .default_size(340.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("config_scroll")
-                    .show(ui, |ui| {
-                        let context = ConfigContext {
-                            presets: &self.presets,
-                            check: &check,
-                            default_save_path: format::home_relative(&self.default_save_path()),
-                        };
-                        config::config_ui(
-                            ui,
-                            &mut self.draft,
-                            &mut self.state.paths,
-                            &context,
-                            &mut commands,
-                        );
-                    });
-            });
+        // The sweep's configuration is of no use on the Compare tab, which has its own.
+        if self.state.tab != Tab::Compare {
+            egui::Panel::left("config_panel")
+                .resizable(true)
+                .default_size(340.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("config_scroll")
+                        .show(ui, |ui| {
+                            let context = ConfigContext {
+                                presets: &self.presets,
+                                check: &check,
+                                default_save_path: format::home_relative(&self.default_save_path()),
+                            };
+                            config::config_ui(
+                                ui,
+                                &mut self.draft,
+                                &mut self.state.paths,
+                                &context,
+                                &mut commands,
+                            );
+                        });
+                });
+        }
         egui::Panel::right("live_panel")
             .resizable(true)
             .default_size(280.0)

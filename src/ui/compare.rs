@@ -614,14 +614,14 @@ fn setup_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareCommand
         active,
         ..
     } = tab;
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let label = ui
             .label("Comparison")
             .on_hover_text("A shipped comparison preset: several series run in turn at each thread count and drawn on one chart.");
         let selected = comparison.as_ref().map_or("(none)", |c| c.name.as_str());
         let response = ComboBox::from_id_salt("comparison_picker")
             .selected_text(selected)
-            .width(360.0)
+            .width(320.0)
             .show_ui(ui, |ui| {
                 for choice in presets.iter() {
                     let is_selected = comparison.as_ref().is_some_and(|c| c.name == choice.name);
@@ -662,7 +662,7 @@ fn setup_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareCommand
     if let Some(comparison) = comparison {
         ui.label(RichText::new(&comparison.description).weak());
     }
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let field = |ui: &mut Ui, text: &str, tip: &str, value: &mut String, hint: &str| {
             let label = ui.label(text).on_hover_text(tip);
             ui.add(
@@ -699,7 +699,7 @@ fn setup_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareCommand
             &default_threads,
         );
     });
-    ui.horizontal(|ui| match active {
+    ui.horizontal_wrapped(|ui| match active {
         Some(active) => {
             if ui
                 .add_enabled(!active.stopping, egui::Button::new("Stop comparison"))
@@ -805,11 +805,11 @@ fn series_list_ui(ui: &mut Ui, data: &ComparisonData) {
         .id_salt("compare_series_scroll")
         .show(ui, |ui| {
             for (index, series) in data.series.iter().enumerate() {
-                ui.horizontal(|ui| {
+                ui.horizontal_top(|ui| {
                     let (rect, _) =
                         ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
                     ui.painter().rect_filled(rect, 2.0, run_color(index as u64));
-                    ui.label(RichText::new(&series.label).strong());
+                    ui.add(egui::Label::new(RichText::new(&series.label).strong()).wrap());
                 });
                 let measured = series.points.iter().filter(|p| p.is_ok()).count();
                 let mut detail = format!(
@@ -882,9 +882,17 @@ fn chart_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) {
         .include_x(last as f64 + 0.5)
         .include_y(0.0)
         .allow_scroll(false);
-    if view != CompareView::Throughput {
-        // Keep the ideal value in view even when every series is far below it.
-        plot = plot.include_y(1.1);
+    // Room above the highest point (and the ideal value of speedup and efficiency, even when
+    // every series is far below it) for the legend in the top left corner.
+    let highest = data
+        .series
+        .iter()
+        .flat_map(|s| view_series(s, view))
+        .map(|[_, y]| y)
+        .chain(ideal_line(data, view).into_iter().map(|[_, y]| y))
+        .fold(0.0, f64::max);
+    if highest > 0.0 {
+        plot = plot.include_y(1.4 * highest);
     }
     plot.show(ui, |plot_ui| {
         let ideal = ideal_line(data, view);
