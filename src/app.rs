@@ -18,12 +18,14 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, ThemePreference, Ui};
 
 use crate::cancel::CancelToken;
+use crate::compare::ComparisonPreset;
 use crate::error::EngineError;
 use crate::export::{self, Format};
 use crate::monitor::{History, Monitor, Sample};
 use crate::preset::{self, InvalidValue, Preset, PresetEntry};
 use crate::result::SweepResult;
 use crate::sweep::{self, Progress, SweepEvent};
+use crate::ui::compare::{self as compare_ui, CompareCommand, CompareTab};
 use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths};
 use crate::ui::plots::{self, PlotOptions};
 use crate::ui::session::{RunStatus, Session};
@@ -96,6 +98,8 @@ pub enum Command {
     Export(ExportKind, u64, PathBuf),
     /// Write a PNG of the plots as shown.
     ExportPng(PathBuf),
+    /// Something for the Compare tab.
+    Compare(CompareCommand),
 }
 
 /// The views of the central area. Comparison and worker-cost views slot in here as tabs.
@@ -104,15 +108,19 @@ pub enum Tab {
     /// Throughput and latency against threads, the runs and the results table.
     #[default]
     Sweep,
+    /// Several series (Rust, simulated GIL, CPython) on one chart: throughput, speedup,
+    /// efficiency.
+    Compare,
 }
 
 impl Tab {
     /// Every tab, in the order shown.
-    pub const ALL: [Tab; 1] = [Tab::Sweep];
+    pub const ALL: [Tab; 2] = [Tab::Sweep, Tab::Compare];
 
     fn title(self) -> &'static str {
         match self {
             Tab::Sweep => "Sweep",
+            Tab::Compare => "Compare",
         }
     }
 }
@@ -160,6 +168,9 @@ impl Default for PersistedState {
 pub struct AppOptions {
     /// A preset to start with instead of the remembered configuration (`--preset`).
     pub preset: Option<Preset>,
+    /// A comparison to start with (`--preset` naming a comparison file); the app opens on the
+    /// Compare tab, and `--run` runs the comparison.
+    pub comparison: Option<ComparisonPreset>,
     /// Start the sweep at once (`--run`).
     pub run_at_start: bool,
     /// When the first sweep has finished, save a PNG of the whole window here and close.
@@ -172,6 +183,7 @@ impl Default for AppOptions {
     fn default() -> Self {
         AppOptions {
             preset: None,
+            comparison: None,
             run_at_start: false,
             screenshot_when_done: None,
             live_readings: true,
@@ -228,6 +240,7 @@ pub struct PooltuneApp {
     draft: ConfigDraft,
     session: Session,
     sweep: Option<ActiveSweep>,
+    compare: CompareTab,
     live: Live,
     presets: Vec<PresetEntry>,
     notice: Option<Notice>,
@@ -243,10 +256,16 @@ pub struct PooltuneApp {
 impl PooltuneApp {
     /// Creates the app, restoring what was remembered and starting the monitor thread.
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> PooltuneApp {
-        let state: PersistedState = cc
+        let mut state: PersistedState = cc
             .storage
             .and_then(|storage| eframe::get_value(storage, eframe::APP_KEY))
             .unwrap_or_default();
+        // `--preset` opens the tab of its kind, so that `--run` runs what it names.
+        if options.comparison.is_some() {
+            state.tab = Tab::Compare;
+        } else if options.preset.is_some() {
+            state.tab = Tab::Sweep;
+        }
         let draft = match options.preset {
             Some(preset) => ConfigDraft::new(preset),
             None => remembered_draft(&state),
@@ -268,6 +287,7 @@ impl PooltuneApp {
             draft,
             session: Session::default(),
             sweep: None,
+            compare: CompareTab::new(options.comparison),
             live,
             presets: preset::list_presets(),
             notice: None,
@@ -294,6 +314,16 @@ impl PooltuneApp {
     /// The runs of this session.
     pub fn session(&self) -> &Session {
         &self.session
+    }
+
+    /// The Compare tab: its comparison, fields and run.
+    pub fn compare(&self) -> &CompareTab {
+        &self.compare
+    }
+
+    /// The Compare tab, to change it (tests shorten comparisons this way).
+    pub fn compare_mut(&mut self) -> &mut CompareTab {
+        &mut self.compare
     }
 
     /// True while a sweep is being measured.
@@ -357,6 +387,14 @@ impl PooltuneApp {
                     sweep.stopping = true;
                 }
             }
+            Command::ToggleRun if self.state.tab == Tab::Compare => {
+                let next = if self.compare.is_running() {
+                    CompareCommand::Stop
+                } else {
+                    CompareCommand::Run
+                };
+                self.compare.run_cmd(ctx, next);
+            }
             Command::ToggleRun => {
                 let next = if self.sweep.is_some() {
                     Command::Stop
@@ -396,6 +434,7 @@ impl PooltuneApp {
                 Some(rect) => self.request_screenshot(ctx, ShotPurpose::Plots(path, rect)),
                 None => self.complain("There is no plot on screen to export."),
             },
+            Command::Compare(command) => self.compare.run_cmd(ctx, command),
         }
     }
 
@@ -523,6 +562,7 @@ impl PooltuneApp {
             }
         }
         self.receive_sweep_events();
+        self.compare.receive();
         self.receive_screenshot(ctx);
     }
 
@@ -656,6 +696,9 @@ impl PooltuneApp {
                         commands.push(Command::Stop);
                     }
                     progress_ui(ui, sweep);
+                }
+                None if self.state.tab == Tab::Compare => {
+                    ui.weak("Space: run/stop the comparison");
                 }
                 None => {
                     let run = ui
@@ -893,10 +936,10 @@ impl eframe::App for PooltuneApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.receive(ctx);
         if std::mem::take(&mut self.run_at_start) {
-            self.run_cmd(ctx, Command::Run);
+            self.run_cmd(ctx, Command::ToggleRun);
         }
         self.pace_monitor();
-        if self.sweep.is_some() {
+        if self.sweep.is_some() || self.compare.is_running() {
             ctx.request_repaint_after(RUNNING_REPAINT);
         }
     }
@@ -913,27 +956,30 @@ impl eframe::App for PooltuneApp {
         egui::Panel::top("top_bar").show(ui, |ui| {
             self.top_bar_ui(ui, &check, &mut commands);
         });
-        egui::Panel::left("config_panel")
-            .resizable(true)
-            .default_size(340.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("config_scroll")
-                    .show(ui, |ui| {
-                        let context = ConfigContext {
-                            presets: &self.presets,
-                            check: &check,
-                            default_save_path: format::home_relative(&self.default_save_path()),
-                        };
-                        config::config_ui(
-                            ui,
-                            &mut self.draft,
-                            &mut self.state.paths,
-                            &context,
-                            &mut commands,
-                        );
-                    });
-            });
+        // The sweep's configuration is of no use on the Compare tab, which has its own.
+        if self.state.tab != Tab::Compare {
+            egui::Panel::left("config_panel")
+                .resizable(true)
+                .default_size(340.0)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("config_scroll")
+                        .show(ui, |ui| {
+                            let context = ConfigContext {
+                                presets: &self.presets,
+                                check: &check,
+                                default_save_path: format::home_relative(&self.default_save_path()),
+                            };
+                            config::config_ui(
+                                ui,
+                                &mut self.draft,
+                                &mut self.state.paths,
+                                &context,
+                                &mut commands,
+                            );
+                        });
+                });
+        }
         egui::Panel::right("live_panel")
             .resizable(true)
             .default_size(280.0)
@@ -952,6 +998,11 @@ impl eframe::App for PooltuneApp {
             ui.separator();
             match self.state.tab {
                 Tab::Sweep => self.sweep_tab_ui(ui, &mut commands),
+                Tab::Compare => {
+                    let mut compare_commands = Vec::new();
+                    compare_ui::compare_ui(ui, &mut self.compare, &mut compare_commands);
+                    commands.extend(compare_commands.into_iter().map(Command::Compare));
+                }
             }
         });
 
@@ -959,13 +1010,18 @@ impl eframe::App for PooltuneApp {
             self.run_cmd(ui.ctx(), command);
         }
 
-        // `--screenshot`: once the sweep has ended and its last frame is drawn.
-        let finished = self.sweep.is_none()
-            && self
-                .session
-                .runs()
-                .last()
-                .is_some_and(|run| run.status != RunStatus::Running);
+        // `--screenshot`: once the sweep (or comparison) has ended and its last frame is drawn.
+        let finished = match self.state.tab {
+            Tab::Compare => self.compare.has_ended(),
+            Tab::Sweep => {
+                self.sweep.is_none()
+                    && self
+                        .session
+                        .runs()
+                        .last()
+                        .is_some_and(|run| run.status != RunStatus::Running)
+            }
+        };
         if finished
             && self.shot.is_none()
             && let Some(path) = self.screenshot_when_done.take()
@@ -982,6 +1038,7 @@ impl eframe::App for PooltuneApp {
         if let Some(sweep) = &self.sweep {
             sweep.cancel.cancel();
         }
+        self.compare.stop();
     }
 }
 

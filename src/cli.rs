@@ -25,10 +25,10 @@ use crate::sweep::{self, SweepEvent};
     after_help = "With no command, pooltune opens the desktop app."
 )]
 pub struct Cli {
-    /// Open the app with this preset loaded.
+    /// Open the app with this preset loaded (a comparison file opens the Compare tab).
     #[arg(long, value_name = "FILE")]
     pub preset: Option<PathBuf>,
-    /// With --preset: start the sweep as soon as the app opens.
+    /// With --preset: start the sweep (or comparison) as soon as the app opens.
     #[arg(long, requires = "preset")]
     pub run: bool,
     /// With --run: once the sweep has finished, save a PNG of the whole window to FILE and

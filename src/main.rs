@@ -38,12 +38,17 @@ fn run(cli: Cli) -> Result<(), CliError> {
 /// (exit 1).
 #[cfg(feature = "gui")]
 fn open_app(cli: &Cli) -> Result<(), CliError> {
-    let preset = match &cli.preset {
-        Some(path) => Some(pooltune::preset::load(path)?),
-        None => None,
+    // A comparison file opens the Compare tab; a sweep preset the Sweep tab.
+    let (preset, comparison) = match &cli.preset {
+        Some(path) => match pooltune::compare::load_any(path)? {
+            pooltune::compare::AnyPreset::Sweep(preset) => (Some(preset), None),
+            pooltune::compare::AnyPreset::Comparison(comparison) => (None, Some(comparison)),
+        },
+        None => (None, None),
     };
     let options = pooltune::app::AppOptions {
         preset,
+        comparison,
         run_at_start: cli.run,
         screenshot_when_done: cli.screenshot.clone(),
         ..pooltune::app::AppOptions::default()

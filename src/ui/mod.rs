@@ -5,8 +5,10 @@
 //!
 //! Drawing functions end in `_ui`, edit what they are given in place and push
 //! [`crate::app::Command`]s for anything else; none of them starts the engine, reads a file or
-//! waits on a thread.
+//! waits on a thread. The Compare tab (`compare`) keeps its run beside its drawing, but the
+//! same way: its drawing pushes commands, and the app applies them after the frame.
 
+pub mod compare;
 pub mod config;
 pub mod format;
 pub mod live;

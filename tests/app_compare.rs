@@ -1,0 +1,322 @@
+//! The app's Compare tab driven as a user would, through its labelled widgets (no GPU, no
+//! display): load a comparison, run it, watch each series' points reach the chart data and
+//! the table, stop one midway, and load a bad file. The comparisons are the tiny test fixture
+//! (50 µs tasks, a few trials), so each test takes seconds; the Python series run on the
+//! machine's python3 when there is one and say plainly that it is missing when there is not.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use pooltune::app::{AppOptions, PooltuneApp};
+use pooltune::compare::{self, SeriesKind};
+use pooltune::ui::compare::{CompareStatus, CompareView, view_series};
+use pooltune::ui::format;
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tiny_path() -> PathBuf {
+    manifest_dir().join("tests/fixtures/compare-tiny.toml")
+}
+
+fn python_present() -> bool {
+    compare::python::find_on_path(compare::python::DEFAULT_PYTHON).is_some()
+}
+
+fn app_with(options: AppOptions) -> Harness<'static, PooltuneApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 1000.0))
+        .build_eframe(move |cc| {
+            PooltuneApp::new(
+                cc,
+                AppOptions {
+                    live_readings: false,
+                    ..options.clone()
+                },
+            )
+        })
+}
+
+/// The app on the Compare tab, without the monitor thread.
+fn app() -> Harness<'static, PooltuneApp> {
+    let mut harness = app_with(AppOptions::default());
+    harness.get_by_label("Compare").click();
+    harness.run_ok();
+    harness
+}
+
+/// Steps frames until `done` holds; the engine runs on its own thread meanwhile.
+fn wait_for(
+    harness: &mut Harness<'static, PooltuneApp>,
+    what: &str,
+    done: impl Fn(&PooltuneApp) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !done(harness.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+        harness.step();
+    }
+    harness.run_ok();
+}
+
+/// Types `text` into the text field labelled `label`.
+fn type_into(harness: &mut Harness<'static, PooltuneApp>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.run_ok();
+    harness.get_by_label(label).type_text(text);
+    harness.run_ok();
+}
+
+fn load(harness: &mut Harness<'static, PooltuneApp>, path: &std::path::Path) {
+    type_into(harness, "Comparison file", &path.display().to_string());
+    harness.get_by_label("Load comparison").click();
+    harness.run_ok();
+}
+
+fn on_screen(harness: &Harness<'static, PooltuneApp>, text: &str) -> bool {
+    harness.query_all_by_label(text).next().is_some()
+}
+
+#[test]
+fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
+    let mut harness = app();
+    load(&mut harness, &tiny_path());
+    let tiny = compare::load(&tiny_path()).unwrap();
+    assert_eq!(harness.state().compare().comparison(), Some(&tiny));
+    assert!(harness.state().compare().load_error().is_none());
+
+    harness.get_by_label("Run comparison").click();
+    harness.run_ok();
+    assert!(harness.state().compare().is_running());
+    wait_for(&mut harness, "the comparison to finish", |app| {
+        !app.compare().is_running()
+    });
+
+    let data = harness.state().compare().data().unwrap().clone();
+    assert_eq!(data.status, CompareStatus::Finished);
+    assert_eq!(data.thread_counts, [1, 2]);
+    assert_eq!(data.series.len(), tiny.series.len());
+    let machine = data.machine.as_ref().expect("the machine is known");
+    // The CPU counts are marked on the chart (in its legend).
+    let marker = if machine.physical_cpus == machine.logical_cpus {
+        format!("{} CPUs (physical = logical)", machine.logical_cpus)
+    } else {
+        format!("{} logical CPUs", machine.logical_cpus)
+    };
+    assert!(on_screen(&harness, &marker), "no marker {marker}");
+
+    for series in &data.series {
+        if series.kind.is_python() && !python_present() {
+            // Without Python the series says so, plainly, beside the chart.
+            let error = series
+                .error
+                .as_deref()
+                .expect("a missing Python is reported");
+            assert!(on_screen(&harness, error), "{error} is not shown");
+            continue;
+        }
+        assert_eq!(series.error, None, "{}", series.label);
+        let threads: Vec<usize> = series.points.iter().map(|p| p.threads).collect();
+        assert_eq!(threads, [1, 2], "{}", series.label);
+        if series.kind.is_python() {
+            // Python series are labelled with their interpreter and GIL state.
+            let interpreter = series.interpreter.as_ref().unwrap();
+            assert!(
+                series.label.contains(&interpreter.describe()),
+                "{}",
+                series.label
+            );
+            assert!(series.label.contains("GIL on"), "{}", series.label);
+        }
+        // The chart draws the points as measured ...
+        assert_eq!(
+            view_series(series, CompareView::Throughput),
+            series
+                .points
+                .iter()
+                .map(|p| [p.threads as f64, p.throughput_per_s])
+                .collect::<Vec<_>>()
+        );
+        // ... and the table shows each of them as it formats them.
+        for point in &series.points {
+            let cell = format::rate(point.throughput_per_s);
+            assert!(on_screen(&harness, &cell), "no table cell reads {cell}");
+        }
+    }
+    // The series' labels are on screen (the table's header and the list).
+    assert!(on_screen(&harness, &data.series[0].label));
+
+    // The speedup view: every measured series starts at 1.00× at one thread.
+    harness.get_by_label("speedup").click();
+    harness.run_ok();
+    assert_eq!(harness.state().compare().view, CompareView::Speedup);
+    assert!(on_screen(&harness, "1.00×"));
+    let rust = &data.series[0];
+    assert_eq!(rust.kind, SeriesKind::Rust);
+    let speedup = view_series(rust, CompareView::Speedup);
+    assert_eq!(speedup[0], [1.0, 1.0]);
+    let two = rust.points[1].throughput_per_s / rust.points[0].throughput_per_s;
+    assert!((speedup[1][1] - two).abs() < 1e-12);
+    harness.get_by_label("efficiency").click();
+    harness.run_ok();
+    assert!(on_screen(&harness, "100%"));
+    assert!(data.result.as_ref().is_some_and(|r| !r.cancelled));
+}
+
+#[test]
+fn stop_keeps_the_finished_points() {
+    let mut harness = app();
+    load(&mut harness, &tiny_path());
+    // Eight thread counts of longer trials: seconds of work, so Stop lands midway.
+    harness.state_mut().compare_mut().threads_text = "1, 2, 3, 4, 5, 6, 7, 8".into();
+    if let Some(comparison) = harness.state_mut().compare_mut().comparison_mut() {
+        comparison.sweep.tasks_per_trial = Some(400);
+    }
+    harness.run_ok();
+    // Space runs the comparison on the Compare tab (no text field has the keyboard).
+    harness.key_press(egui::Key::Space);
+    harness.run_ok();
+    assert!(
+        harness.state().compare().is_running(),
+        "Space did not run it"
+    );
+    wait_for(&mut harness, "the first point", |app| {
+        app.compare()
+            .data()
+            .is_some_and(|d| d.series.iter().any(|s| !s.points.is_empty()))
+    });
+    // Points appear as they arrive, before the comparison is over.
+    let live = harness
+        .state()
+        .compare()
+        .data()
+        .and_then(|d| d.series.iter().find_map(|s| s.points.first()))
+        .map(|p| format::rate(p.throughput_per_s))
+        .unwrap();
+    assert!(harness.state().compare().is_running());
+    assert!(on_screen(&harness, &live), "{live} is not in the table yet");
+    harness.get_by_label("Stop comparison").click();
+    harness.run_ok();
+    wait_for(&mut harness, "the comparison to stop", |app| {
+        !app.compare().is_running()
+    });
+
+    let data = harness.state().compare().data().unwrap().clone();
+    assert_eq!(data.status, CompareStatus::Stopped);
+    let result = data.result.as_ref().unwrap();
+    assert!(result.cancelled);
+    let measured: usize = data.series.iter().map(|s| s.points.len()).sum();
+    assert!(
+        (1..8 * data.series.len()).contains(&measured),
+        "{measured} points"
+    );
+    for (shown, kept) in data.series.iter().zip(&result.series) {
+        assert_eq!(shown.points, kept.points);
+    }
+    let first = data
+        .series
+        .iter()
+        .find_map(|s| s.points.first())
+        .unwrap()
+        .throughput_per_s;
+    assert!(on_screen(&harness, &format::rate(first)));
+    assert!(on_screen(
+        &harness,
+        "Stopped; the points measured are kept."
+    ));
+    // The Run button is back.
+    assert!(
+        !harness
+            .get_by_label("Run comparison")
+            .accesskit_node()
+            .is_disabled()
+    );
+}
+
+#[test]
+fn a_bad_comparison_file_shows_its_error_in_place_and_changes_nothing() {
+    let mut harness = app();
+    load(&mut harness, &tiny_path());
+    let before = harness.state().compare().comparison().cloned();
+    let bad = manifest_dir().join("tests/fixtures/compare-bad/duplicate-label.toml");
+    harness.get_by_label("Comparison file").focus();
+    harness.run_ok();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_label("Comparison file")
+        .type_text(&bad.display().to_string());
+    harness.run_ok();
+    harness.get_by_label("Load comparison").click();
+    harness.run_ok();
+
+    let error = harness
+        .state()
+        .compare()
+        .load_error()
+        .expect("an error is shown")
+        .to_owned();
+    assert!(error.contains("duplicate-label.toml"), "{error}");
+    assert!(error.contains("series[2].label"), "{error}");
+    // On screen, in the tab, not only in the state.
+    harness.get_by_label_contains("series[2].label");
+    assert_eq!(harness.state().compare().comparison().cloned(), before);
+
+    // A bad thread list disables Run, with the reason beside it.
+    harness.state_mut().compare_mut().threads_text = "1, lots".into();
+    harness.run_ok();
+    assert!(
+        harness
+            .get_by_label("Run comparison")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.get_by_label_contains("Cannot run: `sweep.threads`");
+}
+
+#[test]
+fn a_missing_python_fails_its_series_plainly_and_the_rust_series_run() {
+    let mut harness = app();
+    load(&mut harness, &tiny_path());
+    type_into(&mut harness, "Python", "/no/such/python3");
+    harness.get_by_label("Run comparison").click();
+    harness.run_ok();
+    wait_for(&mut harness, "the comparison to finish", |app| {
+        !app.compare().is_running()
+    });
+    let data = harness.state().compare().data().unwrap().clone();
+    for series in &data.series {
+        match series.kind {
+            SeriesKind::PythonThreads | SeriesKind::PythonProcesses => {
+                assert!(series.points.is_empty(), "{}", series.label);
+                let error = series.error.as_deref().expect("the series says why");
+                assert!(error.contains("/no/such/python3"), "{error}");
+                assert!(on_screen(&harness, error), "{error} is not shown");
+            }
+            _ => assert_eq!(series.points.len(), 2, "{}", series.label),
+        }
+    }
+}
+
+#[test]
+fn a_comparison_given_at_start_opens_the_compare_tab_and_runs() {
+    let tiny = compare::load(&tiny_path()).unwrap();
+    let mut harness = app_with(AppOptions {
+        comparison: Some(tiny.clone()),
+        run_at_start: true,
+        ..AppOptions::default()
+    });
+    harness.run_ok();
+    assert_eq!(harness.state().persisted().tab, pooltune::app::Tab::Compare);
+    assert!(harness.state().compare().is_running() || harness.state().compare().has_ended());
+    wait_for(&mut harness, "the comparison to finish", |app| {
+        app.compare().has_ended()
+    });
+    // The sweep side did not run.
+    assert!(harness.state().session().runs().is_empty());
+    assert_eq!(harness.state().compare().comparison(), Some(&tiny));
+}
