@@ -25,6 +25,7 @@ use crate::preset::{self, InvalidValue, Preset, PresetEntry};
 use crate::result::SweepResult;
 use crate::sweep::{self, Progress, SweepEvent};
 use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths};
+use crate::ui::cost::{self, CostTab};
 use crate::ui::plots::{self, PlotOptions};
 use crate::ui::session::{RunStatus, Session};
 use crate::ui::{format, live, results};
@@ -76,7 +77,7 @@ pub enum Command {
     Run,
     /// Stop the running sweep; its finished points are kept.
     Stop,
-    /// Run when idle, stop when running (the Space key).
+    /// Run when idle, stop when running (the Space key); on the "Worker cost" tab, its run.
     ToggleRun,
     /// Load a preset file into the configuration; a bad file changes nothing.
     LoadPreset(PathBuf),
@@ -96,6 +97,10 @@ pub enum Command {
     Export(ExportKind, u64, PathBuf),
     /// Write a PNG of the plots as shown.
     ExportPng(PathBuf),
+    /// Start a worker-cost run of the "Worker cost" tab's inputs.
+    RunCost,
+    /// Stop the worker-cost run; what it measured is kept.
+    StopCost,
 }
 
 /// The views of the central area. Comparison and worker-cost views slot in here as tabs.
@@ -104,15 +109,18 @@ pub enum Tab {
     /// Throughput and latency against threads, the runs and the results table.
     #[default]
     Sweep,
+    /// Memory and start latency per thread and per process, Rust beside Python.
+    Cost,
 }
 
 impl Tab {
     /// Every tab, in the order shown.
-    pub const ALL: [Tab; 1] = [Tab::Sweep];
+    pub const ALL: [Tab; 2] = [Tab::Sweep, Tab::Cost];
 
     fn title(self) -> &'static str {
         match self {
             Tab::Sweep => "Sweep",
+            Tab::Cost => "Worker cost",
         }
     }
 }
@@ -238,6 +246,7 @@ pub struct PooltuneApp {
     run_at_start: bool,
     screenshot_when_done: Option<PathBuf>,
     applied_theme: Option<ThemePreference>,
+    cost: CostTab,
 }
 
 impl PooltuneApp {
@@ -278,6 +287,7 @@ impl PooltuneApp {
             run_at_start: options.run_at_start,
             screenshot_when_done: options.screenshot_when_done,
             applied_theme: None,
+            cost: CostTab::default(),
         }
     }
 
@@ -289,6 +299,16 @@ impl PooltuneApp {
     /// The configuration being edited, to change it (tests shorten sweeps this way).
     pub fn draft_mut(&mut self) -> &mut ConfigDraft {
         &mut self.draft
+    }
+
+    /// The "Worker cost" tab: its inputs, run and figures.
+    pub fn cost(&self) -> &CostTab {
+        &self.cost
+    }
+
+    /// The "Worker cost" tab, to change its inputs (tests point it at the built binary).
+    pub fn cost_mut(&mut self) -> &mut CostTab {
+        &mut self.cost
     }
 
     /// The runs of this session.
@@ -357,6 +377,14 @@ impl PooltuneApp {
                     sweep.stopping = true;
                 }
             }
+            Command::ToggleRun if self.state.tab == Tab::Cost => {
+                let next = if self.cost.is_running() {
+                    Command::StopCost
+                } else {
+                    Command::RunCost
+                };
+                self.run_cmd(ctx, next);
+            }
             Command::ToggleRun => {
                 let next = if self.sweep.is_some() {
                     Command::Stop
@@ -396,6 +424,8 @@ impl PooltuneApp {
                 Some(rect) => self.request_screenshot(ctx, ShotPurpose::Plots(path, rect)),
                 None => self.complain("There is no plot on screen to export."),
             },
+            Command::RunCost => self.cost.start(ctx),
+            Command::StopCost => self.cost.stop(),
         }
     }
 
@@ -895,8 +925,9 @@ impl eframe::App for PooltuneApp {
         if std::mem::take(&mut self.run_at_start) {
             self.run_cmd(ctx, Command::Run);
         }
+        self.cost.receive();
         self.pace_monitor();
-        if self.sweep.is_some() {
+        if self.sweep.is_some() || self.cost.is_running() {
             ctx.request_repaint_after(RUNNING_REPAINT);
         }
     }
@@ -952,6 +983,7 @@ impl eframe::App for PooltuneApp {
             ui.separator();
             match self.state.tab {
                 Tab::Sweep => self.sweep_tab_ui(ui, &mut commands),
+                Tab::Cost => cost::cost_ui(ui, &mut self.cost, &mut commands),
             }
         });
 
