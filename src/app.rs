@@ -174,6 +174,8 @@ pub struct AppOptions {
     pub screenshot_when_done: Option<PathBuf>,
     /// Take live readings (tests turn this off to keep the window still).
     pub live_readings: bool,
+    /// Open on this tab instead of the remembered one (`--tab`); `--run` runs that tab's run.
+    pub tab: Option<Tab>,
 }
 
 impl Default for AppOptions {
@@ -183,6 +185,7 @@ impl Default for AppOptions {
             run_at_start: false,
             screenshot_when_done: None,
             live_readings: true,
+            tab: None,
         }
     }
 }
@@ -252,10 +255,13 @@ pub struct PooltuneApp {
 impl PooltuneApp {
     /// Creates the app, restoring what was remembered and starting the monitor thread.
     pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> PooltuneApp {
-        let state: PersistedState = cc
+        let mut state: PersistedState = cc
             .storage
             .and_then(|storage| eframe::get_value(storage, eframe::APP_KEY))
             .unwrap_or_default();
+        if let Some(tab) = options.tab {
+            state.tab = tab;
+        }
         let draft = match options.preset {
             Some(preset) => ConfigDraft::new(preset),
             None => remembered_draft(&state),
@@ -923,7 +929,8 @@ impl eframe::App for PooltuneApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.receive(ctx);
         if std::mem::take(&mut self.run_at_start) {
-            self.run_cmd(ctx, Command::Run);
+            // Nothing runs yet: this starts the shown tab's run.
+            self.run_cmd(ctx, Command::ToggleRun);
         }
         self.cost.receive();
         self.pace_monitor();
@@ -992,12 +999,17 @@ impl eframe::App for PooltuneApp {
         }
 
         // `--screenshot`: once the sweep has ended and its last frame is drawn.
-        let finished = self.sweep.is_none()
-            && self
-                .session
-                .runs()
-                .last()
-                .is_some_and(|run| run.status != RunStatus::Running);
+        let finished = match self.state.tab {
+            Tab::Sweep => {
+                self.sweep.is_none()
+                    && self
+                        .session
+                        .runs()
+                        .last()
+                        .is_some_and(|run| run.status != RunStatus::Running)
+            }
+            Tab::Cost => !self.cost.is_running() && self.cost.result.is_some(),
+        };
         if finished
             && self.shot.is_none()
             && let Some(path) = self.screenshot_when_done.take()

@@ -16,9 +16,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, TryRecvError};
 use eframe::egui;
 use egui::{Color32, Grid, RichText, ScrollArea, TextEdit, Ui};
-use egui_plot::{
-    GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, MarkerShape, Plot, Points,
-};
+use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, MarkerShape, Plot, Points};
 
 use crate::app::Command;
 use crate::cancel::CancelToken;
@@ -324,6 +322,8 @@ impl Metric {
 pub struct Series {
     /// Legend name, such as "Rust processes PSS" or "Python processes (spawn) p99".
     pub name: String,
+    /// The worker group's name, shared by its series (so that hovering names the group).
+    pub legend: String,
     /// The worker group (kind and start method) it belongs to, which sets its colour.
     pub group: usize,
     /// What it shows.
@@ -380,8 +380,10 @@ pub fn series(measured: &[(WorkerKind, WorkerCost)], metrics: &[Metric]) -> Vec<
                 continue;
             }
             points.sort_by(|a, b| a[0].total_cmp(&b[0]));
+            let legend = group_name(kind, method.as_deref());
             out.push(Series {
-                name: format!("{} {}", group_name(kind, method.as_deref()), metric.label()),
+                name: format!("{legend} {}", metric.label()),
+                legend,
                 group,
                 metric,
                 points,
@@ -447,22 +449,70 @@ fn bytes_label(b: f64) -> String {
 fn log_plot<'a>(id: &str, y_label: &str, height: f32) -> Plot<'a> {
     Plot::new(id.to_owned())
         .height(height)
-        .legend(
-            Legend::default()
-                .position(egui_plot::Corner::RightBottom)
-                .text_style(egui::TextStyle::Small),
-        )
         .x_axis_label("workers N (log scale)")
         .y_axis_label(y_label.to_owned())
         .x_grid_spacer(log10_grid)
-        .y_grid_spacer(log10_grid)
         .x_axis_formatter(|mark, _| log_label(mark.value, workers_label))
         .include_x(0.0)
         .allow_scroll(false)
 }
 
-/// What hovering a point shows: its series, N and value (the plot holds log₁₀ of both).
-fn hover_text(hover: &HoverPosition<'_>, value: impl Fn(f64) -> String) -> Option<String> {
+/// How a plot's y axis is scaled: memory doubles (log₂, marks at 16 KiB, 32 KiB, ...), times
+/// span decades (log₁₀, marks at 1-2-5).
+#[derive(Debug, Clone, Copy)]
+enum YScale {
+    Log2,
+    Log10,
+}
+
+impl YScale {
+    fn plot_y(self, v: f64) -> f64 {
+        match self {
+            YScale::Log2 => v.log2(),
+            YScale::Log10 => v.log10(),
+        }
+    }
+
+    fn value_at(self, y: f64) -> f64 {
+        match self {
+            YScale::Log2 => y.exp2(),
+            YScale::Log10 => 10f64.powf(y),
+        }
+    }
+}
+
+/// Marks at every power of two on a log₂ axis.
+fn log2_grid(input: GridInput) -> Vec<GridMark> {
+    let (min, max) = input.bounds;
+    if !(min.is_finite() && max.is_finite()) || max - min > 64.0 {
+        return Vec::new();
+    }
+    (min.floor() as i64..=max.ceil() as i64)
+        .map(|k| GridMark {
+            value: k as f64,
+            step_size: 1.0,
+        })
+        .collect()
+}
+
+/// A start time on the axis: "50 µs", "2 ms", "200 ms", "1.5 s".
+fn micros_axis(us: f64) -> String {
+    let trim = |v: f64| format!("{}", (v * 100.0).round() / 100.0);
+    if us < 1000.0 {
+        format!("{} µs", trim(us))
+    } else if us < 1_000_000.0 {
+        format!("{} ms", trim(us / 1000.0))
+    } else {
+        format!("{} s", trim(us / 1_000_000.0))
+    }
+}
+
+/// What hovering a point shows: its series, N and value (the plot holds logs of both).
+fn hover_text(
+    hover: &HoverPosition<'_>,
+    scale: YScale,
+    value: impl Fn(f64) -> String,
+) -> Option<String> {
     match hover {
         HoverPosition::NearDataPoint {
             plot_name,
@@ -471,13 +521,13 @@ fn hover_text(hover: &HoverPosition<'_>, value: impl Fn(f64) -> String) -> Optio
         } => Some(format!(
             "{plot_name}\n{} workers\n{}",
             workers_label(10f64.powf(position.x).round()),
-            value(10f64.powf(position.y))
+            value(scale.value_at(position.y))
         )),
         HoverPosition::Elsewhere { .. } => None,
     }
 }
 
-fn draw_series(plot_ui: &mut egui_plot::PlotUi<'_>, all: &[Series]) {
+fn draw_series(plot_ui: &mut egui_plot::PlotUi<'_>, all: &[Series], scale: YScale) {
     for s in all {
         let color = GROUP_COLORS[s.group % GROUP_COLORS.len()];
         let (style, shape) = match s.metric {
@@ -487,16 +537,16 @@ fn draw_series(plot_ui: &mut egui_plot::PlotUi<'_>, all: &[Series]) {
         let log: Vec<[f64; 2]> = s
             .points
             .iter()
-            .map(|[n, v]| [n.log10(), v.log10()])
+            .map(|[n, v]| [n.log10(), scale.plot_y(*v)])
             .collect();
         plot_ui.line(
-            Line::new(s.name.clone(), log.clone())
+            Line::new(s.legend.clone(), log.clone())
                 .color(color)
                 .style(style)
                 .allow_hover(false),
         );
         plot_ui.points(
-            Points::new(s.name.clone(), log)
+            Points::new(s.legend.clone(), log)
                 .color(color)
                 .radius(3.5)
                 .shape(shape)
@@ -579,20 +629,54 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
     let plot_height = (ui.available_height() - table_height - 16.0).max(160.0);
     let memory = series(&tab.measured, &[Metric::Rss, Metric::Pss]);
     let latency = series(&tab.measured, &[Metric::StartP50, Metric::StartP99]);
+    legend_ui(ui, &tab.measured);
     ui.columns(2, |columns| {
-        log_plot("cost_memory_plot", "memory per worker", plot_height)
-            .y_axis_formatter(|mark, _| log_label(mark.value, bytes_label))
-            .label_formatter(|hover| hover_text(hover, |y| format!("{} each", bytes_label(y))))
-            .show(&mut columns[0], |plot_ui| draw_series(plot_ui, &memory));
-        log_plot("cost_latency_plot", "start latency", plot_height)
-            .y_axis_formatter(|mark, _| log_label(mark.value, format::micros))
+        columns[0].strong("Memory per worker").on_hover_text(
+            "Solid: RSS, resident memory per worker. Dashed: PSS, a process's fair share of the pages it shares with the others (what one more process really adds).",
+        );
+        log_plot("cost_memory_plot", "memory per worker (log₂)", plot_height)
+            .y_grid_spacer(log2_grid)
+            .y_axis_formatter(|mark, _| bytes_label(mark.value.exp2()))
             .label_formatter(|hover| {
-                hover_text(hover, |y| format!("{} to start", format::micros(y)))
+                hover_text(hover, YScale::Log2, |y| format!("{} each", bytes_label(y)))
             })
-            .show(&mut columns[1], |plot_ui| draw_series(plot_ui, &latency));
+            .show(&mut columns[0], |plot_ui| {
+                draw_series(plot_ui, &memory, YScale::Log2);
+            });
+        columns[1]
+            .strong("Start latency per worker")
+            .on_hover_text("Solid: p50 (median). Dashed: p99.");
+        log_plot("cost_latency_plot", "start latency (log₁₀)", plot_height)
+            .y_grid_spacer(log10_grid)
+            .y_axis_formatter(|mark, _| log_label(mark.value, micros_axis))
+            .label_formatter(|hover| {
+                hover_text(hover, YScale::Log10, |y| {
+                    format!("{} to start", format::micros(y))
+                })
+            })
+            .show(&mut columns[1], |plot_ui| {
+                draw_series(plot_ui, &latency, YScale::Log10);
+            });
     });
-    ui.weak("Solid: RSS and p50. Dashed: PSS (a process's fair share of pages it shares with others) and p99. Both axes are logarithmic.");
+    ui.weak("Solid: RSS (left) and p50 (right). Dashed: PSS, a process's fair share of shared pages (left), and p99 (right).");
     table_ui(ui, &tab.measured);
+}
+
+/// One legend for both plots (the same colours), above them rather than over the points.
+fn legend_ui(ui: &mut Ui, measured: &[(WorkerKind, WorkerCost)]) {
+    ui.horizontal_wrapped(|ui| {
+        for (i, (kind, method)) in groups(measured).into_iter().enumerate() {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter()
+                .rect_filled(rect, 2.0, GROUP_COLORS[i % GROUP_COLORS.len()]);
+            // Whole names move to the next line rather than breaking in two.
+            ui.add(
+                egui::Label::new(group_name(kind, method.as_deref()))
+                    .wrap_mode(egui::TextWrapMode::Extend),
+            );
+            ui.add_space(8.0);
+        }
+    });
 }
 
 fn inputs_ui(ui: &mut Ui, draft: &mut CostDraft, invalid: Option<&InvalidValue>) {
@@ -601,53 +685,50 @@ fn inputs_ui(ui: &mut Ui, draft: &mut CostDraft, invalid: Option<&InvalidValue>)
             .filter(|i| i.field == field)
             .map(|i| (ui.visuals().error_fg_color, i.to_string()))
     };
-    Grid::new("cost_inputs")
-        .num_columns(4)
-        .spacing([8.0, 4.0])
-        .show(ui, |ui| {
-            text_row(
-                ui,
-                "Threads to start",
-                "N values for Rust threads (and Python threads), separated by commas.",
-                &mut draft.threads_text,
-                error(ui, "threads"),
-            );
-            text_row(
-                ui,
-                "Processes to start",
-                "N values for worker processes (and Python processes, per start method).",
-                &mut draft.processes_text,
-                error(ui, "processes"),
-            );
-            ui.end_row();
-            text_row(
-                ui,
-                "Stack (KiB)",
-                "Stack reserved by each Rust thread; empty for Rust's default (2 MiB). Reserved is not resident: only touched pages take RAM.",
-                &mut draft.stack_kib_text,
-                error(ui, "stack_kib"),
-            );
-            ui.label("Python")
-                .on_hover_text("Measure CPython's threading.Thread and multiprocessing.Process too.");
-            ui.horizontal(|ui| {
-                ui.radio_value(&mut draft.python, PythonMode::Off, "off")
-                    .on_hover_text("Rust only.");
-                ui.radio_value(&mut draft.python, PythonMode::Auto, "python3")
-                    .on_hover_text("python3 from the PATH, if there is one.");
-                ui.radio_value(&mut draft.python, PythonMode::Path, "path:");
-                let edit = ui
-                    .add_enabled(
-                        draft.python == PythonMode::Path,
-                        TextEdit::singleline(&mut draft.python_path).desired_width(140.0),
-                    )
-                    .accessible_name("Python path")
-                    .on_hover_text("The interpreter to measure, such as /usr/bin/python3.11.");
-                if let Some((color, _)) = error(ui, "python") {
-                    outline(ui, &edit, color);
-                }
-            });
-            ui.end_row();
-        });
+    ui.horizontal(|ui| {
+        text_row(
+            ui,
+            "Threads to start",
+            "N values for Rust threads (and Python threads), separated by commas.",
+            &mut draft.threads_text,
+            error(ui, "threads"),
+        );
+        ui.add_space(12.0);
+        text_row(
+            ui,
+            "Processes to start",
+            "N values for worker processes (and Python processes, per start method).",
+            &mut draft.processes_text,
+            error(ui, "processes"),
+        );
+    });
+    ui.horizontal(|ui| {
+        text_row(
+            ui,
+            "Stack (KiB)",
+            "Stack reserved by each Rust thread; empty for Rust's default (2 MiB). Reserved is not resident: only touched pages take RAM.",
+            &mut draft.stack_kib_text,
+            error(ui, "stack_kib"),
+        );
+        ui.add_space(12.0);
+        ui.label("Python")
+            .on_hover_text("Measure CPython's threading.Thread and multiprocessing.Process too.");
+        ui.radio_value(&mut draft.python, PythonMode::Off, "off")
+            .on_hover_text("Rust only.");
+        ui.radio_value(&mut draft.python, PythonMode::Auto, "python3")
+            .on_hover_text("python3 from the PATH, if there is one.");
+        ui.radio_value(&mut draft.python, PythonMode::Path, "path:");
+        let edit = ui
+            .add_enabled(
+                draft.python == PythonMode::Path,
+                TextEdit::singleline(&mut draft.python_path).desired_width(160.0),
+            )
+            .accessible_name("Python path")
+            .on_hover_text("The interpreter to measure, such as /usr/bin/python3.11.");
+        if let Some((color, _)) = error(ui, "python") {
+            outline(ui, &edit, color);
+        }
+    });
 }
 
 fn outline(ui: &Ui, response: &egui::Response, color: Color32) {
