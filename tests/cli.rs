@@ -322,3 +322,17 @@ fn a_pool_the_os_refuses_fails_its_point_and_the_sweep_goes_on() {
         );
     }
 }
+
+#[test]
+fn run_needs_a_preset_or_the_cost_tab() {
+    let alone = pooltune(&["--run"]);
+    assert_eq!(alone.status.code(), Some(2));
+    let stderr = text(&alone.stderr);
+    assert!(
+        stderr.contains("--run needs --preset") && stderr.contains("--tab cost"),
+        "{stderr}"
+    );
+    let tab = pooltune(&["--tab", "nope"]);
+    assert_eq!(tab.status.code(), Some(2));
+    assert!(text(&tab.stderr).contains("cost"));
+}
