@@ -928,13 +928,19 @@ pub fn png_bytes(
 impl eframe::App for PooltuneApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.receive(ctx);
-        if std::mem::take(&mut self.run_at_start) {
+        // The worker-cost run reads this process's memory, so it waits for the window to
+        // have drawn a few frames (shaders, fonts and the software renderer's threads are
+        // set up in the first ones); a sweep starts at once.
+        let settled = self.state.tab != Tab::Cost || ctx.cumulative_frame_nr() >= 3;
+        if self.run_at_start && !settled {
+            ctx.request_repaint_after(Duration::from_millis(300));
+        } else if std::mem::take(&mut self.run_at_start) {
             // Nothing runs yet: this starts the shown tab's run.
             self.run_cmd(ctx, Command::ToggleRun);
         }
         self.cost.receive();
         self.pace_monitor();
-        if self.sweep.is_some() || self.cost.is_running() {
+        if self.sweep.is_some() || self.cost.repaints_while_running() {
             ctx.request_repaint_after(RUNNING_REPAINT);
         }
     }

@@ -10,6 +10,8 @@
 //! and waits for it, so no worker thread or process outlives the window.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -162,6 +164,9 @@ struct ActiveCost {
     thread: Option<JoinHandle<Result<CostResult, CostError>>>,
     started: Instant,
     stopping: bool,
+    /// True while Rust threads are measured: the window does not repaint then (see
+    /// [`CostTab::start`]).
+    still: Arc<AtomicBool>,
 }
 
 impl Drop for ActiveCost {
@@ -215,10 +220,29 @@ impl CostTab {
         let cancel = CancelToken::new();
         let (sender, events) = crossbeam_channel::unbounded();
         let repaint = ctx.clone();
+        // A Rust thread's memory is read as the growth of this whole process's RSS, and the
+        // window allocates as it draws (glyphs, meshes and, with software OpenGL, its frame
+        // buffers). Measured while the window was still starting, threads read 100 to 700
+        // KiB each on this machine against 9 to 11 KiB from `pooltune cost` in a terminal;
+        // with the window settled and still, 9 to 16 KiB. So the window stays still until
+        // the last thread count is measured; processes are measured in the children.
+        let thread_counts = spec.threads.len();
+        let still = Arc::new(AtomicBool::new(thread_counts > 0));
+        let still_in_engine = Arc::clone(&still);
         let spawned = cost::spawn_cost(spec, cancel.clone(), move |event| {
+            let thread_phase = match &event {
+                CostEvent::Started { .. } => true,
+                CostEvent::Measured { kind, done, .. } => {
+                    *kind == WorkerKind::RustThread && *done < thread_counts
+                }
+                CostEvent::Finished(_) => false,
+            };
             // The window may already be gone when the last event is sent.
             let _ = sender.send(event);
-            repaint.request_repaint();
+            if !(thread_phase && still_in_engine.load(Ordering::Relaxed)) {
+                still_in_engine.store(false, Ordering::Relaxed);
+                repaint.request_repaint();
+            }
         });
         match spawned {
             Ok(thread) => {
@@ -228,10 +252,19 @@ impl CostTab {
                     thread: Some(thread),
                     started: Instant::now(),
                     stopping: false,
+                    still,
                 });
             }
             Err(err) => self.error = Some(err.to_string()),
         }
+    }
+
+    /// True while a run is measured and the window may repaint on a timer: not while Rust
+    /// threads are measured (a repaint's memory would be counted as theirs).
+    pub fn repaints_while_running(&self) -> bool {
+        self.active
+            .as_ref()
+            .is_some_and(|active| !active.still.load(Ordering::Relaxed))
     }
 
     /// Asks the running measurement to stop; what it measured is kept.
@@ -572,6 +605,8 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
             let planned = tab.planned.max(done).max(1);
             let text = if active.stopping {
                 "stopping…".to_owned()
+            } else if active.still.load(Ordering::Relaxed) {
+                "measuring Rust threads (the window keeps still meanwhile)…".to_owned()
             } else {
                 format!(
                     "{done} of about {planned} measured · {:.0} s",
@@ -632,7 +667,7 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
     legend_ui(ui, &tab.measured);
     ui.columns(2, |columns| {
         columns[0].strong("Memory per worker").on_hover_text(
-            "Solid: RSS, resident memory per worker. Dashed: PSS, a process's fair share of the pages it shares with the others (what one more process really adds).",
+            format!("Solid: RSS, resident memory per worker. Dashed: PSS, a process's fair share of the pages it shares with the others (what one more process really adds).\n\n{THREAD_RSS_NOTE}"),
         );
         log_plot("cost_memory_plot", "memory per worker (log₂)", plot_height)
             .y_grid_spacer(log2_grid)
@@ -658,7 +693,8 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
                 draw_series(plot_ui, &latency, YScale::Log10);
             });
     });
-    ui.weak("Solid: RSS (left) and p50 (right). Dashed: PSS, a process's fair share of shared pages (left), and p99 (right).");
+    ui.weak("Solid: RSS (left) and p50 (right). Dashed: PSS, a process's fair share of shared pages (left), and p99 (right).")
+        .on_hover_text(THREAD_RSS_NOTE);
     table_ui(ui, &tab.measured);
 }
 
@@ -666,17 +702,19 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
 fn legend_ui(ui: &mut Ui, measured: &[(WorkerKind, WorkerCost)]) {
     ui.horizontal_wrapped(|ui| {
         for (i, (kind, method)) in groups(measured).into_iter().enumerate() {
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-            ui.painter()
-                .rect_filled(rect, 2.0, GROUP_COLORS[i % GROUP_COLORS.len()]);
-            // Whole names move to the next line rather than breaking in two.
+            let color = GROUP_COLORS[i % GROUP_COLORS.len()];
+            // One label per group, so that a name moves to the next line whole, its mark with it.
             ui.add(
-                egui::Label::new(group_name(kind, method.as_deref()))
-                    .wrap_mode(egui::TextWrapMode::Extend),
+                egui::Label::new(
+                    RichText::new(format!("— {}", group_name(kind, method.as_deref())))
+                        .color(color),
+                )
+                .wrap_mode(egui::TextWrapMode::Extend),
             );
             ui.add_space(8.0);
         }
     });
+    ui.add_space(4.0);
 }
 
 fn inputs_ui(ui: &mut Ui, draft: &mut CostDraft, invalid: Option<&InvalidValue>) {
@@ -757,6 +795,9 @@ fn text_row(
         response.on_hover_text(message);
     }
 }
+
+/// Why the Rust thread RSS read in the window is noisier than `pooltune cost`'s.
+const THREAD_RSS_NOTE: &str = "Rust thread RSS is the growth of this process's RSS while the threads are held, so whatever the window allocates meanwhile is counted too. For the cleanest figure run `pooltune cost` in a terminal.";
 
 /// The table's columns, with what each means.
 const COLUMNS: [(&str, &str); 8] = [
