@@ -4,13 +4,21 @@
 # window (`--screenshot`) before it closes.
 #
 #   scripts/screenshot.sh [PRESET] [OUT]     defaults: presets/web-service.toml assets/screenshot.png
+#   scripts/screenshot.sh cost [OUT]          the "Worker cost" tab after its default run
+#                                             (default OUT: assets/screenshot-cost.png)
 #
 # Needs xvfb-run (Debian: apt-get install -y xvfb) and the OpenGL software renderer (Mesa).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 preset="${1:-presets/web-service.toml}"
-out="${2:-assets/screenshot.png}"
+if [ "$preset" = cost ]; then
+    out="${2:-assets/screenshot-cost.png}"
+    open_args=(--tab cost --run)
+else
+    out="${2:-assets/screenshot.png}"
+    open_args=(--preset "$preset" --run)
+fi
 
 if ! command -v xvfb-run >/dev/null; then
     echo "error: xvfb-run not found; install it (Debian: apt-get install -y xvfb)" >&2
@@ -27,7 +35,7 @@ trap 'rm -rf "$state"' EXIT
 
 XDG_DATA_HOME="$state" LIBGL_ALWAYS_SOFTWARE=1 \
     timeout 900 xvfb-run -a -s "-screen 0 1400x900x24" \
-    target/release/pooltune --preset "$preset" --run --screenshot "$out"
+    target/release/pooltune "${open_args[@]}" --screenshot "$out"
 
 if [ ! -s "$out" ]; then
     echo "error: the app closed without writing $out" >&2

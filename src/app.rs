@@ -27,6 +27,7 @@ use crate::result::SweepResult;
 use crate::sweep::{self, Progress, SweepEvent};
 use crate::ui::compare::{self as compare_ui, CompareCommand, CompareTab};
 use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths};
+use crate::ui::cost::{self, CostTab};
 use crate::ui::plots::{self, PlotOptions};
 use crate::ui::session::{RunStatus, Session};
 use crate::ui::{format, live, results};
@@ -78,7 +79,7 @@ pub enum Command {
     Run,
     /// Stop the running sweep; its finished points are kept.
     Stop,
-    /// Run when idle, stop when running (the Space key).
+    /// Run when idle, stop when running (the Space key); on the "Worker cost" tab, its run.
     ToggleRun,
     /// Load a preset file into the configuration; a bad file changes nothing.
     LoadPreset(PathBuf),
@@ -100,6 +101,10 @@ pub enum Command {
     ExportPng(PathBuf),
     /// Something for the Compare tab.
     Compare(CompareCommand),
+    /// Start a worker-cost run of the "Worker cost" tab's inputs.
+    RunCost,
+    /// Stop the worker-cost run; what it measured is kept.
+    StopCost,
 }
 
 /// The views of the central area. Comparison and worker-cost views slot in here as tabs.
@@ -111,16 +116,19 @@ pub enum Tab {
     /// Several series (Rust, simulated GIL, CPython) on one chart: throughput, speedup,
     /// efficiency.
     Compare,
+    /// Memory and start latency per thread and per process, Rust beside Python.
+    Cost,
 }
 
 impl Tab {
     /// Every tab, in the order shown.
-    pub const ALL: [Tab; 2] = [Tab::Sweep, Tab::Compare];
+    pub const ALL: [Tab; 3] = [Tab::Sweep, Tab::Compare, Tab::Cost];
 
     fn title(self) -> &'static str {
         match self {
             Tab::Sweep => "Sweep",
             Tab::Compare => "Compare",
+            Tab::Cost => "Worker cost",
         }
     }
 }
@@ -177,6 +185,8 @@ pub struct AppOptions {
     pub screenshot_when_done: Option<PathBuf>,
     /// Take live readings (tests turn this off to keep the window still).
     pub live_readings: bool,
+    /// Open on this tab instead of the remembered one (`--tab`); `--run` runs that tab's run.
+    pub tab: Option<Tab>,
 }
 
 impl Default for AppOptions {
@@ -187,6 +197,7 @@ impl Default for AppOptions {
             run_at_start: false,
             screenshot_when_done: None,
             live_readings: true,
+            tab: None,
         }
     }
 }
@@ -251,6 +262,7 @@ pub struct PooltuneApp {
     run_at_start: bool,
     screenshot_when_done: Option<PathBuf>,
     applied_theme: Option<ThemePreference>,
+    cost: CostTab,
 }
 
 impl PooltuneApp {
@@ -265,6 +277,9 @@ impl PooltuneApp {
             state.tab = Tab::Compare;
         } else if options.preset.is_some() {
             state.tab = Tab::Sweep;
+        }
+        if let Some(tab) = options.tab {
+            state.tab = tab;
         }
         let draft = match options.preset {
             Some(preset) => ConfigDraft::new(preset),
@@ -298,6 +313,7 @@ impl PooltuneApp {
             run_at_start: options.run_at_start,
             screenshot_when_done: options.screenshot_when_done,
             applied_theme: None,
+            cost: CostTab::default(),
         }
     }
 
@@ -309,6 +325,16 @@ impl PooltuneApp {
     /// The configuration being edited, to change it (tests shorten sweeps this way).
     pub fn draft_mut(&mut self) -> &mut ConfigDraft {
         &mut self.draft
+    }
+
+    /// The "Worker cost" tab: its inputs, run and figures.
+    pub fn cost(&self) -> &CostTab {
+        &self.cost
+    }
+
+    /// The "Worker cost" tab, to change its inputs (tests point it at the built binary).
+    pub fn cost_mut(&mut self) -> &mut CostTab {
+        &mut self.cost
     }
 
     /// The runs of this session.
@@ -395,6 +421,14 @@ impl PooltuneApp {
                 };
                 self.compare.run_cmd(ctx, next);
             }
+            Command::ToggleRun if self.state.tab == Tab::Cost => {
+                let next = if self.cost.is_running() {
+                    Command::StopCost
+                } else {
+                    Command::RunCost
+                };
+                self.run_cmd(ctx, next);
+            }
             Command::ToggleRun => {
                 let next = if self.sweep.is_some() {
                     Command::Stop
@@ -435,6 +469,8 @@ impl PooltuneApp {
                 None => self.complain("There is no plot on screen to export."),
             },
             Command::Compare(command) => self.compare.run_cmd(ctx, command),
+            Command::RunCost => self.cost.start(ctx),
+            Command::StopCost => self.cost.stop(),
         }
     }
 
@@ -935,11 +971,19 @@ pub fn png_bytes(
 impl eframe::App for PooltuneApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.receive(ctx);
-        if std::mem::take(&mut self.run_at_start) {
+        // The worker-cost run reads this process's memory, so it waits for the window to
+        // have drawn a few frames (shaders, fonts and the software renderer's threads are
+        // set up in the first ones); a sweep starts at once.
+        let settled = self.state.tab != Tab::Cost || ctx.cumulative_frame_nr() >= 3;
+        if self.run_at_start && !settled {
+            ctx.request_repaint_after(Duration::from_millis(300));
+        } else if std::mem::take(&mut self.run_at_start) {
+            // Nothing runs yet: this starts the shown tab's run.
             self.run_cmd(ctx, Command::ToggleRun);
         }
+        self.cost.receive();
         self.pace_monitor();
-        if self.sweep.is_some() || self.compare.is_running() {
+        if self.sweep.is_some() || self.compare.is_running() || self.cost.repaints_while_running() {
             ctx.request_repaint_after(RUNNING_REPAINT);
         }
     }
@@ -1003,6 +1047,7 @@ impl eframe::App for PooltuneApp {
                     compare_ui::compare_ui(ui, &mut self.compare, &mut compare_commands);
                     commands.extend(compare_commands.into_iter().map(Command::Compare));
                 }
+                Tab::Cost => cost::cost_ui(ui, &mut self.cost, &mut commands),
             }
         });
 
@@ -1010,7 +1055,7 @@ impl eframe::App for PooltuneApp {
             self.run_cmd(ui.ctx(), command);
         }
 
-        // `--screenshot`: once the sweep (or comparison) has ended and its last frame is drawn.
+        // `--screenshot`: once the run of the shown tab has ended and its last frame is drawn.
         let finished = match self.state.tab {
             Tab::Compare => self.compare.has_ended(),
             Tab::Sweep => {
@@ -1021,6 +1066,7 @@ impl eframe::App for PooltuneApp {
                         .last()
                         .is_some_and(|run| run.status != RunStatus::Running)
             }
+            Tab::Cost => !self.cost.is_running() && self.cost.result.is_some(),
         };
         if finished
             && self.shot.is_none()

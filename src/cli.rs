@@ -28,11 +28,15 @@ pub struct Cli {
     /// Open the app with this preset loaded (a comparison file opens the Compare tab).
     #[arg(long, value_name = "FILE")]
     pub preset: Option<PathBuf>,
-    /// With --preset: start the sweep (or comparison) as soon as the app opens.
-    #[arg(long, requires = "preset")]
+    /// With --preset: start the sweep (or comparison) as soon as the app opens (with --tab
+    /// cost: the worker-cost run, with the tab's default counts).
+    #[arg(long)]
     pub run: bool,
-    /// With --run: once the sweep has finished, save a PNG of the whole window to FILE and
-    /// close the app (how the README's screenshot is taken).
+    /// The tab the app opens on: `sweep`, or `cost` (what a thread and a process cost).
+    #[arg(long, value_name = "TAB", value_parser = ["sweep", "cost"])]
+    pub tab: Option<String>,
+    /// With --run: once the run has finished, save a PNG of the whole window to FILE and
+    /// close the app (how the README's screenshots are taken).
     #[arg(long, value_name = "FILE", requires = "run")]
     pub screenshot: Option<PathBuf>,
     /// What to do; none opens the desktop app.

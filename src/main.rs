@@ -38,6 +38,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
 /// (exit 1).
 #[cfg(feature = "gui")]
 fn open_app(cli: &Cli) -> Result<(), CliError> {
+    let cost_tab = cli.tab.as_deref() == Some("cost");
+    if cli.run && cli.preset.is_none() && !cost_tab {
+        return Err(CliError::Usage(
+            "--run needs --preset FILE (or --tab cost)".to_owned(),
+        ));
+    }
     // A comparison file opens the Compare tab; a sweep preset the Sweep tab.
     let (preset, comparison) = match &cli.preset {
         Some(path) => match pooltune::compare::load_any(path)? {
@@ -51,6 +57,7 @@ fn open_app(cli: &Cli) -> Result<(), CliError> {
         comparison,
         run_at_start: cli.run,
         screenshot_when_done: cli.screenshot.clone(),
+        tab: cost_tab.then_some(pooltune::app::Tab::Cost),
         ..pooltune::app::AppOptions::default()
     };
     pooltune::app::launch(options).map_err(|err| CliError::Run(anyhow::Error::new(err)))

@@ -452,3 +452,17 @@ fn ctrl_c_stops_the_sweep_writes_what_finished_and_cleans_up() {
     let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn run_needs_a_preset_or_the_cost_tab() {
+    let alone = pooltune(&["--run"]);
+    assert_eq!(alone.status.code(), Some(2));
+    let stderr = text(&alone.stderr);
+    assert!(
+        stderr.contains("--run needs --preset") && stderr.contains("--tab cost"),
+        "{stderr}"
+    );
+    let tab = pooltune(&["--tab", "nope"]);
+    assert_eq!(tab.status.code(), Some(2));
+    assert!(text(&tab.stderr).contains("cost"));
+}

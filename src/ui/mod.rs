@@ -3,6 +3,9 @@
 //! results table (`results`), plus the session's runs (`session`) and number formatting
 //! (`format`), which hold no egui at all.
 //!
+//! The worker-cost tab (`cost`) also holds its run's controller (start, stop, receive), called
+//! only from the app's `run_cmd` and `logic`, never from its drawing code.
+//!
 //! Drawing functions end in `_ui`, edit what they are given in place and push
 //! [`crate::app::Command`]s for anything else; none of them starts the engine, reads a file or
 //! waits on a thread. The Compare tab (`compare`) keeps its run beside its drawing, but the
@@ -10,6 +13,7 @@
 
 pub mod compare;
 pub mod config;
+pub mod cost;
 pub mod format;
 pub mod live;
 pub mod plots;

@@ -1,0 +1,1012 @@
+//! The "Worker cost" tab: how much memory and start time one more thread costs here, and one
+//! more process, for Rust and (when a `python3` is there) for CPython. The inputs (thread and
+//! process counts, stack size, Python), a plot of memory per worker against N, a plot of start
+//! latency against N, both on log scales, and a table of the [`WorkerCost`] figures as they
+//! arrive.
+//!
+//! Nothing is measured here. [`CostTab::start`] hands a [`CostSpec`] to the engine's own
+//! named thread ([`cost::spawn_cost`]) and is called only from the app's `run_cmd`, after the
+//! frame is drawn; [`cost_ui`] draws and pushes [`Command`]s. Dropping the tab stops the run
+//! and waits for it, so no worker thread or process outlives the window.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, TryRecvError};
+use eframe::egui;
+use egui::{Color32, Grid, RichText, ScrollArea, TextEdit, Ui};
+use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, MarkerShape, Plot, Points};
+
+use crate::app::Command;
+use crate::cancel::CancelToken;
+use crate::cost::{
+    self, CostError, CostEvent, CostResult, CostSpec, PythonChoice, WorkerCost, WorkerKind, limits,
+};
+use crate::preset::InvalidValue;
+use crate::ui::format;
+
+/// Which Python the run measures besides Rust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PythonMode {
+    /// Rust only.
+    Off,
+    /// `python3` from the PATH; when there is none the result says so.
+    #[default]
+    Auto,
+    /// The interpreter typed in the path field.
+    Path,
+}
+
+/// The tab's inputs as typed; [`CostDraft::checked`] turns them into a [`CostSpec`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostDraft {
+    /// Thread counts N, "1, 10, 100".
+    pub threads_text: String,
+    /// Process counts N, "1, 10".
+    pub processes_text: String,
+    /// Stack size of each Rust thread in KiB; empty for the platform's default.
+    pub stack_kib_text: String,
+    /// Which Python to measure.
+    pub python: PythonMode,
+    /// The interpreter for [`PythonMode::Path`].
+    pub python_path: String,
+    /// The executable started as an idle worker process; None: pooltune itself
+    /// ([`crate::pool::process::worker_exe`]). Not shown: tests point it at the built binary.
+    pub exe: Option<PathBuf>,
+}
+
+impl Default for CostDraft {
+    fn default() -> Self {
+        let spec = CostSpec::default();
+        CostDraft {
+            threads_text: counts_to_text(&spec.threads),
+            processes_text: counts_to_text(&spec.processes),
+            stack_kib_text: String::new(),
+            python: PythonMode::Auto,
+            python_path: String::new(),
+            exe: None,
+        }
+    }
+}
+
+fn counts_to_text(counts: &[usize]) -> String {
+    counts
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn invalid(field: &str, value: impl Into<String>, allowed: impl Into<String>) -> InvalidValue {
+    InvalidValue {
+        field: field.to_owned(),
+        value: value.into(),
+        allowed: allowed.into(),
+    }
+}
+
+/// Parses "1, 10 100" (commas or spaces) into counts for `field`.
+pub fn parse_counts(field: &str, text: &str) -> Result<Vec<usize>, InvalidValue> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<usize>().map_err(|_| {
+                invalid(
+                    field,
+                    format!("{part:?}"),
+                    "whole numbers separated by commas, such as 1, 10, 100",
+                )
+            })
+        })
+        .collect()
+}
+
+impl CostDraft {
+    /// The run these inputs describe, or the first invalid value (named as in
+    /// `pooltune cost`: `threads`, `processes`, `stack_kib`, `python`).
+    pub fn checked(&self) -> Result<CostSpec, InvalidValue> {
+        let threads = parse_counts("threads", &self.threads_text)?;
+        let processes = parse_counts("processes", &self.processes_text)?;
+        if threads.is_empty() && processes.is_empty() {
+            return Err(invalid(
+                "threads",
+                "an empty list",
+                "at least one thread or process count",
+            ));
+        }
+        let stack = self.stack_kib_text.trim();
+        let stack_kib = if stack.is_empty() {
+            None
+        } else {
+            Some(stack.parse::<u64>().map_err(|_| {
+                let (lo, hi) = limits::STACK_KIB;
+                invalid(
+                    "stack_kib",
+                    format!("{stack:?}"),
+                    format!("a whole number of KiB from {lo} to {hi}, or empty for the default"),
+                )
+            })?)
+        };
+        let python = match self.python {
+            PythonMode::Off => PythonChoice::Skip,
+            PythonMode::Auto => PythonChoice::Auto,
+            PythonMode::Path => {
+                let path = self.python_path.trim();
+                if path.is_empty() || !Path::new(path).is_file() {
+                    return Err(invalid(
+                        "python",
+                        format!("{path:?}"),
+                        "the path of an existing Python interpreter, such as /usr/bin/python3",
+                    ));
+                }
+                PythonChoice::Path(PathBuf::from(path))
+            }
+        };
+        let spec = CostSpec {
+            threads,
+            processes,
+            stack_kib,
+            python,
+            exe: self.exe.clone(),
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+}
+
+/// A run being measured.
+struct ActiveCost {
+    cancel: CancelToken,
+    events: Receiver<CostEvent>,
+    thread: Option<JoinHandle<Result<CostResult, CostError>>>,
+    started: Instant,
+    stopping: bool,
+    /// True while Rust threads are measured: the window does not repaint then (see
+    /// [`CostTab::start`]).
+    still: Arc<AtomicBool>,
+}
+
+impl Drop for ActiveCost {
+    fn drop(&mut self) {
+        // Stop the engine and wait: it reaps every worker process before it returns.
+        self.cancel.cancel();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The tab's state: the inputs, the run in progress and what it has measured so far.
+#[derive(Default)]
+pub struct CostTab {
+    /// The inputs.
+    pub draft: CostDraft,
+    /// Every cost measured by the current (or last) run, in arrival order.
+    pub measured: Vec<(WorkerKind, WorkerCost)>,
+    /// The whole result once the run is over (finished or stopped).
+    pub result: Option<CostResult>,
+    /// Why the last run could not run, if it could not.
+    pub error: Option<String>,
+    planned: usize,
+    active: Option<ActiveCost>,
+}
+
+impl CostTab {
+    /// True while a run is being measured.
+    pub fn is_running(&self) -> bool {
+        self.active.is_some()
+    }
+
+    /// Starts a run of the inputs; refused (with [`CostTab::error`] set) when they are invalid.
+    /// `ctx` is asked to repaint whenever the engine reports.
+    pub fn start(&mut self, ctx: &egui::Context) {
+        if self.active.is_some() {
+            return;
+        }
+        let spec = match self.draft.checked() {
+            Ok(spec) => spec,
+            Err(invalid) => {
+                self.error = Some(format!("Cannot run: {invalid}"));
+                return;
+            }
+        };
+        self.measured.clear();
+        self.result = None;
+        self.error = None;
+        self.planned = spec.planned_steps();
+        let cancel = CancelToken::new();
+        let (sender, events) = crossbeam_channel::unbounded();
+        let repaint = ctx.clone();
+        // A Rust thread's memory is read as the growth of this whole process's RSS, and the
+        // window allocates as it draws (glyphs, meshes and, with software OpenGL, its frame
+        // buffers). Measured while the window was still starting, threads read 100 to 700
+        // KiB each on this machine against 9 to 11 KiB from `pooltune cost` in a terminal;
+        // with the window settled and still, 9 to 16 KiB. So the window stays still until
+        // the last thread count is measured; processes are measured in the children.
+        let thread_counts = spec.threads.len();
+        let still = Arc::new(AtomicBool::new(thread_counts > 0));
+        let still_in_engine = Arc::clone(&still);
+        let spawned = cost::spawn_cost(spec, cancel.clone(), move |event| {
+            let thread_phase = match &event {
+                CostEvent::Started { .. } => true,
+                CostEvent::Measured { kind, done, .. } => {
+                    *kind == WorkerKind::RustThread && *done < thread_counts
+                }
+                CostEvent::Finished(_) => false,
+            };
+            // The window may already be gone when the last event is sent.
+            let _ = sender.send(event);
+            if !(thread_phase && still_in_engine.load(Ordering::Relaxed)) {
+                still_in_engine.store(false, Ordering::Relaxed);
+                repaint.request_repaint();
+            }
+        });
+        match spawned {
+            Ok(thread) => {
+                self.active = Some(ActiveCost {
+                    cancel,
+                    events,
+                    thread: Some(thread),
+                    started: Instant::now(),
+                    stopping: false,
+                    still,
+                });
+            }
+            Err(err) => self.error = Some(err.to_string()),
+        }
+    }
+
+    /// True while a run is measured and the window may repaint on a timer: not while Rust
+    /// threads are measured (a repaint's memory would be counted as theirs).
+    pub fn repaints_while_running(&self) -> bool {
+        self.active
+            .as_ref()
+            .is_some_and(|active| !active.still.load(Ordering::Relaxed))
+    }
+
+    /// Asks the running measurement to stop; what it measured is kept.
+    pub fn stop(&mut self) {
+        if let Some(active) = &mut self.active {
+            active.cancel.cancel();
+            active.stopping = true;
+        }
+    }
+
+    /// Moves what the engine has sent into the tab; joins the engine thread once it is done.
+    pub fn receive(&mut self) {
+        let Some(active) = &mut self.active else {
+            return;
+        };
+        let mut ended = false;
+        loop {
+            match active.events.try_recv() {
+                Ok(CostEvent::Started { planned }) => self.planned = planned,
+                Ok(CostEvent::Measured { kind, cost, .. }) => self.measured.push((kind, cost)),
+                Ok(CostEvent::Finished(result)) => {
+                    self.result = Some(*result);
+                    ended = true;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    ended = true;
+                    break;
+                }
+            }
+        }
+        if !ended {
+            return;
+        }
+        let outcome = active.thread.take().map(JoinHandle::join);
+        self.active = None;
+        match outcome {
+            Some(Ok(Ok(_))) | None => {}
+            Some(Ok(Err(err))) => self.error = Some(format!("The run could not start: {err}")),
+            Some(Err(_)) => {
+                self.error = Some("the worker-cost thread stopped unexpectedly".to_owned());
+            }
+        }
+    }
+
+    /// Why there are no Python figures, when the finished run says so.
+    pub fn python_error(&self) -> Option<&str> {
+        self.result.as_ref()?.python_error.as_deref()
+    }
+}
+
+/// What a plotted series shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Resident memory per worker.
+    Rss,
+    /// Proportional set size per worker (processes only).
+    Pss,
+    /// Median start latency.
+    StartP50,
+    /// 99th percentile start latency.
+    StartP99,
+}
+
+impl Metric {
+    fn label(self) -> &'static str {
+        match self {
+            Metric::Rss => "RSS",
+            Metric::Pss => "PSS",
+            Metric::StartP50 => "p50",
+            Metric::StartP99 => "p99",
+        }
+    }
+
+    fn value(self, cost: &WorkerCost) -> f64 {
+        match self {
+            Metric::Rss => cost.rss_per_worker_bytes,
+            Metric::Pss => cost.pss_per_worker_bytes.unwrap_or(f64::NAN),
+            Metric::StartP50 => cost.start_latency_p50_us,
+            Metric::StartP99 => cost.start_latency_p99_us,
+        }
+    }
+}
+
+/// One line on a plot: `[N, value]` in the engine's units (bytes, µs), sorted by N, measured
+/// values only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend name, such as "Rust processes PSS" or "Python processes (spawn) p99".
+    pub name: String,
+    /// The worker group's name, shared by its series (so that hovering names the group).
+    pub legend: String,
+    /// The worker group (kind and start method) it belongs to, which sets its colour.
+    pub group: usize,
+    /// What it shows.
+    pub metric: Metric,
+    /// `[workers, value]`.
+    pub points: Vec<[f64; 2]>,
+}
+
+fn kind_title(kind: WorkerKind) -> &'static str {
+    match kind {
+        WorkerKind::RustThread => "Rust threads",
+        WorkerKind::RustProcess => "Rust processes",
+        WorkerKind::PythonThread => "Python threads",
+        WorkerKind::PythonProcess => "Python processes",
+    }
+}
+
+/// The name of a worker group: "Rust threads", "Python processes (fork)".
+pub fn group_name(kind: WorkerKind, start_method: Option<&str>) -> String {
+    match start_method {
+        Some(method) => format!("{} ({method})", kind_title(kind)),
+        None => kind_title(kind).to_owned(),
+    }
+}
+
+/// The worker groups in `measured`, in [`WorkerKind::ALL`] order then arrival order: each
+/// Python start method is its own group.
+fn groups(measured: &[(WorkerKind, WorkerCost)]) -> Vec<(WorkerKind, Option<String>)> {
+    let mut found: Vec<(WorkerKind, Option<String>)> = Vec::new();
+    for kind in WorkerKind::ALL {
+        for (k, cost) in measured {
+            let key = (*k, cost.start_method.clone());
+            if *k == kind && !found.contains(&key) {
+                found.push(key);
+            }
+        }
+    }
+    found
+}
+
+/// The series of `metrics` for every group in `measured`; PSS only for processes, empty
+/// series left out.
+pub fn series(measured: &[(WorkerKind, WorkerCost)], metrics: &[Metric]) -> Vec<Series> {
+    let mut out = Vec::new();
+    for (group, (kind, method)) in groups(measured).into_iter().enumerate() {
+        for &metric in metrics {
+            let mut points: Vec<[f64; 2]> = measured
+                .iter()
+                .filter(|(k, c)| *k == kind && c.start_method == method)
+                .map(|(_, c)| [c.workers as f64, metric.value(c)])
+                .filter(|[_, v]| v.is_finite() && *v > 0.0)
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            points.sort_by(|a, b| a[0].total_cmp(&b[0]));
+            let legend = group_name(kind, method.as_deref());
+            out.push(Series {
+                name: format!("{legend} {}", metric.label()),
+                legend,
+                group,
+                metric,
+                points,
+            });
+        }
+    }
+    out
+}
+
+const GROUP_COLORS: [Color32; 6] = [
+    Color32::from_rgb(31, 119, 180),
+    Color32::from_rgb(214, 39, 40),
+    Color32::from_rgb(44, 160, 44),
+    Color32::from_rgb(255, 127, 14),
+    Color32::from_rgb(148, 103, 189),
+    Color32::from_rgb(140, 86, 75),
+];
+
+/// Marks at 1, 2 and 5 times each power of ten on a log₁₀ axis; decades drawn strongest.
+fn log10_grid(input: GridInput) -> Vec<GridMark> {
+    let (min, max) = input.bounds;
+    if !(min.is_finite() && max.is_finite()) || max - min > 30.0 {
+        return Vec::new();
+    }
+    let mut marks = Vec::new();
+    for decade in (min.floor() as i64 - 1)..=(max.ceil() as i64) {
+        for (factor, step_size) in [(1.0_f64, 1.0), (2.0, 0.3), (5.0, 0.3)] {
+            let value = decade as f64 + factor.log10();
+            if (min..=max).contains(&value) {
+                marks.push(GridMark { value, step_size });
+            }
+        }
+    }
+    marks
+}
+
+/// An axis label for 10^`x`, formatted by `show`, only on the 1-2-5 marks.
+fn log_label(x: f64, show: impl Fn(f64) -> String) -> String {
+    let value = 10f64.powf(x);
+    let mantissa = value / 10f64.powf(x.floor());
+    let on_mark = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .any(|m| (mantissa - m).abs() < 1e-6 * m);
+    if on_mark { show(value) } else { String::new() }
+}
+
+fn workers_label(n: f64) -> String {
+    if n >= 1.0 && (n - n.round()).abs() < 1e-6 {
+        format!("{}", n.round())
+    } else {
+        String::new()
+    }
+}
+
+fn bytes_label(b: f64) -> String {
+    if b.is_finite() && b >= 0.0 {
+        format::bytes(b.round() as u64)
+    } else {
+        format::UNKNOWN.to_owned()
+    }
+}
+
+fn log_plot<'a>(id: &str, y_label: &str, height: f32) -> Plot<'a> {
+    Plot::new(id.to_owned())
+        .height(height)
+        .x_axis_label("workers N (log scale)")
+        .y_axis_label(y_label.to_owned())
+        .x_grid_spacer(log10_grid)
+        .x_axis_formatter(|mark, _| log_label(mark.value, workers_label))
+        .include_x(0.0)
+        .allow_scroll(false)
+}
+
+/// How a plot's y axis is scaled: memory doubles (log₂, marks at 16 KiB, 32 KiB, ...), times
+/// span decades (log₁₀, marks at 1-2-5).
+#[derive(Debug, Clone, Copy)]
+enum YScale {
+    Log2,
+    Log10,
+}
+
+impl YScale {
+    fn plot_y(self, v: f64) -> f64 {
+        match self {
+            YScale::Log2 => v.log2(),
+            YScale::Log10 => v.log10(),
+        }
+    }
+
+    fn value_at(self, y: f64) -> f64 {
+        match self {
+            YScale::Log2 => y.exp2(),
+            YScale::Log10 => 10f64.powf(y),
+        }
+    }
+}
+
+/// Marks at every power of two on a log₂ axis.
+fn log2_grid(input: GridInput) -> Vec<GridMark> {
+    let (min, max) = input.bounds;
+    if !(min.is_finite() && max.is_finite()) || max - min > 64.0 {
+        return Vec::new();
+    }
+    (min.floor() as i64..=max.ceil() as i64)
+        .map(|k| GridMark {
+            value: k as f64,
+            step_size: 1.0,
+        })
+        .collect()
+}
+
+/// A start time on the axis: "50 µs", "2 ms", "200 ms", "1.5 s".
+fn micros_axis(us: f64) -> String {
+    let trim = |v: f64| format!("{}", (v * 100.0).round() / 100.0);
+    if us < 1000.0 {
+        format!("{} µs", trim(us))
+    } else if us < 1_000_000.0 {
+        format!("{} ms", trim(us / 1000.0))
+    } else {
+        format!("{} s", trim(us / 1_000_000.0))
+    }
+}
+
+/// What hovering a point shows: its series, N and value (the plot holds logs of both).
+fn hover_text(
+    hover: &HoverPosition<'_>,
+    scale: YScale,
+    value: impl Fn(f64) -> String,
+) -> Option<String> {
+    match hover {
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => Some(format!(
+            "{plot_name}\n{} workers\n{}",
+            workers_label(10f64.powf(position.x).round()),
+            value(scale.value_at(position.y))
+        )),
+        HoverPosition::Elsewhere { .. } => None,
+    }
+}
+
+fn draw_series(plot_ui: &mut egui_plot::PlotUi<'_>, all: &[Series], scale: YScale) {
+    for s in all {
+        let color = GROUP_COLORS[s.group % GROUP_COLORS.len()];
+        let (style, shape) = match s.metric {
+            Metric::Rss | Metric::StartP50 => (LineStyle::Solid, MarkerShape::Circle),
+            Metric::Pss | Metric::StartP99 => (LineStyle::dashed_dense(), MarkerShape::Diamond),
+        };
+        let log: Vec<[f64; 2]> = s
+            .points
+            .iter()
+            .map(|[n, v]| [n.log10(), scale.plot_y(*v)])
+            .collect();
+        plot_ui.line(
+            Line::new(s.legend.clone(), log.clone())
+                .color(color)
+                .style(style)
+                .allow_hover(false),
+        );
+        plot_ui.points(
+            Points::new(s.legend.clone(), log)
+                .color(color)
+                .radius(3.5)
+                .shape(shape)
+                .filled(true),
+        );
+    }
+}
+
+/// Draws the tab: inputs, Measure/Stop and progress, the two plots and the table.
+pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
+    let check = tab.draft.checked();
+    inputs_ui(ui, &mut tab.draft, check.as_ref().err());
+    ui.horizontal(|ui| match &tab.active {
+        Some(active) => {
+            if ui
+                .add_enabled(!active.stopping, egui::Button::new("Stop measuring"))
+                .on_hover_text("Stop now: every worker is ended; what was measured is kept.")
+                .clicked()
+            {
+                commands.push(Command::StopCost);
+            }
+            let done = tab.measured.len();
+            let planned = tab.planned.max(done).max(1);
+            let text = if active.stopping {
+                "stopping…".to_owned()
+            } else if active.still.load(Ordering::Relaxed) {
+                "measuring Rust threads (the window keeps still meanwhile)…".to_owned()
+            } else {
+                format!(
+                    "{done} of about {planned} measured · {:.0} s",
+                    active.started.elapsed().as_secs_f64()
+                )
+            };
+            ui.add(
+                egui::ProgressBar::new(done as f32 / planned as f32)
+                    .desired_width(360.0)
+                    .text(text),
+            );
+        }
+        None => {
+            if ui
+                .add_enabled(check.is_ok(), egui::Button::new("Measure"))
+                .on_hover_text("Start, hold and stop each N of idle workers, and measure them.")
+                .clicked()
+            {
+                commands.push(Command::RunCost);
+            }
+            match &check {
+                Err(invalid) => {
+                    ui.label(
+                        RichText::new(format!("Cannot run: {invalid}"))
+                            .color(ui.visuals().error_fg_color),
+                    );
+                }
+                Ok(spec) => {
+                    ui.weak(format!("{} measurements planned", spec.planned_steps()));
+                }
+            }
+        }
+    });
+    if let Some(error) = &tab.error {
+        ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+    }
+    if let Some(python_error) = tab.python_error() {
+        ui.label(
+            RichText::new(format!("No Python figures: {python_error}"))
+                .color(ui.visuals().warn_fg_color),
+        );
+    }
+    if let Some(result) = &tab.result {
+        ui.weak(format!(
+            "Rust thread stack: {} reserved · {} on {} logical CPUs{}",
+            format::bytes(result.thread_stack_bytes),
+            format::seconds_left(result.duration_s),
+            result.machine.logical_cpus,
+            if result.cancelled { " · stopped" } else { "" },
+        ));
+    }
+    ui.separator();
+
+    let table_height = (ui.available_height() * 0.38).clamp(90.0, 320.0);
+    let plot_height = (ui.available_height() - table_height - 16.0).max(160.0);
+    let memory = series(&tab.measured, &[Metric::Rss, Metric::Pss]);
+    let latency = series(&tab.measured, &[Metric::StartP50, Metric::StartP99]);
+    legend_ui(ui, &tab.measured);
+    ui.columns(2, |columns| {
+        columns[0].strong("Memory per worker").on_hover_text(
+            format!("Solid: RSS, resident memory per worker. Dashed: PSS, a process's fair share of the pages it shares with the others (what one more process really adds).\n\n{THREAD_RSS_NOTE}"),
+        );
+        log_plot("cost_memory_plot", "memory per worker (log₂)", plot_height)
+            .y_grid_spacer(log2_grid)
+            .y_axis_formatter(|mark, _| bytes_label(mark.value.exp2()))
+            .label_formatter(|hover| {
+                hover_text(hover, YScale::Log2, |y| format!("{} each", bytes_label(y)))
+            })
+            .show(&mut columns[0], |plot_ui| {
+                draw_series(plot_ui, &memory, YScale::Log2);
+            });
+        columns[1]
+            .strong("Start latency per worker")
+            .on_hover_text("Solid: p50 (median). Dashed: p99.");
+        log_plot("cost_latency_plot", "start latency (log₁₀)", plot_height)
+            .y_grid_spacer(log10_grid)
+            .y_axis_formatter(|mark, _| log_label(mark.value, micros_axis))
+            .label_formatter(|hover| {
+                hover_text(hover, YScale::Log10, |y| {
+                    format!("{} to start", format::micros(y))
+                })
+            })
+            .show(&mut columns[1], |plot_ui| {
+                draw_series(plot_ui, &latency, YScale::Log10);
+            });
+    });
+    ui.weak("Solid: RSS (left) and p50 (right). Dashed: PSS, a process's fair share of shared pages (left), and p99 (right).")
+        .on_hover_text(THREAD_RSS_NOTE);
+    table_ui(ui, &tab.measured);
+}
+
+/// One legend for both plots (the same colours), above them rather than over the points.
+fn legend_ui(ui: &mut Ui, measured: &[(WorkerKind, WorkerCost)]) {
+    ui.horizontal_wrapped(|ui| {
+        for (i, (kind, method)) in groups(measured).into_iter().enumerate() {
+            let color = GROUP_COLORS[i % GROUP_COLORS.len()];
+            // One label per group, so that a name moves to the next line whole, its mark with it.
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("— {}", group_name(kind, method.as_deref())))
+                        .color(color),
+                )
+                .wrap_mode(egui::TextWrapMode::Extend),
+            );
+            ui.add_space(8.0);
+        }
+    });
+    ui.add_space(4.0);
+}
+
+fn inputs_ui(ui: &mut Ui, draft: &mut CostDraft, invalid: Option<&InvalidValue>) {
+    let error = |ui: &Ui, field: &str| {
+        invalid
+            .filter(|i| i.field == field)
+            .map(|i| (ui.visuals().error_fg_color, i.to_string()))
+    };
+    ui.horizontal(|ui| {
+        text_row(
+            ui,
+            "Threads to start",
+            "N values for Rust threads (and Python threads), separated by commas.",
+            &mut draft.threads_text,
+            error(ui, "threads"),
+        );
+        ui.add_space(12.0);
+        text_row(
+            ui,
+            "Processes to start",
+            "N values for worker processes (and Python processes, per start method).",
+            &mut draft.processes_text,
+            error(ui, "processes"),
+        );
+    });
+    ui.horizontal(|ui| {
+        text_row(
+            ui,
+            "Stack (KiB)",
+            "Stack reserved by each Rust thread; empty for Rust's default (2 MiB). Reserved is not resident: only touched pages take RAM.",
+            &mut draft.stack_kib_text,
+            error(ui, "stack_kib"),
+        );
+        ui.add_space(12.0);
+        ui.label("Python")
+            .on_hover_text("Measure CPython's threading.Thread and multiprocessing.Process too.");
+        ui.radio_value(&mut draft.python, PythonMode::Off, "off")
+            .on_hover_text("Rust only.");
+        ui.radio_value(&mut draft.python, PythonMode::Auto, "python3")
+            .on_hover_text("python3 from the PATH, if there is one.");
+        ui.radio_value(&mut draft.python, PythonMode::Path, "path:");
+        let edit = ui
+            .add_enabled(
+                draft.python == PythonMode::Path,
+                TextEdit::singleline(&mut draft.python_path).desired_width(160.0),
+            )
+            .accessible_name("Python path")
+            .on_hover_text("The interpreter to measure, such as /usr/bin/python3.11.");
+        if let Some((color, _)) = error(ui, "python") {
+            outline(ui, &edit, color);
+        }
+    });
+}
+
+fn outline(ui: &Ui, response: &egui::Response, color: Color32) {
+    ui.painter().rect_stroke(
+        response.rect.expand(2.0),
+        2.0,
+        egui::Stroke::new(1.5, color),
+        egui::StrokeKind::Outside,
+    );
+}
+
+fn text_row(
+    ui: &mut Ui,
+    text: &str,
+    tip: &str,
+    value: &mut String,
+    error: Option<(Color32, String)>,
+) {
+    let label = ui.label(text).on_hover_text(tip);
+    let response = ui
+        .add(TextEdit::singleline(value).desired_width(140.0))
+        .labelled_by(label.id)
+        .on_hover_text(tip);
+    if let Some((color, message)) = error {
+        outline(ui, &response, color);
+        response.on_hover_text(message);
+    }
+}
+
+/// Why the Rust thread RSS read in the window is noisier than `pooltune cost`'s.
+const THREAD_RSS_NOTE: &str = "Rust thread RSS is the growth of this process's RSS while the threads are held, so whatever the window allocates meanwhile is counted too. For the cleanest figure run `pooltune cost` in a terminal.";
+
+/// The table's columns, with what each means.
+const COLUMNS: [(&str, &str); 8] = [
+    (
+        "Workers",
+        "Kind of worker and, for Python processes, the start method.",
+    ),
+    ("N", "Workers started and held alive together."),
+    (
+        "Start p50",
+        "Median time from asking for a worker to it running its first line.",
+    ),
+    (
+        "Start p99",
+        "99th percentile of the start time (the slowest of fewer than 100).",
+    ),
+    (
+        "RSS / worker",
+        "Resident memory per worker. Threads: growth of pooltune's RSS over N. Processes: each worker's RSS, shared pages counted in full.",
+    ),
+    (
+        "PSS / worker",
+        "Processes: proportional set size, each shared page divided among its sharers; what one more process really adds.",
+    ),
+    (
+        "Virtual / worker",
+        "Reserved address space per worker (stacks, guard pages, arenas). Reserved is not used.",
+    ),
+    ("Stop", "Time to stop all N workers and wait for them."),
+];
+
+fn bytes_cell(value: f64) -> String {
+    if value.is_finite() {
+        bytes_label(value)
+    } else {
+        format::UNKNOWN.to_owned()
+    }
+}
+
+/// The table's cells for one cost, in [`COLUMNS`] order.
+pub fn table_row(kind: WorkerKind, cost: &WorkerCost) -> [String; 8] {
+    [
+        group_name(kind, cost.start_method.as_deref()),
+        cost.workers.to_string(),
+        format::micros(cost.start_latency_p50_us),
+        format::micros(cost.start_latency_p99_us),
+        bytes_cell(cost.rss_per_worker_bytes),
+        cost.pss_per_worker_bytes
+            .map_or_else(|| format::UNKNOWN.to_owned(), bytes_cell),
+        bytes_cell(cost.virtual_per_worker_bytes),
+        format::micros(cost.stop_ms * 1000.0),
+    ]
+}
+
+fn table_ui(ui: &mut Ui, measured: &[(WorkerKind, WorkerCost)]) {
+    if measured.is_empty() {
+        ui.weak("No figures yet. Set the counts above and press Measure.");
+        return;
+    }
+    ScrollArea::both()
+        .id_salt("cost_table_scroll")
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            Grid::new("cost_table")
+                .striped(true)
+                .num_columns(COLUMNS.len() + 1)
+                .show(ui, |ui| {
+                    for (heading, tip) in COLUMNS {
+                        ui.label(RichText::new(heading).strong()).on_hover_text(tip);
+                    }
+                    ui.end_row();
+                    let mut rows: Vec<&(WorkerKind, WorkerCost)> = measured.iter().collect();
+                    rows.sort_by_key(|(kind, cost)| {
+                        (
+                            WorkerKind::ALL.iter().position(|k| k == kind),
+                            cost.start_method.clone(),
+                            cost.workers,
+                        )
+                    });
+                    for (kind, cost) in rows {
+                        for cell in table_row(*kind, cost) {
+                            ui.label(cell);
+                        }
+                        if let Some(error) = &cost.error {
+                            ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+                        }
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cost(workers: usize, method: Option<&str>, rss: f64, pss: Option<f64>) -> WorkerCost {
+        WorkerCost {
+            workers,
+            start_method: method.map(str::to_owned),
+            start_latency_p50_us: 10.0 * workers as f64,
+            start_latency_p99_us: 20.0 * workers as f64,
+            rss_per_worker_bytes: rss,
+            pss_per_worker_bytes: pss,
+            virtual_per_worker_bytes: 8.0 * 1024.0 * 1024.0,
+            stop_ms: 1.5,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn each_kind_and_start_method_is_its_own_series_sorted_by_n() {
+        let measured = vec![
+            (WorkerKind::RustThread, cost(10, None, 16384.0, None)),
+            (WorkerKind::RustThread, cost(1, None, 20480.0, None)),
+            (WorkerKind::RustProcess, cost(1, None, 4e6, Some(1e6))),
+            (
+                WorkerKind::PythonProcess,
+                cost(1, Some("fork"), 9e6, Some(2e6)),
+            ),
+            (
+                WorkerKind::PythonProcess,
+                cost(1, Some("spawn"), 12e6, Some(8e6)),
+            ),
+            (
+                WorkerKind::PythonProcess,
+                cost(2, Some("fork"), f64::NAN, None),
+            ),
+        ];
+        let memory = series(&measured, &[Metric::Rss, Metric::Pss]);
+        let names: Vec<&str> = memory.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Rust threads RSS",
+                "Rust processes RSS",
+                "Rust processes PSS",
+                "Python processes (fork) RSS",
+                "Python processes (fork) PSS",
+                "Python processes (spawn) RSS",
+                "Python processes (spawn) PSS",
+            ]
+        );
+        assert_eq!(memory[0].points, [[1.0, 20480.0], [10.0, 16384.0]]);
+        // An unmeasured value (NaN) is left out rather than drawn at zero.
+        assert_eq!(memory[3].points, [[1.0, 9e6]]);
+        let latency = series(&measured, &[Metric::StartP50, Metric::StartP99]);
+        assert_eq!(latency[1].name, "Rust threads p99");
+        assert_eq!(latency[1].points, [[1.0, 20.0], [10.0, 200.0]]);
+    }
+
+    #[test]
+    fn the_inputs_are_checked_with_the_field_named() {
+        let mut draft = CostDraft {
+            threads_text: "1, 4".into(),
+            processes_text: "1".into(),
+            python: PythonMode::Off,
+            ..CostDraft::default()
+        };
+        let spec = draft.checked().unwrap();
+        assert_eq!(spec.threads, [1, 4]);
+        assert_eq!(spec.processes, [1]);
+        assert_eq!(spec.python, PythonChoice::Skip);
+        assert_eq!(spec.stack_kib, None);
+        draft.stack_kib_text = "4".into();
+        assert_eq!(draft.checked().unwrap_err().field, "stack_kib");
+        draft.stack_kib_text = "64".into();
+        assert_eq!(draft.checked().unwrap().stack_kib, Some(64));
+        draft.processes_text = "1, x".into();
+        assert_eq!(draft.checked().unwrap_err().field, "processes");
+        draft.processes_text = "0".into();
+        assert_eq!(draft.checked().unwrap_err().field, "processes");
+        draft.processes_text = String::new();
+        draft.threads_text = String::new();
+        assert_eq!(draft.checked().unwrap_err().field, "threads");
+        draft.threads_text = "2".into();
+        draft.python = PythonMode::Path;
+        draft.python_path = "/no/such/python".into();
+        assert_eq!(draft.checked().unwrap_err().field, "python");
+    }
+
+    #[test]
+    fn log_axis_labels_only_on_one_two_five() {
+        assert_eq!(log_label(2.0, workers_label), "100");
+        assert_eq!(log_label(2f64.log10(), workers_label), "2");
+        assert_eq!(log_label(3f64.log10(), workers_label), "");
+        assert_eq!(log_label(3.0, format::micros), "1.00 ms");
+        let marks = log10_grid(GridInput {
+            bounds: (0.0, 2.0),
+            base_step_size: 0.1,
+        });
+        let values: Vec<f64> = marks.iter().map(|m| 10f64.powf(m.value).round()).collect();
+        assert_eq!(values, [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]);
+    }
+
+    #[test]
+    fn the_table_row_reads_in_the_users_units() {
+        let row = table_row(
+            WorkerKind::RustProcess,
+            &cost(4, None, 4.0 * 1048576.0, Some(512.0 * 1024.0)),
+        );
+        assert_eq!(row[0], "Rust processes");
+        assert_eq!(row[1], "4");
+        assert_eq!(row[2], "40 µs");
+        assert_eq!(row[4], "4.0 MiB");
+        assert_eq!(row[5], "512 KiB");
+        assert_eq!(row[7], "1.50 ms");
+        let thread = table_row(WorkerKind::RustThread, &cost(1, None, f64::NAN, None));
+        assert_eq!(thread[4], format::UNKNOWN);
+        assert_eq!(thread[5], format::UNKNOWN);
+    }
+}

@@ -1,0 +1,243 @@
+//! The app's "Worker cost" tab driven as a user would, through its labelled widgets (no GPU,
+//! no display): the figures reach the table and the plot series as they are measured, Stop
+//! in the middle of a run leaves no worker process behind, and a Python that fails is said
+//! plainly.
+//!
+//! The tests count this process's children, so they run one at a time.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use pooltune::app::{AppOptions, PooltuneApp};
+use pooltune::cost::{WorkerKind, procfs};
+use pooltune::ui::cost::{self as cost_ui, Metric};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The app without the monitor thread, on the "Worker cost" tab, its worker processes
+/// started from the built `pooltune` binary (this test's own executable has no worker mode).
+fn app_on_cost_tab() -> Harness<'static, PooltuneApp> {
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 1000.0))
+        .build_eframe(|cc| {
+            PooltuneApp::new(
+                cc,
+                AppOptions {
+                    live_readings: false,
+                    ..AppOptions::default()
+                },
+            )
+        });
+    harness.state_mut().cost_mut().draft.exe = Some(env!("CARGO_BIN_EXE_pooltune").into());
+    harness.get_by_label("Worker cost").click();
+    harness.run_ok();
+    harness
+}
+
+/// Steps frames until `done` holds; the engine runs on its own thread meanwhile.
+fn wait_for(
+    harness: &mut Harness<'static, PooltuneApp>,
+    what: &str,
+    done: impl Fn(&PooltuneApp) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !done(harness.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+        harness.step();
+    }
+    harness.run_ok();
+}
+
+/// Replaces the text of the field labelled `label` with `text`, as typed.
+fn retype(harness: &mut Harness<'static, PooltuneApp>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.run_ok();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run_ok();
+    if text.is_empty() {
+        harness.key_press(egui::Key::Backspace);
+    } else {
+        harness.get_by_label(label).type_text(text);
+    }
+    harness.run_ok();
+}
+
+/// This process's children that are still in /proc, zombies included.
+fn children() -> Vec<procfs::ProcessEntry> {
+    procfs::children_of(std::process::id())
+}
+
+#[test]
+fn measured_costs_reach_the_table_and_the_plots() {
+    let _serial = serial();
+    let mut harness = app_on_cost_tab();
+    retype(&mut harness, "Threads to start", "1, 4");
+    retype(&mut harness, "Processes to start", "1");
+    harness.get_by_label("off").click();
+    harness.run_ok();
+    let spec = harness.state().cost().draft.checked().unwrap();
+    assert_eq!((spec.threads, spec.processes), (vec![1, 4], vec![1]));
+
+    harness.get_by_label("Measure").click();
+    harness.run_ok();
+    assert!(harness.state().cost().is_running());
+    wait_for(&mut harness, "the run to finish", |app| {
+        !app.cost().is_running()
+    });
+
+    let tab = harness.state().cost();
+    assert_eq!(tab.error, None);
+    let kinds: Vec<(WorkerKind, usize)> =
+        tab.measured.iter().map(|(k, c)| (*k, c.workers)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (WorkerKind::RustThread, 1),
+            (WorkerKind::RustThread, 4),
+            (WorkerKind::RustProcess, 1)
+        ]
+    );
+    let result = tab.result.as_ref().expect("the finished result");
+    assert!(!result.cancelled);
+    assert!(result.python_threads.is_empty() && result.python_processes.is_empty());
+    // What arrived live is what the result holds.
+    assert_eq!(
+        result.threads,
+        [tab.measured[0].1.clone(), tab.measured[1].1.clone()]
+    );
+    assert_eq!(result.processes, [tab.measured[2].1.clone()]);
+
+    // Every row reached the table, as the table formats it.
+    for (kind, cost) in &tab.measured {
+        assert_eq!(cost.error, None, "{cost:?}");
+        let row = cost_ui::table_row(*kind, cost);
+        for cell in [&row[0], &row[2], &row[4]] {
+            assert!(
+                harness.query_all_by_label(cell).next().is_some(),
+                "no table cell reads {cell}"
+            );
+        }
+    }
+    // And the plots: threads and processes side by side, PSS for processes only.
+    let memory = cost_ui::series(&tab.measured, &[Metric::Rss, Metric::Pss]);
+    let process_pss = memory
+        .iter()
+        .find(|s| s.name == "Rust processes PSS")
+        .expect("a PSS series for processes");
+    assert_eq!(
+        process_pss.points,
+        [[1.0, result.processes[0].pss_per_worker_bytes.unwrap()]]
+    );
+    assert!(memory.iter().any(|s| s.name == "Rust processes RSS"));
+    assert!(!memory.iter().any(|s| s.name == "Rust threads PSS"));
+    let latency = cost_ui::series(&tab.measured, &[Metric::StartP50, Metric::StartP99]);
+    let thread_p50 = latency
+        .iter()
+        .find(|s| s.name == "Rust threads p50")
+        .expect("a p50 series for threads");
+    assert_eq!(
+        thread_p50.points,
+        [
+            [1.0, result.threads[0].start_latency_p50_us],
+            [4.0, result.threads[1].start_latency_p50_us]
+        ]
+    );
+    assert!(children().is_empty(), "left behind: {:?}", children());
+}
+
+#[test]
+fn stop_mid_run_leaves_no_worker_process() {
+    let _serial = serial();
+    let mut harness = app_on_cost_tab();
+    retype(&mut harness, "Threads to start", "");
+    // Hundreds of processes: seconds of work on any machine, so Stop lands mid-run.
+    retype(&mut harness, "Processes to start", "1, 128, 256, 512");
+    harness.get_by_label("off").click();
+    harness.run_ok();
+    harness.get_by_label("Measure").click();
+    harness.run_ok();
+
+    // Wait until worker processes are alive, then stop.
+    wait_for(&mut harness, "worker processes to be alive", |app| {
+        !app.cost().is_running()
+            || children()
+                .iter()
+                .any(|c| c.cmdline.contains("__pooltune-worker") && c.state != 'Z')
+    });
+    assert!(
+        harness.state().cost().is_running(),
+        "the run ended before Stop"
+    );
+    harness.get_by_label("Stop measuring").click();
+    harness.run_ok();
+    wait_for(&mut harness, "the run to stop", |app| {
+        !app.cost().is_running()
+    });
+
+    let tab = harness.state().cost();
+    let result = tab.result.as_ref().expect("a stopped run keeps its result");
+    assert!(result.cancelled);
+    assert!(result.processes.len() < 4, "{:?}", result.processes);
+    assert!(children().is_empty(), "left behind: {:?}", children());
+    // Measure is back.
+    assert!(
+        !harness
+            .get_by_label("Measure")
+            .accesskit_node()
+            .is_disabled()
+    );
+}
+
+#[test]
+fn invalid_inputs_disable_measure_and_a_failing_python_is_said_plainly() {
+    let _serial = serial();
+    let mut harness = app_on_cost_tab();
+    retype(&mut harness, "Stack (KiB)", "4");
+    assert!(
+        harness
+            .get_by_label("Measure")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.get_by_label_contains("Cannot run: `stack_kib`");
+    retype(&mut harness, "Stack (KiB)", "");
+
+    // A Python path that does not exist is refused before running ...
+    harness.get_by_label("path:").click();
+    harness.run_ok();
+    retype(&mut harness, "Python path", "/no/such/python3");
+    assert!(
+        harness
+            .get_by_label("Measure")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.get_by_label_contains("Cannot run: `python`");
+
+    // ... and one that is not a Python fails its part of the run, said in words.
+    retype(&mut harness, "Python path", "/bin/false");
+    retype(&mut harness, "Threads to start", "1");
+    retype(&mut harness, "Processes to start", "");
+    harness.get_by_label("Measure").click();
+    harness.run_ok();
+    wait_for(&mut harness, "the run to finish", |app| {
+        !app.cost().is_running()
+    });
+    let python_error = harness
+        .state()
+        .cost()
+        .python_error()
+        .expect("python_error is set")
+        .to_owned();
+    harness.get_by_label(&format!("No Python figures: {python_error}"));
+    // The Rust figures are there all the same.
+    assert_eq!(harness.state().cost().measured.len(), 1);
+}
