@@ -4,9 +4,12 @@
 //! (50 µs tasks, a few trials), so each test takes seconds; the Python series run on the
 //! machine's python3 when there is one and say plainly that it is missing when there is not.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{app_with, manifest_dir, type_into, wait_for};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -14,10 +17,6 @@ use pooltune::app::{AppOptions, PooltuneApp};
 use pooltune::compare::{self, SeriesKind};
 use pooltune::ui::compare::{CompareStatus, CompareView, view_series};
 use pooltune::ui::format;
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn tiny_path() -> PathBuf {
     manifest_dir().join("tests/fixtures/compare-tiny.toml")
@@ -27,49 +26,12 @@ fn python_present() -> bool {
     compare::python::find_on_path(compare::python::DEFAULT_PYTHON).is_some()
 }
 
-fn app_with(options: AppOptions) -> Harness<'static, PooltuneApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 1000.0))
-        .build_eframe(move |cc| {
-            PooltuneApp::new(
-                cc,
-                AppOptions {
-                    live_readings: false,
-                    ..options.clone()
-                },
-            )
-        })
-}
-
 /// The app on the Compare tab, without the monitor thread.
 fn app() -> Harness<'static, PooltuneApp> {
     let mut harness = app_with(AppOptions::default());
     harness.get_by_label("Compare").click();
     harness.run_ok();
     harness
-}
-
-/// Steps frames until `done` holds; the engine runs on its own thread meanwhile.
-fn wait_for(
-    harness: &mut Harness<'static, PooltuneApp>,
-    what: &str,
-    done: impl Fn(&PooltuneApp) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !done(harness.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-        harness.step();
-    }
-    harness.run_ok();
-}
-
-/// Types `text` into the text field labelled `label`.
-fn type_into(harness: &mut Harness<'static, PooltuneApp>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.run_ok();
-    harness.get_by_label(label).type_text(text);
-    harness.run_ok();
 }
 
 fn load(harness: &mut Harness<'static, PooltuneApp>, path: &std::path::Path) {
@@ -93,9 +55,12 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     harness.get_by_label("Run comparison").click();
     harness.run_ok();
     assert!(harness.state().compare().is_running());
-    wait_for(&mut harness, "the comparison to finish", |app| {
-        !app.compare().is_running()
-    });
+    wait_for(
+        &mut harness,
+        "the comparison to finish",
+        Duration::from_secs(180),
+        |app| !app.compare().is_running(),
+    );
 
     let data = harness.state().compare().data().unwrap().clone();
     assert_eq!(data.status, CompareStatus::Finished);
@@ -185,11 +150,16 @@ fn stop_keeps_the_finished_points() {
         harness.state().compare().is_running(),
         "Space did not run it"
     );
-    wait_for(&mut harness, "the first point", |app| {
-        app.compare()
-            .data()
-            .is_some_and(|d| d.series.iter().any(|s| !s.points.is_empty()))
-    });
+    wait_for(
+        &mut harness,
+        "the first point",
+        Duration::from_secs(180),
+        |app| {
+            app.compare()
+                .data()
+                .is_some_and(|d| d.series.iter().any(|s| !s.points.is_empty()))
+        },
+    );
     // Points appear as they arrive, before the comparison is over.
     let live = harness
         .state()
@@ -202,9 +172,12 @@ fn stop_keeps_the_finished_points() {
     assert!(on_screen(&harness, &live), "{live} is not in the table yet");
     harness.get_by_label("Stop comparison").click();
     harness.run_ok();
-    wait_for(&mut harness, "the comparison to stop", |app| {
-        !app.compare().is_running()
-    });
+    wait_for(
+        &mut harness,
+        "the comparison to stop",
+        Duration::from_secs(180),
+        |app| !app.compare().is_running(),
+    );
 
     let data = harness.state().compare().data().unwrap().clone();
     assert_eq!(data.status, CompareStatus::Stopped);
@@ -285,9 +258,12 @@ fn a_missing_python_fails_its_series_plainly_and_the_rust_series_run() {
     type_into(&mut harness, "Python", "/no/such/python3");
     harness.get_by_label("Run comparison").click();
     harness.run_ok();
-    wait_for(&mut harness, "the comparison to finish", |app| {
-        !app.compare().is_running()
-    });
+    wait_for(
+        &mut harness,
+        "the comparison to finish",
+        Duration::from_secs(180),
+        |app| !app.compare().is_running(),
+    );
     let data = harness.state().compare().data().unwrap().clone();
     for series in &data.series {
         match series.kind {
@@ -313,9 +289,12 @@ fn a_comparison_given_at_start_opens_the_compare_tab_and_runs() {
     harness.run_ok();
     assert_eq!(harness.state().persisted().tab, pooltune::app::Tab::Compare);
     assert!(harness.state().compare().is_running() || harness.state().compare().has_ended());
-    wait_for(&mut harness, "the comparison to finish", |app| {
-        app.compare().has_ended()
-    });
+    wait_for(
+        &mut harness,
+        "the comparison to finish",
+        Duration::from_secs(180),
+        |app| app.compare().has_ended(),
+    );
     // The sweep side did not run.
     assert!(harness.state().session().runs().is_empty());
     assert_eq!(harness.state().compare().comparison(), Some(&tiny));

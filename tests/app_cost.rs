@@ -5,9 +5,12 @@
 //!
 //! The tests count this process's children, so they run one at a time.
 
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use common::wait_for;
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -39,21 +42,6 @@ fn app_on_cost_tab() -> Harness<'static, PooltuneApp> {
     harness.get_by_label("Worker cost").click();
     harness.run_ok();
     harness
-}
-
-/// Steps frames until `done` holds; the engine runs on its own thread meanwhile.
-fn wait_for(
-    harness: &mut Harness<'static, PooltuneApp>,
-    what: &str,
-    done: impl Fn(&PooltuneApp) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !done(harness.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-        harness.step();
-    }
-    harness.run_ok();
 }
 
 /// Replaces the text of the field labelled `label` with `text`, as typed.
@@ -89,9 +77,12 @@ fn measured_costs_reach_the_table_and_the_plots() {
     harness.get_by_label("Measure").click();
     harness.run_ok();
     assert!(harness.state().cost().is_running());
-    wait_for(&mut harness, "the run to finish", |app| {
-        !app.cost().is_running()
-    });
+    wait_for(
+        &mut harness,
+        "the run to finish",
+        Duration::from_secs(180),
+        |app| !app.cost().is_running(),
+    );
 
     let tab = harness.state().cost();
     assert_eq!(tab.error, None);
@@ -166,21 +157,29 @@ fn stop_mid_run_leaves_no_worker_process() {
     harness.run_ok();
 
     // Wait until worker processes are alive, then stop.
-    wait_for(&mut harness, "worker processes to be alive", |app| {
-        !app.cost().is_running()
-            || children()
-                .iter()
-                .any(|c| c.cmdline.contains("__pooltune-worker") && c.state != 'Z')
-    });
+    wait_for(
+        &mut harness,
+        "worker processes to be alive",
+        Duration::from_secs(180),
+        |app| {
+            !app.cost().is_running()
+                || children()
+                    .iter()
+                    .any(|c| c.cmdline.contains("__pooltune-worker") && c.state != 'Z')
+        },
+    );
     assert!(
         harness.state().cost().is_running(),
         "the run ended before Stop"
     );
     harness.get_by_label("Stop measuring").click();
     harness.run_ok();
-    wait_for(&mut harness, "the run to stop", |app| {
-        !app.cost().is_running()
-    });
+    wait_for(
+        &mut harness,
+        "the run to stop",
+        Duration::from_secs(180),
+        |app| !app.cost().is_running(),
+    );
 
     let tab = harness.state().cost();
     let result = tab.result.as_ref().expect("a stopped run keeps its result");
@@ -228,9 +227,12 @@ fn invalid_inputs_disable_measure_and_a_failing_python_is_said_plainly() {
     retype(&mut harness, "Processes to start", "");
     harness.get_by_label("Measure").click();
     harness.run_ok();
-    wait_for(&mut harness, "the run to finish", |app| {
-        !app.cost().is_running()
-    });
+    wait_for(
+        &mut harness,
+        "the run to finish",
+        Duration::from_secs(180),
+        |app| !app.cost().is_running(),
+    );
     let python_error = harness
         .state()
         .cost()

@@ -2,9 +2,11 @@
 //! (egui_kittest feeds input events and reads the accessibility tree). The sweeps are shortened
 //! to a few tiny trials so that each test takes seconds.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+mod common;
 
+use std::time::Duration;
+
+use common::{app_with, manifest_dir, type_into, wait_for};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -14,38 +16,9 @@ use pooltune::ui::format;
 use pooltune::ui::plots;
 use pooltune::ui::session::RunStatus;
 
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The app in a window of the README screenshot's size, without the monitor thread.
 fn app() -> Harness<'static, PooltuneApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 1000.0))
-        .build_eframe(|cc| {
-            PooltuneApp::new(
-                cc,
-                AppOptions {
-                    live_readings: false,
-                    ..AppOptions::default()
-                },
-            )
-        })
-}
-
-/// Steps frames until `done` holds; the engine runs on its own thread meanwhile.
-fn wait_for(
-    harness: &mut Harness<'static, PooltuneApp>,
-    what: &str,
-    done: impl Fn(&PooltuneApp) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done(harness.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-        harness.step();
-    }
-    harness.run_ok();
+    app_with(AppOptions::default())
 }
 
 /// Makes the sweep tiny: 200 µs tasks, `threads`, three trials of `tasks` tasks, no warm-up.
@@ -58,14 +31,6 @@ fn shorten(harness: &mut Harness<'static, PooltuneApp>, threads: &str, tasks: u6
     draft.preset.sweep.trial_ms = None;
     draft.preset.sweep.tasks_per_trial = Some(tasks);
     draft.preset.sweep.warmup_ms = 0;
-    harness.run_ok();
-}
-
-/// Types `text` into the text field labelled `label`.
-fn type_into(harness: &mut Harness<'static, PooltuneApp>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.run_ok();
-    harness.get_by_label(label).type_text(text);
     harness.run_ok();
 }
 
@@ -86,7 +51,12 @@ fn a_shipped_preset_runs_into_the_table_and_the_plot() {
     harness.get_by_label("Run").click();
     harness.run_ok();
     assert!(harness.state().is_running());
-    wait_for(&mut harness, "the sweep to finish", |app| !app.is_running());
+    wait_for(
+        &mut harness,
+        "the sweep to finish",
+        Duration::from_secs(120),
+        |app| !app.is_running(),
+    );
 
     let run = &harness.state().session().runs()[0];
     assert_eq!(
@@ -158,12 +128,20 @@ fn stop_keeps_the_finished_points() {
         harness.state().is_running(),
         "Space did not start the sweep"
     );
-    wait_for(&mut harness, "the first point", |app| {
-        !app.session().runs()[0].points.is_empty()
-    });
+    wait_for(
+        &mut harness,
+        "the first point",
+        Duration::from_secs(120),
+        |app| !app.session().runs()[0].points.is_empty(),
+    );
     harness.get_by_label("Stop").click();
     harness.run_ok();
-    wait_for(&mut harness, "the sweep to stop", |app| !app.is_running());
+    wait_for(
+        &mut harness,
+        "the sweep to stop",
+        Duration::from_secs(120),
+        |app| !app.is_running(),
+    );
 
     let run = &harness.state().session().runs()[0];
     assert_eq!(run.status, RunStatus::Stopped);
@@ -336,9 +314,12 @@ fn live_readings_reach_the_panel() {
     let mut harness = Harness::builder()
         .with_size(egui::vec2(1400.0, 1000.0))
         .build_eframe(|cc| PooltuneApp::new(cc, AppOptions::default()));
-    wait_for(&mut harness, "a live reading", |app| {
-        !app.history().is_empty()
-    });
+    wait_for(
+        &mut harness,
+        "a live reading",
+        Duration::from_secs(120),
+        |app| !app.history().is_empty(),
+    );
     let latest = harness.state().history().latest().unwrap().clone();
     harness.get_by_label_contains("Total CPU:");
     harness.get_by_label_contains("Memory used:");
@@ -355,7 +336,12 @@ fn two_runs_overlay_and_each_can_be_hidden_renamed_and_removed() {
     for _ in 0..2 {
         harness.get_by_label("Run").click();
         harness.run_ok();
-        wait_for(&mut harness, "the sweep to finish", |app| !app.is_running());
+        wait_for(
+            &mut harness,
+            "the sweep to finish",
+            Duration::from_secs(120),
+            |app| !app.is_running(),
+        );
     }
     let names: Vec<String> = harness
         .state()

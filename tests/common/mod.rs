@@ -1,0 +1,54 @@
+//! What the app's UI tests share: the app in a test harness, waiting for the engine, typing.
+#![allow(dead_code)] // each test binary uses a part of this
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use pooltune::app::{AppOptions, PooltuneApp};
+
+/// The crate's folder (for shipped presets and fixtures).
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The app in a window of the README screenshot's size, without the monitor thread.
+pub fn app_with(options: AppOptions) -> Harness<'static, PooltuneApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 1000.0))
+        .build_eframe(move |cc| {
+            PooltuneApp::new(
+                cc,
+                AppOptions {
+                    live_readings: false,
+                    ..options.clone()
+                },
+            )
+        })
+}
+
+/// Steps frames until `done` holds (at most `limit`); the engine runs on its own thread.
+pub fn wait_for(
+    harness: &mut Harness<'static, PooltuneApp>,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&PooltuneApp) -> bool,
+) {
+    let deadline = Instant::now() + limit;
+    while !done(harness.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+        harness.step();
+    }
+    harness.run_ok();
+}
+
+/// Types `text` into the text field labelled `label`.
+pub fn type_into(harness: &mut Harness<'static, PooltuneApp>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.run_ok();
+    harness.get_by_label(label).type_text(text);
+    harness.run_ok();
+}
