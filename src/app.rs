@@ -736,6 +736,9 @@ impl PooltuneApp {
                 None if self.state.tab == Tab::Compare => {
                     ui.weak("Space: run/stop the comparison");
                 }
+                None if self.state.tab == Tab::Cost => {
+                    ui.weak("Space: start/stop measuring what a worker costs");
+                }
                 None => {
                     let run = ui
                         .add_enabled(check.is_ok(), egui::Button::new("Run"))
@@ -1000,8 +1003,8 @@ impl eframe::App for PooltuneApp {
         egui::Panel::top("top_bar").show(ui, |ui| {
             self.top_bar_ui(ui, &check, &mut commands);
         });
-        // The sweep's configuration is of no use on the Compare tab, which has its own.
-        if self.state.tab != Tab::Compare {
+        // The sweep's configuration belongs to the Sweep tab; the others have their own inputs.
+        if self.state.tab == Tab::Sweep {
             egui::Panel::left("config_panel")
                 .resizable(true)
                 .default_size(340.0)
