@@ -99,6 +99,8 @@ pub enum Command {
     Export(ExportKind, u64, PathBuf),
     /// Write a PNG of the plots as shown.
     ExportPng(PathBuf),
+    /// Use these model options (U, p99 target) for every run's recommendation.
+    SetModelOptions(crate::model::ModelOptions),
     /// Something for the Compare tab.
     Compare(CompareCommand),
     /// Start a worker-cost run of the "Worker cost" tab's inputs.
@@ -468,6 +470,7 @@ impl PooltuneApp {
                 Some(rect) => self.request_screenshot(ctx, ShotPurpose::Plots(path, rect)),
                 None => self.complain("There is no plot on screen to export."),
             },
+            Command::SetModelOptions(options) => self.session.set_model_options(options),
             Command::Compare(command) => self.compare.run_cmd(ctx, command),
             Command::RunCost => self.cost.start(ctx),
             Command::StopCost => self.cost.stop(),
@@ -811,6 +814,10 @@ impl PooltuneApp {
                 .on_hover_text("The 95% confidence interval of each throughput, from the spread of its trials.");
             ui.checkbox(&mut state.plot.show_model, "model")
                 .on_hover_text("For the run in the table: the fitted scalability curve (USL, Gunther), the bound min(N/(W+C), N_cpu/C), and vertical lines at the recommended thread count and at the formula's N = N_cpu × U × (1 + W/C).");
+            ui.separator();
+            if let Some(options) = model_options_ui(ui, session.model_options()) {
+                commands.push(Command::SetModelOptions(options));
+            }
         });
         egui::Panel::bottom("results_panel")
             .resizable(true)
@@ -969,6 +976,47 @@ pub fn png_bytes(
     let mut png = Vec::new();
     buffer.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
     Ok(png)
+}
+
+/// The model's inputs: U in the formula and an optional p99 latency target. Returns the new
+/// options when the user changed them.
+fn model_options_ui(
+    ui: &mut egui::Ui,
+    current: crate::model::ModelOptions,
+) -> Option<crate::model::ModelOptions> {
+    use crate::model::{UTILIZATION_MAX, UTILIZATION_MIN};
+    let mut options = current;
+    let u_label = ui.label("U").on_hover_text(
+        "Target CPU utilisation in the formula N = N_cpu × U × (1 + W/C): 1.0 keeps every CPU \
+         busy; 0.8 leaves a fifth of them for other work.",
+    );
+    ui.add(
+        egui::DragValue::new(&mut options.utilization_target)
+            .range(UTILIZATION_MIN..=UTILIZATION_MAX)
+            .speed(0.01)
+            .fixed_decimals(2),
+    )
+    .labelled_by(u_label.id)
+    .on_hover_text("U, from 0.01 to 1.0");
+    let mut has_target = options.p99_target_us.is_some();
+    ui.checkbox(&mut has_target, "p99 target").on_hover_text(
+        "Also recommend the knee among the thread counts whose p99 task time stays at or under \
+         this target.",
+    );
+    if has_target {
+        let mut ms = options.p99_target_us.unwrap_or(10_000.0) / 1000.0;
+        ui.add(
+            egui::DragValue::new(&mut ms)
+                .range(0.001..=600_000.0)
+                .speed(0.1)
+                .suffix(" ms"),
+        )
+        .on_hover_text("p99 latency target");
+        options.p99_target_us = Some(ms * 1000.0);
+    } else {
+        options.p99_target_us = None;
+    }
+    (options != current).then_some(options)
 }
 
 impl eframe::App for PooltuneApp {

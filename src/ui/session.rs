@@ -74,6 +74,7 @@ pub struct Session {
     runs: Vec<Run>,
     next_id: u64,
     selected: Option<u64>,
+    model_options: ModelOptions,
 }
 
 impl Session {
@@ -112,6 +113,7 @@ impl Session {
 
     /// Applies an engine event to run `id`.
     pub fn apply(&mut self, id: u64, event: SweepEvent) {
+        let options = self.model_options;
         let Some(run) = self.get_mut(id) else {
             return;
         };
@@ -127,9 +129,24 @@ impl Session {
                 };
                 run.points.clone_from(&result.points);
                 // Computed once here, not per frame: the fit is a small search.
-                run.recommendation = Some(model::recommend(&result, &ModelOptions::default()));
+                run.recommendation = Some(model::recommend(&result, &options));
                 run.bound = model::bound(&result);
                 run.result = Some(*result);
+            }
+        }
+    }
+
+    /// The model's options (U and the p99 target) used for every run's recommendation.
+    pub fn model_options(&self) -> ModelOptions {
+        self.model_options
+    }
+
+    /// Changes the model's options and recomputes the recommendation of every finished run.
+    pub fn set_model_options(&mut self, options: ModelOptions) {
+        self.model_options = options;
+        for run in &mut self.runs {
+            if let Some(result) = &run.result {
+                run.recommendation = Some(model::recommend(result, &options));
             }
         }
     }
@@ -264,6 +281,44 @@ mod tests {
         assert!(run.result.as_ref().is_some_and(|r| r.cancelled));
         assert!(run.recommendation.is_some());
         assert!(session.remove(id));
+    }
+
+    #[test]
+    fn changing_u_recomputes_every_finished_runs_recommendation() {
+        let mut session = Session::default();
+        let blocking = WorkloadSpec::Blocking {
+            compute_us: 1000,
+            wait_us: 9000,
+        };
+        let finished = |session: &mut Session| {
+            let id = session.start(preset("a"));
+            let result = crate::model::fixtures::result(
+                vec![point(1, 100.0), point(2, 200.0)],
+                blocking.clone(),
+            );
+            session.apply(id, SweepEvent::Finished(Box::new(result)));
+            id
+        };
+        let first = finished(&mut session);
+        let formula = |session: &Session, id| {
+            session
+                .get(id)
+                .unwrap()
+                .recommendation
+                .as_ref()
+                .unwrap()
+                .formula_threads
+                .unwrap()
+        };
+        let full = formula(&session, first);
+        session.set_model_options(ModelOptions {
+            utilization_target: 0.5,
+            p99_target_us: None,
+        });
+        assert!((formula(&session, first) - full / 2.0).abs() < 1e-9);
+        // A run that finishes later uses the options in force.
+        let second = finished(&mut session);
+        assert!((formula(&session, second) - full / 2.0).abs() < 1e-9);
     }
 
     #[test]
