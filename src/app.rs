@@ -609,23 +609,20 @@ impl PooltuneApp {
         let Some(sweep) = &mut self.sweep else {
             return;
         };
-        let mut ended = false;
-        loop {
-            match sweep.events.try_recv() {
-                Ok(SweepEvent::Progress(progress)) => {
-                    sweep.progress = Some((progress, Instant::now()));
-                }
-                Ok(event) => {
-                    ended |= matches!(event, SweepEvent::Finished(_));
-                    self.session.apply(sweep.run_id, event);
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    ended = true;
-                    break;
-                }
+        let session = &mut self.session;
+        let run_id = sweep.run_id;
+        let progress = &mut sweep.progress;
+        let ended = crate::ui::drain_events(&sweep.events, |event| match event {
+            SweepEvent::Progress(p) => {
+                *progress = Some((p, Instant::now()));
+                false
             }
-        }
+            event => {
+                let finished = matches!(event, SweepEvent::Finished(_));
+                session.apply(run_id, event);
+                finished
+            }
+        });
         if !ended {
             return;
         }

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -36,38 +38,9 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn every_bad_preset_exits_2_and_names_the_problem() {
-    let folder = manifest_dir().join("tests/fixtures/bad");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= 15, "fixtures missing");
-    for file in files {
-        let content = std::fs::read_to_string(&file).unwrap();
-        let expect = content
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("# expect: "))
-            .unwrap_or_else(|| panic!("{} has no `# expect:` line", file.display()))
-            .to_owned();
-        let out = pooltune(&["sweep", "--preset", file.to_str().unwrap()]);
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", file.display());
-        assert!(
-            stderr.starts_with("error: "),
-            "{}: {stderr}",
-            file.display()
-        );
-        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-        assert!(
-            stderr.contains(&expect),
-            "{}: expected {expect:?} in {stderr}",
-            file.display()
-        );
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        assert!(out.stdout.is_empty(), "nothing on stdout for a bad preset");
-    }
+    common::check_bad_fixtures(&manifest_dir().join("tests/fixtures/bad"), 15, |file| {
+        pooltune(&["sweep", "--preset", file.to_str().unwrap()])
+    });
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! problem, a missing Python fails only its series, the formats carry every series, and the
 //! two kinds of preset are told apart by every command.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -39,37 +41,11 @@ fn python3_present() -> bool {
 
 #[test]
 fn every_bad_comparison_exits_2_and_names_the_problem() {
-    let folder = manifest_dir().join("tests/fixtures/compare-bad");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    assert!(files.len() >= 12, "fixtures missing");
-    for file in files {
-        let content = std::fs::read_to_string(&file).unwrap();
-        let expect = content
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("# expect: "))
-            .unwrap_or_else(|| panic!("{} has no `# expect:` line", file.display()))
-            .to_owned();
-        let out = pooltune(&["compare", "--preset", file.to_str().unwrap()]);
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", file.display());
-        assert!(
-            stderr.starts_with("error: "),
-            "{}: {stderr}",
-            file.display()
-        );
-        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-        assert!(
-            stderr.contains(&expect),
-            "{}: expected {expect:?} in {stderr}",
-            file.display()
-        );
-        assert!(out.stdout.is_empty(), "nothing on stdout for a bad preset");
-    }
+    common::check_bad_fixtures(
+        &manifest_dir().join("tests/fixtures/compare-bad"),
+        12,
+        |file| pooltune(&["compare", "--preset", file.to_str().unwrap()]),
+    );
 }
 
 #[test]

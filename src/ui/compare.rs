@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::Receiver;
 use eframe::egui;
 use egui::{ComboBox, Grid, RichText, ScrollArea, Ui};
 use egui_plot::{Legend, Line, LineStyle, MarkerShape, Plot, Points, VLine};
@@ -519,20 +519,11 @@ impl CompareTab {
         let (Some(active), Some(data)) = (&mut self.active, &mut self.data) else {
             return;
         };
-        let mut ended = false;
-        loop {
-            match active.events.try_recv() {
-                Ok(event) => {
-                    ended |= matches!(event, CompareEvent::Finished(_));
-                    data.apply(event);
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    ended = true;
-                    break;
-                }
-            }
-        }
+        let ended = super::drain_events(&active.events, |event| {
+            let finished = matches!(event, CompareEvent::Finished(_));
+            data.apply(event);
+            finished
+        });
         if !ended {
             return;
         }

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::Receiver;
 use eframe::egui;
 use egui::{Color32, Grid, RichText, ScrollArea, TextEdit, Ui};
 use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, MarkerShape, Plot, Points};
@@ -280,22 +280,21 @@ impl CostTab {
         let Some(active) = &mut self.active else {
             return;
         };
-        let mut ended = false;
-        loop {
-            match active.events.try_recv() {
-                Ok(CostEvent::Started { planned }) => self.planned = planned,
-                Ok(CostEvent::Measured { kind, cost, .. }) => self.measured.push((kind, cost)),
-                Ok(CostEvent::Finished(result)) => {
-                    self.result = Some(*result);
-                    ended = true;
-                }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    ended = true;
-                    break;
-                }
+        let (planned, measured, result) = (&mut self.planned, &mut self.measured, &mut self.result);
+        let ended = super::drain_events(&active.events, |event| match event {
+            CostEvent::Started { planned: steps } => {
+                *planned = steps;
+                false
             }
-        }
+            CostEvent::Measured { kind, cost, .. } => {
+                measured.push((kind, cost));
+                false
+            }
+            CostEvent::Finished(finished) => {
+                *result = Some(*finished);
+                true
+            }
+        });
         if !ended {
             return;
         }
@@ -514,20 +513,6 @@ impl YScale {
     }
 }
 
-/// Marks at every power of two on a log₂ axis.
-fn log2_grid(input: GridInput) -> Vec<GridMark> {
-    let (min, max) = input.bounds;
-    if !(min.is_finite() && max.is_finite()) || max - min > 64.0 {
-        return Vec::new();
-    }
-    (min.floor() as i64..=max.ceil() as i64)
-        .map(|k| GridMark {
-            value: k as f64,
-            step_size: 1.0,
-        })
-        .collect()
-}
-
 /// A start time on the axis: "50 µs", "2 ms", "200 ms", "1.5 s".
 fn micros_axis(us: f64) -> String {
     let trim = |v: f64| format!("{}", (v * 100.0).round() / 100.0);
@@ -670,7 +655,7 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
             format!("Solid: RSS, resident memory per worker. Dashed: PSS, a process's fair share of the pages it shares with the others (what one more process really adds).\n\n{THREAD_RSS_NOTE}"),
         );
         log_plot("cost_memory_plot", "memory per worker (log₂)", plot_height)
-            .y_grid_spacer(log2_grid)
+            .y_grid_spacer(super::plots::log2_grid)
             .y_axis_formatter(|mark, _| bytes_label(mark.value.exp2()))
             .label_formatter(|hover| {
                 hover_text(hover, YScale::Log2, |y| format!("{} each", bytes_label(y)))

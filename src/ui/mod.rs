@@ -19,3 +19,21 @@ pub mod live;
 pub mod plots;
 pub mod results;
 pub mod session;
+
+/// Hands every event waiting on `events` to `apply`, without blocking. `apply` returns true
+/// for the event that ends a run (its `Finished`); a closed channel ends it too. Returns
+/// whether the run has ended, so the caller can join the engine's thread. The sweep, the
+/// Compare tab and the Worker cost tab all receive their engine's events this way.
+pub fn drain_events<E>(
+    events: &crossbeam_channel::Receiver<E>,
+    mut apply: impl FnMut(E) -> bool,
+) -> bool {
+    let mut ended = false;
+    loop {
+        match events.try_recv() {
+            Ok(event) => ended |= apply(event),
+            Err(crossbeam_channel::TryRecvError::Empty) => return ended,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => return true,
+        }
+    }
+}

@@ -184,8 +184,8 @@ pub fn run_color(run_id: u64) -> Color32 {
     RUN_COLORS[(run_id % RUN_COLORS.len() as u64) as usize]
 }
 
-/// Marks at every power of two on a log₂ thread axis.
-fn log2_grid(input: GridInput) -> Vec<GridMark> {
+/// Marks at every power of two on a log₂ axis (threads here, memory on the Worker cost tab).
+pub(crate) fn log2_grid(input: GridInput) -> Vec<GridMark> {
     let (min, max) = input.bounds;
     if !(min.is_finite() && max.is_finite()) || max - min > 64.0 {
         return Vec::new();

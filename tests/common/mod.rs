@@ -52,3 +52,48 @@ pub fn type_into(harness: &mut Harness<'static, PooltuneApp>, label: &str, text:
     harness.get_by_label(label).type_text(text);
     harness.run_ok();
 }
+
+/// Runs `run` on every bad fixture in `folder` (at least `at_least` of them) and checks what a
+/// user sees: exit 2, one `error:` line that contains the fixture's `# expect: ` text (its first
+/// line), no panic, nothing on stdout.
+pub fn check_bad_fixtures(
+    folder: &std::path::Path,
+    at_least: usize,
+    run: impl Fn(&std::path::Path) -> std::process::Output,
+) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
+        .expect("fixture folder")
+        .map(|e| e.expect("fixture entry").path())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= at_least,
+        "fixtures missing in {}",
+        folder.display()
+    );
+    for file in files {
+        let content = std::fs::read_to_string(&file).expect("fixture text");
+        let expect = content
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} has no `# expect:` line", file.display()))
+            .to_owned();
+        let out = run(&file);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", file.display());
+        assert!(
+            stderr.starts_with("error: "),
+            "{}: {stderr}",
+            file.display()
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.contains(&expect),
+            "{}: expected {expect:?} in {stderr}",
+            file.display()
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(out.stdout.is_empty(), "nothing on stdout for a bad preset");
+    }
+}
