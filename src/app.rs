@@ -25,9 +25,9 @@ use crate::monitor::{History, Monitor, Sample};
 use crate::preset::{self, InvalidValue, Preset, PresetEntry};
 use crate::result::SweepResult;
 use crate::sweep::{self, Progress, SweepEvent};
-use crate::ui::compare::{self as compare_ui, CompareCommand, CompareTab};
+use crate::ui::compare::{self as compare_ui, CompareCommand, CompareInputs, CompareTab};
 use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths};
-use crate::ui::cost::{self, CostTab};
+use crate::ui::cost::{self, CostDraft, CostTab};
 use crate::ui::plots::{self, PlotOptions};
 use crate::ui::session::{RunStatus, Session};
 use crate::ui::{format, live, results};
@@ -56,14 +56,16 @@ pub enum ExportKind {
 }
 
 impl ExportKind {
-    fn format(self) -> Format {
+    /// The engine's format for it.
+    pub fn format(self) -> Format {
         match self {
             ExportKind::Csv => Format::Csv,
             ExportKind::Json => Format::Json,
         }
     }
 
-    fn extension(self) -> &'static str {
+    /// The file extension the export gets.
+    pub fn extension(self) -> &'static str {
         match self {
             ExportKind::Csv => "csv",
             ExportKind::Json => "json",
@@ -99,6 +101,10 @@ pub enum Command {
     Export(ExportKind, u64, PathBuf),
     /// Write a PNG of the plots as shown.
     ExportPng(PathBuf),
+    /// Write the Worker cost tab's last result (the format of `pooltune cost --format`).
+    ExportCost(ExportKind, PathBuf),
+    /// Write a PNG of the Worker cost tab's two plots as shown.
+    ExportCostPng(PathBuf),
     /// Use these model options (U, p99 target) for every run's recommendation.
     SetModelOptions(crate::model::ModelOptions),
     /// Something for the Compare tab.
@@ -156,6 +162,12 @@ pub struct PersistedState {
     pub live_paused: bool,
     /// The tab shown.
     pub tab: Tab,
+    /// The Compare tab's fields, view and loaded comparison.
+    pub compare: CompareInputs,
+    /// The Worker cost tab's inputs.
+    pub cost: CostDraft,
+    /// The Worker cost tab's export field.
+    pub cost_export_path: String,
 }
 
 impl Default for PersistedState {
@@ -169,6 +181,9 @@ impl Default for PersistedState {
             export_path: "pooltune-result".to_owned(),
             live_paused: false,
             tab: Tab::Sweep,
+            compare: CompareInputs::default(),
+            cost: CostDraft::default(),
+            cost_export_path: "pooltune-cost".to_owned(),
         }
     }
 }
@@ -299,12 +314,14 @@ impl PooltuneApp {
                 paused: state.live_paused,
             }
         };
+        let compare = CompareTab::new(options.comparison, state.compare.clone());
+        let cost = CostTab::new(state.cost.clone(), state.cost_export_path.clone());
         PooltuneApp {
             state,
             draft,
             session: Session::default(),
             sweep: None,
-            compare: CompareTab::new(options.comparison),
+            compare,
             live,
             presets: preset::list_presets(),
             notice: None,
@@ -315,7 +332,7 @@ impl PooltuneApp {
             run_at_start: options.run_at_start,
             screenshot_when_done: options.screenshot_when_done,
             applied_theme: None,
-            cost: CostTab::default(),
+            cost,
         }
     }
 
@@ -374,6 +391,9 @@ impl PooltuneApp {
         let mut state = self.state.clone();
         state.draft_toml = preset::to_toml(&self.draft.preset).unwrap_or_default();
         state.threads_text.clone_from(&self.draft.threads_text);
+        state.compare = self.compare.inputs();
+        state.cost = self.cost.draft.clone();
+        state.cost_export_path.clone_from(&self.cost.export_path);
         state
     }
 
@@ -421,7 +441,8 @@ impl PooltuneApp {
                 } else {
                     CompareCommand::Run
                 };
-                self.compare.run_cmd(ctx, next);
+                // Run and Stop say nothing back.
+                let _ = self.compare.run_cmd(ctx, next);
             }
             Command::ToggleRun if self.state.tab == Tab::Cost => {
                 let next = if self.cost.is_running() {
@@ -471,7 +492,23 @@ impl PooltuneApp {
                 None => self.complain("There is no plot on screen to export."),
             },
             Command::SetModelOptions(options) => self.session.set_model_options(options),
-            Command::Compare(command) => self.compare.run_cmd(ctx, command),
+            Command::Compare(CompareCommand::ExportPng(path)) => match self.compare.chart_rect() {
+                Some(rect) => self.request_screenshot(ctx, ShotPurpose::Plots(path, rect)),
+                None => self.complain("There is no chart on screen to export."),
+            },
+            Command::Compare(command) => match self.compare.run_cmd(ctx, command) {
+                Some(Ok(done)) => self.inform(done),
+                Some(Err(why)) => self.complain(why),
+                None => {}
+            },
+            Command::ExportCost(kind, path) => match self.cost.export(kind, &path) {
+                Ok(done) => self.inform(done),
+                Err(why) => self.complain(why),
+            },
+            Command::ExportCostPng(path) => match self.cost.plots_rect() {
+                Some(rect) => self.request_screenshot(ctx, ShotPurpose::Plots(path, rect)),
+                None => self.complain("There are no plots on screen to export."),
+            },
             Command::RunCost => self.cost.start(ctx),
             Command::StopCost => self.cost.stop(),
         }

@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{app_with, manifest_dir, type_into, wait_for};
+use common::{app_with, manifest_dir, restart, retype, type_into, wait_for};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -130,7 +130,104 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     harness.get_by_label("efficiency").click();
     harness.run_ok();
     assert!(on_screen(&harness, "100%"));
-    assert!(data.result.as_ref().is_some_and(|r| !r.cancelled));
+    let result = data.result.as_ref().expect("the finished result");
+    assert!(!result.cancelled);
+
+    // Export, in the formats of `pooltune compare --format json|csv`, where the field says.
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("gil");
+    retype(&mut harness, "Export to", &base.display().to_string());
+    harness.get_by_label("JSON").click();
+    harness.run_ok();
+    let notice = harness
+        .state()
+        .notice()
+        .expect("the export is reported")
+        .clone();
+    assert!(!notice.error, "{}", notice.text);
+    assert!(notice.text.contains("gil.json"), "{}", notice.text);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(base.with_extension("json")).unwrap()).unwrap();
+    let series = json["series"].as_array().expect("series[]");
+    assert_eq!(series.len(), result.series.len());
+    for (written, kept) in series.iter().zip(&result.series) {
+        assert_eq!(written["label"], kept.label.as_str());
+        assert_eq!(written["kind"], kept.kind.as_str());
+        let threads: Vec<u64> = written["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["threads"].as_u64().unwrap())
+            .collect();
+        let kept_threads: Vec<u64> = kept.points.iter().map(|p| p.threads as u64).collect();
+        assert_eq!(threads, kept_threads, "{}", kept.label);
+    }
+    harness.get_by_label("CSV").click();
+    harness.run_ok();
+    let csv = std::fs::read_to_string(base.with_extension("csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(compare::export::csv_columns().join(",").as_str())
+    );
+    let points: usize = result.series.iter().map(|s| s.points.len()).sum();
+    assert_eq!(lines.count(), points);
+}
+
+#[test]
+fn a_comparison_is_saved_as_a_preset_and_remembered_across_restarts() {
+    let mut harness = app();
+    load(&mut harness, &tiny_path());
+    let tiny = compare::load(&tiny_path()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mine.toml");
+
+    // Saved with the thread counts typed, as a comparison preset that loads back equal.
+    retype(&mut harness, "Thread counts", "1, 3");
+    retype(&mut harness, "Save to", &path.display().to_string());
+    harness.get_by_label("Save comparison").click();
+    harness.run_ok();
+    let notice = harness
+        .state()
+        .notice()
+        .expect("the save is reported")
+        .clone();
+    assert!(!notice.error, "{}", notice.text);
+    let mut expected = tiny.clone();
+    expected.sweep.threads = Some(vec![1, 3]);
+    expected.sweep.threads_range = None;
+    assert_eq!(compare::load(&path).unwrap(), expected);
+
+    // Thread counts that cannot run are not saved, and the file stays as it was.
+    let before = std::fs::read(&path).unwrap();
+    retype(&mut harness, "Thread counts", "0");
+    harness.get_by_label("Save comparison").click();
+    harness.run_ok();
+    let notice = harness
+        .state()
+        .notice()
+        .expect("the refusal is shown")
+        .clone();
+    assert!(notice.error, "{}", notice.text);
+    assert!(notice.text.contains("sweep.threads"), "{}", notice.text);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    // The loaded comparison, the fields and the view come back after a restart.
+    retype(&mut harness, "Thread counts", "1, 3");
+    retype(&mut harness, "Python", "/usr/bin/python3");
+    harness.get_by_label("speedup").click();
+    harness.run_ok();
+    let restored = restart(&mut harness);
+    let tab = restored.state().compare();
+    assert_eq!(tab.comparison(), Some(&tiny));
+    assert_eq!(tab.threads_text, "1, 3");
+    assert_eq!(tab.python_text, "/usr/bin/python3");
+    assert_eq!(tab.save_path, path.display().to_string());
+    assert_eq!(tab.view, CompareView::Speedup);
+    assert_eq!(
+        restored.state().persisted().tab,
+        pooltune::app::Tab::Compare
+    );
 }
 
 #[test]

@@ -10,13 +10,13 @@ mod common;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use common::wait_for;
+use common::{restart, retype, wait_for};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use pooltune::app::{AppOptions, PooltuneApp};
 use pooltune::cost::{WorkerKind, procfs};
-use pooltune::ui::cost::{self as cost_ui, Metric};
+use pooltune::ui::cost::{self as cost_ui, CostDraft, Metric, PythonMode};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -42,20 +42,6 @@ fn app_on_cost_tab() -> Harness<'static, PooltuneApp> {
     harness.get_by_label("Worker cost").click();
     harness.run_ok();
     harness
-}
-
-/// Replaces the text of the field labelled `label` with `text`, as typed.
-fn retype(harness: &mut Harness<'static, PooltuneApp>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.run_ok();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.run_ok();
-    if text.is_empty() {
-        harness.key_press(egui::Key::Backspace);
-    } else {
-        harness.get_by_label(label).type_text(text);
-    }
-    harness.run_ok();
 }
 
 /// This process's children that are still in /proc, zombies included.
@@ -142,6 +128,66 @@ fn measured_costs_reach_the_table_and_the_plots() {
         ]
     );
     assert!(children().is_empty(), "left behind: {:?}", children());
+
+    // Export, in the formats of `pooltune cost --format json|csv`, where the field says.
+    let result = result.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("cost");
+    retype(&mut harness, "Export to", &base.display().to_string());
+    harness.get_by_label("JSON").click();
+    harness.run_ok();
+    let notice = harness
+        .state()
+        .notice()
+        .expect("the export is reported")
+        .clone();
+    assert!(!notice.error, "{}", notice.text);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(base.with_extension("json")).unwrap()).unwrap();
+    let workers = |key: &str| -> Vec<u64> {
+        json[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}[] in {json}"))
+            .iter()
+            .map(|entry| entry["workers"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(workers("threads"), [1, 4]);
+    assert_eq!(workers("processes"), [1]);
+    assert_eq!(
+        json["processes"][0]["pss_per_worker_bytes"].as_f64(),
+        result.processes[0].pss_per_worker_bytes
+    );
+    harness.get_by_label("CSV").click();
+    harness.run_ok();
+    let csv = std::fs::read_to_string(base.with_extension("csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(pooltune::cost::CSV_COLUMNS.join(",").as_str())
+    );
+    assert_eq!(lines.count(), 3);
+}
+
+#[test]
+fn the_inputs_are_remembered_across_restarts() {
+    let mut harness = app_on_cost_tab();
+    retype(&mut harness, "Threads to start", "2, 20");
+    retype(&mut harness, "Processes to start", "3");
+    retype(&mut harness, "Stack (KiB)", "256");
+    harness.get_by_label("off").click();
+    harness.run_ok();
+    retype(&mut harness, "Export to", "/tmp/my-costs");
+    let typed = harness.state().cost().draft.clone();
+
+    let restored = restart(&mut harness);
+    let tab = restored.state().cost();
+    // Everything typed comes back; the worker executable is the test's own, not remembered.
+    assert_eq!(tab.draft, CostDraft { exe: None, ..typed });
+    assert_eq!(tab.draft.threads_text, "2, 20");
+    assert_eq!(tab.draft.python, PythonMode::Off);
+    assert_eq!(tab.export_path, "/tmp/my-costs");
+    assert_eq!(restored.state().persisted().tab, pooltune::app::Tab::Cost);
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{app_with, manifest_dir, type_into, wait_for};
+use common::{app_with, manifest_dir, restart, type_into, wait_for};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -271,42 +271,11 @@ fn the_configuration_and_theme_are_remembered_across_restarts() {
     harness.run_ok();
     assert_eq!(harness.ctx.theme(), egui::Theme::Light);
 
-    // What eframe writes on exit (as RON), read by a new window.
-    let mut storage = MemoryStorage::default();
-    eframe::App::save(harness.state_mut(), &mut storage);
-    let storage: &'static MemoryStorage = Box::leak(Box::new(storage));
-    let restored = Harness::builder()
-        .with_size(egui::vec2(1400.0, 1000.0))
-        .build_eframe(move |cc| {
-            cc.storage = Some(storage);
-            PooltuneApp::new(
-                cc,
-                AppOptions {
-                    live_readings: false,
-                    ..AppOptions::default()
-                },
-            )
-        });
+    // What eframe writes on exit, read by a new window.
+    let restored = restart(&mut harness);
     assert_eq!(restored.state().draft(), harness.state().draft());
     assert_eq!(restored.state().draft().threads_text, "1, 3");
     assert_eq!(restored.ctx.theme(), egui::Theme::Light);
-}
-
-/// An in-memory `eframe::Storage`, as eframe's own would be on disk.
-#[derive(Default)]
-struct MemoryStorage(std::collections::HashMap<String, String>);
-
-impl eframe::Storage for MemoryStorage {
-    fn get_string(&self, key: &str) -> Option<String> {
-        self.0.get(key).cloned()
-    }
-    fn set_string(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_owned(), value);
-    }
-    fn remove_string(&mut self, key: &str) {
-        self.0.remove(key);
-    }
-    fn flush(&mut self) {}
 }
 
 #[test]

@@ -22,6 +22,7 @@ use eframe::egui;
 use egui::{ComboBox, Grid, RichText, ScrollArea, Ui};
 use egui_plot::{Legend, Line, LineStyle, MarkerShape, Plot, Points, VLine};
 
+use crate::app::ExportKind;
 use crate::cancel::CancelToken;
 use crate::compare::{
     self, AnyPreset, CompareEvent, CompareOptions, ComparisonPreset, ComparisonResult,
@@ -32,7 +33,7 @@ use crate::machine::MachineInfo;
 use crate::result::Point;
 use crate::sweep::Progress;
 use crate::ui::plots::run_color;
-use crate::ui::{config, format};
+use crate::ui::{ExportTarget, ExportTips, config, export_row, format};
 
 /// Which of the three views of a comparison is drawn.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -99,6 +100,35 @@ pub enum CompareCommand {
     Stop,
     /// Load a comparison preset file; a bad file leaves the loaded one and says why.
     Load(PathBuf),
+    /// Save the loaded comparison, with the typed thread counts, as a comparison preset.
+    Save(PathBuf),
+    /// Write the last run's result (the format of `pooltune compare --format`).
+    Export(ExportKind, PathBuf),
+    /// Write a PNG of the chart as shown (applied by the app, which takes screenshots).
+    ExportPng(PathBuf),
+}
+
+/// What the Compare tab remembers across restarts: its fields as typed, the view and the
+/// comparison loaded (as preset TOML, so that it reads back as a file would).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CompareInputs {
+    /// The view drawn.
+    pub view: CompareView,
+    /// The loaded comparison as preset TOML; empty for none.
+    pub comparison_toml: String,
+    /// The "Comparison file" field.
+    pub path_text: String,
+    /// The "Python" field.
+    pub python_text: String,
+    /// The "Free-threaded Python" field.
+    pub free_threaded_text: String,
+    /// The "Thread counts" field.
+    pub threads_text: String,
+    /// The "Save to" field.
+    pub save_path: String,
+    /// The "Export to" field.
+    pub export_path: String,
 }
 
 /// One series as the tab shows it: what the engine announced, then its points as they come.
@@ -345,6 +375,11 @@ pub struct CompareTab {
     pub free_threaded_text: String,
     /// The "Thread counts" field; empty keeps the preset's.
     pub threads_text: String,
+    /// The "Save to" field; empty saves in the user's presets folder.
+    pub save_path: String,
+    /// The "Export to" field.
+    pub export_path: String,
+    chart_rect: Option<egui::Rect>,
     comparison: Option<ComparisonPreset>,
     load_error: Option<String>,
     presets: Vec<PresetChoice>,
@@ -353,35 +388,80 @@ pub struct CompareTab {
 }
 
 impl CompareTab {
-    /// The tab with `comparison` loaded, or else the first shipped comparison preset.
-    pub fn new(comparison: Option<ComparisonPreset>) -> CompareTab {
-        let presets: Vec<PresetChoice> = compare::list_any_presets()
-            .into_iter()
-            .filter_map(|entry| match entry.loaded {
-                Ok(AnyPreset::Comparison(c)) => Some(PresetChoice {
-                    path: entry.path,
-                    name: c.name,
-                    description: c.description,
-                }),
-                _ => None,
+    /// The tab with `comparison` loaded, or else the remembered one, or else the first
+    /// shipped comparison preset; its fields as `remembered`.
+    pub fn new(comparison: Option<ComparisonPreset>, remembered: CompareInputs) -> CompareTab {
+        let presets = comparison_choices();
+        let comparison = comparison
+            .or_else(|| {
+                // A remembered comparison that no longer parses (an older pooltune's) is
+                // dropped for the shipped default rather than shown broken.
+                (!remembered.comparison_toml.trim().is_empty())
+                    .then(|| {
+                        compare::parse(&remembered.comparison_toml, Path::new("(remembered)")).ok()
+                    })
+                    .flatten()
             })
-            .collect();
-        let comparison = comparison.or_else(|| {
-            presets
-                .iter()
-                .find_map(|choice| compare::load(&choice.path).ok())
-        });
+            .or_else(|| {
+                presets
+                    .iter()
+                    .find_map(|choice| compare::load(&choice.path).ok())
+            });
         CompareTab {
-            view: CompareView::default(),
-            path_text: String::new(),
-            python_text: String::new(),
-            free_threaded_text: String::new(),
-            threads_text: String::new(),
+            view: remembered.view,
+            path_text: remembered.path_text,
+            python_text: remembered.python_text,
+            free_threaded_text: remembered.free_threaded_text,
+            threads_text: remembered.threads_text,
+            save_path: remembered.save_path,
+            export_path: if remembered.export_path.trim().is_empty() {
+                "pooltune-comparison".to_owned()
+            } else {
+                remembered.export_path
+            },
+            chart_rect: None,
             comparison,
             load_error: None,
             presets,
             data: None,
             active: None,
+        }
+    }
+
+    /// What the tab remembers across restarts.
+    pub fn inputs(&self) -> CompareInputs {
+        CompareInputs {
+            view: self.view,
+            comparison_toml: self
+                .comparison
+                .as_ref()
+                .and_then(|c| compare::to_toml(c).ok())
+                .unwrap_or_default(),
+            path_text: self.path_text.clone(),
+            python_text: self.python_text.clone(),
+            free_threaded_text: self.free_threaded_text.clone(),
+            threads_text: self.threads_text.clone(),
+            save_path: self.save_path.clone(),
+            export_path: self.export_path.clone(),
+        }
+    }
+
+    /// Where the chart was drawn in the last frame (for a PNG of it).
+    pub fn chart_rect(&self) -> Option<egui::Rect> {
+        self.chart_rect
+    }
+
+    /// Where "Save comparison" writes when the "Save to" field is empty: the user's presets
+    /// folder, named after the comparison.
+    pub fn default_save_path(&self) -> PathBuf {
+        let name = self
+            .comparison
+            .as_ref()
+            .map_or("comparison", |c| c.name.as_str());
+        let file = format!("{}.toml", format::slug(name));
+        match crate::preset::user_presets_dir() {
+            Some(dir) => dir.join(file),
+            None => PathBuf::from(file),
         }
     }
 
@@ -445,13 +525,58 @@ impl CompareTab {
         Ok((comparison, options))
     }
 
-    /// Applies one command (called by the app after the frame is drawn).
-    pub fn run_cmd(&mut self, ctx: &egui::Context, command: CompareCommand) {
+    /// Applies one command (called by the app after the frame is drawn). Returns what to
+    /// tell the user of a save or an export: `Ok` for done, `Err` for why not.
+    /// [`CompareCommand::ExportPng`] needs a screenshot, which only the app takes: here it
+    /// is refused.
+    pub fn run_cmd(
+        &mut self,
+        ctx: &egui::Context,
+        command: CompareCommand,
+    ) -> Option<Result<String, String>> {
         match command {
             CompareCommand::Run => self.start(ctx),
             CompareCommand::Stop => self.stop(),
             CompareCommand::Load(path) => self.load(&path),
+            CompareCommand::Save(path) => return Some(self.save(&path)),
+            CompareCommand::Export(kind, path) => return Some(self.export(kind, &path)),
+            CompareCommand::ExportPng(_) => {
+                return Some(Err("a PNG of the chart is taken by the app".to_owned()));
+            }
         }
+        None
+    }
+
+    /// Saves the loaded comparison with the typed thread counts, atomically; the picker then
+    /// offers it.
+    fn save(&mut self, path: &Path) -> Result<String, String> {
+        let (comparison, _) = self
+            .checked()
+            .map_err(|reason| format!("Not saved: {reason}"))?;
+        // The user presets folder does not exist until the first save there.
+        if let (Some(folder), Some(user)) = (path.parent(), crate::preset::user_presets_dir())
+            && folder == user
+        {
+            std::fs::create_dir_all(folder).map_err(|err| {
+                format!("Not saved: could not create {}: {err}", folder.display())
+            })?;
+        }
+        compare::save(&comparison, path).map_err(|err| format!("Not saved: {err}"))?;
+        self.presets = comparison_choices();
+        Ok(format!("Saved {} to {}", comparison.name, path.display()))
+    }
+
+    /// Writes the last run's result (finished or stopped) in `kind`'s format, atomically.
+    fn export(&self, kind: ExportKind, path: &Path) -> Result<String, String> {
+        let result = self
+            .data
+            .as_ref()
+            .and_then(|d| d.result.as_ref())
+            .ok_or("This comparison has no result yet: wait until it finishes or stop it.")?;
+        compare::export::export(result, kind.format())
+            .and_then(|bytes| crate::atomic_file::write(path, &bytes).map_err(Into::into))
+            .map(|()| format!("Wrote {}", path.display()))
+            .map_err(|err| format!("Could not write {}: {err:#}", path.display()))
     }
 
     /// Asks the running comparison to stop; its points are kept.
@@ -552,6 +677,21 @@ impl Drop for CompareTab {
     }
 }
 
+/// The comparison presets on disk (shipped and the user's), for the picker.
+fn comparison_choices() -> Vec<PresetChoice> {
+    compare::list_any_presets()
+        .into_iter()
+        .filter_map(|entry| match entry.loaded {
+            Ok(AnyPreset::Comparison(c)) => Some(PresetChoice {
+                path: entry.path,
+                name: c.name,
+                description: c.description,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 fn empty_data() -> ComparisonData {
     ComparisonData {
         name: String::new(),
@@ -577,6 +717,7 @@ pub fn compare_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareC
     });
     let Some(data) = &tab.data else {
         ui.weak("Pick a comparison and press \"Run comparison\" (or Space).");
+        tab.chart_rect = None;
         return;
     };
     let view = tab.view;
@@ -586,15 +727,34 @@ pub fn compare_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareC
         .show(ui, |ui| series_list_ui(ui, data));
     egui::Panel::bottom("compare_table_panel")
         .resizable(true)
-        .default_size(180.0)
-        .show(ui, |ui| table_ui(ui, data, view));
-    egui::CentralPanel::no_frame().show(ui, |ui| chart_ui(ui, data, view));
+        .default_size(200.0)
+        .show(ui, |ui| {
+            let tips = ExportTips {
+                csv: "One row per series and thread count: the sweep's columns plus speedup and efficiency (the format of `pooltune compare --format csv`).",
+                json: "The whole comparison: machine, every series with its interpreter, error and points (the format of `pooltune compare --format json`).",
+                png: "A picture of the chart as it is shown now (the view chosen above).",
+            };
+            let exported = export_row(ui, &mut tab.export_path, data.result.is_some(), &tips);
+            match exported {
+                Some((ExportTarget::Data(kind), path)) => {
+                    commands.push(CompareCommand::Export(kind, path));
+                }
+                Some((ExportTarget::Png, path)) => commands.push(CompareCommand::ExportPng(path)),
+                None => {}
+            }
+            table_ui(ui, data, view);
+        });
+    egui::CentralPanel::no_frame().show(ui, |ui| {
+        tab.chart_rect = Some(chart_ui(ui, data, view));
+    });
 }
 
 /// The picker, the file field, the interpreters and thread counts, Run/Stop and progress.
 fn setup_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareCommand>) {
+    let default_save_path = tab.default_save_path();
     let CompareTab {
         path_text,
+        save_path,
         python_text,
         free_threaded_text,
         threads_text,
@@ -608,7 +768,7 @@ fn setup_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareCommand
     ui.horizontal_wrapped(|ui| {
         let label = ui
             .label("Comparison")
-            .on_hover_text("A shipped comparison preset: several series run in turn at each thread count and drawn on one chart.");
+            .on_hover_text("A comparison preset, shipped or saved in your presets folder: several series run in turn at each thread count and drawn on one chart.");
         let selected = comparison.as_ref().map_or("(none)", |c| c.name.as_str());
         let response = ComboBox::from_id_salt("comparison_picker")
             .selected_text(selected)
@@ -645,6 +805,28 @@ fn setup_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareCommand
             .clicked()
         {
             commands.push(CompareCommand::Load(path.into()));
+        }
+        ui.separator();
+        let label = ui.label("Save to");
+        ui.add(
+            egui::TextEdit::singleline(save_path)
+                .hint_text(format::home_relative(&default_save_path))
+                .desired_width(240.0),
+        )
+        .labelled_by(label.id)
+        .on_hover_text("Where \"Save comparison\" writes. Empty: your presets folder, named after the comparison.");
+        if ui
+            .add_enabled(comparison.is_some(), egui::Button::new("Save comparison"))
+            .on_hover_text("Save the loaded comparison, with the thread counts typed below, as a comparison preset (TOML, editable by hand; `pooltune compare --preset FILE` runs it). The file is replaced only once the new one is complete.")
+            .clicked()
+        {
+            let typed = save_path.trim();
+            let path = if typed.is_empty() {
+                default_save_path.clone()
+            } else {
+                PathBuf::from(typed)
+            };
+            commands.push(CompareCommand::Save(path));
         }
     });
     if let Some(error) = load_error {
@@ -857,7 +1039,8 @@ fn table_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) {
         });
 }
 
-fn chart_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) {
+/// Draws the chart of `view`; returns where it is (for a PNG of it).
+fn chart_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) -> egui::Rect {
     let last = data
         .last_threads()
         .max(data.machine.as_ref().map_or(1, |m| m.logical_cpus));
@@ -885,7 +1068,7 @@ fn chart_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) {
     if highest > 0.0 {
         plot = plot.include_y(1.4 * highest);
     }
-    plot.show(ui, |plot_ui| {
+    let shown = plot.show(ui, |plot_ui| {
         let ideal = ideal_line(data, view);
         if !ideal.is_empty() {
             plot_ui.line(
@@ -921,6 +1104,7 @@ fn chart_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) {
             );
         }
     });
+    shown.response.rect
 }
 
 #[cfg(test)]

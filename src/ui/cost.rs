@@ -20,16 +20,16 @@ use eframe::egui;
 use egui::{Color32, Grid, RichText, ScrollArea, TextEdit, Ui};
 use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, MarkerShape, Plot, Points};
 
-use crate::app::Command;
+use crate::app::{Command, ExportKind};
 use crate::cancel::CancelToken;
 use crate::cost::{
     self, CostError, CostEvent, CostResult, CostSpec, PythonChoice, WorkerCost, WorkerKind, limits,
 };
 use crate::preset::InvalidValue;
-use crate::ui::format;
+use crate::ui::{ExportTarget, ExportTips, export_row, format};
 
 /// Which Python the run measures besides Rust.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum PythonMode {
     /// Rust only.
     Off,
@@ -40,8 +40,10 @@ pub enum PythonMode {
     Path,
 }
 
-/// The tab's inputs as typed; [`CostDraft::checked`] turns them into a [`CostSpec`].
-#[derive(Debug, Clone, PartialEq)]
+/// The tab's inputs as typed; [`CostDraft::checked`] turns them into a [`CostSpec`]. The app
+/// remembers them across restarts (all but `exe`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CostDraft {
     /// Thread counts N, "1, 10, 100".
     pub threads_text: String,
@@ -55,6 +57,7 @@ pub struct CostDraft {
     pub python_path: String,
     /// The executable started as an idle worker process; None: pooltune itself
     /// ([`crate::pool::process::worker_exe`]). Not shown: tests point it at the built binary.
+    #[serde(skip)]
     pub exe: Option<PathBuf>,
 }
 
@@ -184,6 +187,9 @@ impl Drop for ActiveCost {
 pub struct CostTab {
     /// The inputs.
     pub draft: CostDraft,
+    /// The "Export to" field.
+    pub export_path: String,
+    plots_rect: Option<egui::Rect>,
     /// Every cost measured by the current (or last) run, in arrival order.
     pub measured: Vec<(WorkerKind, WorkerCost)>,
     /// The whole result once the run is over (finished or stopped).
@@ -195,6 +201,33 @@ pub struct CostTab {
 }
 
 impl CostTab {
+    /// The tab with these inputs and export field (remembered from the last session).
+    pub fn new(draft: CostDraft, export_path: String) -> CostTab {
+        CostTab {
+            draft,
+            export_path,
+            ..CostTab::default()
+        }
+    }
+
+    /// Where the two plots were drawn in the last frame (for a PNG of them).
+    pub fn plots_rect(&self) -> Option<egui::Rect> {
+        self.plots_rect
+    }
+
+    /// Writes the last result (finished or stopped) in `kind`'s format, atomically. Returns
+    /// what to tell the user: `Ok` for done, `Err` for why not.
+    pub fn export(&self, kind: ExportKind, path: &Path) -> Result<String, String> {
+        let result = self
+            .result
+            .as_ref()
+            .ok_or("There is no worker-cost result yet: wait until the run finishes or stop it.")?;
+        cost::export(result, kind.format())
+            .and_then(|bytes| crate::atomic_file::write(path, &bytes).map_err(Into::into))
+            .map(|()| format!("Wrote {}", path.display()))
+            .map_err(|err| format!("Could not write {}: {err:#}", path.display()))
+    }
+
     /// True while a run is being measured.
     pub fn is_running(&self) -> bool {
         self.active.is_some()
@@ -644,6 +677,16 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
         ));
     }
     ui.separator();
+    let tips = ExportTips {
+        csv: "One row per measured N and worker kind (the format of `pooltune cost --format csv`).",
+        json: "The whole result: machine, stack size and every figure (the format of `pooltune cost --format json`).",
+        png: "A picture of both plots as they are shown now.",
+    };
+    match export_row(ui, &mut tab.export_path, tab.result.is_some(), &tips) {
+        Some((ExportTarget::Data(kind), path)) => commands.push(Command::ExportCost(kind, path)),
+        Some((ExportTarget::Png, path)) => commands.push(Command::ExportCostPng(path)),
+        None => {}
+    }
 
     let table_height = (ui.available_height() * 0.38).clamp(90.0, 320.0);
     let plot_height = (ui.available_height() - table_height - 16.0).max(160.0);
@@ -654,7 +697,7 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
         columns[0].strong("Memory per worker").on_hover_text(
             format!("Solid: RSS, resident memory per worker. Dashed: PSS, a process's fair share of the pages it shares with the others (what one more process really adds).\n\n{THREAD_RSS_NOTE}"),
         );
-        log_plot("cost_memory_plot", "memory per worker (log₂)", plot_height)
+        let memory_rect = log_plot("cost_memory_plot", "memory per worker (log₂)", plot_height)
             .y_grid_spacer(super::plots::log2_grid)
             .y_axis_formatter(|mark, _| bytes_label(mark.value.exp2()))
             .label_formatter(|hover| {
@@ -662,11 +705,13 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
             })
             .show(&mut columns[0], |plot_ui| {
                 draw_series(plot_ui, &memory, YScale::Log2);
-            });
+            })
+            .response
+            .rect;
         columns[1]
             .strong("Start latency per worker")
             .on_hover_text("Solid: p50 (median). Dashed: p99.");
-        log_plot("cost_latency_plot", "start latency (log₁₀)", plot_height)
+        let latency_rect = log_plot("cost_latency_plot", "start latency (log₁₀)", plot_height)
             .y_grid_spacer(log10_grid)
             .y_axis_formatter(|mark, _| log_label(mark.value, micros_axis))
             .label_formatter(|hover| {
@@ -676,7 +721,10 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
             })
             .show(&mut columns[1], |plot_ui| {
                 draw_series(plot_ui, &latency, YScale::Log10);
-            });
+            })
+            .response
+            .rect;
+        tab.plots_rect = Some(memory_rect.union(latency_rect));
     });
     ui.weak("Solid: RSS (left) and p50 (right). Dashed: PSS, a process's fair share of shared pages (left), and p99 (right).")
         .on_hover_text(THREAD_RSS_NOTE);

@@ -37,3 +37,76 @@ pub fn drain_events<E>(
         }
     }
 }
+
+/// What a button of [`export_row`] asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportTarget {
+    /// The result's data, in a file format.
+    Data(crate::app::ExportKind),
+    /// A PNG of the plots as they are shown.
+    Png,
+}
+
+/// What each button of an [`export_row`] says when hovered.
+pub struct ExportTips {
+    /// The CSV button.
+    pub csv: &'static str,
+    /// The JSON button.
+    pub json: &'static str,
+    /// The PNG button.
+    pub png: &'static str,
+}
+
+/// "Export to [file name] CSV JSON PNG", the same on every tab. The data buttons need a
+/// result (a finished or stopped run); every button needs a file name. Returns the button
+/// clicked and the path with the extension that button sets.
+pub fn export_row(
+    ui: &mut eframe::egui::Ui,
+    path_text: &mut String,
+    has_result: bool,
+    tips: &ExportTips,
+) -> Option<(ExportTarget, std::path::PathBuf)> {
+    use crate::app::ExportKind;
+    use eframe::egui;
+
+    let mut clicked = None;
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label("Export to").on_hover_text(
+            "File name for the export; the extension (.csv, .json, .png) is set by the button.",
+        );
+        ui.add(egui::TextEdit::singleline(path_text).desired_width(160.0))
+            .labelled_by(label.id);
+        let path = std::path::PathBuf::from(path_text.trim());
+        let usable = !path_text.trim().is_empty();
+        for (target, text, tip) in [
+            (ExportTarget::Data(ExportKind::Csv), "CSV", tips.csv),
+            (ExportTarget::Data(ExportKind::Json), "JSON", tips.json),
+        ] {
+            if ui
+                .add_enabled(has_result && usable, egui::Button::new(text))
+                .on_hover_text(tip)
+                .on_disabled_hover_text(
+                    "Available once the run has finished or been stopped, with a file name typed.",
+                )
+                .clicked()
+            {
+                clicked = Some(target);
+            }
+        }
+        if ui
+            .add_enabled(usable, egui::Button::new("PNG"))
+            .on_hover_text(tips.png)
+            .clicked()
+        {
+            clicked = Some(ExportTarget::Png);
+        }
+        clicked.map(|target| {
+            let extension = match target {
+                ExportTarget::Data(kind) => kind.extension(),
+                ExportTarget::Png => "png",
+            };
+            (target, path.with_extension(extension))
+        })
+    })
+    .inner
+}

@@ -8,11 +8,11 @@
 use eframe::egui;
 use egui::{Grid, RichText, ScrollArea, Ui};
 
-use crate::app::{Command, ExportKind};
+use crate::app::Command;
 use crate::result::Point;
-use crate::ui::format;
 use crate::ui::plots::run_color;
 use crate::ui::session::{Run, RunStatus, Session};
+use crate::ui::{ExportTarget, ExportTips, export_row, format};
 
 /// The runs list: show or hide, rename, pick for the table, remove.
 pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<Command>) {
@@ -192,42 +192,16 @@ pub fn table_ui(
 }
 
 fn export_ui(ui: &mut Ui, run: &Run, export_path: &mut String, commands: &mut Vec<Command>) {
-    ui.horizontal_wrapped(|ui| {
-        let label = ui
-            .label("Export to")
-            .on_hover_text("File name for the export; the extension (.csv, .json, .png) is set by the button.");
-        ui.add(egui::TextEdit::singleline(export_path).desired_width(160.0))
-            .labelled_by(label.id);
-        let has_result = run.result.is_some();
-        let path = std::path::PathBuf::from(export_path.trim());
-        let usable = !export_path.trim().is_empty();
-        for (kind, text, tip) in [
-            (
-                ExportKind::Csv,
-                "CSV",
-                "One row per point, the same columns as the JSON points.",
-            ),
-            (
-                ExportKind::Json,
-                "JSON",
-                "The whole result: machine, preset and every point (the format of `pooltune sweep --format json`).",
-            ),
-        ] {
-            if ui
-                .add_enabled(has_result && usable, egui::Button::new(text))
-                .on_hover_text(tip)
-                .on_disabled_hover_text("Available once the run has finished or been stopped, with a file name typed.")
-                .clicked()
-            {
-                commands.push(Command::Export(kind, run.id, path.clone()));
-            }
+    let tips = ExportTips {
+        csv: "One row per point, the same columns as the JSON points.",
+        json: "The whole result: machine, preset and every point (the format of `pooltune sweep --format json`).",
+        png: "A picture of both plots as they are shown now.",
+    };
+    match export_row(ui, export_path, run.result.is_some(), &tips) {
+        Some((ExportTarget::Data(kind), path)) => {
+            commands.push(Command::Export(kind, run.id, path))
         }
-        if ui
-            .add_enabled(usable, egui::Button::new("PNG"))
-            .on_hover_text("A picture of both plots as they are shown now.")
-            .clicked()
-        {
-            commands.push(Command::ExportPng(path.with_extension("png")));
-        }
-    });
+        Some((ExportTarget::Png, path)) => commands.push(Command::ExportPng(path)),
+        None => {}
+    }
 }

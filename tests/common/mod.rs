@@ -53,6 +53,20 @@ pub fn type_into(harness: &mut Harness<'static, PooltuneApp>, label: &str, text:
     harness.run_ok();
 }
 
+/// Replaces the text of the field labelled `label` with `text`, as typed.
+pub fn retype(harness: &mut Harness<'static, PooltuneApp>, label: &str, text: &str) {
+    harness.get_by_label(label).focus();
+    harness.run_ok();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.run_ok();
+    if text.is_empty() {
+        harness.key_press(egui::Key::Backspace);
+    } else {
+        harness.get_by_label(label).type_text(text);
+    }
+    harness.run_ok();
+}
+
 /// Runs `run` on every bad fixture in `folder` (at least `at_least` of them) and checks what a
 /// user sees: exit 2, one `error:` line that contains the fixture's `# expect: ` text (its first
 /// line), no panic, nothing on stdout.
@@ -96,4 +110,41 @@ pub fn check_bad_fixtures(
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(out.stdout.is_empty(), "nothing on stdout for a bad preset");
     }
+}
+
+/// An in-memory `eframe::Storage`, as eframe's own would be on disk.
+#[derive(Default)]
+pub struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+/// Closes and reopens the app as a user restarting it would: what eframe saves on exit is
+/// handed to a new window (without the monitor thread).
+pub fn restart(harness: &mut Harness<'static, PooltuneApp>) -> Harness<'static, PooltuneApp> {
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+    let storage: &'static MemoryStorage = Box::leak(Box::new(storage));
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 1000.0))
+        .build_eframe(move |cc| {
+            cc.storage = Some(storage);
+            PooltuneApp::new(
+                cc,
+                AppOptions {
+                    live_readings: false,
+                    ..AppOptions::default()
+                },
+            )
+        })
 }
