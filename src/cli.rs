@@ -293,6 +293,8 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     let options = CompareOptions {
         python: args.python.clone(),
         free_threaded_python: args.free_threaded_python.clone(),
+        // "give one with --python PATH": this command's own flags.
+        advice: Default::default(),
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let live = comparison.series.len();

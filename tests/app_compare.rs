@@ -368,6 +368,9 @@ fn a_missing_python_fails_its_series_plainly_and_the_rust_series_run() {
                 assert!(series.points.is_empty(), "{}", series.label);
                 let error = series.error.as_deref().expect("the series says why");
                 assert!(error.contains("/no/such/python3"), "{error}");
+                // The advice names the app's field, not the command line's flag.
+                assert!(error.contains("the \"Python\" field"), "{error}");
+                assert!(!error.contains("--python"), "{error}");
                 assert!(on_screen(&harness, error), "{error} is not shown");
             }
             _ => assert_eq!(series.points.len(), 2, "{}", series.label),

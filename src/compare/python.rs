@@ -89,33 +89,55 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
         })
 }
 
-/// The interpreter a Python series runs: the command-line override, else the series'
-/// `interpreter`, else PATH (`python3`, or the first free-threaded name for a free-threaded
-/// series). A bare name is looked up on PATH. The error says what is missing and how to give it.
+/// How the user gives an interpreter where they started the comparison, as the end of "give
+/// one ...": a flag on the command line, a field in the app. Each front end says its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterpreterAdvice {
+    /// For Python threads and processes series, such as "with --python PATH".
+    pub python: String,
+    /// For free-threaded series, such as "with --free-threaded-python PATH".
+    pub free_threaded: String,
+}
+
+impl Default for InterpreterAdvice {
+    /// The command line's flags (`pooltune compare`).
+    fn default() -> Self {
+        InterpreterAdvice {
+            python: "with --python PATH".to_owned(),
+            free_threaded: "with --free-threaded-python PATH".to_owned(),
+        }
+    }
+}
+
+/// The interpreter a Python series runs: the override given when the comparison started,
+/// else the series' `interpreter`, else PATH (`python3`, or the first free-threaded name for a
+/// free-threaded series). A bare name is looked up on PATH. The error says what is missing and
+/// how to give it (`advice`).
 pub fn resolve_interpreter(
     kind: SeriesKind,
     setup: &PythonSetup,
     override_path: Option<&Path>,
+    advice: &InterpreterAdvice,
 ) -> Result<PathBuf, String> {
     let free_threaded = kind == SeriesKind::PythonFreeThreaded;
-    let flag = if free_threaded {
-        "--free-threaded-python"
+    let give = if free_threaded {
+        &advice.free_threaded
     } else {
-        "--python"
+        &advice.python
     };
     if let Some(given) = override_path.or(setup.interpreter.as_deref()) {
         let is_bare_name = given.components().count() == 1 && !given.is_absolute();
         if is_bare_name {
             return find_on_path(&given.to_string_lossy()).ok_or_else(|| {
                 format!(
-                    "the interpreter `{}` is not on PATH; give its full path with {flag} PATH",
+                    "the interpreter `{}` is not on PATH; give its full path {give}",
                     given.display()
                 )
             });
         }
         if !given.is_file() {
             return Err(format!(
-                "the interpreter {} does not exist; give another with {flag} PATH",
+                "the interpreter {} does not exist; give another {give}",
                 given.display()
             ));
         }
@@ -127,14 +149,14 @@ pub fn resolve_interpreter(
             .find_map(|name| find_on_path(name))
             .ok_or_else(|| {
                 format!(
-                    "not run: no free-threaded Python found (looked for {} on PATH); give one with {flag} PATH or `interpreter = \"...\"` in the series",
+                    "not run: no free-threaded Python found (looked for {} on PATH); give one {give} or as `interpreter = \"...\"` in the series",
                     FREE_THREADED_NAMES.join(", ")
                 )
             })
     } else {
         find_on_path(DEFAULT_PYTHON).ok_or_else(|| {
             format!(
-                "not run: no `{DEFAULT_PYTHON}` on PATH; install Python 3 or give an interpreter with {flag} PATH"
+                "not run: no `{DEFAULT_PYTHON}` on PATH; install Python 3 or give an interpreter {give}"
             )
         })
     }
@@ -665,10 +687,12 @@ mod tests {
             interpreter: None,
             chunk_size: 1,
         };
+        let cli = InterpreterAdvice::default();
         let err = resolve_interpreter(
             SeriesKind::PythonThreads,
             &setup,
             Some(Path::new("/no/such/python3")),
+            &cli,
         )
         .unwrap_err();
         assert!(err.contains("/no/such/python3 does not exist"), "{err}");
@@ -677,10 +701,28 @@ mod tests {
             SeriesKind::PythonFreeThreaded,
             &setup,
             Some(Path::new("no-such-python3.99t")),
+            &cli,
         )
         .unwrap_err();
         assert!(err.contains("not on PATH"), "{err}");
         assert!(err.contains("--free-threaded-python"), "{err}");
+        // Each front end names its own way to give one: the app, its fields.
+        let app = InterpreterAdvice {
+            python: "in the \"Python\" field".to_owned(),
+            free_threaded: "in the \"Free-threaded Python\" field".to_owned(),
+        };
+        let err = resolve_interpreter(
+            SeriesKind::PythonFreeThreaded,
+            &setup,
+            Some(Path::new("no-such-python3.99t")),
+            &app,
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("give its full path in the \"Free-threaded Python\" field"),
+            "{err}"
+        );
+        assert!(!err.contains("--"), "{err}");
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct CompareOptions {
     pub python: Option<PathBuf>,
     /// Interpreter for `python_free_threaded` series (`--free-threaded-python`).
     pub free_threaded_python: Option<PathBuf>,
+    /// How this front end's user gives an interpreter, for the advice in "not found" errors.
+    pub advice: python::InterpreterAdvice,
 }
 
 /// What a comparison reports while it runs.
@@ -305,14 +307,15 @@ fn prepare(
                     options.python.as_deref()
                 };
                 let ready =
-                    python::resolve_interpreter(spec.kind, setup, override_path).and_then(|path| {
-                        let script = script_path(&mut prepared.script, &mut script_error)?;
-                        let probe = probes
-                            .entry(path.clone())
-                            .or_insert_with(|| probe(&script, &path, cancel))
-                            .clone()?;
-                        Ok((script, probe))
-                    });
+                    python::resolve_interpreter(spec.kind, setup, override_path, &options.advice)
+                        .and_then(|path| {
+                            let script = script_path(&mut prepared.script, &mut script_error)?;
+                            let probe = probes
+                                .entry(path.clone())
+                                .or_insert_with(|| probe(&script, &path, cancel))
+                                .clone()?;
+                            Ok((script, probe))
+                        });
                 match ready {
                     Ok((script, interpreter)) => {
                         // A "free-threaded" series given an ordinary build says so on the chart.
@@ -664,7 +667,7 @@ mod tests {
         ]);
         let options = CompareOptions {
             python: Some(PathBuf::from("/no/such/python3")),
-            free_threaded_python: None,
+            ..CompareOptions::default()
         };
         let mut events = Vec::new();
         let result = run_compare(&comparison, &options, &CancelToken::new(), &mut |e| {

@@ -26,7 +26,7 @@ use crate::app::ExportKind;
 use crate::cancel::CancelToken;
 use crate::compare::{
     self, AnyPreset, CompareEvent, CompareOptions, ComparisonPreset, ComparisonResult,
-    InterpreterInfo, Scaling, ScalingPoint, SeriesKind,
+    InterpreterInfo, Scaling, ScalingPoint, SeriesKind, python::InterpreterAdvice,
 };
 use crate::error::EngineError;
 use crate::machine::MachineInfo;
@@ -521,6 +521,10 @@ impl CompareTab {
         let options = CompareOptions {
             python: path(&self.python_text),
             free_threaded_python: path(&self.free_threaded_text),
+            advice: InterpreterAdvice {
+                python: "in the \"Python\" field above".to_owned(),
+                free_threaded: "in the \"Free-threaded Python\" field above".to_owned(),
+            },
         };
         Ok((comparison, options))
     }
