@@ -74,7 +74,9 @@ pub struct ProcessEntry {
     pub ppid: u32,
     /// Its state letter (`R`, `S`, `Z` for a zombie not yet waited for, ...).
     pub state: char,
-    /// Its command line, arguments separated by spaces.
+    /// Its command line, arguments separated by spaces. Empty for a zombie, and for a moment
+    /// right after `spawn` returns: the kernel lets the parent go on once exec has replaced
+    /// the child's memory, before it has copied the new arguments in.
     pub cmdline: String,
 }
 
@@ -146,11 +148,21 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id();
+        // The exec may still be setting up the arguments (see `ProcessEntry::cmdline`); in
+        // about 1 run in 40 the first reading had an empty command line.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while process_entry(pid).is_some_and(|c| c.cmdline.is_empty())
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         let children = children_of(std::process::id());
         assert!(
             children
                 .iter()
-                .any(|c| c.pid == pid && c.cmdline == "sleep 30")
+                .any(|c| c.pid == pid && c.cmdline == "sleep 30"),
+            "child {pid} not among {children:?}; its own entry: {:?}",
+            process_entry(pid)
         );
         child.kill().unwrap();
         child.wait().unwrap();
