@@ -7,13 +7,13 @@ to `compute_us` of CPU time, then for an I/O task a `time.sleep` of `wait_us`) o
 chunks of `chunk_size`, and reports what it measured in a strict line format that pooltune
 parses (see README.md, "Threads without a GIL: compare mode"):
 
-    pooltune-pybench 1
+    pooltune-pybench 2
     interpreter implementation=cpython version=3.11.7 gil=on free_threaded_build=no
     calibration loops_per_us=12.5                                  (probe only)
     setup executor=threads threads=2 task=cpu compute_us=2000 wait_us=0 chunk_size=1 loops_per_us=12.5 trials=3
     warmup tasks=120 wall_us=150321.0
     trial index=1 tasks=250 wall_us=500100.0 task_cpu_us=499000.0 cpu_us=1000000.0 voluntary_switches=12 involuntary_switches=40
-    summary latency_samples=750 latency_mean_us=2001.0 latency_p50_us=2000.0 latency_p95_us=2100.0 latency_p99_us=2300.0 latency_max_us=2500.0 peak_rss_bytes=10485760
+    summary latency_samples=750 latency_mean_us=2001.0 latency_p50_us=2000.0 latency_p95_us=2100.0 latency_p99_us=2300.0 latency_max_us=2500.0 peak_rss_bytes=10485760 workers_peak_rss_bytes=none
     end
 
 `probe` prints the header, the interpreter line, the calibration line and `end`. `run` measures
@@ -42,7 +42,7 @@ try:
 except ImportError:  # not on Unix: switches and peak memory are reported as 0
     resource = None
 
-FORMAT_HEADER = "pooltune-pybench 1"
+FORMAT_HEADER = "pooltune-pybench 2"
 
 # Shortest calibration round: long enough that the CPU clock's resolution does not matter.
 CALIBRATION_ROUND_NS = 20_000_000
@@ -304,7 +304,8 @@ def measure(args):
         emit("warmup tasks=%d wall_us=%.1f" % (warm.tasks(), warm.wall_ns() / 1000.0))
 
         durations = []
-        peak_rss = {}
+        workers_peak_rss = {}
+        own_peak_rss = 0
         for index in range(1, args.trials + 1):
             if args.trial_ms is not None:
                 trial = Trial(
@@ -335,8 +336,8 @@ def measure(args):
                     cpu_ns += chunk_cpu
                     voluntary += vol
                     involuntary += invol
-                    peak_rss[pid] = max(peak_rss.get(pid, 0), rss)
-            peak_rss[os.getpid()] = own_rss
+                    workers_peak_rss[pid] = max(workers_peak_rss.get(pid, 0), rss)
+            own_peak_rss = max(own_peak_rss, own_rss)
             emit(
                 "trial index=%d tasks=%d wall_us=%.1f task_cpu_us=%.1f cpu_us=%.1f voluntary_switches=%d involuntary_switches=%d"
                 % (
@@ -352,7 +353,7 @@ def measure(args):
         durations.sort()
         mean_us = (sum(durations) / len(durations) / 1000.0) if durations else 0.0
         emit(
-            "summary latency_samples=%d latency_mean_us=%.1f latency_p50_us=%.1f latency_p95_us=%.1f latency_p99_us=%.1f latency_max_us=%.1f peak_rss_bytes=%d"
+            "summary latency_samples=%d latency_mean_us=%.1f latency_p50_us=%.1f latency_p95_us=%.1f latency_p99_us=%.1f latency_max_us=%.1f peak_rss_bytes=%d workers_peak_rss_bytes=%s"
             % (
                 len(durations),
                 mean_us,
@@ -360,7 +361,8 @@ def measure(args):
                 percentile(durations, 0.95) / 1000.0,
                 percentile(durations, 0.99) / 1000.0,
                 (durations[-1] if durations else 0) / 1000.0,
-                sum(peak_rss.values()),
+                own_peak_rss,
+                str(sum(workers_peak_rss.values())) if processes else "none",
             )
         )
     finally:

@@ -50,8 +50,15 @@ pub struct Point {
     /// Process CPU time over trial wall time: 0 to the number of logical CPUs.
     #[serde(deserialize_with = "nan_null::deserialize")]
     pub cpu_utilization: f64,
-    /// Highest resident memory of the process during the trials, in bytes.
+    /// Highest resident memory of pooltune's own process during the trials, in bytes (for a
+    /// Python series: the Python parent process's).
     pub peak_rss_bytes: u64,
+    /// Process pools only (Rust `process` pool, Python processes): the sum of the worker
+    /// processes' own peak resident memory, in bytes, highest over the trials. Workers need not
+    /// peak at the same moment, so this bounds their combined peak from above; pages they share
+    /// are counted once per worker. None (null) for pools of threads.
+    #[serde(default)]
+    pub workers_peak_rss_bytes: Option<u64>,
     /// Voluntary context switches per trial (threads blocking), mean over trials.
     #[serde(deserialize_with = "nan_null::deserialize")]
     pub voluntary_context_switches: f64,
@@ -82,6 +89,7 @@ impl Point {
             wall_time_per_task_us: f64::NAN,
             cpu_utilization: f64::NAN,
             peak_rss_bytes: 0,
+            workers_peak_rss_bytes: None,
             voluntary_context_switches: f64::NAN,
             involuntary_context_switches: f64::NAN,
             error: Some(error.into()),

@@ -304,6 +304,7 @@ fn measure_with(
     let mut latency = pool::new_histogram();
     let mut sampled_time_ns = 0u64;
     let mut peak_rss = 0u64;
+    let mut workers_peak_rss: Option<u64> = None;
     for trial in 0..setup.trials {
         workload.begin_trial();
         reset_peak_rss();
@@ -322,6 +323,9 @@ fn measure_with(
         let run = pool.run_trial(&plan)?;
         let usage = ProcessUsage::now().since(&before);
         peak_rss = peak_rss.max(peak_rss_bytes());
+        if let Some(workers) = run.child_peak_rss_bytes {
+            workers_peak_rss = Some(workers_peak_rss.unwrap_or(0).max(workers));
+        }
         if let Err(message) = workload.end_trial(run.tasks) {
             return Err(TrialFailure::Failed(message));
         }
@@ -344,7 +348,7 @@ fn measure_with(
         &latency,
         sampled_time_ns,
         sample_every,
-        peak_rss,
+        (peak_rss, workers_peak_rss),
     ))
 }
 
@@ -463,7 +467,7 @@ fn summarise(
     latency: &hdrhistogram::Histogram<u64>,
     sampled_time_ns: u64,
     sample_every: u64,
-    peak_rss_bytes: u64,
+    (peak_rss_bytes, workers_peak_rss_bytes): (u64, Option<u64>),
 ) -> Point {
     let throughputs: Vec<f64> = trials.iter().map(TrialSummary::throughput_per_s).collect();
     let tasks: u64 = trials.iter().map(|t| t.tasks).sum();
@@ -505,6 +509,7 @@ fn summarise(
         },
         cpu_utilization: mean_of(|t| t.cpu_utilization),
         peak_rss_bytes,
+        workers_peak_rss_bytes,
         voluntary_context_switches: mean_of(|t| t.voluntary as f64),
         involuntary_context_switches: mean_of(|t| t.involuntary as f64),
         error: None,

@@ -104,6 +104,33 @@ fn runs_exactly_the_tasks_asked_for_every_chunk_size_and_feeding() {
     }
 }
 
+#[test]
+fn the_workers_peak_memory_counts_each_workers_buffer() {
+    let _serial = serial();
+    const BUFFER: u64 = 32 << 20;
+    let mut pool = ProcessPool::with_exe(
+        2,
+        1,
+        Feeding::Lazy,
+        &source(WorkloadSpec::Memory {
+            buffer_kib: BUFFER >> 10,
+            passes: 1,
+        }),
+        exe(),
+    )
+    .unwrap();
+    // Lazy feeding hands each worker chunks from the start, so both touch their buffer.
+    let run = run(&mut pool, 8, 1, CancelToken::new()).unwrap();
+    let workers = run
+        .child_peak_rss_bytes
+        .expect("a process pool reports its workers' memory");
+    // Each buffer is resident in its own worker, plus a few MiB of program per worker.
+    assert!(
+        (2 * BUFFER..2 * BUFFER + (32 << 20)).contains(&workers),
+        "{workers} bytes for two workers of {BUFFER}-byte buffers"
+    );
+}
+
 /// Runs a long trial on its own thread (where the pool is built and dropped, as the sweep
 /// does), hands the worker pids out, and returns what the trial returned.
 fn long_trial_with(

@@ -6,13 +6,13 @@
 //! script prints; it never starts a process (that is `python.rs`).
 //!
 //! ```text
-//! pooltune-pybench 1
+//! pooltune-pybench 2
 //! interpreter implementation=cpython version=3.11.7 gil=on free_threaded_build=no
 //! calibration loops_per_us=12.5                                  (probe only)
 //! setup executor=threads threads=2 task=cpu compute_us=2000 wait_us=0 chunk_size=1 loops_per_us=12.5 trials=3
 //! warmup tasks=120 wall_us=150321.0
 //! trial index=1 tasks=250 wall_us=500100.0 task_cpu_us=499000.0 cpu_us=1000000.0 voluntary_switches=12 involuntary_switches=40
-//! summary latency_samples=750 latency_mean_us=2001.0 latency_p50_us=2000.0 latency_p95_us=2100.0 latency_p99_us=2300.0 latency_max_us=2500.0 peak_rss_bytes=10485760
+//! summary latency_samples=750 latency_mean_us=2001.0 latency_p50_us=2000.0 latency_p95_us=2100.0 latency_p99_us=2300.0 latency_max_us=2500.0 peak_rss_bytes=10485760 workers_peak_rss_bytes=none
 //! end
 //! ```
 
@@ -21,7 +21,7 @@ use std::fmt;
 use super::spec::PythonTask;
 
 /// The first line of every output this build understands.
-pub const HEADER: &str = "pooltune-pybench 1";
+pub const HEADER: &str = "pooltune-pybench 2";
 
 /// A line of the script's output that is not what the format says.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,8 +147,10 @@ pub struct SummaryLine {
     pub latency_p99_us: f64,
     /// Longest task time.
     pub latency_max_us: f64,
-    /// Peak resident memory of the script plus its worker processes, in bytes.
+    /// Peak resident memory of the script's own process, in bytes.
     pub peak_rss_bytes: u64,
+    /// Sum of the worker processes' peak resident memory, in bytes (`none` for threads).
+    pub workers_peak_rss_bytes: Option<u64>,
 }
 
 /// The whole output of `pybench.py run`: one thread count.
@@ -633,6 +635,7 @@ fn summary(n: usize, line: &str) -> Result<SummaryLine, FormatError> {
             "latency_p99_us",
             "latency_max_us",
             "peak_rss_bytes",
+            "workers_peak_rss_bytes",
         ],
     )?;
     Ok(SummaryLine {
@@ -643,6 +646,10 @@ fn summary(n: usize, line: &str) -> Result<SummaryLine, FormatError> {
         latency_p99_us: amount(n, "latency_p99_us", v[4])?,
         latency_max_us: amount(n, "latency_max_us", v[5])?,
         peak_rss_bytes: count(n, "peak_rss_bytes", v[6])?,
+        workers_peak_rss_bytes: match v[7] {
+            "none" => None,
+            value => Some(count(n, "workers_peak_rss_bytes", value)?),
+        },
     })
 }
 
@@ -682,14 +689,14 @@ pub(crate) mod tests {
     }
 
     pub(crate) const GOOD_RUN: &str = "\
-pooltune-pybench 1
+pooltune-pybench 2
 interpreter implementation=cpython version=3.11.7 gil=on free_threaded_build=no
 setup executor=threads threads=2 task=cpu compute_us=2000 wait_us=0 chunk_size=1 loops_per_us=12.5 trials=3
 warmup tasks=35 wall_us=111981.8
 trial index=1 tasks=100 wall_us=400000.0 task_cpu_us=205214.8 cpu_us=211818.5 voluntary_switches=96 involuntary_switches=134
 trial index=2 tasks=110 wall_us=400000.0 task_cpu_us=200484.1 cpu_us=208403.2 voluntary_switches=88 involuntary_switches=118
 trial index=3 tasks=120 wall_us=400000.0 task_cpu_us=200961.7 cpu_us=207907.1 voluntary_switches=91 involuntary_switches=123
-summary latency_samples=330 latency_mean_us=6691.2 latency_p50_us=2500.9 latency_p95_us=18182.3 latency_p99_us=20593.9 latency_max_us=21108.1 peak_rss_bytes=17424384
+summary latency_samples=330 latency_mean_us=6691.2 latency_p50_us=2500.9 latency_p95_us=18182.3 latency_p99_us=20593.9 latency_max_us=21108.1 peak_rss_bytes=17424384 workers_peak_rss_bytes=none
 end
 ";
 
@@ -708,6 +715,21 @@ end
         assert_eq!(out.trials[2].tasks, 120);
         assert!((out.trials[0].throughput_per_s() - 250.0).abs() < 1e-9);
         assert_eq!(out.summary.peak_rss_bytes, 17_424_384);
+        assert_eq!(out.summary.workers_peak_rss_bytes, None);
+    }
+
+    #[test]
+    fn the_workers_peak_is_a_count_or_none() {
+        let processes = GOOD_RUN.replace(
+            "workers_peak_rss_bytes=none",
+            "workers_peak_rss_bytes=52428800",
+        );
+        let out = parse_run(&processes, request()).unwrap();
+        assert_eq!(out.summary.workers_peak_rss_bytes, Some(52_428_800));
+        let err = run_error(
+            &GOOD_RUN.replace("workers_peak_rss_bytes=none", "workers_peak_rss_bytes=lots"),
+        );
+        assert!(err.message.contains("`workers_peak_rss_bytes`"), "{err}");
     }
 
     #[test]
@@ -789,7 +811,7 @@ end
 
     #[test]
     fn a_header_of_another_version_or_program_is_refused() {
-        let err = run_error(&GOOD_RUN.replace("pooltune-pybench 1", "pooltune-pybench 2"));
+        let err = run_error(&GOOD_RUN.replace("pooltune-pybench 2", "pooltune-pybench 3"));
         assert_eq!(err.line, 1);
         assert!(err.message.contains("do not match"), "{err}");
         let err = run_error("Python 3.11.7\n");
@@ -810,7 +832,7 @@ end
 
     #[test]
     fn probe_output_is_parsed_strictly() {
-        let good = "pooltune-pybench 1\ninterpreter implementation=cpython version=3.13.0 gil=off free_threaded_build=yes\ncalibration loops_per_us=11.25\nend\n";
+        let good = "pooltune-pybench 2\ninterpreter implementation=cpython version=3.13.0 gil=off free_threaded_build=yes\ncalibration loops_per_us=11.25\nend\n";
         let probe = parse_probe(good).unwrap();
         assert!(!probe.interpreter.gil_enabled);
         assert!(probe.interpreter.free_threaded_build);

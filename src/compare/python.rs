@@ -327,6 +327,7 @@ pub fn point_from_run(threads: usize, output: &RunOutput) -> Point {
         wall_time_per_task_us: latency(summary.latency_mean_us),
         cpu_utilization: mean_of(&|t| t.cpu_us / t.wall_us.max(1e-9)),
         peak_rss_bytes: summary.peak_rss_bytes,
+        workers_peak_rss_bytes: summary.workers_peak_rss_bytes,
         voluntary_context_switches: mean_of(&|t| t.voluntary_switches as f64),
         involuntary_context_switches: mean_of(&|t| t.involuntary_switches as f64),
         error: None,
@@ -848,7 +849,7 @@ mod tests {
         let fake = dir.path().join("fake.py");
         std::fs::write(
             &fake,
-            "import sys\nprint('pooltune-pybench 1')\nprint('interpreter implementation=cpython version=3 gil=on free_threaded_build=no')\nsys.stderr.write('Traceback: ValueError: boom\\n')\nsys.exit(1)\n",
+            "import sys\nprint('pooltune-pybench 2')\nprint('interpreter implementation=cpython version=3 gil=on free_threaded_build=no')\nsys.stderr.write('Traceback: ValueError: boom\\n')\nsys.exit(1)\n",
         )
         .unwrap();
         let mut parser = ProbeParser::new();

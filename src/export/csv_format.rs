@@ -4,7 +4,7 @@ use super::{Exporter, number};
 use crate::result::{Point, SweepResult};
 
 /// The columns, in order; the names are the JSON field names.
-pub const CSV_COLUMNS: [&str; 17] = [
+pub const CSV_COLUMNS: [&str; 18] = [
     "threads",
     "trials",
     "tasks_per_trial",
@@ -19,6 +19,7 @@ pub const CSV_COLUMNS: [&str; 17] = [
     "wall_time_per_task_us",
     "cpu_utilization",
     "peak_rss_bytes",
+    "workers_peak_rss_bytes",
     "voluntary_context_switches",
     "involuntary_context_switches",
     "error",
@@ -44,6 +45,9 @@ pub fn csv_row(p: &Point) -> Vec<String> {
         number(p.wall_time_per_task_us, 3),
         number(p.cpu_utilization, 3),
         p.peak_rss_bytes.to_string(),
+        p.workers_peak_rss_bytes
+            .map(|bytes| bytes.to_string())
+            .unwrap_or_default(),
         number(p.voluntary_context_switches, 1),
         number(p.involuntary_context_switches, 1),
         p.error.clone().unwrap_or_default(),

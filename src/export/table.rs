@@ -34,7 +34,12 @@ impl Exporter for TableExporter {
             m.usable_cpus,
             m.total_memory_bytes as f64 / (1u64 << 30) as f64
         )?;
-        let header = [
+        // Process pools add their workers' memory beside pooltune's own.
+        let with_workers = result
+            .points
+            .iter()
+            .any(|p| p.workers_peak_rss_bytes.is_some());
+        let mut header = vec![
             "threads",
             "tasks/s",
             "±95%",
@@ -49,13 +54,18 @@ impl Exporter for TableExporter {
             "vol csw",
             "invol csw",
         ];
+        const RSS_COLUMN: usize = 10;
+        if with_workers {
+            header.insert(RSS_COLUMN + 1, "workers RSS MiB");
+        }
+        let mib = |bytes: u64| number(bytes as f64 / (1u64 << 20) as f64, 1);
         let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
         for p in &result.points {
             if let Some(error) = &p.error {
                 rows.push(vec![p.threads.to_string(), format!("failed: {error}")]);
                 continue;
             }
-            rows.push(vec![
+            let mut row = vec![
                 p.threads.to_string(),
                 number(p.throughput_per_s, 1),
                 number(p.throughput_ci95_per_s, 1),
@@ -66,10 +76,17 @@ impl Exporter for TableExporter {
                 number(p.wall_time_per_task_us, 1),
                 number(p.measured_wait_over_compute(), 2),
                 number(p.cpu_utilization, 2),
-                number(p.peak_rss_bytes as f64 / (1u64 << 20) as f64, 1),
+                mib(p.peak_rss_bytes),
                 number(p.voluntary_context_switches, 0),
                 number(p.involuntary_context_switches, 0),
-            ]);
+            ];
+            if with_workers {
+                row.insert(
+                    RSS_COLUMN + 1,
+                    p.workers_peak_rss_bytes.map(mib).unwrap_or_default(),
+                );
+            }
+            rows.push(row);
         }
         let columns = header.len();
         let widths: Vec<usize> = (0..columns)

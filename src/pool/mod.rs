@@ -55,6 +55,9 @@ pub struct TrialRun {
     /// CPU time used during the trial by child processes (a process pool's workers), in
     /// nanoseconds; counted into the point's CPU utilisation beside this process's own.
     pub child_cpu_ns: u64,
+    /// Sum of the worker processes' own peak resident memory during the trial, in bytes (each
+    /// worker resets its watermark when the trial begins); None for pools of threads.
+    pub child_peak_rss_bytes: Option<u64>,
 }
 
 /// Why a trial did not produce a measurement.

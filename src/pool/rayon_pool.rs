@@ -102,5 +102,6 @@ pub(super) fn finish_trial<'r, E>(
         latency_ns: total.latency_ns,
         sampled_time_ns: total.sampled_time_ns,
         child_cpu_ns: 0,
+        child_peak_rss_bytes: None,
     })
 }

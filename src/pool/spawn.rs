@@ -135,6 +135,7 @@ impl Pool for SpawnPool {
             latency_ns,
             sampled_time_ns,
             child_cpu_ns: 0,
+            child_peak_rss_bytes: None,
         })
     }
 }

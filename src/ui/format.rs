@@ -103,6 +103,15 @@ pub fn slug(name: &str) -> String {
     }
 }
 
+/// A point's peak RSS: pooltune's own, and for a process pool "+ … workers", the sum of its
+/// worker processes' peaks.
+pub fn peak_rss(p: &crate::result::Point) -> String {
+    match p.workers_peak_rss_bytes {
+        Some(workers) => format!("{} + {} workers", bytes(p.peak_rss_bytes), bytes(workers)),
+        None => bytes(p.peak_rss_bytes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

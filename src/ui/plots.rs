@@ -226,7 +226,7 @@ pub fn point_summary(run: &Run, p: &Point) -> String {
         format::micros(p.latency_p50_us),
         format::micros(p.latency_p99_us),
         format::cpus(p.cpu_utilization),
-        format::bytes(p.peak_rss_bytes),
+        format::peak_rss(p),
     )
 }
 

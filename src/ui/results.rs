@@ -107,7 +107,8 @@ const COLUMNS: [(&str, &str); 9] = [
     ),
     (
         "Peak RSS",
-        "Highest resident memory of the process during the trials.",
+        "Highest resident memory of pooltune's process during the trials. For a process pool, \
+         \"+ … workers\" adds the sum of the worker processes' own peaks.",
     ),
     (
         "Switches",
@@ -126,7 +127,7 @@ pub fn table_row(p: &Point) -> [String; 9] {
         format::number(p.cpu_utilization, 2),
         format::number(p.measured_wait_over_compute(), 2),
         if p.is_ok() {
-            format::bytes(p.peak_rss_bytes)
+            format::peak_rss(p)
         } else {
             format::UNKNOWN.to_owned()
         },

@@ -262,6 +262,7 @@ impl ProcessPool {
             latency_ns: new_histogram(),
             sampled_time_ns: 0,
             child_cpu_ns: 0,
+            child_peak_rss_bytes: Some(0),
         };
         let mut ran_checksum = 0u64;
         let mut end_error: Option<String> = None;
@@ -348,11 +349,14 @@ impl ProcessPool {
                         w,
                         FromWorker::Ended {
                             process_cpu_ns,
+                            peak_rss_bytes,
                             error,
                         },
                     ) => {
                         ended[w] = true;
                         run.child_cpu_ns += process_cpu_ns;
+                        run.child_peak_rss_bytes =
+                            run.child_peak_rss_bytes.map(|sum| sum + peak_rss_bytes);
                         if end_error.is_none() {
                             end_error = error;
                         }

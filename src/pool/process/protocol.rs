@@ -119,6 +119,8 @@ pub enum FromWorker {
     Ended {
         /// The worker process's CPU time (all its threads) from Begin to End, in nanoseconds.
         process_cpu_ns: u64,
+        /// The worker process's peak resident memory from Begin to End, in bytes.
+        peak_rss_bytes: u64,
         /// The workload's own end-of-trial check failed: why.
         error: Option<String>,
     },
@@ -250,10 +252,12 @@ pub fn encode_from_worker(buf: &mut Vec<u8>, message: &FromWorker) {
         }
         FromWorker::Ended {
             process_cpu_ns,
+            peak_rss_bytes,
             error,
         } => {
             let start = open_frame(buf, TAG_ENDED);
             push_u64(buf, *process_cpu_ns);
+            push_u64(buf, *peak_rss_bytes);
             match error {
                 None => buf.push(0),
                 Some(text) => {
@@ -382,6 +386,7 @@ pub fn decode_from_worker(buf: &[u8]) -> Result<Option<(FromWorker, usize)>, Pro
         }
         TAG_ENDED => {
             let process_cpu_ns = body.u64()?;
+            let peak_rss_bytes = body.u64()?;
             let error = match body.u8()? {
                 0 => None,
                 1 => Some(body.text()?),
@@ -389,6 +394,7 @@ pub fn decode_from_worker(buf: &[u8]) -> Result<Option<(FromWorker, usize)>, Pro
             };
             body.finish(FromWorker::Ended {
                 process_cpu_ns,
+                peak_rss_bytes,
                 error,
             })?
         }
@@ -528,10 +534,12 @@ mod tests {
             FromWorker::Panicked("boom".into()),
             FromWorker::Ended {
                 process_cpu_ns: 12,
+                peak_rss_bytes: 4096,
                 error: Some("bad total".into()),
             },
             FromWorker::Ended {
                 process_cpu_ns: 0,
+                peak_rss_bytes: 0,
                 error: None,
             },
             FromWorker::Failed("no".into()),

@@ -16,7 +16,7 @@ use std::time::Instant;
 use super::IDLE_READY_LINE;
 use super::protocol::{self, FromWorker, TaskDescription, ToWorker};
 use crate::cancel::{CancelToken, TrialStop};
-use crate::measure::{process_cpu_ns, thread_cpu_ns};
+use crate::measure::{peak_rss_bytes, process_cpu_ns, reset_peak_rss, thread_cpu_ns};
 use crate::pool::panic_text;
 use crate::workload::{self, TaskCtx, Workload};
 
@@ -108,6 +108,8 @@ pub(crate) fn run_pool_worker(parent_pid: Option<u32>) -> i32 {
             ToWorker::Setup(_) => FromWorker::Failed("a second setup".into()),
             ToWorker::Begin { sample_every } => {
                 workload.begin_trial();
+                // The trial's peak starts from here (see `peak_rss_bytes` in the end report).
+                reset_peak_rss();
                 trial = Some(TrialState::new(sample_every));
                 continue;
             }
@@ -118,6 +120,7 @@ pub(crate) fn run_pool_worker(parent_pid: Option<u32>) -> i32 {
             ToWorker::End => match trial.take() {
                 Some(state) => FromWorker::Ended {
                     process_cpu_ns: process_cpu_ns().saturating_sub(state.process_cpu_before),
+                    peak_rss_bytes: peak_rss_bytes(),
                     error: workload.end_trial(state.tasks).err(),
                 },
                 None => FromWorker::Failed("an end outside a trial".into()),
