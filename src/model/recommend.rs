@@ -369,11 +369,14 @@ impl Evidence<'_> {
                 }
             },
             Err(FitError::TooFewThreadCounts { counts }) => {
+                let measured = match counts.len() {
+                    1 => "only 1 was measured".to_owned(),
+                    n => format!("{n} were measured"),
+                };
                 let _ = write!(
                     s,
-                    "there is no USL fit: it needs {} distinct thread counts and {} were measured",
+                    "there is no USL fit: it needs {} distinct thread counts and {measured}",
                     usl::MIN_DISTINCT_THREAD_COUNTS,
-                    counts.len()
                 );
             }
             Err(FitError::NoThroughput) => {

@@ -35,6 +35,9 @@ impl FileIo {
             .tempdir()
             .map_err(|err| format!("could not create a temporary directory for file_io: {err}"))?;
         let len = usize::try_from(bytes).map_err(|_| format!("file size {bytes} is too large"))?;
+        if let Some(free) = free_disk_bytes(dir.path()) {
+            check_disk_fits(bytes, workers, free, dir.path())?;
+        }
         let mut slots = Vec::with_capacity(workers);
         for worker in 0..workers {
             let path = dir.path().join(format!("worker-{worker}.bin"));
@@ -63,6 +66,43 @@ impl FileIo {
     pub fn dir(&self) -> &std::path::Path {
         self._dir.path()
     }
+}
+
+/// Bytes an unprivileged process may still write on the file system holding `path`
+/// (statvfs: available blocks × fragment size); None when it cannot be read.
+pub fn free_disk_bytes(path: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs reads the NUL-terminated path and writes only into `stat`, a zeroed
+    // struct we own.
+    unsafe {
+        let mut stat: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c_path.as_ptr(), &mut stat) != 0 {
+            return None;
+        }
+        Some((stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64))
+    }
+}
+
+/// Refuses a point whose files would not fit: each of `workers` writes a file of `bytes`.
+/// The error names the field and where the files go (TMPDIR), so the user knows what to change.
+pub fn check_disk_fits(
+    bytes: u64,
+    workers: usize,
+    free_bytes: u64,
+    dir: &std::path::Path,
+) -> Result<(), String> {
+    let needed = bytes.saturating_mul(workers as u64);
+    if needed <= free_bytes {
+        return Ok(());
+    }
+    let folder = dir.parent().unwrap_or(dir);
+    Err(format!(
+        "`workload.bytes` = {bytes} needs {} MiB of disk for {workers} workers' files, and {} has {} MiB free: lower `workload.bytes` or the thread count, or set TMPDIR to a folder on a larger disk",
+        needed.div_ceil(1 << 20),
+        folder.display(),
+        free_bytes >> 20
+    ))
 }
 
 impl Workload for FileIo {
@@ -139,6 +179,32 @@ mod tests {
 
     /// A Stop must end a task within milliseconds even for a large file (`bytes` may be
     /// 1 GiB): a stopped task writes only part of its file.
+    #[test]
+    fn files_that_would_not_fit_on_the_disk_are_refused_with_the_field() {
+        let dir = std::path::Path::new("/tmp/pooltune-file-io-x");
+        assert!(check_disk_fits(1 << 20, 4, 4 << 20, dir).is_ok());
+        let err = check_disk_fits(1 << 20, 5, 4 << 20, dir).unwrap_err();
+        assert!(err.contains("`workload.bytes` = 1048576"), "{err}");
+        assert!(err.contains("needs 5 MiB"), "{err}");
+        assert!(err.contains("/tmp has 4 MiB free"), "{err}");
+        assert!(err.contains("TMPDIR"), "{err}");
+        // The reading agrees with df's (another program's reading of the same file system).
+        let tmp = std::env::temp_dir();
+        let free = free_disk_bytes(&tmp).unwrap();
+        if let Ok(out) = std::process::Command::new("df")
+            .args(["-k", "--output=avail"])
+            .arg(&tmp)
+            .output()
+            && out.status.success()
+        {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let df_kib: u64 = text.lines().nth(1).unwrap().trim().parse().unwrap();
+            let df = df_kib * 1024;
+            // Other tests write files meanwhile: allow 256 MiB either way.
+            assert!(free.abs_diff(df) < 256 << 20, "statvfs {free}, df {df}");
+        }
+    }
+
     #[test]
     fn a_stopped_task_stops_writing() {
         const BYTES: u64 = 8 << 20;
