@@ -810,12 +810,13 @@ fn setup_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareCommand
         {
             commands.push(CompareCommand::Load(path.into()));
         }
-        ui.separator();
+    });
+    ui.horizontal_wrapped(|ui| {
         let label = ui.label("Save to");
         ui.add(
             egui::TextEdit::singleline(save_path)
                 .hint_text(format::home_relative(&default_save_path))
-                .desired_width(240.0),
+                .desired_width(420.0),
         )
         .labelled_by(label.id)
         .on_hover_text("Where \"Save comparison\" writes. Empty: your presets folder, named after the comparison.");
