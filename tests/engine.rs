@@ -149,6 +149,51 @@ fn a_fixed_length_trial_counts_what_it_ran() {
     }
 }
 
+/// Sleeps for the given microseconds per task (a task that waits, without a CPU cost).
+struct Sleepy(u64);
+
+impl Workload for Sleepy {
+    fn run_task(&self, _ctx: &TaskCtx<'_>) {
+        std::thread::sleep(Duration::from_micros(self.0));
+    }
+}
+
+#[test]
+fn a_large_queue_chunk_still_ends_at_the_trial_deadline() {
+    // One queue message of 100 000 tasks of 100 µs is 10 s of work for one worker; a 50 ms
+    // trial must not wait for it.
+    let spec = PoolSpec::Queue {
+        queue_capacity: 4,
+        chunk_size: 100_000,
+    };
+    let source = WorkloadSource {
+        spec: WorkloadSpec::Cpu { compute_us: 100 },
+        calibration: calibration(),
+    };
+    let mut pool = pool::build(&spec, 2, &source).unwrap();
+    let workload: Arc<dyn Workload> = Arc::new(Sleepy(100));
+    let stop = Arc::new(TrialStop::new(
+        CancelToken::new(),
+        Some(Instant::now() + Duration::from_millis(50)),
+    ));
+    let run = pool
+        .run_trial(&TrialPlan {
+            workload: &workload,
+            max_tasks: 200_000,
+            sample_every: 1,
+            chunk_tasks: 2,
+            stop: &stop,
+        })
+        .unwrap();
+    // About 50 ms / 100 µs × 2 workers = 1000 tasks ran, not a whole chunk.
+    assert!(
+        (1..20_000).contains(&run.tasks),
+        "{} tasks in {:?}",
+        run.tasks,
+        run.wall
+    );
+}
+
 /// Panics on one task index.
 struct PanicAt(u64);
 

@@ -18,6 +18,9 @@ struct TrialShare {
     workload: Arc<dyn Workload>,
     stop: Arc<TrialStop>,
     sample_every: u64,
+    /// Tasks between two checks of the stop flag and deadline (the engine's chunk of about
+    /// 200 µs of work), however large the queue's own `chunk_size` is.
+    check_every: u64,
 }
 
 enum Message {
@@ -92,10 +95,18 @@ fn worker_loop(
                     workload: &share.workload,
                     max_tasks: range.end,
                     sample_every: share.sample_every,
-                    chunk_tasks: range.end - range.start,
+                    chunk_tasks: share.check_every,
                     stop: &share.stop,
                 };
-                go_on = recorder.run_chunk(&plan, index, range.start, range.end);
+                // A queue chunk may hold seconds of work (`chunk_size` up to 1 000 000): run
+                // it in the engine's small steps so that Stop and the trial's deadline are
+                // seen within one step.
+                let mut first = range.start;
+                while go_on && first < range.end {
+                    let end = (first + share.check_every).min(range.end);
+                    go_on = recorder.run_chunk(&plan, index, first, end);
+                    first = end;
+                }
             }
             Message::End => {
                 go_on = true;
@@ -126,6 +137,7 @@ impl Pool for QueuePool {
             workload: plan.workload.clone(),
             stop: stop.clone(),
             sample_every: plan.sample_every,
+            check_every: plan.chunk_tasks.max(1),
         });
         let threads = self.workers.len();
         let started = Instant::now();
