@@ -133,7 +133,7 @@ pub fn run_sweep(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let machine = MachineInfo::detect();
-    let calibration = workload::calibrate();
+    let calibration = workload::calibrate_until(cancel);
     let thread_counts = preset.sweep.thread_counts();
     emit(SweepEvent::Started {
         machine: machine.clone(),

@@ -185,7 +185,7 @@ pub fn run_compare(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let machine = MachineInfo::detect();
-    let calibration = workload::calibrate();
+    let calibration = workload::calibrate_until(cancel);
     let thread_counts = preset.thread_counts();
     let shape = TrialShape {
         trials: preset.sweep.trials,

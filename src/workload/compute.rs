@@ -65,9 +65,25 @@ pub fn spin(units: u64, mut state: u64) -> u64 {
 /// timestamp. Takes about 0.2 s. The fastest of several rounds is kept: preemption only ever
 /// makes a round look slower, and thread CPU time already excludes time spent descheduled.
 pub fn calibrate() -> Calibration {
+    calibrate_until(&crate::cancel::CancelToken::new())
+}
+
+/// [`calibrate`], cut short after its first round (of five, each some 40 ms) once `cancel`
+/// is set: a Stop pressed while a sweep starts is then seen within one round.
+pub fn calibrate_until(cancel: &crate::cancel::CancelToken) -> Calibration {
+    calibrate_rounds(cancel).0
+}
+
+/// The calibration and how many spin rounds it ran.
+fn calibrate_rounds(cancel: &crate::cancel::CancelToken) -> (Calibration, u32) {
     const ROUND_UNITS: u64 = 2_000_000;
     let mut best_units_per_us: f64 = 0.0;
-    for _ in 0..5 {
+    let mut rounds = 0;
+    for round in 0..5 {
+        if round > 0 && cancel.is_cancelled() {
+            break;
+        }
+        rounds += 1;
         let cpu_before = thread_cpu_ns();
         black_box(spin(ROUND_UNITS, 0x9E37_79B9_7F4A_7C15));
         let cpu_ns = thread_cpu_ns().saturating_sub(cpu_before).max(1);
@@ -79,10 +95,13 @@ pub fn calibrate() -> Calibration {
         black_box(Instant::now());
     }
     let timer_cost_ns = started.elapsed().as_nanos() as f64 / f64::from(STAMPS);
-    Calibration {
-        spin_units_per_us: best_units_per_us,
-        timer_cost_ns,
-    }
+    (
+        Calibration {
+            spin_units_per_us: best_units_per_us,
+            timer_cost_ns,
+        },
+        rounds,
+    )
 }
 
 /// Sleeps for `wait_us`, in slices, returning early when the trial stops.
@@ -129,6 +148,20 @@ impl Workload for Blocking {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_stop_cuts_calibration_to_one_round_that_still_measures() {
+        let (full, rounds) = calibrate_rounds(&crate::cancel::CancelToken::new());
+        assert_eq!(rounds, 5);
+        let cancel = crate::cancel::CancelToken::new();
+        cancel.cancel();
+        let (quick, rounds) = calibrate_rounds(&cancel);
+        assert_eq!(rounds, 1);
+        assert!(
+            quick.spin_units_per_us > 0.0
+                && quick.spin_units_per_us <= full.spin_units_per_us * 3.0
+        );
+    }
+
     use super::*;
     use crate::cancel::CancelToken;
 

@@ -14,7 +14,7 @@ mod shared_state;
 
 use std::sync::Arc;
 
-pub use compute::{Spinner, calibrate};
+pub use compute::{Spinner, calibrate, calibrate_until};
 
 use crate::cancel::TrialStop;
 use crate::preset::WorkloadSpec;
