@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{app_with, manifest_dir, restart, retype, type_into, wait_for};
+use common::{app_with, export_json_and_csv, manifest_dir, restart, retype, type_into, wait_for};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -119,7 +119,7 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     // The speedup view: every measured series starts at 1.00× at one thread.
     harness.get_by_label("speedup").click();
     harness.run_ok();
-    assert_eq!(harness.state().compare().view, CompareView::Speedup);
+    assert_eq!(harness.state().compare().fields.view, CompareView::Speedup);
     assert!(on_screen(&harness, "1.00×"));
     let rust = &data.series[0];
     assert_eq!(rust.kind, SeriesKind::Rust);
@@ -136,18 +136,7 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     // Export, in the formats of `pooltune compare --format json|csv`, where the field says.
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("gil");
-    retype(&mut harness, "Export to", &base.display().to_string());
-    harness.get_by_label("JSON").click();
-    harness.run_ok();
-    let notice = harness
-        .state()
-        .notice()
-        .expect("the export is reported")
-        .clone();
-    assert!(!notice.error, "{}", notice.text);
-    assert!(notice.text.contains("gil.json"), "{}", notice.text);
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(base.with_extension("json")).unwrap()).unwrap();
+    let (json, csv) = export_json_and_csv(&mut harness, &base);
     let series = json["series"].as_array().expect("series[]");
     assert_eq!(series.len(), result.series.len());
     for (written, kept) in series.iter().zip(&result.series) {
@@ -162,9 +151,6 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
         let kept_threads: Vec<u64> = kept.points.iter().map(|p| p.threads as u64).collect();
         assert_eq!(threads, kept_threads, "{}", kept.label);
     }
-    harness.get_by_label("CSV").click();
-    harness.run_ok();
-    let csv = std::fs::read_to_string(base.with_extension("csv")).unwrap();
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
@@ -220,10 +206,10 @@ fn a_comparison_is_saved_as_a_preset_and_remembered_across_restarts() {
     let restored = restart(&mut harness);
     let tab = restored.state().compare();
     assert_eq!(tab.comparison(), Some(&tiny));
-    assert_eq!(tab.threads_text, "1, 3");
-    assert_eq!(tab.python_text, "/usr/bin/python3");
-    assert_eq!(tab.save_path, path.display().to_string());
-    assert_eq!(tab.view, CompareView::Speedup);
+    assert_eq!(tab.fields.threads_text, "1, 3");
+    assert_eq!(tab.fields.python_text, "/usr/bin/python3");
+    assert_eq!(tab.fields.save_path, path.display().to_string());
+    assert_eq!(tab.fields.view, CompareView::Speedup);
     assert_eq!(
         restored.state().persisted().tab,
         pooltune::app::Tab::Compare
@@ -235,7 +221,7 @@ fn stop_keeps_the_finished_points() {
     let mut harness = app();
     load(&mut harness, &tiny_path());
     // Eight thread counts of longer trials: seconds of work, so Stop lands midway.
-    harness.state_mut().compare_mut().threads_text = "1, 2, 3, 4, 5, 6, 7, 8".into();
+    harness.state_mut().compare_mut().fields.threads_text = "1, 2, 3, 4, 5, 6, 7, 8".into();
     if let Some(comparison) = harness.state_mut().compare_mut().comparison_mut() {
         comparison.sweep.tasks_per_trial = Some(400);
     }
@@ -337,7 +323,7 @@ fn a_bad_comparison_file_shows_its_error_in_place_and_changes_nothing() {
     assert_eq!(harness.state().compare().comparison().cloned(), before);
 
     // A bad thread list disables Run, with the reason beside it.
-    harness.state_mut().compare_mut().threads_text = "1, lots".into();
+    harness.state_mut().compare_mut().fields.threads_text = "1, lots".into();
     harness.run_ok();
     assert!(
         harness

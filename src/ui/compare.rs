@@ -108,27 +108,49 @@ pub enum CompareCommand {
     ExportPng(PathBuf),
 }
 
-/// What the Compare tab remembers across restarts: its fields as typed, the view and the
-/// comparison loaded (as preset TOML, so that it reads back as a file would).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+/// The Compare tab's fields as typed, and the view drawn.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
-pub struct CompareInputs {
+pub struct CompareFields {
     /// The view drawn.
     pub view: CompareView,
-    /// The loaded comparison as preset TOML; empty for none.
-    pub comparison_toml: String,
     /// The "Comparison file" field.
     pub path_text: String,
-    /// The "Python" field.
+    /// The "Python" field: the interpreter for Python threads and processes series.
     pub python_text: String,
     /// The "Free-threaded Python" field.
     pub free_threaded_text: String,
-    /// The "Thread counts" field.
+    /// The "Thread counts" field; empty keeps the preset's.
     pub threads_text: String,
-    /// The "Save to" field.
+    /// The "Save to" field; empty saves in the user's presets folder.
     pub save_path: String,
     /// The "Export to" field.
     pub export_path: String,
+}
+
+impl Default for CompareFields {
+    fn default() -> Self {
+        CompareFields {
+            view: CompareView::default(),
+            path_text: String::new(),
+            python_text: String::new(),
+            free_threaded_text: String::new(),
+            threads_text: String::new(),
+            save_path: String::new(),
+            export_path: "pooltune-comparison".to_owned(),
+        }
+    }
+}
+
+/// What the Compare tab remembers across restarts: its fields and the comparison loaded (as
+/// preset TOML, so that it reads back as a file would; empty for none).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CompareInputs {
+    /// The fields as typed and the view.
+    pub fields: CompareFields,
+    /// The loaded comparison as preset TOML.
+    pub comparison_toml: String,
 }
 
 /// One series as the tab shows it: what the engine announced, then its points as they come.
@@ -365,20 +387,8 @@ struct PresetChoice {
 
 /// Everything the Compare tab holds: the fields as typed, the loaded comparison, the run.
 pub struct CompareTab {
-    /// The view drawn.
-    pub view: CompareView,
-    /// The "Comparison file" field.
-    pub path_text: String,
-    /// The "Python" field: the interpreter for Python threads and processes series.
-    pub python_text: String,
-    /// The "Free-threaded Python" field.
-    pub free_threaded_text: String,
-    /// The "Thread counts" field; empty keeps the preset's.
-    pub threads_text: String,
-    /// The "Save to" field; empty saves in the user's presets folder.
-    pub save_path: String,
-    /// The "Export to" field.
-    pub export_path: String,
+    /// The fields as typed and the view.
+    pub fields: CompareFields,
     chart_rect: Option<egui::Rect>,
     comparison: Option<ComparisonPreset>,
     load_error: Option<String>,
@@ -408,17 +418,7 @@ impl CompareTab {
                     .find_map(|choice| compare::load(&choice.path).ok())
             });
         CompareTab {
-            view: remembered.view,
-            path_text: remembered.path_text,
-            python_text: remembered.python_text,
-            free_threaded_text: remembered.free_threaded_text,
-            threads_text: remembered.threads_text,
-            save_path: remembered.save_path,
-            export_path: if remembered.export_path.trim().is_empty() {
-                "pooltune-comparison".to_owned()
-            } else {
-                remembered.export_path
-            },
+            fields: remembered.fields,
             chart_rect: None,
             comparison,
             load_error: None,
@@ -431,18 +431,12 @@ impl CompareTab {
     /// What the tab remembers across restarts.
     pub fn inputs(&self) -> CompareInputs {
         CompareInputs {
-            view: self.view,
+            fields: self.fields.clone(),
             comparison_toml: self
                 .comparison
                 .as_ref()
                 .and_then(|c| compare::to_toml(c).ok())
                 .unwrap_or_default(),
-            path_text: self.path_text.clone(),
-            python_text: self.python_text.clone(),
-            free_threaded_text: self.free_threaded_text.clone(),
-            threads_text: self.threads_text.clone(),
-            save_path: self.save_path.clone(),
-            export_path: self.export_path.clone(),
         }
     }
 
@@ -505,9 +499,9 @@ impl CompareTab {
         let Some(mut comparison) = self.comparison.clone() else {
             return Err("Load a comparison first.".to_owned());
         };
-        if !self.threads_text.trim().is_empty() {
-            let threads =
-                config::parse_threads(&self.threads_text).map_err(|invalid| invalid.to_string())?;
+        if !self.fields.threads_text.trim().is_empty() {
+            let threads = config::parse_threads(&self.fields.threads_text)
+                .map_err(|invalid| invalid.to_string())?;
             comparison.sweep.threads = Some(threads);
             comparison.sweep.threads_range = None;
         }
@@ -519,8 +513,8 @@ impl CompareTab {
             (!text.is_empty()).then(|| PathBuf::from(text))
         };
         let options = CompareOptions {
-            python: path(&self.python_text),
-            free_threaded_python: path(&self.free_threaded_text),
+            python: path(&self.fields.python_text),
+            free_threaded_python: path(&self.fields.free_threaded_text),
             advice: InterpreterAdvice {
                 python: "in the \"Python\" field above".to_owned(),
                 free_threaded: "in the \"Free-threaded Python\" field above".to_owned(),
@@ -716,7 +710,7 @@ pub fn compare_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareC
     ui.horizontal(|ui| {
         ui.label("View");
         for view in CompareView::ALL {
-            ui.selectable_value(&mut tab.view, view, view.title());
+            ui.selectable_value(&mut tab.fields.view, view, view.title());
         }
     });
     let Some(data) = &tab.data else {
@@ -724,7 +718,7 @@ pub fn compare_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareC
         tab.chart_rect = None;
         return;
     };
-    let view = tab.view;
+    let view = tab.fields.view;
     egui::Panel::right("compare_series_panel")
         .resizable(true)
         .default_size(300.0)
@@ -738,7 +732,7 @@ pub fn compare_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareC
                 json: "The whole comparison: machine, every series with its interpreter, error and points (the format of `pooltune compare --format json`).",
                 png: "A picture of the chart as it is shown now (the view chosen above).",
             };
-            let exported = export_row(ui, &mut tab.export_path, data.result.is_some(), &tips);
+            let exported = export_row(ui, &mut tab.fields.export_path, data.result.is_some(), &tips);
             match exported {
                 Some((ExportTarget::Data(kind), path)) => {
                     commands.push(CompareCommand::Export(kind, path));
@@ -757,11 +751,15 @@ pub fn compare_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareC
 fn setup_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareCommand>) {
     let default_save_path = tab.default_save_path();
     let CompareTab {
-        path_text,
-        save_path,
-        python_text,
-        free_threaded_text,
-        threads_text,
+        fields:
+            CompareFields {
+                path_text,
+                save_path,
+                python_text,
+                free_threaded_text,
+                threads_text,
+                ..
+            },
         comparison,
         load_error,
         presets,

@@ -67,6 +67,36 @@ pub fn retype(harness: &mut Harness<'static, PooltuneApp>, label: &str, text: &s
     harness.run_ok();
 }
 
+/// The files an export row writes, as a user gets them: types `base` into "Export to", presses
+/// JSON then CSV, checks that the app said it wrote each, and returns the JSON (parsed) and the
+/// CSV text.
+pub fn export_json_and_csv(
+    harness: &mut Harness<'static, PooltuneApp>,
+    base: &std::path::Path,
+) -> (serde_json::Value, String) {
+    retype(harness, "Export to", &base.display().to_string());
+    let mut written = Vec::new();
+    for (button, extension) in [("JSON", "json"), ("CSV", "csv")] {
+        harness.get_by_label(button).click();
+        harness.run_ok();
+        let path = base.with_extension(extension);
+        let notice = harness
+            .state()
+            .notice()
+            .expect("the export is reported")
+            .clone();
+        assert!(!notice.error, "{}", notice.text);
+        assert!(
+            notice.text.contains(&path.display().to_string()),
+            "{}",
+            notice.text
+        );
+        written.push(std::fs::read_to_string(&path).expect("the exported file"));
+    }
+    let json = serde_json::from_str(&written[0]).expect("the JSON export parses");
+    (json, written.remove(1))
+}
+
 /// Runs `run` on every bad fixture in `folder` (at least `at_least` of them) and checks what a
 /// user sees: exit 2, one `error:` line that contains the fixture's `# expect: ` text (its first
 /// line), no panic, nothing on stdout.
