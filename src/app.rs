@@ -829,6 +829,14 @@ impl PooltuneApp {
     }
 
     fn sweep_tab_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+        let configured_threads = self
+            .draft
+            .preset
+            .sweep
+            .thread_counts()
+            .into_iter()
+            .max()
+            .unwrap_or(1);
         let Self {
             state,
             session,
@@ -866,7 +874,12 @@ impl PooltuneApp {
                 });
             });
         egui::CentralPanel::no_frame().show(ui, |ui| {
-            *plots_rect = Some(plots::plots_ui(ui, session, &state.plot));
+            *plots_rect = Some(plots::plots_ui(
+                ui,
+                session,
+                &state.plot,
+                configured_threads,
+            ));
         });
     }
 }

@@ -218,7 +218,34 @@ fn stop_ends_every_worker_at_once() {
 #[test]
 fn a_worker_that_crashes_while_starting_fails_the_pool_with_its_last_words() {
     let _serial = serial();
-    // A file of 2^64 - 1 bytes: the worker's buffer allocation panics while it builds the workload.
+    // A "worker" that says something on stderr and exits 101, as a panicking Rust program does.
+    let dir = tempfile::tempdir().unwrap();
+    let crashing = dir.path().join("crashing-worker");
+    std::fs::write(
+        &crashing,
+        "#!/bin/sh\necho 'thread main panicked: simulated crash' >&2\nexit 101\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &crashing,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let spec = WorkloadSpec::Cpu { compute_us: 1 };
+    let err = ProcessPool::with_exe(2, 1, Feeding::Lazy, &source(spec), &crashing)
+        .err()
+        .expect("the workers cannot start");
+    assert!(err.contains("before it was ready"), "{err}");
+    assert!(err.contains("exited with code 101"), "{err}");
+    assert!(err.contains("its last output"), "{err}");
+    assert!(err.contains("simulated crash"), "{err}");
+    assert!(live_workers().is_empty(), "{:?}", live_workers());
+}
+
+#[test]
+fn a_workload_a_worker_cannot_prepare_fails_the_pool_with_the_reason() {
+    let _serial = serial();
+    // Files of 2^64 - 1 bytes fit on no disk: each worker refuses to build the workload.
     let spec = WorkloadSpec::FileIo {
         bytes: u64::MAX,
         fsync: false,
@@ -226,9 +253,8 @@ fn a_worker_that_crashes_while_starting_fails_the_pool_with_its_last_words() {
     let err = ProcessPool::with_exe(2, 1, Feeding::Lazy, &source(spec), exe())
         .err()
         .expect("the workers cannot start");
-    assert!(err.contains("before it was ready"), "{err}");
-    assert!(err.contains("exited with code 101"), "{err}");
-    assert!(err.contains("its last output"), "{err}");
+    assert!(err.contains("could not prepare the workload"), "{err}");
+    assert!(err.contains("`workload.bytes`"), "{err}");
     assert!(live_workers().is_empty(), "{:?}", live_workers());
 }
 

@@ -26,10 +26,11 @@ use crate::app::ExportKind;
 use crate::cancel::CancelToken;
 use crate::compare::{
     self, AnyPreset, CompareEvent, CompareOptions, ComparisonPreset, ComparisonResult,
-    InterpreterInfo, Scaling, ScalingPoint, SeriesKind, python::InterpreterAdvice,
+    InterpreterInfo, Scaling, ScalingPoint, SeriesKind, SeriesSetup, python::InterpreterAdvice,
 };
 use crate::error::EngineError;
 use crate::machine::MachineInfo;
+use crate::preset::TrialLength;
 use crate::result::Point;
 use crate::sweep::Progress;
 use crate::ui::plots::run_color;
@@ -715,6 +716,10 @@ pub fn compare_ui(ui: &mut Ui, tab: &mut CompareTab, commands: &mut Vec<CompareC
     });
     let Some(data) = &tab.data else {
         ui.weak("Pick a comparison and press \"Run comparison\" (or Space).");
+        if let Ok((comparison, _)) = tab.checked() {
+            ui.add_space(8.0);
+            plan_ui(ui, &comparison);
+        }
         tab.chart_rect = None;
         return;
     };
@@ -971,6 +976,59 @@ fn progress_ui(ui: &mut Ui, data: &ComparisonData, stopping: bool) {
             .desired_width(520.0)
             .text(text),
     );
+}
+
+/// Before the first run: what the comparison will run, series by series, and how.
+fn plan_ui(ui: &mut Ui, comparison: &ComparisonPreset) {
+    ui.heading("What this comparison runs");
+    let length = match comparison.sweep.trial_length() {
+        TrialLength::Tasks(tasks) => format!("{tasks} tasks"),
+        TrialLength::Millis(ms) => format!("{ms} ms"),
+    };
+    ui.label(format!(
+        "At each thread count ({}), every series in turn: {} trials of {length} each after a warm-up, so that a drift of the machine favours none of them.",
+        config::threads_to_text(&comparison.thread_counts()),
+        comparison.sweep.trials,
+    ));
+    ui.add_space(4.0);
+    for (index, series) in comparison.series.iter().enumerate() {
+        ui.horizontal(|ui| {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter().rect_filled(rect, 2.0, run_color(index as u64));
+            ui.strong(series.label.as_str());
+            ui.weak(format!(
+                "{} · {}",
+                series.kind.as_str(),
+                series_how(&series.setup)
+            ));
+        });
+    }
+}
+
+/// A series' setup in a few words: "cpu workload, rayon pool" or "Python io task: C = 500 µs,
+/// W = 9500 µs, chunks of 4".
+fn series_how(setup: &SeriesSetup) -> String {
+    match setup {
+        SeriesSetup::Rust { workload, pool } => format!(
+            "{} workload on a {} pool",
+            workload.kind_name(),
+            pool.kind_name()
+        ),
+        SeriesSetup::Python(python) => {
+            let mut text = format!(
+                "Python {} task: C = {} µs",
+                python.task.as_str(),
+                python.compute_us
+            );
+            if python.wait_us > 0 {
+                text.push_str(&format!(", W = {} µs", python.wait_us));
+            }
+            if python.chunk_size > 1 {
+                text.push_str(&format!(", chunks of {}", python.chunk_size));
+            }
+            text
+        }
+    }
 }
 
 /// Beside the chart: each series with its colour, interpreter and points, and plainly why a

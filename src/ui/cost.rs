@@ -511,15 +511,29 @@ fn bytes_label(b: f64) -> String {
     }
 }
 
-fn log_plot<'a>(id: &str, y_label: &str, height: f32) -> Plot<'a> {
-    Plot::new(id.to_owned())
+/// A plot with a log₁₀ workers axis from 1 to `last_workers` (the largest N planned or
+/// measured) and, until something is measured, a y range of `empty_y` (in the plot's own log
+/// units) so that the empty axes already read as the figures will.
+fn log_plot<'a>(
+    id: &str,
+    y_label: &str,
+    height: f32,
+    last_workers: usize,
+    empty_y: Option<[f64; 2]>,
+) -> Plot<'a> {
+    let mut plot = Plot::new(id.to_owned())
         .height(height)
         .x_axis_label("workers N (log scale)")
         .y_axis_label(y_label.to_owned())
         .x_grid_spacer(log10_grid)
         .x_axis_formatter(|mark, _| log_label(mark.value, workers_label))
         .include_x(0.0)
-        .allow_scroll(false)
+        .include_x((last_workers.max(2) as f64).log10())
+        .allow_scroll(false);
+    if let Some([low, high]) = empty_y {
+        plot = plot.include_y(low).include_y(high);
+    }
+    plot
 }
 
 /// How a plot's y axis is scaled: memory doubles (log₂, marks at 16 KiB, 32 KiB, ...), times
@@ -692,12 +706,36 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
     let plot_height = (ui.available_height() - table_height - 16.0).max(160.0);
     let memory = series(&tab.measured, &[Metric::Rss, Metric::Pss]);
     let latency = series(&tab.measured, &[Metric::StartP50, Metric::StartP99]);
+    let last_workers = check
+        .iter()
+        .flat_map(|spec| spec.threads.iter().chain(&spec.processes))
+        .chain(tab.measured.iter().map(|(_, cost)| &cost.workers))
+        .copied()
+        .max()
+        .unwrap_or(1);
+    // Before anything is measured: 8 KiB to 16 MiB (a thread to a Python process) and 10 µs
+    // to 100 ms (a thread to a spawned Python process), the ranges the figures fall in.
+    let empty_memory = memory.is_empty().then(|| {
+        [
+            (8.0 * 1024.0_f64).log2(),
+            (16.0 * 1024.0 * 1024.0_f64).log2(),
+        ]
+    });
+    let empty_latency = latency
+        .is_empty()
+        .then(|| [10.0_f64.log10(), 100_000.0_f64.log10()]);
     legend_ui(ui, &tab.measured);
     ui.columns(2, |columns| {
         columns[0].strong("Memory per worker").on_hover_text(
             format!("Solid: RSS, resident memory per worker. Dashed: PSS, a process's fair share of the pages it shares with the others (what one more process really adds).\n\n{THREAD_RSS_NOTE}"),
         );
-        let memory_rect = log_plot("cost_memory_plot", "memory per worker (log₂)", plot_height)
+        let memory_rect = log_plot(
+            "cost_memory_plot",
+            "memory per worker (log₂)",
+            plot_height,
+            last_workers,
+            empty_memory,
+        )
             .y_grid_spacer(super::plots::log2_grid)
             .y_axis_formatter(|mark, _| bytes_label(mark.value.exp2()))
             .label_formatter(|hover| {
@@ -711,7 +749,13 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
         columns[1]
             .strong("Start latency per worker")
             .on_hover_text("Solid: p50 (median). Dashed: p99.");
-        let latency_rect = log_plot("cost_latency_plot", "start latency (log₁₀)", plot_height)
+        let latency_rect = log_plot(
+            "cost_latency_plot",
+            "start latency (log₁₀)",
+            plot_height,
+            last_workers,
+            empty_latency,
+        )
             .y_grid_spacer(log10_grid)
             .y_axis_formatter(|mark, _| log_label(mark.value, micros_axis))
             .label_formatter(|hover| {

@@ -190,7 +190,9 @@ pub(crate) fn log2_grid(input: GridInput) -> Vec<GridMark> {
     if !(min.is_finite() && max.is_finite()) || max - min > 64.0 {
         return Vec::new();
     }
-    (min.floor() as i64..=max.ceil() as i64)
+    // Marks inside the bounds only: egui_plot labels every mark it is given, and one just
+    // outside lands on the plot's title or the axis below.
+    (min.ceil() as i64..=max.floor() as i64)
         .map(|k| GridMark {
             value: k as f64,
             step_size: 1.0,
@@ -243,13 +245,30 @@ fn thread_axis_label(x: f64, log: bool) -> String {
 
 /// Draws both plots, splitting `ui`'s height between them, and returns the screen rectangle
 /// that holds them (for the PNG export).
-pub fn plots_ui(ui: &mut Ui, session: &Session, options: &PlotOptions) -> Rect {
+///
+/// `configured_threads` is the largest thread count of the configuration being edited: with
+/// no run shown, the empty plots already span the sweep it would run.
+pub fn plots_ui(
+    ui: &mut Ui,
+    session: &Session,
+    options: &PlotOptions,
+    configured_threads: usize,
+) -> Rect {
     let top = ui.cursor().min;
     let height = ui.available_height();
+    let empty = session.visible_runs().next().is_none();
+    let axis = ThreadAxis {
+        last_threads: if empty {
+            configured_threads.max(2) as f64
+        } else {
+            last_threads(session, options)
+        },
+        empty,
+    };
     let throughput_height = (height * 0.62).max(120.0);
-    throughput_plot_ui(ui, session, options, throughput_height);
+    throughput_plot_ui(ui, session, options, throughput_height, axis);
     let latency_height = (ui.available_height() - 4.0).max(100.0);
-    latency_plot_ui(ui, session, options, latency_height);
+    latency_plot_ui(ui, session, options, latency_height, axis);
     Rect::from_min_max(top, egui::pos2(ui.max_rect().right(), ui.cursor().min.y))
 }
 
@@ -273,8 +292,16 @@ fn last_threads(session: &Session, options: &PlotOptions) -> f64 {
     measured.max(model)
 }
 
-fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, last_threads: f64) -> Plot<'a> {
+/// How far the thread axis of both plots goes, and whether there is anything to draw.
+#[derive(Debug, Clone, Copy)]
+struct ThreadAxis {
+    last_threads: f64,
+    empty: bool,
+}
+
+fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, axis: ThreadAxis) -> Plot<'a> {
     let log = options.log_threads;
+    let last_threads = axis.last_threads;
     let mut plot = Plot::new(id.to_owned())
         .height(height)
         // Throughput curves rise from the bottom left and flatten high on the right, which
@@ -297,6 +324,8 @@ fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, last_threads: f64
             last_threads
         })
         .include_y(0.0)
+        // With nothing drawn yet the axis starts at 0 instead of centring on it.
+        .include_y(if axis.empty { 1.0 } else { 0.0 })
         .allow_scroll(false);
     if log {
         plot = plot.x_grid_spacer(log2_grid);
@@ -304,7 +333,13 @@ fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, last_threads: f64
     plot
 }
 
-fn throughput_plot_ui(ui: &mut Ui, session: &Session, options: &PlotOptions, height: f32) {
+fn throughput_plot_ui(
+    ui: &mut Ui,
+    session: &Session,
+    options: &PlotOptions,
+    height: f32,
+    axis: ThreadAxis,
+) {
     let log = options.log_threads;
     // The model is drawn for one run, the one whose table is shown, to keep the chart readable.
     let model_run = session.selected().filter(|run| run.visible);
@@ -314,66 +349,61 @@ fn throughput_plot_ui(ui: &mut Ui, session: &Session, options: &PlotOptions, hei
             .flat_map(|r| r.measured_points())
             .map(|p| p.throughput_per_s + p.throughput_ci95_per_s.max(0.0))
             .fold(0.0, f64::max);
-    base_plot(
-        "throughput_plot",
-        options,
-        height,
-        last_threads(session, options),
-    )
-    .y_axis_label("throughput (tasks/s)")
-    .label_formatter(move |hover| match hover {
-        HoverPosition::NearDataPoint { position, .. } => {
-            point_at(session, *position, log, |p| p.throughput_per_s)
-                .map(|(run, p)| point_summary(run, p))
-        }
-        HoverPosition::Elsewhere { .. } => None,
-    })
-    .show(ui, |plot_ui| {
-        for run in session.visible_runs() {
-            let color = run_color(run.id);
-            let series = throughput_series(run, log);
-            if options.show_ideal {
-                let ideal = ideal_series(run, log, y_cap);
-                if !ideal.is_empty() {
-                    plot_ui.line(
-                        // One legend entry for every run's ideal line.
-                        Line::new("ideal linear scaling", ideal)
-                            .color(color.gamma_multiply(0.6))
-                            .style(LineStyle::dashed_loose())
-                            .allow_hover(false),
-                    );
-                }
+    base_plot("throughput_plot", options, height, axis)
+        .y_axis_label("throughput (tasks/s)")
+        .label_formatter(move |hover| match hover {
+            HoverPosition::NearDataPoint { position, .. } => {
+                point_at(session, *position, log, |p| p.throughput_per_s)
+                    .map(|(run, p)| point_summary(run, p))
             }
-            if options.show_ci {
-                for [low, high] in ci_whiskers(run, log) {
-                    plot_ui.line(
-                        Line::new(run.name.clone(), vec![low, high])
-                            .color(color)
-                            .width(1.5)
-                            .allow_hover(false),
-                    );
+            HoverPosition::Elsewhere { .. } => None,
+        })
+        .show(ui, |plot_ui| {
+            for run in session.visible_runs() {
+                let color = run_color(run.id);
+                let series = throughput_series(run, log);
+                if options.show_ideal {
+                    let ideal = ideal_series(run, log, y_cap);
+                    if !ideal.is_empty() {
+                        plot_ui.line(
+                            // One legend entry for every run's ideal line.
+                            Line::new("ideal linear scaling", ideal)
+                                .color(color.gamma_multiply(0.6))
+                                .style(LineStyle::dashed_loose())
+                                .allow_hover(false),
+                        );
+                    }
                 }
+                if options.show_ci {
+                    for [low, high] in ci_whiskers(run, log) {
+                        plot_ui.line(
+                            Line::new(run.name.clone(), vec![low, high])
+                                .color(color)
+                                .width(1.5)
+                                .allow_hover(false),
+                        );
+                    }
+                }
+                plot_ui.line(
+                    Line::new(run.name.clone(), series.clone())
+                        .color(color)
+                        .width(1.5)
+                        .allow_hover(false),
+                );
+                plot_ui.points(
+                    Points::new(run.name.clone(), series)
+                        .color(color)
+                        .radius(4.0)
+                        .shape(MarkerShape::Circle)
+                        .filled(true),
+                );
             }
-            plot_ui.line(
-                Line::new(run.name.clone(), series.clone())
-                    .color(color)
-                    .width(1.5)
-                    .allow_hover(false),
-            );
-            plot_ui.points(
-                Points::new(run.name.clone(), series)
-                    .color(color)
-                    .radius(4.0)
-                    .shape(MarkerShape::Circle)
-                    .filled(true),
-            );
-        }
-        if options.show_model
-            && let Some(run) = model_run
-        {
-            model_ui(plot_ui, run, log);
-        }
-    });
+            if options.show_model
+                && let Some(run) = model_run
+            {
+                model_ui(plot_ui, run, log);
+            }
+        });
 }
 
 /// The model of one run: the USL fit, the bound, the recommended and the formula's thread
@@ -428,48 +458,49 @@ fn model_ui(plot_ui: &mut PlotUi<'_>, run: &Run, log: bool) {
 /// The recommended thread count stands apart from every run colour.
 const RECOMMENDED_COLOR: Color32 = Color32::from_rgb(0, 200, 83);
 
-fn latency_plot_ui(ui: &mut Ui, session: &Session, options: &PlotOptions, height: f32) {
+fn latency_plot_ui(
+    ui: &mut Ui,
+    session: &Session,
+    options: &PlotOptions,
+    height: f32,
+    axis: ThreadAxis,
+) {
     let log = options.log_threads;
-    base_plot(
-        "latency_plot",
-        options,
-        height,
-        last_threads(session, options),
-    )
-    .y_axis_label("task latency (ms)")
-    .label_formatter(move |hover| match hover {
-        HoverPosition::NearDataPoint { position, .. } => {
-            let p50 = point_at(session, *position, log, |p| p.latency_p50_us / 1000.0);
-            let p99 = point_at(session, *position, log, |p| p.latency_p99_us / 1000.0);
-            p50.or(p99).map(|(run, p)| point_summary(run, p))
-        }
-        HoverPosition::Elsewhere { .. } => None,
-    })
-    .show(ui, |plot_ui| {
-        for run in session.visible_runs() {
-            let color = run_color(run.id);
-            for (p99, style, shape) in [
-                (false, LineStyle::Solid, MarkerShape::Circle),
-                (true, LineStyle::dashed_dense(), MarkerShape::Diamond),
-            ] {
-                let name = format!("{} {}", run.name, if p99 { "p99" } else { "p50" });
-                let series = latency_series(run, log, p99);
-                plot_ui.line(
-                    Line::new(name.clone(), series.clone())
-                        .color(color)
-                        .style(style)
-                        .allow_hover(false),
-                );
-                plot_ui.points(
-                    Points::new(name, series)
-                        .color(color)
-                        .radius(3.5)
-                        .shape(shape)
-                        .filled(true),
-                );
+    base_plot("latency_plot", options, height, axis)
+        .y_axis_label("task latency (ms)")
+        .label_formatter(move |hover| match hover {
+            HoverPosition::NearDataPoint { position, .. } => {
+                let p50 = point_at(session, *position, log, |p| p.latency_p50_us / 1000.0);
+                let p99 = point_at(session, *position, log, |p| p.latency_p99_us / 1000.0);
+                p50.or(p99).map(|(run, p)| point_summary(run, p))
             }
-        }
-    });
+            HoverPosition::Elsewhere { .. } => None,
+        })
+        .show(ui, |plot_ui| {
+            for run in session.visible_runs() {
+                let color = run_color(run.id);
+                for (p99, style, shape) in [
+                    (false, LineStyle::Solid, MarkerShape::Circle),
+                    (true, LineStyle::dashed_dense(), MarkerShape::Diamond),
+                ] {
+                    let name = format!("{} {}", run.name, if p99 { "p99" } else { "p50" });
+                    let series = latency_series(run, log, p99);
+                    plot_ui.line(
+                        Line::new(name.clone(), series.clone())
+                            .color(color)
+                            .style(style)
+                            .allow_hover(false),
+                    );
+                    plot_ui.points(
+                        Points::new(name, series)
+                            .color(color)
+                            .radius(3.5)
+                            .shape(shape)
+                            .filled(true),
+                    );
+                }
+            }
+        });
 }
 
 #[cfg(test)]
