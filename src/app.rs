@@ -789,6 +789,12 @@ impl PooltuneApp {
                                 .color(ui.visuals().error_fg_color),
                         );
                     } else {
+                        if let Ok(preset) = check
+                            && let Some(ms) = preset.sweep.timed_length_ms()
+                        {
+                            ui.label(format!("about {}", format::seconds_left(ms as f64 / 1000.0)))
+                                .on_hover_text("The warm-ups and trials of every thread count; calibration and starting the pools come on top.");
+                        }
                         ui.weak("Space: run/stop · Ctrl+S: save preset · Ctrl+O: load preset");
                     }
                 }

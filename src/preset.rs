@@ -360,6 +360,19 @@ impl SweepSpec {
         counts
     }
 
+    /// For trials of a fixed time: how long the whole sweep's warm-ups and trials take, in
+    /// milliseconds (calibration, pool start-up and a trial's last tasks come on top). None
+    /// for trials of a fixed task count, whose length depends on the machine.
+    pub fn timed_length_ms(&self) -> Option<u64> {
+        let TrialLength::Millis(trial_ms) = self.trial_length() else {
+            return None;
+        };
+        let per_point = self
+            .warmup_ms
+            .saturating_add(u64::from(self.trials).saturating_mul(trial_ms));
+        Some((self.thread_counts().len() as u64).saturating_mul(per_point))
+    }
+
     /// How long each trial is. Call after [`Preset::validate`].
     pub fn trial_length(&self) -> TrialLength {
         match (self.tasks_per_trial, self.trial_ms) {
@@ -1160,6 +1173,16 @@ tasks_per_trial = 500
             }
         );
         assert_eq!(preset.sweep.trial_length(), TrialLength::Tasks(500));
+        // A task count's duration depends on the machine: no estimate.
+        assert_eq!(preset.sweep.timed_length_ms(), None);
+    }
+
+    #[test]
+    fn a_timed_sweep_knows_its_length() {
+        let text = GOOD.replace("tasks_per_trial = 500", "trial_ms = 400\nwarmup_ms = 100");
+        let preset = parse_str(&text).unwrap();
+        // 3 thread counts × (100 ms warm-up + 3 trials × 400 ms).
+        assert_eq!(preset.sweep.timed_length_ms(), Some(3 * (100 + 3 * 400)));
     }
 
     #[test]

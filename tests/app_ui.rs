@@ -211,6 +211,18 @@ fn a_bad_preset_file_shows_its_error_and_changes_nothing() {
 #[test]
 fn an_invalid_value_disables_run_with_the_reason() {
     let mut harness = app();
+    // A valid timed sweep says how long it will take beside Run: here 4 thread counts ×
+    // (200 ms warm-up + 3 trials × 500 ms) = 6.8 s.
+    harness.state_mut().draft_mut().threads_text = "1, 2, 3, 4".into();
+    let sweep = &mut harness.state_mut().draft_mut().preset.sweep;
+    (
+        sweep.trials,
+        sweep.trial_ms,
+        sweep.warmup_ms,
+        sweep.tasks_per_trial,
+    ) = (3, Some(500), 200, None);
+    harness.run_ok();
+    harness.get_by_label("about 7 s");
     harness.state_mut().draft_mut().threads_text = "1, 2, lots".into();
     harness.run_ok();
     assert!(harness.get_by_label("Run").accesskit_node().is_disabled());

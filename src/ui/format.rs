@@ -72,8 +72,10 @@ pub fn seconds_left(seconds: f64) -> String {
     let whole = seconds.round() as u64;
     if whole < 60 {
         format!("{whole} s")
-    } else {
+    } else if whole < 3600 {
         format!("{} min {} s", whole / 60, whole % 60)
+    } else {
+        format!("{} h {} min", whole / 3600, whole % 3600 / 60)
     }
 }
 
@@ -131,6 +133,7 @@ mod tests {
         assert_eq!(micros(9520.0), "9.52 ms");
         assert_eq!(bytes(12 << 20), "12.0 MiB");
         assert_eq!(seconds_left(200.0), "3 min 20 s");
+        assert_eq!(seconds_left(7500.0), "2 h 5 min");
     }
 
     #[test]
