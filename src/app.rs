@@ -404,11 +404,7 @@ impl PooltuneApp {
 
     /// Where Ctrl+S saves when the "Save to" field is empty.
     pub fn default_save_path(&self) -> PathBuf {
-        let file = format!("{}.toml", format::slug(&self.draft.preset.name));
-        match preset::user_presets_dir() {
-            Some(dir) => dir.join(file),
-            None => PathBuf::from(file),
-        }
+        format::default_preset_path(&self.draft.preset.name)
     }
 
     fn inform(&mut self, text: impl Into<String>) {
@@ -582,15 +578,8 @@ impl PooltuneApp {
                 return;
             }
         };
-        // The user presets folder does not exist until the first save there.
-        if let (Some(folder), Some(user)) = (path.parent(), preset::user_presets_dir())
-            && folder == user
-            && let Err(err) = std::fs::create_dir_all(folder)
-        {
-            self.complain(format!(
-                "Not saved: could not create {}: {err}",
-                folder.display()
-            ));
+        if let Err(why) = preset::prepare_save_folder(path) {
+            self.complain(format!("Not saved: {why}"));
             return;
         }
         match preset::save(&preset, path) {
@@ -608,12 +597,9 @@ impl PooltuneApp {
             return;
         };
         let path = path.with_extension(kind.extension());
-        let written = export::exporter(kind.format())
-            .export(result)
-            .and_then(|bytes| crate::atomic_file::write(&path, &bytes).map_err(Into::into));
-        match written {
-            Ok(()) => self.inform(format!("Wrote {}", path.display())),
-            Err(err) => self.complain(format!("Could not write {}: {err:#}", path.display())),
+        match crate::ui::write_export(&path, export::exporter(kind.format()).export(result)) {
+            Ok(done) => self.inform(done),
+            Err(why) => self.complain(why),
         }
     }
 

@@ -1071,6 +1071,16 @@ pub fn user_presets_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "pooltune").map(|dirs| dirs.config_dir().join("presets"))
 }
 
+/// Creates the user's presets folder when `path` is to be saved in it: the folder does not
+/// exist until the first save there. Any other folder is left as it is.
+pub fn prepare_save_folder(path: &Path) -> Result<(), String> {
+    match (path.parent(), user_presets_dir()) {
+        (Some(folder), Some(user)) if folder == user => std::fs::create_dir_all(folder)
+            .map_err(|err| format!("could not create {}: {err}", folder.display())),
+        _ => Ok(()),
+    }
+}
+
 /// Where the shipped presets live: `presets/` beside the executable's crate when run from a
 /// checkout, or the `POOLTUNE_PRESETS` folder when set.
 pub fn shipped_presets_dir() -> PathBuf {

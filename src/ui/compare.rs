@@ -453,11 +453,7 @@ impl CompareTab {
             .comparison
             .as_ref()
             .map_or("comparison", |c| c.name.as_str());
-        let file = format!("{}.toml", format::slug(name));
-        match crate::preset::user_presets_dir() {
-            Some(dir) => dir.join(file),
-            None => PathBuf::from(file),
-        }
+        format::default_preset_path(name)
     }
 
     /// The comparison that Run would start (before the thread override).
@@ -552,14 +548,7 @@ impl CompareTab {
         let (comparison, _) = self
             .checked()
             .map_err(|reason| format!("Not saved: {reason}"))?;
-        // The user presets folder does not exist until the first save there.
-        if let (Some(folder), Some(user)) = (path.parent(), crate::preset::user_presets_dir())
-            && folder == user
-        {
-            std::fs::create_dir_all(folder).map_err(|err| {
-                format!("Not saved: could not create {}: {err}", folder.display())
-            })?;
-        }
+        crate::preset::prepare_save_folder(path).map_err(|why| format!("Not saved: {why}"))?;
         compare::save(&comparison, path).map_err(|err| format!("Not saved: {err}"))?;
         self.presets = comparison_choices();
         Ok(format!("Saved {} to {}", comparison.name, path.display()))
@@ -572,10 +561,7 @@ impl CompareTab {
             .as_ref()
             .and_then(|d| d.result.as_ref())
             .ok_or("This comparison has no result yet: wait until it finishes or stop it.")?;
-        compare::export::export(result, kind.format())
-            .and_then(|bytes| crate::atomic_file::write(path, &bytes).map_err(Into::into))
-            .map(|()| format!("Wrote {}", path.display()))
-            .map_err(|err| format!("Could not write {}: {err:#}", path.display()))
+        super::write_export(path, compare::export::export(result, kind.format()))
     }
 
     /// Asks the running comparison to stop; its points are kept.

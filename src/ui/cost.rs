@@ -222,10 +222,7 @@ impl CostTab {
             .result
             .as_ref()
             .ok_or("There is no worker-cost result yet: wait until the run finishes or stop it.")?;
-        cost::export(result, kind.format())
-            .and_then(|bytes| crate::atomic_file::write(path, &bytes).map_err(Into::into))
-            .map(|()| format!("Wrote {}", path.display()))
-            .map_err(|err| format!("Could not write {}: {err:#}", path.display()))
+        super::write_export(path, cost::export(result, kind.format()))
     }
 
     /// True while a run is being measured.

@@ -114,6 +114,16 @@ pub fn peak_rss(p: &crate::result::Point) -> String {
     }
 }
 
+/// Where a preset named `name` is saved when no file is typed: `<slug>.toml` in the user's
+/// presets folder (or the current folder when there is none).
+pub fn default_preset_path(name: &str) -> std::path::PathBuf {
+    let file = format!("{}.toml", slug(name));
+    match crate::preset::user_presets_dir() {
+        Some(dir) => dir.join(file),
+        None => std::path::PathBuf::from(file),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,3 +110,15 @@ pub fn export_row(
     })
     .inner
 }
+
+/// Writes an export (`bytes`, or why they could not be made) atomically to `path`. Returns
+/// what to tell the user: `Ok("Wrote …")`, or `Err("Could not write …: why")`.
+pub fn write_export(
+    path: &std::path::Path,
+    bytes: anyhow::Result<Vec<u8>>,
+) -> Result<String, String> {
+    bytes
+        .and_then(|bytes| crate::atomic_file::write(path, &bytes).map_err(Into::into))
+        .map(|()| format!("Wrote {}", path.display()))
+        .map_err(|err| format!("Could not write {}: {err:#}", path.display()))
+}
