@@ -113,6 +113,23 @@ fn an_output_that_cannot_be_written_is_refused_before_the_run() {
     // The checks leave nothing behind.
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(left.len(), 1, "{left:?}");
+    // A folder without write permission stops everyone but root (CI runs as root).
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        let locked = dir.path().join("locked");
+        std::fs::create_dir(&locked).unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let out = locked.join("out.json");
+        for command in commands() {
+            let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
+            args.extend(["--out", out.to_str().unwrap()]);
+            assert_one_error_line(
+                &pooltune(&args),
+                &["cannot be written", "Permission denied"],
+            );
+        }
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
 }
 
 /// A new result file is 0666 minus the umask (0644 under umask 022, not tempfile's 0600),
