@@ -266,3 +266,39 @@ fn a_bad_count_list_says_what_is_allowed() {
         assert!(run.stdout.is_empty());
     }
 }
+
+/// A save that fails at the end although the check before the run passed (here the folder is
+/// removed while the sweep runs) prints the result to stdout instead of losing it, says so on
+/// stderr and exits 1 (before the fix: the result was discarded).
+#[test]
+fn a_result_that_cannot_be_saved_at_the_end_is_printed_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("vanishing");
+    std::fs::create_dir(&folder).unwrap();
+    let preset = dir.path().join("slow.toml");
+    // Two thread counts × 3 trials of 800 ms: the check before the run is long done when the
+    // folder goes, a second into the sweep.
+    let slow = std::fs::read_to_string(fixture("tiny.toml"))
+        .unwrap()
+        .replace("tasks_per_trial = 40", "trial_ms = 800");
+    std::fs::write(&preset, slow).unwrap();
+    let out = folder.join("result.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_pooltune"))
+        .args(["sweep", "--preset", preset.to_str().unwrap()])
+        .args(["--format", "json", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    std::fs::remove_dir_all(&folder).unwrap();
+    let run = child.wait_with_output().unwrap();
+    let stderr = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not write") && stderr.contains("printed to standard output instead"),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(json["points"].as_array().map(Vec::len), Some(2), "{json}");
+}
