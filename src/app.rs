@@ -1214,17 +1214,40 @@ pub fn display_available() -> bool {
         .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
 }
 
+/// The error of a window that could not open, on one line. `state_file` is given when the
+/// windowing stack panicked (as it did on a remembered zoom of 0): then the remembered state
+/// may be the cause, and the message names the file to remove, when there is one.
+fn launch_failure(text: &str, state_file: Option<&Path>) -> LaunchError {
+    let hint = state_file
+        .filter(|path| path.exists())
+        .map_or(String::new(), |path| {
+            format!(
+                "; if it opened before, the remembered window state may be the cause: \
+                 remove {} and try again",
+                crate::error::one_line(&path.display().to_string())
+            )
+        });
+    LaunchError::Graphics(format!("{}{hint}", crate::error::one_line(text)))
+}
+
+/// The smallest the window may be, in points.
+const MIN_INNER_SIZE: [f32; 2] = [960.0, 600.0];
+
 /// Opens the window and runs until it is closed.
 pub fn launch(options: AppOptions) -> Result<(), LaunchError> {
     if !display_available() {
         return Err(LaunchError::NoDisplay);
+    }
+    let state_file = remembered::path();
+    if let Some(path) = &state_file {
+        remembered::repair(path);
     }
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("pooltune")
             .with_app_id("pooltune")
             .with_inner_size([1400.0, 900.0])
-            .with_min_inner_size([960.0, 600.0]),
+            .with_min_inner_size(MIN_INNER_SIZE),
         ..Default::default()
     };
     // The windowing stack panics on some broken setups instead of returning an error; turn
@@ -1252,14 +1275,152 @@ pub fn launch(options: AppOptions) -> Result<(), LaunchError> {
     std::panic::set_hook(previous_hook);
     match outcome {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => Err(LaunchError::Graphics(err.to_string())),
+        Ok(Err(err)) => Err(launch_failure(&err.to_string(), None)),
         Err(_) => {
             let text = message
                 .lock()
                 .ok()
                 .and_then(|slot| slot.clone())
                 .unwrap_or_else(|| "the windowing system failed".to_owned());
-            Err(LaunchError::Graphics(text))
+            Err(launch_failure(&text, state_file.as_deref()))
+        }
+    }
+}
+
+/// The state eframe remembers between runs (`app.ron`: egui's memory, the window's geometry
+/// and pooltune's own [`PersistedState`]), checked before eframe reads it. eframe applies the
+/// remembered zoom and window geometry before any of pooltune's code runs, and a zoom of 0,
+/// NaN or 1e9 makes the windowing stack panic (`dpi`: "assert!(validate_scale_factor)"), so
+/// that one bad value kept the app from ever starting. Values out of range are replaced by
+/// their defaults here; everything else is left as eframe wrote it.
+pub mod remembered {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+
+    use eframe::egui;
+
+    /// eframe's key for egui's memory in `app.ron` (eframe 0.37, `STORAGE_EGUI_MEMORY_KEY`).
+    const EGUI_KEY: &str = "egui";
+    /// eframe's key for the window geometry (`STORAGE_WINDOW_KEY`).
+    const WINDOW_KEY: &str = "window";
+
+    /// The zoom egui's own settings offer (`DragValue::new(zoom_factor).range(0.10..=10.0)`
+    /// in egui 0.37 `Options::ui`).
+    pub const ZOOM: std::ops::RangeInclusive<f32> = 0.1..=10.0;
+    /// The smallest remembered window, in points: the window's minimum inner size.
+    pub const MIN_WINDOW: [f32; 2] = [super::MIN_INNER_SIZE[0], super::MIN_INNER_SIZE[1]];
+    /// Display scale factors a saved geometry may carry (1 to 4 are usual; 0 or NaN would
+    /// make the window's size and position undefined).
+    const SCALE_FACTOR: std::ops::RangeInclusive<f32> = 0.25..=8.0;
+    /// No screen is this far from the origin, in pixels.
+    const MAX_POSITION_PIXELS: f32 = 100_000.0;
+
+    /// Where eframe keeps pooltune's remembered state (`~/.local/share/pooltune/app.ron`, or
+    /// under `$XDG_DATA_HOME`).
+    pub fn path() -> Option<PathBuf> {
+        eframe::storage_dir("pooltune").map(|dir| dir.join("app.ron"))
+    }
+
+    /// The window geometry as eframe 0.37 writes it (`egui_winit::WindowSettings`, whose
+    /// fields are private): read only to check it.
+    #[derive(serde::Deserialize)]
+    struct WindowSettings {
+        normal_geometry: WindowGeometry,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct WindowGeometry {
+        outer_position_pixels: Option<egui::Pos2>,
+        scale_factor: f32,
+        inner_size_points: egui::Vec2,
+    }
+
+    /// Why a remembered window geometry is not used, or `None` when it is fine (or in a form
+    /// this build does not know, which is left to eframe).
+    fn window_problem(text: &str) -> Option<String> {
+        let window: WindowSettings = ron::from_str(text).ok()?;
+        let geometry = window.normal_geometry;
+        let size = geometry.inner_size_points;
+        if !(size.x.is_finite() && size.y.is_finite())
+            || size.x < MIN_WINDOW[0]
+            || size.y < MIN_WINDOW[1]
+        {
+            return Some(format!(
+                "window size {} × {} points (at least {} × {})",
+                size.x, size.y, MIN_WINDOW[0], MIN_WINDOW[1]
+            ));
+        }
+        if !SCALE_FACTOR.contains(&geometry.scale_factor) {
+            return Some(format!("display scale factor {}", geometry.scale_factor));
+        }
+        if let Some(position) = geometry.outer_position_pixels
+            && !(position.x.abs() <= MAX_POSITION_PIXELS && position.y.abs() <= MAX_POSITION_PIXELS)
+        {
+            return Some(format!(
+                "window position {}, {} (off every screen)",
+                position.x, position.y
+            ));
+        }
+        None
+    }
+
+    /// Checks the remembered state in `text` (the content of `app.ron`). Returns the
+    /// repaired text and what was replaced, or `None` when nothing needed replacing (or the
+    /// file is not eframe's format: eframe then ignores it itself).
+    pub fn sanitize(text: &str) -> Option<(String, Vec<String>)> {
+        let mut entries: HashMap<String, String> = ron::from_str(text).ok()?;
+        let mut replaced = Vec::new();
+        if let Some(memory_text) = entries.get(EGUI_KEY)
+            && let Ok(mut memory) = ron::from_str::<egui::Memory>(memory_text)
+        {
+            let zoom = memory.options.zoom_factor;
+            if !ZOOM.contains(&zoom) {
+                memory.options.zoom_factor = 1.0;
+                match ron::to_string(&memory) {
+                    Ok(fixed) => {
+                        entries.insert(EGUI_KEY.to_owned(), fixed);
+                    }
+                    Err(_) => {
+                        entries.remove(EGUI_KEY);
+                    }
+                }
+                replaced.push(format!(
+                    "zoom {zoom} (allowed {} to {}) by 1",
+                    ZOOM.start(),
+                    ZOOM.end()
+                ));
+            }
+        }
+        if let Some(problem) = entries.get(WINDOW_KEY).and_then(|w| window_problem(w)) {
+            entries.remove(WINDOW_KEY);
+            replaced.push(format!("{problem} by the default window"));
+        }
+        if replaced.is_empty() {
+            return None;
+        }
+        let text = ron::ser::to_string_pretty(&entries, ron::ser::PrettyConfig::default()).ok()?;
+        Some((text, replaced))
+    }
+
+    /// Repairs the file at `path` in place (atomically, keeping its mode) when it holds values
+    /// out of range, and says on stderr what was replaced. A file that cannot be read or
+    /// written is left to eframe.
+    pub fn repair(path: &Path) {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return;
+        };
+        let Some((fixed, replaced)) = sanitize(&text) else {
+            return;
+        };
+        let outcome = match crate::atomic_file::write(path, fixed.as_bytes()) {
+            Ok(()) => "replaced",
+            Err(_) => "could not replace",
+        };
+        for what in replaced {
+            eprintln!(
+                "pooltune: {}: {outcome} the remembered {what}",
+                path.display()
+            );
         }
     }
 }
@@ -1286,6 +1447,110 @@ mod tests {
         let image = egui::ColorImage::filled([4, 4], egui::Color32::WHITE);
         let rect = egui::Rect::from_min_max(egui::pos2(10.0, 10.0), egui::pos2(20.0, 20.0));
         assert!(png_bytes(&image, Some(rect), 1.0).is_err());
+    }
+
+    /// app.ron as eframe 0.37 writes it: egui's memory with `zoom`, a window geometry, and
+    /// pooltune's own state.
+    fn app_ron(zoom: f32, window: &str) -> String {
+        let mut memory = egui::Memory::default();
+        memory.options.zoom_factor = zoom;
+        let entries: std::collections::HashMap<String, String> = [
+            ("egui".to_owned(), ron::to_string(&memory).unwrap()),
+            ("window".to_owned(), window.to_owned()),
+            ("app".to_owned(), "(theme:Dark)".to_owned()),
+        ]
+        .into();
+        ron::ser::to_string_pretty(&entries, ron::ser::PrettyConfig::default()).unwrap()
+    }
+
+    fn window(x: f32, y: f32, scale: f32, width: f32, height: f32) -> String {
+        format!(
+            "(normal_geometry:(outer_position_pixels:Some((x:{x:?},y:{y:?})),scale_factor:{scale:?},\
+             inner_size_points:(x:{width:?},y:{height:?})),fullscreen:false,maximized:false)"
+        )
+    }
+
+    /// A zoom of 0, NaN or 1e9 (which kept the app from starting, issue 10 item 17) is
+    /// replaced by 1; a window below the minimum size, with a broken scale factor or far off
+    /// every screen is forgotten; everything else is kept as written.
+    #[test]
+    fn remembered_values_out_of_range_are_replaced_by_defaults() {
+        let good_window = window(100.0, 50.0, 1.0, 1400.0, 900.0);
+        for zoom in [0.0, f32::NAN, 1e9, -1.0] {
+            let (fixed, replaced) =
+                remembered::sanitize(&app_ron(zoom, &good_window)).expect("repaired");
+            let entries: std::collections::HashMap<String, String> = ron::from_str(&fixed).unwrap();
+            let memory: egui::Memory = ron::from_str(&entries["egui"]).unwrap();
+            assert_eq!(memory.options.zoom_factor, 1.0, "zoom {zoom}");
+            assert_eq!(entries["window"], good_window, "the good window is kept");
+            assert_eq!(entries["app"], "(theme:Dark)");
+            assert_eq!(replaced.len(), 1, "{replaced:?}");
+            assert!(
+                replaced[0].starts_with(&format!("zoom {zoom}")),
+                "{replaced:?}"
+            );
+        }
+        for bad_window in [
+            window(100.0, 50.0, 1.0, 0.0, 0.0),
+            window(100.0, 50.0, 1.0, 200.0, 900.0),
+            window(100.0, 50.0, 1.0, f32::NAN, 900.0),
+            window(100.0, 50.0, 0.0, 1400.0, 900.0),
+            window(1e9, -1e9, 1.0, 1400.0, 900.0),
+        ] {
+            let (fixed, replaced) =
+                remembered::sanitize(&app_ron(1.25, &bad_window)).expect("repaired");
+            let entries: std::collections::HashMap<String, String> = ron::from_str(&fixed).unwrap();
+            assert!(!entries.contains_key("window"), "{bad_window}");
+            let memory: egui::Memory = ron::from_str(&entries["egui"]).unwrap();
+            assert_eq!(memory.options.zoom_factor, 1.25, "a good zoom is kept");
+            assert_eq!(replaced.len(), 1, "{replaced:?}");
+        }
+        // Nothing to repair: the file is left alone.
+        assert!(remembered::sanitize(&app_ron(1.5, &good_window)).is_none());
+        assert!(remembered::sanitize("not ron at all {").is_none());
+    }
+
+    /// A panic of the windowing stack names the state file to remove, on one line.
+    #[test]
+    fn a_window_that_panicked_names_the_state_file_to_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.ron");
+        std::fs::write(&path, "{}").unwrap();
+        let panic = "panicked at dpi-0.1.2/src/lib.rs:636:9:\nassertion failed";
+        let text = launch_failure(panic, Some(&path)).to_string();
+        assert!(
+            text.contains(&format!("remove {} and try again", path.display())),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 1, "{text}");
+        // No file, or not a panic: no advice to remove anything.
+        let text = launch_failure(panic, Some(&dir.path().join("none.ron"))).to_string();
+        assert!(!text.contains("remove"), "{text}");
+        assert!(
+            !launch_failure("no X server", None)
+                .to_string()
+                .contains("remove")
+        );
+    }
+
+    /// The file in a temporary XDG data folder is repaired in place, keeping its mode.
+    #[test]
+    fn a_bad_app_ron_is_repaired_in_place() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pooltune").join("app.ron");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, app_ron(0.0, &window(0.0, 0.0, 1.0, 1400.0, 900.0))).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        remembered::repair(&path);
+        let entries: std::collections::HashMap<String, String> =
+            ron::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let memory: egui::Memory = ron::from_str(&entries["egui"]).unwrap();
+        assert_eq!(memory.options.zoom_factor, 1.0);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The headless face of pooltune: `pooltune sweep`, `pooltune compare`, `pooltune presets`,
 //! and the argument
 //! parsing shared with the GUI launch. Exit codes: 0 success, 1 a run error, 2 bad arguments
-//! or a bad preset; every error is one `error:` line.
+//! or a bad preset; every error is one `error:` line (after a bad argument, clap adds its
+//! usage lines).
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -67,7 +68,9 @@ pub struct CostArgs {
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "1,10,100"
+        default_value = "1,10,100",
+        allow_negative_numbers = true,
+        value_parser = parse_cost_thread_count
     )]
     pub threads: Vec<usize>,
     /// Process counts N to try, such as 1,10.
@@ -75,7 +78,9 @@ pub struct CostArgs {
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "1,10"
+        default_value = "1,10",
+        allow_negative_numbers = true,
+        value_parser = parse_process_count
     )]
     pub processes: Vec<usize>,
     /// The Python to measure as well (default: python3 on the PATH, skipped when absent).
@@ -102,7 +107,13 @@ pub struct SweepArgs {
     #[arg(long, value_name = "FILE")]
     pub preset: PathBuf,
     /// Thread counts to try instead of the preset's, such as 1,2,4,8.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_thread_count)]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        value_parser = parse_thread_count
+    )]
     pub threads: Option<Vec<usize>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -141,16 +152,45 @@ fn parse_utilization(text: &str) -> Result<f64, String> {
     }
 }
 
-/// One count of `--threads`. Only the syntax is checked here: the range (1 to
-/// [`preset::MAX_THREADS`]) is checked with the rest of the preset, whose message names
-/// `sweep.threads`.
+/// One count of `--threads` (sweep, compare). Only the syntax is checked here: the range (1
+/// to [`preset::MAX_THREADS`]) is checked with the rest of the preset, whose message names
+/// `sweep.threads`. Negative numbers reach this parser (not clap's "unexpected argument"),
+/// so that `--threads -1` is told what is allowed.
 fn parse_thread_count(text: &str) -> Result<usize, String> {
-    text.trim().parse::<usize>().map_err(|_| {
-        format!(
-            "allowed are thread counts from 1 to {}, separated by commas, such as 1,2,4,8",
-            preset::MAX_THREADS
-        )
-    })
+    parse_count(text, "a thread count", preset::MAX_THREADS, "1,2,4,8")
+}
+
+/// One count of `cost --threads`.
+fn parse_cost_thread_count(text: &str) -> Result<usize, String> {
+    parse_count(
+        text,
+        "a thread count",
+        crate::cost::limits::MAX_THREADS,
+        "1,10,100",
+    )
+}
+
+/// One count of `cost --processes`.
+fn parse_process_count(text: &str) -> Result<usize, String> {
+    parse_count(
+        text,
+        "a process count",
+        crate::cost::limits::MAX_PROCESSES,
+        "1,10",
+    )
+}
+
+/// A whole number written as digits; what is allowed otherwise, in words.
+fn parse_count(text: &str, what: &str, max: usize, example: &str) -> Result<usize, String> {
+    let digits = text.trim();
+    match digits.parse::<usize>() {
+        Ok(count) if digits.bytes().all(|b| b.is_ascii_digit()) => Ok(count),
+        _ => Err(format!(
+            "'{}' is not {what}; allowed are whole numbers from 1 to {max} separated by \
+             commas, such as {example}",
+            crate::error::one_line(text)
+        )),
+    }
 }
 
 /// `--p99-target-us`: a positive, finite number of microseconds.
@@ -168,7 +208,13 @@ pub struct CompareArgs {
     #[arg(long, value_name = "FILE")]
     pub preset: PathBuf,
     /// Thread counts to try instead of the preset's, such as 1,2,4,8.
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        value_parser = parse_thread_count
+    )]
     pub threads: Option<Vec<usize>>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -230,7 +276,7 @@ pub fn load_preset_with_threads(
 pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     let preset = load_preset_with_threads(&args.preset, args.threads.as_deref())?;
     if args.out != "-" {
-        check_writable(Path::new(&args.out))?;
+        check_writable(&args.out)?;
     }
     let bar = std::io::stderr().is_terminal().then(|| {
         progress_bar(preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1))
@@ -257,7 +303,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         .map_err(|err| CliError::Run(err.into()))?;
     drop(ctrl_c_watch);
     let bytes = export::exporter_with_model(args.format, args.model_options()).export(&result)?;
-    write_output(&args.out, &bytes)?;
+    write_output_or_print(&args.out, &bytes)?;
     if result.cancelled && ctrl_c::pressed() {
         return Err(CliError::Run(anyhow::anyhow!(
             "stopped by Ctrl-C after {} of {} thread counts; the finished ones were written",
@@ -288,7 +334,7 @@ pub fn load_comparison_with_threads(
 pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     let comparison = load_comparison_with_threads(&args.preset, args.threads.as_deref())?;
     if args.out != "-" {
-        check_writable(Path::new(&args.out))?;
+        check_writable(&args.out)?;
     }
     let options = CompareOptions {
         python: args.python.clone(),
@@ -348,7 +394,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     let result = compare::run_compare(&comparison, &options, &cancel, &mut on_event)
         .map_err(|err| CliError::Run(err.into()))?;
     let bytes = compare::export::export(&result, args.format)?;
-    write_output(&args.out, &bytes)?;
+    write_output_or_print(&args.out, &bytes)?;
     Ok(())
 }
 
@@ -474,26 +520,74 @@ fn progress_bar(steps: usize) -> ProgressBar {
     ProgressBar { bar, ticker }
 }
 
-/// Refuses an output path that is a folder, or whose folder does not exist, before minutes
-/// of measuring.
-fn check_writable(path: &Path) -> Result<(), CliError> {
+/// Refuses, before minutes of measuring, an output that could not be written at the end: a
+/// folder, a missing folder, an empty or too long name, a folder where no file can be created
+/// (`/proc`, a read-only mount, no write permission). The check creates and removes the
+/// temporary file the save will use. Anything else that exists and is not a plain file
+/// (`/dev/null`, a FIFO) is written in place and only has to exist.
+fn check_writable(out: &str) -> Result<(), CliError> {
+    if out.is_empty() {
+        return Err(CliError::Usage(
+            "--out is empty: give a file name, or - for standard output".to_owned(),
+        ));
+    }
+    let path = Path::new(out);
+    let shown = crate::error::one_line(out);
     if path.is_dir() {
         return Err(CliError::Usage(format!(
-            "--out {}: is a folder; give a file name in it, or - for standard output",
-            path.display()
+            "--out {shown}: is a folder; give a file name in it, or - for standard output"
         )));
+    }
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Ok(());
     }
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(folder) = folder
         && !folder.is_dir()
     {
+        let why = if folder.exists() {
+            "is not a folder"
+        } else {
+            "does not exist"
+        };
         return Err(CliError::Usage(format!(
-            "--out {}: the folder {} does not exist",
-            path.display(),
-            folder.display()
+            "--out {shown}: {} {why}",
+            crate::error::one_line(&folder.display().to_string())
         )));
     }
-    Ok(())
+    crate::atomic_file::probe(path).map_err(|err| {
+        CliError::Usage(format!(
+            "--out {shown}: cannot be written: {}; give another file, or - for standard output",
+            crate::error::one_line(&err.to_string())
+        ))
+    })
+}
+
+/// Writes the result as [`write_output`] does; when that fails, prints it to standard output
+/// instead so that the run is not lost, says so on stderr and fails (exit 1).
+fn write_output_or_print(out: &str, bytes: &[u8]) -> Result<(), CliError> {
+    write_output_or_print_to(out, bytes, &mut std::io::stdout().lock())
+}
+
+fn write_output_or_print_to(
+    out: &str,
+    bytes: &[u8],
+    stdout: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
+    let Err(err) = write_output(out, bytes) else {
+        return Ok(());
+    };
+    if out == "-" {
+        return Err(err);
+    }
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Err(CliError::Run(anyhow::anyhow!(
+            "{err}; the result was printed to standard output instead"
+        ))),
+        Err(print_err) => Err(CliError::Run(anyhow::anyhow!(
+            "{err}; printing it to standard output failed too: {print_err}"
+        ))),
+    }
 }
 
 /// Writes to standard output (`-`), atomically to a regular file, or in place to anything
@@ -502,6 +596,7 @@ fn check_writable(path: &Path) -> Result<(), CliError> {
 pub fn write_output(out: &str, bytes: &[u8]) -> Result<(), CliError> {
     let path = Path::new(out);
     let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+    let shown = crate::error::one_line(out);
     if out == "-" {
         let mut stdout = std::io::stdout().lock();
         stdout
@@ -513,10 +608,10 @@ pub fn write_output(out: &str, bytes: &[u8]) -> Result<(), CliError> {
             .write(true)
             .open(path)
             .and_then(|mut file| file.write_all(bytes))
-            .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {out}: {err}")))
+            .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {shown}: {err}")))
     } else {
         crate::atomic_file::write(path, bytes)
-            .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {out}: {err}")))
+            .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {shown}: {err}")))
     }
 }
 
@@ -544,7 +639,7 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
         ))
     })?;
     if args.out != "-" {
-        check_writable(Path::new(&args.out))?;
+        check_writable(&args.out)?;
     }
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(spec.planned_steps() as u64);
@@ -572,7 +667,7 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
             CostError::Spawn(_) => CliError::Run(err.into()),
         })?;
     let bytes = cost::export(&result, args.format)?;
-    write_output(&args.out, &bytes)?;
+    write_output_or_print(&args.out, &bytes)?;
     match (&args.python, &result.python_error) {
         (Some(path), Some(error)) => Err(CliError::Run(anyhow::anyhow!(
             "--python {}: {error}",
@@ -677,12 +772,19 @@ mod tests {
 
     #[test]
     fn a_thread_count_that_is_not_a_number_names_what_is_allowed() {
-        for bad in ["abc", "1,,2", "2.5", "-1"] {
-            let err = sweep_args(&[&format!("--threads={bad}")]).unwrap_err();
-            assert_eq!(err.exit_code(), 2);
-            let text = err.to_string();
-            assert!(text.contains("--threads"), "{text}");
-            assert!(text.contains("thread counts from 1 to 4096"), "{text}");
+        for bad in ["abc", "1,,2", "2.5", "-1", "+3"] {
+            for args in [
+                vec![format!("--threads={bad}")],
+                vec!["--threads".into(), bad.into()],
+            ] {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let err = sweep_args(&args).unwrap_err();
+                assert_eq!(err.exit_code(), 2);
+                let text = err.to_string();
+                assert!(text.contains("--threads"), "{text}");
+                assert!(text.contains("is not a thread count"), "{text}");
+                assert!(text.contains("from 1 to 4096"), "{text}");
+            }
         }
         assert_eq!(
             sweep_args(&["--threads", "1,2,8"]).unwrap().threads,
@@ -720,6 +822,33 @@ mod tests {
             assert!(text.contains("--p99-target-us"), "{text}");
             assert!(text.contains("greater than 0"), "{text}");
         }
+    }
+
+    /// A save that still fails at the end (the folder vanished during the run) prints the
+    /// result instead of losing it, and fails with a message that says so (item 5).
+    #[test]
+    fn a_result_that_cannot_be_saved_is_printed_instead() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("gone").join("result.json");
+        let mut printed = Vec::new();
+        let err = super::write_output_or_print_to(
+            out.to_str().unwrap(),
+            b"{\"points\": []}\n",
+            &mut printed,
+        )
+        .unwrap_err();
+        assert_eq!(printed, b"{\"points\": []}\n");
+        assert_eq!(err.exit_code(), 1);
+        let text = err.to_string();
+        assert!(text.contains("could not write"), "{text}");
+        assert!(
+            text.contains("printed to standard output instead"),
+            "{text}"
+        );
+        let mut nothing = Vec::new();
+        let fine = dir.path().join("result.json");
+        super::write_output_or_print_to(fine.to_str().unwrap(), b"x", &mut nothing).unwrap();
+        assert!(nothing.is_empty());
     }
 
     #[test]

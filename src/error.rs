@@ -8,7 +8,7 @@ use crate::preset::InvalidValue;
 #[derive(Debug, thiserror::Error)]
 pub enum PresetError {
     /// The file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {}", one_line(&path.display().to_string()), one_line(&source.to_string()))]
     Io {
         /// The file.
         path: PathBuf,
@@ -16,7 +16,7 @@ pub enum PresetError {
         source: std::io::Error,
     },
     /// The TOML is malformed, or has a key or kind pooltune does not know.
-    #[error("{}:{line}:{column}: {}{message}{}", path.display(), field.as_ref().map(|f| format!("`{f}`: ")).unwrap_or_default(), suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+    #[error("{}: {}{}{}", location(path, *line, *column), field.as_ref().map(|f| format!("`{}`: ", one_line(f))).unwrap_or_default(), one_line(message), suggestion.as_ref().map(|s| format!(" (did you mean `{}`?)", one_line(s))).unwrap_or_default())]
     Parse {
         /// The file.
         path: PathBuf,
@@ -32,10 +32,15 @@ pub enum PresetError {
         suggestion: Option<String>,
     },
     /// A value is out of its allowed range.
-    #[error("{}: {invalid}", path.display())]
+    #[error("{}: {invalid}", location(path, *line, *column))]
     Invalid {
         /// The file.
         path: PathBuf,
+        /// 1-based line of the offending key (0 when unknown, as for a value given by a
+        /// command-line flag).
+        line: usize,
+        /// 1-based column of the offending key (0 when unknown).
+        column: usize,
         /// Which field, what value, what is allowed.
         invalid: InvalidValue,
     },
@@ -67,4 +72,40 @@ pub enum EngineError {
     /// The engine's own thread could not be started.
     #[error("could not start the engine thread: {0}")]
     Spawn(std::io::Error),
+}
+
+/// `FILE:LINE:COLUMN`, or only `FILE` when the line is not known (0).
+fn location(path: &std::path::Path, line: usize, column: usize) -> String {
+    let file = one_line(&path.display().to_string());
+    match (line, column) {
+        (0, _) => file,
+        (line, 0) => format!("{file}:{line}"),
+        (line, column) => format!("{file}:{line}:{column}"),
+    }
+}
+
+/// `text` on one line: a newline, carriage return or other control character in a value
+/// the user wrote is shown escaped (`\n`), so that every error stays one line.
+pub fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_owned(),
+            '\r' => "\\r".to_owned(),
+            '\t' => "\\t".to_owned(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped_onto_one_line() {
+        assert_eq!(super::one_line("a\nb\r\tc\u{7}"), "a\\nb\\r\\tc\\u{7}");
+        assert_eq!(super::one_line("plain `x`"), "plain `x`");
+    }
 }

@@ -399,7 +399,9 @@ impl fmt::Display for InvalidValue {
         write!(
             f,
             "`{}` = {} is not allowed: {}",
-            self.field, self.value, self.allowed
+            crate::error::one_line(&self.field),
+            crate::error::one_line(&self.value),
+            crate::error::one_line(&self.allowed)
         )
     }
 }
@@ -819,9 +821,11 @@ pub fn parse(text: &str, origin: &Path) -> Result<Preset, PresetError> {
             line,
             column: 1,
             field: None,
-            message: "this is a comparison preset (it has [[series]] tables), not a sweep: \
-                      run it with `pooltune compare --preset FILE`"
-                .to_owned(),
+            message: format!(
+                "this is a comparison preset (it has [[series]] tables), not a sweep: \
+                 run it with `pooltune compare --preset {}`",
+                origin.display()
+            ),
             suggestion: None,
         });
     }
@@ -835,11 +839,308 @@ pub fn parse(text: &str, origin: &Path) -> Result<Preset, PresetError> {
     }
     preset
         .validate(available_memory_bytes())
-        .map_err(|invalid| PresetError::Invalid {
-            path: origin.to_path_buf(),
-            invalid,
-        })?;
+        .map_err(|invalid| invalid_at(text, origin, invalid))?;
     Ok(preset)
+}
+
+/// A validation error of the file `origin` whose text is `text`, at the line of the offending
+/// key (or of the nearest table of it that is written, when the key is left to its default).
+pub fn invalid_at(text: &str, origin: &Path, invalid: InvalidValue) -> PresetError {
+    let (line, column) = field_location(text, &invalid.field).unwrap_or((0, 0));
+    PresetError::Invalid {
+        path: origin.to_path_buf(),
+        line,
+        column,
+        invalid,
+    }
+}
+
+/// One step of a field path as messages write it: a key, or an element of an array of
+/// tables written 1-based (`series[2]`).
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// `series[2].workload.compute_us` as steps (`[2]` is the second element, index 1).
+fn field_steps(field: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for part in field.split('.') {
+        let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+        if !key.is_empty() {
+            steps.push(Step::Key(key.to_owned()));
+        }
+        while let Some((number, after)) = rest.split_once(']') {
+            if let Some(n) = number.parse::<usize>().ok().and_then(|n| n.checked_sub(1)) {
+                steps.push(Step::Index(n));
+            }
+            rest = after.strip_prefix('[').unwrap_or("");
+        }
+    }
+    steps
+}
+
+/// Steps back into the dotted name messages use.
+fn field_name(steps: &[Step]) -> String {
+    let mut name = String::new();
+    for step in steps {
+        match step {
+            Step::Key(key) => {
+                if !name.is_empty() {
+                    name.push('.');
+                }
+                name.push_str(key);
+            }
+            Step::Index(index) => name.push_str(&format!("[{}]", index + 1)),
+        }
+    }
+    name
+}
+
+/// The written TOML value at `steps`, with the span of its key (or of the array element).
+fn spanned_value<'a, 'i>(
+    document: &'a toml::de::DeTable<'i>,
+    steps: &[Step],
+) -> Option<(
+    std::ops::Range<usize>,
+    &'a toml::Spanned<toml::de::DeValue<'i>>,
+)> {
+    let mut found: Option<(
+        std::ops::Range<usize>,
+        &toml::Spanned<toml::de::DeValue<'i>>,
+    )> = None;
+    for step in steps {
+        let next = match (step, found.as_ref().map(|(_, v)| v.get_ref())) {
+            (Step::Key(name), None) => document
+                .iter()
+                .find(|(key, _)| key.get_ref() == name)
+                .map(|(key, value)| (key.span(), value)),
+            (Step::Key(name), Some(toml::de::DeValue::Table(table))) => table
+                .iter()
+                .find(|(key, _)| key.get_ref() == name)
+                .map(|(key, value)| (key.span(), value)),
+            (Step::Index(index), Some(toml::de::DeValue::Array(array))) => {
+                array.get(*index).map(|value| (value.span(), value))
+            }
+            _ => None,
+        };
+        found = Some(next?);
+    }
+    found
+}
+
+/// The 1-based line and column where `field` (`sweep.threads`, `series[2].workload.kind`) is
+/// written; for a field left to its default, where the nearest written table of it is.
+pub fn field_location(text: &str, field: &str) -> Option<(usize, usize)> {
+    let document = toml::de::DeTable::parse(text).ok()?;
+    let steps = field_steps(field);
+    (1..=steps.len()).rev().find_map(|len| {
+        spanned_value(document.get_ref(), &steps[..len])
+            .map(|(span, _)| line_column(text, span.start))
+    })
+}
+
+/// The most values [`locate_wrong_value`] tries removing one at a time.
+const MAX_ELIMINATIONS: usize = 256;
+
+/// For serde's "invalid type" and "invalid value" errors, which inside `[workload]`,
+/// `[pool]` (internally tagged enums, whose content serde buffers without positions) point at
+/// the table header and name no field: finds the value the error is about and says where it
+/// is written, as written.
+///
+/// The value is found by elimination: the document is deserialized again without one value
+/// at a time; the error is about a value whose removal makes that error go away. Of those,
+/// the deepest whose TOML type is the one the message names wins (removing `workload` also
+/// makes a `workload.compute_us` error go away).
+fn locate_wrong_value<T: serde::de::DeserializeOwned>(
+    text: &str,
+    span: std::ops::Range<usize>,
+    message: &str,
+) -> Option<(String, (usize, usize), String)> {
+    let (found, expected) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))?
+        .split_once(", expected ")?;
+    let table: toml::Table = text.parse().ok()?;
+    let baseline = match toml::Value::Table(table.clone()).try_into::<T>() {
+        Ok(_) => return None,
+        Err(err) => err.message().trim().to_owned(),
+    };
+    let mut paths = Vec::new();
+    collect_paths(
+        &toml::Value::Table(table.clone()),
+        &mut Vec::new(),
+        &mut paths,
+    );
+    let found_kind = found.split([' ', ',']).next().unwrap_or("");
+    let document = toml::de::DeTable::parse(text).ok()?;
+    // The value the error is at: a `[workload]` table (whose span is its header), an inline
+    // table, or a plain value.
+    let contains =
+        |range: std::ops::Range<usize>| range.start <= span.start && span.end <= range.end;
+    let at = paths
+        .iter()
+        .filter(|path| {
+            spanned_value(document.get_ref(), path).is_some_and(|(_, value)| contains(value.span()))
+        })
+        .max_by_key(|path| path.len())?
+        .clone();
+    // Removing the `kind` tag of a table also ends every error inside it: the tag is the
+    // value only when serde says it expected a variant.
+    let about_tag = expected.contains("variant");
+    let mut best: Option<((bool, bool, usize), Vec<Step>)> = None;
+    let inside: Vec<Vec<Step>> = paths
+        .into_iter()
+        .filter(|path| path.starts_with(&at))
+        .collect();
+    let fits = |path: &[Step], value: &toml::de::DeValue<'_>| {
+        type_matches(value, found_kind)
+            && (about_tag || path.last() != Some(&Step::Key("kind".to_owned())))
+    };
+    // Each removal deserializes the whole document again: a long array (a pasted list of
+    // thousands of counts) is left to the type check below.
+    let eliminate = inside.len() <= MAX_ELIMINATIONS;
+    for path in inside.iter().filter(|_| eliminate).cloned() {
+        let mut without = toml::Value::Table(table.clone());
+        remove_path(&mut without, &path);
+        let gone = match without.try_into::<T>() {
+            Ok(_) => true,
+            Err(err) => err.message().trim() != baseline,
+        };
+        if !gone {
+            continue;
+        }
+        let Some((_, value)) = spanned_value(document.get_ref(), &path) else {
+            continue;
+        };
+        let matches = type_matches(value.get_ref(), found_kind);
+        let tag_fits = about_tag || path.last() != Some(&Step::Key("kind".to_owned()));
+        let rank = (matches, tag_fits, path.len());
+        if best.as_ref().is_none_or(|(best_rank, _)| rank > *best_rank) {
+            best = Some((rank, path));
+        }
+    }
+    // The same mistake made twice (in two series) survives removing either one: then the one
+    // value in this table of the type the message names is the one.
+    let path = match best {
+        Some(((true, true, _), path)) => path,
+        other => {
+            let mut fitting = inside.into_iter().filter(|path| {
+                spanned_value(document.get_ref(), path)
+                    .is_some_and(|(_, v)| fits(path, v.get_ref()))
+            });
+            match (fitting.next(), fitting.next()) {
+                (Some(only), None) => only,
+                _ => other?.1,
+            }
+        }
+    };
+    let (key_span, value) = spanned_value(document.get_ref(), &path)?;
+    let written = text.get(value.span()).unwrap_or("").trim();
+    let written = if written.chars().count() > 40 {
+        format!("{}…", written.chars().take(40).collect::<String>())
+    } else {
+        written.to_owned()
+    };
+    let what = match value.get_ref() {
+        toml::de::DeValue::String(_) => "a string",
+        toml::de::DeValue::Integer(_) => "an integer",
+        toml::de::DeValue::Float(_) => "a number with a fraction or exponent",
+        toml::de::DeValue::Boolean(_) => "a boolean",
+        toml::de::DeValue::Datetime(_) => "a date-time",
+        toml::de::DeValue::Array(_) => "an array",
+        toml::de::DeValue::Table(_) => "a table",
+    };
+    let kind = if message.starts_with("invalid type") {
+        "wrong type"
+    } else {
+        "invalid value"
+    };
+    let message = format!(
+        "{kind}: {what} `{written}`, expected {}",
+        expected_words(expected)
+    );
+    Some((
+        field_name(&path),
+        line_column(text, key_span.start),
+        message,
+    ))
+}
+
+/// serde's name for what it expected, in the user's words.
+fn expected_words(expected: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number (0 or more)".to_owned(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
+        "f32" | "f64" => "a number".to_owned(),
+        "a boolean" | "a string" => expected.to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// Whether a written value is of the kind serde's "invalid type: KIND ..." names (a
+/// date-time reaches serde as a map).
+fn type_matches(value: &toml::de::DeValue<'_>, kind: &str) -> bool {
+    use toml::de::DeValue;
+    matches!(
+        (value, kind),
+        (DeValue::Table(_) | DeValue::Datetime(_), "map")
+            | (DeValue::Array(_), "sequence")
+            | (DeValue::String(_), "string")
+            | (DeValue::Integer(_), "integer")
+            | (DeValue::Float(_), "floating")
+            | (DeValue::Boolean(_), "boolean")
+    )
+}
+
+/// Every key and array element of `value`, as paths from the top.
+fn collect_paths(value: &toml::Value, prefix: &mut Vec<Step>, paths: &mut Vec<Vec<Step>>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, child) in table {
+                prefix.push(Step::Key(key.clone()));
+                paths.push(prefix.clone());
+                collect_paths(child, prefix, paths);
+                prefix.pop();
+            }
+        }
+        toml::Value::Array(array) => {
+            for (index, child) in array.iter().enumerate() {
+                prefix.push(Step::Index(index));
+                paths.push(prefix.clone());
+                collect_paths(child, prefix, paths);
+                prefix.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Removes the value at `path` (a key from its table, an element from its array).
+fn remove_path(value: &mut toml::Value, path: &[Step]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut here = value;
+    for step in parents {
+        let next = match (step, here) {
+            (Step::Key(key), toml::Value::Table(table)) => table.get_mut(key),
+            (Step::Index(index), toml::Value::Array(array)) => array.get_mut(*index),
+            _ => None,
+        };
+        let Some(next) = next else { return };
+        here = next;
+    }
+    match (last, here) {
+        (Step::Key(key), toml::Value::Table(table)) => {
+            table.remove(key);
+        }
+        (Step::Index(index), toml::Value::Array(array)) if *index < array.len() => {
+            array.remove(*index);
+        }
+        _ => {}
+    }
 }
 
 /// Deserializes any TOML document strictly, turning serde's message into an error with the
@@ -862,6 +1163,19 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
     }
     toml::from_str(text).map_err(|err| {
         let message = err.message().trim().to_owned();
+        if let Some((field, (line, column), message)) = err
+            .span()
+            .and_then(|span| locate_wrong_value::<T>(text, span, &message))
+        {
+            return PresetError::Parse {
+                path: origin.to_path_buf(),
+                line,
+                column,
+                field: Some(field),
+                message,
+                suggestion: None,
+            };
+        }
         let (line, column) = err
             .span()
             .map(|span| line_column(text, span.start))
@@ -1057,6 +1371,8 @@ pub fn save(preset: &Preset, path: &Path) -> Result<(), PresetError> {
         .validate(available_memory_bytes())
         .map_err(|invalid| PresetError::Invalid {
             path: path.to_path_buf(),
+            line: 0,
+            column: 0,
             invalid,
         })?;
     let text = to_toml(preset)?;
@@ -1193,6 +1509,117 @@ tasks_per_trial = 500
         let preset = parse_str(&text).unwrap();
         // 3 thread counts × (100 ms warm-up + 3 trials × 400 ms).
         assert_eq!(preset.sweep.timed_length_ms(), Some(3 * (100 + 3 * 400)));
+    }
+
+    /// A wrong type inside `[workload]` (a tagged enum, where serde loses the position) is
+    /// named with its dotted field and its own line, and shown as written (issue 10, item 8).
+    #[test]
+    fn a_wrong_type_inside_a_tagged_table_names_the_field_and_its_line() {
+        let cases = [
+            (
+                "compute_us = 1000",
+                "compute_us = { a = 1 }",
+                "a table `{ a = 1 }`",
+            ),
+            (
+                "compute_us = 1000",
+                "compute_us = 1e300",
+                "`1e300`, expected a whole number",
+            ),
+            (
+                "compute_us = 1000",
+                "compute_us = 1979-05-27",
+                "a date-time `1979-05-27`",
+            ),
+            (
+                "wait_us = 9000",
+                "wait_us = \"9 ms\"",
+                "a string `\"9 ms\"`",
+            ),
+        ];
+        for (good, bad, expect) in cases {
+            let text = GOOD.replace(good, bad);
+            let err = parse_str(&text).unwrap_err();
+            let PresetError::Parse {
+                line,
+                ref field,
+                ref message,
+                ..
+            } = err
+            else {
+                panic!("{err}");
+            };
+            let key = bad.split(' ').next().unwrap();
+            let want_line = text.lines().position(|l| l == bad).unwrap() + 1;
+            assert_eq!(line, want_line, "{err}");
+            assert_eq!(
+                field.as_deref(),
+                Some(format!("workload.{key}").as_str()),
+                "{err}"
+            );
+            assert!(message.contains(expect), "{err}");
+            assert!(err.to_string().len() < 200, "{err}");
+        }
+    }
+
+    /// The same in an inline table: `workload = { kind = "cpu", compute_us = [1] }`.
+    #[test]
+    fn a_wrong_type_inside_an_inline_table_names_the_field() {
+        let text = GOOD.replace("[pool]\nkind = \"rayon\"\n", "").replace(
+            "[workload]",
+            "pool = { kind = \"queue\", queue_capacity = true }\n[workload]",
+        );
+        let err = parse_str(&text).unwrap_err();
+        let message = err.to_string();
+        let want_line = text.lines().position(|l| l.starts_with("pool =")).unwrap() + 1;
+        assert!(
+            message.starts_with(&format!("test.toml:{want_line}:")),
+            "{message}"
+        );
+        assert!(message.contains("`pool.queue_capacity`"), "{message}");
+        assert!(message.contains("a boolean `true`"), "{message}");
+    }
+
+    /// Validation errors carry the line of the offending key (issue 10, item 9).
+    #[test]
+    fn a_value_out_of_range_gives_the_line_of_its_key() {
+        let text = GOOD.replace("threads = [1, 2, 4]", "threads = [1, 0, 4]");
+        let err = parse_str(&text).unwrap_err();
+        let want_line = text
+            .lines()
+            .position(|l| l.starts_with("threads ="))
+            .unwrap()
+            + 1;
+        assert!(
+            err.to_string()
+                .starts_with(&format!("test.toml:{want_line}:1: `sweep.threads`")),
+            "{err}"
+        );
+    }
+
+    /// A value with a newline is shown escaped: the error stays one line (item 11).
+    #[test]
+    fn a_value_with_a_newline_stays_on_one_line() {
+        for (good, bad) in [
+            ("kind = \"blocking\"", "kind = \"\"\"block\ning\"\"\""),
+            ("name = \"Web service\"", "name = \"\"\"\n\n\"\"\""),
+        ] {
+            let err = parse_str(&GOOD.replace(good, bad)).unwrap_err().to_string();
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+
+    #[test]
+    fn field_paths_find_array_elements_and_fall_back_to_the_table() {
+        let text = "[sweep]\nthreads = [1]\n\n[[series]]\nlabel = \"a\"\n\n[[series]]\nlabel = \"b\"\nworkload = { kind = \"cpu\", compute_us = 5 }\n";
+        assert_eq!(field_location(text, "sweep.threads"), Some((2, 1)));
+        assert_eq!(field_location(text, "series[2].label"), Some((8, 1)));
+        assert_eq!(
+            field_location(text, "series[2].workload.compute_us"),
+            Some((9, 28))
+        );
+        // Not written (left to its default): the nearest written table.
+        assert_eq!(field_location(text, "sweep.trials"), Some((1, 2)));
     }
 
     #[test]

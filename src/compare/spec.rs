@@ -504,9 +504,11 @@ pub fn parse(text: &str, origin: &Path) -> Result<ComparisonPreset, PresetError>
             line: 0,
             column: 0,
             field: None,
-            message: "this is a sweep preset (it has no [[series]] tables), not a comparison: \
-                      run it with `pooltune sweep --preset FILE`"
-                .to_owned(),
+            message: format!(
+                "this is a sweep preset (it has no [[series]] tables), not a comparison: \
+                 run it with `pooltune sweep --preset {}`",
+                origin.display()
+            ),
             suggestion: None,
         });
     }
@@ -520,10 +522,7 @@ pub fn parse(text: &str, origin: &Path) -> Result<ComparisonPreset, PresetError>
     }
     comparison
         .validate(preset::available_memory_bytes())
-        .map_err(|invalid| PresetError::Invalid {
-            path: origin.to_path_buf(),
-            invalid,
-        })?;
+        .map_err(|invalid| preset::invalid_at(text, origin, invalid))?;
     Ok(comparison)
 }
 
@@ -553,6 +552,8 @@ pub fn save(comparison: &ComparisonPreset, path: &Path) -> Result<(), PresetErro
         .validate(preset::available_memory_bytes())
         .map_err(|invalid| PresetError::Invalid {
             path: path.to_path_buf(),
+            line: 0,
+            column: 0,
             invalid,
         })?;
     let text = to_toml(comparison)?;
@@ -643,6 +644,71 @@ pub fn list_any_presets() -> Vec<AnyPresetEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A wrong type inside a series' inline `workload` table, or a series key, is named with
+    /// its series, dotted field and its own line (issue 10, item 8), also when the same
+    /// mistake is made in two series.
+    #[test]
+    fn a_wrong_type_in_a_series_names_the_series_field_and_line() {
+        let cases = [
+            (
+                GOOD.replace("compute_us = 2000 }", "compute_us = \"x\" }"),
+                "workload = { kind = \"cpu\"",
+                "`series[1].workload.compute_us`: wrong type: a string `\"x\"`",
+            ),
+            (
+                GOOD.replace("\ncompute_us = 2000\n", "\ncompute_us = [1]\n"),
+                "compute_us = [1]",
+                "`series[3].compute_us`: wrong type: an array `[1]`",
+            ),
+        ];
+        for (text, line_start, expect) in cases {
+            let err = parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+            let line = text
+                .lines()
+                .position(|l| l.starts_with(line_start))
+                .unwrap()
+                + 1;
+            assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
+            assert!(err.contains(expect), "{err}");
+        }
+    }
+
+    /// A sweep preset given to compare names the command to use, with no `:0:0` (item 10).
+    #[test]
+    fn a_sweep_preset_says_to_use_sweep() {
+        let sweep = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/cpu-bound.toml"),
+        )
+        .unwrap();
+        let err = parse(&sweep, Path::new("presets/cpu-bound.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("presets/cpu-bound.toml: this is a sweep preset"),
+            "{err}"
+        );
+        assert!(
+            err.contains("`pooltune sweep --preset presets/cpu-bound.toml`"),
+            "{err}"
+        );
+    }
+
+    /// Validation errors in a series carry the line of the key (item 9).
+    #[test]
+    fn a_series_value_out_of_range_gives_its_line() {
+        let text = GOOD.replace("\ncompute_us = 2000\n", "\ncompute_us = 99999999\n");
+        let err = parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("compute_us = 99999999"))
+            .unwrap()
+            + 1;
+        assert!(
+            err.starts_with(&format!("c.toml:{line}:1: `series[3].compute_us`")),
+            "{err}"
+        );
+    }
 
     const GOOD: &str = r#"
 schema_version = 1
