@@ -276,8 +276,7 @@ fn a_result_that_cannot_be_saved_at_the_end_is_printed_instead() {
     let folder = dir.path().join("vanishing");
     std::fs::create_dir(&folder).unwrap();
     let preset = dir.path().join("slow.toml");
-    // Two thread counts × 3 trials of 800 ms: the check before the run is long done when the
-    // folder goes, a second into the sweep.
+    // Two thread counts × 3 trials of 800 ms: the folder goes while the first trials run.
     let slow = std::fs::read_to_string(fixture("tiny.toml"))
         .unwrap()
         .replace("tasks_per_trial = 40", "trial_ms = 800");
@@ -290,7 +289,27 @@ fn a_result_that_cannot_be_saved_at_the_end_is_printed_instead() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1000));
+    // A pool worker thread exists only once trials run, so the check of --out is done by then
+    // (a fixed sleep would race with a loaded machine).
+    let tasks = format!("/proc/{}/task", child.id());
+    let measuring = || {
+        std::fs::read_dir(&tasks)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|comm| comm.starts_with("pooltune-worker"))
+            })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !measuring() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sweep never started a worker"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     std::fs::remove_dir_all(&folder).unwrap();
     let run = child.wait_with_output().unwrap();
     let stderr = text(&run.stderr);
