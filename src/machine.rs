@@ -90,7 +90,7 @@ pub fn address_space_limit_bytes() -> Option<u64> {
     {
         return None;
     }
-    Some(limit.rlim_cur as u64)
+    Some(limit.rlim_cur)
 }
 
 /// Address space this process uses now (VmSize), in bytes.

@@ -199,7 +199,7 @@ mod tests {
 
     impl Workload for MostlySlow {
         fn run_task(&self, ctx: &TaskCtx<'_>) {
-            if ctx.task % 4 != 0 {
+            if !ctx.task.is_multiple_of(4) {
                 std::thread::sleep(Duration::from_millis(300));
             }
         }
