@@ -492,6 +492,33 @@ fn a_buffer_past_the_memory_limit_fails_its_point_not_the_process() {
         );
         assert_eq!(scene.leftovers(), Vec::<PathBuf>::new(), "{workload}");
     }
+    // Eager feeding's list of 5 M task descriptions (534 MiB) does not fit either: its point
+    // fails (the only one, so nothing was measured: exit 1) instead of aborting pooltune.
+    let scene = Scene::new(
+        "schema_version = 1\nname = \"eager\"\n[workload]\nkind = \"cpu\"\ncompute_us = 0\n\
+         [pool]\nkind = \"process\"\nchunk_size = 1000\nfeeding = \"eager\"\n\
+         [sweep]\nthreads = [1]\ntrials = 3\ntasks_per_trial = 5000000\nwarmup_ms = 0\n",
+    );
+    let mut command = scene.command("sweep", &[]);
+    with_address_space_limit(&mut command, limit);
+    let out = finish_within(
+        command.spawn().expect("pooltune starts"),
+        Duration::from_secs(60),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "eager: {:?}: {stderr}",
+        out.status
+    );
+    let points = json(&out)["points"].as_array().expect("points").clone();
+    let error = points[0]["error"].as_str().expect("the eager point failed");
+    assert!(
+        error.contains("eager feeding would build 5000000 task descriptions"),
+        "{error}"
+    );
+    assert!(error.contains("address-space limit"), "{error}");
 }
 
 /// Item 14: a sweep in which every point failed exited 0. Now it exits 1 (after writing the
