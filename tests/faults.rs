@@ -595,3 +595,108 @@ fn nothing_measured_exits_1_with_the_result_written() {
         result["processes"]
     );
 }
+
+/// The first child of `parent` whose command line contains every one of `words`.
+fn wait_for_child_with(parent: u32, words: &[&str]) -> u32 {
+    let started = Instant::now();
+    loop {
+        if let Some(child) = procfs::children_of(parent)
+            .into_iter()
+            .find(|c| c.state != 'Z' && words.iter().all(|w| c.cmdline.contains(w)))
+        {
+            return child.pid;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no child with {words:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Item 1, for the Python children: the same watchdog fails a comparison's Python series
+/// whose interpreter is stopped (the Rust series is still measured, so the run exits 0), and
+/// the Python part of `cost`; no Python process and no folder is left.
+#[test]
+fn a_stopped_python_fails_its_series_or_its_cost_rows_and_the_run_goes_on() {
+    let _serial = serial();
+    if pooltune::compare::python::find_on_path("python3").is_none() {
+        eprintln!("skipped: no python3 on PATH");
+        return;
+    }
+    let scene = Scene::new(
+        "schema_version = 1\nname = \"stopped python\"\n\
+         [sweep]\nthreads = [1, 2]\ntrials = 3\ntrial_ms = 300\nwarmup_ms = 0\n\
+         [[series]]\nlabel = \"Rust\"\nkind = \"rust\"\n\
+         workload = { kind = \"cpu\", compute_us = 100 }\npool = { kind = \"rayon\" }\n\
+         [[series]]\nlabel = \"Python threads\"\nkind = \"python_threads\"\ntask = \"cpu\"\n\
+         compute_us = 100\n",
+    );
+    let child = scene
+        .command("compare", &[])
+        .env(pooltune::child::NO_PROGRESS_VAR, "3")
+        .spawn()
+        .expect("pooltune starts");
+    let pid = child.id();
+    let python = wait_for_child_with(pid, &["pybench.py", " run "]);
+    kill(python as i32, libc::SIGSTOP);
+    let out = finish_within(child, Duration::from_secs(60));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let result = json(&out);
+    let series = result["series"].as_array().expect("series");
+    assert!(series[0]["error"].is_null(), "{}", series[0]["error"]);
+    assert_eq!(series[0]["points"].as_array().map(Vec::len), Some(2));
+    let error = series[1]["error"]
+        .as_str()
+        .expect("the Python series failed");
+    assert!(
+        error.contains(&format!(
+            "(pid {python}) made no progress for 3 s (stopped or stuck)"
+        )),
+        "{error}"
+    );
+    assert!(
+        procfs::process_entry(python).is_none(),
+        "the stopped Python is left"
+    );
+    assert_eq!(scene.leftovers(), Vec::<PathBuf>::new());
+
+    let scene = Scene::new("");
+    let child = Command::new(exe())
+        .args([
+            "cost",
+            "--format",
+            "json",
+            "--threads",
+            "1",
+            "--processes",
+            "1,30",
+        ])
+        .env(pooltune::child::NO_PROGRESS_VAR, "3")
+        .env("TMPDIR", scene.tmp())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pooltune starts");
+    let python = wait_for_child_with(child.id(), &["worker_cost.py"]);
+    kill(python as i32, libc::SIGSTOP);
+    let out = finish_within(child, Duration::from_secs(60));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let result = json(&out);
+    let error = result["python_error"]
+        .as_str()
+        .expect("Python's part failed");
+    assert!(
+        error.contains(&format!(
+            "(pid {python}) made no progress for 3 s (stopped or stuck)"
+        )),
+        "{error}"
+    );
+    assert!(
+        procfs::process_entry(python).is_none(),
+        "the stopped Python is left"
+    );
+    assert_eq!(scene.leftovers(), Vec::<PathBuf>::new());
+}
