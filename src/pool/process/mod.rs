@@ -469,12 +469,12 @@ impl ProcessPool {
                         ))));
                     }
                     Event::Gone(w, what) => {
-                        let message = self.workers[w].death_message(&what);
                         // A Ctrl-C that reached a worker before it could ignore SIGINT: the
-                        // point was stopped, not failed.
+                        // point was stopped, not failed (and a Stop waits for no death).
                         if plan.stop.cancelled() {
                             return Err(Broken(TrialFailure::Cancelled));
                         }
+                        let message = self.workers[w].death_message(&what);
                         return Err(Broken(TrialFailure::Failed(format!(
                             "{message} during the trial"
                         ))));
