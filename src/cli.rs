@@ -1,7 +1,8 @@
 //! The headless face of pooltune: `pooltune sweep`, `pooltune compare`, `pooltune presets`,
 //! and the argument
-//! parsing shared with the GUI launch. Exit codes: 0 success, 1 a run error, 2 bad arguments
-//! or a bad preset; every error is one `error:` line.
+//! parsing shared with the GUI launch. Exit codes: 0 success (some points may have failed), 1
+//! a run error, a Ctrl-C or nothing measured, 2 bad arguments or a bad preset; every error is
+//! one `error:` line.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
