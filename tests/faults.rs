@@ -252,6 +252,24 @@ enum CtrlC {
     GroupTwice,
 }
 
+/// Waits (at most 5 s) until `signal` is no longer pending for process `pid` (its `ShdPnd`
+/// mask in /proc): its handler has run.
+fn wait_until_delivered(pid: u32, signal: i32) {
+    let bit = 1u64 << (signal - 1);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let pending = status
+            .lines()
+            .find_map(|l| l.strip_prefix("ShdPnd:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok());
+        match pending {
+            Some(mask) if mask & bit != 0 => std::thread::yield_now(),
+            _ => return,
+        }
+    }
+}
+
 /// Starts `command` in a process group of its own (as a shell starts a job), waits until
 /// `ready` says it runs, and sends Ctrl-C as `how` says.
 fn press_ctrl_c(mut command: Command, how: CtrlC, ready: impl FnOnce(u32)) -> Output {
@@ -263,9 +281,9 @@ fn press_ctrl_c(mut command: Command, how: CtrlC, ready: impl FnOnce(u32)) -> Ou
         CtrlC::Group => kill(-pid, libc::SIGINT),
         CtrlC::GroupTwice => {
             kill(-pid, libc::SIGINT);
-            // Long enough for the first to be delivered (not merged with the second), far
-            // shorter than the stop it starts.
-            std::thread::sleep(Duration::from_millis(3));
+            // The second only once the first was delivered (two pending SIGINTs merge into
+            // one), which is far sooner than the stop it starts can finish.
+            wait_until_delivered(child.id(), libc::SIGINT);
             kill(-pid, libc::SIGINT);
         }
     }
