@@ -27,13 +27,23 @@ impl CancelToken {
     }
 }
 
+/// How a task ended its trial early.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskFault {
+    /// The task panicked; the panic's message.
+    Panic(String),
+    /// The task met an error it reports in words (an I/O error, memory that could not be
+    /// allocated): the whole message.
+    Error(String),
+}
+
 /// Why a trial should stop, checked by tasks and pools.
 #[derive(Debug)]
 pub struct TrialStop {
     cancel: CancelToken,
     aborted: AtomicBool,
     deadline: Option<Instant>,
-    panic_message: Mutex<Option<String>>,
+    fault: Mutex<Option<TaskFault>>,
 }
 
 impl TrialStop {
@@ -43,7 +53,7 @@ impl TrialStop {
             cancel,
             aborted: AtomicBool::new(false),
             deadline,
-            panic_message: Mutex::new(None),
+            fault: Mutex::new(None),
         }
     }
 
@@ -68,18 +78,36 @@ impl TrialStop {
         self.deadline
     }
 
-    /// Records that a task panicked (the first message is kept) and stops the trial.
+    /// Records that a task panicked (the first fault is kept) and stops the trial.
     pub fn record_panic(&self, message: String) {
-        if let Ok(mut slot) = self.panic_message.lock()
+        self.record(TaskFault::Panic(message));
+    }
+
+    /// Records that a task failed with an error it describes in `message` (the first fault
+    /// is kept) and stops the trial. The task then returns as if stopped.
+    pub fn record_error(&self, message: String) {
+        self.record(TaskFault::Error(message));
+    }
+
+    fn record(&self, fault: TaskFault) {
+        if let Ok(mut slot) = self.fault.lock()
             && slot.is_none()
         {
-            *slot = Some(message);
+            *slot = Some(fault);
         }
         self.aborted.store(true, Ordering::Relaxed);
     }
 
-    /// The first panic message, if a task panicked.
+    /// The first panic message, if the first fault was a panic.
     pub fn panic_message(&self) -> Option<String> {
-        self.panic_message.lock().ok().and_then(|slot| slot.clone())
+        match self.fault() {
+            Some(TaskFault::Panic(message)) => Some(message),
+            _ => None,
+        }
+    }
+
+    /// The first fault of a task, if one panicked or failed.
+    pub fn fault(&self) -> Option<TaskFault> {
+        self.fault.lock().ok().and_then(|slot| slot.clone())
     }
 }

@@ -1,8 +1,8 @@
 //! The headless face of pooltune: `pooltune sweep`, `pooltune compare`, `pooltune presets`,
 //! and the argument
-//! parsing shared with the GUI launch. Exit codes: 0 success, 1 a run error, 2 bad arguments
-//! or a bad preset; every error is one `error:` line (after a bad argument, clap adds its
-//! usage lines).
+//! parsing shared with the GUI launch. Exit codes: 0 success (some points may have failed), 1
+//! a run error, a Ctrl-C or nothing measured, 2 bad arguments or a bad preset; every error is
+//! one `error:` line (after a bad argument, clap adds its usage lines).
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -311,7 +311,39 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
             preset.sweep.thread_counts().len()
         )));
     }
-    Ok(())
+    nothing_measured(
+        result.points.iter().map(|p| p.error.as_deref()),
+        "thread count",
+    )
+}
+
+/// Exit 1 (after the result is written) when no point was measured: every one failed. `errors`
+/// has one item per point, its error or None when it was measured. A run with some points
+/// measured exits 0; the failed ones carry their `error` in the result.
+fn nothing_measured<'a>(
+    errors: impl Iterator<Item = Option<&'a str>>,
+    what: &str,
+) -> Result<(), CliError> {
+    let mut failed = 0usize;
+    let mut first = None;
+    for error in errors {
+        match error {
+            None => return Ok(()),
+            Some(message) => {
+                failed += 1;
+                first.get_or_insert(message);
+            }
+        }
+    }
+    match first {
+        None => Ok(()),
+        Some(message) => Err(CliError::Run(anyhow::anyhow!(
+            "nothing was measured: all {failed} {what}{} failed (the first: {}); the result \
+             was written",
+            if failed == 1 { "" } else { "s" },
+            message.lines().next().unwrap_or_default()
+        ))),
+    }
 }
 
 /// Loads a comparison and applies a `--threads` override, validating the result.
@@ -350,6 +382,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     });
     let mut labels: Vec<String> = Vec::new();
     let cancel = CancelToken::new();
+    let ctrl_c_watch = ctrl_c::watch(&cancel);
     let mut on_event = |event: CompareEvent| match event {
         CompareEvent::Started { series, .. } => {
             labels = series.into_iter().map(|s| s.label).collect();
@@ -393,40 +426,70 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     };
     let result = compare::run_compare(&comparison, &options, &cancel, &mut on_event)
         .map_err(|err| CliError::Run(err.into()))?;
+    drop(ctrl_c_watch);
     let bytes = compare::export::export(&result, args.format)?;
     write_output_or_print(&args.out, &bytes)?;
-    Ok(())
+    if result.cancelled && ctrl_c::pressed() {
+        let measured: usize = result.series.iter().map(|s| s.points.len()).sum();
+        return Err(CliError::Run(anyhow::anyhow!(
+            "stopped by Ctrl-C after {measured} points; the finished ones were written"
+        )));
+    }
+    // A series that did not run at all (no interpreter) counts as one failure.
+    let errors = result.series.iter().flat_map(|series| {
+        let points = series.points.iter().map(|p| p.error.as_deref());
+        let unrun = series
+            .points
+            .is_empty()
+            .then_some(Some(series.error.as_deref().unwrap_or("no point was run")));
+        points.chain(unrun)
+    });
+    nothing_measured(errors, "point")
 }
 
-/// Ctrl-C while `pooltune sweep` runs: the first one stops the sweep as the app's Stop does
-/// (finished points kept and written, a file_io folder removed); a second one ends the
-/// process at once.
+/// Ctrl-C while `pooltune sweep`, `compare` or `cost` runs: the first one stops the run as
+/// the app's Stop does (finished points kept and written, children ended, temporary folders
+/// removed); a second one ends the process at once, after killing every child still
+/// registered and removing every temporary folder still registered (see [`crate::child`]).
 mod ctrl_c {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::time::Duration;
 
     use crate::cancel::CancelToken;
 
-    static PRESSED: AtomicBool = AtomicBool::new(false);
+    /// Ctrl-Cs received so far.
+    static PRESSES: AtomicUsize = AtomicUsize::new(0);
 
-    /// How often the watcher looks at the flag the signal handler sets.
+    /// True while a watcher thread is there to act on a second Ctrl-C.
+    static WATCHING: AtomicBool = AtomicBool::new(false);
+
+    /// How often the watcher looks at the count the signal handler keeps.
     const POLL: Duration = Duration::from_millis(10);
 
+    /// Ends the process as SIGINT's default action does (so the parent sees "killed by
+    /// SIGINT", as shells expect of a program stopped by Ctrl-C).
+    fn die_of_sigint() {
+        // SAFETY: restoring the default action and raising the signal again are both
+        // async-signal-safe and have no memory-safety preconditions.
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::raise(libc::SIGINT);
+        }
+    }
+
     extern "C" fn on_sigint(_signal: libc::c_int) {
-        // Only async-signal-safe work here: an atomic swap, then signal() and raise().
-        if PRESSED.swap(true, Ordering::SeqCst) {
-            // SAFETY: restoring the default action and raising the signal again are both
-            // async-signal-safe and have no memory-safety preconditions.
-            unsafe {
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
-                libc::raise(libc::SIGINT);
-            }
+        // Only async-signal-safe work here: atomics, then signal() and raise(). The second
+        // Ctrl-C is the watcher's to act on (it cleans up first); without a watcher, or on a
+        // third, the process ends here.
+        let presses = PRESSES.fetch_add(1, Ordering::SeqCst) + 1;
+        if presses >= 3 || (presses == 2 && !WATCHING.load(Ordering::SeqCst)) {
+            die_of_sigint();
         }
     }
 
     /// True once Ctrl-C was pressed.
     pub fn pressed() -> bool {
-        PRESSED.load(Ordering::SeqCst)
+        PRESSES.load(Ordering::SeqCst) > 0
     }
 
     /// Stops the watcher thread when dropped.
@@ -435,6 +498,7 @@ mod ctrl_c {
     impl Drop for Watch {
         fn drop(&mut self) {
             if let Some((stop, handle)) = self.0.take() {
+                WATCHING.store(false, Ordering::SeqCst);
                 drop(stop);
                 let _ = handle.join();
             }
@@ -442,8 +506,10 @@ mod ctrl_c {
     }
 
     /// Routes Ctrl-C to `cancel` until the returned [`Watch`] is dropped. A signal handler
-    /// may only set a flag; a named thread (`pooltune-ctrl-c`) turns the flag into a cancel.
-    /// Without a handler or a thread, Ctrl-C keeps its default action.
+    /// may only count; a named thread (`pooltune-ctrl-c`) turns the first Ctrl-C into a
+    /// cancel, and on a second one ends every registered child, removes every registered
+    /// folder and ends the process. Without a handler or a thread, Ctrl-C keeps its default
+    /// action.
     pub fn watch(cancel: &CancelToken) -> Watch {
         let handler: extern "C" fn(libc::c_int) = on_sigint;
         let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
@@ -454,15 +520,20 @@ mod ctrl_c {
                 while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(POLL)
                 {
-                    if pressed() {
+                    let presses = PRESSES.load(Ordering::SeqCst);
+                    if presses >= 1 {
                         cancel.cancel();
-                        return;
+                    }
+                    if presses >= 2 {
+                        crate::child::end_everything_now();
+                        die_of_sigint();
                     }
                 }
             })
         else {
             return Watch(None);
         };
+        WATCHING.store(true, Ordering::SeqCst);
         // SAFETY: `on_sigint` only does async-signal-safe work (see above).
         unsafe {
             libc::signal(libc::SIGINT, handler as libc::sighandler_t);
@@ -661,19 +732,38 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
             CostEvent::Started { .. } => {}
         }
     };
-    let result =
-        cost::run_cost(&spec, &CancelToken::new(), &mut on_event).map_err(|err| match err {
-            CostError::Invalid(_) | CostError::NoPython(_) => CliError::Usage(err.to_string()),
-            CostError::Spawn(_) => CliError::Run(err.into()),
-        })?;
+    let cancel = CancelToken::new();
+    let ctrl_c_watch = ctrl_c::watch(&cancel);
+    let result = cost::run_cost(&spec, &cancel, &mut on_event).map_err(|err| match err {
+        CostError::Invalid(_) | CostError::NoPython(_) => CliError::Usage(err.to_string()),
+        CostError::Spawn(_) => CliError::Run(err.into()),
+    })?;
+    drop(ctrl_c_watch);
     let bytes = cost::export(&result, args.format)?;
     write_output_or_print(&args.out, &bytes)?;
+    if result.cancelled && ctrl_c::pressed() {
+        return Err(CliError::Run(anyhow::anyhow!(
+            "stopped by Ctrl-C; the finished measurements were written"
+        )));
+    }
     match (&args.python, &result.python_error) {
         (Some(path), Some(error)) => Err(CliError::Run(anyhow::anyhow!(
             "--python {}: {error}",
             path.display()
         ))),
-        _ => Ok(()),
+        _ => {
+            let entries = [
+                &result.threads,
+                &result.processes,
+                &result.python_threads,
+                &result.python_processes,
+            ];
+            let errors = entries
+                .into_iter()
+                .flatten()
+                .map(|cost| cost.error.as_deref());
+            nothing_measured(errors, "measurement")
+        }
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod app;
 pub mod atomic_file;
 pub mod cancel;
+pub mod child;
 pub mod cli;
 pub mod compare;
 pub mod cost;

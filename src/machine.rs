@@ -78,6 +78,61 @@ pub fn available_memory_bytes() -> u64 {
         .unwrap_or(u64::MAX)
 }
 
+/// This process's address-space limit (RLIMIT_AS, `ulimit -v`) in bytes; None when unlimited.
+pub fn address_space_limit_bytes() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only into `limit`, a struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    Some(limit.rlim_cur)
+}
+
+/// Address space this process uses now (VmSize), in bytes.
+fn address_space_used_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmSize:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Bytes this process can still allocate: the memory available, or what the address-space
+/// limit leaves, whichever is less.
+pub fn allocatable_bytes() -> u64 {
+    let available = available_memory_bytes();
+    match address_space_limit_bytes() {
+        Some(limit) => available.min(limit.saturating_sub(address_space_used_bytes().unwrap_or(0))),
+        None => available,
+    }
+}
+
+/// What limits this process's memory, in words for an error: "the address-space limit
+/// (ulimit -v) is 2048 MiB, 310 MiB of it in use", or "3912 MiB of memory is available".
+pub fn memory_limit_text() -> String {
+    const MIB: u64 = 1 << 20;
+    match address_space_limit_bytes() {
+        Some(limit) => format!(
+            "the address-space limit (ulimit -v) is {} MiB, {} MiB of it in use",
+            limit / MIB,
+            address_space_used_bytes().unwrap_or(0) / MIB
+        ),
+        None => format!(
+            "{} MiB of memory is available",
+            available_memory_bytes() / MIB
+        ),
+    }
+}
+
 /// A `/proc/meminfo` field in bytes.
 fn meminfo_bytes(field: &str) -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;

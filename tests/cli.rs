@@ -277,7 +277,7 @@ fn a_pool_the_os_refuses_fails_its_point_and_the_sweep_goes_on() {
     // refuses threads, but then any small allocation in between may fail too, and Rust aborts
     // on those; a thread limit refuses only thread creation.)
     for pool in ["rayon", "queue"] {
-        let Some(points) = sweep_under_thread_limit(&tiny_with_pool(pool), "2,1000,2") else {
+        let Some(points) = sweep_under_thread_limit(&tiny_with_pool(pool), "2,1000,2", 0) else {
             return;
         };
         assert_eq!(points.len(), 3, "{pool}");
@@ -299,7 +299,8 @@ fn a_pool_the_os_refuses_fails_its_point_and_the_sweep_goes_on() {
         .replace("kind = \"cpu\"", "kind = \"blocking\"\nwait_us = 300000")
         .replace("compute_us = 50", "compute_us = 0")
         .replace("tasks_per_trial = 40", "tasks_per_trial = 1000");
-    let Some(points) = sweep_under_thread_limit(&long_tasks, "1000") else {
+    // Its only point fails: nothing was measured, exit 1 (the result is still written).
+    let Some(points) = sweep_under_thread_limit(&long_tasks, "1000", 1) else {
         return;
     };
     assert_eq!(points.len(), 1);
@@ -314,8 +315,13 @@ fn tiny_with_pool(pool: &str) -> String {
 
 /// Runs `preset` with `--threads threads` with at most 100 processes and threads for the
 /// user; the points. Root is exempt from that limit, so as root the sweep runs as `nobody`
-/// (through util-linux's `setpriv`); None (the test cannot run here) without it.
-fn sweep_under_thread_limit(preset: &str, threads: &str) -> Option<Vec<serde_json::Value>> {
+/// (through util-linux's `setpriv`); None (the test cannot run here) without it. The sweep
+/// must exit with `exit_code`.
+fn sweep_under_thread_limit(
+    preset: &str,
+    threads: &str,
+    exit_code: i32,
+) -> Option<Vec<serde_json::Value>> {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -356,7 +362,7 @@ fn sweep_under_thread_limit(preset: &str, threads: &str) -> Option<Vec<serde_jso
             return None;
         }
     };
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(exit_code), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     Some(json["points"].as_array().unwrap().clone())
 }

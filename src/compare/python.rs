@@ -14,7 +14,7 @@ use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
@@ -39,8 +39,14 @@ pub const FREE_THREADED_NAMES: [&str; 3] = ["python3.14t", "python3.13t", "pytho
 /// How often a waiting runner looks at the cancel token: a Stop kills Python within this.
 const POLL: Duration = Duration::from_millis(25);
 
-/// Longest the script may print nothing beyond its expected time before it counts as hung.
-const SILENCE_SLACK: Duration = Duration::from_secs(60);
+/// Expected time between two lines of the probe (it calibrates for about half a second), for
+/// the no-progress limit ([`crate::child::no_progress_limit`]).
+const PROBE_LINE_GAP: Duration = Duration::from_secs(3);
+
+/// Time a `multiprocessing` worker may take to start, for the expected time before the first
+/// line of a run: a `spawn` worker imports the script afresh, a few hundred milliseconds on a
+/// loaded machine.
+const PROCESS_START: Duration = Duration::from_millis(300);
 
 /// Bytes of the script's standard error kept for error messages (its last lines).
 const STDERR_TAIL_BYTES: usize = 2000;
@@ -59,6 +65,8 @@ pub enum ScriptError {
 #[derive(Debug)]
 pub struct ScriptFile {
     dir: tempfile::TempDir,
+    /// So that a second Ctrl-C removes the folder too.
+    _registration: crate::child::Registration,
 }
 
 impl ScriptFile {
@@ -67,8 +75,12 @@ impl ScriptFile {
         let dir = tempfile::Builder::new()
             .prefix("pooltune-pybench-")
             .tempdir()?;
+        let registration = crate::child::register_folder(dir.path());
         std::fs::write(dir.path().join("pybench.py"), SCRIPT)?;
-        Ok(ScriptFile { dir })
+        Ok(ScriptFile {
+            dir,
+            _registration: registration,
+        })
     }
 
     /// Where the script is.
@@ -174,7 +186,7 @@ pub fn probe(
         script,
         &["probe".to_owned()],
         cancel,
-        SILENCE_SLACK,
+        PROBE_LINE_GAP,
         &mut |line| parser.feed(line).map(|_| ()),
         &mut |_| {},
     )?;
@@ -235,14 +247,14 @@ pub fn measure(
         TrialLength::Tasks(n) => args.extend(["--tasks-per-trial".to_owned(), n.to_string()]),
         TrialLength::Millis(ms) => args.extend(["--trial-ms".to_owned(), ms.to_string()]),
     }
-    let silence = silence_limit(request, shape);
+    let gap = line_gap(request, shape);
     let mut parser = RunParser::new(request.clone());
     let exit = run_script(
         &interpreter.path,
         script,
         &args,
         cancel,
-        silence,
+        gap,
         &mut |line| {
             match parser.feed(line)? {
                 Step::Warmup => on_step(1),
@@ -257,9 +269,11 @@ pub fn measure(
     Ok(point_from_run(request.threads, &output))
 }
 
-/// The longest the script may stay silent: a trial's expected length plus a generous slack.
-fn silence_limit(request: &RunRequest, shape: &TrialShape) -> Duration {
-    let expected = match shape.length {
+/// The expected time between two lines of a run (a line follows the warm-up and each
+/// trial): the longer of a trial and the warm-up, plus the workers' start for a processes
+/// series. The no-progress limit is a multiple of it.
+fn line_gap(request: &RunRequest, shape: &TrialShape) -> Duration {
+    let trial = match shape.length {
         TrialLength::Millis(ms) => Duration::from_millis(ms),
         TrialLength::Tasks(n) => {
             let per_task_us = (request.compute_us + request.wait_us).max(1) as f64;
@@ -267,7 +281,12 @@ fn silence_limit(request: &RunRequest, shape: &TrialShape) -> Duration {
             Duration::from_secs_f64(n as f64 * per_task_us / 1e6)
         }
     };
-    SILENCE_SLACK + 3 * expected + Duration::from_millis(shape.warmup_ms)
+    let start = if request.executor == Executor::Processes {
+        PROCESS_START.saturating_mul(u32::try_from(request.threads).unwrap_or(u32::MAX))
+    } else {
+        Duration::ZERO
+    };
+    trial.max(Duration::from_millis(shape.warmup_ms)) + start
 }
 
 /// The request for one thread count of a Python series.
@@ -388,7 +407,8 @@ fn refused_line(interpreter: &Path, err: &FormatError, stderr: &str) -> ScriptEr
 }
 
 /// Runs the script and feeds each line of its standard output to `on_line`. Kills the
-/// process group on a Stop, on a line `on_line` refuses, and after `silence` without output;
+/// process group on a Stop, on a line `on_line` refuses, and when it made no progress (printed
+/// no line) for the no-progress limit of `line_gap`, the expected time between two lines;
 /// always reaps the interpreter and sweeps its group before returning, so no worker process is
 /// left. `on_spawn` receives the process (and process group) id. Returns how the script
 /// ended when it closed its output by itself.
@@ -397,7 +417,7 @@ pub(crate) fn run_script(
     script: &Path,
     args: &[String],
     cancel: &CancelToken,
-    silence: Duration,
+    line_gap: Duration,
     on_line: &mut dyn FnMut(&str) -> Result<(), FormatError>,
     on_spawn: &mut dyn FnMut(u32),
 ) -> Result<Exit, ScriptError> {
@@ -416,8 +436,10 @@ pub(crate) fn run_script(
             ScriptError::Failed(format!("could not start {}: {err}", interpreter.display()))
         })?;
     on_spawn(child.id());
+    let registration = crate::child::register_group(child.id());
     let group = ChildGroup { child: &mut child };
-    let outcome = drive(group, interpreter, cancel, silence, on_line);
+    let outcome = drive(group, interpreter, cancel, line_gap, on_line);
+    drop(registration);
     // `drive` has reaped the child; its stdin (the script's lifeline) is dropped with it.
     drop(child);
     outcome
@@ -469,7 +491,7 @@ fn drive(
     group: ChildGroup<'_>,
     interpreter: &Path,
     cancel: &CancelToken,
-    silence: Duration,
+    line_gap: Duration,
     on_line: &mut dyn FnMut(&str) -> Result<(), FormatError>,
 ) -> Result<Exit, ScriptError> {
     let (Some(stdout), Some(stderr)) = (group.child.stdout.take(), group.child.stderr.take())
@@ -488,7 +510,7 @@ fn drive(
             )));
         }
     };
-    let mut last_output = Instant::now();
+    let mut watchdog = crate::child::Watchdog::new(line_gap);
     // Read until the script closes its output, a line is refused, or the user stops.
     loop {
         if cancel.is_cancelled() {
@@ -497,7 +519,7 @@ fn drive(
         }
         match readers.lines.recv_timeout(POLL) {
             Ok(Ok(line)) => {
-                last_output = Instant::now();
+                watchdog.progress();
                 if let Err(err) = on_line(&line) {
                     group.finish();
                     return Err(refused_line(interpreter, &err, &readers.stderr_tail()));
@@ -511,13 +533,11 @@ fn drive(
                 )));
             }
             Err(RecvTimeoutError::Timeout) => {
-                if last_output.elapsed() > silence {
+                if watchdog.expired() {
+                    let message =
+                        watchdog.message(&interpreter.display().to_string(), group.child.id());
                     group.finish();
-                    return Err(ScriptError::Failed(format!(
-                        "{} printed nothing for {} s and was stopped",
-                        interpreter.display(),
-                        silence.as_secs()
-                    )));
+                    return Err(ScriptError::Failed(format!("{message}; it was killed")));
                 }
             }
             Err(RecvTimeoutError::Disconnected) => break,
@@ -528,6 +548,13 @@ fn drive(
         if cancel.is_cancelled() {
             group.finish();
             return Err(ScriptError::Cancelled);
+        }
+        if watchdog.expired() {
+            let message = watchdog.message(&interpreter.display().to_string(), group.child.id());
+            group.finish();
+            return Err(ScriptError::Failed(format!(
+                "{message} after closing its output; it was killed"
+            )));
         }
         std::thread::sleep(POLL);
     }

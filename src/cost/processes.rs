@@ -31,6 +31,8 @@ struct IdleChild {
     child: Child,
     stdin: Option<ChildStdin>,
     exited: bool,
+    /// So that a second Ctrl-C kills it too.
+    _registration: crate::child::Registration,
 }
 
 /// N idle worker processes, alive until [`IdleProcesses::measure_and_stop`] or drop.
@@ -73,10 +75,12 @@ impl IdleProcesses {
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
         // Kept first, so that a worker that does not answer is killed and reaped on return.
+        let registration = crate::child::register_process(child.id());
         self.children.push(IdleChild {
             child,
             stdin,
             exited: false,
+            _registration: registration,
         });
         let Some(mut stdout) = stdout else {
             return Err("its output pipe is missing".to_owned());

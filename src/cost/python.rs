@@ -23,9 +23,25 @@ pub const SCRIPT: &str = include_str!("../../assets/worker_cost.py");
 /// The output format version this parser reads.
 const FORMAT_VERSION: u32 = 1;
 
-/// Longest silence from the script before it is considered stuck: a line comes after every
-/// worker count, and starting even 100 `spawn` processes on a loaded machine takes far less.
-const SILENCE_TIMEOUT: Duration = Duration::from_secs(180);
+/// Expected time for the script to start one `multiprocessing` worker and see it ready (a
+/// `spawn` worker imports Python afresh: a few hundred milliseconds on a loaded machine). A
+/// line comes after every worker count; the no-progress limit
+/// ([`crate::child::no_progress_limit`]) is a multiple of the longest expected gap.
+const PROCESS_START: Duration = Duration::from_millis(300);
+
+/// Expected time to start one idle Python thread, generously.
+const THREAD_START: Duration = Duration::from_millis(5);
+
+/// Expected time for the interpreter to start and print its first lines.
+const INTERPRETER_START: Duration = Duration::from_secs(2);
+
+/// The expected time between two lines of the script for these worker counts.
+fn line_gap(threads: &[usize], processes: &[usize]) -> Duration {
+    let most = |counts: &[usize]| u32::try_from(counts.iter().copied().max().unwrap_or(0));
+    let threads = THREAD_START.saturating_mul(most(threads).unwrap_or(u32::MAX));
+    let processes = PROCESS_START.saturating_mul(most(processes).unwrap_or(u32::MAX));
+    INTERPRETER_START.max(threads).max(processes)
+}
 
 /// Python's version and the start methods it offered.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -80,6 +96,7 @@ pub fn run(
         .prefix("pooltune-cost-")
         .tempdir()
         .map_err(|err| format!("could not create a temporary folder for the script: {err}"))?;
+    let _folder_registration = crate::child::register_folder(folder.path());
     let script = folder.path().join("worker_cost.py");
     std::fs::write(&script, SCRIPT)
         .map_err(|err| format!("could not write {}: {err}", script.display()))?;
@@ -100,6 +117,7 @@ pub fn run(
         .spawn()
         .map_err(|err| format!("could not run {}: {err}", python.display()))?;
     let group = ProcessGroup(child.id());
+    let registration = crate::child::register_group(child.id());
     let lines = read_lines_in_background(&mut child)?;
     let stderr_reader = child.stderr.take().and_then(|mut stderr| {
         std::thread::Builder::new()
@@ -112,23 +130,27 @@ pub fn run(
             .ok()
     });
     let mut parser = Parser::new(threads, processes);
+    let mut watchdog = crate::child::Watchdog::new(line_gap(threads, processes));
     let outcome = loop {
         if cancel.is_cancelled() {
             break Ok(false);
         }
         match lines.recv_timeout(Duration::from_millis(50)) {
-            Ok(Ok(line)) => match parser.feed(&line) {
-                Ok(Record::Cost(kind, cost)) => on_cost(kind, cost),
-                Ok(Record::End) => break Ok(true),
-                Ok(_) => {}
-                Err(message) => break Err(message),
-            },
+            Ok(Ok(line)) => {
+                watchdog.progress();
+                match parser.feed(&line) {
+                    Ok(Record::Cost(kind, cost)) => on_cost(kind, cost),
+                    Ok(Record::End) => break Ok(true),
+                    Ok(_) => {}
+                    Err(message) => break Err(message),
+                }
+            }
             Ok(Err(err)) => break Err(format!("could not read the script's output: {err}")),
             Err(RecvTimeoutError::Timeout) => {
-                if parser.silent_for() > SILENCE_TIMEOUT {
+                if watchdog.expired() {
                     break Err(format!(
-                        "the script printed nothing for {} s",
-                        SILENCE_TIMEOUT.as_secs()
+                        "{}; it was killed",
+                        watchdog.message("the script", child.id())
                     ));
                 }
             }
@@ -144,6 +166,7 @@ pub fn run(
     let status = child.wait();
     // Whatever happened, no worker of the script may outlive it.
     group.kill();
+    drop(registration);
     let stderr = stderr_reader
         .and_then(|handle| handle.join().ok())
         .unwrap_or_default();
@@ -213,7 +236,6 @@ pub struct Parser {
     threads_seen: usize,
     processes_seen: usize,
     ended: bool,
-    last_line: std::time::Instant,
 }
 
 impl Parser {
@@ -228,12 +250,7 @@ impl Parser {
             threads_seen: 0,
             processes_seen: 0,
             ended: false,
-            last_line: std::time::Instant::now(),
         }
-    }
-
-    fn silent_for(&self) -> Duration {
-        self.last_line.elapsed()
     }
 
     fn info(&self, python: &Path) -> PythonInfo {
@@ -247,7 +264,6 @@ impl Parser {
     /// Parses the next line; the error names the line number, the line and what was expected.
     pub fn feed(&mut self, line: &str) -> Result<Record, String> {
         self.line_number += 1;
-        self.last_line = std::time::Instant::now();
         let n = self.line_number;
         self.parse(line)
             .map_err(|what| format!("line {n} of the script's output ({line:?}): {what}"))

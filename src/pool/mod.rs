@@ -81,6 +81,15 @@ impl std::fmt::Display for TrialFailure {
     }
 }
 
+impl From<crate::cancel::TaskFault> for TrialFailure {
+    fn from(fault: crate::cancel::TaskFault) -> TrialFailure {
+        match fault {
+            crate::cancel::TaskFault::Panic(message) => TrialFailure::Panicked(message),
+            crate::cancel::TaskFault::Error(message) => TrialFailure::Failed(message),
+        }
+    }
+}
+
 /// A pool of N workers that runs trials.
 pub trait Pool: Send {
     /// Workers in the pool.

@@ -85,8 +85,8 @@ pub(super) fn finish_trial<'r, E>(
     wall: std::time::Duration,
     recorders: impl Iterator<Item = Result<&'r mut WorkerRecorder, E>>,
 ) -> Result<TrialRun, TrialFailure> {
-    if let Some(message) = plan.stop.panic_message() {
-        return Err(TrialFailure::Panicked(message));
+    if let Some(fault) = plan.stop.fault() {
+        return Err(fault.into());
     }
     if plan.stop.cancelled() {
         return Err(TrialFailure::Cancelled);

@@ -20,15 +20,29 @@ struct TaskReport {
     completed: bool,
 }
 
+/// The body of one task's thread.
+type TaskThread = Box<dyn FnOnce() -> TaskReport + Send + 'static>;
+
+/// Creates a named thread: the OS's, or a test's that refuses like an OS at its limit.
+type SpawnThread = fn(String, TaskThread) -> std::io::Result<JoinHandle<TaskReport>>;
+
+fn os_spawn(name: String, body: TaskThread) -> std::io::Result<JoinHandle<TaskReport>> {
+    std::thread::Builder::new().name(name).spawn(body)
+}
+
 /// A pool that is only a limit: N threads at most, each created for one task.
 pub struct SpawnPool {
     threads: usize,
+    spawn_thread: SpawnThread,
 }
 
 impl SpawnPool {
     /// A spawn pool of at most `threads` live threads.
     pub fn new(threads: usize) -> SpawnPool {
-        SpawnPool { threads }
+        SpawnPool {
+            threads,
+            spawn_thread: os_spawn,
+        }
     }
 }
 
@@ -96,15 +110,20 @@ impl Pool for SpawnPool {
             let (workload, stop) = (plan.workload.clone(), plan.stop.clone());
             let task = next;
             let timed = task % every == 0;
-            let spawned = std::thread::Builder::new()
-                .name(format!("pooltune-spawn-{slot}"))
-                .spawn(move || run_one(&workload, &stop, slot, task, timed));
+            let spawned = (self.spawn_thread)(
+                format!("pooltune-spawn-{slot}"),
+                Box::new(move || run_one(&workload, &stop, slot, task, timed)),
+            );
             match spawned {
                 Ok(handle) => alive.push_back((slot, handle)),
                 Err(err) => {
+                    // The threads that count against a limit are those still running, not
+                    // those finished and waiting to be joined (the pool joins oldest first).
+                    let running = alive.iter().filter(|(_, h)| !h.is_finished()).count();
                     spawn_error = Some(format!(
-                        "could not create thread {} of {} for a spawn pool: {err}",
-                        alive.len() + 1,
+                        "could not create thread {} of {} for a spawn pool ({running} of its \
+                         threads were running; the thread for task {task}): {err}",
+                        running + 1,
                         self.threads
                     ));
                     break;
@@ -119,8 +138,8 @@ impl Pool for SpawnPool {
             }
         }
         let wall = started.elapsed();
-        if let Some(message) = plan.stop.panic_message() {
-            return Err(TrialFailure::Panicked(message));
+        if let Some(fault) = plan.stop.fault() {
+            return Err(fault.into());
         }
         if let Some(message) = spawn_error {
             return Err(TrialFailure::Failed(message));
@@ -137,5 +156,85 @@ impl Pool for SpawnPool {
             child_cpu_ns: 0,
             child_peak_rss_bytes: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::cancel::CancelToken;
+
+    /// Task threads of [`limited_spawn`] alive now (created and not yet at their end).
+    static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+    /// Threads [`limited_spawn`] allows alive at once, like an OS thread limit.
+    const LIMIT: usize = 40;
+
+    /// Creates threads like the OS, but refuses one (EAGAIN, as pthread_create does at
+    /// RLIMIT_NPROC) while [`LIMIT`] of its threads are alive; a thread that has finished its
+    /// body no longer counts, as an exited thread no longer counts for the kernel.
+    fn limited_spawn(name: String, body: TaskThread) -> std::io::Result<JoinHandle<TaskReport>> {
+        if LIVE.fetch_add(1, Ordering::SeqCst) >= LIMIT {
+            LIVE.fetch_sub(1, Ordering::SeqCst);
+            return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+        }
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                let report = body();
+                LIVE.fetch_sub(1, Ordering::SeqCst);
+                report
+            })
+            .inspect_err(|_| {
+                LIVE.fetch_sub(1, Ordering::SeqCst);
+            })
+    }
+
+    /// One task in four returns at once, the others sleep: the quick ones finish while the
+    /// pool still holds their handles, as on a real machine.
+    struct MostlySlow;
+
+    impl Workload for MostlySlow {
+        fn run_task(&self, ctx: &TaskCtx<'_>) {
+            if !ctx.task.is_multiple_of(4) {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+    }
+
+    #[test]
+    fn a_refused_thread_is_counted_among_the_running_ones() {
+        let mut pool = SpawnPool {
+            threads: 60,
+            spawn_thread: limited_spawn,
+        };
+        let workload: Arc<dyn Workload> = Arc::new(MostlySlow);
+        let stop = Arc::new(TrialStop::new(CancelToken::new(), None));
+        let result = pool.run_trial(&TrialPlan {
+            workload: &workload,
+            max_tasks: 120,
+            sample_every: 1,
+            chunk_tasks: 1,
+            stop: &stop,
+        });
+        let Err(TrialFailure::Failed(message)) = result else {
+            panic!("expected the limit to refuse a thread, got {result:?}");
+        };
+        // The limit was met at the 41st live thread (a few quick ones may still have been
+        // ending), not at the 50-odd threads the pool had created and not yet joined.
+        let n: usize = message
+            .strip_prefix("could not create thread ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{message}"));
+        assert!((LIMIT + 1..=LIMIT + 4).contains(&n), "{message}");
+        assert!(message.contains("of 60 for a spawn pool"), "{message}");
+        assert!(
+            message.contains("Resource temporarily unavailable"),
+            "{message}"
+        );
     }
 }

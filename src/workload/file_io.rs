@@ -23,8 +23,11 @@ struct Slot {
 pub struct FileIo {
     fsync: bool,
     slots: Vec<Mutex<Slot>>,
-    // Kept last so it is dropped (and the directory removed) after the files are closed.
+    // Kept after the slots so it is dropped (and the directory removed) after the files are
+    // closed.
     _dir: tempfile::TempDir,
+    /// So that a second Ctrl-C removes the directory too; dropped after it is removed.
+    _registration: crate::child::Registration,
 }
 
 impl FileIo {
@@ -48,15 +51,18 @@ impl FileIo {
                 .truncate(true)
                 .open(&path)
                 .map_err(|err| format!("could not create {}: {err}", path.display()))?;
+            let write_buf = super::try_buffer(len, 0xA5u8, &format!("worker {worker}'s writes"))?;
+            let read_buf = super::try_buffer(len, 0u8, &format!("worker {worker}'s reads"))?;
             slots.push(Mutex::new(Slot {
                 file,
-                write_buf: vec![0xA5; len],
-                read_buf: vec![0; len],
+                write_buf,
+                read_buf,
             }));
         }
         Ok(FileIo {
             fsync,
             slots,
+            _registration: crate::child::register_folder(dir.path()),
             _dir: dir,
         })
     }
@@ -141,7 +147,11 @@ impl Workload for FileIo {
         match result {
             Ok(true) => {}
             Ok(false) => return,
-            Err(err) => panic!("file_io task {} failed: {err}", ctx.task),
+            Err(err) => {
+                // Not a panic: a full disk or a failing device is the machine's answer.
+                stop.record_error(format!("I/O error in file_io task {}: {err}", ctx.task));
+                return;
+            }
         }
         assert!(
             slot.read_buf[..n] == slot.write_buf[..n],
@@ -203,6 +213,42 @@ mod tests {
             // Other tests write files meanwhile: allow 256 MiB either way.
             assert!(free.abs_diff(df) < 256 << 20, "statvfs {free}, df {df}");
         }
+    }
+
+    /// A full disk (ENOSPC) in the middle of a task is an I/O error of that task, not a
+    /// panic: /dev/full answers every write with ENOSPC, as a full file system does.
+    #[test]
+    fn a_full_disk_is_an_io_error_of_the_task_not_a_panic() {
+        let workload = FileIo::new(4096, false, 1).unwrap();
+        {
+            let mut slot = workload.slots[0].lock().unwrap();
+            slot.file = File::options()
+                .read(true)
+                .write(true)
+                .open("/dev/full")
+                .unwrap();
+        }
+        let stop = TrialStop::new(CancelToken::new(), None);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            workload.run_task(&TaskCtx {
+                worker: 0,
+                task: 18,
+                stop: &stop,
+            });
+        }));
+        assert!(outcome.is_ok(), "the task panicked");
+        let fault = stop.fault().expect("the task's error is recorded");
+        let crate::cancel::TaskFault::Error(message) = &fault else {
+            panic!("recorded as {fault:?}");
+        };
+        assert!(
+            message.starts_with("I/O error in file_io task 18: No space left on device"),
+            "{message}"
+        );
+        assert!(stop.interrupted(), "the trial stops");
+        // What the point says: the message itself, without "a task panicked".
+        let failure = crate::pool::TrialFailure::from(fault.clone());
+        assert_eq!(failure.to_string(), *message);
     }
 
     #[test]

@@ -34,7 +34,16 @@ impl Workload for Memory {
             Err(poisoned) => poisoned.into_inner(),
         };
         if buffer.len() != self.words {
-            *buffer = vec![1; self.words];
+            // Free the old buffer first, so that the new one may take its place.
+            *buffer = Vec::new();
+            let what = format!("the buffer of worker {}", ctx.worker);
+            match super::try_buffer(self.words, 1u64, &what) {
+                Ok(fresh) => *buffer = fresh,
+                Err(message) => {
+                    ctx.stop.record_error(message);
+                    return;
+                }
+            }
         }
         let add = ctx.task | 1;
         let mut sum = 0u64;

@@ -100,6 +100,23 @@ pub fn build(
     })
 }
 
+/// A buffer of `len` copies of `value`, or an error naming what it is for, its size and the
+/// memory limit when it cannot be allocated: a large allocation that fails must fail the
+/// point, not abort pooltune (Rust's `vec!` aborts the process on allocation failure).
+pub fn try_buffer<T: Clone>(len: usize, value: T, what: &str) -> Result<Vec<T>, String> {
+    let mut buffer = Vec::new();
+    if buffer.try_reserve_exact(len).is_err() {
+        let bytes = (len as u128).saturating_mul(std::mem::size_of::<T>() as u128);
+        return Err(format!(
+            "could not allocate {} MiB ({bytes} bytes) for {what}: {}",
+            bytes.div_ceil(1 << 20),
+            crate::machine::memory_limit_text()
+        ));
+    }
+    buffer.resize(len, value);
+    Ok(buffer)
+}
+
 /// A task that does nothing (for overhead benchmarks and engine tests).
 #[derive(Debug, Default)]
 pub struct Empty;

@@ -14,6 +14,7 @@ use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitSta
 use std::time::{Duration, Instant};
 
 use super::protocol::{self, FromWorker};
+use crate::child::{self, Registration};
 
 /// Bytes of a worker's standard error kept for messages about its death.
 const STDERR_TAIL_BYTES: usize = 2048;
@@ -36,6 +37,8 @@ pub(super) struct WorkerProcess {
     input: Vec<u8>,
     stderr_tail: Vec<u8>,
     status: Option<ExitStatus>,
+    /// In the register of children a second Ctrl-C kills; dropped after the worker is reaped.
+    _registration: Registration,
 }
 
 /// Something that happened to a worker during [`pump`].
@@ -62,16 +65,25 @@ fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
 }
 
 impl WorkerProcess {
-    /// Starts `exe` with `args`, all three standard streams piped and made non-blocking.
-    pub fn spawn(exe: &Path, args: &[String], index: usize) -> std::io::Result<WorkerProcess> {
+    /// Starts `exe` with `args`, all three standard streams piped and made non-blocking, and
+    /// `temp_dir` as its TMPDIR (so that whatever temporary folder it makes lies inside one
+    /// pooltune removes, even when the worker is killed).
+    pub fn spawn(
+        exe: &Path,
+        args: &[String],
+        index: usize,
+        temp_dir: &Path,
+    ) -> std::io::Result<WorkerProcess> {
         let mut child = Command::new(exe)
             .args(args)
+            .env("TMPDIR", temp_dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
         let (stdin, stdout, stderr) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let registration = child::register_process(child.id());
         let mut worker = WorkerProcess {
             index,
             child,
@@ -83,6 +95,7 @@ impl WorkerProcess {
             input: Vec::new(),
             stderr_tail: Vec::new(),
             status: None,
+            _registration: registration,
         };
         let fds = [
             worker.stdin.as_ref().map(AsRawFd::as_raw_fd),

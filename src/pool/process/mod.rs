@@ -8,7 +8,12 @@
 //! grows with the task count, and it refuses to start when that would not fit in memory.
 //!
 //! A worker that dies fails the point with its exit code or signal, and the pool never hangs:
-//! a death is end-of-file on the worker's pipe. The pool never leaves a process behind: on
+//! a death is end-of-file on the worker's pipe. A worker that is stopped (SIGSTOP) or stuck
+//! fails the point once it has sent nothing for [`crate::child::NO_PROGRESS_FACTOR`] times
+//! the expected chunk time (at least [`crate::child::NO_PROGRESS_MIN`]). Workers ignore
+//! SIGINT: a Ctrl-C at the terminal reaches the whole process group, and pooltune ends its
+//! workers itself. Each worker's TMPDIR is a folder of the pool's, removed with the pool, so a
+//! killed `file_io` worker's folder goes too. The pool never leaves a process behind: on
 //! Stop, on a failure and on drop, the workers' stdin is closed, those between chunks exit at
 //! once, those still busy are killed after 300 ms (`EXIT_GRACE`), and all are reaped; each worker
 //! also dies with the thread that built the pool (see [`ProcessPool::new`]). The worker
@@ -26,6 +31,7 @@ pub use protocol::{TASK_PAYLOAD_BYTES, TaskDescription};
 use self::children::{Event, WorkerProcess, end_all, pump};
 use self::protocol::{FromWorker, WorkerSetup};
 use super::{Pool, TrialFailure, TrialPlan, TrialRun, WorkloadSource, new_histogram, record_ns};
+use crate::child::{self, Watchdog};
 use crate::preset::{Feeding, WorkloadSpec};
 
 /// The first argument that starts pooltune as a worker process. The second says which kind:
@@ -81,9 +87,53 @@ pub fn eager_memory_bytes(tasks: u64) -> u64 {
     tasks.saturating_mul(TaskDescription::MEMORY_BYTES)
 }
 
+/// Expected time of one task of `spec` in a worker process, for the no-progress limit: what
+/// the spec says for computing and waiting tasks; for `file_io` and `memory`, their bytes at
+/// a slow rate ([`SLOW_DISK_BYTES_PER_S`], [`SLOW_MEMORY_BYTES_PER_S`]), so that a slow disk or
+/// a loaded machine is not taken for a stuck worker.
+pub fn expected_task_time(spec: &WorkloadSpec) -> Duration {
+    let us = match *spec {
+        WorkloadSpec::Cpu { compute_us } | WorkloadSpec::Contended { compute_us, .. } => {
+            compute_us as f64
+        }
+        WorkloadSpec::Blocking {
+            compute_us,
+            wait_us,
+        }
+        | WorkloadSpec::Gil {
+            compute_us,
+            wait_us,
+            ..
+        } => compute_us.saturating_add(wait_us) as f64,
+        // Written, then read back.
+        WorkloadSpec::FileIo { bytes, .. } => 2.0 * bytes as f64 / SLOW_DISK_BYTES_PER_S * 1e6,
+        // Every pass reads and writes the buffer; the first task also allocates it.
+        WorkloadSpec::Memory { buffer_kib, passes } => {
+            (2.0 * f64::from(passes) + 1.0) * (buffer_kib as f64 * 1024.0) / SLOW_MEMORY_BYTES_PER_S
+                * 1e6
+        }
+        WorkloadSpec::SharedState { .. } => 0.0,
+    };
+    Duration::from_secs_f64((us / 1e6).clamp(0.0, 1e9))
+}
+
+/// A slow disk for [`expected_task_time`]: 20 MB/s (a USB stick, a busy network disk).
+const SLOW_DISK_BYTES_PER_S: f64 = 20e6;
+
+/// Slow memory streaming for [`expected_task_time`]: 200 MB/s, a tenth of one core's
+/// bandwidth on a 2020s machine, for a debug build on a shared core.
+const SLOW_MEMORY_BYTES_PER_S: f64 = 200e6;
+
 /// A pool of worker processes.
 pub struct ProcessPool {
     workers: Vec<WorkerProcess>,
+    /// The workers' TMPDIR; removed (with whatever a killed worker left in it) after the
+    /// workers are reaped, as it is declared after them.
+    temp_dir: tempfile::TempDir,
+    _temp_dir_registration: child::Registration,
+    /// Expected time between two messages of a busy worker: the spec's estimate of a chunk,
+    /// raised to the longest gap seen.
+    expected_chunk: Duration,
     chunk_size: u64,
     feeding: Feeding,
     /// Set once a worker died, the protocol broke or the pool was stopped: why.
@@ -135,9 +185,20 @@ impl ProcessPool {
                     .to_owned(),
             );
         }
+        let temp_dir = tempfile::Builder::new()
+            .prefix("pooltune-workers-")
+            .tempdir()
+            .map_err(|err| {
+                format!("could not create a temporary folder for the worker processes: {err}")
+            })?;
+        let chunk_size = chunk_size.max(1) as u64;
         let mut pool = ProcessPool {
             workers: Vec::with_capacity(processes),
-            chunk_size: chunk_size.max(1) as u64,
+            _temp_dir_registration: child::register_folder(temp_dir.path()),
+            temp_dir,
+            expected_chunk: expected_task_time(&source.spec)
+                .saturating_mul(u32::try_from(chunk_size).unwrap_or(u32::MAX)),
+            chunk_size,
             feeding,
             broken: None,
             events: Vec::new(),
@@ -150,7 +211,8 @@ impl ProcessPool {
         ];
         for index in 0..processes {
             // On an error, dropping `pool` kills the workers started so far.
-            let mut worker = WorkerProcess::spawn(exe, &args, index).map_err(|err| {
+            let spawned = WorkerProcess::spawn(exe, &args, index, pool.temp_dir.path());
+            let mut worker = spawned.map_err(|err| {
                 format!(
                     "could not start worker process {} of {processes} ({}): {err}",
                     index + 1,
@@ -243,9 +305,21 @@ impl ProcessPool {
         let eager: Option<Vec<TaskDescription>> = match self.feeding {
             Feeding::Lazy => None,
             Feeding::Eager => {
-                check_eager_fits(max_tasks, crate::machine::available_memory_bytes())
+                // What the address-space limit (ulimit -v) leaves counts as well: past it,
+                // an allocation fails and Rust aborts the process.
+                check_eager_fits(max_tasks, crate::machine::allocatable_bytes())
                     .map_err(|message| Usable(TrialFailure::Failed(message)))?;
-                Some((0..max_tasks).map(TaskDescription::new).collect())
+                let mut all = Vec::new();
+                let count = usize::try_from(max_tasks).unwrap_or(usize::MAX);
+                all.try_reserve_exact(count).map_err(|_| {
+                    Usable(TrialFailure::Failed(format!(
+                        "eager feeding could not allocate the list of {max_tasks} task \
+                         descriptions: {}; use feeding = \"lazy\"",
+                        crate::machine::memory_limit_text()
+                    )))
+                })?;
+                all.extend((0..max_tasks).map(TaskDescription::new));
+                Some(all)
             }
         };
         for worker in &mut self.workers {
@@ -253,6 +327,8 @@ impl ProcessPool {
         }
         let mut in_flight = vec![0usize; count];
         let mut ended = vec![false; count];
+        // One watchdog per worker, counting from the moment the worker was given something.
+        let mut dogs = vec![Watchdog::new(self.expected_chunk); count];
         let mut next = 0u64;
         let mut sent_checksum = 0u64;
         let mut run = TrialRun {
@@ -278,6 +354,9 @@ impl ProcessPool {
             }
             if !feeding_over {
                 for (w, worker) in self.workers.iter_mut().enumerate() {
+                    if in_flight[w] == 0 && next < max_tasks {
+                        dogs[w].progress();
+                    }
                     while in_flight[w] < MAX_CHUNKS_IN_FLIGHT && next < max_tasks {
                         let end = (next + self.chunk_size).min(max_tasks);
                         match &eager {
@@ -305,6 +384,9 @@ impl ProcessPool {
                 for worker in &mut self.workers {
                     protocol::encode_end(worker.outbox());
                 }
+                for dog in &mut dogs {
+                    dog.progress();
+                }
                 end_sent = true;
             }
             if end_sent && ended.iter().all(|&e| e) {
@@ -318,6 +400,18 @@ impl ProcessPool {
                 &mut self.scratch,
             );
             for event in events.drain(..) {
+                if let Event::Message(w, message) = &event {
+                    // Learn how long a chunk really takes, so the limit stays a multiple of it.
+                    let gap = dogs[*w].since_progress();
+                    if matches!(message, FromWorker::ChunkDone { .. }) && gap > self.expected_chunk
+                    {
+                        self.expected_chunk = gap;
+                        for dog in &mut dogs {
+                            dog.expect_at_least(gap);
+                        }
+                    }
+                    dogs[*w].progress();
+                }
                 match event {
                     Event::Message(
                         w,
@@ -344,6 +438,9 @@ impl ProcessPool {
                     }
                     Event::Message(_, FromWorker::Panicked(message)) => {
                         plan.stop.record_panic(message);
+                    }
+                    Event::Message(_, FromWorker::TaskError(message)) => {
+                        plan.stop.record_error(message);
                     }
                     Event::Message(
                         w,
@@ -372,6 +469,11 @@ impl ProcessPool {
                         ))));
                     }
                     Event::Gone(w, what) => {
+                        // A Ctrl-C that reached a worker before it could ignore SIGINT: the
+                        // point was stopped, not failed (and a Stop waits for no death).
+                        if plan.stop.cancelled() {
+                            return Err(Broken(TrialFailure::Cancelled));
+                        }
                         let message = self.workers[w].death_message(&what);
                         return Err(Broken(TrialFailure::Failed(format!(
                             "{message} during the trial"
@@ -379,11 +481,21 @@ impl ProcessPool {
                     }
                 }
             }
+            // A busy worker that has sent nothing for too long is stopped or stuck.
+            for (w, dog) in dogs.iter().enumerate() {
+                let busy = in_flight[w] > 0 || (end_sent && !ended[w]);
+                if busy && dog.expired() {
+                    let who = format!("worker process {w}");
+                    return Err(Broken(TrialFailure::Failed(
+                        dog.message(&who, self.workers[w].pid()),
+                    )));
+                }
+            }
         }
         self.events = events;
         drop(eager);
-        if let Some(message) = plan.stop.panic_message() {
-            return Err(Usable(TrialFailure::Panicked(message)));
+        if let Some(fault) = plan.stop.fault() {
+            return Err(Usable(fault.into()));
         }
         if let Some(message) = end_error {
             return Err(Usable(TrialFailure::Failed(message)));
@@ -407,8 +519,8 @@ pub fn check_eager_fits(tasks: u64, available_bytes: u64) -> Result<(), String> 
         const MIB: f64 = (1u64 << 20) as f64;
         return Err(format!(
             "eager feeding would build {tasks} task descriptions ({:.0} MiB) before sending the \
-             first, more than the {:.0} MiB of memory available; use feeding = \"lazy\", or fewer \
-             tasks per trial",
+             first, more than the {:.0} MiB of memory available (free memory, or what the \
+             address-space limit leaves); use feeding = \"lazy\", or fewer tasks per trial",
             needed as f64 / MIB,
             available_bytes as f64 / MIB
         ));
@@ -449,6 +561,7 @@ impl Drop for ProcessPool {
 /// code. `pool PARENT_PID` runs a process pool worker; `idle PARENT_PID` runs a worker-cost
 /// experiment's idle process.
 pub fn run_worker_process(args: &[String]) -> i32 {
+    worker::set_worker_signals();
     match args.first().map(String::as_str) {
         Some("pool") => worker::run_pool_worker(args.get(1).and_then(|pid| pid.parse().ok())),
         Some("idle") => worker::run_idle_worker(args.get(1).and_then(|pid| pid.parse().ok())),

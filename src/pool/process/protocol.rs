@@ -32,6 +32,7 @@ const TAG_END: u8 = b'E';
 const TAG_READY: u8 = b'R';
 const TAG_CHUNK_DONE: u8 = b'C';
 const TAG_PANICKED: u8 = b'P';
+const TAG_TASK_ERROR: u8 = b'X';
 const TAG_ENDED: u8 = b'D';
 const TAG_FAILED: u8 = b'F';
 
@@ -115,6 +116,9 @@ pub enum FromWorker {
     },
     /// A task panicked; the message. The worker skips the rest of the trial's tasks.
     Panicked(String),
+    /// A task failed with an error it described (an I/O error, memory it could not
+    /// allocate); the whole message. The worker skips the rest of the trial's tasks.
+    TaskError(String),
     /// The trial is over for this worker.
     Ended {
         /// The worker process's CPU time (all its threads) from Begin to End, in nanoseconds.
@@ -247,6 +251,11 @@ pub fn encode_from_worker(buf: &mut Vec<u8>, message: &FromWorker) {
         }
         FromWorker::Panicked(message) => {
             let start = open_frame(buf, TAG_PANICKED);
+            push_text(buf, message);
+            close_frame(buf, start);
+        }
+        FromWorker::TaskError(message) => {
+            let start = open_frame(buf, TAG_TASK_ERROR);
             push_text(buf, message);
             close_frame(buf, start);
         }
@@ -383,6 +392,10 @@ pub fn decode_from_worker(buf: &[u8]) -> Result<Option<(FromWorker, usize)>, Pro
         TAG_PANICKED => {
             let text = body.text()?;
             body.finish(FromWorker::Panicked(text))?
+        }
+        TAG_TASK_ERROR => {
+            let text = body.text()?;
+            body.finish(FromWorker::TaskError(text))?
         }
         TAG_ENDED => {
             let process_cpu_ns = body.u64()?;
@@ -532,6 +545,7 @@ mod tests {
                 samples_ns: vec![1, 2, 3],
             },
             FromWorker::Panicked("boom".into()),
+            FromWorker::TaskError("I/O error in file_io task 3: disk full".into()),
             FromWorker::Ended {
                 process_cpu_ns: 12,
                 peak_rss_bytes: 4096,

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use super::IDLE_READY_LINE;
 use super::protocol::{self, FromWorker, TaskDescription, ToWorker};
-use crate::cancel::{CancelToken, TrialStop};
+use crate::cancel::{CancelToken, TaskFault, TrialStop};
 use crate::measure::{peak_rss_bytes, process_cpu_ns, reset_peak_rss, thread_cpu_ns};
 use crate::pool::panic_text;
 use crate::workload::{self, TaskCtx, Workload};
@@ -36,6 +36,28 @@ pub(crate) fn die_with_parent(parent_pid: Option<u32>) -> bool {
     // SAFETY: getppid has no preconditions.
     let ppid = unsafe { libc::getppid() };
     parent_pid.is_none_or(|expected| u32::try_from(ppid).is_ok_and(|p| p == expected))
+}
+
+/// Signal dispositions of a worker process, set before anything else:
+///
+/// - SIGINT is ignored. A Ctrl-C at a terminal goes to the whole foreground process group,
+///   workers included; pooltune decides what a Ctrl-C means (stop, keep the finished points)
+///   and ends its workers itself, so a worker must not die of it and fail the point.
+/// - SIGSEGV and SIGBUS get their default action back. Rust's runtime installs a handler for
+///   them that reports stack overflows; for any other fault it restores the default and
+///   returns, expecting the faulting instruction to run again and kill the process. A signal
+///   sent with kill(2) has no faulting instruction, so the worker would go on as if nothing
+///   had happened and the point would report success. With the default action, a worker
+///   that receives one dies of it and the point fails with the signal's name. (A stack
+///   overflow in a worker then shows as SIGSEGV, without Rust's message.)
+pub(crate) fn set_worker_signals() {
+    // SAFETY: signal(2) with valid signal numbers and the SIG_IGN/SIG_DFL constants; no other
+    // thread exists yet in a worker process.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+        libc::signal(libc::SIGBUS, libc::SIG_DFL);
+    }
 }
 
 /// Runs the pool worker until pooltune closes the pipe; returns the process exit code.
@@ -130,10 +152,10 @@ pub(crate) fn run_pool_worker(parent_pid: Option<u32>) -> i32 {
         if !send(&mut output, &reply) || failed {
             return EXIT_BROKEN;
         }
-        // A panic is reported once, right after the chunk that panicked.
+        // A panic or a task's error is reported once, right after the chunk it ended.
         if let Some(state) = &mut trial
-            && let Some(message) = state.unreported_panic.take()
-            && !send(&mut output, &FromWorker::Panicked(message))
+            && let Some(fault) = state.unreported_fault.take()
+            && !send(&mut output, &fault)
         {
             return EXIT_BROKEN;
         }
@@ -147,7 +169,10 @@ struct TrialState {
     countdown: u64,
     tasks: u64,
     process_cpu_before: u64,
-    unreported_panic: Option<String>,
+    /// The trial's first fault (a panic or a task's error) as the message that reports it,
+    /// until it is sent.
+    unreported_fault: Option<FromWorker>,
+    fault_reported: bool,
 }
 
 impl TrialState {
@@ -160,7 +185,8 @@ impl TrialState {
             countdown: 0,
             tasks: 0,
             process_cpu_before: process_cpu_ns(),
-            unreported_panic: None,
+            unreported_fault: None,
+            fault_reported: false,
         }
     }
 
@@ -204,9 +230,16 @@ impl TrialState {
         }));
         let cpu_ns = thread_cpu_ns().saturating_sub(cpu_before);
         if let Err(payload) = result {
-            let message = panic_text(&*payload);
-            self.stop.record_panic(message.clone());
-            self.unreported_panic = Some(message);
+            self.stop.record_panic(panic_text(&*payload));
+        }
+        if !self.fault_reported
+            && let Some(fault) = self.stop.fault()
+        {
+            self.fault_reported = true;
+            self.unreported_fault = Some(match fault {
+                TaskFault::Panic(message) => FromWorker::Panicked(message),
+                TaskFault::Error(message) => FromWorker::TaskError(message),
+            });
         }
         self.tasks += done;
         FromWorker::ChunkDone {

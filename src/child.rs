@@ -1,0 +1,274 @@
+//! What every child process pooltune starts shares: the watchdog that fails a child making no
+//! progress (stopped with SIGSTOP, or stuck), and the register of what must not outlive
+//! pooltune (children, their process groups, temporary folders), so that a second Ctrl-C,
+//! which ends pooltune at once, still ends the children and removes the folders first.
+//!
+//! The process pool's workers, the Python child of a comparison series and the Python child
+//! of the worker-cost run all use this one watchdog: each says how long it expects between two
+//! signs of life, and the limit is [`NO_PROGRESS_FACTOR`] times that, at least
+//! [`NO_PROGRESS_MIN`] (or exactly [`NO_PROGRESS_VAR`] seconds when that is set).
+//!
+//! Nothing here waits for a child in the normal course; the owner of each child reaps it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Shortest no-progress limit: a loaded machine (other builds, a laptop waking up) may pause
+/// a healthy child for a second or two, so a limit of a few seconds would fail healthy runs.
+pub const NO_PROGRESS_MIN: Duration = Duration::from_secs(10);
+
+/// The limit is this many times the expected time between two signs of life (a chunk of
+/// tasks, a trial): far more than scheduling noise, far less than forever.
+pub const NO_PROGRESS_FACTOR: u32 = 10;
+
+/// Environment variable that sets the no-progress limit, in seconds (a decimal number above
+/// 0), for every child: for tests, and for a user whose tasks take far longer than pooltune
+/// expects.
+pub const NO_PROGRESS_VAR: &str = "POOLTUNE_NO_PROGRESS_S";
+
+/// The no-progress limit for a child expected to show life every `expected`:
+/// [`NO_PROGRESS_FACTOR`] × `expected`, at least [`NO_PROGRESS_MIN`]; [`NO_PROGRESS_VAR`]
+/// overrides it.
+pub fn no_progress_limit(expected: Duration) -> Duration {
+    if let Some(seconds) = std::env::var(NO_PROGRESS_VAR)
+        .ok()
+        .and_then(|text| text.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+    {
+        return Duration::from_secs_f64(seconds.min(1e9));
+    }
+    expected
+        .saturating_mul(NO_PROGRESS_FACTOR)
+        .max(NO_PROGRESS_MIN)
+}
+
+/// Watches one child for signs of life.
+#[derive(Debug, Clone)]
+pub struct Watchdog {
+    limit: Duration,
+    last_progress: Instant,
+}
+
+impl Watchdog {
+    /// A watchdog for a child expected to show life every `expected`, starting now.
+    pub fn new(expected: Duration) -> Watchdog {
+        Watchdog {
+            limit: no_progress_limit(expected),
+            last_progress: Instant::now(),
+        }
+    }
+
+    /// The child showed life (a message, a line of output).
+    pub fn progress(&mut self) {
+        self.last_progress = Instant::now();
+    }
+
+    /// Raises the limit when the child turns out to need longer between signs of life than
+    /// expected (a chunk measured at `seen`), never lowering it.
+    pub fn expect_at_least(&mut self, seen: Duration) {
+        self.limit = self.limit.max(no_progress_limit(seen));
+    }
+
+    /// Time since the last sign of life (or since the watchdog was made).
+    pub fn since_progress(&self) -> Duration {
+        self.last_progress.elapsed()
+    }
+
+    /// The limit in force.
+    pub fn limit(&self) -> Duration {
+        self.limit
+    }
+
+    /// True once the child has shown no life for longer than the limit.
+    pub fn expired(&self) -> bool {
+        self.last_progress.elapsed() > self.limit
+    }
+
+    /// "worker process 1 (pid 4242) made no progress for 10 s (stopped or stuck)", for `who`
+    /// = "worker process 1".
+    pub fn message(&self, who: &str, pid: u32) -> String {
+        format!(
+            "{who} (pid {pid}) made no progress for {} (stopped or stuck)",
+            seconds(self.limit)
+        )
+    }
+}
+
+/// "10 s", "0.5 s".
+fn seconds(duration: Duration) -> String {
+    let s = duration.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// Something that must not outlive pooltune.
+#[derive(Debug, Clone)]
+enum Leftover {
+    /// A child process, killed with SIGKILL.
+    Process(libc::pid_t),
+    /// A process group (a child started in a group of its own, and all it started).
+    Group(libc::pid_t),
+    /// A temporary folder, removed with all it holds.
+    Folder(PathBuf),
+}
+
+/// The register: id and entry.
+static REGISTER: Mutex<Vec<(u64, Leftover)>> = Mutex::new(Vec::new());
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// An entry in the register, removed when dropped: drop it once the child is reaped or the
+/// folder removed.
+#[derive(Debug)]
+pub struct Registration(u64);
+
+fn register(leftover: Leftover) -> Registration {
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut register = REGISTER.lock().unwrap_or_else(|p| p.into_inner());
+    register.push((id, leftover));
+    Registration(id)
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut register = REGISTER.lock().unwrap_or_else(|p| p.into_inner());
+        register.retain(|(id, _)| *id != self.0);
+    }
+}
+
+/// Registers child process `pid`.
+pub fn register_process(pid: u32) -> Registration {
+    register(Leftover::Process(
+        libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX),
+    ))
+}
+
+/// Registers the process group `pgid` (a child started with `process_group(0)`).
+pub fn register_group(pgid: u32) -> Registration {
+    register(Leftover::Group(
+        libc::pid_t::try_from(pgid).unwrap_or(libc::pid_t::MAX),
+    ))
+}
+
+/// Registers a temporary folder.
+pub fn register_folder(path: &Path) -> Registration {
+    register(Leftover::Folder(path.to_path_buf()))
+}
+
+/// How long [`end_everything_now`] waits for killed children to be gone before it removes
+/// the folders they may still be writing into.
+const KILL_WAIT: Duration = Duration::from_millis(500);
+
+/// Kills every registered child and process group with SIGKILL, waits briefly for them to
+/// exit (without reaping them), then removes every registered folder. For a second Ctrl-C,
+/// just before pooltune ends itself; never called in the normal course.
+pub fn end_everything_now() {
+    end_where(|_| true);
+}
+
+/// [`end_everything_now`] for the registered entries whose id `chosen` picks.
+fn end_where(chosen: impl Fn(u64) -> bool) {
+    let entries: Vec<Leftover> = {
+        let register = REGISTER.lock().unwrap_or_else(|p| p.into_inner());
+        register
+            .iter()
+            .filter(|(id, _)| chosen(*id))
+            .map(|(_, entry)| entry.clone())
+            .collect()
+    };
+    let mut leaders = Vec::new();
+    for entry in &entries {
+        match *entry {
+            // SAFETY: kill(2) has no memory-safety preconditions; the pids are our unreaped
+            // children (a child's registration is dropped only after it is reaped).
+            Leftover::Process(pid) => unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                leaders.push(pid);
+            },
+            // SAFETY: as above, for a process group whose leader is our unreaped child.
+            Leftover::Group(pgid) => unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+                leaders.push(pgid);
+            },
+            Leftover::Folder(_) => {}
+        }
+    }
+    let deadline = Instant::now() + KILL_WAIT;
+    while Instant::now() < deadline && !leaders.iter().all(|&pid| has_exited(pid)) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for entry in &entries {
+        if let Leftover::Folder(path) = entry {
+            let _ = std::fs::remove_dir_all(path);
+        }
+    }
+}
+
+/// True when child `pid` has exited (or is not our child), without reaping it.
+fn has_exited(pid: libc::pid_t) -> bool {
+    // SAFETY: waitid writes only into `info`, a zeroed siginfo_t we own; WNOWAIT leaves the
+    // child waitable for its owner.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let rc = libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
+        );
+        rc != 0 || info.si_pid() != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_is_a_multiple_of_the_expected_time_with_a_floor() {
+        // The variable is not set in unit tests (cargo does not set it).
+        if std::env::var_os(NO_PROGRESS_VAR).is_some() {
+            return;
+        }
+        assert_eq!(no_progress_limit(Duration::ZERO), NO_PROGRESS_MIN);
+        assert_eq!(
+            no_progress_limit(Duration::from_secs(3)),
+            Duration::from_secs(30)
+        );
+        let mut dog = Watchdog::new(Duration::from_millis(1));
+        assert_eq!(dog.limit(), NO_PROGRESS_MIN);
+        dog.expect_at_least(Duration::from_secs(2));
+        assert_eq!(dog.limit(), Duration::from_secs(20));
+        dog.expect_at_least(Duration::from_millis(1));
+        assert_eq!(dog.limit(), Duration::from_secs(20));
+        assert!(!dog.expired());
+        assert_eq!(
+            dog.message("worker process 1", 42),
+            "worker process 1 (pid 42) made no progress for 20 s (stopped or stuck)"
+        );
+    }
+
+    #[test]
+    fn ending_everything_kills_registered_children_and_removes_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("pooltune-file-io-test");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::write(folder.join("worker-0.bin"), b"x").unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let ids = [register_process(child.id()), register_folder(&folder)];
+        // Only this test's entries: other tests of this binary register theirs meanwhile.
+        end_where(|id| ids.iter().any(|r| r.0 == id));
+        assert!(!folder.exists());
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(libc::SIGKILL)
+        );
+    }
+}
