@@ -258,6 +258,7 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     drop(ctrl_c_watch);
     let bytes = export::exporter_with_model(args.format, args.model_options()).export(&result)?;
     write_output(&args.out, &bytes)?;
+    print_warnings(&result.warnings);
     if result.cancelled && ctrl_c::pressed() {
         return Err(CliError::Run(anyhow::anyhow!(
             "stopped by Ctrl-C after {} of {} thread counts; the finished ones were written",
@@ -349,7 +350,16 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         .map_err(|err| CliError::Run(err.into()))?;
     let bytes = compare::export::export(&result, args.format)?;
     write_output(&args.out, &bytes)?;
+    print_warnings(&result.warnings);
     Ok(())
+}
+
+/// Each warning of a result on stderr as `warning: ...`, after the table or the file is
+/// written (hyperfine's habit), so that it is seen even with `--out`.
+fn print_warnings(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
 }
 
 /// Ctrl-C while `pooltune sweep` runs: the first one stops the sweep as the app's Stop does
@@ -573,6 +583,7 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
         })?;
     let bytes = cost::export(&result, args.format)?;
     write_output(&args.out, &bytes)?;
+    print_warnings(&result.warnings);
     match (&args.python, &result.python_error) {
         (Some(path), Some(error)) => Err(CliError::Run(anyhow::anyhow!(
             "--python {}: {error}",

@@ -978,6 +978,8 @@ mod tests {
             pss_per_worker_bytes: pss,
             virtual_per_worker_bytes: 8.0 * 1024.0 * 1024.0,
             stop_ms: 1.5,
+            stacks_reused: None,
+            memory_unreliable: None,
             error: None,
         }
     }

@@ -534,6 +534,7 @@ mod tests {
                 tasks_per_trial: Some(1),
                 trial_ms: None,
                 warmup_ms: 0,
+                retry_disturbed: 1,
             },
         });
         for p in points {
