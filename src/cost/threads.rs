@@ -60,33 +60,31 @@ pub struct IdleThreads {
     virtual_before: u64,
     /// The address ranges mapped before the first thread started (`/proc/self/maps`).
     mapped_before: Vec<(usize, usize)>,
+    /// Uncounted threads holding the stacks glibc had kept from ended threads; stopped after
+    /// the counted ones.
+    absorbers: Option<Box<IdleThreads>>,
     error: Option<String>,
 }
+
+/// Most uncounted threads started to take up cached stacks: glibc keeps at most 40 MiB of
+/// them (`stack_cache_maxsize`, nptl/allocatestack.c), 20 of Rust's 2 MiB stacks; 256 covers
+/// stacks down to 160 KiB. Smaller cached stacks left over are detected and left out.
+const MAX_ABSORBERS: usize = 256;
 
 impl IdleThreads {
     /// Starts `count` threads of `stack_bytes` stack each (None: Rust's default), one after
     /// the other, each waited for before the next. Reads this process's RSS and VmSize just
     /// before the first. A thread that cannot be created ends the start early; the error is
     /// kept for the result.
+    ///
+    /// First, threads that are not counted take up the stacks glibc kept from threads that
+    /// ended earlier (a sweep's pool leaves up to 40 MiB of them, already resident): otherwise
+    /// the counted threads would get those, and their memory would show as nothing.
     pub fn start(count: usize, stack_bytes: Option<u64>) -> IdleThreads {
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                stack_addresses: Vec::with_capacity(count),
-                ..State::default()
-            }),
-            started: Condvar::new(),
-            stop: Condvar::new(),
-            base: Instant::now(),
-        });
-        let mut idle = IdleThreads {
-            shared,
-            handles: Vec::with_capacity(count),
-            start_latencies_us: Vec::with_capacity(count),
-            rss_before: 0,
-            virtual_before: 0,
-            mapped_before: mapped_ranges(),
-            error: None,
-        };
+        let absorbers = IdleThreads::take_cached_stacks(stack_bytes);
+        let mut idle = IdleThreads::empty(count);
+        idle.absorbers = absorbers.map(Box::new);
+        idle.mapped_before = mapped_ranges();
         idle.rss_before = status_bytes(Pid::This, "VmRSS:").unwrap_or(0);
         idle.virtual_before = status_bytes(Pid::This, "VmSize:").unwrap_or(0);
         for index in 0..count {
@@ -99,6 +97,45 @@ impl IdleThreads {
             }
         }
         idle
+    }
+
+    fn empty(count: usize) -> IdleThreads {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                stack_addresses: Vec::with_capacity(count),
+                ..State::default()
+            }),
+            started: Condvar::new(),
+            stop: Condvar::new(),
+            base: Instant::now(),
+        });
+        IdleThreads {
+            shared,
+            handles: Vec::with_capacity(count),
+            start_latencies_us: Vec::with_capacity(count),
+            rss_before: 0,
+            virtual_before: 0,
+            mapped_before: Vec::new(),
+            absorbers: None,
+            error: None,
+        }
+    }
+
+    /// Starts idle threads until one gets a stack that was not mapped before (so no cached
+    /// stack of this size is left), at most [`MAX_ABSORBERS`]. All of them stay alive until
+    /// the counted threads are stopped: a stopped one's stack would go back to the cache.
+    fn take_cached_stacks(stack_bytes: Option<u64>) -> Option<IdleThreads> {
+        let mut absorbers = IdleThreads::empty(MAX_ABSORBERS);
+        absorbers.mapped_before = mapped_ranges();
+        for index in 0..MAX_ABSORBERS {
+            if absorbers.start_one(index, stack_bytes).is_err() {
+                break;
+            }
+            if absorbers.stacks_reused() <= index {
+                break;
+            }
+        }
+        (absorbers.count() > 0).then_some(absorbers)
     }
 
     fn start_one(&mut self, index: usize, stack_bytes: Option<u64>) -> Result<(), String> {
@@ -138,6 +175,12 @@ impl IdleThreads {
         self.handles.len()
     }
 
+    /// Uncounted threads alive beside the counted ones, holding the stacks glibc had kept
+    /// from ended threads (and one new stack, the sign that none is left); see [`Self::start`].
+    pub fn stack_holders(&self) -> usize {
+        self.absorbers.as_ref().map_or(0, |a| a.count())
+    }
+
     /// Measures the live threads against the readings taken before the first started, stops
     /// them (timing the stop), and returns the cost.
     pub fn measure_and_stop(mut self) -> WorkerCost {
@@ -146,6 +189,9 @@ impl IdleThreads {
         let workers = self.count();
         let reused = self.stacks_reused();
         let stop_ms = self.stop();
+        if let Some(mut absorbers) = self.absorbers.take() {
+            absorbers.stop();
+        }
         let memory = memory_per_thread(
             (self.rss_before, rss_after),
             (self.virtual_before, virtual_after),
