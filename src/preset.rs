@@ -1379,6 +1379,17 @@ tasks_per_trial = 500
     }
 
     #[test]
+    fn retry_disturbed_defaults_to_one_and_is_bounded() {
+        assert_eq!(parse_str(GOOD).unwrap().sweep.retry_disturbed, 1);
+        let never = GOOD.replace("trials = 3", "trials = 3\nretry_disturbed = 0");
+        assert_eq!(parse_str(&never).unwrap().sweep.retry_disturbed, 0);
+        let too_many = GOOD.replace("trials = 3", "trials = 3\nretry_disturbed = 6");
+        let message = parse_str(&too_many).unwrap_err().to_string();
+        assert!(message.contains("sweep.retry_disturbed"), "{message}");
+        assert!(message.contains("0 (never) to 5"), "{message}");
+    }
+
+    #[test]
     fn failed_save_keeps_the_old_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.toml");

@@ -1,11 +1,12 @@
 //! A busy machine is detected: two busy-looping processes started beside a short CPU sweep
 //! make every point `disturbed`, with other processes' CPU use in the figure; the same sweep
-//! on a quiet machine is not flagged. One test in this file, so that no other test of the
-//! same binary runs beside it.
+//! on a quiet machine is not flagged; `pooltune sweep --out` says so on stderr. The tests of
+//! this file take turns (one lock), so that none is the other's busy neighbour.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::process::{Child, Command};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use pooltune::cancel::CancelToken;
@@ -14,6 +15,9 @@ use pooltune::preset::{PoolSpec, Preset, SweepSpec, WorkloadSpec};
 use pooltune::result::SweepResult;
 use pooltune::sweep;
 use pooltune::trust::{BusySampler, DISTURBED_MEAN_CPUS};
+
+/// Held by each test while it runs.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Busy-looping shells, killed and reaped when dropped (also when an assertion fails).
 struct Spinners(Vec<Child>);
@@ -87,6 +91,7 @@ fn background_cpus() -> f64 {
 
 #[test]
 fn two_busy_processes_flag_every_point_and_a_quiet_sweep_is_not_flagged() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let loaded = {
         let _spinners = Spinners::start(2);
         // Let them be scheduled before the first trial.
@@ -144,5 +149,47 @@ fn two_busy_processes_flag_every_point_and_a_quiet_sweep_is_not_flagged() {
              the quiet half is not checked; alone the sweep saw {:.2}",
             mean_other_cpus(&alone)
         );
+    }
+}
+
+#[test]
+fn the_cli_prints_the_warning_on_stderr_after_writing_the_file() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("busy.toml");
+    std::fs::write(
+        &preset,
+        "schema_version = 1\nname = \"busy\"\n[workload]\nkind = \"cpu\"\ncompute_us = 200\n\
+         [sweep]\nthreads = [1, 2]\ntrials = 3\ntrial_ms = 150\nwarmup_ms = 30\nretry_disturbed = 0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("result.json");
+    let output = {
+        let _spinners = Spinners::start(2);
+        std::thread::sleep(Duration::from_millis(100));
+        Command::new(env!("CARGO_BIN_EXE_pooltune"))
+            .args(["sweep", "--format", "json", "--preset"])
+            .arg(&preset)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("warning: other processes used")),
+        "{stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let warnings = json["warnings"].as_array().unwrap();
+    assert!(!warnings.is_empty());
+    for point in json["points"].as_array().unwrap() {
+        assert_eq!(point["disturbed"], true, "{point}");
+        assert!(point["other_cpu_utilization"].as_f64().unwrap() > DISTURBED_MEAN_CPUS);
+        assert_eq!(point["retried_trials"], 0);
     }
 }
