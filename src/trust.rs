@@ -232,12 +232,14 @@ pub fn disturbed_warning(points: &[Point], cpus: usize, label: Option<&str>) -> 
         .sum::<f64>()
         / disturbed.len() as f64;
     let retried: u32 = ok.iter().map(|p| p.retried_trials).sum();
-    let retried = if retried > 0 {
-        format!(" ({retried} trials were measured again)")
-    } else {
-        String::new()
+    let retried = match retried {
+        0 => String::new(),
+        1 => " (1 trial was measured again)".to_owned(),
+        k => format!(" ({k} trials were measured again)"),
     };
-    let scope = if disturbed.len() == ok.len() && ok.len() > 1 {
+    let scope = if disturbed.len() == 2 && ok.len() == 2 {
+        "during both thread counts".to_owned()
+    } else if disturbed.len() == ok.len() && ok.len() > 2 {
         format!("during all {} thread counts", ok.len())
     } else {
         format!("during {} of {} thread counts", disturbed.len(), ok.len())

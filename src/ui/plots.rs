@@ -249,7 +249,12 @@ pub fn point_summary(run: &Run, p: &Point) -> String {
         summary.push_str("\ndisturbed: other processes used the CPUs; not this workload's alone");
     }
     if p.retried_trials > 0 {
-        summary.push_str(&format!("\n{} trials measured again", p.retried_trials));
+        let trials = if p.retried_trials == 1 {
+            "trial"
+        } else {
+            "trials"
+        };
+        summary.push_str(&format!("\n{} {trials} measured again", p.retried_trials));
     }
     summary
 }
