@@ -342,6 +342,16 @@ pub fn single_thread_cpu_warning(
     ))
 }
 
+/// For a worker-cost run: other processes used the CPUs during it (`other_cpus`, measured over
+/// the whole run). Start and stop times suffer; memory does not.
+pub fn cost_busy_warning(other_cpus: f64, cpus: usize) -> Option<String> {
+    (other_cpus.is_finite() && other_cpus > DISTURBED_MEAN_CPUS).then(|| {
+        format!(
+            "other processes used {other_cpus:.1} of {cpus} CPUs during the run: the start and stop times are slower than on a quiet machine (the memory figures are not affected)"
+        )
+    })
+}
+
 /// The recommendation sentence as shown: the warnings first, then the sentence.
 pub fn with_warnings(warnings: &[String], sentence: &str) -> String {
     if warnings.is_empty() {
@@ -538,6 +548,17 @@ mod tests {
             wait_us: 900,
         };
         assert_eq!(single_thread_cpu_warning(&[one], &blocking, None), None);
+    }
+
+    #[test]
+    fn a_busy_worker_cost_run_warns_about_its_times() {
+        let warning = cost_busy_warning(0.84, 2).unwrap();
+        assert!(
+            warning.starts_with("other processes used 0.8 of 2 CPUs during the run"),
+            "{warning}"
+        );
+        assert_eq!(cost_busy_warning(0.05, 2), None);
+        assert_eq!(cost_busy_warning(f64::NAN, 2), None);
     }
 
     #[test]

@@ -351,6 +351,12 @@ pub fn run_cost(
         PythonChoice::Path(path) => return Err(CostError::NoPython(path.clone())),
     };
     let started = Instant::now();
+    // Other processes' CPU use over the whole run: this process's own and its children's
+    // (worker processes and Python, all reaped by the end) are taken out.
+    let mut busy = crate::trust::BusySampler::system();
+    let busy_mark = busy.mark();
+    let own_before = crate::measure::ProcessUsage::now();
+    let children_before = crate::measure::children_cpu_ns();
     let stack_bytes = spec.stack_kib.map(|kib| kib * 1024);
     let mut result = CostResult {
         machine: MachineInfo::detect(),
@@ -421,6 +427,20 @@ pub fn run_cost(
         _ => {}
     }
     result.warnings = cost_warnings(&result);
+    let own_cpu_ns = crate::measure::ProcessUsage::now()
+        .since(&own_before)
+        .cpu_ns
+        + crate::measure::children_cpu_ns().saturating_sub(children_before);
+    let other_cpus = busy.other_cpus(
+        &busy_mark,
+        own_cpu_ns,
+        busy_mark.elapsed(),
+        crate::machine::online_cpus(),
+    );
+    result.warnings.extend(crate::trust::cost_busy_warning(
+        other_cpus,
+        result.machine.logical_cpus,
+    ));
     result.cancelled = cancel.is_cancelled();
     result.duration_s = started.elapsed().as_secs_f64();
     emit(CostEvent::Finished(Box::new(result.clone())));
