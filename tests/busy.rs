@@ -70,6 +70,26 @@ fn sweep() -> SweepResult {
     sweep::run_sweep(&preset(), &CancelToken::new(), &mut |_| {}).unwrap()
 }
 
+#[test]
+fn a_disturbed_trial_is_measured_again_and_counted_once() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut retrying = preset();
+    retrying.sweep.retry_disturbed = 2;
+    let result = {
+        let _spinners = Spinners::start(2);
+        std::thread::sleep(Duration::from_millis(100));
+        sweep::run_sweep(&retrying, &CancelToken::new(), &mut |_| {}).unwrap()
+    };
+    for p in &result.points {
+        // Two busy loops disturb every attempt: each trial is retried (twice), counted once,
+        // and the point still has its three trials.
+        assert_eq!(p.trials, 3, "{p:?}");
+        assert_eq!(p.trial_throughputs_per_s.len(), 3, "{p:?}");
+        assert_eq!(p.retried_trials, 3, "{p:?}");
+        assert!(p.disturbed, "{p:?}");
+    }
+}
+
 fn mean_other_cpus(result: &SweepResult) -> f64 {
     let figures: Vec<f64> = result
         .points
