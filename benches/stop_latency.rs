@@ -83,6 +83,7 @@ fn main() {
                     tasks_per_trial: None,
                     trial_ms: Some(10_000),
                     warmup_ms: 100,
+                    retry_disturbed: 1,
                 },
             };
             let cancel = CancelToken::new();

@@ -303,7 +303,11 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         .map_err(|err| CliError::Run(err.into()))?;
     drop(ctrl_c_watch);
     let bytes = export::exporter_with_model(args.format, args.model_options()).export(&result)?;
-    write_output_or_print(&args.out, &bytes)?;
+    // The warnings are said even when the file could not be written (the result then went
+    // to stdout), before that error ends the run.
+    let written = write_output_or_print(&args.out, &bytes);
+    print_warnings(&result.warnings);
+    written?;
     if result.cancelled && ctrl_c::pressed() {
         return Err(CliError::Run(anyhow::anyhow!(
             "stopped by Ctrl-C after {} of {} thread counts; the finished ones were written",
@@ -428,7 +432,11 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         .map_err(|err| CliError::Run(err.into()))?;
     drop(ctrl_c_watch);
     let bytes = compare::export::export(&result, args.format)?;
-    write_output_or_print(&args.out, &bytes)?;
+    // The warnings are said even when the file could not be written (the result then went
+    // to stdout), before that error ends the run.
+    let written = write_output_or_print(&args.out, &bytes);
+    print_warnings(&result.warnings);
+    written?;
     if result.cancelled && ctrl_c::pressed() {
         let measured: usize = result.series.iter().map(|s| s.points.len()).sum();
         return Err(CliError::Run(anyhow::anyhow!(
@@ -445,6 +453,14 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         points.chain(unrun)
     });
     nothing_measured(errors, "point")
+}
+
+/// Each warning of a result on stderr as `warning: ...`, after the table or the file is
+/// written (hyperfine's habit), so that it is seen even with `--out`.
+fn print_warnings(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
 }
 
 /// Ctrl-C while `pooltune sweep`, `compare` or `cost` runs: the first one stops the run as
@@ -740,7 +756,11 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
     })?;
     drop(ctrl_c_watch);
     let bytes = cost::export(&result, args.format)?;
-    write_output_or_print(&args.out, &bytes)?;
+    // The warnings are said even when the file could not be written (the result then went
+    // to stdout), before that error ends the run.
+    let written = write_output_or_print(&args.out, &bytes);
+    print_warnings(&result.warnings);
+    written?;
     if result.cancelled && ctrl_c::pressed() {
         return Err(CliError::Run(anyhow::anyhow!(
             "stopped by Ctrl-C; the finished measurements were written"

@@ -26,6 +26,7 @@ pub mod preset;
 pub mod result;
 pub mod stats;
 pub mod sweep;
+pub mod trust;
 #[cfg(feature = "gui")]
 pub mod ui;
 pub mod workload;

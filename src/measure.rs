@@ -75,6 +75,23 @@ impl ProcessUsage {
     }
 }
 
+/// CPU time (user + system) of this process's children that have ended and been waited for
+/// (getrusage RUSAGE_CHILDREN), in nanoseconds. Children still running are not in it: a
+/// process pool reports its live workers' CPU itself.
+pub fn children_cpu_ns() -> u64 {
+    // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is valid and writable; RUSAGE_CHILDREN is always accepted.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    if rc != 0 {
+        return 0;
+    }
+    let tv_ns = |tv: libc::timeval| {
+        (tv.tv_sec as u64).saturating_mul(1_000_000_000) + (tv.tv_usec as u64) * 1000
+    };
+    tv_ns(usage.ru_utime) + tv_ns(usage.ru_stime)
+}
+
 /// Change in process usage over an interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UsageDelta {

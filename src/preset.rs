@@ -277,10 +277,17 @@ pub struct SweepSpec {
     /// Unmeasured warm-up before the trials of each thread count, in milliseconds.
     #[serde(default = "default_warmup_ms")]
     pub warmup_ms: u64,
+    /// How many times a trial during which other processes used the CPUs (more than
+    /// [`crate::trust::DISTURBED_MEAN_CPUS`]) is measured again before it is kept; 0 never.
+    #[serde(default = "default_retry_disturbed")]
+    pub retry_disturbed: u32,
 }
 
 fn default_trials() -> u32 {
     3
+}
+fn default_retry_disturbed() -> u32 {
+    1
 }
 fn default_warmup_ms() -> u64 {
     200
@@ -426,6 +433,9 @@ pub mod limits {
     pub const TRIALS: (u32, u32) = (3, 100);
     /// Longest warm-up.
     pub const MAX_WARMUP_MS: u64 = 60_000;
+    /// Most repeats of a disturbed trial: 5 (each repeat costs a whole trial, and a machine
+    /// busy for six trials in a row will not be quiet for the seventh).
+    pub const MAX_RETRY_DISTURBED: u32 = 5;
     /// Largest file a `file_io` task writes: 1 GiB.
     pub const MAX_FILE_BYTES: u64 = 1 << 30;
     /// Most increments per `shared_state` task.
@@ -776,6 +786,13 @@ impl SweepSpec {
                 "sweep.warmup_ms",
                 self.warmup_ms,
                 format!("0 to {MAX_WARMUP_MS} milliseconds"),
+            ));
+        }
+        if self.retry_disturbed > MAX_RETRY_DISTURBED {
+            return Err(invalid(
+                "sweep.retry_disturbed",
+                self.retry_disturbed,
+                format!("0 (never) to {MAX_RETRY_DISTURBED} repeats of a disturbed trial"),
             ));
         }
         Ok(())
@@ -1743,6 +1760,7 @@ tasks_per_trial = 500
             tasks_per_trial: Some(10),
             trial_ms: None,
             warmup_ms: 0,
+            retry_disturbed: 1,
         };
         assert_eq!(spec.thread_counts(), vec![1, 2, 4, 8, 16, 24]);
         let linear = SweepSpec {
@@ -1785,6 +1803,17 @@ tasks_per_trial = 500
         let preset = parse_str(GOOD).unwrap();
         let text = to_toml(&preset).unwrap();
         assert_eq!(parse_str(&text).unwrap(), preset);
+    }
+
+    #[test]
+    fn retry_disturbed_defaults_to_one_and_is_bounded() {
+        assert_eq!(parse_str(GOOD).unwrap().sweep.retry_disturbed, 1);
+        let never = GOOD.replace("trials = 3", "trials = 3\nretry_disturbed = 0");
+        assert_eq!(parse_str(&never).unwrap().sweep.retry_disturbed, 0);
+        let too_many = GOOD.replace("trials = 3", "trials = 3\nretry_disturbed = 6");
+        let message = parse_str(&too_many).unwrap_err().to_string();
+        assert!(message.contains("sweep.retry_disturbed"), "{message}");
+        assert!(message.contains("0 (never) to 5"), "{message}");
     }
 
     #[test]

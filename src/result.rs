@@ -65,9 +65,27 @@ pub struct Point {
     /// Involuntary context switches per trial (threads preempted), mean over trials.
     #[serde(deserialize_with = "nan_null::deserialize")]
     pub involuntary_context_switches: f64,
+    /// CPUs that other processes kept busy during the trials, mean over trials: the busy time
+    /// of all CPUs (`/proc/stat`) minus pooltune's own and its children's CPU time, over the
+    /// trial's wall time; 0 to the number of logical CPUs. Null when unknown (for a Python
+    /// series it covers the script's whole run at this thread count).
+    #[serde(default = "nan", deserialize_with = "nan_null::deserialize")]
+    pub other_cpu_utilization: f64,
+    /// True when other processes used more than 0.10 of a CPU on average over the trials or
+    /// more than 0.25 in any one (see [`crate::trust`]): the point is not this workload's alone.
+    #[serde(default)]
+    pub disturbed: bool,
+    /// Trials measured again because other processes used the CPUs during them
+    /// (`[sweep] retry_disturbed`); each counts once however often it was repeated.
+    #[serde(default)]
+    pub retried_trials: u32,
     /// Why the point failed (a panicking task, a pool that could not be built, a wrong
     /// shared-state total), or null.
     pub error: Option<String>,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 impl Point {
@@ -92,6 +110,9 @@ impl Point {
             workers_peak_rss_bytes: None,
             voluntary_context_switches: f64::NAN,
             involuntary_context_switches: f64::NAN,
+            other_cpu_utilization: f64::NAN,
+            disturbed: false,
+            retried_trials: 0,
             error: Some(error.into()),
         }
     }
@@ -139,6 +160,11 @@ pub struct SweepResult {
     pub started_unix_s: u64,
     /// How long the sweep took, in seconds.
     pub duration_s: f64,
+    /// Plain sentences, each with its figure, about what makes the result less than
+    /// trustworthy: a busy machine, a shape no measurement can honestly have (see
+    /// [`crate::trust`]). Empty when there is nothing to say.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// serde support for floats that are NaN when unknown: serde_json writes NaN as `null`;

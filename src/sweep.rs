@@ -12,11 +12,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::cancel::{CancelToken, TrialStop};
 use crate::error::EngineError;
 use crate::machine::MachineInfo;
-use crate::measure::{ProcessUsage, peak_rss_bytes, reset_peak_rss};
+use crate::measure::{ProcessUsage, children_cpu_ns, peak_rss_bytes, reset_peak_rss};
 use crate::pool::{self, Pool, TrialFailure, TrialPlan, TrialRun, WorkloadSource};
 use crate::preset::{PoolSpec, Preset, TrialLength, WorkloadSpec, limits};
 use crate::result::{Calibration, Point, SweepResult};
 use crate::stats;
+use crate::trust::{self, BusySampler};
 use crate::workload::{self, Workload};
 
 /// Longest a timed task may be slowed by its own timestamps: 2% (see README, "Latency").
@@ -96,6 +97,8 @@ pub struct PointSetup {
     pub warmup_ms: u64,
     /// The run's calibration.
     pub calibration: Calibration,
+    /// Repeats of a trial during which other processes used the CPUs (`retry_disturbed`).
+    pub retry_disturbed: u32,
 }
 
 impl PointSetup {
@@ -108,6 +111,7 @@ impl PointSetup {
             length: preset.sweep.trial_length(),
             warmup_ms: preset.sweep.warmup_ms,
             calibration,
+            retry_disturbed: preset.sweep.retry_disturbed,
         }
     }
 
@@ -172,7 +176,7 @@ pub fn run_sweep(
             }
         }
     }
-    let result = SweepResult {
+    let mut result = SweepResult {
         machine,
         preset: preset.clone(),
         calibration,
@@ -180,7 +184,9 @@ pub fn run_sweep(
         cancelled,
         started_unix_s,
         duration_s: started.elapsed().as_secs_f64(),
+        warnings: Vec::new(),
     };
+    result.warnings = trust::sweep_warnings(&result);
     emit(SweepEvent::Finished(Box::new(result.clone())));
     Ok(result)
 }
@@ -305,51 +311,76 @@ fn measure_with(
     let mut sampled_time_ns = 0u64;
     let mut peak_rss = 0u64;
     let mut workers_peak_rss: Option<u64> = None;
+    let mut busy = BusySampler::system();
+    let cpus = crate::machine::online_cpus();
+    let mut retried_trials = 0u32;
     for trial in 0..setup.trials {
-        workload.begin_trial();
-        reset_peak_rss();
-        let stop = Arc::new(TrialStop::new(
-            cancel.clone(),
-            trial_time.map(|t| Instant::now() + t),
-        ));
-        let plan = TrialPlan {
-            workload,
-            max_tasks,
-            sample_every,
-            chunk_tasks,
-            stop: &stop,
+        let mut repeats = 0u32;
+        let (run, summary) = loop {
+            workload.begin_trial();
+            reset_peak_rss();
+            let stop = Arc::new(TrialStop::new(
+                cancel.clone(),
+                trial_time.map(|t| Instant::now() + t),
+            ));
+            let plan = TrialPlan {
+                workload,
+                max_tasks,
+                sample_every,
+                chunk_tasks,
+                stop: &stop,
+            };
+            let mark = busy.mark();
+            let before = ProcessUsage::now();
+            let children_before = children_cpu_ns();
+            let run = pool.run_trial(&plan)?;
+            let usage = ProcessUsage::now().since(&before);
+            let own_cpu_ns =
+                usage.cpu_ns + run.child_cpu_ns + children_cpu_ns().saturating_sub(children_before);
+            let other_cpus = busy.other_cpus(&mark, own_cpu_ns, mark.elapsed(), cpus);
+            peak_rss = peak_rss.max(peak_rss_bytes());
+            if let Some(workers) = run.child_peak_rss_bytes {
+                workers_peak_rss = Some(workers_peak_rss.unwrap_or(0).max(workers));
+            }
+            if let Err(message) = workload.end_trial(run.tasks) {
+                return Err(TrialFailure::Failed(message));
+            }
+            if matches!(setup.length, TrialLength::Tasks(n) if run.tasks != n) {
+                return Err(TrialFailure::Failed(format!(
+                    "trial {} ran {} tasks instead of {}",
+                    trial + 1,
+                    run.tasks,
+                    max_tasks
+                )));
+            }
+            let summary = TrialSummary::new(&run, usage, other_cpus);
+            if trust::trial_disturbed(other_cpus)
+                && repeats < setup.retry_disturbed
+                && !cancel.is_cancelled()
+            {
+                repeats += 1;
+                continue;
+            }
+            break (run, summary);
         };
-        let before = ProcessUsage::now();
-        let run = pool.run_trial(&plan)?;
-        let usage = ProcessUsage::now().since(&before);
-        peak_rss = peak_rss.max(peak_rss_bytes());
-        if let Some(workers) = run.child_peak_rss_bytes {
-            workers_peak_rss = Some(workers_peak_rss.unwrap_or(0).max(workers));
-        }
-        if let Err(message) = workload.end_trial(run.tasks) {
-            return Err(TrialFailure::Failed(message));
-        }
-        if matches!(setup.length, TrialLength::Tasks(n) if run.tasks != n) {
-            return Err(TrialFailure::Failed(format!(
-                "trial {} ran {} tasks instead of {}",
-                trial + 1,
-                run.tasks,
-                max_tasks
-            )));
+        if repeats > 0 {
+            retried_trials += 1;
         }
         let _ = latency.add(&run.latency_ns);
         sampled_time_ns += run.sampled_time_ns;
-        trials.push(TrialSummary::new(&run, usage));
+        trials.push(summary);
         on_step(trial as usize + 2);
     }
-    Ok(summarise(
+    let mut point = summarise(
         threads,
         &trials,
         &latency,
         sampled_time_ns,
         sample_every,
         (peak_rss, workers_peak_rss),
-    ))
+    );
+    point.retried_trials = retried_trials;
+    Ok(point)
 }
 
 /// Runs ever larger batches (threads, 4×threads, 16×threads, ... tasks) until the warm-up
@@ -441,10 +472,12 @@ struct TrialSummary {
     cpu_utilization: f64,
     voluntary: u64,
     involuntary: u64,
+    /// CPUs other processes kept busy during the trial (NaN: unknown).
+    other_cpus: f64,
 }
 
 impl TrialSummary {
-    fn new(run: &TrialRun, usage: crate::measure::UsageDelta) -> TrialSummary {
+    fn new(run: &TrialRun, usage: crate::measure::UsageDelta, other_cpus: f64) -> TrialSummary {
         let wall_ns = run.wall.as_nanos().max(1) as f64;
         TrialSummary {
             tasks: run.tasks,
@@ -453,6 +486,7 @@ impl TrialSummary {
             cpu_utilization: (usage.cpu_ns + run.child_cpu_ns) as f64 / wall_ns,
             voluntary: usage.voluntary_switches,
             involuntary: usage.involuntary_switches,
+            other_cpus,
         }
     }
 
@@ -481,6 +515,7 @@ fn summarise(
         }
     };
     let worker_cpu_ns: u64 = trials.iter().map(|t| t.worker_cpu_ns).sum();
+    let other_cpus: Vec<f64> = trials.iter().map(|t| t.other_cpus).collect();
     Point {
         threads,
         trials: trials.len() as u32,
@@ -512,6 +547,9 @@ fn summarise(
         workers_peak_rss_bytes,
         voluntary_context_switches: mean_of(|t| t.voluntary as f64),
         involuntary_context_switches: mean_of(|t| t.involuntary as f64),
+        other_cpu_utilization: stats::mean(&other_cpus),
+        disturbed: trust::point_disturbed(&other_cpus),
+        retried_trials: 0,
         error: None,
     }
 }

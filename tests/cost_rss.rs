@@ -35,11 +35,14 @@ fn rss_per_thread_agrees_with_proc_self_status_and_threads_really_start_and_stop
         let tasks_before = tasks();
         let rss_before = status_bytes("VmRSS:");
         let idle = IdleThreads::start(THREADS, stack_kib.map(|k| k * 1024));
+        // The holders' RSS is not the counted threads': a few pages each, under 1% here.
         let rss_after = status_bytes("VmRSS:");
         assert_eq!(idle.count(), THREADS);
+        // Beside them, the threads that hold the stacks glibc kept from ended threads.
+        assert!(idle.stack_holders() >= 1);
         assert_eq!(
             tasks(),
-            tasks_before + THREADS,
+            tasks_before + THREADS + idle.stack_holders(),
             "threads alive in /proc/self/task"
         );
         let cost = idle.measure_and_stop();

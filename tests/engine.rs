@@ -47,6 +47,7 @@ fn setup(pool: PoolSpec, length: TrialLength) -> PointSetup {
         length,
         warmup_ms: 0,
         calibration: calibration(),
+        retry_disturbed: 0,
     }
 }
 
@@ -279,6 +280,7 @@ fn shared_state_preset(strategy: SharedStrategy, pool: PoolSpec) -> Preset {
             tasks_per_trial: Some(60),
             trial_ms: None,
             warmup_ms: 0,
+            retry_disturbed: 1,
         },
     }
 }
@@ -341,6 +343,7 @@ fn blocking_preset(threads: Vec<usize>) -> Preset {
             tasks_per_trial: None,
             trial_ms: Some(100),
             warmup_ms: 20,
+            retry_disturbed: 1,
         },
     }
 }
@@ -461,6 +464,7 @@ fn measured_cpu_and_wall_time_separate_computing_from_waiting() {
         length: TrialLength::Tasks(30),
         warmup_ms: 0,
         calibration,
+        retry_disturbed: 1,
     };
     let point = sweep::measure_point(&setup, 2, &CancelToken::new(), &mut |_| {}).unwrap();
     assert_eq!(point.error, None);
@@ -490,6 +494,7 @@ fn file_io_removes_its_directory_even_when_stopped() {
             tasks_per_trial: Some(20),
             trial_ms: None,
             warmup_ms: 0,
+            retry_disturbed: 1,
         },
     };
     let result = sweep::run_sweep(&preset, &CancelToken::new(), &mut |_| {}).unwrap();

@@ -35,6 +35,7 @@ fn measured_numbers_agree_with_littles_law_and_rusage() {
             length: TrialLength::Tasks(120),
             warmup_ms: 0,
             calibration: calibration.clone(),
+            retry_disturbed: 1,
         };
         let p = sweep::measure_point(&setup, threads, &CancelToken::new(), &mut |_| {}).unwrap();
         assert_eq!(p.error, None);

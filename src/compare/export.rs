@@ -248,6 +248,7 @@ mod tests {
             cancelled: false,
             started_unix_s: 0,
             duration_s: 1.0,
+            warnings: Vec::new(),
         }
     }
 

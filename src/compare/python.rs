@@ -349,6 +349,10 @@ pub fn point_from_run(threads: usize, output: &RunOutput) -> Point {
         workers_peak_rss_bytes: summary.workers_peak_rss_bytes,
         voluntary_context_switches: mean_of(&|t| t.voluntary_switches as f64),
         involuntary_context_switches: mean_of(&|t| t.involuntary_switches as f64),
+        // Measured around the whole run by the runner, which sees the process end.
+        other_cpu_utilization: f64::NAN,
+        disturbed: false,
+        retried_trials: 0,
         error: None,
     }
 }

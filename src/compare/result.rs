@@ -30,6 +30,10 @@ pub struct ComparisonResult {
     pub started_unix_s: u64,
     /// How long it took, in seconds.
     pub duration_s: f64,
+    /// Plain sentences about what makes the result less than trustworthy (a busy machine,
+    /// an impossible shape), each naming its series; see [`crate::trust`].
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// One series of a comparison.

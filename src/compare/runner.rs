@@ -18,8 +18,10 @@ use super::spec::{ComparisonPreset, PythonSetup, SeriesKind, SeriesSetup};
 use crate::cancel::CancelToken;
 use crate::error::EngineError;
 use crate::machine::MachineInfo;
+use crate::measure::{ProcessUsage, children_cpu_ns};
 use crate::result::{Calibration, Point};
 use crate::sweep::{self, PointSetup, Progress};
+use crate::trust::{self, BusySampler};
 use crate::workload;
 
 /// Choices made when a comparison is started rather than written in its file.
@@ -151,15 +153,35 @@ impl MeasureSeries for PythonSeries {
             self.interpreter.loops_per_us,
             self.shape.trials,
         );
-        match python::measure(
+        // The script's trials run inside Python, out of reach: other processes' CPU is measured
+        // over the whole run at this count (start-up included), once the interpreter and the
+        // workers it waited for have ended and their CPU time is in RUSAGE_CHILDREN.
+        let mut busy = BusySampler::system();
+        let mark = busy.mark();
+        let own_before = ProcessUsage::now();
+        let children_before = children_cpu_ns();
+        let measured = python::measure(
             &self.script,
             &self.interpreter,
             &request,
             &self.shape,
             cancel,
             on_step,
-        ) {
-            Ok(point) => Measured::Point(point),
+        );
+        let own_cpu_ns = ProcessUsage::now().since(&own_before).cpu_ns
+            + children_cpu_ns().saturating_sub(children_before);
+        let other_cpus = busy.other_cpus(
+            &mark,
+            own_cpu_ns,
+            mark.elapsed(),
+            crate::machine::online_cpus(),
+        );
+        match measured {
+            Ok(mut point) => {
+                point.other_cpu_utilization = other_cpus;
+                point.disturbed = trust::point_disturbed(&[other_cpus]);
+                Measured::Point(point)
+            }
             Err(ScriptError::Cancelled) => Measured::Cancelled,
             Err(ScriptError::Failed(message)) => {
                 Measured::SeriesFailed(format!("at {threads} threads: {message}"))
@@ -230,7 +252,7 @@ pub fn run_compare(
         );
     // The script's folder lives until every Python run is over.
     drop(prepared.script);
-    let result = ComparisonResult {
+    let mut result = ComparisonResult {
         machine,
         preset: preset.clone(),
         calibration,
@@ -239,7 +261,9 @@ pub fn run_compare(
         cancelled,
         started_unix_s,
         duration_s: started.elapsed().as_secs_f64(),
+        warnings: Vec::new(),
     };
+    result.warnings = trust::compare_warnings(&result);
     emit(CompareEvent::Finished(Box::new(result.clone())));
     Ok(result)
 }
@@ -292,6 +316,7 @@ fn prepare(
         let runner: Option<Box<dyn MeasureSeries>> = match &spec.setup {
             SeriesSetup::Rust { workload, pool } => Some(Box::new(RustSeries {
                 setup: PointSetup {
+                    retry_disturbed: preset.sweep.retry_disturbed,
                     workload: workload.clone(),
                     pool: pool.clone(),
                     trials: shape.trials,
@@ -628,6 +653,7 @@ mod tests {
                 tasks_per_trial: Some(8),
                 trial_ms: None,
                 warmup_ms: 0,
+                retry_disturbed: 1,
             },
             series,
         }

@@ -75,6 +75,14 @@ pub struct WorkerCost {
     /// Time to stop all N workers and wait for them, in milliseconds.
     #[serde(deserialize_with = "nan_null::deserialize")]
     pub stop_ms: f64,
+    /// Rust threads only: how many of the N threads got a stack that glibc had kept from a
+    /// thread that ended earlier in the same process (already resident, already counted);
+    /// the memory figures are divided among the other threads. Null for other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stacks_reused: Option<usize>,
+    /// Why the memory figures could not be measured cleanly (they are then null), or null.
+    #[serde(default)]
+    pub memory_unreliable: Option<String>,
     /// Why this N was not fully measured (a worker could not start), or null.
     #[serde(default)]
     pub error: Option<String>,
@@ -92,6 +100,8 @@ impl WorkerCost {
             pss_per_worker_bytes: None,
             virtual_per_worker_bytes: f64::NAN,
             stop_ms: f64::NAN,
+            stacks_reused: None,
+            memory_unreliable: None,
             error: Some(error.into()),
         }
     }
@@ -252,6 +262,10 @@ pub struct CostResult {
     pub started_unix_s: u64,
     /// How long the run took, in seconds.
     pub duration_s: f64,
+    /// Plain sentences about figures that could not be measured cleanly (each entry's
+    /// `memory_unreliable`, said once per kind and N). Empty when there is nothing to say.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl CostResult {
@@ -337,6 +351,12 @@ pub fn run_cost(
         PythonChoice::Path(path) => return Err(CostError::NoPython(path.clone())),
     };
     let started = Instant::now();
+    // Other processes' CPU use over the whole run: this process's own and its children's
+    // (worker processes and Python, all reaped by the end) are taken out.
+    let mut busy = crate::trust::BusySampler::system();
+    let busy_mark = busy.mark();
+    let own_before = crate::measure::ProcessUsage::now();
+    let children_before = crate::measure::children_cpu_ns();
     let stack_bytes = spec.stack_kib.map(|kib| kib * 1024);
     let mut result = CostResult {
         machine: MachineInfo::detect(),
@@ -352,6 +372,7 @@ pub fn run_cost(
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         duration_s: 0.0,
+        warnings: Vec::new(),
     };
     emit(CostEvent::Started {
         planned: spec.planned_steps(),
@@ -405,10 +426,46 @@ pub fn run_cost(
         Some(Err(message)) => result.python_error = Some(message),
         _ => {}
     }
+    result.warnings = cost_warnings(&result);
+    let own_cpu_ns = crate::measure::ProcessUsage::now()
+        .since(&own_before)
+        .cpu_ns
+        + crate::measure::children_cpu_ns().saturating_sub(children_before);
+    let other_cpus = busy.other_cpus(
+        &busy_mark,
+        own_cpu_ns,
+        busy_mark.elapsed(),
+        crate::machine::online_cpus(),
+    );
+    result.warnings.extend(crate::trust::cost_busy_warning(
+        other_cpus,
+        result.machine.logical_cpus,
+    ));
     result.cancelled = cancel.is_cancelled();
     result.duration_s = started.elapsed().as_secs_f64();
     emit(CostEvent::Finished(Box::new(result.clone())));
     Ok(result)
+}
+
+/// One sentence per entry whose memory could not be measured cleanly, and one per entry
+/// whose figures leave some reused thread stacks out.
+pub fn cost_warnings(result: &CostResult) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for kind in WorkerKind::ALL {
+        for cost in result.entries(kind) {
+            let what = format!("{} at N = {}", kind.as_str(), cost.workers);
+            if let Some(reason) = &cost.memory_unreliable {
+                warnings.push(format!("{what}: memory per worker not measured: {reason}"));
+            } else if let Some(reused) = cost.stacks_reused.filter(|&k| k > 0) {
+                warnings.push(format!(
+                    "{what}: {reused} of {} thread stacks were reused from threads that ended earlier; the memory per worker is of the other {}",
+                    cost.workers,
+                    cost.workers - reused
+                ));
+            }
+        }
+    }
+    warnings
 }
 
 /// Runs [`run_cost`] on a named background thread (`pooltune-cost`). Worker processes are

@@ -143,6 +143,8 @@ impl IdleProcesses {
             pss_per_worker_bytes: Some(mean(pss)),
             virtual_per_worker_bytes: mean(virt),
             stop_ms,
+            stacks_reused: None,
+            memory_unreliable: None,
             error,
         }
     }

@@ -358,6 +358,8 @@ impl Parser {
                 pss_per_worker_bytes: None,
                 virtual_per_worker_bytes: virt as f64 / workers as f64,
                 stop_ms,
+                stacks_reused: None,
+                memory_unreliable: None,
                 error: None,
             },
         ))
@@ -413,6 +415,8 @@ impl Parser {
             pss_per_worker_bytes: Some(per_worker("pss_bytes")?),
             virtual_per_worker_bytes: per_worker("virtual_bytes")?,
             stop_ms: fields.float("stop_ms")?,
+            stacks_reused: None,
+            memory_unreliable: None,
             error: None,
         };
         self.processes_seen += 1;

@@ -175,6 +175,8 @@ mod tests {
             pss_per_worker_bytes: None,
             virtual_per_worker_bytes: 2_101_248.0,
             stop_ms: 0.4,
+            stacks_reused: None,
+            memory_unreliable: None,
             error: None,
         };
         let mut fork = thread.clone();
@@ -192,6 +194,7 @@ mod tests {
             cancelled: false,
             started_unix_s: 0,
             duration_s: 1.0,
+            warnings: Vec::new(),
         }
     }
 

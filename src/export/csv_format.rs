@@ -4,7 +4,7 @@ use super::{Exporter, number};
 use crate::result::{Point, SweepResult};
 
 /// The columns, in order; the names are the JSON field names.
-pub const CSV_COLUMNS: [&str; 18] = [
+pub const CSV_COLUMNS: [&str; 21] = [
     "threads",
     "trials",
     "tasks_per_trial",
@@ -22,6 +22,9 @@ pub const CSV_COLUMNS: [&str; 18] = [
     "workers_peak_rss_bytes",
     "voluntary_context_switches",
     "involuntary_context_switches",
+    "other_cpu_utilization",
+    "disturbed",
+    "retried_trials",
     "error",
 ];
 
@@ -50,6 +53,9 @@ pub fn csv_row(p: &Point) -> Vec<String> {
             .unwrap_or_default(),
         number(p.voluntary_context_switches, 1),
         number(p.involuntary_context_switches, 1),
+        number(p.other_cpu_utilization, 3),
+        p.disturbed.to_string(),
+        p.retried_trials.to_string(),
         p.error.clone().unwrap_or_default(),
     ]
 }

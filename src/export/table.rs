@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::{Exporter, number};
 use crate::model::{self, ModelOptions, Recommendation};
 use crate::result::SweepResult;
+use crate::trust;
 
 /// Writes an aligned table with a header that says what was run, and the recommendation.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,6 +54,7 @@ impl Exporter for TableExporter {
             "peak RSS MiB",
             "vol csw",
             "invol csw",
+            "others cpu",
         ];
         const RSS_COLUMN: usize = 10;
         if with_workers {
@@ -79,6 +81,7 @@ impl Exporter for TableExporter {
                 mib(p.peak_rss_bytes),
                 number(p.voluntary_context_switches, 0),
                 number(p.involuntary_context_switches, 0),
+                others_cell(p),
             ];
             if with_workers {
                 row.insert(
@@ -121,16 +124,38 @@ impl Exporter for TableExporter {
         }
         writeln!(out)?;
         let recommendation = model::recommend(result, &self.model);
-        write_recommendation(&mut out, &recommendation)?;
+        write_recommendation(&mut out, &recommendation, &result.warnings)?;
         Ok(out.into_bytes())
     }
 }
 
-/// The recommendation under the table: the sentence, then the numbers behind it.
-pub fn write_recommendation(out: &mut String, rec: &Recommendation) -> std::fmt::Result {
+/// Other processes' CPU use at a point, with a `!` when it disturbed the point and the
+/// retried trials in brackets: `1.40!`, `0.02`, `0.30! (2 retried)`.
+fn others_cell(p: &crate::result::Point) -> String {
+    let mut cell = number(p.other_cpu_utilization, 2);
+    if p.disturbed {
+        cell.push('!');
+    }
+    if p.retried_trials > 0 {
+        cell.push_str(&format!(" ({} retried)", p.retried_trials));
+    }
+    cell
+}
+
+/// The recommendation under the table: the sentence (after the result's warnings, which say
+/// how far it can be trusted), then the numbers behind it.
+pub fn write_recommendation(
+    out: &mut String,
+    rec: &Recommendation,
+    warnings: &[String],
+) -> std::fmt::Result {
     let count = |n: Option<usize>| n.map_or_else(|| "none".to_owned(), |n| n.to_string());
     let ratio = |r: Option<f64>| r.map_or_else(|| "unknown".to_owned(), |r| format!("{r:.2}"));
-    writeln!(out, "recommendation: {}", rec.explanation)?;
+    writeln!(
+        out,
+        "recommendation: {}",
+        trust::with_warnings(warnings, &rec.explanation)
+    )?;
     writeln!(
         out,
         "  recommended threads: {} (best measured: {})",

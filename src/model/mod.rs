@@ -127,6 +127,7 @@ pub(crate) mod fixtures {
                     tasks_per_trial: Some(100),
                     trial_ms: None,
                     warmup_ms: 0,
+                    retry_disturbed: 1,
                 },
             },
             calibration: Calibration {
@@ -137,6 +138,7 @@ pub(crate) mod fixtures {
             cancelled: false,
             started_unix_s: 0,
             duration_s: 1.0,
+            warnings: Vec::new(),
         }
     }
 }

@@ -331,6 +331,20 @@ pub fn view_series(series: &SeriesView, view: CompareView) -> Vec<[f64; 2]> {
         .collect()
 }
 
+/// [`view_series`] split into the quiet points and the disturbed ones (other processes used
+/// the CPUs while they were measured), which are drawn hollow.
+pub fn view_series_by_disturbance(
+    series: &SeriesView,
+    view: CompareView,
+) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
+    view_series(series, view).into_iter().partition(|[x, _]| {
+        !series
+            .points
+            .iter()
+            .any(|p| p.disturbed && p.threads as f64 == *x)
+    })
+}
+
 /// The ideal line of `view` across the run's thread counts: speedup N/base (Amdahl's
 /// parallel limit with no serial part), efficiency 1; throughput has none (each series would
 /// need its own).
@@ -1050,11 +1064,46 @@ fn series_list_ui(ui: &mut Ui, data: &ComparisonData) {
                             RichText::new(format!("{} threads: {error}", point.threads))
                                 .color(ui.visuals().warn_fg_color),
                         );
+                    } else if point.disturbed {
+                        ui.label(
+                            RichText::new(disturbed_line(point))
+                                .color(ui.visuals().warn_fg_color),
+                        )
+                        .on_hover_text("Drawn hollow: other processes used the CPUs while this point was measured, so it is not this series' alone.");
                     }
                 }
                 ui.add_space(4.0);
             }
+            if let Some(result) = &data.result {
+                for warning in &result.warnings {
+                    ui.label(
+                        RichText::new(format!("Warning: {warning}"))
+                            .color(ui.visuals().warn_fg_color),
+                    );
+                }
+            }
         });
+}
+
+/// A disturbed point in the series list: `2 threads: disturbed, other processes used 0.96 CPUs`.
+pub fn disturbed_line(point: &Point) -> String {
+    let mut line = format!(
+        "{} threads: disturbed, other processes used {}",
+        point.threads,
+        format::cpus(point.other_cpu_utilization)
+    );
+    if point.retried_trials > 0 {
+        let trials = if point.retried_trials == 1 {
+            "trial"
+        } else {
+            "trials"
+        };
+        line.push_str(&format!(
+            " ({} {trials} measured again)",
+            point.retried_trials
+        ));
+    }
+    line
 }
 
 /// The values of the view: one row per thread count, one column per series.
@@ -1138,17 +1187,28 @@ fn chart_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) -> egui::Rect
             let color = run_color(index as u64);
             let points = view_series(series, view);
             plot_ui.line(
-                Line::new(series.label.clone(), points.clone())
+                Line::new(series.label.clone(), points)
                     .color(color)
                     .width(1.5),
             );
+            let (quiet, disturbed) = view_series_by_disturbance(series, view);
             plot_ui.points(
-                Points::new(series.label.clone(), points)
+                Points::new(series.label.clone(), quiet)
                     .color(color)
                     .radius(4.0)
                     .shape(MarkerShape::Circle)
                     .filled(true),
             );
+            if !disturbed.is_empty() {
+                // Hollow: other processes used the CPUs while these were measured.
+                plot_ui.points(
+                    Points::new(series.label.clone(), disturbed)
+                        .color(color)
+                        .radius(4.5)
+                        .shape(MarkerShape::Circle)
+                        .filled(false),
+                );
+            }
         }
     });
     shown.response.rect
@@ -1230,6 +1290,28 @@ mod tests {
         assert!(view_series(&d.series[1], CompareView::Throughput).is_empty());
         assert_eq!(d.series[1].error.as_deref(), Some("python3 was not found"));
         assert_eq!(d.status, CompareStatus::Running);
+    }
+
+    #[test]
+    fn disturbed_points_are_drawn_apart_and_listed_with_their_figure() {
+        let mut d = data();
+        let mut busy = point(2, 180.0);
+        busy.disturbed = true;
+        busy.other_cpu_utilization = 0.96;
+        busy.retried_trials = 1;
+        for p in [point(1, 100.0), busy.clone(), point(4, 300.0)] {
+            d.apply(CompareEvent::SeriesPoint {
+                series: 0,
+                point: p,
+            });
+        }
+        let (quiet, hollow) = view_series_by_disturbance(&d.series[0], CompareView::Throughput);
+        assert_eq!(quiet, [[1.0, 100.0], [4.0, 300.0]]);
+        assert_eq!(hollow, [[2.0, 180.0]]);
+        assert_eq!(
+            disturbed_line(&busy),
+            "2 threads: disturbed, other processes used 0.96 CPUs (1 trial measured again)"
+        );
     }
 
     #[test]

@@ -88,6 +88,7 @@ pub fn default_preset() -> Preset {
             tasks_per_trial: None,
             trial_ms: Some(500),
             warmup_ms: 200,
+            retry_disturbed: 1,
         },
     }
 }

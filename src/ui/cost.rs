@@ -911,17 +911,38 @@ fn bytes_cell(value: f64) -> String {
     }
 }
 
+/// Why a row's memory figures are missing, or what they leave out (reused thread stacks).
+pub fn memory_note(cost: &WorkerCost) -> Option<String> {
+    if let Some(reason) = &cost.memory_unreliable {
+        return Some(format!("memory not measured: {reason}"));
+    }
+    let reused = cost.stacks_reused.filter(|&k| k > 0)?;
+    Some(format!(
+        "{reused} of {} stacks were reused from ended threads; memory is per each of the other {}",
+        cost.workers,
+        cost.workers - reused
+    ))
+}
+
 /// The table's cells for one cost, in [`COLUMNS`] order.
 pub fn table_row(kind: WorkerKind, cost: &WorkerCost) -> [String; 8] {
+    // A figure that could not be measured cleanly says so; the reason is beside the row.
+    let memory_cell = |value: f64| {
+        if cost.memory_unreliable.is_some() {
+            "unreliable".to_owned()
+        } else {
+            bytes_cell(value)
+        }
+    };
     [
         group_name(kind, cost.start_method.as_deref()),
         cost.workers.to_string(),
         format::micros(cost.start_latency_p50_us),
         format::micros(cost.start_latency_p99_us),
-        bytes_cell(cost.rss_per_worker_bytes),
+        memory_cell(cost.rss_per_worker_bytes),
         cost.pss_per_worker_bytes
             .map_or_else(|| format::UNKNOWN.to_owned(), bytes_cell),
-        bytes_cell(cost.virtual_per_worker_bytes),
+        memory_cell(cost.virtual_per_worker_bytes),
         format::micros(cost.stop_ms * 1000.0),
     ]
 }
@@ -957,6 +978,8 @@ fn table_ui(ui: &mut Ui, measured: &[(WorkerKind, WorkerCost)]) {
                         }
                         if let Some(error) = &cost.error {
                             ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+                        } else if let Some(note) = memory_note(cost) {
+                            ui.label(RichText::new(note).color(ui.visuals().warn_fg_color));
                         }
                         ui.end_row();
                     }
@@ -978,8 +1001,34 @@ mod tests {
             pss_per_worker_bytes: pss,
             virtual_per_worker_bytes: 8.0 * 1024.0 * 1024.0,
             stop_ms: 1.5,
+            stacks_reused: None,
+            memory_unreliable: None,
             error: None,
         }
+    }
+
+    #[test]
+    fn memory_that_could_not_be_measured_is_shown_unreliable_with_the_reason() {
+        let mut after_sweep = cost(1, None, f64::NAN, None);
+        after_sweep.virtual_per_worker_bytes = f64::NAN;
+        after_sweep.stacks_reused = Some(1);
+        after_sweep.memory_unreliable = Some("the thread's stack was reused".into());
+        let row = table_row(WorkerKind::RustThread, &after_sweep);
+        assert_eq!(row[4], "unreliable");
+        assert_eq!(row[6], "unreliable");
+        assert_eq!(
+            memory_note(&after_sweep).unwrap(),
+            "memory not measured: the thread's stack was reused"
+        );
+        let mut partly = cost(10, None, 12288.0, None);
+        partly.stacks_reused = Some(1);
+        assert_eq!(table_row(WorkerKind::RustThread, &partly)[4], "12 KiB");
+        assert!(
+            memory_note(&partly)
+                .unwrap()
+                .starts_with("1 of 10 stacks were reused")
+        );
+        assert_eq!(memory_note(&cost(10, None, 12288.0, None)), None);
     }
 
     #[test]

@@ -74,6 +74,20 @@ pub fn throughput_series(run: &Run, log: bool) -> Vec<[f64; 2]> {
         .collect()
 }
 
+/// `[x, throughput]` of each measured point, split into the quiet points and the disturbed
+/// ones (other processes used the CPUs meanwhile), which are drawn hollow.
+pub fn throughput_series_by_disturbance(run: &Run, log: bool) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
+    let (disturbed, quiet): (Vec<&Point>, Vec<&Point>) =
+        sorted_points(run).into_iter().partition(|p| p.disturbed);
+    let xy = |points: Vec<&Point>| {
+        points
+            .into_iter()
+            .map(|p| [thread_x(p.threads, log), p.throughput_per_s])
+            .collect()
+    };
+    (xy(quiet), xy(disturbed))
+}
+
 /// One vertical segment per point with a known confidence interval: mean ± half-width.
 pub fn ci_whiskers(run: &Run, log: bool) -> Vec<[[f64; 2]; 2]> {
     sorted_points(run)
@@ -219,8 +233,8 @@ fn point_at(
 
 /// What hovering a point shows.
 pub fn point_summary(run: &Run, p: &Point) -> String {
-    format!(
-        "{}\n{} threads\nthroughput {} ± {}\nlatency p50 {}, p99 {}\nCPU {}\npeak RSS {}",
+    let mut summary = format!(
+        "{}\n{} threads\nthroughput {} ± {}\nlatency p50 {}, p99 {}\nCPU {}\npeak RSS {}\nother processes {}",
         run.name,
         p.threads,
         format::rate(p.throughput_per_s),
@@ -229,7 +243,20 @@ pub fn point_summary(run: &Run, p: &Point) -> String {
         format::micros(p.latency_p99_us),
         format::cpus(p.cpu_utilization),
         format::peak_rss(p),
-    )
+        format::cpus(p.other_cpu_utilization),
+    );
+    if p.disturbed {
+        summary.push_str("\ndisturbed: other processes used the CPUs; not this workload's alone");
+    }
+    if p.retried_trials > 0 {
+        let trials = if p.retried_trials == 1 {
+            "trial"
+        } else {
+            "trials"
+        };
+        summary.push_str(&format!("\n{} {trials} measured again", p.retried_trials));
+    }
+    summary
 }
 
 fn thread_axis_label(x: f64, log: bool) -> String {
@@ -385,18 +412,29 @@ fn throughput_plot_ui(
                     }
                 }
                 plot_ui.line(
-                    Line::new(run.name.clone(), series.clone())
+                    Line::new(run.name.clone(), series)
                         .color(color)
                         .width(1.5)
                         .allow_hover(false),
                 );
+                let (quiet, disturbed) = throughput_series_by_disturbance(run, log);
                 plot_ui.points(
-                    Points::new(run.name.clone(), series)
+                    Points::new(run.name.clone(), quiet)
                         .color(color)
                         .radius(4.0)
                         .shape(MarkerShape::Circle)
                         .filled(true),
                 );
+                if !disturbed.is_empty() {
+                    // Hollow: other processes used the CPUs while this point was measured.
+                    plot_ui.points(
+                        Points::new(run.name.clone(), disturbed)
+                            .color(color)
+                            .radius(4.5)
+                            .shape(MarkerShape::Circle)
+                            .filled(false),
+                    );
+                }
             }
             if options.show_model
                 && let Some(run) = model_run
@@ -534,12 +572,35 @@ mod tests {
                 tasks_per_trial: Some(1),
                 trial_ms: None,
                 warmup_ms: 0,
+                retry_disturbed: 1,
             },
         });
         for p in points {
             session.apply(id, SweepEvent::Point(p));
         }
         session
+    }
+
+    #[test]
+    fn disturbed_points_are_drawn_apart_and_their_hover_says_so() {
+        let mut busy = point(2, 190.0, 5.0);
+        busy.disturbed = true;
+        busy.other_cpu_utilization = 1.4;
+        busy.retried_trials = 2;
+        let mut quiet = point(1, 100.0, 5.0);
+        quiet.other_cpu_utilization = 0.02;
+        let session = run_with(vec![quiet.clone(), busy.clone(), point(4, 300.0, 10.0)]);
+        let run = &session.runs()[0];
+        let (filled, hollow) = throughput_series_by_disturbance(run, false);
+        assert_eq!(filled, vec![[1.0, 100.0], [4.0, 300.0]]);
+        assert_eq!(hollow, vec![[2.0, 190.0]]);
+        let summary = point_summary(run, &busy);
+        assert!(summary.contains("other processes 1.40 CPUs"), "{summary}");
+        assert!(summary.contains("disturbed"), "{summary}");
+        assert!(summary.contains("2 trials measured again"), "{summary}");
+        let summary = point_summary(run, &quiet);
+        assert!(summary.contains("other processes 0.02 CPUs"), "{summary}");
+        assert!(!summary.contains("disturbed"), "{summary}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use egui::{Grid, RichText, ScrollArea, Ui};
 
 use crate::app::Command;
 use crate::result::Point;
+use crate::trust;
 use crate::ui::plots::run_color;
 use crate::ui::session::{Run, RunStatus, Session};
 use crate::ui::{ExportTarget, ExportTips, export_row, format};
@@ -82,7 +83,7 @@ pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<Command>) 
 }
 
 /// The column headings of the results table, with what each means.
-const COLUMNS: [(&str, &str); 9] = [
+const COLUMNS: [(&str, &str); 10] = [
     ("Threads", "Threads (or worker processes) in the pool."),
     (
         "Throughput",
@@ -114,10 +115,16 @@ const COLUMNS: [(&str, &str); 9] = [
         "Switches",
         "Context switches per trial: voluntary (a thread blocked) / involuntary (a thread was preempted).",
     ),
+    (
+        "Others",
+        "CPUs other processes kept busy during the trials (/proc/stat busy time minus pooltune's own). \
+         \"disturbed\": more than 0.10 on average or 0.25 in one trial; the point is not this \
+         workload's alone. \"retried\": trials measured again (retry_disturbed).",
+    ),
 ];
 
 /// The text of each cell of a point's row, in [`COLUMNS`] order.
-pub fn table_row(p: &Point) -> [String; 9] {
+pub fn table_row(p: &Point) -> [String; 10] {
     [
         p.threads.to_string(),
         format::rate(p.throughput_per_s),
@@ -136,7 +143,20 @@ pub fn table_row(p: &Point) -> [String; 9] {
             format::number(p.voluntary_context_switches, 0),
             format::number(p.involuntary_context_switches, 0)
         ),
+        others_cell(p),
     ]
+}
+
+/// Other processes' CPU use at a point: `1.40, disturbed, 2 retried`.
+fn others_cell(p: &Point) -> String {
+    let mut cell = format::number(p.other_cpu_utilization, 2);
+    if p.disturbed {
+        cell.push_str(", disturbed");
+    }
+    if p.retried_trials > 0 {
+        cell.push_str(&format!(", {} retried", p.retried_trials));
+    }
+    cell
 }
 
 /// The selected run's points, one row each, and the export controls.
@@ -156,7 +176,9 @@ pub fn table_ui(
         ui.label(RichText::new(&run.name).color(run_color(run.id)).strong());
     });
     if let Some(recommendation) = &run.recommendation {
-        ui.label(RichText::new(&recommendation.explanation).strong())
+        let warnings = run.result.as_ref().map_or(&[][..], |r| &r.warnings[..]);
+        let sentence = trust::with_warnings(warnings, &recommendation.explanation);
+        ui.label(RichText::new(sentence).strong())
             .on_hover_text("The model's answer: the knee of the measured curve (the fewest threads within 5% of the best throughput), beside the formula N = N_cpu × U × (1 + W/C) (Goetz 2006) and the peak of the fitted scalability curve (Gunther's USL).");
     }
     export_ui(ui, run, export_path, commands);

@@ -246,6 +246,7 @@ mod tests {
                 tasks_per_trial: Some(10),
                 trial_ms: None,
                 warmup_ms: 0,
+                retry_disturbed: 1,
             },
         }
     }
