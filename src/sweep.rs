@@ -63,6 +63,47 @@ pub struct Progress {
     pub steps_total: usize,
     /// Seconds since the sweep started.
     pub elapsed_s: f64,
+    /// How long the plan said the sweep's warm-ups and trials take, in seconds
+    /// ([`Preset::timed_length_ms`]); None when the trials are a task count.
+    pub planned_s: Option<f64>,
+}
+
+/// A sweep is "slower than planned" once it has taken this many times its plan...
+pub const SLOWER_THAN_PLANNED_FACTOR: f64 = 3.0;
+/// ...and at least this many seconds more: calibration, building pools and a trial's last
+/// tasks come on top of the plan, and on a short plan they alone can triple it.
+pub const SLOWER_THAN_PLANNED_MIN_S: f64 = 10.0;
+
+/// What to tell the user when a sweep takes far longer than its plan (a pool that cannot
+/// start its threads, tasks that outlive their trial): None while it is within
+/// [`SLOWER_THAN_PLANNED_FACTOR`] × the plan or [`SLOWER_THAN_PLANNED_MIN_S`] over it.
+/// `projected_s` is the whole sweep's expected length at the pace so far, when known.
+pub fn slower_than_planned(
+    elapsed_s: f64,
+    planned_s: Option<f64>,
+    projected_s: Option<f64>,
+) -> Option<String> {
+    let planned = planned_s.filter(|p| p.is_finite() && *p >= 0.0)?;
+    if !elapsed_s.is_finite()
+        || elapsed_s < planned * SLOWER_THAN_PLANNED_FACTOR
+        || elapsed_s < planned + SLOWER_THAN_PLANNED_MIN_S
+    {
+        return None;
+    }
+    let mut note = if planned > 0.0 {
+        format!(
+            "taking {:.0}× longer than planned: {:.0} s so far for a {:.0} s plan",
+            elapsed_s / planned,
+            elapsed_s,
+            planned
+        )
+    } else {
+        format!("taking longer than planned: {elapsed_s:.0} s so far for a 0 s plan")
+    };
+    if let Some(projected) = projected_s.filter(|p| p.is_finite() && *p > elapsed_s) {
+        note.push_str(&format!(", about {projected:.0} s in all at this pace"));
+    }
+    Some(note)
 }
 
 impl Progress {
@@ -78,6 +119,15 @@ impl Progress {
     pub fn eta_s(&self) -> Option<f64> {
         let fraction = self.fraction();
         (fraction > 0.0).then(|| self.elapsed_s * (1.0 - fraction) / fraction)
+    }
+
+    /// A note when the sweep is taking far longer than planned ([`slower_than_planned`]).
+    pub fn slower_than_planned(&self) -> Option<String> {
+        slower_than_planned(
+            self.elapsed_s,
+            self.planned_s,
+            self.eta_s().map(|eta| self.elapsed_s + eta),
+        )
     }
 }
 
@@ -143,6 +193,7 @@ pub fn run_sweep(
     });
     let setup = PointSetup::from_preset(preset, calibration.clone());
     let steps_total = thread_counts.len() * setup.steps_per_point();
+    let planned_s = preset.sweep.timed_length_ms().map(|ms| ms as f64 / 1000.0);
     let mut points = Vec::with_capacity(thread_counts.len());
     let mut cancelled = false;
     for (point_index, &threads) in thread_counts.iter().enumerate() {
@@ -159,6 +210,7 @@ pub fn run_sweep(
                 steps_done: steps_before + step,
                 steps_total,
                 elapsed_s: started.elapsed().as_secs_f64(),
+                planned_s,
             }));
         };
         match measure_point(&setup, threads, cancel, &mut on_step) {
@@ -329,6 +381,14 @@ fn measure_with(
         if let Err(message) = workload.end_trial(run.tasks) {
             return Err(TrialFailure::Failed(message));
         }
+        if run.tasks == 0 {
+            return Err(TrialFailure::Failed(no_task_message(
+                trial + 1,
+                threads,
+                run.wall,
+                estimate.task_ns,
+            )));
+        }
         if matches!(setup.length, TrialLength::Tasks(n) if run.tasks != n) {
             return Err(TrialFailure::Failed(format!(
                 "trial {} ran {} tasks instead of {}",
@@ -396,15 +456,27 @@ fn warm_up(
             break;
         }
         if spent >= budget + Duration::from_secs(5) {
-            // A pool that completes nothing for seconds: measure anyway, with a guess.
-            break;
+            // A pool that completes nothing for seconds will not measure either.
+            return Err(TrialFailure::Failed(format!(
+                "the warm-up finished no task in {:.1} s with {threads} threads: the pool \
+                 never got its work going",
+                spent.as_secs_f64()
+            )));
         }
         batch = batch.saturating_mul(4).min(limits::MAX_TASKS_PER_TRIAL);
     }
-    Ok(estimate.unwrap_or(Estimate {
-        task_ns: 1e6,
-        throughput_per_s: 1.0,
-    }))
+    estimate.ok_or_else(|| TrialFailure::Failed("the warm-up finished no task".to_owned()))
+}
+
+/// Why a trial that finished no task is a failed point, not a throughput of 0: with the
+/// numbers that say where the time went.
+fn no_task_message(trial: u32, threads: usize, wall: Duration, task_ns: f64) -> String {
+    format!(
+        "trial {trial} finished no task in {:.1} s with {threads} threads (a task takes about \
+         {:.1} ms): the pool never got its work going, so there is no throughput to report",
+        wall.as_secs_f64(),
+        task_ns / 1e6
+    )
 }
 
 fn estimate_from(run: &TrialRun) -> Estimate {
@@ -532,4 +604,118 @@ pub(crate) fn install_quiet_panic_hook() {
             }
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool that runs nothing: every trial reports the tasks of `tasks` in turn (the
+    /// warm-up takes the first), `wall` each.
+    struct ScriptedPool {
+        tasks: Vec<u64>,
+        calls: usize,
+    }
+
+    impl Pool for ScriptedPool {
+        fn threads(&self) -> usize {
+            4
+        }
+
+        fn run_trial(&mut self, _plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
+            let tasks = self.tasks[self.calls.min(self.tasks.len() - 1)];
+            self.calls += 1;
+            let mut latency_ns = pool::new_histogram();
+            for _ in 0..tasks {
+                pool::record_ns(&mut latency_ns, 1_000_000);
+            }
+            Ok(TrialRun {
+                tasks,
+                wall: Duration::from_millis(100),
+                worker_cpu_ns: tasks * 1000,
+                latency_ns,
+                sampled_time_ns: tasks * 1_000_000,
+                child_cpu_ns: 0,
+                child_peak_rss_bytes: None,
+            })
+        }
+    }
+
+    fn setup() -> PointSetup {
+        PointSetup {
+            workload: WorkloadSpec::Cpu { compute_us: 1 },
+            pool: PoolSpec::Rayon,
+            trials: 3,
+            length: TrialLength::Millis(100),
+            warmup_ms: 0,
+            calibration: Calibration {
+                spin_units_per_us: 1.0,
+                timer_cost_ns: 20.0,
+            },
+        }
+    }
+
+    fn measure(tasks: Vec<u64>) -> Result<Point, TrialFailure> {
+        let workload: Arc<dyn Workload> = Arc::new(workload::Empty);
+        let mut pool = ScriptedPool { tasks, calls: 0 };
+        measure_with(
+            &setup(),
+            &workload,
+            &mut pool,
+            &CancelToken::new(),
+            &mut |_| {},
+        )
+    }
+
+    #[test]
+    fn a_trial_that_ran_no_task_fails_the_point() {
+        // Warm-up 40 tasks, trials 40, 0, 40: the second trial finished nothing.
+        let err = measure(vec![40, 40, 0, 40]).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("trial 2 finished no task in 0.1 s with 4 threads"),
+            "{message}"
+        );
+        assert!(message.contains("no throughput to report"), "{message}");
+        // Every trial ran tasks: a measured point.
+        let point = measure(vec![40]).unwrap();
+        assert!(point.is_ok());
+        assert_eq!(point.throughput_per_s, 400.0);
+    }
+
+    #[test]
+    fn slower_than_planned_only_well_past_the_plan() {
+        // 20 s planned: within 3× (60 s) nothing is said.
+        assert_eq!(slower_than_planned(59.0, Some(20.0), None), None);
+        assert_eq!(
+            slower_than_planned(200.0, Some(20.0), Some(283.0)).as_deref(),
+            Some(
+                "taking 10× longer than planned: 200 s so far for a 20 s plan, about 283 s in all at this pace"
+            )
+        );
+        // A 1 s plan that takes 4 s: calibration and pool start-up, not worth a note.
+        assert_eq!(slower_than_planned(4.0, Some(1.0), None), None);
+        assert_eq!(
+            slower_than_planned(12.0, Some(1.0), Some(5.0)).as_deref(),
+            Some("taking 12× longer than planned: 12 s so far for a 1 s plan")
+        );
+        // Trials of a task count have no plan.
+        assert_eq!(slower_than_planned(1e6, None, None), None);
+        // Through the progress event.
+        let progress = Progress {
+            threads: 4096,
+            point_index: 2,
+            points: 3,
+            steps_done: 5,
+            steps_total: 10,
+            elapsed_s: 200.0,
+            planned_s: Some(20.0),
+        };
+        assert_eq!(
+            progress.slower_than_planned().as_deref(),
+            Some(
+                "taking 10× longer than planned: 200 s so far for a 20 s plan, about 400 s in all at this pace"
+            )
+        );
+    }
 }
