@@ -402,13 +402,88 @@ fn measure_with(
         trials.push(TrialSummary::new(&run, usage));
         on_step(trial as usize + 2);
     }
-    Ok(summarise(
+    let point = summarise(
         threads,
         &trials,
         &latency,
         sampled_time_ns,
         sample_every,
         (peak_rss, workers_peak_rss),
+    );
+    match idle_pool_reason(&point, &setup.pool, max_tasks) {
+        Some(reason) => Err(TrialFailure::Failed(reason)),
+        None => Ok(point),
+    }
+}
+
+/// A pool that keeps fewer than this fraction of its threads busy, on average over the
+/// trials, measured the pool's hand-out of work rather than the workload. Pools that hand
+/// out work as fast as it is taken keep 0.97 to 0.99 of N in flight (blocking tasks of
+/// 100 ms at 1024 and 4096 threads on rayon and queue pools); 0.8 leaves room for a trial's
+/// ramp-up and its last wave.
+pub const MIN_BUSY_FRACTION: f64 = 0.8;
+
+/// The tasks' own CPU time below this fraction of the process's CPU time: the pool's own work
+/// (handing out tasks, starting threads, waking them) took most of the CPU.
+pub const MAX_TASK_CPU_SHARE: f64 = 0.5;
+
+/// Why a point measured the pool's own limit instead of the workload, or None. By Little's
+/// law the tasks in flight are throughput × mean task time (a task's time runs from its start
+/// to its end). Fewer than [`MIN_BUSY_FRACTION`] × N in flight has two causes: threads waiting
+/// for a CPU between tasks (CPU-bound work on more threads than CPUs, a measurement), or
+/// threads sitting idle waiting to be given work. The second is told apart by where the CPU
+/// went: when the tasks' own CPU time is under [`MAX_TASK_CPU_SHARE`] of the process's, the
+/// pool's own work used the CPUs, and the throughput is how fast the pool hands out work (or
+/// starts threads), not what N threads of this workload do; reporting it as the workload's
+/// curve would show a collapse that is not there.
+pub fn idle_pool_reason(point: &Point, pool: &PoolSpec, max_tasks: u64) -> Option<String> {
+    let task_s = point.wall_time_per_task_us / 1e6;
+    let in_flight = point.throughput_per_s * task_s;
+    let threads = point.threads as f64;
+    if !in_flight.is_finite() || in_flight >= MIN_BUSY_FRACTION * threads {
+        return None;
+    }
+    let task_cpus = point.throughput_per_s * point.cpu_time_per_task_us / 1e6;
+    let few_tasks = max_tasks < point.threads as u64;
+    let pool_took_the_cpu = task_cpus.is_finite()
+        && point.cpu_utilization.is_finite()
+        && task_cpus < MAX_TASK_CPU_SHARE * point.cpu_utilization;
+    if !few_tasks && !pool_took_the_cpu {
+        return None;
+    }
+    let measured = format!(
+        "the pool kept only {in_flight:.0} of its {} threads busy on average (Little's law: \
+         {:.0} tasks/s × {:.1} ms per task; the tasks used {task_cpus:.2} of the {:.2} CPUs the \
+         process used)",
+        point.threads,
+        point.throughput_per_s,
+        task_s * 1000.0,
+        point.cpu_utilization
+    );
+    let cause = if max_tasks < point.threads as u64 {
+        format!("a trial has only {max_tasks} tasks for them")
+    } else {
+        match pool {
+            PoolSpec::Spawn => format!(
+                "starting a thread for every task is the limit here: this machine started about \
+                 {:.0} threads per second",
+                point.throughput_per_s
+            ),
+            PoolSpec::Queue {
+                queue_capacity,
+                chunk_size,
+            } => format!(
+                "one producer feeding a channel of {queue_capacity} messages of {chunk_size} \
+                 task(s) could not hand out work faster; a larger chunk_size lightens it"
+            ),
+            PoolSpec::Rayon => "the pool could not hand out work faster".to_owned(),
+            PoolSpec::Process { .. } => {
+                "sending tasks to the worker processes could not go faster".to_owned()
+            }
+        }
+    };
+    Some(format!(
+        "{measured}: {cause}, so the throughput is the pool's limit, not this workload's"
     ))
 }
 
@@ -626,15 +701,16 @@ mod tests {
             let tasks = self.tasks[self.calls.min(self.tasks.len() - 1)];
             self.calls += 1;
             let mut latency_ns = pool::new_histogram();
+            // 10 ms per task: 40 tasks in 100 ms keep the 4 threads busy.
             for _ in 0..tasks {
-                pool::record_ns(&mut latency_ns, 1_000_000);
+                pool::record_ns(&mut latency_ns, 10_000_000);
             }
             Ok(TrialRun {
                 tasks,
                 wall: Duration::from_millis(100),
                 worker_cpu_ns: tasks * 1000,
                 latency_ns,
-                sampled_time_ns: tasks * 1_000_000,
+                sampled_time_ns: tasks * 10_000_000,
                 child_cpu_ns: 0,
                 child_peak_rss_bytes: None,
             })
@@ -681,6 +757,55 @@ mod tests {
         let point = measure(vec![40]).unwrap();
         assert!(point.is_ok());
         assert_eq!(point.throughput_per_s, 400.0);
+    }
+
+    #[test]
+    fn a_pool_that_kept_its_threads_idle_fails_with_the_cause() {
+        let mut point = Point::failed(4096, "x");
+        point.error = None;
+        // 4096 threads of 100 ms tasks at 6500 tasks/s: 650 in flight, a spawn rate limit.
+        point.throughput_per_s = 6500.0;
+        point.wall_time_per_task_us = 100_000.0;
+        point.cpu_time_per_task_us = 20.0;
+        point.cpu_utilization = 1.9;
+        let reason = idle_pool_reason(&point, &PoolSpec::Spawn, 1_000_000).unwrap();
+        assert_eq!(
+            reason,
+            "the pool kept only 650 of its 4096 threads busy on average (Little's law: 6500 \
+             tasks/s × 100.0 ms per task; the tasks used 0.13 of the 1.90 CPUs the process \
+             used): starting a thread for every task is the limit here: this machine started \
+             about 6500 threads per second, so the throughput is the pool's limit, not this \
+             workload's"
+        );
+        let queue = PoolSpec::Queue {
+            queue_capacity: 64,
+            chunk_size: 1,
+        };
+        assert!(
+            idle_pool_reason(&point, &queue, 1_000_000)
+                .unwrap()
+                .contains("one producer feeding a channel of 64 messages of 1 task(s)")
+        );
+        assert!(
+            idle_pool_reason(&point, &PoolSpec::Rayon, 100)
+                .unwrap()
+                .contains("a trial has only 100 tasks for them")
+        );
+        // CPU-bound work on 8 threads and 2 CPUs: 4 in flight, but the tasks used the CPUs
+        // (threads wait for a CPU between tasks): a measurement.
+        let mut cpu = point.clone();
+        cpu.threads = 8;
+        cpu.throughput_per_s = 844.0;
+        cpu.wall_time_per_task_us = 4_400.0;
+        cpu.cpu_time_per_task_us = 2_300.0;
+        cpu.cpu_utilization = 1.98;
+        assert_eq!(idle_pool_reason(&cpu, &PoolSpec::Rayon, 1_000_000), None);
+        // 0.8 of the threads busy or more: a measurement.
+        point.throughput_per_s = 36_000.0;
+        assert_eq!(idle_pool_reason(&point, &PoolSpec::Spawn, 1_000_000), None);
+        // No task time: nothing to judge.
+        point.wall_time_per_task_us = f64::NAN;
+        assert_eq!(idle_pool_reason(&point, &PoolSpec::Spawn, 1_000_000), None);
     }
 
     #[test]
