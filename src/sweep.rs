@@ -436,7 +436,13 @@ pub const MAX_TASK_CPU_SHARE: f64 = 0.5;
 /// pool's own work used the CPUs, and the throughput is how fast the pool hands out work (or
 /// starts threads), not what N threads of this workload do; reporting it as the workload's
 /// curve would show a collapse that is not there.
+///
+/// Pools of threads only: a process pool's cost of feeding its workers (building every task
+/// first, with `feeding = "eager"`) is what its presets are there to show.
 pub fn idle_pool_reason(point: &Point, pool: &PoolSpec, max_tasks: u64) -> Option<String> {
+    if matches!(pool, PoolSpec::Process { .. }) {
+        return None;
+    }
     let task_s = point.wall_time_per_task_us / 1e6;
     let in_flight = point.throughput_per_s * task_s;
     let threads = point.threads as f64;
@@ -476,9 +482,8 @@ pub fn idle_pool_reason(point: &Point, pool: &PoolSpec, max_tasks: u64) -> Optio
                 "one producer feeding a channel of {queue_capacity} messages of {chunk_size} \
                  task(s) could not hand out work faster; a larger chunk_size lightens it"
             ),
-            PoolSpec::Rayon => "the pool could not hand out work faster".to_owned(),
-            PoolSpec::Process { .. } => {
-                "sending tasks to the worker processes could not go faster".to_owned()
+            PoolSpec::Rayon | PoolSpec::Process { .. } => {
+                "the pool could not hand out work faster".to_owned()
             }
         }
     };
@@ -803,6 +808,13 @@ mod tests {
         // 0.8 of the threads busy or more: a measurement.
         point.throughput_per_s = 36_000.0;
         assert_eq!(idle_pool_reason(&point, &PoolSpec::Spawn, 1_000_000), None);
+        // A process pool's feeding cost is its presets' subject: never judged.
+        let process = PoolSpec::Process {
+            chunk_size: 1,
+            feeding: Default::default(),
+        };
+        point.throughput_per_s = 6500.0;
+        assert_eq!(idle_pool_reason(&point, &process, 1_000_000), None);
         // No task time: nothing to judge.
         point.wall_time_per_task_us = f64::NAN;
         assert_eq!(idle_pool_reason(&point, &PoolSpec::Spawn, 1_000_000), None);

@@ -39,8 +39,10 @@ struct TrialJob {
     chunk: u64,
     chunks: u64,
     next_chunk: AtomicU64,
-    /// Workers done with this trial; the last one wakes `owner`.
-    done: AtomicUsize,
+    /// Workers done with this trial; the last one wakes `owner`. Apart from the job, so that
+    /// a worker lets go of the job (and with it the workload, whose drop may remove files)
+    /// before it says it is done.
+    done: Arc<AtomicUsize>,
     owner: Thread,
 }
 
@@ -172,8 +174,10 @@ fn worker_loop(index: usize, shared: &Shared) {
                 }
             }
         }
-        if job.done.fetch_add(1, Ordering::AcqRel) + 1 == shared.recorders.len() {
-            job.owner.unpark();
+        let (done, owner) = (job.done.clone(), job.owner.clone());
+        drop(job);
+        if done.fetch_add(1, Ordering::AcqRel) + 1 == shared.recorders.len() {
+            owner.unpark();
         }
     }
 }
@@ -200,19 +204,22 @@ impl Pool for RayonPool {
             chunk,
             chunks: plan.max_tasks.div_ceil(chunk),
             next_chunk: AtomicU64::new(0),
-            done: AtomicUsize::new(0),
+            done: Arc::new(AtomicUsize::new(0)),
             owner: std::thread::current(),
         });
+        let done = job.done.clone();
         let started = Instant::now();
-        *self.shared.trial.write().map_err(|_| poisoned())? = Some(job.clone());
+        *self.shared.trial.write().map_err(|_| poisoned())? = Some(job);
         for worker in &self.workers {
             worker.unpark();
         }
-        while job.done.load(Ordering::Acquire) < workers {
+        while done.load(Ordering::Acquire) < workers {
             // The last worker unparks this thread; the timeout only guards a lost wake-up.
             std::thread::park_timeout(Duration::from_millis(50));
         }
         let wall = started.elapsed();
+        // Every worker has let go of the job: this drops the trial's hold on the workload.
+        *self.shared.trial.write().map_err(|_| poisoned())? = None;
         let mut recorders = Vec::with_capacity(workers);
         for recorder in &self.shared.recorders {
             recorders.push(recorder.lock().map_err(|_| poisoned())?);
