@@ -410,7 +410,13 @@ fn measure_with(
         sample_every,
         (peak_rss, workers_peak_rss),
     );
-    match idle_pool_reason(&point, &setup.pool, max_tasks) {
+    // Timed trials only: a trial of a few tasks (`tasks_per_trial`) is over in the time it
+    // takes to wake the workers, and what it measures is that, by design.
+    let idle = match setup.length {
+        TrialLength::Millis(_) => idle_pool_reason(&point, &setup.pool, max_tasks),
+        TrialLength::Tasks(_) => None,
+    };
+    match idle {
         Some(reason) => Err(TrialFailure::Failed(reason)),
         None => Ok(point),
     }
