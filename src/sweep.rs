@@ -429,6 +429,12 @@ fn measure_with(
 /// ramp-up and its last wave.
 pub const MIN_BUSY_FRACTION: f64 = 0.8;
 
+/// Tasks shorter than this (mean, start to end) are not judged: for them the pool's cost of
+/// handing out each task is a real part of what a pool of that kind costs (a `queue` feeding
+/// 1 µs tasks three at a time), a result. For longer tasks it is negligible, and idle threads
+/// mean the pool's structure cannot keep N of them going (a producer, a thread start per task).
+pub const MIN_JUDGED_TASK_US: f64 = 1000.0;
+
 /// The tasks' own CPU time below this fraction of the process's CPU time: the pool's own work
 /// (handing out tasks, starting threads, waking them) took most of the CPU.
 pub const MAX_TASK_CPU_SHARE: f64 = 0.5;
@@ -447,6 +453,9 @@ pub const MAX_TASK_CPU_SHARE: f64 = 0.5;
 /// first, with `feeding = "eager"`) is what its presets are there to show.
 pub fn idle_pool_reason(point: &Point, pool: &PoolSpec, max_tasks: u64) -> Option<String> {
     if matches!(pool, PoolSpec::Process { .. }) {
+        return None;
+    }
+    if point.wall_time_per_task_us.is_nan() || point.wall_time_per_task_us < MIN_JUDGED_TASK_US {
         return None;
     }
     let task_s = point.wall_time_per_task_us / 1e6;
@@ -821,6 +830,11 @@ mod tests {
         };
         point.throughput_per_s = 6500.0;
         assert_eq!(idle_pool_reason(&point, &process, 1_000_000), None);
+        // Short tasks: the pool's cost per task is a result, not judged.
+        let mut short = point.clone();
+        short.wall_time_per_task_us = 0.5;
+        short.throughput_per_s = 1_000_000.0;
+        assert_eq!(idle_pool_reason(&short, &queue, 1_000_000), None);
         // No task time: nothing to judge.
         point.wall_time_per_task_us = f64::NAN;
         assert_eq!(idle_pool_reason(&point, &PoolSpec::Spawn, 1_000_000), None);
