@@ -901,10 +901,18 @@ fn progress_ui(ui: &mut Ui, sweep: &ActiveSweep) {
             (
                 progress.fraction() as f32,
                 format!(
-                    "{} threads · point {} of {} · about {left} left",
+                    "{} threads · point {} of {} · about {left} left{}",
                     progress.threads,
                     progress.point_index + 1,
-                    progress.points
+                    progress.points,
+                    // The time since the last event counts: a trial that hangs sends none.
+                    crate::sweep::slower_than_planned(
+                        progress.elapsed_s + received.elapsed().as_secs_f64(),
+                        progress.planned_s,
+                        progress.eta_s().map(|eta| progress.elapsed_s + eta),
+                    )
+                    .map(|note| format!(" · {note}"))
+                    .unwrap_or_default()
                 ),
             )
         }

@@ -288,7 +288,10 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         match event {
             SweepEvent::Progress(p) => {
                 bar.set_position(p.steps_done as u64);
-                bar.set_message(format!("{} threads", p.threads));
+                match p.slower_than_planned() {
+                    Some(note) => bar.set_message(format!("{} threads · {note}", p.threads)),
+                    None => bar.set_message(format!("{} threads", p.threads)),
+                }
             }
             SweepEvent::Point(point) => {
                 if let Some(error) = &point.error {

@@ -64,6 +64,47 @@ pub struct Progress {
     pub steps_total: usize,
     /// Seconds since the sweep started.
     pub elapsed_s: f64,
+    /// How long the plan said the sweep's warm-ups and trials take, in seconds
+    /// ([`Preset::timed_length_ms`]); None when the trials are a task count.
+    pub planned_s: Option<f64>,
+}
+
+/// A sweep is "slower than planned" once it has taken this many times its plan...
+pub const SLOWER_THAN_PLANNED_FACTOR: f64 = 3.0;
+/// ...and at least this many seconds more: calibration, building pools and a trial's last
+/// tasks come on top of the plan, and on a short plan they alone can triple it.
+pub const SLOWER_THAN_PLANNED_MIN_S: f64 = 10.0;
+
+/// What to tell the user when a sweep takes far longer than its plan (a pool that cannot
+/// start its threads, tasks that outlive their trial): None while it is within
+/// [`SLOWER_THAN_PLANNED_FACTOR`] × the plan or [`SLOWER_THAN_PLANNED_MIN_S`] over it.
+/// `projected_s` is the whole sweep's expected length at the pace so far, when known.
+pub fn slower_than_planned(
+    elapsed_s: f64,
+    planned_s: Option<f64>,
+    projected_s: Option<f64>,
+) -> Option<String> {
+    let planned = planned_s.filter(|p| p.is_finite() && *p >= 0.0)?;
+    if !elapsed_s.is_finite()
+        || elapsed_s < planned * SLOWER_THAN_PLANNED_FACTOR
+        || elapsed_s < planned + SLOWER_THAN_PLANNED_MIN_S
+    {
+        return None;
+    }
+    let mut note = if planned > 0.0 {
+        format!(
+            "taking {:.0}× longer than planned: {:.0} s so far for a {:.0} s plan",
+            elapsed_s / planned,
+            elapsed_s,
+            planned
+        )
+    } else {
+        format!("taking longer than planned: {elapsed_s:.0} s so far for a 0 s plan")
+    };
+    if let Some(projected) = projected_s.filter(|p| p.is_finite() && *p > elapsed_s) {
+        note.push_str(&format!(", about {projected:.0} s in all at this pace"));
+    }
+    Some(note)
 }
 
 impl Progress {
@@ -79,6 +120,15 @@ impl Progress {
     pub fn eta_s(&self) -> Option<f64> {
         let fraction = self.fraction();
         (fraction > 0.0).then(|| self.elapsed_s * (1.0 - fraction) / fraction)
+    }
+
+    /// A note when the sweep is taking far longer than planned ([`slower_than_planned`]).
+    pub fn slower_than_planned(&self) -> Option<String> {
+        slower_than_planned(
+            self.elapsed_s,
+            self.planned_s,
+            self.eta_s().map(|eta| self.elapsed_s + eta),
+        )
     }
 }
 
@@ -147,6 +197,7 @@ pub fn run_sweep(
     });
     let setup = PointSetup::from_preset(preset, calibration.clone());
     let steps_total = thread_counts.len() * setup.steps_per_point();
+    let planned_s = preset.sweep.timed_length_ms().map(|ms| ms as f64 / 1000.0);
     let mut points = Vec::with_capacity(thread_counts.len());
     let mut cancelled = false;
     for (point_index, &threads) in thread_counts.iter().enumerate() {
@@ -163,6 +214,7 @@ pub fn run_sweep(
                 steps_done: steps_before + step,
                 steps_total,
                 elapsed_s: started.elapsed().as_secs_f64(),
+                planned_s,
             }));
         };
         match measure_point(&setup, threads, cancel, &mut on_step) {
@@ -345,6 +397,14 @@ fn measure_with(
             if let Err(message) = workload.end_trial(run.tasks) {
                 return Err(TrialFailure::Failed(message));
             }
+            if run.tasks == 0 {
+                return Err(TrialFailure::Failed(no_task_message(
+                    trial + 1,
+                    threads,
+                    run.wall,
+                    estimate.task_ns,
+                )));
+            }
             if matches!(setup.length, TrialLength::Tasks(n) if run.tasks != n) {
                 return Err(TrialFailure::Failed(format!(
                     "trial {} ran {} tasks instead of {}",
@@ -380,7 +440,101 @@ fn measure_with(
         (peak_rss, workers_peak_rss),
     );
     point.retried_trials = retried_trials;
-    Ok(point)
+    // Timed trials only: a trial of a few tasks (`tasks_per_trial`) is over in the time it
+    // takes to wake the workers, and what it measures is that, by design.
+    let idle = match setup.length {
+        TrialLength::Millis(_) => idle_pool_reason(&point, &setup.pool, max_tasks),
+        TrialLength::Tasks(_) => None,
+    };
+    match idle {
+        Some(reason) => Err(TrialFailure::Failed(reason)),
+        None => Ok(point),
+    }
+}
+
+/// A pool that keeps fewer than this fraction of its threads busy, on average over the
+/// trials, measured the pool's hand-out of work rather than the workload. Pools that hand
+/// out work as fast as it is taken keep 0.97 to 0.99 of N in flight (blocking tasks of
+/// 100 ms at 1024 and 4096 threads on rayon and queue pools); 0.8 leaves room for a trial's
+/// ramp-up and its last wave.
+pub const MIN_BUSY_FRACTION: f64 = 0.8;
+
+/// Tasks shorter than this (mean, start to end) are not judged: for them the pool's cost of
+/// handing out each task is a real part of what a pool of that kind costs (a `queue` feeding
+/// 1 µs tasks three at a time), a result. For longer tasks it is negligible, and idle threads
+/// mean the pool's structure cannot keep N of them going (a producer, a thread start per task).
+pub const MIN_JUDGED_TASK_US: f64 = 1000.0;
+
+/// The tasks' own CPU time below this fraction of the process's CPU time: the pool's own work
+/// (handing out tasks, starting threads, waking them) took most of the CPU.
+pub const MAX_TASK_CPU_SHARE: f64 = 0.5;
+
+/// Why a point measured the pool's own limit instead of the workload, or None. By Little's
+/// law the tasks in flight are throughput × mean task time (a task's time runs from its start
+/// to its end). Fewer than [`MIN_BUSY_FRACTION`] × N in flight has two causes: threads waiting
+/// for a CPU between tasks (CPU-bound work on more threads than CPUs, a measurement), or
+/// threads sitting idle waiting to be given work. The second is told apart by where the CPU
+/// went: when the tasks' own CPU time is under [`MAX_TASK_CPU_SHARE`] of the process's, the
+/// pool's own work used the CPUs, and the throughput is how fast the pool hands out work (or
+/// starts threads), not what N threads of this workload do; reporting it as the workload's
+/// curve would show a collapse that is not there.
+///
+/// Pools of threads only: a process pool's cost of feeding its workers (building every task
+/// first, with `feeding = "eager"`) is what its presets are there to show.
+pub fn idle_pool_reason(point: &Point, pool: &PoolSpec, max_tasks: u64) -> Option<String> {
+    if matches!(pool, PoolSpec::Process { .. }) {
+        return None;
+    }
+    if point.wall_time_per_task_us.is_nan() || point.wall_time_per_task_us < MIN_JUDGED_TASK_US {
+        return None;
+    }
+    let task_s = point.wall_time_per_task_us / 1e6;
+    let in_flight = point.throughput_per_s * task_s;
+    let threads = point.threads as f64;
+    if !in_flight.is_finite() || in_flight >= MIN_BUSY_FRACTION * threads {
+        return None;
+    }
+    let task_cpus = point.throughput_per_s * point.cpu_time_per_task_us / 1e6;
+    let few_tasks = max_tasks < point.threads as u64;
+    let pool_took_the_cpu = task_cpus.is_finite()
+        && point.cpu_utilization.is_finite()
+        && task_cpus < MAX_TASK_CPU_SHARE * point.cpu_utilization;
+    if !few_tasks && !pool_took_the_cpu {
+        return None;
+    }
+    let measured = format!(
+        "the pool kept only {in_flight:.0} of its {} threads busy on average (Little's law: \
+         {:.0} tasks/s × {:.1} ms per task; the tasks used {task_cpus:.2} of the {:.2} CPUs the \
+         process used)",
+        point.threads,
+        point.throughput_per_s,
+        task_s * 1000.0,
+        point.cpu_utilization
+    );
+    let cause = if max_tasks < point.threads as u64 {
+        format!("a trial has only {max_tasks} tasks for them")
+    } else {
+        match pool {
+            PoolSpec::Spawn => format!(
+                "starting a thread for every task is the limit here: this machine started about \
+                 {:.0} threads per second",
+                point.throughput_per_s
+            ),
+            PoolSpec::Queue {
+                queue_capacity,
+                chunk_size,
+            } => format!(
+                "one producer feeding a channel of {queue_capacity} messages of {chunk_size} \
+                 task(s) could not hand out work faster; a larger chunk_size lightens it"
+            ),
+            PoolSpec::Rayon | PoolSpec::Process { .. } => {
+                "the pool could not hand out work faster".to_owned()
+            }
+        }
+    };
+    Some(format!(
+        "{measured}: {cause}, so the throughput is the pool's limit, not this workload's"
+    ))
 }
 
 /// Runs ever larger batches (threads, 4×threads, 16×threads, ... tasks) until the warm-up
@@ -427,15 +581,27 @@ fn warm_up(
             break;
         }
         if spent >= budget + Duration::from_secs(5) {
-            // A pool that completes nothing for seconds: measure anyway, with a guess.
-            break;
+            // A pool that completes nothing for seconds will not measure either.
+            return Err(TrialFailure::Failed(format!(
+                "the warm-up finished no task in {:.1} s with {threads} threads: the pool \
+                 never got its work going",
+                spent.as_secs_f64()
+            )));
         }
         batch = batch.saturating_mul(4).min(limits::MAX_TASKS_PER_TRIAL);
     }
-    Ok(estimate.unwrap_or(Estimate {
-        task_ns: 1e6,
-        throughput_per_s: 1.0,
-    }))
+    estimate.ok_or_else(|| TrialFailure::Failed("the warm-up finished no task".to_owned()))
+}
+
+/// Why a trial that finished no task is a failed point, not a throughput of 0: with the
+/// numbers that say where the time went.
+fn no_task_message(trial: u32, threads: usize, wall: Duration, task_ns: f64) -> String {
+    format!(
+        "trial {trial} finished no task in {:.1} s with {threads} threads (a task takes about \
+         {:.1} ms): the pool never got its work going, so there is no throughput to report",
+        wall.as_secs_f64(),
+        task_ns / 1e6
+    )
 }
 
 fn estimate_from(run: &TrialRun) -> Estimate {
@@ -570,4 +736,182 @@ pub(crate) fn install_quiet_panic_hook() {
             }
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pool that runs nothing: every trial reports the tasks of `tasks` in turn (the
+    /// warm-up takes the first), `wall` each.
+    struct ScriptedPool {
+        tasks: Vec<u64>,
+        calls: usize,
+    }
+
+    impl Pool for ScriptedPool {
+        fn threads(&self) -> usize {
+            4
+        }
+
+        fn run_trial(&mut self, _plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
+            let tasks = self.tasks[self.calls.min(self.tasks.len() - 1)];
+            self.calls += 1;
+            let mut latency_ns = pool::new_histogram();
+            // 10 ms per task: 40 tasks in 100 ms keep the 4 threads busy.
+            for _ in 0..tasks {
+                pool::record_ns(&mut latency_ns, 10_000_000);
+            }
+            Ok(TrialRun {
+                tasks,
+                wall: Duration::from_millis(100),
+                worker_cpu_ns: tasks * 1000,
+                latency_ns,
+                sampled_time_ns: tasks * 10_000_000,
+                child_cpu_ns: 0,
+                child_peak_rss_bytes: None,
+            })
+        }
+    }
+
+    fn setup() -> PointSetup {
+        PointSetup {
+            workload: WorkloadSpec::Cpu { compute_us: 1 },
+            pool: PoolSpec::Rayon,
+            trials: 3,
+            length: TrialLength::Millis(100),
+            warmup_ms: 0,
+            // The scripted pool's trials are not timed on the CPUs: never repeat one.
+            retry_disturbed: 0,
+            calibration: Calibration {
+                spin_units_per_us: 1.0,
+                timer_cost_ns: 20.0,
+            },
+        }
+    }
+
+    fn measure(tasks: Vec<u64>) -> Result<Point, TrialFailure> {
+        let workload: Arc<dyn Workload> = Arc::new(workload::Empty);
+        let mut pool = ScriptedPool { tasks, calls: 0 };
+        measure_with(
+            &setup(),
+            &workload,
+            &mut pool,
+            &CancelToken::new(),
+            &mut |_| {},
+        )
+    }
+
+    #[test]
+    fn a_trial_that_ran_no_task_fails_the_point() {
+        // Warm-up 40 tasks, trials 40, 0, 40: the second trial finished nothing.
+        let err = measure(vec![40, 40, 0, 40]).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.starts_with("trial 2 finished no task in 0.1 s with 4 threads"),
+            "{message}"
+        );
+        assert!(message.contains("no throughput to report"), "{message}");
+        // Every trial ran tasks: a measured point.
+        let point = measure(vec![40]).unwrap();
+        assert!(point.is_ok());
+        assert_eq!(point.throughput_per_s, 400.0);
+    }
+
+    #[test]
+    fn a_pool_that_kept_its_threads_idle_fails_with_the_cause() {
+        let mut point = Point::failed(4096, "x");
+        point.error = None;
+        // 4096 threads of 100 ms tasks at 6500 tasks/s: 650 in flight, a spawn rate limit.
+        point.throughput_per_s = 6500.0;
+        point.wall_time_per_task_us = 100_000.0;
+        point.cpu_time_per_task_us = 20.0;
+        point.cpu_utilization = 1.9;
+        let reason = idle_pool_reason(&point, &PoolSpec::Spawn, 1_000_000).unwrap();
+        assert_eq!(
+            reason,
+            "the pool kept only 650 of its 4096 threads busy on average (Little's law: 6500 \
+             tasks/s × 100.0 ms per task; the tasks used 0.13 of the 1.90 CPUs the process \
+             used): starting a thread for every task is the limit here: this machine started \
+             about 6500 threads per second, so the throughput is the pool's limit, not this \
+             workload's"
+        );
+        let queue = PoolSpec::Queue {
+            queue_capacity: 64,
+            chunk_size: 1,
+        };
+        assert!(
+            idle_pool_reason(&point, &queue, 1_000_000)
+                .unwrap()
+                .contains("one producer feeding a channel of 64 messages of 1 task(s)")
+        );
+        assert!(
+            idle_pool_reason(&point, &PoolSpec::Rayon, 100)
+                .unwrap()
+                .contains("a trial has only 100 tasks for them")
+        );
+        // CPU-bound work on 8 threads and 2 CPUs: 4 in flight, but the tasks used the CPUs
+        // (threads wait for a CPU between tasks): a measurement.
+        let mut cpu = point.clone();
+        cpu.threads = 8;
+        cpu.throughput_per_s = 844.0;
+        cpu.wall_time_per_task_us = 4_400.0;
+        cpu.cpu_time_per_task_us = 2_300.0;
+        cpu.cpu_utilization = 1.98;
+        assert_eq!(idle_pool_reason(&cpu, &PoolSpec::Rayon, 1_000_000), None);
+        // 0.8 of the threads busy or more: a measurement.
+        point.throughput_per_s = 36_000.0;
+        assert_eq!(idle_pool_reason(&point, &PoolSpec::Spawn, 1_000_000), None);
+        // A process pool's feeding cost is its presets' subject: never judged.
+        let process = PoolSpec::Process {
+            chunk_size: 1,
+            feeding: Default::default(),
+        };
+        point.throughput_per_s = 6500.0;
+        assert_eq!(idle_pool_reason(&point, &process, 1_000_000), None);
+        // Short tasks: the pool's cost per task is a result, not judged.
+        let mut short = point.clone();
+        short.wall_time_per_task_us = 0.5;
+        short.throughput_per_s = 1_000_000.0;
+        assert_eq!(idle_pool_reason(&short, &queue, 1_000_000), None);
+        // No task time: nothing to judge.
+        point.wall_time_per_task_us = f64::NAN;
+        assert_eq!(idle_pool_reason(&point, &PoolSpec::Spawn, 1_000_000), None);
+    }
+
+    #[test]
+    fn slower_than_planned_only_well_past_the_plan() {
+        // 20 s planned: within 3× (60 s) nothing is said.
+        assert_eq!(slower_than_planned(59.0, Some(20.0), None), None);
+        assert_eq!(
+            slower_than_planned(200.0, Some(20.0), Some(283.0)).as_deref(),
+            Some(
+                "taking 10× longer than planned: 200 s so far for a 20 s plan, about 283 s in all at this pace"
+            )
+        );
+        // A 1 s plan that takes 4 s: calibration and pool start-up, not worth a note.
+        assert_eq!(slower_than_planned(4.0, Some(1.0), None), None);
+        assert_eq!(
+            slower_than_planned(12.0, Some(1.0), Some(5.0)).as_deref(),
+            Some("taking 12× longer than planned: 12 s so far for a 1 s plan")
+        );
+        // Trials of a task count have no plan.
+        assert_eq!(slower_than_planned(1e6, None, None), None);
+        // Through the progress event.
+        let progress = Progress {
+            threads: 4096,
+            point_index: 2,
+            points: 3,
+            steps_done: 5,
+            steps_total: 10,
+            elapsed_s: 200.0,
+            planned_s: Some(20.0),
+        };
+        assert_eq!(
+            progress.slower_than_planned().as_deref(),
+            Some(
+                "taking 10× longer than planned: 200 s so far for a 20 s plan, about 400 s in all at this pace"
+            )
+        );
+    }
 }

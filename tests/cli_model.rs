@@ -50,6 +50,7 @@ fn json_has_a_recommendation_with_the_documented_fields() {
         "configured_wait_over_compute",
         "best_measured_threads",
         "recommended_threads",
+        "within_noise_threads",
         "explanation",
         "usl",
         "usl_unavailable_reason",
@@ -67,14 +68,31 @@ fn json_has_a_recommendation_with_the_documented_fields() {
     // A CPU workload: configured W = 0, so W/C is 0.
     assert_eq!(rec["configured_wait_over_compute"], 0.0);
     assert!(rec["measured_wait_over_compute"].as_f64().unwrap() >= 0.0);
-    // Four distinct thread counts: the fit runs.
-    for field in ["sigma", "kappa", "lambda", "n_star", "r_squared"] {
+    // Four distinct thread counts: the fit runs, and is either an answer or refused with a
+    // reason (CPU work on a 2-CPU machine is flat past 2 threads: nothing to explain).
+    if rec["usl"].is_null() {
+        let reason = rec["usl_unavailable_reason"].as_str().unwrap();
         assert!(
-            rec["usl"].get(field).is_some(),
-            "usl.{field} missing: {rec}"
+            reason.contains("nothing") || reason.contains("does not describe"),
+            "{reason}"
         );
+    } else {
+        for field in ["sigma", "kappa", "lambda", "n_star", "r_squared"] {
+            assert!(
+                rec["usl"].get(field).is_some(),
+                "usl.{field} missing: {rec}"
+            );
+        }
+        assert!(rec["usl_unavailable_reason"].is_null());
     }
-    assert!(rec["usl_unavailable_reason"].is_null());
+    // 3 trials per count: the Welch test runs, and the recommendation is within noise.
+    let within: Vec<u64> = rec["within_noise_threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(within.contains(&recommended), "{rec}");
     for field in ["usable", "physical", "logical"] {
         assert!(rec["cpus"][field].as_u64().unwrap() >= 1, "cpus.{field}");
     }

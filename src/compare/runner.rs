@@ -445,6 +445,8 @@ pub(crate) fn interleave(
                         steps_done: steps_before + step.min(steps_per_point),
                         steps_total,
                         elapsed_s: started.elapsed().as_secs_f64(),
+                        // The comparison's plan is not this sweep's; no overrun note.
+                        planned_s: None,
                     },
                 });
             });

@@ -1,20 +1,35 @@
 //! The answer to "how many threads?": the knee of the measured curve (the smallest thread
-//! count within 5% of the best measured throughput), set beside what the formula and the USL
-//! fit say, with one sentence of evidence; optionally the same under a p99 latency target.
-//! Pure: it reads a [`SweepResult`] and returns a [`Recommendation`]; no I/O, no clocks.
+//! count within 5% of the best measured throughput and not significantly below it by a
+//! one-sided Welch t-test on the trials), set beside what the formula and the USL fit say,
+//! with one sentence of evidence that names the real reason for the answer (a gap in the
+//! sweep, the corner of the bound, waits that grow under load, noisy trials); optionally the
+//! same under a p99 latency target. Pure: it reads a [`SweepResult`] and returns a
+//! [`Recommendation`]; no I/O, no clocks.
 
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use super::formula::{self, ComputeWait};
+use super::formula::{self, Bound, ComputeWait};
 use super::usl::{self, FitError, UslFit};
+use crate::preset::limits;
 use crate::result::{Point, SweepResult};
+use crate::stats;
 
 /// How far below the best measured throughput a thread count may be and still be recommended:
 /// 5%, about the trial-to-trial noise of a short trial on a desktop, so counts within it are
 /// not measurably worse and the fewer threads cost less memory and latency.
 pub const KNEE_TOLERANCE: f64 = 0.05;
+
+/// Measured W/C at the knee this many times the W/C at the lowest count or more counts as
+/// "growing with N": below it, the difference is within what CPU queueing on a loaded
+/// machine adds to a task's wall time at any count.
+const WAIT_GROWTH: f64 = 1.25;
+
+/// A best throughput at this fraction of the CPU limit N_cpu / C or more reaches the CPU
+/// limit: the bound's plateau, or for pure computation the CPU count's cap. 0.8 leaves room
+/// for what the pool and a loaded machine take.
+const CPU_LIMIT_REACHED: f64 = 0.8;
 
 /// The smallest target utilisation accepted (U in the formula).
 pub const UTILIZATION_MIN: f64 = 0.01;
@@ -76,9 +91,14 @@ pub struct Recommendation {
     pub configured_wait_over_compute: Option<f64>,
     /// The thread count with the highest measured throughput; null when no point was measured.
     pub best_measured_threads: Option<usize>,
-    /// The smallest thread count with throughput within 5% of the best measured (the knee);
-    /// null when no point was measured.
+    /// The smallest thread count with throughput within 5% of the best measured and not
+    /// significantly below it (the knee); null when no point was measured.
     pub recommended_threads: Option<usize>,
+    /// Every measured thread count whose throughput is not significantly below the best's
+    /// (one-sided Welch t-test at 95% on the trial throughputs), ascending, the best among
+    /// them; null when the best count has fewer than two trials to test with.
+    #[serde(default)]
+    pub within_noise_threads: Option<Vec<usize>>,
     /// One sentence with the evidence: the formula, the fit's peak, the measured peak, and why
     /// the recommendation differs from them (a second one for a latency target).
     pub explanation: String,
@@ -95,12 +115,25 @@ pub struct Recommendation {
     pub latency_target: Option<LatencyTarget>,
 }
 
-/// The measurement at one thread count: the mean throughput of its ok points and the worst p99.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The measurement at one thread count: the mean throughput of its ok points, the worst p99,
+/// every trial's throughput and the measured W/C.
+#[derive(Debug, Clone, PartialEq)]
 struct Measured {
     threads: usize,
     throughput_per_s: f64,
     latency_p99_us: f64,
+    /// The trial throughputs of all its points.
+    trials: Vec<f64>,
+    /// Measured W/C, the mean over its points that have one; NaN when none has.
+    wait_over_compute: f64,
+}
+
+impl Measured {
+    /// Half-width of the 95% confidence interval of the mean over the trials (NaN for fewer
+    /// than two).
+    fn ci95(&self) -> f64 {
+        stats::ci95_half_width(&self.trials)
+    }
 }
 
 /// Ok points with a finite throughput, one per thread count, ascending.
@@ -118,32 +151,120 @@ fn by_thread_count(points: &[Point]) -> Vec<Measured> {
             .map(|p| p.latency_p99_us)
             .filter(|v| v.is_finite())
             .fold(f64::NAN, f64::max);
+        let trials: Vec<f64> = group
+            .iter()
+            .flat_map(|p| p.trial_throughputs_per_s.iter().copied())
+            .filter(|x| x.is_finite())
+            .collect();
+        let waits: Vec<f64> = group
+            .iter()
+            .map(|p| p.measured_wait_over_compute())
+            .filter(|v| v.is_finite())
+            .collect();
         measured.push(Measured {
             threads: group[0].threads,
             throughput_per_s: throughput,
             latency_p99_us: p99,
+            trials,
+            wait_over_compute: stats::mean(&waits),
         });
     }
     measured
 }
 
+/// The best measured count, the knee and the counts within noise of the best, as indices
+/// into the measured counts.
+#[derive(Debug, Clone, PartialEq)]
+struct Knee {
+    best: usize,
+    knee: usize,
+    /// Counts not significantly below the best, ascending (the best among them); None when
+    /// the best has fewer than two trials.
+    within_noise: Option<Vec<usize>>,
+}
+
 /// The best measured count (the smallest of equal bests) and the knee: the smallest count
-/// within [`KNEE_TOLERANCE`] of it.
-fn best_and_knee(measured: &[Measured]) -> Option<(Measured, Measured)> {
-    let best = measured.iter().copied().reduce(|best, m| {
-        if m.throughput_per_s > best.throughput_per_s {
-            m
+/// within [`KNEE_TOLERANCE`] of it that is not significantly below it (one-sided Welch t-test
+/// at 95% on the trial throughputs, [`stats::significantly_below`]). A count with fewer than
+/// two trials cannot be tested and is judged by the tolerance alone.
+fn best_and_knee(measured: &[Measured]) -> Option<Knee> {
+    let best = (0..measured.len()).reduce(|best, i| {
+        if measured[i].throughput_per_s > measured[best].throughput_per_s {
+            i
         } else {
             best
         }
     })?;
-    let floor = best.throughput_per_s * (1.0 - KNEE_TOLERANCE);
-    let knee = measured
-        .iter()
-        .copied()
-        .find(|m| m.throughput_per_s >= floor)
+    let reference = &measured[best];
+    let floor = reference.throughput_per_s * (1.0 - KNEE_TOLERANCE);
+    let within_tolerance = |m: &Measured| m.throughput_per_s >= floor;
+    let within_noise = |i: usize| {
+        i == best
+            || match stats::significantly_below(&measured[i].trials, &reference.trials) {
+                Some(below) => !below,
+                None => within_tolerance(&measured[i]),
+            }
+    };
+    let knee = (0..measured.len())
+        .find(|&i| within_tolerance(&measured[i]) && within_noise(i))
         .unwrap_or(best);
-    Some((best, knee))
+    let noise_set = (reference.trials.len() >= 2)
+        .then(|| (0..measured.len()).filter(|&i| within_noise(i)).collect());
+    Some(Knee {
+        best,
+        knee,
+        within_noise: noise_set,
+    })
+}
+
+/// When the trials are too noisy for [`KNEE_TOLERANCE`]: the widest 95% confidence interval
+/// among the counts within noise of the best, as a fraction of the best, and the trials per
+/// point that would narrow them all to the tolerance (None: more than the most a preset
+/// allows).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Noise {
+    widest_ci_fraction: f64,
+    trials_needed: Option<u32>,
+}
+
+/// The noise verdict for a knee: Some when a count within noise of the best has a 95%
+/// confidence interval wider than [`KNEE_TOLERANCE`] of the best, so the test cannot tell
+/// apart counts that differ by more than the tolerance. The trials needed come from the
+/// largest standard deviation among those counts: the fewest n with t(n − 1) · s / √n within
+/// the tolerance of the best.
+fn noise(measured: &[Measured], knee: &Knee) -> Option<Noise> {
+    let within = knee.within_noise.as_ref()?;
+    let best = measured[knee.best].throughput_per_s;
+    if best <= 0.0 {
+        return None;
+    }
+    let widest = within
+        .iter()
+        .map(|&i| measured[i].ci95() / best)
+        .filter(|f| f.is_finite())
+        .fold(0.0, f64::max);
+    if widest <= KNEE_TOLERANCE {
+        return None;
+    }
+    let std_dev = within
+        .iter()
+        .map(|&i| stats::sample_std_dev(&measured[i].trials))
+        .filter(|s| s.is_finite())
+        .fold(0.0, f64::max);
+    let measured_trials = within
+        .iter()
+        .map(|&i| measured[i].trials.len() as u32)
+        .max()
+        .unwrap_or(0);
+    Some(Noise {
+        widest_ci_fraction: widest,
+        trials_needed: stats::trials_for_half_width(
+            std_dev,
+            KNEE_TOLERANCE * best,
+            (measured_trials + 1).max(limits::TRIALS.0),
+            limits::TRIALS.1,
+        ),
+    })
 }
 
 /// C and W for the formula and the bound: measured when the points have them, else as
@@ -183,10 +304,18 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
         p99_target_us: target,
         threads: under_latency_target(&measured, target).map(|m| m.threads),
     });
+    let bound = super::bound(result);
+    let fit_reason = fit
+        .as_ref()
+        .err()
+        .map(|err| fit_refusal(err, &measured, knee.as_ref(), bound));
 
     let evidence = Evidence {
         measured: &measured,
-        knee,
+        knee: knee.clone(),
+        noise: knee.as_ref().and_then(|k| noise(&measured, k)),
+        bound,
+        fit_reason: fit_reason.as_deref(),
         formula: formula_wc.map(|wc| FormulaEvidence {
             usable_cpus: cpus.usable,
             utilization_target: u,
@@ -203,10 +332,15 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
         formula_threads,
         measured_wait_over_compute: measured_wc,
         configured_wait_over_compute: configured_wc,
-        best_measured_threads: knee.map(|(best, _)| best.threads),
-        recommended_threads: knee.map(|(_, knee)| knee.threads),
+        best_measured_threads: knee.as_ref().map(|k| measured[k.best].threads),
+        recommended_threads: knee.as_ref().map(|k| measured[k.knee].threads),
+        within_noise_threads: knee.as_ref().and_then(|k| {
+            k.within_noise
+                .as_ref()
+                .map(|within| within.iter().map(|&i| measured[i].threads).collect())
+        }),
         explanation,
-        usl_unavailable_reason: fit.as_ref().err().map(ToString::to_string),
+        usl_unavailable_reason: fit_reason,
         usl: fit.ok(),
         cpus,
         utilization_target: u,
@@ -223,10 +357,48 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
 fn under_latency_target(measured: &[Measured], target_us: f64) -> Option<Measured> {
     let allowed: Vec<Measured> = measured
         .iter()
-        .copied()
         .filter(|m| m.latency_p99_us <= target_us)
+        .cloned()
         .collect();
-    best_and_knee(&allowed).map(|(_, knee)| knee)
+    best_and_knee(&allowed).map(|k| allowed[k.knee].clone())
+}
+
+/// The CPU limit N_cpu / C in tasks per second; None without a positive C.
+fn cpu_limit_per_s(bound: Bound) -> Option<f64> {
+    let c = bound.compute_wait.compute_us;
+    (c > 0.0).then(|| bound.usable_cpus as f64 * 1e6 / c)
+}
+
+/// Why there is no fit, in words. A fit that ran and found nothing on a curve that reached
+/// the CPU limit is the CPU count's cap, and says so; any other refusal says its own reason.
+fn fit_refusal(
+    err: &FitError,
+    measured: &[Measured],
+    knee: Option<&Knee>,
+    bound: Option<Bound>,
+) -> String {
+    if err.found_nothing()
+        && let (Some(knee), Some(bound)) = (knee, bound)
+        && let Some(limit) = cpu_limit_per_s(bound)
+    {
+        let best = measured[knee.best].throughput_per_s;
+        if best >= CPU_LIMIT_REACHED * limit {
+            let detail = match err {
+                FitError::AtBound {
+                    parameter, value, ..
+                } => format!("{parameter} = {value:.3} at its bound"),
+                FitError::PoorFit { r_squared } => format!("R² = {r_squared:.3}"),
+                _ => err.to_string(),
+            };
+            return format!(
+                "the curve is the {}-CPU cap ({} tasks/s against N_cpu / C = {}): nothing for a contention model to explain ({detail})",
+                bound.usable_cpus,
+                rate(best),
+                rate(limit)
+            );
+        }
+    }
+    err.to_string()
 }
 
 struct FormulaEvidence {
@@ -239,7 +411,11 @@ struct FormulaEvidence {
 
 struct Evidence<'a> {
     measured: &'a [Measured],
-    knee: Option<(Measured, Measured)>,
+    knee: Option<Knee>,
+    noise: Option<Noise>,
+    bound: Option<Bound>,
+    /// Why there is no fit, when there is none.
+    fit_reason: Option<&'a str>,
     formula: Option<FormulaEvidence>,
     fit: &'a Result<UslFit, FitError>,
     latency_target: Option<LatencyTarget>,
@@ -247,9 +423,16 @@ struct Evidence<'a> {
 
 impl Evidence<'_> {
     fn sentence(&self) -> String {
-        let Some((best, knee)) = self.knee else {
+        let Some(k) = &self.knee else {
             return "Nothing to recommend: no thread count was measured successfully.".to_owned();
         };
+        let (best, knee) = (&self.measured[k.best], &self.measured[k.knee]);
+        // Counts within noise worth naming: more than the best alone.
+        let within = k
+            .within_noise
+            .as_ref()
+            .filter(|within| within.len() > 1)
+            .map(|within| self.counts_text(within));
         let mut s = String::new();
         if knee.threads == best.threads {
             let _ = write!(
@@ -261,6 +444,20 @@ impl Evidence<'_> {
             if best.threads == self.largest_measured() {
                 s.push_str(", the largest count measured");
             }
+            if let Some(within) = within {
+                let _ = write!(s, "; {within} are within noise of it");
+            }
+        } else if let Some(within) = within {
+            let _ = write!(
+                s,
+                "Use {}: {within} are within noise of the best measured ({} tasks/s at {}), and {} reach {} tasks/s, within {:.0}% of it, so more threads add less than that",
+                threads_text(knee.threads),
+                rate(best.throughput_per_s),
+                threads_text(best.threads),
+                knee.threads,
+                rate(knee.throughput_per_s),
+                KNEE_TOLERANCE * 100.0,
+            );
         } else {
             let _ = write!(
                 s,
@@ -272,8 +469,28 @@ impl Evidence<'_> {
                 threads_text(best.threads)
             );
         }
+        if let Some(noise) = self.noise {
+            let _ = write!(
+                s,
+                "; the trials are too noisy for a sharper answer: their 95% confidence intervals reach ±{:.0}% of the best, wider than the {:.0}% tolerance, ",
+                noise.widest_ci_fraction * 100.0,
+                KNEE_TOLERANCE * 100.0
+            );
+            match noise.trials_needed {
+                Some(n) => {
+                    let _ = write!(s, "and about {n} trials per point would narrow them to it");
+                }
+                None => {
+                    let _ = write!(
+                        s,
+                        "and even {} trials per point (the most a preset allows) would not narrow them to it: run on a quieter machine or with longer trials",
+                        limits::TRIALS.1
+                    );
+                }
+            }
+        }
         s.push_str("; ");
-        self.formula_clause(&mut s, knee.threads, best.threads);
+        self.formula_clause(&mut s, knee, best.threads);
         s.push_str("; ");
         self.fit_clause(&mut s);
         s.push('.');
@@ -289,7 +506,32 @@ impl Evidence<'_> {
         self.measured.last().map_or(0, |m| m.threads)
     }
 
-    fn formula_clause(&self, s: &mut String, recommended: usize, best: usize) {
+    /// "2 to 8 threads" when the indices are a run of neighbouring measured counts, else
+    /// "2, 4 and 16 threads".
+    fn counts_text(&self, indices: &[usize]) -> String {
+        let threads: Vec<usize> = indices.iter().map(|&i| self.measured[i].threads).collect();
+        let consecutive = indices.windows(2).all(|w| w[1] == w[0] + 1);
+        match threads.as_slice() {
+            [] => String::new(),
+            [one] => threads_text(*one),
+            [first, .., last] if consecutive => format!("{first} to {last} threads"),
+            [init @ .., last] => format!(
+                "{} and {last} threads",
+                init.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// The measured count just below `threads`, if any.
+    fn previous_measured(&self, threads: usize) -> Option<&Measured> {
+        self.measured.iter().rev().find(|m| m.threads < threads)
+    }
+
+    fn formula_clause(&self, s: &mut String, knee: &Measured, best: usize) {
+        let recommended = knee.threads;
         let Some(f) = &self.formula else {
             s.push_str("the formula N_cpu × U × (1 + W/C) needs W/C, which neither the measurement nor the preset gives");
             return;
@@ -300,10 +542,11 @@ impl Evidence<'_> {
             "the formula N_cpu × U × (1 + W/C) = {} × {:.2} × (1 + {:.2} {source}) gives {:.1}",
             f.usable_cpus, f.utilization_target, f.wait_over_compute, f.threads
         );
+        let agreement = (0.2 * f.threads).max(1.0);
         let recommended = recommended as f64;
         // Thread counts are integers and sweeps skip counts, so "agrees" allows one thread or
         // 20%, whichever is more.
-        if (recommended - f.threads).abs() <= (0.2 * f.threads).max(1.0) {
+        if (recommended - f.threads).abs() <= agreement {
             s.push_str(", which agrees");
         } else if recommended < f.threads && best == self.largest_measured() {
             // The best is the last count tried: the curve may well keep rising.
@@ -336,14 +579,70 @@ impl Evidence<'_> {
                 let _ = write!(s, " (the fit finds {})", costs.join(" and "));
             }
         } else {
-            let lowest = self.measured.first().map_or(1, |m| m.threads);
+            self.above_formula_clause(s, f, knee);
+        }
+    }
+
+    /// Why the knee lies above the formula's N, in order of evidence: a gap in the sweep
+    /// around N (the knee can only be a count that was measured), the bound's corner (the
+    /// curve reached the CPU limit and rounds the corner where the two limits cross), waits
+    /// that grow with N, or nothing the measurement shows.
+    fn above_formula_clause(&self, s: &mut String, f: &FormulaEvidence, knee: &Measured) {
+        // The formula's N lies where nothing was measured: the knee can only be a measured
+        // count, so it is the first one past the gap, however early the curve flattened in it.
+        if let Some(previous) = self.previous_measured(knee.threads)
+            && (previous.threads as f64) < f.threads
+        {
             let _ = write!(
                 s,
-                ", but throughput kept rising more than {:.0}% past it: under load the tasks wait longer than W/C at {} shows, or the pool gets more CPU than N_cpu says",
-                KNEE_TOLERANCE * 100.0,
-                threads_text(lowest)
+                ", but not measured between {} and {}: add counts there",
+                previous.threads, knee.threads
             );
+            return;
         }
+        let best = self
+            .knee
+            .as_ref()
+            .map_or(f64::NAN, |k| self.measured[k.best].throughput_per_s);
+        if let Some(bound) = self.bound
+            && let Some(limit) = cpu_limit_per_s(bound)
+            && best >= CPU_LIMIT_REACHED * limit
+        {
+            let _ = write!(
+                s,
+                ", but the curve bends where the bound's two limits, N / (W + C) and N_cpu / C = {} tasks/s, cross (at {:.1} threads) and rounds that corner: it comes within {:.0}% of its plateau only at {}",
+                rate(limit),
+                bound.crossover_threads(),
+                KNEE_TOLERANCE * 100.0,
+                threads_text(knee.threads)
+            );
+            return;
+        }
+        let lowest = self
+            .measured
+            .iter()
+            .find(|m| m.wait_over_compute.is_finite());
+        if let Some(lowest) = lowest
+            && knee.wait_over_compute.is_finite()
+            && knee.wait_over_compute >= WAIT_GROWTH * lowest.wait_over_compute
+            && knee.wait_over_compute > lowest.wait_over_compute
+        {
+            let _ = write!(
+                s,
+                ", but throughput kept rising more than {:.0}% past it: under load the tasks wait longer (measured W/C grows from {:.2} at {} to {:.2} at {})",
+                KNEE_TOLERANCE * 100.0,
+                lowest.wait_over_compute,
+                threads_text(lowest.threads),
+                knee.wait_over_compute,
+                threads_text(knee.threads)
+            );
+            return;
+        }
+        let _ = write!(
+            s,
+            ", but throughput kept rising more than {:.0}% past it, which neither the measured W/C (it does not grow with N) nor the CPU limit explains",
+            KNEE_TOLERANCE * 100.0
+        );
     }
 
     fn fit_clause(&self, s: &mut String) {
@@ -381,6 +680,12 @@ impl Evidence<'_> {
             }
             Err(FitError::NoThroughput) => {
                 s.push_str("there is no USL fit: every measured throughput is 0");
+            }
+            Err(err) => {
+                let reason = self
+                    .fit_reason
+                    .map_or_else(|| err.to_string(), str::to_owned);
+                let _ = write!(s, "there is no USL fit: {reason}");
             }
         }
     }
@@ -508,10 +813,13 @@ mod tests {
         let rec = recommend(&result(web_points(), WEB), &options);
         assert_eq!(rec.formula_threads, Some(10.0));
         assert_eq!(rec.utilization_target, 0.5);
-        // The knee (20) is far above 10: the sentence says why.
+        // The knee (20) is far above 10: the curve reached the CPU limit, whose corner is at
+        // 20 threads whatever U is.
         assert!(
-            rec.explanation
-                .contains("gives 10.0, but throughput kept rising more than 5% past it"),
+            rec.explanation.contains(
+                "gives 10.0, but the curve bends where the bound's two limits, N / (W + C) and \
+                 N_cpu / C = 2000 tasks/s, cross (at 20.0 threads)"
+            ),
             "{}",
             rec.explanation
         );
@@ -637,6 +945,307 @@ mod tests {
         ), "{}", rec.explanation);
     }
 
+    /// An ok point with these trial throughputs (mean and 95% CI from them) and C = 1 ms,
+    /// W = 9 ms per task.
+    fn trials_point(threads: usize, trials: &[f64]) -> Point {
+        let mut p = point(threads, stats::mean(trials), 10_000.0);
+        p.trials = trials.len() as u32;
+        p.trial_throughputs_per_s = trials.to_vec();
+        p.throughput_ci95_per_s = stats::ci95_half_width(trials);
+        p
+    }
+
+    /// An ok point with this throughput, C and wall time per task.
+    fn cw_point(threads: usize, throughput_per_s: f64, cpu_us: f64, wall_us: f64) -> Point {
+        let mut p = point(threads, throughput_per_s, 1.0);
+        p.cpu_time_per_task_us = cpu_us;
+        p.wall_time_per_task_us = wall_us;
+        p
+    }
+
+    /// A count within 5% of the best but significantly below it (tight trials) is not the
+    /// knee: the 5% rule alone would have said 2.
+    #[test]
+    fn a_count_significantly_below_the_best_is_not_the_knee() {
+        let points = vec![
+            trials_point(1, &[100.0, 101.0, 99.0]),
+            trials_point(2, &[195.9, 196.0, 196.1]),
+            trials_point(4, &[199.9, 200.0, 200.1]),
+            trials_point(8, &[199.0, 200.0, 201.0]),
+        ];
+        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        assert_eq!(rec.best_measured_threads, Some(4));
+        assert_eq!(rec.recommended_threads, Some(4));
+        assert_eq!(rec.within_noise_threads, Some(vec![4, 8]));
+        let s = &rec.explanation;
+        assert!(
+            s.starts_with(
+                "Use 4 threads: the measured throughput peaked there (200 tasks/s); 4 to 8 \
+                 threads are within noise of it; the formula"
+            ),
+            "{s}"
+        );
+        assert!(!s.contains("too noisy"), "{s}");
+    }
+
+    /// Noisy trials: 2 to 8 are indistinguishable from the best, 2 is the smallest within 5%,
+    /// and the sentence says how many trials would sharpen the answer.
+    #[test]
+    fn noisy_trials_widen_the_within_noise_range_and_say_how_many_trials_would_help() {
+        let points = vec![
+            trials_point(1, &[100.0, 101.0, 99.0]),
+            trials_point(2, &[190.0, 200.0, 210.0]),
+            trials_point(4, &[195.0, 205.0, 200.0]),
+            trials_point(8, &[200.0, 210.0, 205.0]),
+        ];
+        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        assert_eq!(rec.best_measured_threads, Some(8));
+        assert_eq!(rec.recommended_threads, Some(2));
+        assert_eq!(rec.within_noise_threads, Some(vec![2, 4, 8]));
+        let s = &rec.explanation;
+        assert!(
+            s.starts_with(
+                "Use 2 threads: 2 to 8 threads are within noise of the best measured (205 \
+                 tasks/s at 8 threads), and 2 reach 200 tasks/s, within 5% of it"
+            ),
+            "{s}"
+        );
+        // The widest CI: 2 threads, 4.303 × 10 / √3 = 24.8, 12% of 205. s = 10 needs 7 trials
+        // for ±10.25 (2.447 × 10 / √7 = 9.25; 6 give 10.5).
+        assert!(
+            s.contains(
+                "; the trials are too noisy for a sharper answer: their 95% confidence \
+                 intervals reach ±12% of the best, wider than the 5% tolerance, and about 7 \
+                 trials per point would narrow them to it; "
+            ),
+            "{s}"
+        );
+        assert_eq!(s.matches(". ").count(), 0, "one sentence: {s}");
+    }
+
+    /// A count within noise but more than 5% below the best is not recommended.
+    #[test]
+    fn within_noise_but_beyond_the_tolerance_is_not_recommended() {
+        let points = vec![
+            trials_point(1, &[100.0, 101.0, 99.0]),
+            trials_point(2, &[100.0, 180.0, 260.0]),
+            trials_point(4, &[195.0, 200.0, 205.0]),
+            trials_point(8, &[150.0, 151.0, 149.0]),
+        ];
+        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        assert_eq!(rec.recommended_threads, Some(4));
+        assert_eq!(rec.within_noise_threads, Some(vec![2, 4]));
+        assert!(
+            rec.explanation
+                .contains("; 2 to 4 threads are within noise of it; the trials are too noisy"),
+            "{}",
+            rec.explanation
+        );
+        // s = 80 against ±10 is out of reach of 100 trials.
+        assert!(
+            rec.explanation.contains(
+                "and even 100 trials per point (the most a preset allows) would not narrow them"
+            ),
+            "{}",
+            rec.explanation
+        );
+    }
+
+    #[test]
+    fn within_noise_counts_that_are_not_neighbours_are_listed() {
+        let points = vec![
+            trials_point(1, &[190.0, 200.0, 210.0]),
+            trials_point(2, &[150.0, 151.0, 149.0]),
+            trials_point(4, &[195.0, 205.0, 200.0]),
+            trials_point(8, &[100.0, 101.0, 99.0]),
+        ];
+        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        assert_eq!(rec.within_noise_threads, Some(vec![1, 4]));
+        assert!(
+            rec.explanation
+                .contains("peaked there (200 tasks/s); 1 and 4 threads are within noise of it;"),
+            "{}",
+            rec.explanation
+        );
+    }
+
+    #[test]
+    fn without_trials_there_is_no_within_noise_answer() {
+        let rec = recommend(&result(web_points(), WEB), &ModelOptions::default());
+        assert_eq!(rec.within_noise_threads, None);
+        assert!(!rec.explanation.contains("within noise"));
+    }
+
+    /// io-bound on a geometric sweep: C = 0.5 ms, W = 9.5 ms, 2 CPUs, so the bound is
+    /// min(N / 10 ms, 4000/s) and the formula 40; nothing was measured between 32 and 64.
+    #[test]
+    fn a_knee_past_a_gap_in_the_sweep_says_to_measure_there() {
+        let bound = |n: usize| (n as f64 * 100.0).min(4000.0);
+        let points = [1, 2, 4, 8, 16, 32, 64]
+            .into_iter()
+            .map(|n| cw_point(n, bound(n), 500.0, 10_000.0))
+            .collect();
+        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        assert_eq!(rec.formula_threads, Some(40.0));
+        assert_eq!(rec.recommended_threads, Some(64));
+        let s = &rec.explanation;
+        assert!(
+            s.contains("gives 40.0, but not measured between 32 and 64: add counts there;"),
+            "{s}"
+        );
+        assert!(!s.contains("under load"), "{s}");
+
+        // Measured there, the knee agrees with the formula.
+        let points = [1, 16, 32, 36, 40, 44, 48, 64]
+            .into_iter()
+            .map(|n| cw_point(n, bound(n), 500.0, 10_000.0))
+            .collect();
+        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        assert_eq!(rec.recommended_threads, Some(40));
+        assert!(rec.explanation.contains("gives 40.0, which agrees"));
+    }
+
+    /// web-service with a measured W/C of 8 (formula 18): the curve follows the bound and
+    /// rounds its corner, so the knee is at 24; the reason is the corner, not "under load",
+    /// even though W/C measured at 24 threads (CPU queueing) is higher.
+    #[test]
+    fn a_knee_past_the_bounds_corner_says_the_curve_bends_there() {
+        let points = [
+            (1, 111.0, 9_000.0),
+            (2, 222.0, 9_000.0),
+            (4, 444.0, 9_000.0),
+            (8, 880.0, 9_100.0),
+            (12, 1300.0, 9_300.0),
+            (16, 1650.0, 9_800.0),
+            (20, 1850.0, 10_800.0),
+            (24, 1950.0, 12_300.0),
+            (32, 1960.0, 16_300.0),
+        ]
+        .into_iter()
+        .map(|(n, x, wall)| cw_point(n, x, 1000.0, wall))
+        .collect();
+        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        assert_eq!(rec.formula_threads, Some(18.0));
+        assert_eq!(rec.recommended_threads, Some(24));
+        let s = &rec.explanation;
+        assert!(
+            s.contains(
+                "gives 18.0, but the curve bends where the bound's two limits, N / (W + C) and \
+                 N_cpu / C = 2000 tasks/s, cross (at 18.0 threads) and rounds that corner: it \
+                 comes within 5% of its plateau only at 24 threads;"
+            ),
+            "{s}"
+        );
+        assert!(!s.contains("under load"), "{s}");
+    }
+
+    /// Below the CPU limit and past the formula, with W/C growing with N: "under load".
+    #[test]
+    fn under_load_only_when_measured_wait_grows() {
+        // C = 0.25 ms: the CPU limit is 8000/s, far above what is reached.
+        let growing = [
+            (1, 100.0, 2_500.0),
+            (2, 200.0, 2_500.0),
+            (4, 400.0, 2_600.0),
+            (8, 780.0, 2_900.0),
+            (16, 1500.0, 3_500.0),
+            (24, 1800.0, 3_800.0),
+            (32, 2000.0, 4_000.0),
+            (40, 2050.0, 4_200.0),
+        ];
+        let rec = recommend(
+            &result(
+                growing
+                    .into_iter()
+                    .map(|(n, x, wall)| cw_point(n, x, 250.0, wall))
+                    .collect(),
+                WEB,
+            ),
+            &ModelOptions::default(),
+        );
+        // W/C at 1 thread = 9: formula 20; knee 32, and 24 was measured (past 20).
+        assert_eq!(rec.recommended_threads, Some(32));
+        assert!(
+            rec.explanation.contains(
+                "but throughput kept rising more than 5% past it: under load the tasks wait \
+                 longer (measured W/C grows from 9.00 at 1 thread to 15.00 at 32 threads)"
+            ),
+            "{}",
+            rec.explanation
+        );
+        // The same curve with W/C steady: neither reason holds, and the sentence says so.
+        let steady = growing.map(|(n, x, _)| (n, x, 2_500.0));
+        let rec = recommend(
+            &result(
+                steady
+                    .into_iter()
+                    .map(|(n, x, wall)| cw_point(n, x, 250.0, wall))
+                    .collect(),
+                WEB,
+            ),
+            &ModelOptions::default(),
+        );
+        assert!(
+            rec.explanation.contains(
+                "which neither the measured W/C (it does not grow with N) nor the CPU limit explains"
+            ),
+            "{}",
+            rec.explanation
+        );
+        assert!(!rec.explanation.contains("under load"));
+    }
+
+    /// shared-state on 2 CPUs: double at 2 threads, flat after. The fit runs σ to its bound:
+    /// no fit, and the reason names the CPU cap, never "σ = 1.000 … peaks at 1.0 threads".
+    #[test]
+    fn a_fit_at_its_bound_on_the_cpu_cap_is_no_fit_and_says_why() {
+        let points = [
+            (1, 1000.0),
+            (2, 1990.0),
+            (3, 1995.0),
+            (4, 2000.0),
+            (6, 1990.0),
+            (8, 2000.0),
+        ]
+        .into_iter()
+        .map(|(n, x)| cw_point(n, x, 1000.0, 1000.0))
+        .collect();
+        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        assert_eq!(rec.usl, None);
+        let reason = rec.usl_unavailable_reason.unwrap();
+        assert!(
+            reason.starts_with(
+                "the curve is the 2-CPU cap (2000 tasks/s against N_cpu / C = 2000): nothing \
+                 for a contention model to explain ("
+            ),
+            "{reason}"
+        );
+        let s = &rec.explanation;
+        assert!(
+            s.contains(&format!("there is no USL fit: {reason}.")),
+            "{s}"
+        );
+        assert!(!s.contains("peaks at"), "{s}");
+        assert!(!s.contains("the fit finds"), "{s}");
+    }
+
+    /// A fit refused far from the CPU limit keeps the fit's own reason.
+    #[test]
+    fn a_poor_fit_below_the_cpu_limit_says_its_own_reason() {
+        // Zig-zag throughput that no USL curve follows; C = 0.1 ms: the limit is 20 000/s.
+        let points = [(1, 100.0), (2, 400.0), (3, 100.0), (4, 400.0), (5, 100.0)]
+            .into_iter()
+            .map(|(n, x)| cw_point(n, x, 100.0, 1000.0))
+            .collect();
+        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        assert_eq!(rec.usl, None);
+        let reason = rec.usl_unavailable_reason.unwrap();
+        assert!(
+            reason.starts_with("the scalability fit does not describe the points: R² = "),
+            "{reason}"
+        );
+    }
+
     #[test]
     fn json_has_the_documented_fields() {
         let rec = recommend(&result(web_points(), WEB), &ModelOptions::default());
@@ -661,6 +1270,7 @@ mod tests {
                 "usl",
                 "usl_unavailable_reason",
                 "utilization_target",
+                "within_noise_threads",
             ]
         );
         let usl = json["usl"].as_object().unwrap();

@@ -11,6 +11,12 @@
 //! The best grid cells (every local minimum, and the best Amdahl cell κ = 0) then start a
 //! Levenberg–Marquardt refinement of all three parameters with σ and κ kept in their
 //! bounds; the lowest error wins.
+//!
+//! A fit is only an answer when it found something: [`fit_points`] refuses one whose
+//! parameters sit at their bounds (σ ≥ [`SIGMA_AT_BOUND`], κ ≥ [`KAPPA_AT_BOUND`], λ = 0) or
+//! that explains less than [`MIN_R_SQUARED`] of the variance, with the reason
+//! ([`FitError::AtBound`], [`FitError::PoorFit`]). A curve flat at the CPU count, for one,
+//! drives σ to 1: the "fit" then only restates the cap and its peak at 1 thread is nonsense.
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +35,18 @@ pub const KAPPA_ZERO: f64 = 1e-9;
 /// in [0, 1].
 const SIGMA_MAX: f64 = 1.0;
 const KAPPA_MAX: f64 = 1.0;
+
+/// σ at or above this is at its bound: the fit says everything is serial, which a curve that
+/// is flat for any other reason (the CPU count, a saturated device) also gives.
+pub const SIGMA_AT_BOUND: f64 = 0.99;
+
+/// κ at or above this is at its cap ([`KAPPA_MAX`] = 1 halves throughput at two threads):
+/// the optimiser ran into the wall rather than finding a value.
+pub const KAPPA_AT_BOUND: f64 = 0.99 * KAPPA_MAX;
+
+/// The least R² a fit may have and be reported: below 0.9 the curve explains less than 90%
+/// of the variance between the points, too little to read σ, κ or a peak from it.
+pub const MIN_R_SQUARED: f64 = 0.9;
 
 /// Grid resolution: σ in steps of 0.02, κ in steps of 1/6 decade from 1e-9 to 1.
 const SIGMA_STEPS: usize = 50;
@@ -85,7 +103,7 @@ pub fn peak_threads(sigma: f64, kappa: f64) -> Option<f64> {
 }
 
 /// Why a fit was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FitError {
     /// Fewer distinct thread counts than [`MIN_DISTINCT_THREAD_COUNTS`] were measured.
     #[error(
@@ -102,6 +120,69 @@ pub enum FitError {
         "the scalability fit needs a positive throughput, and every measured point is 0 tasks/s"
     )]
     NoThroughput,
+    /// The best fit has a parameter at its bound: it found no contention or coherency to
+    /// measure, only a shape the model can reach by running into a wall.
+    #[error(
+        "the scalability fit found nothing to explain: {parameter} = {value:.3} sits at its \
+         bound ({bound}), so the fitted curve measures nothing"
+    )]
+    AtBound {
+        /// Which parameter: "contention σ", "coherency κ" or "λ".
+        parameter: &'static str,
+        /// Its fitted value.
+        value: f64,
+        /// The bound, as a condition ("σ ≥ 0.99").
+        bound: &'static str,
+    },
+    /// The best fit explains too little of the points.
+    #[error(
+        "the scalability fit does not describe the points: R² = {r_squared:.3}, below \
+         {MIN_R_SQUARED}"
+    )]
+    PoorFit {
+        /// The fit's coefficient of determination.
+        r_squared: f64,
+    },
+}
+
+impl FitError {
+    /// True for the refusals of a fit that ran but found nothing ([`FitError::AtBound`],
+    /// [`FitError::PoorFit`]), as opposed to one that could not run.
+    pub fn found_nothing(&self) -> bool {
+        matches!(self, FitError::AtBound { .. } | FitError::PoorFit { .. })
+    }
+}
+
+/// A fit as an answer, or why it is none: parameters at their bounds or R² below
+/// [`MIN_R_SQUARED`] refuse it.
+pub fn accept(fit: UslFit) -> Result<UslFit, FitError> {
+    if fit.lambda <= 0.0 || !fit.lambda.is_finite() {
+        return Err(FitError::AtBound {
+            parameter: "λ",
+            value: fit.lambda,
+            bound: "λ = 0",
+        });
+    }
+    if fit.sigma >= SIGMA_AT_BOUND {
+        return Err(FitError::AtBound {
+            parameter: "contention σ",
+            value: fit.sigma,
+            bound: "σ ≥ 0.99",
+        });
+    }
+    if fit.kappa >= KAPPA_AT_BOUND {
+        return Err(FitError::AtBound {
+            parameter: "coherency κ",
+            value: fit.kappa,
+            bound: "κ ≥ 0.99, its cap",
+        });
+    }
+    if fit.r_squared.is_nan() || fit.r_squared < MIN_R_SQUARED {
+        return Err(FitError::PoorFit {
+            r_squared: fit.r_squared,
+        });
+    }
+    Ok(fit)
 }
 
 fn describe_counts(counts: &[usize]) -> String {
@@ -122,13 +203,14 @@ fn describe_counts(counts: &[usize]) -> String {
 
 /// Fits the USL to the measured points: those without an error and with a finite
 /// throughput. Every such point is a sample; a thread count measured twice counts twice.
+/// A fit that found nothing ([`accept`]) is refused with the reason.
 pub fn fit_points(points: &[Point]) -> Result<UslFit, FitError> {
     let samples: Vec<(f64, f64)> = points
         .iter()
         .filter(|p| p.is_ok())
         .map(|p| (p.threads as f64, p.throughput_per_s))
         .collect();
-    fit(&samples)
+    fit(&samples).and_then(accept)
 }
 
 /// Fits the USL to `(threads, throughput_per_s)` samples. Samples with fewer than 1 thread or
@@ -523,6 +605,114 @@ mod tests {
         assert!(fit.sigma > 0.999, "{fit:?}");
         assert!(relative_error(fit.lambda, 500.0) < 1e-6, "{fit:?}");
         assert_eq!(fit.r_squared, 1.0);
+    }
+
+    fn ok_point(threads: usize, throughput_per_s: f64) -> Point {
+        let mut p = Point::failed(threads, "x");
+        p.error = None;
+        p.throughput_per_s = throughput_per_s;
+        p
+    }
+
+    /// The shared-state sweep on 2 CPUs: doubling to 2 threads, then flat at the CPU count.
+    /// The raw fit runs σ to its bound and puts the peak at 1 thread; it is refused.
+    #[test]
+    fn a_curve_flat_at_the_cpu_count_is_refused_at_its_bound() {
+        let points: Vec<Point> = [
+            (1, 1000.0),
+            (2, 1990.0),
+            (3, 1995.0),
+            (4, 2000.0),
+            (6, 1990.0),
+            (8, 2000.0),
+        ]
+        .into_iter()
+        .map(|(n, x)| ok_point(n, x))
+        .collect();
+        let raw = fit(&points
+            .iter()
+            .map(|p| (p.threads as f64, p.throughput_per_s))
+            .collect::<Vec<_>>())
+        .unwrap();
+        let err = fit_points(&points).unwrap_err();
+        assert!(err.found_nothing(), "{raw:?} → {err}");
+        // Whatever the raw fit found, it is refused for being at a bound or poor.
+        assert!(
+            raw.sigma >= SIGMA_AT_BOUND
+                || raw.kappa >= KAPPA_AT_BOUND
+                || raw.r_squared < MIN_R_SQUARED,
+            "{raw:?}"
+        );
+    }
+
+    #[test]
+    fn flat_points_are_all_contention_and_no_answer() {
+        let points: Vec<Point> = SWEEP.iter().map(|&n| ok_point(n, 500.0)).collect();
+        let err = fit_points(&points).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the scalability fit found nothing to explain: contention σ = 1.000 sits at its \
+             bound (σ ≥ 0.99), so the fitted curve measures nothing"
+        );
+    }
+
+    #[test]
+    fn accept_checks_every_bound_and_r_squared() {
+        let good = UslFit {
+            sigma: 0.2,
+            kappa: 0.001,
+            lambda: 100.0,
+            n_star: peak_threads(0.2, 0.001),
+            r_squared: 0.95,
+        };
+        assert_eq!(accept(good), Ok(good));
+        let at = |fit: UslFit| accept(fit).unwrap_err();
+        assert!(matches!(
+            at(UslFit {
+                sigma: 0.99,
+                ..good
+            }),
+            FitError::AtBound {
+                parameter: "contention σ",
+                ..
+            }
+        ));
+        assert!(matches!(
+            at(UslFit { kappa: 1.0, ..good }),
+            FitError::AtBound {
+                parameter: "coherency κ",
+                ..
+            }
+        ));
+        assert!(matches!(
+            at(UslFit {
+                lambda: 0.0,
+                ..good
+            }),
+            FitError::AtBound {
+                parameter: "λ", ..
+            }
+        ));
+        let poor = at(UslFit {
+            r_squared: 0.89,
+            ..good
+        });
+        assert_eq!(poor, FitError::PoorFit { r_squared: 0.89 });
+        assert_eq!(
+            poor.to_string(),
+            "the scalability fit does not describe the points: R² = 0.890, below 0.9"
+        );
+        assert!(!FitError::NoThroughput.found_nothing());
+        // Just inside every bound is still a fit.
+        assert!(
+            accept(UslFit {
+                sigma: 0.98,
+                kappa: 0.98,
+                r_squared: 0.9,
+                ..good
+            })
+            .is_ok()
+        );
     }
 
     #[test]

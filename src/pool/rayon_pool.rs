@@ -1,23 +1,78 @@
-//! `rayon`: a `rayon::ThreadPool` of N named threads; a trial is one `par_iter` over chunks
-//! of tasks, scheduled by rayon's work stealing.
+//! `rayon`: a `rayon::ThreadPool` of N named threads. Each thread of the pool runs one
+//! long-lived job (`spawn_broadcast`) for the pool's whole life: it waits for a trial, then
+//! takes chunks of tasks from the trial's shared counter until none are left or the trial's
+//! time is up, and waits for the next.
+//!
+//! Why not one `par_iter` over the chunks per trial, rayon's own scheduling: an idle rayon
+//! thread looks for work by probing every other thread's deque, up to 33 rounds before it
+//! sleeps (rayon-core 1.13, `registry.rs` `steal`, `sleep/mod.rs` `ROUNDS_UNTIL_SLEEPING`), so
+//! a pool of N threads going idle costs O(N²) probes. Nothing at a few threads per CPU, but
+//! with thousands of threads that mostly wait (blocking tasks) work stealing leaves threads
+//! idle all the time and the searching fills the CPUs: with 10 µs of computation and 100 ms of
+//! waiting per task, `par_iter` trials reached 0.16 of the bound N / (W + C) at 1024 threads
+//! and 0.002 at 4096 (182 s for a 13 s plan). One `broadcast` per trial still made every
+//! thread search once per trial: 0.74 at 1024, and at 4096 the search after one trial starved
+//! the next for 70 s. Threads that never finish their job never search: a shared counter
+//! hands each its next chunk with one atomic add.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use rayon::prelude::*;
-
+use crate::cancel::TrialStop;
 use crate::measure::thread_count;
+use crate::workload::Workload;
 
 use super::{Pool, TrialFailure, TrialPlan, TrialRun, WorkerRecorder, worker_name};
 
-/// A rayon pool with one recorder per worker thread.
-pub struct RayonPool {
-    pool: rayon::ThreadPool,
+/// Longest wait for the pool's threads to start their workers before the first trial.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One trial, as the workers see it.
+struct TrialJob {
+    number: u64,
+    workload: Arc<dyn Workload>,
+    stop: Arc<TrialStop>,
+    sample_every: u64,
+    max_tasks: u64,
+    chunk: u64,
+    chunks: u64,
+    next_chunk: AtomicU64,
+    /// Workers done with this trial; the last one wakes `owner`. Apart from the job, so that
+    /// a worker lets go of the job (and with it the workload, whose drop may remove files)
+    /// before it says it is done.
+    done: Arc<AtomicUsize>,
+    owner: Thread,
+}
+
+/// What the pool's owner and its workers share. Waking goes through `Thread::unpark`, never a
+/// condition variable: `notify_all` makes N threads fight for one mutex at once, and with
+/// thousands of threads on 2 CPUs that convoy took seconds, longer than a trial.
+struct Shared {
+    /// The current trial; workers read it when they wake.
+    trial: RwLock<Option<Arc<TrialJob>>>,
+    /// Each worker's thread, once it has started (index = worker).
+    threads: Mutex<Vec<Option<Thread>>>,
+    started: AtomicUsize,
+    shutdown: AtomicBool,
     recorders: Vec<Mutex<WorkerRecorder>>,
 }
 
+/// A rayon pool whose threads run pooltune's trials.
+pub struct RayonPool {
+    /// Kept for its threads: dropping it (after `Drop::drop` has told the workers to return)
+    /// ends them.
+    _pool: rayon::ThreadPool,
+    shared: Arc<Shared>,
+    /// The workers' threads, taken from `shared` once all have started.
+    workers: Vec<Thread>,
+    trials_run: u64,
+}
+
 impl RayonPool {
-    /// Builds the pool; the error names the thread count and what the OS said.
+    /// Builds the pool and starts its workers; the error names the thread count and what the
+    /// OS said.
     pub fn new(threads: usize) -> Result<RayonPool, String> {
         let threads_before = thread_count();
         let pool = rayon::ThreadPoolBuilder::new()
@@ -30,40 +85,161 @@ impl RayonPool {
                 wait_for_threads_to_exit(threads_before);
                 format!("could not build a rayon pool of {threads} threads: {err}")
             })?;
-        Ok(RayonPool {
-            pool,
+        let shared = Arc::new(Shared {
+            trial: RwLock::new(None),
+            threads: Mutex::new(vec![None; threads]),
+            started: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
             recorders: (0..threads)
                 .map(|_| Mutex::new(WorkerRecorder::new()))
                 .collect(),
+        });
+        let for_workers = shared.clone();
+        pool.spawn_broadcast(move |ctx| worker_loop(ctx.index(), &for_workers));
+        Ok(RayonPool {
+            _pool: pool,
+            shared,
+            workers: Vec::new(),
+            trials_run: 0,
         })
+    }
+
+    /// Waits until every worker has started (outside any timed window: starting thousands of
+    /// threads takes a while) and keeps their handles.
+    fn wait_for_workers(&mut self) -> Result<(), TrialFailure> {
+        let threads = self.shared.recorders.len();
+        if self.workers.len() == threads {
+            return Ok(());
+        }
+        let deadline = Instant::now() + START_TIMEOUT;
+        while self.shared.started.load(Ordering::Acquire) < threads {
+            if Instant::now() >= deadline {
+                return Err(TrialFailure::Failed(format!(
+                    "only {} of the rayon pool's {threads} threads started within {} s",
+                    self.shared.started.load(Ordering::Acquire),
+                    START_TIMEOUT.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let handles = self.shared.threads.lock().map_err(|_| poisoned())?;
+        self.workers = handles.iter().flatten().cloned().collect();
+        Ok(())
+    }
+}
+
+/// A worker: registers its thread, then waits (parked) for each trial, runs chunks until the
+/// counter or the trial's time runs out, reports done; returns at shutdown.
+fn worker_loop(index: usize, shared: &Shared) {
+    if let Ok(mut threads) = shared.threads.lock()
+        && let Some(slot) = threads.get_mut(index)
+    {
+        *slot = Some(std::thread::current());
+    }
+    shared.started.fetch_add(1, Ordering::Release);
+    let mut seen = 0;
+    loop {
+        if shared.shutdown.load(Ordering::Acquire) {
+            return;
+        }
+        let job = shared
+            .trial
+            .read()
+            .ok()
+            .and_then(|trial| trial.as_ref().filter(|job| job.number != seen).cloned());
+        let Some(job) = job else {
+            std::thread::park();
+            continue;
+        };
+        seen = job.number;
+        if let Some(recorder) = shared.recorders.get(index)
+            && let Ok(mut recorder) = recorder.lock()
+        {
+            let plan = TrialPlan {
+                workload: &job.workload,
+                max_tasks: job.max_tasks,
+                sample_every: job.sample_every,
+                chunk_tasks: job.chunk,
+                stop: &job.stop,
+            };
+            loop {
+                let c = job.next_chunk.fetch_add(1, Ordering::Relaxed);
+                if c >= job.chunks {
+                    break;
+                }
+                let first = c * job.chunk;
+                let end = (first + job.chunk).min(job.max_tasks);
+                if !recorder.run_chunk(&plan, index, first, end) {
+                    break;
+                }
+            }
+        }
+        let (done, owner) = (job.done.clone(), job.owner.clone());
+        drop(job);
+        if done.fetch_add(1, Ordering::AcqRel) + 1 == shared.recorders.len() {
+            owner.unpark();
+        }
     }
 }
 
 impl Pool for RayonPool {
     fn threads(&self) -> usize {
-        self.recorders.len()
+        self.shared.recorders.len()
     }
 
     fn run_trial(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
-        for recorder in &mut self.recorders {
-            recorder.get_mut().map_err(|_| poisoned())?.reset();
+        self.wait_for_workers()?;
+        for recorder in &self.shared.recorders {
+            recorder.lock().map_err(|_| poisoned())?.reset();
         }
         let chunk = plan.chunk_tasks.max(1);
-        let chunks = plan.max_tasks.div_ceil(chunk);
-        let recorders = &self.recorders;
-        let started = Instant::now();
-        self.pool.install(|| {
-            (0..chunks).into_par_iter().for_each(|c| {
-                let worker = rayon::current_thread_index().unwrap_or(0);
-                let first = c * chunk;
-                let end = (first + chunk).min(plan.max_tasks);
-                if let Ok(mut recorder) = recorders[worker % recorders.len()].lock() {
-                    recorder.run_chunk(plan, worker, first, end);
-                }
-            });
+        self.trials_run += 1;
+        let workers = self.shared.recorders.len();
+        let job = Arc::new(TrialJob {
+            number: self.trials_run,
+            workload: plan.workload.clone(),
+            stop: plan.stop.clone(),
+            sample_every: plan.sample_every,
+            max_tasks: plan.max_tasks,
+            chunk,
+            chunks: plan.max_tasks.div_ceil(chunk),
+            next_chunk: AtomicU64::new(0),
+            done: Arc::new(AtomicUsize::new(0)),
+            owner: std::thread::current(),
         });
+        let done = job.done.clone();
+        let started = Instant::now();
+        *self.shared.trial.write().map_err(|_| poisoned())? = Some(job);
+        for worker in &self.workers {
+            worker.unpark();
+        }
+        while done.load(Ordering::Acquire) < workers {
+            // The last worker unparks this thread; the timeout only guards a lost wake-up.
+            std::thread::park_timeout(Duration::from_millis(50));
+        }
         let wall = started.elapsed();
-        finish_trial(plan, wall, self.recorders.iter_mut().map(|m| m.get_mut()))
+        // Every worker has let go of the job: this drops the trial's hold on the workload.
+        *self.shared.trial.write().map_err(|_| poisoned())? = None;
+        let mut recorders = Vec::with_capacity(workers);
+        for recorder in &self.shared.recorders {
+            recorders.push(recorder.lock().map_err(|_| poisoned())?);
+        }
+        finish_trial(
+            plan,
+            wall,
+            recorders.iter_mut().map(|r| Ok::<_, ()>(&mut **r)),
+        )
+    }
+}
+
+impl Drop for RayonPool {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        if let Ok(threads) = self.shared.threads.lock() {
+            for thread in threads.iter().flatten() {
+                thread.unpark();
+            }
+        }
     }
 }
 

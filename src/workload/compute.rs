@@ -11,8 +11,11 @@ use crate::result::Calibration;
 /// Iterations between two checks of the stop flag: about 10-50 µs on current CPUs.
 const CHECK_EVERY: u64 = 16_384;
 
-/// Longest single sleep inside a blocking wait, so a Stop is seen within this time.
-const SLEEP_SLICE: Duration = Duration::from_millis(20);
+/// Longest single sleep inside a blocking wait, so a Stop is seen within this time (the
+/// requirement is 200 ms). Not shorter: every slice is a wake-up, and 4096 threads waiting
+/// 100 ms each in 20 ms slices were 200 000 wake-ups a second, enough to fill 2 CPUs and make
+/// every pool collapse at that count.
+const SLEEP_SLICE: Duration = Duration::from_millis(100);
 
 /// Turns microseconds of computation into spin-loop iterations calibrated for this machine.
 #[derive(Debug, Clone, Copy)]
