@@ -405,8 +405,9 @@ impl fmt::Display for InvalidValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "`{}` = {} is not allowed: {}",
+            "`{}`{} = {} is not allowed: {}",
             crate::error::one_line(&self.field),
+            crate::error::index_note(&self.field),
             crate::error::one_line(&self.value),
             crate::error::one_line(&self.allowed)
         )
@@ -1825,6 +1826,24 @@ tasks_per_trial = 500
         );
         assert!(message.contains("`pool.queue_capacity`"), "{message}");
         assert!(message.contains("a boolean `true`"), "{message}");
+    }
+
+    /// A whole number of the wrong type says the field's real range, not "0 or more" for a
+    /// field that refuses 0; an element of a list is named counting from 1.
+    #[test]
+    fn a_wrong_typed_count_says_its_range() {
+        let text = GOOD.replace("threads = [1, 2, 4]", "threads = [1, 2, \"x\"]");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(
+            message.contains(
+                "`sweep.threads[3]` (the 3rd value of `threads`): wrong type: a string `\"x\"`, expected a whole number from 1 to 4096"
+            ),
+            "{message}"
+        );
+        let text = GOOD.replace("trials = 3", "trials = -3");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(message.contains("`sweep.trials`"), "{message}");
+        assert!(message.contains("from 3 to 100"), "{message}");
     }
 
     /// Validation errors carry the line of the offending key (issue 10, item 9).
