@@ -538,8 +538,9 @@ impl WorkloadSpec {
                         "workload.bytes",
                         bytes,
                         format!(
-                            "at most {} bytes per task, so that {max_threads} workers' write and read-back buffers fit in the {} MiB of memory available",
+                            "at most {} bytes per task, so that {} write and read-back buffers fit in the {} MiB of memory available",
                             available_memory_bytes / buffers,
+                            crate::words::counted_usize(max_threads, "worker's", "workers'"),
                             available_memory_bytes >> 20
                         ),
                     ));
@@ -554,8 +555,9 @@ impl WorkloadSpec {
                         "workload.buffer_kib",
                         buffer_kib,
                         format!(
-                            "1 to {} KiB, so that {max_threads} workers' buffers fit in the {} MiB of memory available",
+                            "1 to {} KiB, so that {} buffers fit in the {} MiB of memory available",
                             (available_memory_bytes / max_threads.max(1) as u64) / 1024,
+                            crate::words::counted_usize(max_threads, "worker's", "workers'"),
                             available_memory_bytes >> 20
                         ),
                     ));
@@ -1993,6 +1995,19 @@ tasks_per_trial = 500
         assert!(spec.validate(1, 1200).is_ok());
         let err = spec.validate(4, 4000).unwrap_err();
         assert!(err.allowed.contains("at most 500 bytes"), "{err}");
+        assert!(err.allowed.contains("4 workers' write"), "{err}");
+        // One worker is said in the singular.
+        let err = spec.validate(1, 1000).unwrap_err();
+        assert!(err.allowed.contains("1 worker's write"), "{err}");
+        let memory = WorkloadSpec::Memory {
+            buffer_kib: 4,
+            passes: 1,
+        };
+        let err = memory.validate(1, 1024).unwrap_err();
+        assert!(
+            err.allowed.contains("so that 1 worker's buffers fit"),
+            "{err}"
+        );
     }
 
     #[test]
