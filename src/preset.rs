@@ -1420,6 +1420,17 @@ fn locate_in_table<T: serde::de::DeserializeOwned>(
         }
     };
     let last_is = |path: &Vec<Step>, name: &str| path.last() == Some(&Step::Key(name.to_owned()));
+    // A key that is not written (`` `workload` is missing ``): named inside the table, at the
+    // table's own line.
+    let missing = |key: String| {
+        let (key_span, _) = spanned_value(document.get_ref(), &at)?;
+        let mut field = at.clone();
+        field.push(Step::Key(key));
+        Some(LocatedField {
+            field: field_name(&field),
+            line_column: Some(line_column(text, key_span.start)),
+        })
+    };
     let path = match about {
         About::UnknownKey(key) | About::Key(key) => {
             let direct: Vec<&Vec<Step>> = inside
@@ -1427,16 +1438,20 @@ fn locate_in_table<T: serde::de::DeserializeOwned>(
                 .copied()
                 .filter(|p| p.len() == at.len() + 1 && last_is(p, &key))
                 .collect();
-            if direct.is_empty() {
+            let found = if direct.is_empty() {
                 nearest(
                     inside
                         .iter()
                         .copied()
                         .filter(|p| last_is(p, &key))
                         .collect(),
-                )?
+                )
             } else {
-                nearest(direct)?
+                nearest(direct)
+            };
+            match found {
+                Some(path) => path,
+                None => return missing(key),
             }
         }
         About::Variant(name) => nearest(
@@ -1450,16 +1465,7 @@ fn locate_in_table<T: serde::de::DeserializeOwned>(
                 })
                 .collect(),
         )?,
-        About::Missing(key) => {
-            // Not written: named inside the table, at the table's own line.
-            let (key_span, _) = spanned_value(document.get_ref(), &at)?;
-            let mut field = at.clone();
-            field.push(Step::Key(key));
-            return Some(LocatedField {
-                field: field_name(&field),
-                line_column: Some(line_column(text, key_span.start)),
-            });
-        }
+        About::Missing(key) => return missing(key),
     };
     let (key_span, _) = spanned_value(document.get_ref(), &path)?;
     Some(LocatedField {
