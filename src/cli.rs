@@ -320,16 +320,19 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     }
     nothing_measured(
         result.points.iter().map(|p| p.error.as_deref()),
-        "thread count",
+        ("thread count", "thread counts"),
+        &[],
     )
 }
 
 /// Exit 1 (after the result is written) when no point was measured: every one failed. `errors`
-/// has one item per point, its error or None when it was measured. A run with some points
-/// measured exits 0; the failed ones carry their `error` in the result.
+/// has one item per point, its error or None when it was measured; `what` names a point
+/// (singular, plural); `unrun` holds the errors of the series that did not run at all. A run
+/// with some points measured exits 0; the failed ones carry their `error` in the result.
 fn nothing_measured<'a>(
     errors: impl Iterator<Item = Option<&'a str>>,
-    what: &str,
+    (one, many): (&str, &str),
+    unrun: &[&'a str],
 ) -> Result<(), CliError> {
     let mut failed = 0usize;
     let mut first = None;
@@ -342,15 +345,32 @@ fn nothing_measured<'a>(
             }
         }
     }
-    match first {
-        None => Ok(()),
-        Some(message) => Err(CliError::Run(anyhow::anyhow!(
-            "nothing was measured: all {failed} {what}{} failed (the first: {}); the result \
-             was written",
-            if failed == 1 { "" } else { "s" },
-            message.lines().next().unwrap_or_default()
-        ))),
-    }
+    let Some(message) = first.or(unrun.first().copied()) else {
+        return Ok(());
+    };
+    let not_run = || {
+        format!(
+            "{} did not run",
+            crate::words::counted_usize(unrun.len(), "series", "series")
+        )
+    };
+    let what = match (failed, unrun.len()) {
+        (0, _) => not_run(),
+        (1, 0) => format!("the only {one} failed"),
+        (_, 0) => format!(
+            "all {} failed",
+            crate::words::counted_usize(failed, one, many)
+        ),
+        _ => format!(
+            "{} failed and {}",
+            crate::words::counted_usize(failed, one, many),
+            not_run()
+        ),
+    };
+    Err(CliError::Run(anyhow::anyhow!(
+        "nothing was measured: {what} (the first: {}); the result was written",
+        message.lines().next().unwrap_or_default()
+    )))
 }
 
 /// Loads a comparison and applies a `--threads` override, validating the result.
@@ -446,16 +466,18 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
             "stopped by Ctrl-C after {measured} points; the finished ones were written"
         )));
     }
-    // A series that did not run at all (no interpreter) counts as one failure.
-    let errors = result.series.iter().flat_map(|series| {
-        let points = series.points.iter().map(|p| p.error.as_deref());
-        let unrun = series
-            .points
-            .is_empty()
-            .then_some(Some(series.error.as_deref().unwrap_or("no point was run")));
-        points.chain(unrun)
-    });
-    nothing_measured(errors, "point")
+    // A series that did not run at all (no interpreter) is said as such, not as a failed point.
+    let errors = result
+        .series
+        .iter()
+        .flat_map(|series| series.points.iter().map(|p| p.error.as_deref()));
+    let unrun: Vec<&str> = result
+        .series
+        .iter()
+        .filter(|series| series.points.is_empty())
+        .map(|series| series.error.as_deref().unwrap_or("no point was run"))
+        .collect();
+    nothing_measured(errors, ("point", "points"), &unrun)
 }
 
 /// Each warning of a result on stderr as `warning: ...`, after the table or the file is
@@ -785,7 +807,7 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
                 .into_iter()
                 .flatten()
                 .map(|cost| cost.error.as_deref());
-            nothing_measured(errors, "measurement")
+            nothing_measured(errors, ("measurement", "measurements"), &[])
         }
     }
 }
@@ -826,6 +848,32 @@ pub fn presets() -> Result<(), CliError> {
 
 #[cfg(test)]
 mod tests {
+    /// The wording of an all-failed run agrees with its counts (issue 10: "all 1 thread count
+    /// failed", "all 2 points failed" for two series that never ran).
+    #[test]
+    fn nothing_measured_counts_agree() {
+        let said = |errors: &[Option<&str>], what, unrun: &[&str]| {
+            super::nothing_measured(errors.iter().copied(), what, unrun)
+                .map_err(|err| err.to_string())
+                .err()
+                .unwrap_or_default()
+        };
+        let counts = ("thread count", "thread counts");
+        assert!(
+            said(&[Some("boom")], counts, &[])
+                .contains("nothing was measured: the only thread count failed (the first: boom)")
+        );
+        assert!(said(&[Some("a"), Some("b")], counts, &[]).contains("all 2 thread counts failed"));
+        let points = ("point", "points");
+        assert!(said(&[], points, &["no python", "no python"]).contains("2 series did not run"));
+        assert!(
+            said(&[Some("a")], points, &["no python"])
+                .contains("1 point failed and 1 series did not run")
+        );
+        assert_eq!(said(&[Some("a"), None], counts, &[]), "");
+        assert_eq!(said(&[], counts, &[]), "");
+    }
+
     use std::io::Read as _;
     use std::os::unix::fs::FileTypeExt as _;
 

@@ -16,7 +16,7 @@ pub enum PresetError {
         source: std::io::Error,
     },
     /// The TOML is malformed, or has a key or kind pooltune does not know.
-    #[error("{}: {}{}{}", location(path, *line, *column), field.as_ref().map(|f| format!("`{}`: ", one_line(f))).unwrap_or_default(), one_line(message), suggestion.as_ref().map(|s| format!(" (did you mean `{}`?)", one_line(s))).unwrap_or_default())]
+    #[error("{}: {}{}{}", location(path, *line, *column), field.as_ref().map(|f| format!("`{}`{}: ", one_line(f), index_note(f))).unwrap_or_default(), one_line(message), suggestion.as_ref().map(|s| format!(" (did you mean `{}`?)", one_line(s))).unwrap_or_default())]
     Parse {
         /// The file.
         path: PathBuf,
@@ -84,6 +84,40 @@ fn location(path: &std::path::Path, line: usize, column: usize) -> String {
     }
 }
 
+/// What the first index in a field name means, so that `series[2]` cannot be read as counted
+/// from 0: ` (the 2nd [[series]])`, ` (the 3rd value)`; empty for a field without one.
+/// Indexes in field names count from 1, as a reader counts tables and values.
+pub fn index_note(field: &str) -> String {
+    let Some((key, rest)) = field.split_once('[') else {
+        return String::new();
+    };
+    let Some(n) = rest
+        .split_once(']')
+        .and_then(|(n, _)| n.parse::<usize>().ok())
+    else {
+        return String::new();
+    };
+    let key = key.rsplit('.').next().unwrap_or(key);
+    let what = if key == "series" {
+        "[[series]]".to_owned()
+    } else {
+        format!("value of `{key}`")
+    };
+    format!(" (the {} {what})", ordinal(n))
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`, ...
+pub fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 /// `text` on one line: a newline, carriage return or other control character in a value
 /// the user wrote is shown escaped (`\n`), so that every error stays one line.
 pub fn one_line(text: &str) -> String {
@@ -107,5 +141,28 @@ mod tests {
     fn control_characters_are_escaped_onto_one_line() {
         assert_eq!(super::one_line("a\nb\r\tc\u{7}"), "a\\nb\\r\\tc\\u{7}");
         assert_eq!(super::one_line("plain `x`"), "plain `x`");
+    }
+
+    #[test]
+    fn an_index_in_a_field_is_said_as_counted_from_one() {
+        assert_eq!(
+            super::index_note("series[2].pool.feeding"),
+            " (the 2nd [[series]])"
+        );
+        assert_eq!(
+            super::index_note("sweep.threads[5001]"),
+            " (the 5001st value of `threads`)"
+        );
+        assert_eq!(super::index_note("workload.compute_us"), "");
+        let ordinals: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 111, 112]
+            .map(super::ordinal)
+            .into();
+        assert_eq!(
+            ordinals,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "111th",
+                "112th"
+            ]
+        );
     }
 }

@@ -29,4 +29,5 @@ pub mod sweep;
 pub mod trust;
 #[cfg(feature = "gui")]
 pub mod ui;
+pub mod words;
 pub mod workload;

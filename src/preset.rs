@@ -405,8 +405,9 @@ impl fmt::Display for InvalidValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "`{}` = {} is not allowed: {}",
+            "`{}`{} = {} is not allowed: {}",
             crate::error::one_line(&self.field),
+            crate::error::index_note(&self.field),
             crate::error::one_line(&self.value),
             crate::error::one_line(&self.allowed)
         )
@@ -537,8 +538,9 @@ impl WorkloadSpec {
                         "workload.bytes",
                         bytes,
                         format!(
-                            "at most {} bytes per task, so that {max_threads} workers' write and read-back buffers fit in the {} MiB of memory available",
+                            "at most {} bytes per task, so that {} write and read-back buffers fit in the {} MiB of memory available",
                             available_memory_bytes / buffers,
+                            crate::words::counted_usize(max_threads, "worker's", "workers'"),
                             available_memory_bytes >> 20
                         ),
                     ));
@@ -553,8 +555,9 @@ impl WorkloadSpec {
                         "workload.buffer_kib",
                         buffer_kib,
                         format!(
-                            "1 to {} KiB, so that {max_threads} workers' buffers fit in the {} MiB of memory available",
+                            "1 to {} KiB, so that {} buffers fit in the {} MiB of memory available",
                             (available_memory_bytes / max_threads.max(1) as u64) / 1024,
+                            crate::words::counted_usize(max_threads, "worker's", "workers'"),
                             available_memory_bytes >> 20
                         ),
                     ));
@@ -1074,10 +1077,13 @@ fn locate_wrong_value<T: serde::de::DeserializeOwned>(
     } else {
         "invalid value"
     };
-    let message = format!(
-        "{kind}: {what} `{written}`, expected {}",
-        expected_words(expected)
-    );
+    let expected = if expected == "string or map" {
+        // serde's words for an enum: name its variants instead.
+        variants_at::<T>(&table, &path).unwrap_or_else(|| expected.to_owned())
+    } else {
+        expected_words(expected, &path)
+    };
+    let message = format!("{kind}: {what} `{written}`, expected {expected}");
     Some((
         field_name(&path),
         line_column(text, key_span.start),
@@ -1085,10 +1091,73 @@ fn locate_wrong_value<T: serde::de::DeserializeOwned>(
     ))
 }
 
-/// serde's name for what it expected, in the user's words.
-fn expected_words(expected: &str) -> String {
+/// The variants an enum field at `path` allows, as serde lists them (`` `lazy` or `eager` ``):
+/// asked of serde by putting a name no variant has at `path`.
+fn variants_at<T: serde::de::DeserializeOwned>(
+    table: &toml::Table,
+    path: &[Step],
+) -> Option<String> {
+    let mut probe = toml::Value::Table(table.clone());
+    let (last, parents) = path.split_last()?;
+    let mut here = &mut probe;
+    for step in parents {
+        here = match (step, here) {
+            (Step::Key(key), toml::Value::Table(t)) => t.get_mut(key)?,
+            (Step::Index(index), toml::Value::Array(a)) => a.get_mut(*index)?,
+            _ => return None,
+        };
+    }
+    let slot = match (last, here) {
+        (Step::Key(key), toml::Value::Table(t)) => t.get_mut(key)?,
+        (Step::Index(index), toml::Value::Array(a)) => a.get_mut(*index)?,
+        _ => return None,
+    };
+    *slot = toml::Value::String("\u{1}".to_owned());
+    let err = probe.try_into::<T>().err()?;
+    err.message()
+        .trim()
+        .strip_prefix("unknown variant `\u{1}`, expected ")
+        .map(str::to_owned)
+}
+
+/// The range of a whole-number field, by its name, in words (`from 1 to 4096`); None for a
+/// field this table does not know. The bounds are the ones validation applies.
+fn whole_number_range(path: &[Step]) -> Option<String> {
+    use limits::*;
+    let mut keys = path.iter().rev().filter_map(|step| match step {
+        Step::Key(key) => Some(key.as_str()),
+        Step::Index(_) => None,
+    });
+    let key = keys.next()?;
+    let parent = keys.next().unwrap_or("");
+    let (lo, hi): (u64, u64) = match (parent, key) {
+        ("sweep", "threads") | ("threads_range", "from" | "to" | "by") => (1, MAX_THREADS as u64),
+        (_, "chunk_size" | "queue_capacity") => (1, MAX_QUEUE as u64),
+        (_, "compute_us" | "wait_us") => (0, MAX_TASK_US),
+        ("sweep", "trials") => (u64::from(TRIALS.0), u64::from(TRIALS.1)),
+        ("sweep", "tasks_per_trial") => (1, MAX_TASKS_PER_TRIAL),
+        ("sweep", "trial_ms") => TRIAL_MS,
+        ("sweep", "warmup_ms") => (0, MAX_WARMUP_MS),
+        ("sweep", "retry_disturbed") => (0, u64::from(MAX_RETRY_DISTURBED)),
+        ("workload", "bytes") => (1, MAX_FILE_BYTES),
+        ("workload", "passes") => (1, u64::from(MAX_PASSES)),
+        ("workload", "switch_interval_us") => SWITCH_INTERVAL_US,
+        ("workload", "updates_per_task") => (1, MAX_UPDATES_PER_TASK),
+        ("workload", "buffer_kib") => return Some("1 or more".to_owned()),
+        ("", "schema_version") => (1, u64::from(SCHEMA_VERSION)),
+        _ => return None,
+    };
+    Some(format!("from {lo} to {hi}"))
+}
+
+/// serde's name for what it expected, in the user's words; for a whole number, the range of
+/// the field at `path` where it is known.
+fn expected_words(expected: &str, path: &[Step]) -> String {
     match expected {
-        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number (0 or more)".to_owned(),
+        "u8" | "u16" | "u32" | "u64" | "usize" => match whole_number_range(path) {
+            Some(range) => format!("a whole number {range}"),
+            None => "a whole number (0 or more)".to_owned(),
+        },
         "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
         "f32" | "f64" => "a number".to_owned(),
         "a boolean" | "a string" => expected.to_owned(),
@@ -1197,7 +1266,10 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
             .span()
             .map(|span| line_column(text, span.start))
             .unwrap_or((0, 0));
-        let located = locate_field(text, line, &message);
+        let located = err
+            .span()
+            .and_then(|span| locate_in_table::<T>(text, span, &message))
+            .or_else(|| locate_field(text, line, &message));
         let (line, column) = located
             .as_ref()
             .and_then(|l| l.line_column)
@@ -1233,6 +1305,173 @@ fn allowed_names(field: &str) -> Option<String> {
         return None;
     };
     Some(names.join(", "))
+}
+
+/// Names the field of an error serde reports at a whole table (inside `[workload]`, `[pool]`,
+/// an inline table or a `[[series]]`, whose content serde buffers without positions): an
+/// unknown key, an unknown variant, a missing key, or a message about a key in backticks
+/// (`` `chunk_size` is only for ...``). Found in the parsed document, not by reading lines,
+/// so quoted and dotted keys, single-quoted values and the n-th `[[series]]` are named right.
+fn locate_in_table<T: serde::de::DeserializeOwned>(
+    text: &str,
+    span: std::ops::Range<usize>,
+    message: &str,
+) -> Option<LocatedField> {
+    let quoted = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    enum About {
+        UnknownKey(String),
+        Variant(String),
+        Missing(String),
+        Key(String),
+    }
+    let about = if let Some(key) = quoted("unknown field `") {
+        About::UnknownKey(key)
+    } else if let Some(name) = quoted("unknown variant `") {
+        About::Variant(name)
+    } else if let Some(key) = quoted("missing field `") {
+        About::Missing(key)
+    } else if let Some(key) = quoted("`") {
+        About::Key(key)
+    } else {
+        return None;
+    };
+    let table: toml::Table = text.parse().ok()?;
+    let document = toml::de::DeTable::parse(text).ok()?;
+    let mut paths = Vec::new();
+    collect_paths(
+        &toml::Value::Table(table.clone()),
+        &mut Vec::new(),
+        &mut paths,
+    );
+    let contains =
+        |range: std::ops::Range<usize>| range.start <= span.start && span.end <= range.end;
+    // The table the error is at: the deepest written value whose span holds the error's
+    // (for `[table]` and `[[table]]` the span is the header's).
+    let mut at = paths
+        .iter()
+        .filter(|path| {
+            spanned_value(document.get_ref(), path).is_some_and(|(_, value)| contains(value.span()))
+        })
+        .max_by_key(|path| path.len())?
+        .clone();
+    // An error at a plain value (a tag serde reads first) has its own position: only its
+    // name (with the `[[series]]` element) is wanted.
+    if !spanned_value(document.get_ref(), &at).is_some_and(|(_, value)| {
+        matches!(
+            value.get_ref(),
+            toml::de::DeValue::Table(_) | toml::de::DeValue::Array(_)
+        )
+    }) {
+        return Some(LocatedField {
+            field: field_name(&at),
+            line_column: Some(line_column(text, span.start)),
+        });
+    }
+    let baseline = match toml::Value::Table(table.clone()).try_into::<T>() {
+        Ok(_) => return None,
+        Err(err) => err.message().trim().to_owned(),
+    };
+    // Whether removing the value at `path` ends (or changes) this error.
+    let ends_error = |path: &[Step]| {
+        let mut without = toml::Value::Table(table.clone());
+        remove_path(&mut without, path);
+        match without.try_into::<T>() {
+            Ok(_) => true,
+            Err(err) => err.message().trim() != baseline,
+        }
+    };
+    // An error of a whole `[[series]]` element (a key refused by its kind) is reported at the
+    // first `[[series]]` header: the element it is about is the one whose removal ends it.
+    if matches!(at.last(), Some(Step::Index(_))) && !ends_error(&at) {
+        at.pop();
+    }
+    if let Some((_, value)) = spanned_value(document.get_ref(), &at)
+        && let toml::de::DeValue::Array(array) = value.get_ref()
+        && array.len() <= MAX_ELIMINATIONS
+    {
+        let mut element = at.clone();
+        element.push(Step::Index(0));
+        if let Some(index) = (0..array.len()).find(|&index| {
+            element.pop();
+            element.push(Step::Index(index));
+            ends_error(&element)
+        }) {
+            at.push(Step::Index(index));
+        }
+    }
+    let inside: Vec<&Vec<Step>> = paths.iter().filter(|p| p.starts_with(&at)).collect();
+    let value_of = |path: &[Step]| spanned_value(document.get_ref(), path).map(|(_, v)| v);
+    let nearest = |mut candidates: Vec<&Vec<Step>>| {
+        candidates.sort_by_key(|p| p.len());
+        // Of several, the one whose removal ends the error (the same key in two tables).
+        match candidates.len() {
+            0 => None,
+            1 => candidates.first().map(|p| (*p).clone()),
+            _ => candidates
+                .iter()
+                .find(|p| ends_error(p))
+                .or(candidates.first())
+                .map(|p| (*p).clone()),
+        }
+    };
+    let last_is = |path: &Vec<Step>, name: &str| path.last() == Some(&Step::Key(name.to_owned()));
+    // A key that is not written (`` `workload` is missing ``): named inside the table, at the
+    // table's own line.
+    let missing = |key: String| {
+        let (key_span, _) = spanned_value(document.get_ref(), &at)?;
+        let mut field = at.clone();
+        field.push(Step::Key(key));
+        Some(LocatedField {
+            field: field_name(&field),
+            line_column: Some(line_column(text, key_span.start)),
+        })
+    };
+    let path = match about {
+        About::UnknownKey(key) | About::Key(key) => {
+            let direct: Vec<&Vec<Step>> = inside
+                .iter()
+                .copied()
+                .filter(|p| p.len() == at.len() + 1 && last_is(p, &key))
+                .collect();
+            let found = if direct.is_empty() {
+                nearest(
+                    inside
+                        .iter()
+                        .copied()
+                        .filter(|p| last_is(p, &key))
+                        .collect(),
+                )
+            } else {
+                nearest(direct)
+            };
+            match found {
+                Some(path) => path,
+                None => return missing(key),
+            }
+        }
+        About::Variant(name) => nearest(
+            inside
+                .iter()
+                .copied()
+                .filter(|p| {
+                    value_of(p).is_some_and(|v| {
+                        matches!(v.get_ref(), toml::de::DeValue::String(s) if s.as_ref() == name)
+                    })
+                })
+                .collect(),
+        )?,
+        About::Missing(key) => return missing(key),
+    };
+    let (key_span, _) = spanned_value(document.get_ref(), &path)?;
+    Some(LocatedField {
+        field: field_name(&path),
+        line_column: Some(line_column(text, key_span.start)),
+    })
 }
 
 /// Which field a parse error is about, and where that field is written.
@@ -1597,6 +1836,24 @@ tasks_per_trial = 500
         assert!(message.contains("a boolean `true`"), "{message}");
     }
 
+    /// A whole number of the wrong type says the field's real range, not "0 or more" for a
+    /// field that refuses 0; an element of a list is named counting from 1.
+    #[test]
+    fn a_wrong_typed_count_says_its_range() {
+        let text = GOOD.replace("threads = [1, 2, 4]", "threads = [1, 2, \"x\"]");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(
+            message.contains(
+                "`sweep.threads[3]` (the 3rd value of `threads`): wrong type: a string `\"x\"`, expected a whole number from 1 to 4096"
+            ),
+            "{message}"
+        );
+        let text = GOOD.replace("trials = 3", "trials = -3");
+        let message = parse_str(&text).unwrap_err().to_string();
+        assert!(message.contains("`sweep.trials`"), "{message}");
+        assert!(message.contains("from 3 to 100"), "{message}");
+    }
+
     /// Validation errors carry the line of the offending key (issue 10, item 9).
     #[test]
     fn a_value_out_of_range_gives_the_line_of_its_key() {
@@ -1744,6 +2001,19 @@ tasks_per_trial = 500
         assert!(spec.validate(1, 1200).is_ok());
         let err = spec.validate(4, 4000).unwrap_err();
         assert!(err.allowed.contains("at most 500 bytes"), "{err}");
+        assert!(err.allowed.contains("4 workers' write"), "{err}");
+        // One worker is said in the singular.
+        let err = spec.validate(1, 1000).unwrap_err();
+        assert!(err.allowed.contains("1 worker's write"), "{err}");
+        let memory = WorkloadSpec::Memory {
+            buffer_kib: 4,
+            passes: 1,
+        };
+        let err = memory.validate(1, 1024).unwrap_err();
+        assert!(
+            err.allowed.contains("so that 1 worker's buffers fit"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -290,7 +290,10 @@ pub fn measure_point(
         Err(message) => {
             return Some(Point::failed(
                 threads,
-                format!("could not prepare the workload for {threads} threads: {message}"),
+                format!(
+                    "could not prepare the workload for {}: {message}",
+                    crate::words::counted_usize(threads, "thread", "threads")
+                ),
             ));
         }
     };

@@ -182,3 +182,43 @@ fn with_python_every_series_runs_in_every_format() {
     assert!(table.contains("[4] Python processes (CPython"), "{table}");
     assert!(table.contains("efficiency"), "{table}");
 }
+
+/// Two series that never ran are said as such ("2 series did not run"), not as "all 2 points
+/// failed"; the run exits 1 and the result is written (issue 10, item 8's plurals).
+#[test]
+fn series_that_never_ran_are_counted_as_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("unrun.toml");
+    let series = |label: &str| {
+        format!(
+            "[[series]]\nlabel = \"{label}\"\nkind = \"python_threads\"\ntask = \"cpu\"\n\
+             compute_us = 50\ninterpreter = \"/no/such/python3\"\n"
+        )
+    };
+    std::fs::write(
+        &preset,
+        format!(
+            "schema_version = 1\nname = \"unrun\"\n[sweep]\nthreads = [1]\ntrials = 3\n\
+             tasks_per_trial = 6\nwarmup_ms = 0\n\n{}\n{}",
+            series("P1"),
+            series("P2")
+        ),
+    )
+    .unwrap();
+    let out_file = dir.path().join("out.json");
+    let out = pooltune(&[
+        "compare",
+        "--preset",
+        preset.to_str().unwrap(),
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: nothing was measured: 2 series did not run (the first: "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("points failed"), "{stderr}");
+    assert!(out_file.exists(), "the result is written");
+}

@@ -183,9 +183,10 @@ impl MeasureSeries for PythonSeries {
                 Measured::Point(point)
             }
             Err(ScriptError::Cancelled) => Measured::Cancelled,
-            Err(ScriptError::Failed(message)) => {
-                Measured::SeriesFailed(format!("at {threads} threads: {message}"))
-            }
+            Err(ScriptError::Failed(message)) => Measured::SeriesFailed(format!(
+                "at {}: {message}",
+                crate::words::counted_usize(threads, "thread", "threads")
+            )),
         }
     }
 }

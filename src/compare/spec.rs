@@ -654,12 +654,12 @@ mod tests {
             (
                 GOOD.replace("compute_us = 2000 }", "compute_us = \"x\" }"),
                 "workload = { kind = \"cpu\"",
-                "`series[1].workload.compute_us`: wrong type: a string `\"x\"`",
+                "`series[1].workload.compute_us` (the 1st [[series]]): wrong type: a string `\"x\"`",
             ),
             (
                 GOOD.replace("\ncompute_us = 2000\n", "\ncompute_us = [1]\n"),
                 "compute_us = [1]",
-                "`series[3].compute_us`: wrong type: an array `[1]`",
+                "`series[3].compute_us` (the 3rd [[series]]): wrong type: an array `[1]`",
             ),
         ];
         for (text, line_start, expect) in cases {

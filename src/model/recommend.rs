@@ -734,11 +734,7 @@ impl Evidence<'_> {
 
 /// "1 thread", "8 threads".
 fn threads_text(count: usize) -> String {
-    if count == 1 {
-        "1 thread".to_owned()
-    } else {
-        format!("{count} threads")
-    }
+    crate::words::counted_usize(count, "thread", "threads")
 }
 
 /// A throughput for a sentence: whole tasks when there are many, more digits when few.

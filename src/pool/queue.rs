@@ -68,7 +68,8 @@ impl QueuePool {
                         let _ = handle.join();
                     }
                     return Err(format!(
-                        "could not start worker {index} of a queue pool of {threads} threads: {err}"
+                        "could not start worker {index} of a queue pool of {}: {err}",
+                        crate::words::counted_usize(threads, "thread", "threads")
                     ));
                 }
             }

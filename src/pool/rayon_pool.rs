@@ -83,7 +83,10 @@ impl RayonPool {
                 // rayon asks the threads it did start to exit, but does not wait for them;
                 // wait here, so the next point does not fail for want of what they still hold.
                 wait_for_threads_to_exit(threads_before);
-                format!("could not build a rayon pool of {threads} threads: {err}")
+                format!(
+                    "could not build a rayon pool of {}: {err}",
+                    crate::words::counted_usize(threads, "thread", "threads")
+                )
             })?;
         let shared = Arc::new(Shared {
             trial: RwLock::new(None),

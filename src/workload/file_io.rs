@@ -104,8 +104,9 @@ pub fn check_disk_fits(
     }
     let folder = dir.parent().unwrap_or(dir);
     Err(format!(
-        "`workload.bytes` = {bytes} needs {} MiB of disk for {workers} workers' files, and {} has {} MiB free: lower `workload.bytes` or the thread count, or set TMPDIR to a folder on a larger disk",
+        "`workload.bytes` = {bytes} needs {} MiB of disk for {} files, and {} has {} MiB free: lower `workload.bytes` or the thread count, or set TMPDIR to a folder on a larger disk",
         needed.div_ceil(1 << 20),
+        crate::words::counted_usize(workers, "worker's", "workers'"),
         folder.display(),
         free_bytes >> 20
     ))
@@ -198,6 +199,9 @@ mod tests {
         assert!(err.contains("needs 5 MiB"), "{err}");
         assert!(err.contains("/tmp has 4 MiB free"), "{err}");
         assert!(err.contains("TMPDIR"), "{err}");
+        assert!(err.contains("for 5 workers' files"), "{err}");
+        let err = check_disk_fits(2 << 20, 1, 1 << 20, dir).unwrap_err();
+        assert!(err.contains("for 1 worker's files"), "{err}");
         // The reading agrees with df's (another program's reading of the same file system).
         let tmp = std::env::temp_dir();
         let free = free_disk_bytes(&tmp).unwrap();
