@@ -1248,7 +1248,7 @@ pub fn launch(options: AppOptions) -> Result<(), LaunchError> {
     }
     let state_file = remembered::path();
     if let Some(path) = &state_file {
-        remembered::repair(path);
+        remembered::repair(path, &remembered::screens());
     }
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -1320,8 +1320,85 @@ pub mod remembered {
     /// Display scale factors a saved geometry may carry (1 to 4 are usual; 0 or NaN would
     /// make the window's size and position undefined).
     const SCALE_FACTOR: std::ops::RangeInclusive<f32> = 0.25..=8.0;
-    /// No screen is this far from the origin, in pixels.
+    /// No screen is this far from the origin, in pixels (checked even when the screens are
+    /// unknown).
     const MAX_POSITION_PIXELS: f32 = 100_000.0;
+    /// How much of the window must lie on one screen, in pixels, for its remembered position
+    /// to be kept: enough to see it and grab it with the mouse (egui-winit 0.37 gives 64 px
+    /// as the smallest sensible window, `clamp_size_to_sane_values`).
+    const MIN_VISIBLE_PIXELS: f32 = 64.0;
+
+    /// The rectangles of the screens a window can open on now, in pixels, or none when they
+    /// are not known (then only [`MAX_POSITION_PIXELS`] is checked).
+    ///
+    /// Why before the window opens, and why X11 only: eframe 0.37 applies the remembered
+    /// position when it creates the window, and egui-winit's `clamp_position_to_monitors`
+    /// checks it against the monitors on macOS and Windows only; on Linux it is used as it
+    /// is, and a window remembered at (5000, 5000) opened at +5000+5000 on a 1400×900 screen,
+    /// out of sight (and never painted). After the window opens egui only reports the size
+    /// of the current monitor (`ViewportInfo::monitor_size`), not where it is, so a window
+    /// on a second monitor could not be told from one off every screen. Under Wayland a
+    /// client cannot place its window (winit ignores the position, the compositor places it)
+    /// nor read where it is (eframe saves no position), so there is nothing to check; winit
+    /// picks Wayland whenever `WAYLAND_DISPLAY` or `WAYLAND_SOCKET` is set, and X11 otherwise,
+    /// and so does this.
+    pub fn screens() -> Vec<egui::Rect> {
+        let wayland = ["WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+        if wayland {
+            return Vec::new();
+        }
+        x11_screens().unwrap_or_default()
+    }
+
+    /// The X server's monitors (RandR 1.5 `GetMonitors`), or its whole root window when it
+    /// has no RandR 1.5. `None` when the server cannot be reached (eframe then reports it).
+    fn x11_screens() -> Option<Vec<egui::Rect>> {
+        use x11rb::connection::Connection as _;
+        use x11rb::protocol::randr::ConnectionExt as _;
+        let (connection, screen) = x11rb::connect(None).ok()?;
+        let root = connection.setup().roots.get(screen)?;
+        let monitors = connection
+            .randr_get_monitors(root.root, true)
+            .ok()
+            .and_then(|cookie| cookie.reply().ok())
+            .map(|reply| {
+                reply
+                    .monitors
+                    .iter()
+                    .map(|m| {
+                        egui::Rect::from_min_size(
+                            egui::pos2(f32::from(m.x), f32::from(m.y)),
+                            egui::vec2(f32::from(m.width), f32::from(m.height)),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .filter(|monitors| !monitors.is_empty());
+        Some(monitors.unwrap_or_else(|| {
+            vec![egui::Rect::from_min_size(
+                egui::Pos2::ZERO,
+                egui::vec2(
+                    f32::from(root.width_in_pixels),
+                    f32::from(root.height_in_pixels),
+                ),
+            )]
+        }))
+    }
+
+    /// The position to open a window at, given where it was (`window`, its outer rectangle
+    /// in pixels) and the screens there are now: its own position when at least
+    /// [`MIN_VISIBLE_PIXELS`] × [`MIN_VISIBLE_PIXELS`] of it lie on one screen (or the
+    /// screens are unknown), `None` (the default: the window manager places it) when it
+    /// would be out of sight.
+    pub fn position_on_screen(window: egui::Rect, screens: &[egui::Rect]) -> Option<egui::Pos2> {
+        let visible = |screen: &egui::Rect| {
+            let part = window.intersect(*screen);
+            part.width() >= MIN_VISIBLE_PIXELS && part.height() >= MIN_VISIBLE_PIXELS
+        };
+        (screens.is_empty() || screens.iter().any(visible)).then_some(window.min)
+    }
 
     /// Where eframe keeps pooltune's remembered state (`~/.local/share/pooltune/app.ron`, or
     /// under `$XDG_DATA_HOME`).
@@ -1345,7 +1422,7 @@ pub mod remembered {
 
     /// Why a remembered window geometry is not used, or `None` when it is fine (or in a form
     /// this build does not know, which is left to eframe).
-    fn window_problem(text: &str) -> Option<String> {
+    fn window_problem(text: &str, zoom: f32, screens: &[egui::Rect]) -> Option<String> {
         let window: WindowSettings = ron::from_str(text).ok()?;
         let geometry = window.normal_geometry;
         let size = geometry.inner_size_points;
@@ -1361,8 +1438,11 @@ pub mod remembered {
         if !SCALE_FACTOR.contains(&geometry.scale_factor) {
             return Some(format!("display scale factor {}", geometry.scale_factor));
         }
-        if let Some(position) = geometry.outer_position_pixels
-            && !(position.x.abs() <= MAX_POSITION_PIXELS && position.y.abs() <= MAX_POSITION_PIXELS)
+        let position = geometry.outer_position_pixels?;
+        // The window's size in pixels as eframe will open it (points × zoom × scale).
+        let window = egui::Rect::from_min_size(position, size * zoom * geometry.scale_factor);
+        if !(position.x.abs() <= MAX_POSITION_PIXELS && position.y.abs() <= MAX_POSITION_PIXELS)
+            || position_on_screen(window, screens).is_none()
         {
             return Some(format!(
                 "window position {}, {} (off every screen)",
@@ -1374,15 +1454,19 @@ pub mod remembered {
 
     /// Checks the remembered state in `text` (the content of `app.ron`). Returns the
     /// repaired text and what was replaced, or `None` when nothing needed replacing (or the
-    /// file is not eframe's format: eframe then ignores it itself).
-    pub fn sanitize(text: &str) -> Option<(String, Vec<String>)> {
+    /// file is not eframe's format: eframe then ignores it itself). `screens` are the screens
+    /// a window can open on now ([`screens`]; none when unknown).
+    pub fn sanitize(text: &str, screens: &[egui::Rect]) -> Option<(String, Vec<String>)> {
         let mut entries: HashMap<String, String> = ron::from_str(text).ok()?;
         let mut replaced = Vec::new();
+        let mut zoom_to_use = 1.0;
         if let Some(memory_text) = entries.get(EGUI_KEY)
             && let Ok(mut memory) = ron::from_str::<egui::Memory>(memory_text)
         {
             let zoom = memory.options.zoom_factor;
-            if !ZOOM.contains(&zoom) {
+            if ZOOM.contains(&zoom) {
+                zoom_to_use = zoom;
+            } else {
                 memory.options.zoom_factor = 1.0;
                 match ron::to_string(&memory) {
                     Ok(fixed) => {
@@ -1399,7 +1483,10 @@ pub mod remembered {
                 ));
             }
         }
-        if let Some(problem) = entries.get(WINDOW_KEY).and_then(|w| window_problem(w)) {
+        if let Some(problem) = entries
+            .get(WINDOW_KEY)
+            .and_then(|w| window_problem(w, zoom_to_use, screens))
+        {
             entries.remove(WINDOW_KEY);
             replaced.push(format!("{problem} by the default window"));
         }
@@ -1413,11 +1500,11 @@ pub mod remembered {
     /// Repairs the file at `path` in place (atomically, keeping its mode) when it holds values
     /// out of range, and says on stderr what was replaced. A file that cannot be read or
     /// written is left to eframe.
-    pub fn repair(path: &Path) {
+    pub fn repair(path: &Path, screens: &[egui::Rect]) {
         let Ok(text) = std::fs::read_to_string(path) else {
             return;
         };
-        let Some((fixed, replaced)) = sanitize(&text) else {
+        let Some((fixed, replaced)) = sanitize(&text, screens) else {
             return;
         };
         let outcome = match crate::atomic_file::write(path, fixed.as_bytes()) {
@@ -1486,7 +1573,7 @@ mod tests {
         let good_window = window(100.0, 50.0, 1.0, 1400.0, 900.0);
         for zoom in [0.0, f32::NAN, 1e9, -1.0] {
             let (fixed, replaced) =
-                remembered::sanitize(&app_ron(zoom, &good_window)).expect("repaired");
+                remembered::sanitize(&app_ron(zoom, &good_window), &[]).expect("repaired");
             let entries: std::collections::HashMap<String, String> = ron::from_str(&fixed).unwrap();
             let memory: egui::Memory = ron::from_str(&entries["egui"]).unwrap();
             assert_eq!(memory.options.zoom_factor, 1.0, "zoom {zoom}");
@@ -1506,7 +1593,7 @@ mod tests {
             window(1e9, -1e9, 1.0, 1400.0, 900.0),
         ] {
             let (fixed, replaced) =
-                remembered::sanitize(&app_ron(1.25, &bad_window)).expect("repaired");
+                remembered::sanitize(&app_ron(1.25, &bad_window), &[]).expect("repaired");
             let entries: std::collections::HashMap<String, String> = ron::from_str(&fixed).unwrap();
             assert!(!entries.contains_key("window"), "{bad_window}");
             let memory: egui::Memory = ron::from_str(&entries["egui"]).unwrap();
@@ -1514,8 +1601,89 @@ mod tests {
             assert_eq!(replaced.len(), 1, "{replaced:?}");
         }
         // Nothing to repair: the file is left alone.
-        assert!(remembered::sanitize(&app_ron(1.5, &good_window)).is_none());
-        assert!(remembered::sanitize("not ron at all {").is_none());
+        assert!(remembered::sanitize(&app_ron(1.5, &good_window), &[]).is_none());
+        assert!(remembered::sanitize("not ron at all {", &[]).is_none());
+    }
+
+    fn screen(x: f32, y: f32, width: f32, height: f32) -> egui::Rect {
+        egui::Rect::from_min_size(egui::pos2(x, y), egui::vec2(width, height))
+    }
+
+    /// A window rectangle against the screens: kept where at least 64 × 64 px of it is on one
+    /// screen, dropped (`None`: the window manager places it) where it is on none (issue 10
+    /// item 17: (5000, 5000) and (-3000, 100) on a 1400 × 900 screen opened out of sight).
+    #[test]
+    fn a_position_off_every_screen_is_dropped() {
+        let one = [screen(0.0, 0.0, 1400.0, 900.0)];
+        let at = |x, y| screen(x, y, 1400.0, 900.0);
+        for (x, y) in [
+            (5000.0, 5000.0),
+            (-3000.0, 100.0),
+            (1380.0, 100.0),
+            (100.0, -880.0),
+        ] {
+            assert_eq!(
+                remembered::position_on_screen(at(x, y), &one),
+                None,
+                "{x}, {y}"
+            );
+        }
+        for (x, y) in [
+            (0.0, 0.0),
+            (100.0, 50.0),
+            (1300.0, 800.0),
+            (-1300.0, -800.0),
+        ] {
+            assert_eq!(
+                remembered::position_on_screen(at(x, y), &one),
+                Some(egui::pos2(x, y)),
+                "{x}, {y}"
+            );
+        }
+        // On a second monitor to the right: kept; with that monitor gone: dropped.
+        let two = [one[0], screen(1400.0, 0.0, 1920.0, 1080.0)];
+        assert_eq!(
+            remembered::position_on_screen(at(2000.0, 100.0), &two),
+            Some(egui::pos2(2000.0, 100.0))
+        );
+        assert_eq!(
+            remembered::position_on_screen(at(2000.0, 100.0), &one),
+            None
+        );
+        // Screens unknown: the position is kept (only the ±100 000 px check remains).
+        assert_eq!(
+            remembered::position_on_screen(at(5000.0, 5000.0), &[]),
+            Some(egui::pos2(5000.0, 5000.0))
+        );
+    }
+
+    /// app.ron with a window off every screen loses that window (the default one opens), and
+    /// keeps it when it is on a screen; the size counts in pixels (points × zoom × scale).
+    #[test]
+    fn a_remembered_window_off_every_screen_is_replaced() {
+        let one = [screen(0.0, 0.0, 1400.0, 900.0)];
+        for (x, y) in [(5000.0, 5000.0), (-3000.0, 100.0)] {
+            let (fixed, replaced) =
+                remembered::sanitize(&app_ron(1.0, &window(x, y, 1.0, 1400.0, 900.0)), &one)
+                    .expect("repaired");
+            let entries: std::collections::HashMap<String, String> = ron::from_str(&fixed).unwrap();
+            assert!(!entries.contains_key("window"), "{x}, {y}");
+            assert_eq!(entries["app"], "(theme:Dark)");
+            assert_eq!(
+                replaced,
+                [format!(
+                    "window position {x}, {y} (off every screen) by the default window"
+                )]
+            );
+        }
+        let on_screen = window(100.0, 50.0, 1.0, 1400.0, 900.0);
+        assert!(remembered::sanitize(&app_ron(1.0, &on_screen), &one).is_none());
+        // At x = -1000 a window 1000 points wide is out of sight at zoom 1 and scale 1, but
+        // 2200 px wide (1000 × 1.1 × 2) at zoom 1.1 and scale 2, so 1200 px of it show.
+        let left = window(-1000.0, 50.0, 2.0, 1000.0, 600.0);
+        assert!(remembered::sanitize(&app_ron(1.1, &left), &one).is_none());
+        let left = window(-1000.0, 50.0, 1.0, 1000.0, 600.0);
+        assert!(remembered::sanitize(&app_ron(1.0, &left), &one).is_some());
     }
 
     /// A panic of the windowing stack names the state file to remove, on one line.
@@ -1550,7 +1718,7 @@ mod tests {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, app_ron(0.0, &window(0.0, 0.0, 1.0, 1400.0, 900.0))).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        remembered::repair(&path);
+        remembered::repair(&path, &[]);
         let entries: std::collections::HashMap<String, String> =
             ron::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let memory: egui::Memory = ron::from_str(&entries["egui"]).unwrap();
