@@ -223,14 +223,16 @@ mod tests {
         let Err(TrialFailure::Failed(message)) = result else {
             panic!("expected the limit to refuse a thread, got {result:?}");
         };
-        // The limit was met at the 41st live thread (a few quick ones may still have been
-        // ending), not at the 50-odd threads the pool had created and not yet joined.
+        // The limit was met at the 41st live thread, not at the 50-odd threads the pool had
+        // created and not yet joined. Quick threads may still be ending when the limit is met
+        // (the count reads more) or end between the refusal and the count (it reads fewer: 40
+        // was seen on a loaded machine), so a few either way are allowed.
         let n: usize = message
             .strip_prefix("could not create thread ")
             .and_then(|rest| rest.split(' ').next())
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{message}"));
-        assert!((LIMIT + 1..=LIMIT + 4).contains(&n), "{message}");
+        assert!((LIMIT - 6..=LIMIT + 4).contains(&n), "{message}");
         assert!(message.contains("of 60 for a spawn pool"), "{message}");
         assert!(
             message.contains("Resource temporarily unavailable"),
