@@ -159,28 +159,59 @@ pub fn register_folder(path: &Path) -> Registration {
 }
 
 /// How long [`end_everything_now`] waits for killed children to be gone before it removes
-/// the folders they may still be writing into.
+/// the folders they may still be writing into. SIGKILL ends a process within milliseconds
+/// unless it is in uninterruptible I/O (a 1 MiB write to a slow disk); half a second covers
+/// that, and a second Ctrl-C must still end pooltune "at once".
 const KILL_WAIT: Duration = Duration::from_millis(500);
 
-/// Kills every registered child and process group with SIGKILL, waits briefly for them to
-/// exit (without reaping them), then removes every registered folder. For a second Ctrl-C,
+/// How many times [`end_everything_now`] looks at the register again for entries added while
+/// it was ending the others (a worker spawned, a folder created by a thread that had not yet
+/// seen the cancel); each later round finds fewer, as nothing new starts once cancelled.
+const END_ROUNDS: usize = 3;
+
+/// Set once [`end_everything_now`] has started: pooltune is ending itself.
+static ENDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True once a second Ctrl-C has started ending every child: a child that dies now was
+/// killed by pooltune, and its owner should not report it as a fault of the child.
+pub fn ending() -> bool {
+    ENDING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Kills every registered child and process group with SIGKILL, waits (at most
+/// [`KILL_WAIT`]) for them to exit (without reaping them: their owners do), then removes
+/// every registered folder, so that no killed child can write into a folder after it is
+/// removed. Entries registered meanwhile are handled in further rounds. For a second Ctrl-C,
 /// just before pooltune ends itself; never called in the normal course.
 pub fn end_everything_now() {
+    ENDING.store(true, std::sync::atomic::Ordering::SeqCst);
     end_where(|_| true);
 }
 
 /// [`end_everything_now`] for the registered entries whose id `chosen` picks.
 fn end_where(chosen: impl Fn(u64) -> bool) {
-    let entries: Vec<Leftover> = {
-        let register = REGISTER.lock().unwrap_or_else(|p| p.into_inner());
-        register
-            .iter()
-            .filter(|(id, _)| chosen(*id))
-            .map(|(_, entry)| entry.clone())
-            .collect()
-    };
+    let mut done: Vec<u64> = Vec::new();
+    for _ in 0..END_ROUNDS {
+        let entries: Vec<(u64, Leftover)> = {
+            let register = REGISTER.lock().unwrap_or_else(|p| p.into_inner());
+            register
+                .iter()
+                .filter(|(id, _)| chosen(*id) && !done.contains(id))
+                .cloned()
+                .collect()
+        };
+        if entries.is_empty() {
+            break;
+        }
+        done.extend(entries.iter().map(|(id, _)| *id));
+        end_entries(&entries);
+    }
+}
+
+/// Kills the processes among `entries`, waits for them, then removes the folders.
+fn end_entries(entries: &[(u64, Leftover)]) {
     let mut leaders = Vec::new();
-    for entry in &entries {
+    for (_, entry) in entries {
         match *entry {
             // SAFETY: kill(2) has no memory-safety preconditions; the pids are our unreaped
             // children (a child's registration is dropped only after it is reaped).
@@ -200,9 +231,24 @@ fn end_where(chosen: impl Fn(u64) -> bool) {
     while Instant::now() < deadline && !leaders.iter().all(|&pid| has_exited(pid)) {
         std::thread::sleep(Duration::from_millis(2));
     }
-    for entry in &entries {
+    for (_, entry) in entries {
         if let Leftover::Folder(path) = entry {
-            let _ = std::fs::remove_dir_all(path);
+            remove_folder(path);
+        }
+    }
+}
+
+/// Removes `path` with all it holds. Its owner may be removing it at the same moment (the
+/// first Ctrl-C's orderly stop drops its `TempDir`), so an entry that vanishes underneath
+/// can fail one attempt; a second attempt then removes what is left. A folder already gone
+/// is fine.
+fn remove_folder(path: &Path) {
+    for _ in 0..2 {
+        match std::fs::remove_dir_all(path) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            _ => return,
         }
     }
 }

@@ -434,6 +434,8 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
                 ));
             }
         }
+        // A series whose Python pooltune itself killed (a second Ctrl-C) did not fail.
+        CompareEvent::SeriesFailed { .. } if crate::child::ending() => {}
         CompareEvent::SeriesFailed { series, message } => {
             // Said once on the terminal as it happens; the result says it again.
             let line = format!(
@@ -493,19 +495,46 @@ fn print_warnings(warnings: &[String]) {
 /// removed); a second one ends the process at once, after killing every child still
 /// registered and removing every temporary folder still registered (see [`crate::child`]).
 mod ctrl_c {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     use std::time::Duration;
 
     use crate::cancel::CancelToken;
 
-    /// Ctrl-Cs received so far.
+    /// Ctrl-Cs counted so far (a SIGINT that is the echo of the last one is not counted).
     static PRESSES: AtomicUsize = AtomicUsize::new(0);
+
+    /// When the last counted Ctrl-C arrived: CLOCK_MONOTONIC in nanoseconds, plus one so that
+    /// 0 means "none yet".
+    static LAST_PRESS_NS: AtomicU64 = AtomicU64::new(0);
 
     /// True while a watcher thread is there to act on a second Ctrl-C.
     static WATCHING: AtomicBool = AtomicBool::new(false);
 
     /// How often the watcher looks at the count the signal handler keeps.
     const POLL: Duration = Duration::from_millis(10);
+
+    /// A SIGINT that arrives sooner than this after the last counted one is the same Ctrl-C
+    /// seen twice, not a second press. A terminal sends Ctrl-C's SIGINT to the whole
+    /// foreground process group, and a wrapper in that group that forwards SIGINT to its
+    /// child (`timeout(1)` does) sends it to pooltune once more, a few milliseconds later. No person presses Ctrl-C twice within half a second by
+    /// accident of timing alone, while the echo comes within milliseconds.
+    pub const ECHO_WINDOW: Duration = Duration::from_millis(500);
+
+    /// CLOCK_MONOTONIC in nanoseconds, plus one (so never 0); 0 if it cannot be read.
+    fn monotonic_ns() -> u64 {
+        // SAFETY: clock_gettime is async-signal-safe (signal-safety(7)) and writes only into
+        // `now`, a zeroed timespec we own.
+        unsafe {
+            let mut now: libc::timespec = std::mem::zeroed();
+            if libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) != 0 {
+                return 0;
+            }
+            (now.tv_sec as u64)
+                .saturating_mul(1_000_000_000)
+                .saturating_add(now.tv_nsec as u64)
+                .saturating_add(1)
+        }
+    }
 
     /// Ends the process as SIGINT's default action does (so the parent sees "killed by
     /// SIGINT", as shells expect of a program stopped by Ctrl-C).
@@ -518,11 +547,28 @@ mod ctrl_c {
         }
     }
 
+    /// Counts one SIGINT that arrived at `now_ns` (see [`monotonic_ns`]) unless it is the
+    /// echo of the last counted one ([`ECHO_WINDOW`]); returns the count after it.
+    fn count(now_ns: u64) -> usize {
+        if is_echo(LAST_PRESS_NS.load(Ordering::SeqCst), now_ns) {
+            return PRESSES.load(Ordering::SeqCst);
+        }
+        LAST_PRESS_NS.store(now_ns, Ordering::SeqCst);
+        PRESSES.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// True when a SIGINT at `now_ns` repeats the Ctrl-C counted at `last_ns` (both from
+    /// [`monotonic_ns`]; 0 is "none" or "clock unreadable", which never hides a press).
+    fn is_echo(last_ns: u64, now_ns: u64) -> bool {
+        let window = u64::try_from(ECHO_WINDOW.as_nanos()).unwrap_or(u64::MAX);
+        last_ns != 0 && now_ns != 0 && now_ns.saturating_sub(last_ns) < window
+    }
+
     extern "C" fn on_sigint(_signal: libc::c_int) {
-        // Only async-signal-safe work here: atomics, then signal() and raise(). The second
-        // Ctrl-C is the watcher's to act on (it cleans up first); without a watcher, or on a
-        // third, the process ends here.
-        let presses = PRESSES.fetch_add(1, Ordering::SeqCst) + 1;
+        // Only async-signal-safe work here: clock_gettime, atomics, then signal() and
+        // raise(). The second Ctrl-C is the watcher's to act on (it cleans up first);
+        // without a watcher, or on a third, the process ends here.
+        let presses = count(monotonic_ns());
         if presses >= 3 || (presses == 2 && !WATCHING.load(Ordering::SeqCst)) {
             die_of_sigint();
         }
@@ -580,6 +626,27 @@ mod ctrl_c {
             libc::signal(libc::SIGINT, handler as libc::sighandler_t);
         }
         Watch(Some((stop, handle)))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_sigint_within_the_echo_window_repeats_the_last_press() {
+            let ms = 1_000_000u64;
+            // The first SIGINT is never an echo.
+            assert!(!is_echo(0, 5_000 * ms));
+            // timeout(1)'s forwarded copy, a few ms after the terminal's.
+            assert!(is_echo(5_000 * ms, 5_003 * ms));
+            assert!(is_echo(5_000 * ms, 5_499 * ms));
+            // A second press half a second or more later.
+            assert!(!is_echo(5_000 * ms, 5_500 * ms));
+            assert!(!is_echo(5_000 * ms, 6_000 * ms));
+            // An unreadable clock never hides a press.
+            assert!(!is_echo(5_000 * ms, 0));
+            assert!(monotonic_ns() > 0);
+        }
     }
 }
 

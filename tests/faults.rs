@@ -248,8 +248,30 @@ enum CtrlC {
     Alone,
     /// SIGINT to pooltune's whole process group, workers included: a Ctrl-C at a terminal.
     Group,
-    /// Two Ctrl-Cs at a terminal in quick succession.
+    /// One Ctrl-C at a terminal under a wrapper that forwards SIGINT (`timeout 120
+    /// pooltune ...`): the group's SIGINT, then the wrapper's copy a few ms later.
+    Echoed,
+    /// Two Ctrl-Cs at a terminal, [`SECOND_PRESS_AFTER`] apart, while pooltune is still
+    /// stopping: it is frozen (SIGSTOP) right after the first and thawed with the second
+    /// pending, and its `--out` is a FIFO nobody reads, so the orderly stop cannot end first.
     GroupTwice,
+}
+
+/// Gap between two Ctrl-Cs that are two presses: more than pooltune's echo window (0.5 s).
+const SECOND_PRESS_AFTER: Duration = Duration::from_secs(1);
+
+/// Gap between a terminal's SIGINT and a wrapper's forwarded copy of it.
+const ECHO_AFTER: Duration = Duration::from_millis(3);
+
+/// A FIFO in `dir` for `--out`: with no reader, writing the result blocks until pooltune is
+/// ended, so a second Ctrl-C [`SECOND_PRESS_AFTER`] the first still finds it running.
+fn fifo_in(dir: &Path) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt as _;
+    let path = dir.join("result.fifo");
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL");
+    // SAFETY: mkfifo reads a NUL-terminated path we own.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+    path
 }
 
 /// Waits (at most 5 s) until `signal` is no longer pending for process `pid` (its `ShdPnd`
@@ -279,12 +301,22 @@ fn press_ctrl_c(mut command: Command, how: CtrlC, ready: impl FnOnce(u32)) -> Ou
     match how {
         CtrlC::Alone => kill(pid, libc::SIGINT),
         CtrlC::Group => kill(-pid, libc::SIGINT),
+        CtrlC::Echoed => {
+            kill(-pid, libc::SIGINT);
+            // The copy only once the first was delivered (two pending SIGINTs merge into one).
+            wait_until_delivered(child.id(), libc::SIGINT);
+            std::thread::sleep(ECHO_AFTER);
+            kill(pid, libc::SIGINT);
+        }
         CtrlC::GroupTwice => {
             kill(-pid, libc::SIGINT);
-            // The second only once the first was delivered (two pending SIGINTs merge into
-            // one), which is far sooner than the stop it starts can finish.
             wait_until_delivered(child.id(), libc::SIGINT);
+            // Frozen at once, so that the second press finds the first's stop just begun,
+            // its children alive and its folders there, however fast that stop would be.
+            kill(pid, libc::SIGSTOP);
+            std::thread::sleep(SECOND_PRESS_AFTER);
             kill(-pid, libc::SIGINT);
+            kill(pid, libc::SIGCONT);
         }
     }
     finish_within(child, Duration::from_secs(30))
@@ -297,9 +329,14 @@ fn press_ctrl_c(mut command: Command, how: CtrlC, ready: impl FnOnce(u32)) -> Ou
 #[test]
 fn ctrl_c_on_a_file_io_process_pool_cancels_and_leaves_no_folder() {
     let _serial = serial();
-    for how in [CtrlC::Alone, CtrlC::Group, CtrlC::GroupTwice] {
+    for how in [CtrlC::Alone, CtrlC::Group, CtrlC::Echoed, CtrlC::GroupTwice] {
         let scene = Scene::new(PROCESS_FILE_IO);
-        let out = press_ctrl_c(scene.command("sweep", &[]), how, |pid| {
+        let fifo = fifo_in(scene.dir.path());
+        let extra: Vec<&str> = match how {
+            CtrlC::GroupTwice => vec!["--out", fifo.to_str().expect("UTF-8")],
+            _ => vec![],
+        };
+        let out = press_ctrl_c(scene.command("sweep", &extra), how, |pid| {
             // The first point's two workers, each with its folder and its file.
             wait_for_workers(pid, 2);
             scene.wait_for_folder("pooltune-file-io-", Duration::from_secs(60));
@@ -326,6 +363,48 @@ fn ctrl_c_on_a_file_io_process_pool_cancels_and_leaves_no_folder() {
     }
 }
 
+const THREAD_CPU_LONG: &str = "schema_version = 1\nname = \"threads, long\"\n\
+    [workload]\nkind = \"cpu\"\ncompute_us = 200\n\
+    [pool]\nkind = \"rayon\"\n\
+    [sweep]\nthreads = [2]\ntrials = 3\ntrial_ms = 60000\nwarmup_ms = 0\n";
+
+/// True once process `pid` has a thread whose name starts with `prefix`.
+fn has_thread(pid: u32, prefix: &str) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.starts_with(prefix))
+        })
+}
+
+/// One Ctrl-C at a terminal under `timeout 120 pooltune ...` reaches pooltune twice, a few ms
+/// apart (the group's SIGINT, then timeout's copy). It was taken for a second Ctrl-C: exit
+/// 130 and nothing written, 10 runs of 10. Now a SIGINT within the echo window of the last is
+/// the same press: the sweep stops as after one Ctrl-C.
+#[test]
+fn a_ctrl_c_forwarded_by_a_wrapper_is_one_press() {
+    let _serial = serial();
+    let scene = Scene::new(THREAD_CPU_LONG);
+    let out = press_ctrl_c(scene.command("sweep", &[]), CtrlC::Echoed, |pid| {
+        let started = Instant::now();
+        while !has_thread(pid, "pooltune-worker") {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no worker thread"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{:?}: {stderr}", out.status);
+    assert!(stderr.contains("Ctrl-C"), "{stderr}");
+    assert_eq!(json(&out)["cancelled"], true);
+    assert_eq!(scene.leftovers(), Vec::<PathBuf>::new());
+}
+
 /// Item 2: `compare` had no Ctrl-C handling: SIGINT killed it, nothing was written and a
 /// `pooltune-pybench-*` folder was left. Now it stops like `sweep`: the finished points are
 /// written (`cancelled: true`), Python is ended, the folder removed, exit 1; a second Ctrl-C
@@ -343,9 +422,14 @@ fn ctrl_c_on_compare_writes_the_finished_points_and_removes_the_script_folder() 
         workload = { kind = \"cpu\", compute_us = 100 }\npool = { kind = \"rayon\" }\n\
         [[series]]\nlabel = \"Python processes\"\nkind = \"python_processes\"\ntask = \"cpu\"\n\
         compute_us = 100\n";
-    for how in [CtrlC::Alone, CtrlC::Group, CtrlC::GroupTwice] {
+    for how in [CtrlC::Alone, CtrlC::Group, CtrlC::Echoed, CtrlC::GroupTwice] {
         let scene = Scene::new(comparison);
-        let out = press_ctrl_c(scene.command("compare", &[]), how, |pid| {
+        let fifo = fifo_in(scene.dir.path());
+        let extra: Vec<&str> = match how {
+            CtrlC::GroupTwice => vec!["--out", fifo.to_str().expect("UTF-8")],
+            _ => vec![],
+        };
+        let out = press_ctrl_c(scene.command("compare", &extra), how, |pid| {
             scene.wait_for_folder("pooltune-pybench-", Duration::from_secs(60));
             // Until the Rust series has its first point and Python runs its second.
             let started = Instant::now();
@@ -361,6 +445,8 @@ fn ctrl_c_on_compare_writes_the_finished_points_and_removes_the_script_folder() 
         let stderr = text(&out.stderr);
         if how == CtrlC::GroupTwice {
             assert_eq!(out.status.signal(), Some(libc::SIGINT), "{how:?}: {stderr}");
+            // pooltune killed Python itself: that is not Python's fault.
+            assert!(!stderr.contains("cannot read"), "{how:?}: {stderr}");
         } else {
             assert_eq!(out.status.code(), Some(1), "{how:?}: {stderr}");
             assert!(stderr.contains("Ctrl-C"), "{how:?}: {stderr}");

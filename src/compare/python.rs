@@ -526,6 +526,9 @@ fn drive(
                 watchdog.progress();
                 if let Err(err) = on_line(&line) {
                     group.finish();
+                    if cancel.is_cancelled() || crate::child::ending() {
+                        return Err(ScriptError::Cancelled);
+                    }
                     return Err(refused_line(interpreter, &err, &readers.stderr_tail()));
                 }
             }
@@ -563,6 +566,13 @@ fn drive(
         std::thread::sleep(POLL);
     }
     let status = group.finish();
+    // A Python that died because pooltune stopped (a Ctrl-C, or a second one that kills every
+    // child at once) did not fail: its truncated output is not its fault.
+    if status.as_ref().is_none_or(|s| !s.success())
+        && (cancel.is_cancelled() || crate::child::ending())
+    {
+        return Err(ScriptError::Cancelled);
+    }
     let stderr = readers.stderr_when_closed();
     match status {
         Some(status) => Ok(Exit {

@@ -37,6 +37,9 @@ impl FileIo {
             .prefix("pooltune-file-io-")
             .tempdir()
             .map_err(|err| format!("could not create a temporary directory for file_io: {err}"))?;
+        // Registered before anything is written into it, so that a second Ctrl-C during the
+        // writes below still removes it.
+        let registration = crate::child::register_folder(dir.path());
         let len = usize::try_from(bytes).map_err(|_| format!("file size {bytes} is too large"))?;
         if let Some(free) = free_disk_bytes(dir.path()) {
             check_disk_fits(bytes, workers, free, dir.path())?;
@@ -62,7 +65,7 @@ impl FileIo {
         Ok(FileIo {
             fsync,
             slots,
-            _registration: crate::child::register_folder(dir.path()),
+            _registration: registration,
             _dir: dir,
         })
     }
