@@ -81,11 +81,14 @@ fn a_disturbed_trial_is_measured_again_and_counted_once() {
         sweep::run_sweep(&retrying, &CancelToken::new(), &mut |_| {}).unwrap()
     };
     for p in &result.points {
-        // Two busy loops disturb every attempt: each trial is retried (twice), counted once,
-        // and the point still has its three trials.
+        // Two busy loops disturb the attempts: a disturbed trial is measured again (up to
+        // twice) and counted once, so retried_trials counts trials (at most 3), never
+        // attempts (up to 9), and the point still has its three trials. A trial whose first
+        // attempt the scheduler happened to leave quiet (seen once at a load of 700) is kept
+        // as it is, hence at least 1 rather than exactly 3.
         assert_eq!(p.trials, 3, "{p:?}");
         assert_eq!(p.trial_throughputs_per_s.len(), 3, "{p:?}");
-        assert_eq!(p.retried_trials, 3, "{p:?}");
+        assert!((1..=3).contains(&p.retried_trials), "{p:?}");
         assert!(p.disturbed, "{p:?}");
     }
 }
