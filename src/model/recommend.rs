@@ -126,6 +126,8 @@ struct Measured {
     trials: Vec<f64>,
     /// Measured W/C, the mean over its points that have one; NaN when none has.
     wait_over_compute: f64,
+    /// Other processes used the CPUs during one of its points (`Point::disturbed`).
+    disturbed: bool,
 }
 
 impl Measured {
@@ -167,6 +169,7 @@ fn by_thread_count(points: &[Point]) -> Vec<Measured> {
             latency_p99_us: p99,
             trials,
             wait_over_compute: stats::mean(&waits),
+            disturbed: group.iter().any(|p| p.disturbed),
         });
     }
     measured
@@ -615,6 +618,21 @@ impl Evidence<'_> {
                 bound.crossover_threads(),
                 KNEE_TOLERANCE * 100.0,
                 threads_text(knee.threads)
+            );
+            return;
+        }
+        // Measured W/C counts a task's time without a CPU as waiting, so when other
+        // processes took the CPUs at these counts its growth is theirs, not the workload's.
+        if self
+            .measured
+            .iter()
+            .take_while(|m| m.threads <= knee.threads)
+            .any(|m| m.disturbed)
+        {
+            let _ = write!(
+                s,
+                ", but throughput kept rising more than {:.0}% past it while other processes used the CPUs (see the warning): the measured waits include theirs, so this sweep cannot tell why; run it again on a quiet machine",
+                KNEE_TOLERANCE * 100.0
             );
             return;
         }
@@ -1189,6 +1207,33 @@ mod tests {
             rec.explanation
         );
         assert!(!rec.explanation.contains("under load"));
+        // The growing curve again, but other processes used the CPUs at 16 threads: the
+        // growth of W/C may be theirs, and the sentence does not call it "under load".
+        let rec = recommend(
+            &result(
+                growing
+                    .into_iter()
+                    .map(|(n, x, wall)| {
+                        let mut p = cw_point(n, x, 250.0, wall);
+                        p.disturbed = n == 16;
+                        p
+                    })
+                    .collect(),
+                WEB,
+            ),
+            &ModelOptions::default(),
+        );
+        assert!(
+            !rec.explanation.contains("under load"),
+            "{}",
+            rec.explanation
+        );
+        assert!(
+            rec.explanation
+                .contains("while other processes used the CPUs (see the warning)"),
+            "{}",
+            rec.explanation
+        );
     }
 
     /// shared-state on 2 CPUs: double at 2 threads, flat after. The fit runs σ to its bound:
