@@ -43,18 +43,11 @@ pub struct ProcessUsage {
 impl ProcessUsage {
     /// Reads the current usage.
     pub fn now() -> ProcessUsage {
-        // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: `usage` is valid and writable; RUSAGE_SELF is always accepted.
-        let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-        if rc != 0 {
+        let Some(usage) = rusage(libc::RUSAGE_SELF) else {
             return ProcessUsage::default();
-        }
-        let tv_ns = |tv: libc::timeval| {
-            (tv.tv_sec as u64).saturating_mul(1_000_000_000) + (tv.tv_usec as u64) * 1000
         };
         ProcessUsage {
-            cpu_ns: tv_ns(usage.ru_utime) + tv_ns(usage.ru_stime),
+            cpu_ns: cpu_ns(&usage),
             voluntary_switches: usage.ru_nvcsw as u64,
             involuntary_switches: usage.ru_nivcsw as u64,
             max_rss_bytes: (usage.ru_maxrss as u64) * 1024,
@@ -79,13 +72,20 @@ impl ProcessUsage {
 /// (getrusage RUSAGE_CHILDREN), in nanoseconds. Children still running are not in it: a
 /// process pool reports its live workers' CPU itself.
 pub fn children_cpu_ns() -> u64 {
+    rusage(libc::RUSAGE_CHILDREN).map_or(0, |usage| cpu_ns(&usage))
+}
+
+/// getrusage for `who` (RUSAGE_SELF or RUSAGE_CHILDREN); None if the call fails.
+fn rusage(who: libc::c_int) -> Option<libc::rusage> {
     // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is valid and writable; RUSAGE_CHILDREN is always accepted.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    if rc != 0 {
-        return 0;
-    }
+    // SAFETY: `usage` is valid and writable; both `who` values used are always accepted.
+    let rc = unsafe { libc::getrusage(who, &mut usage) };
+    (rc == 0).then_some(usage)
+}
+
+/// User plus system CPU time of a getrusage reading, in nanoseconds.
+fn cpu_ns(usage: &libc::rusage) -> u64 {
     let tv_ns = |tv: libc::timeval| {
         (tv.tv_sec as u64).saturating_mul(1_000_000_000) + (tv.tv_usec as u64) * 1000
     };

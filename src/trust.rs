@@ -12,6 +12,7 @@ use crate::compare::spec::SeriesSetup;
 use crate::model::formula;
 use crate::preset::WorkloadSpec;
 use crate::result::{Point, SweepResult};
+use crate::words::counted_usize;
 
 /// A point is disturbed when other processes used more than this many CPUs on average over its
 /// trials. A tenth of a CPU is well above a quiet Linux machine's background (kernel threads,
@@ -237,12 +238,14 @@ pub fn disturbed_warning(points: &[Point], cpus: usize, label: Option<&str>) -> 
         1 => " (1 trial was measured again)".to_owned(),
         k => format!(" ({k} trials were measured again)"),
     };
-    let scope = if disturbed.len() == 2 && ok.len() == 2 {
-        "during both thread counts".to_owned()
-    } else if disturbed.len() == ok.len() && ok.len() > 2 {
-        format!("during all {} thread counts", ok.len())
-    } else {
-        format!("during {} of {} thread counts", disturbed.len(), ok.len())
+    let scope = match (disturbed.len(), ok.len()) {
+        (1, 1) => "during the only thread count".to_owned(),
+        (2, 2) => "during both thread counts".to_owned(),
+        (d, n) if d == n => format!("during all {n} thread counts"),
+        (d, n) => format!(
+            "during {d} of {}",
+            counted_usize(n, "thread count", "thread counts")
+        ),
     };
     Some(prefixed(
         label,
@@ -277,10 +280,9 @@ pub fn efficiency_warnings(points: &[Point], label: Option<&str>) -> Vec<String>
             warnings.push(prefixed(
                 label,
                 format!(
-                    "at {} threads the efficiency is {efficiency:.0}% of ideal scaling (speedup {speedup:.2} over {} thread{}, ideal {ideal:.2}), beyond the confidence intervals: the baseline was slowed, or the work is not what it seems",
+                    "at {} threads the efficiency is {efficiency:.0}% of ideal scaling (speedup {speedup:.2} over {}, ideal {ideal:.2}), beyond the confidence intervals: the baseline was slowed, or the work is not what it seems",
                     p.threads,
-                    base.threads,
-                    if base.threads == 1 { "" } else { "s" },
+                    counted_usize(base.threads, "thread", "threads"),
                 ),
             ));
         }
@@ -313,9 +315,8 @@ pub fn wait_over_compute_warning(
     Some(prefixed(
         label,
         format!(
-            "at {} thread{} the measured W/C is {wc:.2}, more than {WAIT_OVER_COMPUTE_FACTOR}× the configured {configured:.2}: the workers were kept off the CPUs",
-            first.threads,
-            if first.threads == 1 { "" } else { "s" },
+            "at {} the measured W/C is {wc:.2}, more than {WAIT_OVER_COMPUTE_FACTOR}× the configured {configured:.2}: the workers were kept off the CPUs",
+            counted_usize(first.threads, "thread", "threads"),
         ),
     ))
 }
@@ -480,6 +481,15 @@ mod tests {
             p.disturbed = false;
         }
         assert_eq!(disturbed_warning(&points, 2, None), None);
+        // One thread count, disturbed: no "1 of 1 thread counts".
+        let mut only = vec![point(1, 100.0, 1.0)];
+        only[0].disturbed = true;
+        only[0].other_cpu_utilization = 0.5;
+        let warning = disturbed_warning(&only, 2, None).unwrap();
+        assert!(
+            warning.starts_with("other processes used 0.5 of 2 CPUs during the only thread count:"),
+            "{warning}"
+        );
     }
 
     #[test]
