@@ -12,12 +12,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::cancel::{CancelToken, TrialStop};
 use crate::error::EngineError;
 use crate::machine::MachineInfo;
-use crate::measure::{ProcessUsage, children_cpu_ns, peak_rss_bytes, reset_peak_rss};
+use crate::measure::{ProcessUsage, peak_rss_bytes, reset_peak_rss};
 use crate::pool::{self, Pool, TrialFailure, TrialPlan, TrialRun, WorkloadSource};
 use crate::preset::{PoolSpec, Preset, TrialLength, WorkloadSpec, limits};
 use crate::result::{Calibration, Point, SweepResult};
 use crate::stats;
-use crate::trust::{self, BusySampler};
+use crate::trust::{self, BusySampler, OthersWindow};
 use crate::workload::{self, Workload};
 
 /// Longest a timed task may be slowed by its own timestamps: 2% (see README, "Latency").
@@ -385,14 +385,11 @@ fn measure_with(
                 chunk_tasks,
                 stop: &stop,
             };
-            let mark = busy.mark();
-            let before = ProcessUsage::now();
-            let children_before = children_cpu_ns();
+            let window = OthersWindow::open(&mut busy);
             let run = pool.run_trial(&plan)?;
-            let usage = ProcessUsage::now().since(&before);
-            let own_cpu_ns =
-                usage.cpu_ns + run.child_cpu_ns + children_cpu_ns().saturating_sub(children_before);
-            let other_cpus = busy.other_cpus(&mark, own_cpu_ns, mark.elapsed(), cpus);
+            let now = ProcessUsage::now();
+            let usage = now.since(window.own_before());
+            let other_cpus = window.close(&mut busy, &now, run.child_cpu_ns, cpus);
             peak_rss = peak_rss.max(peak_rss_bytes());
             if let Some(workers) = run.child_peak_rss_bytes {
                 workers_peak_rss = Some(workers_peak_rss.unwrap_or(0).max(workers));

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::compare::result::ComparisonResult;
 use crate::compare::spec::SeriesSetup;
+use crate::measure::{ProcessUsage, children_cpu_ns};
 use crate::model::formula;
 use crate::preset::WorkloadSpec;
 use crate::result::{Point, SweepResult};
@@ -135,6 +136,47 @@ impl BusySampler {
         }
         let busy_ns = after.saturating_sub(before) as f64 * 1e9 / self.source.ticks_per_s();
         ((busy_ns - own_cpu_ns as f64) / wall_ns).clamp(0.0, cpus.max(1) as f64)
+    }
+}
+
+/// A window over which other processes' CPU use is measured (a trial, a Python run, a cost
+/// run): it takes the CPUs' busy time, this process's CPU time and its reaped children's at
+/// the start, so that [`close`](OthersWindow::close) can take pooltune's own share out.
+pub struct OthersWindow {
+    mark: BusyMark,
+    own_before: ProcessUsage,
+    children_before_ns: u64,
+}
+
+impl OthersWindow {
+    /// Opens a window now.
+    pub fn open(sampler: &mut BusySampler) -> OthersWindow {
+        OthersWindow {
+            mark: sampler.mark(),
+            own_before: ProcessUsage::now(),
+            children_before_ns: children_cpu_ns(),
+        }
+    }
+
+    /// This process's usage when the window opened (for callers that report its change).
+    pub fn own_before(&self) -> &ProcessUsage {
+        &self.own_before
+    }
+
+    /// CPUs other processes used on average since the window opened ([`BusySampler::other_cpus`]).
+    /// `own_now` is this process's usage now; `live_children_cpu_ns` the CPU time of children
+    /// still running, which getrusage cannot see (a process pool's workers report theirs).
+    pub fn close(
+        &self,
+        sampler: &mut BusySampler,
+        own_now: &ProcessUsage,
+        live_children_cpu_ns: u64,
+        cpus: usize,
+    ) -> f64 {
+        let own_cpu_ns = own_now.since(&self.own_before).cpu_ns
+            + live_children_cpu_ns
+            + children_cpu_ns().saturating_sub(self.children_before_ns);
+        sampler.other_cpus(&self.mark, own_cpu_ns, self.mark.elapsed(), cpus)
     }
 }
 

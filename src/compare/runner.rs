@@ -18,10 +18,10 @@ use super::spec::{ComparisonPreset, PythonSetup, SeriesKind, SeriesSetup};
 use crate::cancel::CancelToken;
 use crate::error::EngineError;
 use crate::machine::MachineInfo;
-use crate::measure::{ProcessUsage, children_cpu_ns};
+use crate::measure::ProcessUsage;
 use crate::result::{Calibration, Point};
 use crate::sweep::{self, PointSetup, Progress};
-use crate::trust::{self, BusySampler};
+use crate::trust::{self, BusySampler, OthersWindow};
 use crate::workload;
 
 /// Choices made when a comparison is started rather than written in its file.
@@ -157,9 +157,7 @@ impl MeasureSeries for PythonSeries {
         // over the whole run at this count (start-up included), once the interpreter and the
         // workers it waited for have ended and their CPU time is in RUSAGE_CHILDREN.
         let mut busy = BusySampler::system();
-        let mark = busy.mark();
-        let own_before = ProcessUsage::now();
-        let children_before = children_cpu_ns();
+        let window = OthersWindow::open(&mut busy);
         let measured = python::measure(
             &self.script,
             &self.interpreter,
@@ -168,12 +166,10 @@ impl MeasureSeries for PythonSeries {
             cancel,
             on_step,
         );
-        let own_cpu_ns = ProcessUsage::now().since(&own_before).cpu_ns
-            + children_cpu_ns().saturating_sub(children_before);
-        let other_cpus = busy.other_cpus(
-            &mark,
-            own_cpu_ns,
-            mark.elapsed(),
+        let other_cpus = window.close(
+            &mut busy,
+            &ProcessUsage::now(),
+            0,
             crate::machine::online_cpus(),
         );
         match measured {

@@ -354,9 +354,7 @@ pub fn run_cost(
     // Other processes' CPU use over the whole run: this process's own and its children's
     // (worker processes and Python, all reaped by the end) are taken out.
     let mut busy = crate::trust::BusySampler::system();
-    let busy_mark = busy.mark();
-    let own_before = crate::measure::ProcessUsage::now();
-    let children_before = crate::measure::children_cpu_ns();
+    let window = crate::trust::OthersWindow::open(&mut busy);
     let stack_bytes = spec.stack_kib.map(|kib| kib * 1024);
     let mut result = CostResult {
         machine: MachineInfo::detect(),
@@ -427,14 +425,10 @@ pub fn run_cost(
         _ => {}
     }
     result.warnings = cost_warnings(&result);
-    let own_cpu_ns = crate::measure::ProcessUsage::now()
-        .since(&own_before)
-        .cpu_ns
-        + crate::measure::children_cpu_ns().saturating_sub(children_before);
-    let other_cpus = busy.other_cpus(
-        &busy_mark,
-        own_cpu_ns,
-        busy_mark.elapsed(),
+    let other_cpus = window.close(
+        &mut busy,
+        &crate::measure::ProcessUsage::now(),
+        0,
         crate::machine::online_cpus(),
     );
     result.warnings.extend(crate::trust::cost_busy_warning(
