@@ -95,15 +95,7 @@ pub fn address_space_limit_bytes() -> Option<u64> {
 
 /// Address space this process uses now (VmSize), in bytes.
 fn address_space_used_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmSize:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
+    crate::measure::status_field_kib("VmSize:").map(|kib| kib * 1024)
 }
 
 /// Bytes this process can still allocate: the memory available, or what the address-space

@@ -148,7 +148,8 @@ pub fn thread_count() -> u64 {
         .unwrap_or(0)
 }
 
-fn status_field_kib(field: &str) -> Option<u64> {
+/// A `/proc/self/status` field given in kB (`VmHWM:`, `VmSize:`), in KiB.
+pub(crate) fn status_field_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
