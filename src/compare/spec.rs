@@ -932,6 +932,33 @@ tasks_per_trial = 10
         assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
     }
 
+    /// The bug of issue 11: a process pool with eager feeding whose task list does not fit in
+    /// memory was refused in a sweep preset but accepted as a comparison series.
+    #[test]
+    fn eager_feeding_that_cannot_fit_is_refused_in_a_series() {
+        let text = format!(
+            "{}\n[[series]]\nlabel = \"Eager\"\nkind = \"custom\"\nworkload = {{ kind = \"cpu\", compute_us = 10 }}\npool = {{ kind = \"process\", feeding = \"eager\" }}\n",
+            GOOD.replace("trial_ms = 100", "tasks_per_trial = 1000000")
+        );
+        let comparison: ComparisonPreset =
+            preset::parse_toml(&text, Path::new("c.toml")).unwrap();
+        assert!(comparison.validate(u64::MAX).is_ok());
+        let invalid = comparison.validate(10 << 20).unwrap_err();
+        assert_eq!(invalid.field, "series[5].pool.feeding");
+        assert!(invalid.allowed.contains("lazy"), "{invalid}");
+        let err = preset::invalid_at(&text, Path::new("c.toml"), invalid).to_string();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("pool = { kind = \"process\""))
+            .unwrap()
+            + 1;
+        assert!(
+            err.starts_with(&format!("c.toml:{line}:")),
+            "{err}"
+        );
+        assert!(err.contains("`series[5].pool.feeding` (the 5th [[series]]) = eager"), "{err}");
+    }
+
     #[test]
     fn shipped_comparisons_parse() {
         let dir = preset::shipped_presets_dir();
