@@ -2086,6 +2086,46 @@ tasks_per_trial = 500
         assert!(message.contains("0 (never) to 5"), "{message}");
     }
 
+    /// Every shipped preset serialises (to JSON, as result files embed it, and to TOML, as
+    /// saving writes it) byte for byte as recorded in `tests/fixtures/serialised/`.
+    /// `POOLTUNE_RECORD_SERIALISED=1` records them again after a deliberate format change.
+    #[test]
+    fn shipped_presets_serialise_as_recorded() {
+        let record = std::env::var_os("POOLTUNE_RECORD_SERIALISED").is_some();
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/serialised");
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("presets");
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&shipped)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+            .collect();
+        names.sort();
+        assert!(names.len() >= 11);
+        for path in names {
+            let (json, toml) = match crate::compare::load_any(&path).unwrap() {
+                crate::compare::AnyPreset::Sweep(preset) => (
+                    serde_json::to_string_pretty(&preset).unwrap(),
+                    to_toml(&preset).unwrap(),
+                ),
+                crate::compare::AnyPreset::Comparison(comparison) => (
+                    serde_json::to_string_pretty(&comparison).unwrap(),
+                    crate::compare::to_toml(&comparison).unwrap(),
+                ),
+            };
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            for (text, ext) in [(json, "json"), (toml, "toml")] {
+                let file = golden.join(format!("{stem}.{ext}"));
+                if record {
+                    std::fs::create_dir_all(&golden).unwrap();
+                    std::fs::write(&file, &text).unwrap();
+                }
+                let want = std::fs::read_to_string(&file)
+                    .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+                assert_eq!(text, want, "{}", file.display());
+            }
+        }
+    }
+
     #[test]
     fn failed_save_keeps_the_old_file() {
         let dir = tempfile::tempdir().unwrap();
