@@ -1,0 +1,323 @@
+//! Which thread counts to try, how many trials and how long each is: the `[sweep]` table shared
+//! by sweep files and comparison files. It never knows what runs at those thread counts.
+
+use serde::{Deserialize, Serialize};
+
+use super::{InvalidValue, invalid, limits};
+
+/// The largest thread count a sweep may ask for: far past any useful pool on a desktop, low
+/// enough that a typo (100000) is refused before the OS is asked for that many threads.
+pub const MAX_THREADS: usize = 4096;
+
+/// Which thread counts to try, how many trials, and how long each trial is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// An explicit list of thread counts, tried in the order given. Use this or `threads_range`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<Vec<usize>>,
+    /// A range of thread counts. Use this or `threads`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads_range: Option<ThreadRange>,
+    /// Measured trials per thread count (at least 3, for a confidence interval).
+    #[serde(default = "default_trials")]
+    pub trials: u32,
+    /// Tasks per trial. Use this or `trial_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_per_trial: Option<u64>,
+    /// Length of a trial in milliseconds. Use this or `tasks_per_trial`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_ms: Option<u64>,
+    /// Unmeasured warm-up before the trials of each thread count, in milliseconds.
+    #[serde(default = "default_warmup_ms")]
+    pub warmup_ms: u64,
+    /// How many times a trial during which other processes used the CPUs (more than
+    /// [`crate::trust::DISTURBED_MEAN_CPUS`]) is measured again before it is kept; 0 never.
+    #[serde(default = "default_retry_disturbed")]
+    pub retry_disturbed: u32,
+}
+
+fn default_trials() -> u32 {
+    3
+}
+fn default_retry_disturbed() -> u32 {
+    1
+}
+fn default_warmup_ms() -> u64 {
+    200
+}
+
+/// A range of thread counts: `from` to `to` inclusive, adding `by` (linear) or multiplying by
+/// `by` (geometric). `to` is always included even when the step would skip it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadRange {
+    /// First thread count.
+    pub from: usize,
+    /// Last thread count (included).
+    pub to: usize,
+    /// `linear` (add `by`) or `geometric` (multiply by `by`).
+    #[serde(default)]
+    pub step: RangeStep,
+    /// The increment (linear, default 1) or factor (geometric, default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<usize>,
+}
+
+/// How a [`ThreadRange`] steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RangeStep {
+    /// from, from+by, from+2·by, ..., to
+    #[default]
+    Linear,
+    /// from, from·by, from·by², ..., to
+    Geometric,
+}
+
+/// How long one trial is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrialLength {
+    /// A fixed number of tasks.
+    Tasks(u64),
+    /// A fixed time; as many tasks as fit.
+    Millis(u64),
+}
+
+impl SweepSpec {
+    /// The thread counts to try, in order. Call after [`Preset::validate`]; an invalid spec
+    /// gives an empty list.
+    pub fn thread_counts(&self) -> Vec<usize> {
+        if let Some(list) = &self.threads {
+            return list.clone();
+        }
+        let Some(range) = &self.threads_range else {
+            return Vec::new();
+        };
+        if range.from == 0 || range.to < range.from {
+            return Vec::new();
+        }
+        let mut counts = Vec::new();
+        let mut n = range.from;
+        match range.step {
+            RangeStep::Linear => {
+                let by = range.by.unwrap_or(1).max(1);
+                while n <= range.to {
+                    counts.push(n);
+                    n += by;
+                }
+            }
+            RangeStep::Geometric => {
+                let by = range.by.unwrap_or(2).max(2);
+                while n <= range.to {
+                    counts.push(n);
+                    n = n.saturating_mul(by);
+                }
+            }
+        }
+        if counts.last() != Some(&range.to) {
+            counts.push(range.to);
+        }
+        counts
+    }
+
+    /// For trials of a fixed time: how long the whole sweep's warm-ups and trials take, in
+    /// milliseconds (calibration, pool start-up and a trial's last tasks come on top). None
+    /// for trials of a fixed task count, whose length depends on the machine.
+    pub fn timed_length_ms(&self) -> Option<u64> {
+        let TrialLength::Millis(trial_ms) = self.trial_length() else {
+            return None;
+        };
+        let per_point = self
+            .warmup_ms
+            .saturating_add(u64::from(self.trials).saturating_mul(trial_ms));
+        Some((self.thread_counts().len() as u64).saturating_mul(per_point))
+    }
+
+    /// How long each trial is. Call after [`Preset::validate`].
+    pub fn trial_length(&self) -> TrialLength {
+        match (self.tasks_per_trial, self.trial_ms) {
+            (Some(tasks), _) => TrialLength::Tasks(tasks),
+            (None, Some(ms)) => TrialLength::Millis(ms),
+            (None, None) => TrialLength::Tasks(0),
+        }
+    }
+}
+
+impl SweepSpec {
+    /// Checks thread counts, trials and trial length.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        use limits::*;
+        match (&self.threads, &self.threads_range) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "sweep.threads_range",
+                    "(given)",
+                    "either `threads` (a list) or `threads_range`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "sweep.threads",
+                    "(missing)",
+                    "a list such as [1, 2, 4, 8] or a `threads_range = { from = 1, to = 8 }`",
+                ));
+            }
+            (Some(list), None) => {
+                if list.is_empty() {
+                    return Err(invalid(
+                        "sweep.threads",
+                        "[]",
+                        "at least one thread count, such as [1, 2, 4, 8]",
+                    ));
+                }
+                if list.len() > MAX_POINTS {
+                    return Err(invalid(
+                        "sweep.threads",
+                        format!("a list of {}", list.len()),
+                        format!("at most {MAX_POINTS} thread counts"),
+                    ));
+                }
+                for &n in list {
+                    if n == 0 || n > MAX_THREADS {
+                        return Err(invalid(
+                            "sweep.threads",
+                            n,
+                            format!("thread counts from 1 to {MAX_THREADS}"),
+                        ));
+                    }
+                }
+            }
+            (None, Some(range)) => {
+                if range.from == 0 || range.from > MAX_THREADS {
+                    return Err(invalid(
+                        "sweep.threads_range.from",
+                        range.from,
+                        format!("1 to {MAX_THREADS}"),
+                    ));
+                }
+                if range.to < range.from || range.to > MAX_THREADS {
+                    return Err(invalid(
+                        "sweep.threads_range.to",
+                        range.to,
+                        format!("{} (from) to {MAX_THREADS}", range.from),
+                    ));
+                }
+                if let Some(by) = range.by {
+                    let min = match range.step {
+                        RangeStep::Linear => 1,
+                        RangeStep::Geometric => 2,
+                    };
+                    if by < min || by > MAX_THREADS {
+                        return Err(invalid(
+                            "sweep.threads_range.by",
+                            by,
+                            format!("{min} to {MAX_THREADS} for a {:?} step", range.step)
+                                .to_lowercase(),
+                        ));
+                    }
+                }
+                let count = self.thread_counts().len();
+                if count > MAX_POINTS {
+                    return Err(invalid(
+                        "sweep.threads_range",
+                        format!("{count} thread counts"),
+                        format!("at most {MAX_POINTS} thread counts; use a larger `by`"),
+                    ));
+                }
+            }
+        }
+        let (lo, hi) = TRIALS;
+        if !(lo..=hi).contains(&self.trials) {
+            return Err(invalid(
+                "sweep.trials",
+                self.trials,
+                format!("{lo} to {hi} (three or more give a confidence interval)"),
+            ));
+        }
+        match (self.tasks_per_trial, self.trial_ms) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "sweep.trial_ms",
+                    "(given)",
+                    "either `tasks_per_trial` or `trial_ms`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "sweep.tasks_per_trial",
+                    "(missing)",
+                    "a number of tasks per trial, or `trial_ms` for a trial of fixed length",
+                ));
+            }
+            (Some(tasks), None) => {
+                if tasks == 0 || tasks > MAX_TASKS_PER_TRIAL {
+                    return Err(invalid(
+                        "sweep.tasks_per_trial",
+                        tasks,
+                        format!("1 to {MAX_TASKS_PER_TRIAL}"),
+                    ));
+                }
+            }
+            (None, Some(ms)) => {
+                let (lo, hi) = TRIAL_MS;
+                if !(lo..=hi).contains(&ms) {
+                    return Err(invalid(
+                        "sweep.trial_ms",
+                        ms,
+                        format!("{lo} to {hi} milliseconds"),
+                    ));
+                }
+            }
+        }
+        if self.warmup_ms > MAX_WARMUP_MS {
+            return Err(invalid(
+                "sweep.warmup_ms",
+                self.warmup_ms,
+                format!("0 to {MAX_WARMUP_MS} milliseconds"),
+            ));
+        }
+        if self.retry_disturbed > MAX_RETRY_DISTURBED {
+            return Err(invalid(
+                "sweep.retry_disturbed",
+                self.retry_disturbed,
+                format!("0 (never) to {MAX_RETRY_DISTURBED} repeats of a disturbed trial"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometric_range_includes_both_ends() {
+        let spec = SweepSpec {
+            threads: None,
+            threads_range: Some(ThreadRange {
+                from: 1,
+                to: 24,
+                step: RangeStep::Geometric,
+                by: None,
+            }),
+            trials: 3,
+            tasks_per_trial: Some(10),
+            trial_ms: None,
+            warmup_ms: 0,
+            retry_disturbed: 1,
+        };
+        assert_eq!(spec.thread_counts(), vec![1, 2, 4, 8, 16, 24]);
+        let linear = SweepSpec {
+            threads_range: Some(ThreadRange {
+                from: 2,
+                to: 7,
+                step: RangeStep::Linear,
+                by: Some(2),
+            }),
+            ..spec
+        };
+        assert_eq!(linear.thread_counts(), vec![2, 4, 6, 7]);
+    }
+}
