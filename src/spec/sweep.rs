@@ -121,6 +121,14 @@ impl SweepSpec {
         counts
     }
 
+    /// Tries exactly `counts`, in that order, instead of the file's list or range (the
+    /// `--threads` override and the GUI's thread-count field). Call [`SweepSpec::validate`]
+    /// after it.
+    pub fn use_thread_list(&mut self, counts: Vec<usize>) {
+        self.threads = Some(counts);
+        self.threads_range = None;
+    }
+
     /// For trials of a fixed time: how long the whole sweep's warm-ups and trials take, in
     /// milliseconds (calibration, pool start-up and a trial's last tasks come on top). None
     /// for trials of a fixed task count, whose length depends on the machine.
