@@ -15,6 +15,33 @@ use super::{
 /// Most series in one comparison: more lines than this cannot be told apart on one chart.
 pub const MAX_SERIES: usize = 12;
 
+/// [`Experiment`] for a file type with the header fields, a `sweep` and a `validate`: what
+/// both kinds have alike, written once.
+macro_rules! impl_experiment {
+    ($file:ty, $kind:expr, $preamble:expr) => {
+        impl Experiment for $file {
+            const KIND: PresetKind = $kind;
+            const TOML_PREAMBLE: &'static str = $preamble;
+
+            fn header(&self) -> Header<'_> {
+                Header {
+                    schema_version: self.schema_version,
+                    name: &self.name,
+                    description: &self.description,
+                }
+            }
+
+            fn sweep_mut(&mut self) -> &mut SweepSpec {
+                &mut self.sweep
+            }
+
+            fn check_values(&self, available_memory_bytes: u64) -> Result<(), InvalidValue> {
+                self.validate(available_memory_bytes)
+            }
+        }
+    };
+}
+
 /// One experiment: what each task does, which pool runs the tasks, and which thread counts to try.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,27 +80,12 @@ impl Preset {
     }
 }
 
-impl Experiment for Preset {
-    const KIND: PresetKind = PresetKind::Sweep;
-    const TOML_PREAMBLE: &'static str = "# pooltune preset. Edit by hand; `pooltune sweep --preset THIS_FILE` runs it.\n\
-         # Keys and allowed values: see README.md, section \"Presets\".\n";
-
-    fn header(&self) -> Header<'_> {
-        Header {
-            schema_version: self.schema_version,
-            name: &self.name,
-            description: &self.description,
-        }
-    }
-
-    fn sweep_mut(&mut self) -> &mut SweepSpec {
-        &mut self.sweep
-    }
-
-    fn check_values(&self, available_memory_bytes: u64) -> Result<(), InvalidValue> {
-        self.validate(available_memory_bytes)
-    }
-}
+impl_experiment!(
+    Preset,
+    PresetKind::Sweep,
+    "# pooltune preset. Edit by hand; `pooltune sweep --preset THIS_FILE` runs it.\n\
+     # Keys and allowed values: see README.md, section \"Presets\".\n"
+);
 
 /// A comparison: the same sweep run for several configurations, interleaved per thread count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,24 +142,9 @@ impl ComparisonPreset {
     }
 }
 
-impl Experiment for ComparisonPreset {
-    const KIND: PresetKind = PresetKind::Comparison;
-    const TOML_PREAMBLE: &'static str = "# pooltune comparison. Edit by hand; `pooltune compare --preset THIS_FILE` runs it.\n\
-         # Keys and allowed values: see README.md, section \"Threads without a GIL: compare mode\".\n";
-
-    fn header(&self) -> Header<'_> {
-        Header {
-            schema_version: self.schema_version,
-            name: &self.name,
-            description: &self.description,
-        }
-    }
-
-    fn sweep_mut(&mut self) -> &mut SweepSpec {
-        &mut self.sweep
-    }
-
-    fn check_values(&self, available_memory_bytes: u64) -> Result<(), InvalidValue> {
-        self.validate(available_memory_bytes)
-    }
-}
+impl_experiment!(
+    ComparisonPreset,
+    PresetKind::Comparison,
+    "# pooltune comparison. Edit by hand; `pooltune compare --preset THIS_FILE` runs it.\n\
+     # Keys and allowed values: see README.md, section \"Threads without a GIL: compare mode\".\n"
+);

@@ -79,6 +79,20 @@ pub(crate) fn invalid(
     }
 }
 
+/// Refuses `value` outside `lo..=hi` with `allowed` (`1 to 64`): the range check every
+/// table's values go through.
+pub(crate) fn check_within<T: PartialOrd + fmt::Display>(
+    field: &str,
+    value: T,
+    (lo, hi): (T, T),
+    allowed: impl Into<String>,
+) -> Result<(), InvalidValue> {
+    if value < lo || value > hi {
+        return Err(invalid(field, value, allowed));
+    }
+    Ok(())
+}
+
 /// Bounds used by validation. Absurd values are refused before they reach the engine.
 pub mod limits {
     /// Longest computation or wait per task: 10 s.

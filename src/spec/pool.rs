@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{InvalidValue, invalid, limits};
+use super::{InvalidValue, check_within, limits};
 
 /// Which kind of pool runs the tasks.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -72,39 +72,20 @@ pub enum Feeding {
 impl PoolSpec {
     /// Checks the pool's values.
     pub fn validate(&self) -> Result<(), InvalidValue> {
-        let max = limits::MAX_QUEUE;
+        let count = |field: &str, value: usize| {
+            let max = limits::MAX_QUEUE;
+            check_within(field, value, (1, max), format!("1 to {max}"))
+        };
         match *self {
             PoolSpec::Rayon | PoolSpec::Spawn => Ok(()),
             PoolSpec::Queue {
                 queue_capacity,
                 chunk_size,
             } => {
-                if queue_capacity == 0 || queue_capacity > max {
-                    return Err(invalid(
-                        "pool.queue_capacity",
-                        queue_capacity,
-                        format!("1 to {max}"),
-                    ));
-                }
-                if chunk_size == 0 || chunk_size > max {
-                    return Err(invalid(
-                        "pool.chunk_size",
-                        chunk_size,
-                        format!("1 to {max}"),
-                    ));
-                }
-                Ok(())
+                count("pool.queue_capacity", queue_capacity)?;
+                count("pool.chunk_size", chunk_size)
             }
-            PoolSpec::Process { chunk_size, .. } => {
-                if chunk_size == 0 || chunk_size > max {
-                    return Err(invalid(
-                        "pool.chunk_size",
-                        chunk_size,
-                        format!("1 to {max}"),
-                    ));
-                }
-                Ok(())
-            }
+            PoolSpec::Process { chunk_size, .. } => count("pool.chunk_size", chunk_size),
         }
     }
 }

@@ -163,6 +163,9 @@ impl TryFrom<SeriesToml> for SeriesSpec {
     fn try_from(raw: SeriesToml) -> Result<Self, Self::Error> {
         let kind = raw.kind;
         let label = raw.label;
+        let missing = |key: &str, needs: &str| {
+            format!("`{key}` is missing: series \"{label}\" (kind {kind}) needs {needs}")
+        };
         let setup = if kind.is_python() {
             if raw.workload.is_some() || raw.pool.is_some() {
                 return Err(format!(
@@ -179,15 +182,11 @@ impl TryFrom<SeriesToml> for SeriesSpec {
                     "`chunk_size` is only for python_processes series: series \"{label}\" (kind {kind}) hands tasks to its threads one by one"
                 ));
             }
-            let task = raw.task.ok_or_else(|| {
-                format!(
-                    "`task` is missing: series \"{label}\" (kind {kind}) needs task = \"cpu\" or task = \"io\""
-                )
-            })?;
+            let task = raw
+                .task
+                .ok_or_else(|| missing("task", "task = \"cpu\" or task = \"io\""))?;
             let compute_us = raw.compute_us.ok_or_else(|| {
-                format!(
-                    "`compute_us` is missing: series \"{label}\" (kind {kind}) needs the computation per task, in microseconds"
-                )
+                missing("compute_us", "the computation per task, in microseconds")
             })?;
             SeriesSetup::Python(PythonSetup {
                 task,
@@ -210,8 +209,9 @@ impl TryFrom<SeriesToml> for SeriesSpec {
                 ));
             }
             let workload = raw.workload.ok_or_else(|| {
-                format!(
-                    "`workload` is missing: series \"{label}\" (kind {kind}) needs one, such as workload = {{ kind = \"cpu\", compute_us = 2000 }}"
+                missing(
+                    "workload",
+                    "one, such as workload = { kind = \"cpu\", compute_us = 2000 }",
                 )
             })?;
             SeriesSetup::Rust {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{InvalidValue, invalid, limits};
+use super::{InvalidValue, check_within, invalid, limits};
 
 /// The largest thread count a sweep may ask for: far past any useful pool on a desktop, low
 /// enough that a typo (100000) is refused before the OS is asked for that many threads.
@@ -152,26 +152,74 @@ impl SweepSpec {
     }
 }
 
+/// The thread counts a sweep names, as written: a list (`threads`) or a range
+/// (`threads_range`), the two keys that exclude each other.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThreadCounts<'a> {
+    /// `threads = [1, 2, 4]`: tried in the order given.
+    List(&'a [usize]),
+    /// `threads_range = { from = 1, to = 8 }`.
+    Range(&'a ThreadRange),
+}
+
+/// One of two keys that exclude each other, as written.
+enum OneOf<A, B> {
+    First(A),
+    Second(B),
+}
+
+/// Which of two keys that exclude each other is written: both is refused at the second key
+/// (`both` says what is allowed), neither at the first (`missing` says what to write).
+fn one_of<A, B>(
+    (first, second): (Option<A>, Option<B>),
+    (first_key, second_key): (&str, &str),
+    both: &str,
+    missing: &str,
+) -> Result<OneOf<A, B>, InvalidValue> {
+    match (first, second) {
+        (Some(_), Some(_)) => Err(invalid(second_key, "(given)", both)),
+        (None, None) => Err(invalid(first_key, "(missing)", missing)),
+        (Some(first), None) => Ok(OneOf::First(first)),
+        (None, Some(second)) => Ok(OneOf::Second(second)),
+    }
+}
+
 impl SweepSpec {
+    /// The thread counts as written; refused when both or neither of `threads` and
+    /// `threads_range` are given.
+    pub fn written_thread_counts(&self) -> Result<ThreadCounts<'_>, InvalidValue> {
+        let written = one_of(
+            (self.threads.as_deref(), self.threads_range.as_ref()),
+            ("sweep.threads", "sweep.threads_range"),
+            "either `threads` (a list) or `threads_range`, not both",
+            "a list such as [1, 2, 4, 8] or a `threads_range = { from = 1, to = 8 }`",
+        )?;
+        Ok(match written {
+            OneOf::First(list) => ThreadCounts::List(list),
+            OneOf::Second(range) => ThreadCounts::Range(range),
+        })
+    }
+
+    /// The trial length as written; refused when both or neither of `tasks_per_trial` and
+    /// `trial_ms` are given.
+    pub fn written_trial_length(&self) -> Result<TrialLength, InvalidValue> {
+        let written = one_of(
+            (self.tasks_per_trial, self.trial_ms),
+            ("sweep.tasks_per_trial", "sweep.trial_ms"),
+            "either `tasks_per_trial` or `trial_ms`, not both",
+            "a number of tasks per trial, or `trial_ms` for a trial of fixed length",
+        )?;
+        Ok(match written {
+            OneOf::First(tasks) => TrialLength::Tasks(tasks),
+            OneOf::Second(ms) => TrialLength::Millis(ms),
+        })
+    }
+
     /// Checks thread counts, trials and trial length.
     pub fn validate(&self) -> Result<(), InvalidValue> {
         use limits::*;
-        match (&self.threads, &self.threads_range) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "sweep.threads_range",
-                    "(given)",
-                    "either `threads` (a list) or `threads_range`, not both",
-                ));
-            }
-            (None, None) => {
-                return Err(invalid(
-                    "sweep.threads",
-                    "(missing)",
-                    "a list such as [1, 2, 4, 8] or a `threads_range = { from = 1, to = 8 }`",
-                ));
-            }
-            (Some(list), None) => {
+        match self.written_thread_counts()? {
+            ThreadCounts::List(list) => {
                 if list.is_empty() {
                     return Err(invalid(
                         "sweep.threads",
@@ -187,109 +235,87 @@ impl SweepSpec {
                     ));
                 }
                 for &n in list {
-                    if n == 0 || n > MAX_THREADS {
-                        return Err(invalid(
-                            "sweep.threads",
-                            n,
-                            format!("thread counts from 1 to {MAX_THREADS}"),
-                        ));
-                    }
+                    check_within(
+                        "sweep.threads",
+                        n,
+                        (1, MAX_THREADS),
+                        format!("thread counts from 1 to {MAX_THREADS}"),
+                    )?;
                 }
             }
-            (None, Some(range)) => {
-                if range.from == 0 || range.from > MAX_THREADS {
-                    return Err(invalid(
-                        "sweep.threads_range.from",
-                        range.from,
-                        format!("1 to {MAX_THREADS}"),
-                    ));
-                }
-                if range.to < range.from || range.to > MAX_THREADS {
-                    return Err(invalid(
-                        "sweep.threads_range.to",
-                        range.to,
-                        format!("{} (from) to {MAX_THREADS}", range.from),
-                    ));
-                }
-                if let Some(by) = range.by {
-                    let min = match range.step {
-                        RangeStep::Linear => 1,
-                        RangeStep::Geometric => 2,
-                    };
-                    if by < min || by > MAX_THREADS {
-                        return Err(invalid(
-                            "sweep.threads_range.by",
-                            by,
-                            format!("{min} to {MAX_THREADS} for a {:?} step", range.step)
-                                .to_lowercase(),
-                        ));
-                    }
-                }
-                let count = self.thread_counts().len();
-                if count > MAX_POINTS {
-                    return Err(invalid(
-                        "sweep.threads_range",
-                        format!("{count} thread counts"),
-                        format!("at most {MAX_POINTS} thread counts; use a larger `by`"),
-                    ));
-                }
-            }
+            ThreadCounts::Range(range) => self.validate_range(range)?,
         }
         let (lo, hi) = TRIALS;
-        if !(lo..=hi).contains(&self.trials) {
-            return Err(invalid(
-                "sweep.trials",
-                self.trials,
-                format!("{lo} to {hi} (three or more give a confidence interval)"),
-            ));
-        }
-        match (self.tasks_per_trial, self.trial_ms) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "sweep.trial_ms",
-                    "(given)",
-                    "either `tasks_per_trial` or `trial_ms`, not both",
-                ));
-            }
-            (None, None) => {
-                return Err(invalid(
-                    "sweep.tasks_per_trial",
-                    "(missing)",
-                    "a number of tasks per trial, or `trial_ms` for a trial of fixed length",
-                ));
-            }
-            (Some(tasks), None) => {
-                if tasks == 0 || tasks > MAX_TASKS_PER_TRIAL {
-                    return Err(invalid(
-                        "sweep.tasks_per_trial",
-                        tasks,
-                        format!("1 to {MAX_TASKS_PER_TRIAL}"),
-                    ));
-                }
-            }
-            (None, Some(ms)) => {
+        check_within(
+            "sweep.trials",
+            self.trials,
+            TRIALS,
+            format!("{lo} to {hi} (three or more give a confidence interval)"),
+        )?;
+        match self.written_trial_length()? {
+            TrialLength::Tasks(tasks) => check_within(
+                "sweep.tasks_per_trial",
+                tasks,
+                (1, MAX_TASKS_PER_TRIAL),
+                format!("1 to {MAX_TASKS_PER_TRIAL}"),
+            )?,
+            TrialLength::Millis(ms) => {
                 let (lo, hi) = TRIAL_MS;
-                if !(lo..=hi).contains(&ms) {
-                    return Err(invalid(
-                        "sweep.trial_ms",
-                        ms,
-                        format!("{lo} to {hi} milliseconds"),
-                    ));
-                }
+                check_within(
+                    "sweep.trial_ms",
+                    ms,
+                    TRIAL_MS,
+                    format!("{lo} to {hi} milliseconds"),
+                )?;
             }
         }
-        if self.warmup_ms > MAX_WARMUP_MS {
-            return Err(invalid(
-                "sweep.warmup_ms",
-                self.warmup_ms,
-                format!("0 to {MAX_WARMUP_MS} milliseconds"),
-            ));
+        check_within(
+            "sweep.warmup_ms",
+            self.warmup_ms,
+            (0, MAX_WARMUP_MS),
+            format!("0 to {MAX_WARMUP_MS} milliseconds"),
+        )?;
+        check_within(
+            "sweep.retry_disturbed",
+            self.retry_disturbed,
+            (0, MAX_RETRY_DISTURBED),
+            format!("0 (never) to {MAX_RETRY_DISTURBED} repeats of a disturbed trial"),
+        )
+    }
+
+    /// Checks a `threads_range`: its ends, its step, and how many counts it makes.
+    fn validate_range(&self, range: &ThreadRange) -> Result<(), InvalidValue> {
+        use limits::MAX_POINTS;
+        check_within(
+            "sweep.threads_range.from",
+            range.from,
+            (1, MAX_THREADS),
+            format!("1 to {MAX_THREADS}"),
+        )?;
+        check_within(
+            "sweep.threads_range.to",
+            range.to,
+            (range.from, MAX_THREADS),
+            format!("{} (from) to {MAX_THREADS}", range.from),
+        )?;
+        if let Some(by) = range.by {
+            let min = match range.step {
+                RangeStep::Linear => 1,
+                RangeStep::Geometric => 2,
+            };
+            check_within(
+                "sweep.threads_range.by",
+                by,
+                (min, MAX_THREADS),
+                format!("{min} to {MAX_THREADS} for a {:?} step", range.step).to_lowercase(),
+            )?;
         }
-        if self.retry_disturbed > MAX_RETRY_DISTURBED {
+        let count = self.thread_counts().len();
+        if count > MAX_POINTS {
             return Err(invalid(
-                "sweep.retry_disturbed",
-                self.retry_disturbed,
-                format!("0 (never) to {MAX_RETRY_DISTURBED} repeats of a disturbed trial"),
+                "sweep.threads_range",
+                format!("{count} thread counts"),
+                format!("at most {MAX_POINTS} thread counts; use a larger `by`"),
             ));
         }
         Ok(())

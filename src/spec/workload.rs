@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{InvalidValue, invalid, limits};
+use super::{InvalidValue, check_within, invalid, limits};
 
 /// What one task does. Every duration is in microseconds of this machine's time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,14 +161,13 @@ impl WorkloadSpec {
 }
 
 fn check_task_us(field: &str, value: u64, min: u64) -> Result<(), InvalidValue> {
-    if value < min || value > limits::MAX_TASK_US {
-        return Err(invalid(
-            field,
-            value,
-            format!("{min} to {} microseconds (10 s)", limits::MAX_TASK_US),
-        ));
-    }
-    Ok(())
+    let max = limits::MAX_TASK_US;
+    check_within(
+        field,
+        value,
+        (min, max),
+        format!("{min} to {max} microseconds (10 s)"),
+    )
 }
 
 impl WorkloadSpec {
@@ -189,13 +188,12 @@ impl WorkloadSpec {
                 check_task_us("workload.wait_us", wait_us, 0)
             }
             WorkloadSpec::FileIo { bytes, .. } => {
-                if bytes == 0 || bytes > MAX_FILE_BYTES {
-                    return Err(invalid(
-                        "workload.bytes",
-                        bytes,
-                        format!("1 to {MAX_FILE_BYTES} bytes (1 GiB)"),
-                    ));
-                }
+                check_within(
+                    "workload.bytes",
+                    bytes,
+                    (1, MAX_FILE_BYTES),
+                    format!("1 to {MAX_FILE_BYTES} bytes (1 GiB)"),
+                )?;
                 // Each worker keeps a write buffer and a read-back buffer of `bytes`.
                 let buffers = 2 * max_threads.max(1) as u64;
                 let needed = bytes.saturating_mul(buffers);
@@ -228,28 +226,24 @@ impl WorkloadSpec {
                         ),
                     ));
                 }
-                if passes == 0 || passes > MAX_PASSES {
-                    return Err(invalid(
-                        "workload.passes",
-                        passes,
-                        format!("1 to {MAX_PASSES}"),
-                    ));
-                }
-                Ok(())
+                check_within(
+                    "workload.passes",
+                    passes,
+                    (1, MAX_PASSES),
+                    format!("1 to {MAX_PASSES}"),
+                )
             }
             WorkloadSpec::Contended {
                 compute_us,
                 serial_fraction,
             } => {
                 check_task_us("workload.compute_us", compute_us, 0)?;
-                if !(0.0..=1.0).contains(&serial_fraction) {
-                    return Err(invalid(
-                        "workload.serial_fraction",
-                        serial_fraction,
-                        "a fraction from 0.0 to 1.0",
-                    ));
-                }
-                Ok(())
+                check_within(
+                    "workload.serial_fraction",
+                    serial_fraction,
+                    (0.0, 1.0),
+                    "a fraction from 0.0 to 1.0",
+                )
             }
             WorkloadSpec::Gil {
                 compute_us,
@@ -259,27 +253,21 @@ impl WorkloadSpec {
                 check_task_us("workload.compute_us", compute_us, 0)?;
                 check_task_us("workload.wait_us", wait_us, 0)?;
                 let (lo, hi) = SWITCH_INTERVAL_US;
-                if !(lo..=hi).contains(&switch_interval_us) {
-                    return Err(invalid(
-                        "workload.switch_interval_us",
-                        switch_interval_us,
-                        format!("{lo} to {hi} microseconds (CPython's default is 5000)"),
-                    ));
-                }
-                Ok(())
+                check_within(
+                    "workload.switch_interval_us",
+                    switch_interval_us,
+                    SWITCH_INTERVAL_US,
+                    format!("{lo} to {hi} microseconds (CPython's default is 5000)"),
+                )
             }
             WorkloadSpec::SharedState {
                 updates_per_task, ..
-            } => {
-                if updates_per_task == 0 || updates_per_task > MAX_UPDATES_PER_TASK {
-                    return Err(invalid(
-                        "workload.updates_per_task",
-                        updates_per_task,
-                        format!("1 to {MAX_UPDATES_PER_TASK}"),
-                    ));
-                }
-                Ok(())
-            }
+            } => check_within(
+                "workload.updates_per_task",
+                updates_per_task,
+                (1, MAX_UPDATES_PER_TASK),
+                format!("1 to {MAX_UPDATES_PER_TASK}"),
+            ),
         }
     }
 }
