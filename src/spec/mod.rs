@@ -400,6 +400,19 @@ pub fn list_presets() -> Vec<PresetEntry> {
 /// The files the unit tests of this module and its children start from.
 #[cfg(test)]
 pub(crate) mod test_files {
+    use crate::error::PresetError;
+
+    /// The line and suggestion of a parse error (an unknown key), or a panic naming the error.
+    pub fn line_and_suggestion(err: &PresetError) -> (usize, Option<&str>) {
+        let PresetError::Parse {
+            line, suggestion, ..
+        } = err
+        else {
+            panic!("expected a parse error, got {err:?}");
+        };
+        (*line, suggestion.as_deref())
+    }
+
     /// A sweep file with every table written.
     pub const SWEEP: &str = r#"
 schema_version = 1
@@ -459,6 +472,11 @@ chunk_size = 4
 mod tests {
     use super::*;
     use test_files::SWEEP as GOOD;
+
+    /// The one-line message the file `text` is refused with.
+    fn refusal(text: &str) -> String {
+        parse_str(text).unwrap_err().to_string()
+    }
 
     fn parse_str(text: &str) -> Result<Preset, PresetError> {
         parse(text, Path::new("test.toml"))
@@ -562,7 +580,7 @@ mod tests {
     #[test]
     fn a_wrong_typed_count_says_its_range() {
         let text = GOOD.replace("threads = [1, 2, 4]", "threads = [1, 2, \"x\"]");
-        let message = parse_str(&text).unwrap_err().to_string();
+        let message = refusal(&text);
         assert!(
             message.contains(
                 "`sweep.threads[3]` (the 3rd value of `threads`): wrong type: a string `\"x\"`, expected a whole number from 1 to 4096"
@@ -570,7 +588,7 @@ mod tests {
             "{message}"
         );
         let text = GOOD.replace("trials = 3", "trials = -3");
-        let message = parse_str(&text).unwrap_err().to_string();
+        let message = refusal(&text);
         assert!(message.contains("`sweep.trials`"), "{message}");
         assert!(message.contains("from 3 to 100"), "{message}");
     }
@@ -608,14 +626,9 @@ mod tests {
     fn unknown_key_names_line_and_suggests() {
         let text = GOOD.replace("wait_us = 9000", "wiat_us = 9000");
         let err = parse_str(&text).unwrap_err();
-        let PresetError::Parse {
-            line, suggestion, ..
-        } = &err
-        else {
-            panic!("expected a parse error, got {err:?}");
-        };
-        assert_eq!(*line, 8);
-        assert_eq!(suggestion.as_deref(), Some("wait_us"));
+        let (line, suggestion) = test_files::line_and_suggestion(&err);
+        assert_eq!(line, 8);
+        assert_eq!(suggestion, Some("wait_us"));
         assert!(err.to_string().contains("test.toml:8"), "{err}");
     }
 
@@ -639,17 +652,17 @@ mod tests {
     #[test]
     fn a_bad_value_before_any_table_names_its_field() {
         let text = GOOD.replace("schema_version = 1", "schema_version = \"one\"");
-        let message = parse_str(&text).unwrap_err().to_string();
+        let message = refusal(&text);
         assert!(message.contains("`schema_version`:"), "{message}");
         let text = GOOD.replace("name = \"Web service\"", "name = 5");
-        let message = parse_str(&text).unwrap_err().to_string();
+        let message = refusal(&text);
         assert!(message.contains("`name`:"), "{message}");
     }
 
     #[test]
     fn an_unknown_table_is_named_as_written() {
         let text = format!("{GOOD}[extra]\nanswer = 42\n");
-        let message = parse_str(&text).unwrap_err().to_string();
+        let message = refusal(&text);
         assert!(
             message.contains(": `extra`: unknown field `extra`"),
             "{message}"
@@ -660,7 +673,7 @@ mod tests {
     #[test]
     fn a_missing_kind_lists_the_kinds() {
         let text = GOOD.replace("kind = \"blocking\"\n", "");
-        let message = parse_str(&text).unwrap_err().to_string();
+        let message = refusal(&text);
         // Line 5 is `[workload]`; the `kind =` of `[pool]` below it is another table's.
         assert!(message.contains("test.toml:5:"), "{message}");
         assert!(message.contains("`workload.kind`"), "{message}");
@@ -669,7 +682,7 @@ mod tests {
             "{message}"
         );
         let text = GOOD.replace("kind = \"rayon\"\n", "");
-        let message = parse_str(&text).unwrap_err().to_string();
+        let message = refusal(&text);
         assert!(message.contains("`pool.kind`"), "{message}");
         assert!(
             message.contains("rayon, queue, spawn, process"),
@@ -679,7 +692,7 @@ mod tests {
             "kind = \"blocking\"\ncompute_us = 1000\nwait_us = 9000",
             "kind = \"shared_state\"",
         );
-        let message = parse_str(&text).unwrap_err().to_string();
+        let message = refusal(&text);
         assert!(message.contains("`workload.strategy`"), "{message}");
         assert!(
             message.contains("mutex, atomic, channel, thread_local"),
@@ -709,7 +722,7 @@ mod tests {
         let never = GOOD.replace("trials = 3", "trials = 3\nretry_disturbed = 0");
         assert_eq!(parse_str(&never).unwrap().sweep.retry_disturbed, 0);
         let too_many = GOOD.replace("trials = 3", "trials = 3\nretry_disturbed = 6");
-        let message = parse_str(&too_many).unwrap_err().to_string();
+        let message = refusal(&too_many);
         assert!(message.contains("sweep.retry_disturbed"), "{message}");
         assert!(message.contains("0 (never) to 5"), "{message}");
     }

@@ -431,6 +431,11 @@ mod tests {
         );
     }
 
+    /// The one-line message the file `text` is refused with.
+    fn refusal(text: &str) -> String {
+        parse_str(text).unwrap_err().to_string()
+    }
+
     fn parse_str(text: &str) -> Result<ComparisonPreset, PresetError> {
         parse(text, Path::new("cmp.toml"))
     }
@@ -485,50 +490,43 @@ mod tests {
     fn unknown_key_in_a_series_names_line_and_suggests() {
         let text = GOOD.replace("chunk_size = 4", "chunk_sise = 4");
         let err = parse_str(&text).unwrap_err();
-        let PresetError::Parse {
-            line, suggestion, ..
-        } = &err
-        else {
-            panic!("expected a parse error, got {err:?}");
-        };
-        assert_eq!(*line, 34, "{err}");
-        assert_eq!(suggestion.as_deref(), Some("chunk_size"));
+        let (line, suggestion) = crate::spec::test_files::line_and_suggestion(&err);
+        assert_eq!(line, 34, "{err}");
+        assert_eq!(suggestion, Some("chunk_size"));
     }
 
     #[test]
     fn unknown_kind_suggests_the_closest() {
         let text = GOOD.replace("\"python_threads\"", "\"python_thread\"");
-        let err = parse_str(&text).unwrap_err().to_string();
+        let err = refusal(&text);
         assert!(err.contains("did you mean `python_threads`"), "{err}");
     }
 
     #[test]
     fn a_key_of_the_wrong_kind_is_refused_with_the_series_label() {
-        let text = GOOD.replace(
-            "kind = \"simulated_gil\"\n",
-            "kind = \"simulated_gil\"\ncompute_us = 5\n",
-        );
-        let err = parse_str(&text).unwrap_err().to_string();
-        assert!(err.contains("Simulated GIL"), "{err}");
-        assert!(err.contains("`compute_us` is for Python series"), "{err}");
-        let text = GOOD.replace(
-            "chunk_size = 4",
-            "chunk_size = 4\npool = { kind = \"rayon\" }",
-        );
-        let err = parse_str(&text).unwrap_err().to_string();
-        assert!(
-            err.contains("`workload` and `pool` are for Rust series"),
-            "{err}"
-        );
-        let text = GOOD.replace(
-            "task = \"cpu\"\ncompute_us = 2000\n\n",
-            "task = \"cpu\"\ncompute_us = 2000\nchunk_size = 2\n\n",
-        );
-        let err = parse_str(&text).unwrap_err().to_string();
-        assert!(
-            err.contains("`chunk_size` is only for python_processes"),
-            "{err}"
-        );
+        let cases = [
+            (
+                "kind = \"simulated_gil\"\n",
+                "kind = \"simulated_gil\"\ncompute_us = 5\n",
+                &["Simulated GIL", "`compute_us` is for Python series"][..],
+            ),
+            (
+                "chunk_size = 4",
+                "chunk_size = 4\npool = { kind = \"rayon\" }",
+                &["`workload` and `pool` are for Rust series"],
+            ),
+            (
+                "task = \"cpu\"\ncompute_us = 2000\n\n",
+                "task = \"cpu\"\ncompute_us = 2000\nchunk_size = 2\n\n",
+                &["`chunk_size` is only for python_processes"],
+            ),
+        ];
+        for (good, bad, expects) in cases {
+            let err = refusal(&GOOD.replace(good, bad));
+            for expect in expects {
+                assert!(err.contains(expect), "{err}");
+            }
+        }
     }
 
     #[test]
