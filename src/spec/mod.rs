@@ -402,6 +402,13 @@ pub fn list_presets() -> Vec<PresetEntry> {
 pub(crate) mod test_files {
     use crate::error::PresetError;
 
+    /// Asserts that `message` says every one of `parts`, showing it when it does not.
+    pub fn says(message: &str, parts: &[&str]) {
+        for part in parts {
+            assert!(message.contains(part), "{message}");
+        }
+    }
+
     /// The line and suggestion of a parse error (an unknown key), or a panic naming the error.
     pub fn line_and_suggestion(err: &PresetError) -> (usize, Option<&str>) {
         let PresetError::Parse {
@@ -471,7 +478,7 @@ chunk_size = 4
 #[cfg(test)]
 mod tests {
     use super::*;
-    use test_files::SWEEP as GOOD;
+    use test_files::{SWEEP as GOOD, says};
 
     /// The one-line message the file `text` is refused with.
     fn refusal(text: &str) -> String {
@@ -571,8 +578,7 @@ mod tests {
             message.starts_with(&format!("test.toml:{want_line}:")),
             "{message}"
         );
-        assert!(message.contains("`pool.queue_capacity`"), "{message}");
-        assert!(message.contains("a boolean `true`"), "{message}");
+        says(&message, &["`pool.queue_capacity`", "a boolean `true`"]);
     }
 
     /// A whole number of the wrong type says the field's real range, not "0 or more" for a
@@ -589,8 +595,7 @@ mod tests {
         );
         let text = GOOD.replace("trials = 3", "trials = -3");
         let message = refusal(&text);
-        assert!(message.contains("`sweep.trials`"), "{message}");
-        assert!(message.contains("from 3 to 100"), "{message}");
+        says(&message, &["`sweep.trials`", "from 3 to 100"]);
     }
 
     /// Validation errors carry the line of the offending key (issue 10, item 9).
@@ -663,11 +668,10 @@ mod tests {
     fn an_unknown_table_is_named_as_written() {
         let text = format!("{GOOD}[extra]\nanswer = 42\n");
         let message = refusal(&text);
-        assert!(
-            message.contains(": `extra`: unknown field `extra`"),
-            "{message}"
+        says(
+            &message,
+            &[": `extra`: unknown field `extra`", "test.toml:15:"],
         );
-        assert!(message.contains("test.toml:15:"), "{message}");
     }
 
     #[test]
@@ -675,28 +679,28 @@ mod tests {
         let text = GOOD.replace("kind = \"blocking\"\n", "");
         let message = refusal(&text);
         // Line 5 is `[workload]`; the `kind =` of `[pool]` below it is another table's.
-        assert!(message.contains("test.toml:5:"), "{message}");
-        assert!(message.contains("`workload.kind`"), "{message}");
-        assert!(
-            message.contains("cpu, blocking, file_io, memory, contended, gil, shared_state"),
-            "{message}"
+        says(
+            &message,
+            &[
+                "test.toml:5:",
+                "`workload.kind`",
+                "cpu, blocking, file_io, memory, contended, gil, shared_state",
+            ],
         );
         let text = GOOD.replace("kind = \"rayon\"\n", "");
         let message = refusal(&text);
-        assert!(message.contains("`pool.kind`"), "{message}");
-        assert!(
-            message.contains("rayon, queue, spawn, process"),
-            "{message}"
-        );
+        says(&message, &["`pool.kind`", "rayon, queue, spawn, process"]);
         let text = GOOD.replace(
             "kind = \"blocking\"\ncompute_us = 1000\nwait_us = 9000",
             "kind = \"shared_state\"",
         );
         let message = refusal(&text);
-        assert!(message.contains("`workload.strategy`"), "{message}");
-        assert!(
-            message.contains("mutex, atomic, channel, thread_local"),
-            "{message}"
+        says(
+            &message,
+            &[
+                "`workload.strategy`",
+                "mutex, atomic, channel, thread_local",
+            ],
         );
     }
 
@@ -705,8 +709,7 @@ mod tests {
         let text = GOOD.replace("[1, 2, 4]", "[1, 0, 4]");
         let err = parse_str(&text).unwrap_err();
         let message = err.to_string();
-        assert!(message.contains("sweep.threads"), "{message}");
-        assert!(message.contains("1 to 4096"), "{message}");
+        says(&message, &["sweep.threads", "1 to 4096"]);
     }
 
     #[test]
@@ -723,8 +726,7 @@ mod tests {
         assert_eq!(parse_str(&never).unwrap().sweep.retry_disturbed, 0);
         let too_many = GOOD.replace("trials = 3", "trials = 3\nretry_disturbed = 6");
         let message = refusal(&too_many);
-        assert!(message.contains("sweep.retry_disturbed"), "{message}");
-        assert!(message.contains("0 (never) to 5"), "{message}");
+        says(&message, &["sweep.retry_disturbed", "0 (never) to 5"]);
     }
 
     /// Every shipped preset serialises (to JSON, as result files embed it, and to TOML, as

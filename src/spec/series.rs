@@ -360,7 +360,7 @@ mod tests {
 
     use super::*;
     use crate::error::PresetError;
-    use crate::spec::test_files::COMPARISON as GOOD;
+    use crate::spec::test_files::{COMPARISON as GOOD, says};
     use crate::spec::{
         self as preset, AnyPreset, ComparisonPreset, PresetKind, comparison_to_toml as to_toml,
         load_comparison as load, parse_any, parse_comparison as parse, save_comparison as save,
@@ -594,8 +594,7 @@ tasks_per_trial = 10
             Ok(AnyPreset::Sweep(_))
         ));
         let err = preset::parse(GOOD, origin).unwrap_err().to_string();
-        assert!(err.contains("pooltune compare"), "{err}");
-        assert!(err.contains("x.toml:12:"), "{err}");
+        says(&err, &["pooltune compare", "x.toml:12:"]);
         let err = parse(sweep_text, origin).unwrap_err().to_string();
         assert!(err.contains("pooltune sweep"), "{err}");
     }
