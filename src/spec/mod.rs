@@ -402,11 +402,37 @@ pub fn list_presets() -> Vec<PresetEntry> {
 pub(crate) mod test_files {
     use crate::error::PresetError;
 
+    /// The 1-based line of the first line of `text` that starts with `start`.
+    pub fn line_of(text: &str, start: &str) -> usize {
+        text.lines()
+            .position(|line| line.starts_with(start))
+            .map(|index| index + 1)
+            .unwrap_or_else(|| panic!("no line starts with {start:?}"))
+    }
+
     /// Asserts that `message` says every one of `parts`, showing it when it does not.
     pub fn says(message: &str, parts: &[&str]) {
         for part in parts {
             assert!(message.contains(part), "{message}");
         }
+    }
+
+    /// Saves `good`, then a copy broken by `break_it` over it: the second save fails, the file
+    /// still holds (and loads as) `good`. Returns the failed save's message.
+    pub fn failed_save_keeps_the_old_file<T>(good: T, break_it: impl FnOnce(&mut T)) -> String
+    where
+        T: super::Experiment + Clone + PartialEq + std::fmt::Debug,
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file.toml");
+        good.save(&path).unwrap();
+        let before = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(T::load(&path).unwrap(), good);
+        let mut bad = good.clone();
+        break_it(&mut bad);
+        let err = bad.save(&path).unwrap_err().to_string();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+        err
     }
 
     /// The line and suggestion of a parse error (an unknown key), or a panic naming the error.
@@ -478,7 +504,7 @@ chunk_size = 4
 #[cfg(test)]
 mod tests {
     use super::*;
-    use test_files::{SWEEP as GOOD, says};
+    use test_files::{SWEEP as GOOD, line_of, says};
 
     /// The one-line message the file `text` is refused with.
     fn refusal(text: &str) -> String {
@@ -573,7 +599,7 @@ mod tests {
         );
         let err = parse_str(&text).unwrap_err();
         let message = err.to_string();
-        let want_line = text.lines().position(|l| l.starts_with("pool =")).unwrap() + 1;
+        let want_line = line_of(&text, "pool =");
         assert!(
             message.starts_with(&format!("test.toml:{want_line}:")),
             "{message}"
@@ -603,11 +629,7 @@ mod tests {
     fn a_value_out_of_range_gives_the_line_of_its_key() {
         let text = GOOD.replace("threads = [1, 2, 4]", "threads = [1, 0, 4]");
         let err = parse_str(&text).unwrap_err();
-        let want_line = text
-            .lines()
-            .position(|l| l.starts_with("threads ="))
-            .unwrap()
-            + 1;
+        let want_line = line_of(&text, "threads =");
         assert!(
             err.to_string()
                 .starts_with(&format!("test.toml:{want_line}:1: `sweep.threads`")),
@@ -771,14 +793,7 @@ mod tests {
 
     #[test]
     fn failed_save_keeps_the_old_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("p.toml");
         let good = parse_str(GOOD).unwrap();
-        save(&good, &path).unwrap();
-        let before = std::fs::read_to_string(&path).unwrap();
-        let mut bad = good.clone();
-        bad.sweep.trials = 0;
-        assert!(save(&bad, &path).is_err());
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+        test_files::failed_save_keeps_the_old_file(good, |bad| bad.sweep.trials = 0);
     }
 }

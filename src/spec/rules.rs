@@ -152,7 +152,7 @@ pub fn check_python_series(
 mod tests {
     use std::path::Path;
 
-    use crate::spec::test_files::{COMPARISON, SWEEP};
+    use crate::spec::test_files::{COMPARISON, SWEEP, line_of};
     use crate::spec::{ComparisonPreset, Feeding, PoolSpec, Preset, invalid_at, parse_toml};
 
     #[test]
@@ -192,11 +192,7 @@ mod tests {
         assert_eq!(invalid.field, "series[5].pool.feeding");
         assert!(invalid.allowed.contains("lazy"), "{invalid}");
         let err = invalid_at(&text, Path::new("c.toml"), invalid).to_string();
-        let line = text
-            .lines()
-            .position(|l| l.starts_with("pool = { kind = \"process\""))
-            .unwrap()
-            + 1;
+        let line = line_of(&text, "pool = { kind = \"process\"");
         assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
         assert!(
             err.contains("`series[5].pool.feeding` (the 5th [[series]]) = eager"),

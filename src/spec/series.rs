@@ -360,10 +360,10 @@ mod tests {
 
     use super::*;
     use crate::error::PresetError;
-    use crate::spec::test_files::{COMPARISON as GOOD, says};
+    use crate::spec::test_files::{COMPARISON as GOOD, line_of, says};
     use crate::spec::{
         self as preset, AnyPreset, ComparisonPreset, PresetKind, comparison_to_toml as to_toml,
-        load_comparison as load, parse_any, parse_comparison as parse, save_comparison as save,
+        load_comparison as load, parse_any, parse_comparison as parse,
     };
 
     /// A wrong type inside a series' inline `workload` table, or a series key, is named with
@@ -385,11 +385,7 @@ mod tests {
         ];
         for (text, line_start, expect) in cases {
             let err = parse(&text, Path::new("c.toml")).unwrap_err().to_string();
-            let line = text
-                .lines()
-                .position(|l| l.starts_with(line_start))
-                .unwrap()
-                + 1;
+            let line = line_of(&text, line_start);
             assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
             assert!(err.contains(expect), "{err}");
         }
@@ -420,11 +416,7 @@ mod tests {
     fn a_series_value_out_of_range_gives_its_line() {
         let text = GOOD.replace("\ncompute_us = 2000\n", "\ncompute_us = 99999999\n");
         let err = parse(&text, Path::new("c.toml")).unwrap_err().to_string();
-        let line = text
-            .lines()
-            .position(|l| l.starts_with("compute_us = 99999999"))
-            .unwrap()
-            + 1;
+        let line = line_of(&text, "compute_us = 99999999");
         assert!(
             err.starts_with(&format!("c.toml:{line}:1: `series[3].compute_us`")),
             "{err}"
@@ -601,17 +593,11 @@ tasks_per_trial = 10
 
     #[test]
     fn failed_save_keeps_the_old_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
         let good = parse_str(GOOD).unwrap();
-        save(&good, &path).unwrap();
-        let before = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(load(&path).unwrap(), good);
-        let mut bad = good.clone();
-        bad.series.clear();
-        let err = save(&bad, &path).unwrap_err().to_string();
+        let err = crate::spec::test_files::failed_save_keeps_the_old_file(good, |bad| {
+            bad.series.clear();
+        });
         assert!(err.contains("`series`"), "{err}");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
     }
 
     #[test]
