@@ -1,7 +1,7 @@
 //! The two kinds of experiment file: a sweep file ([`Preset`], `[workload]` + `[pool]`: one
 //! series) and a comparison file ([`ComparisonPreset`], `[[series]]`: several), sharing the
 //! header and `[sweep]`. Each checks its header, its sweep, then every series through the
-//! same [`rules`](super::rules). They serialise exactly as they always have: result JSON
+//! same [`super::rules`]. They serialise exactly as they always have: result JSON
 //! embeds them. This module never reads a file (that is [`super`]) nor runs anything.
 
 use serde::{Deserialize, Serialize};

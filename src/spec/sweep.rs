@@ -85,7 +85,7 @@ pub enum TrialLength {
 }
 
 impl SweepSpec {
-    /// The thread counts to try, in order. Call after [`Preset::validate`]; an invalid spec
+    /// The thread counts to try, in order. Call after [`SweepSpec::validate`]; an invalid spec
     /// gives an empty list.
     pub fn thread_counts(&self) -> Vec<usize> {
         if let Some(list) = &self.threads {
@@ -142,7 +142,7 @@ impl SweepSpec {
         Some((self.thread_counts().len() as u64).saturating_mul(per_point))
     }
 
-    /// How long each trial is. Call after [`Preset::validate`].
+    /// How long each trial is. Call after [`SweepSpec::validate`].
     pub fn trial_length(&self) -> TrialLength {
         match (self.tasks_per_trial, self.trial_ms) {
             (Some(tasks), _) => TrialLength::Tasks(tasks),
