@@ -199,4 +199,15 @@ mod tests {
             "{err}"
         );
     }
+
+    /// A sweep file's one series names its fields at the top; a comparison's, inside its table.
+    #[test]
+    fn a_place_names_the_field_the_file_writes() {
+        use super::Place;
+        assert_eq!(Place::SweepFile.field("pool.feeding"), "pool.feeding");
+        assert_eq!(
+            Place::Series(1).field("pool.feeding"),
+            "series[2].pool.feeding"
+        );
+    }
 }

@@ -354,4 +354,52 @@ mod tests {
         };
         assert_eq!(linear.thread_counts(), vec![2, 4, 6, 7]);
     }
+
+    /// The either/or keys read as one enum each; both or neither refused at the key to fix.
+    #[test]
+    fn either_or_keys_read_as_one_choice() {
+        let mut spec = SweepSpec {
+            threads: Some(vec![1, 2]),
+            threads_range: None,
+            trials: 3,
+            tasks_per_trial: None,
+            trial_ms: Some(100),
+            warmup_ms: 0,
+            retry_disturbed: 1,
+        };
+        assert_eq!(
+            spec.written_thread_counts().unwrap(),
+            ThreadCounts::List(&[1, 2])
+        );
+        assert_eq!(
+            spec.written_trial_length().unwrap(),
+            TrialLength::Millis(100)
+        );
+        spec.tasks_per_trial = Some(5);
+        let both = spec.written_trial_length().unwrap_err();
+        assert_eq!(
+            (both.field.as_str(), both.value.as_str()),
+            ("sweep.trial_ms", "(given)")
+        );
+        spec.tasks_per_trial = None;
+        spec.trial_ms = None;
+        let neither = spec.written_trial_length().unwrap_err();
+        assert_eq!(neither.field, "sweep.tasks_per_trial");
+        spec.threads_range = Some(ThreadRange {
+            from: 1,
+            to: 4,
+            step: RangeStep::Linear,
+            by: None,
+        });
+        assert_eq!(
+            spec.written_thread_counts().unwrap_err().field,
+            "sweep.threads_range"
+        );
+        // The `--threads` override replaces the range with its list.
+        spec.use_thread_list(vec![3]);
+        assert_eq!(
+            spec.written_thread_counts().unwrap(),
+            ThreadCounts::List(&[3])
+        );
+    }
 }
