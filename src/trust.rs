@@ -494,13 +494,11 @@ mod tests {
     }
 
     fn point(threads: usize, throughput: f64, ci: f64) -> Point {
-        let mut p = Point::failed(threads, "x");
-        p.error = None;
-        p.trials = 3;
-        p.throughput_per_s = throughput;
-        p.throughput_ci95_per_s = ci;
-        p.other_cpu_utilization = 0.0;
-        p
+        Point {
+            throughput_ci95_per_s: ci,
+            other_cpu_utilization: 0.0,
+            ..crate::model::fixtures::ok_point(threads, throughput)
+        }
     }
 
     #[test]

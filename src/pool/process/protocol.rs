@@ -228,18 +228,23 @@ pub fn encode_end(buf: &mut Vec<u8>) {
 
 /// Appends a worker's message.
 pub fn encode_from_worker(buf: &mut Vec<u8>, message: &FromWorker) {
+    let tag = match message {
+        FromWorker::Ready => TAG_READY,
+        FromWorker::ChunkDone { .. } => TAG_CHUNK_DONE,
+        FromWorker::Panicked(_) => TAG_PANICKED,
+        FromWorker::TaskError(_) => TAG_TASK_ERROR,
+        FromWorker::Ended { .. } => TAG_ENDED,
+        FromWorker::Failed(_) => TAG_FAILED,
+    };
+    let start = open_frame(buf, tag);
     match message {
-        FromWorker::Ready => {
-            let start = open_frame(buf, TAG_READY);
-            close_frame(buf, start);
-        }
+        FromWorker::Ready => {}
         FromWorker::ChunkDone {
             tasks,
             cpu_ns,
             index_checksum,
             samples_ns,
         } => {
-            let start = open_frame(buf, TAG_CHUNK_DONE);
             push_u64(buf, *tasks);
             push_u64(buf, *cpu_ns);
             push_u64(buf, *index_checksum);
@@ -247,24 +252,15 @@ pub fn encode_from_worker(buf: &mut Vec<u8>, message: &FromWorker) {
             for &ns in samples_ns {
                 push_u64(buf, ns);
             }
-            close_frame(buf, start);
         }
-        FromWorker::Panicked(message) => {
-            let start = open_frame(buf, TAG_PANICKED);
-            push_text(buf, message);
-            close_frame(buf, start);
-        }
-        FromWorker::TaskError(message) => {
-            let start = open_frame(buf, TAG_TASK_ERROR);
-            push_text(buf, message);
-            close_frame(buf, start);
+        FromWorker::Panicked(text) | FromWorker::TaskError(text) | FromWorker::Failed(text) => {
+            push_text(buf, text);
         }
         FromWorker::Ended {
             process_cpu_ns,
             peak_rss_bytes,
             error,
         } => {
-            let start = open_frame(buf, TAG_ENDED);
             push_u64(buf, *process_cpu_ns);
             push_u64(buf, *peak_rss_bytes);
             match error {
@@ -274,14 +270,9 @@ pub fn encode_from_worker(buf: &mut Vec<u8>, message: &FromWorker) {
                     push_text(buf, text);
                 }
             }
-            close_frame(buf, start);
-        }
-        FromWorker::Failed(message) => {
-            let start = open_frame(buf, TAG_FAILED);
-            push_text(buf, message);
-            close_frame(buf, start);
         }
     }
+    close_frame(buf, start);
 }
 
 /// Reads fields off a frame body, refusing a body that is too short or too long.
@@ -320,6 +311,12 @@ impl<'a> Body<'a> {
         let len = self.u32()? as usize;
         let bytes = self.take(len)?;
         Ok(String::from_utf8_lossy(bytes).into_owned())
+    }
+
+    /// A body that is one text and nothing else, made into its message by `message`.
+    fn only_text<T>(mut self, message: impl FnOnce(String) -> T) -> Result<T, ProtocolError> {
+        let text = self.text()?;
+        self.finish(message(text))
     }
 
     fn finish<T>(self, value: T) -> Result<T, ProtocolError> {
@@ -389,14 +386,8 @@ pub fn decode_from_worker(buf: &[u8]) -> Result<Option<(FromWorker, usize)>, Pro
                 samples_ns,
             })?
         }
-        TAG_PANICKED => {
-            let text = body.text()?;
-            body.finish(FromWorker::Panicked(text))?
-        }
-        TAG_TASK_ERROR => {
-            let text = body.text()?;
-            body.finish(FromWorker::TaskError(text))?
-        }
+        TAG_PANICKED => body.only_text(FromWorker::Panicked)?,
+        TAG_TASK_ERROR => body.only_text(FromWorker::TaskError)?,
         TAG_ENDED => {
             let process_cpu_ns = body.u64()?;
             let peak_rss_bytes = body.u64()?;
@@ -411,10 +402,7 @@ pub fn decode_from_worker(buf: &[u8]) -> Result<Option<(FromWorker, usize)>, Pro
                 error,
             })?
         }
-        TAG_FAILED => {
-            let text = body.text()?;
-            body.finish(FromWorker::Failed(text))?
-        }
+        TAG_FAILED => body.only_text(FromWorker::Failed)?,
         other => return Err(damaged(SIDE, format!("unknown message tag {other}"))),
     };
     Ok(Some((message, frame.len)))
