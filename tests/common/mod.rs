@@ -34,6 +34,7 @@ pub const REQUIRE_PYTHON_VARIABLE: &str = "POOLTUNE_REQUIRE_PYTHON";
 /// The `python3` on PATH (the path it reports as `sys.executable`), or `None` after saying on
 /// stderr that the test skips its Python part. Panics instead of skipping when
 /// `POOLTUNE_REQUIRE_PYTHON=1`, so that CI cannot pass a Python test it did not run.
+#[track_caller]
 pub fn python_or_skip() -> Option<PathBuf> {
     let reason = match std::process::Command::new("python3")
         .args(["-c", "import sys; print(sys.executable)"])
@@ -48,7 +49,10 @@ pub fn python_or_skip() -> Option<PathBuf> {
             });
         }
         Ok(out) => format!("python3 exited with {}", out.status),
-        Err(error) => format!("python3 could not be started: {error}"),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            "no python3 on PATH".to_owned()
+        }
+        Err(error) => format!("python3 could not be started ({error})"),
     };
     let required = std::env::var(REQUIRE_PYTHON_VARIABLE).is_ok_and(|v| v == "1");
     assert!(
