@@ -124,12 +124,13 @@ fn median(values: &mut [f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::fixtures::ok_point;
 
     fn point(threads: usize, cpu_us: f64, wall_us: f64) -> Point {
         Point {
             cpu_time_per_task_us: cpu_us,
             wall_time_per_task_us: wall_us,
-            ..crate::model::fixtures::ok_point(threads, 1.0)
+            ..ok_point(threads, 1.0)
         }
     }
 

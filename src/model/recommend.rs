@@ -834,13 +834,10 @@ mod tests {
         assert_eq!(rec.utilization_target, 0.5);
         // The knee (20) is far above 10: the curve reached the CPU limit, whose corner is at
         // 20 threads whatever U is.
-        assert!(
-            rec.explanation.contains(
-                "gives 10.0, but the curve bends where the bound's two limits, N / (W + C) and \
-                 N_cpu / C = 2000 tasks/s, cross (at 20.0 threads)"
-            ),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "gives 10.0, but the curve bends where the bound's two limits, N / (W + C) and \
+                 N_cpu / C = 2000 tasks/s, cross (at 20.0 threads)",
         );
     }
 
@@ -900,12 +897,8 @@ mod tests {
         assert_eq!(rec.recommended_threads, Some(4));
         assert_eq!(rec.usl, None);
         let reason = rec.usl_unavailable_reason.unwrap();
-        assert!(reason.contains("3 (1, 2, 4)"), "{reason}");
-        assert!(
-            rec.explanation.contains("there is no USL fit"),
-            "{}",
-            rec.explanation
-        );
+        assert_contains(&reason, "3 (1, 2, 4)");
+        assert_contains(&rec.explanation, "there is no USL fit");
 
         let none = recommend(
             &result(vec![Point::failed(1, "boom")], WEB),
@@ -1048,19 +1041,14 @@ mod tests {
         let rec = recommend_web(points);
         assert_eq!(rec.recommended_threads, Some(4));
         assert_eq!(rec.within_noise_threads, Some(vec![2, 4]));
-        assert!(
-            rec.explanation
-                .contains("; 2 to 4 threads are within noise of it; the trials are too noisy"),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "; 2 to 4 threads are within noise of it; the trials are too noisy",
         );
         // s = 80 against ±10 is out of reach of 100 trials.
-        assert!(
-            rec.explanation.contains(
-                "and even 100 trials per point (the most a preset allows) would not narrow them"
-            ),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "and even 100 trials per point (the most a preset allows) would not narrow them",
         );
     }
 
@@ -1074,11 +1062,9 @@ mod tests {
         ];
         let rec = recommend_web(points);
         assert_eq!(rec.within_noise_threads, Some(vec![1, 4]));
-        assert!(
-            rec.explanation
-                .contains("peaked there (200 tasks/s); 1 and 4 threads are within noise of it;"),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "peaked there (200 tasks/s); 1 and 4 threads are within noise of it;",
         );
     }
 
@@ -1176,13 +1162,10 @@ mod tests {
         );
         // W/C at 1 thread = 9: formula 20; knee 32, and 24 was measured (past 20).
         assert_eq!(rec.recommended_threads, Some(32));
-        assert!(
-            rec.explanation.contains(
-                "but throughput kept rising more than 5% past it: under load the tasks wait \
-                 longer (measured W/C grows from 9.00 at 1 thread to 15.00 at 32 threads)"
-            ),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "but throughput kept rising more than 5% past it: under load the tasks wait \
+                 longer (measured W/C grows from 9.00 at 1 thread to 15.00 at 32 threads)",
         );
         // The same curve with W/C steady: neither reason holds, and the sentence says so.
         let steady = growing.map(|(n, x, _)| (n, x, 2_500.0));
@@ -1196,12 +1179,9 @@ mod tests {
             ),
             &ModelOptions::default(),
         );
-        assert!(
-            rec.explanation.contains(
-                "which neither the measured W/C (it does not grow with N) nor the CPU limit explains"
-            ),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "which neither the measured W/C (it does not grow with N) nor the CPU limit explains",
         );
         assert!(!rec.explanation.contains("under load"));
         // The growing curve again, but other processes used the CPUs at 16 threads: the
@@ -1225,11 +1205,9 @@ mod tests {
             "{}",
             rec.explanation
         );
-        assert!(
-            rec.explanation
-                .contains("while other processes used the CPUs (see the warning)"),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "while other processes used the CPUs (see the warning)",
         );
     }
 
@@ -1244,12 +1222,10 @@ mod tests {
         let rec = recommend_web(points);
         assert_eq!(rec.usl, None);
         let reason = rec.usl_unavailable_reason.unwrap();
-        assert!(
-            reason.starts_with(
-                "the curve is the 2-CPU cap (2000 tasks/s against N_cpu / C = 2000): nothing \
-                 for a contention model to explain ("
-            ),
-            "{reason}"
+        assert_starts_with(
+            &reason,
+            "the curve is the 2-CPU cap (2000 tasks/s against N_cpu / C = 2000): nothing \
+                 for a contention model to explain (",
         );
         let s = &rec.explanation;
         assert!(
@@ -1271,9 +1247,9 @@ mod tests {
         let rec = recommend_web(points);
         assert_eq!(rec.usl, None);
         let reason = rec.usl_unavailable_reason.unwrap();
-        assert!(
-            reason.starts_with("the scalability fit does not describe the points: R² = "),
-            "{reason}"
+        assert_starts_with(
+            &reason,
+            "the scalability fit does not describe the points: R² = ",
         );
     }
 

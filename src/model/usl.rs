@@ -481,7 +481,7 @@ fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::fixtures::{FLAT_AT_TWO_CPUS, ok_point};
+    use crate::model::fixtures::{FLAT_AT_TWO_CPUS, assert_contains, ok_point};
 
     /// Samples of a known curve at `threads`, each multiplied by (1 + noise(i)).
     fn generated(
@@ -721,11 +721,8 @@ mod tests {
             }
         );
         let message = err.to_string();
-        assert!(
-            message.contains("4 or more distinct thread counts"),
-            "{message}"
-        );
-        assert!(message.contains("3 (1, 2, 4)"), "{message}");
+        assert_contains(&message, "4 or more distinct thread counts");
+        assert_contains(&message, "3 (1, 2, 4)");
         // Failed points do not count.
         let mut points: Vec<Point> = (1..=4).map(|n| Point::failed(n, "boom")).collect();
         points[0].error = None;
