@@ -64,7 +64,18 @@ fn sweep_event(preset: &Preset, event: Event) -> Option<SweepEvent> {
     })
 }
 
-// SHIM(issue 11): callers use engine::run_series(&preset, ...) and SweepResult::from_run.
+/// Runs a whole sweep on the calling thread through the engine, reporting the engine's own
+/// events (series 0 is the preset's). Returns the result; a stopped sweep keeps its points.
+pub fn run(
+    preset: &Preset,
+    cancel: &CancelToken,
+    emit: &mut dyn FnMut(Event),
+) -> Result<SweepResult, EngineError> {
+    let run = engine::run_series(preset, cancel, emit)?;
+    Ok(SweepResult::from_run(preset.clone(), run))
+}
+
+// SHIM(issue 11): callers use sweep::run and engine::Event.
 /// Runs a whole sweep on the calling thread, reporting through `emit`. Returns the result,
 /// also sent as [`SweepEvent::Finished`]. A stopped sweep keeps its finished points.
 pub fn run_sweep(
@@ -72,12 +83,11 @@ pub fn run_sweep(
     cancel: &CancelToken,
     emit: &mut dyn FnMut(SweepEvent),
 ) -> Result<SweepResult, EngineError> {
-    let run = engine::run_series(preset, cancel, &mut |event| {
+    run(preset, cancel, &mut |event| {
         if let Some(event) = sweep_event(preset, event) {
             emit(event);
         }
-    })?;
-    Ok(SweepResult::from_run(preset.clone(), run))
+    })
 }
 
 // SHIM(issue 11): callers use engine::spawn_series("pooltune-sweep", preset, ...).
