@@ -97,10 +97,7 @@ pub fn spawn_sweep(
     cancel: CancelToken,
     mut emit: impl FnMut(SweepEvent) + Send + 'static,
 ) -> Result<JoinHandle<Result<SweepResult, EngineError>>, EngineError> {
-    std::thread::Builder::new()
-        .name("pooltune-sweep".into())
-        .spawn(move || run_sweep(&preset, &cancel, &mut emit))
-        .map_err(EngineError::Spawn)
+    engine::named_thread("pooltune-sweep", move || run_sweep(&preset, &cancel, &mut emit)).map_err(EngineError::Spawn)
 }
 
 // SHIM(issue 11)

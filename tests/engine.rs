@@ -129,6 +129,13 @@ impl Workload for CountingWorkload {
     }
 }
 
+/// A point measured without error, with exactly [`TASKS`] in each of its 3 trials.
+fn assert_measured_exactly(point: &Point, pool: &PoolSpec, threads: usize) {
+    assert_eq!(point.error, None, "{pool:?} with {threads} threads");
+    assert_eq!(point.tasks_per_trial, TASKS as f64, "{pool:?}");
+    assert_eq!(point.trials, 3);
+}
+
 #[test]
 fn every_pool_runs_exactly_the_tasks_asked() {
     for pool in thread_pools() {
@@ -144,9 +151,7 @@ fn every_pool_runs_exactly_the_tasks_asked() {
                 &mut |_| {},
             )
             .expect("not cancelled");
-            assert_eq!(point.error, None, "{pool:?} with {threads} threads");
-            assert_eq!(point.tasks_per_trial, TASKS as f64, "{pool:?}");
-            assert_eq!(point.trials, 3);
+            assert_measured_exactly(&point, &pool, threads);
             // 3 measured trials + at least one warm-up batch, each checked.
             assert!(counting.trials_checked.load(Ordering::SeqCst) >= 4);
         }
@@ -164,9 +169,7 @@ fn every_pool_measures_a_built_in_workload_for_exactly_the_tasks_asked() {
                 &mut |_| {},
             )
             .expect("not cancelled");
-            assert_eq!(point.error, None, "{pool:?} with {threads} threads");
-            assert_eq!(point.tasks_per_trial, TASKS as f64, "{pool:?}");
-            assert_eq!(point.trials, 3);
+            assert_measured_exactly(&point, &pool, threads);
         }
     }
 }

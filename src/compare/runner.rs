@@ -136,10 +136,7 @@ pub fn spawn_compare(
     cancel: CancelToken,
     mut emit: impl FnMut(CompareEvent) + Send + 'static,
 ) -> Result<JoinHandle<Result<ComparisonResult, EngineError>>, EngineError> {
-    std::thread::Builder::new()
-        .name("pooltune-compare".into())
-        .spawn(move || run_compare(&preset, &options, &cancel, &mut emit))
-        .map_err(EngineError::Spawn)
+    engine::named_thread("pooltune-compare", move || run_compare(&preset, &options, &cancel, &mut emit)).map_err(EngineError::Spawn)
 }
 
 #[cfg(test)]
@@ -147,6 +144,17 @@ mod tests {
     use super::*;
     use crate::compare::spec::{self, PythonSetup, SeriesKind, SeriesSetup, SeriesSpec};
     use crate::preset::{PoolSpec, SweepSpec, WorkloadSpec};
+
+    /// (series, threads) of each point, in the order measured.
+    fn point_order(events: &[Event]) -> Vec<(usize, usize)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Point { series, point } => Some((*series, point.threads)),
+                _ => None,
+            })
+            .collect()
+    }
 
     fn fast_comparison(series: Vec<SeriesSpec>) -> ComparisonPreset {
         ComparisonPreset {
@@ -203,24 +211,18 @@ mod tests {
             ..CompareOptions::default()
         };
         let mut events = Vec::new();
-        let result = run_compare(&comparison, &options, &CancelToken::new(), &mut |e| {
+        let result = run_comparison(&comparison, &options, &CancelToken::new(), &mut |e| {
             events.push(e)
         })
         .unwrap();
-        assert!(matches!(events[0], CompareEvent::Started { .. }));
+        assert!(matches!(events[0], Event::Started(_)));
         assert!(matches!(
             &events[1],
-            CompareEvent::SeriesFailed { series: 1, message } if message.contains("/no/such/python3")
+            Event::SeriesFailed { series: 1, message } if message.contains("/no/such/python3")
         ));
-        let order: Vec<(usize, usize)> = events
-            .iter()
-            .filter_map(|e| match e {
-                CompareEvent::SeriesPoint { series, point } => Some((*series, point.threads)),
-                _ => None,
-            })
-            .collect();
+        let order = point_order(&events);
         assert_eq!(order, [(0, 1), (2, 1), (0, 2), (2, 2)]);
-        assert!(matches!(events.last(), Some(CompareEvent::Finished(_))));
+        assert!(matches!(events.last(), Some(Event::Finished(_))));
         assert!(!result.cancelled);
         assert_eq!(result.series[0].points.len(), 2);
         assert!(result.series[1].points.is_empty());
@@ -245,20 +247,14 @@ mod tests {
             python_series("Python processes", SeriesKind::PythonProcesses),
         ]);
         let mut events = Vec::new();
-        let result = run_compare(
+        let result = run_comparison(
             &comparison,
             &CompareOptions::default(),
             &CancelToken::new(),
             &mut |e| events.push(e),
         )
         .unwrap();
-        let order: Vec<(usize, usize)> = events
-            .iter()
-            .filter_map(|e| match e {
-                CompareEvent::SeriesPoint { series, point } => Some((*series, point.threads)),
-                _ => None,
-            })
-            .collect();
+        let order = point_order(&events);
         assert_eq!(order, [(0, 1), (1, 1), (2, 1), (0, 2), (1, 2), (2, 2)]);
         for series in &result.series {
             assert_eq!(series.error, None, "{}", series.label);

@@ -631,25 +631,20 @@ mod tests {
         let message = spec.validate().unwrap_err().to_string();
         assert!(message.contains("`threads` = 0"), "{message}");
         assert!(message.contains("1 to 4096"), "{message}");
-        let spec = CostSpec {
-            processes: vec![100_000],
-            ..CostSpec::default()
-        };
+        let refusal = |spec: CostSpec| spec.validate().unwrap_err().to_string();
         assert!(
-            spec.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("processes")
+            refusal(CostSpec {
+                processes: vec![100_000],
+                ..CostSpec::default()
+            })
+            .contains("processes")
         );
-        let spec = CostSpec {
-            stack_kib: Some(4),
-            ..CostSpec::default()
-        };
         assert!(
-            spec.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("stack_kib")
+            refusal(CostSpec {
+                stack_kib: Some(4),
+                ..CostSpec::default()
+            })
+            .contains("stack_kib")
         );
         assert!(CostSpec::default().validate().is_ok());
     }

@@ -289,10 +289,19 @@ where
     E::Result: Send + 'static,
     E::Error: Send + 'static,
 {
+    named_thread(thread_name, move || run(&mut experiment, &cancel, &mut emit))
+        .map_err(E::thread_failed)
+}
+
+/// Starts `body` on a thread named `thread_name`: every thread pooltune starts has a
+/// `pooltune-` name (clippy.toml forbids `std::thread::spawn`).
+pub fn named_thread<T: Send + 'static>(
+    thread_name: &str,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<JoinHandle<T>> {
     std::thread::Builder::new()
         .name(thread_name.into())
-        .spawn(move || run(&mut experiment, &cancel, &mut emit))
-        .map_err(E::thread_failed)
+        .spawn(body)
 }
 
 /// A series ready to run, or why it cannot (reported as [`Event::SeriesFailed`] right after
