@@ -6,8 +6,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use pooltune::cancel::CancelToken;
-use pooltune::preset::{PoolSpec, Preset, SharedStrategy, SweepSpec, WorkloadSpec};
 use pooltune::engine::{self, Event};
+use pooltune::preset::{PoolSpec, Preset, SharedStrategy, SweepSpec, WorkloadSpec};
 
 fn workloads() -> Vec<WorkloadSpec> {
     vec![
@@ -88,10 +88,11 @@ fn main() {
             };
             let cancel = CancelToken::new();
             let (tx, rx) = mpsc::channel();
-            let handle = engine::spawn_series("pooltune-sweep", preset, cancel.clone(), move |event| {
-                let _ = tx.send((Instant::now(), event));
-            })
-            .expect("sweep thread");
+            let handle =
+                engine::spawn_series("pooltune-sweep", preset, cancel.clone(), move |event| {
+                    let _ = tx.send((Instant::now(), event));
+                })
+                .expect("sweep thread");
             // Wait for the warm-up to finish, then stop 300 ms into the first trial.
             for (_, event) in rx.iter() {
                 if matches!(event, Event::Progress { .. }) {

@@ -2,8 +2,9 @@
 //! throughput, latency and CPU, and compares the result with the thread-count formula
 //! N = N_cpu × U × (1 + W/C) and a fitted scalability curve.
 //!
-//! The engine (`workload`, `pool`, `sweep`, `compare`, `measure`, `monitor`, `preset`,
-//! `model`, `cost`) never imports egui: the same engine serves the CLI (`cli`), the desktop app
+//! The engine (`engine`: one run skeleton, one event enum and the interleaved loop over
+//! series; `source`: what a series measures; `workload`, `pool`, `sweep`, `compare`,
+//! `measure`, `monitor`, `preset`, `model`, `cost`) never imports egui: the same engine serves the CLI (`cli`), the desktop app
 //! (`app`, `ui`, behind the `gui` feature) and the tests. Data flows one way:
 //! preset → engine → events → stored results → drawing.
 
@@ -14,8 +15,8 @@ pub mod cancel;
 pub mod child;
 pub mod cli;
 pub mod compare;
-pub mod engine;
 pub mod cost;
+pub mod engine;
 pub mod error;
 pub mod export;
 pub mod machine;

@@ -97,7 +97,10 @@ pub fn spawn_sweep(
     cancel: CancelToken,
     mut emit: impl FnMut(SweepEvent) + Send + 'static,
 ) -> Result<JoinHandle<Result<SweepResult, EngineError>>, EngineError> {
-    engine::named_thread("pooltune-sweep", move || run_sweep(&preset, &cancel, &mut emit)).map_err(EngineError::Spawn)
+    engine::named_thread("pooltune-sweep", move || {
+        run_sweep(&preset, &cancel, &mut emit)
+    })
+    .map_err(EngineError::Spawn)
 }
 
 // SHIM(issue 11)

@@ -317,7 +317,8 @@ fn a_failed_point_does_not_stop_the_next_one() {
     let setup = setup(PoolSpec::Rayon, TrialLength::Tasks(20));
     let panicking: Arc<dyn Workload> = Arc::new(PanicAt(3));
     let failed =
-        in_process::measure_workload(&setup, &panicking, 2, &CancelToken::new(), &mut |_| {}).unwrap();
+        in_process::measure_workload(&setup, &panicking, 2, &CancelToken::new(), &mut |_| {})
+            .unwrap();
     let message = failed.error.expect("point failed");
     assert!(
         message.contains("a task panicked: task 3 exploded on purpose"),
@@ -325,7 +326,8 @@ fn a_failed_point_does_not_stop_the_next_one() {
     );
     assert!(failed.throughput_per_s.is_nan());
     let fine: Arc<dyn Workload> = Arc::new(workload::Empty);
-    let next = in_process::measure_workload(&setup, &fine, 2, &CancelToken::new(), &mut |_| {}).unwrap();
+    let next =
+        in_process::measure_workload(&setup, &fine, 2, &CancelToken::new(), &mut |_| {}).unwrap();
     assert_eq!(next.error, None);
 }
 
@@ -436,9 +438,7 @@ fn a_stopped_sweep_keeps_its_finished_points() {
     let threads: Vec<usize> = result.points.iter().map(|p| p.threads).collect();
     assert_eq!(threads, vec![1, 2]);
     assert!(result.points.iter().all(Point::is_ok));
-    assert!(
-        matches!(events.last(), Some(Event::Finished(r)) if r.series[0].points.len() == 2)
-    );
+    assert!(matches!(events.last(), Some(Event::Finished(r)) if r.series[0].points.len() == 2));
     // A hang detector, not a timing claim (the README reports the measured stop latency).
     assert!(stopped_after < Duration::from_secs(2), "{stopped_after:?}");
 }
@@ -706,17 +706,16 @@ impl SeriesPlan for ScriptedPlan {
         ['A', 'B', 'C']
             .into_iter()
             .map(|name| {
-                let series: Result<Box<dyn Series>, String> =
-                    if name == 'B' && self.b_unavailable {
-                        Err("B has no interpreter".into())
-                    } else {
-                        Ok(Box::new(Scripted {
-                            name,
-                            log: Arc::clone(&self.log),
-                            fail_at: (name == 'B').then_some(self.fail_b_at).flatten(),
-                            cancel_at: (name == 'C').then_some(self.cancel_c_at).flatten(),
-                        }))
-                    };
+                let series: Result<Box<dyn Series>, String> = if name == 'B' && self.b_unavailable {
+                    Err("B has no interpreter".into())
+                } else {
+                    Ok(Box::new(Scripted {
+                        name,
+                        log: Arc::clone(&self.log),
+                        fail_at: (name == 'B').then_some(self.fail_b_at).flatten(),
+                        cancel_at: (name == 'C').then_some(self.cancel_c_at).flatten(),
+                    }))
+                };
                 PreparedSeries {
                     info: SeriesInfo {
                         label: name.to_string(),

@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::spec::ComparisonPreset;
-pub use crate::engine::{InterpreterInfo, SeriesResult};
 use crate::engine::RunResult;
+pub use crate::engine::{InterpreterInfo, SeriesResult};
 use crate::machine::MachineInfo;
 use crate::result::{Calibration, Point, nan_null};
 
@@ -34,6 +34,13 @@ pub struct ComparisonResult {
     /// an impossible shape), each naming its series; see [`crate::trust`].
     #[serde(default)]
     pub warnings: Vec<String>,
+}
+
+impl SeriesResult {
+    /// The throughput, speedup and efficiency of this series' measured points.
+    pub fn scaling(&self) -> Scaling {
+        scaling(&self.points)
+    }
 }
 
 impl ComparisonResult {

@@ -91,10 +91,9 @@ fn compare_event(preset: &ComparisonPreset, event: Event) -> CompareEvent {
         Event::Progress { series, progress } => CompareEvent::Progress { series, progress },
         Event::Point { series, point } => CompareEvent::SeriesPoint { series, point },
         Event::SeriesFailed { series, message } => CompareEvent::SeriesFailed { series, message },
-        Event::Finished(run) => CompareEvent::Finished(Box::new(ComparisonResult::from_run(
-            preset.clone(),
-            *run,
-        ))),
+        Event::Finished(run) => {
+            CompareEvent::Finished(Box::new(ComparisonResult::from_run(preset.clone(), *run)))
+        }
     }
 }
 
@@ -136,7 +135,10 @@ pub fn spawn_compare(
     cancel: CancelToken,
     mut emit: impl FnMut(CompareEvent) + Send + 'static,
 ) -> Result<JoinHandle<Result<ComparisonResult, EngineError>>, EngineError> {
-    engine::named_thread("pooltune-compare", move || run_compare(&preset, &options, &cancel, &mut emit)).map_err(EngineError::Spawn)
+    engine::named_thread("pooltune-compare", move || {
+        run_compare(&preset, &options, &cancel, &mut emit)
+    })
+    .map_err(EngineError::Spawn)
 }
 
 #[cfg(test)]

@@ -241,18 +241,22 @@ pub trait Experiment {
         &mut self,
         run: RunStart<Self::Calibration>,
         cancel: &CancelToken,
-        emit: &mut dyn FnMut(Event<Self::Started, Self::Point, Self::Result>),
+        emit: &mut dyn FnMut(EventOf<Self>),
     ) -> Self::Result;
     /// The error for an engine thread the OS would not start.
     fn thread_failed(err: std::io::Error) -> Self::Error;
 }
+
+/// The events of experiment `E`.
+pub type EventOf<E> =
+    Event<<E as Experiment>::Started, <E as Experiment>::Point, <E as Experiment>::Result>;
 
 /// Runs `experiment` on the calling thread through the skeleton (see [`Experiment`]).
 /// Returns the result, also sent as [`Event::Finished`].
 pub fn run<E: Experiment>(
     experiment: &mut E,
     cancel: &CancelToken,
-    emit: &mut dyn FnMut(Event<E::Started, E::Point, E::Result>),
+    emit: &mut dyn FnMut(EventOf<E>),
 ) -> Result<E::Result, E::Error> {
     experiment.validate()?;
     install_quiet_panic_hook();
@@ -282,15 +286,17 @@ pub fn spawn<E>(
     thread_name: &str,
     mut experiment: E,
     cancel: CancelToken,
-    mut emit: impl FnMut(Event<E::Started, E::Point, E::Result>) + Send + 'static,
+    mut emit: impl FnMut(EventOf<E>) + Send + 'static,
 ) -> Result<RunHandle<E::Result, E::Error>, E::Error>
 where
     E: Experiment + Send + 'static,
     E::Result: Send + 'static,
     E::Error: Send + 'static,
 {
-    named_thread(thread_name, move || run(&mut experiment, &cancel, &mut emit))
-        .map_err(E::thread_failed)
+    named_thread(thread_name, move || {
+        run(&mut experiment, &cancel, &mut emit)
+    })
+    .map_err(E::thread_failed)
 }
 
 /// Starts `body` on a thread named `thread_name`: every thread pooltune starts has a
@@ -346,9 +352,7 @@ impl<P: SeriesPlan> Experiment for SeriesRun<P> {
     type Calibration = Calibration;
 
     fn validate(&mut self) -> Result<(), EngineError> {
-        self.plan
-            .validate()
-            .map_err(EngineError::InvalidPreset)?;
+        self.plan.validate().map_err(EngineError::InvalidPreset)?;
         self.thread_counts = self.plan.thread_counts();
         Ok(())
     }

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::result::{Scaling, scaling};
 use crate::compare::spec::SeriesKind;
 use crate::machine::MachineInfo;
 use crate::result::{Calibration, Point};
@@ -50,13 +49,6 @@ pub struct SeriesResult {
     pub error: Option<String>,
 }
 
-impl SeriesResult {
-    /// The throughput, speedup and efficiency of this series' measured points.
-    pub fn scaling(&self) -> Scaling {
-        scaling(&self.points)
-    }
-}
-
 /// The interpreter a Python series ran on, as the script reported it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InterpreterInfo {
@@ -90,4 +82,3 @@ impl InterpreterInfo {
         )
     }
 }
-

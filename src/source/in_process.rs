@@ -694,5 +694,4 @@ mod tests {
         point.wall_time_per_task_us = f64::NAN;
         assert_eq!(idle_pool_reason(&point, &PoolSpec::Spawn, 1_000_000), None);
     }
-
 }

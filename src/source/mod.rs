@@ -139,8 +139,7 @@ impl SeriesPlan for ComparisonPlan {
     }
 
     fn prepare(&self, calibration: &Calibration, cancel: &CancelToken) -> Vec<PreparedSeries> {
-        let mut context =
-            BuildContext::new(&self.preset.sweep, calibration, &self.options, cancel);
+        let mut context = BuildContext::new(&self.preset.sweep, calibration, &self.options, cancel);
         self.preset
             .series
             .iter()
