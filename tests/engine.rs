@@ -744,14 +744,32 @@ fn describe(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
+/// Runs `plan` through the engine: its result and every event, in order.
+fn run_scripted(plan: &ScriptedPlan, cancel: &CancelToken) -> (engine::RunResult, Vec<Event>) {
+    let mut events = Vec::new();
+    let result = engine::run_series(plan, cancel, &mut |e| events.push(e)).unwrap();
+    (result, events)
+}
+
+/// The last progress event: its series and how far the run had got.
+fn last_progress(events: &[Event]) -> (usize, engine::Progress) {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Progress { series, progress } => Some((*series, progress.clone())),
+            _ => None,
+        })
+        .unwrap()
+}
+
 #[test]
 fn series_take_turns_at_each_thread_count() {
     let plan = ScriptedPlan {
         fail_b_at: Some(2),
         ..ScriptedPlan::new()
     };
-    let mut events = Vec::new();
-    let result = engine::run_series(&plan, &CancelToken::new(), &mut |e| events.push(e)).unwrap();
+    let (result, events) = run_scripted(&plan, &CancelToken::new());
     assert!(!result.cancelled);
     assert_eq!(
         describe(&events),
@@ -785,14 +803,7 @@ fn series_take_turns_at_each_thread_count() {
         })
         .collect();
     assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
-    let last = events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Event::Progress { series, progress } => Some((*series, progress.clone())),
-            _ => None,
-        })
-        .unwrap();
+    let last = last_progress(&events);
     assert_eq!(last.0, 2);
     assert_eq!(last.1.steps_done, last.1.steps_total);
     assert!(matches!(events.last(), Some(Event::Finished(_))));
@@ -804,9 +815,7 @@ fn a_stop_ends_the_run_and_keeps_the_points() {
         cancel_c_at: Some(2),
         ..ScriptedPlan::new()
     };
-    let mut events = Vec::new();
-    let cancel = CancelToken::new();
-    let result = engine::run_series(&plan, &cancel, &mut |e| events.push(e)).unwrap();
+    let (result, events) = run_scripted(&plan, &CancelToken::new());
     assert!(result.cancelled);
     assert_eq!(
         describe(&events),
@@ -822,8 +831,7 @@ fn a_series_that_cannot_start_is_reported_first_and_the_others_run() {
         b_unavailable: true,
         ..ScriptedPlan::new()
     };
-    let mut events = Vec::new();
-    let result = engine::run_series(&plan, &CancelToken::new(), &mut |e| events.push(e)).unwrap();
+    let (result, events) = run_scripted(&plan, &CancelToken::new());
     assert!(
         matches!(&events[0], Event::Started(started) if started.series.len() == 3
             && started.thread_counts == [1, 2, 4])
@@ -842,14 +850,7 @@ fn a_series_that_cannot_start_is_reported_first_and_the_others_run() {
         Some("B has no interpreter")
     );
     // Progress counts only the series that run: it still reaches the end.
-    let last = events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            Event::Progress { progress, .. } => Some(progress.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let (_, last) = last_progress(&events);
     assert_eq!(last.steps_done, last.steps_total);
     assert_eq!(last.steps_total, 2 * 3 * 3);
 }
