@@ -42,7 +42,7 @@ fn high_thread_counts() {
         let preset =
             preset::parse(&text, std::path::Path::new("littles_law")).expect("valid preset");
         let started = std::time::Instant::now();
-        let result = sweep::run_sweep(&preset, &CancelToken::new(), &mut |_| {}).expect("sweep");
+        let result = sweep::run(&preset, &CancelToken::new(), &mut |_| {}).expect("sweep");
         let cells: Vec<String> = COUNTS
             .iter()
             .map(|&n| match result.points.iter().find(|p| p.threads == n) {
@@ -75,7 +75,7 @@ fn high_thread_counts() {
 fn web_service() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/web-service.toml");
     let preset = preset::load(&path).expect("shipped preset");
-    let result = sweep::run_sweep(&preset, &CancelToken::new(), &mut |_| {}).expect("sweep");
+    let result = sweep::run(&preset, &CancelToken::new(), &mut |_| {}).expect("sweep");
     let rec = model::recommend(&result, &ModelOptions::default());
     let Some(bound) = model::bound(&result) else {
         println!("no bound: nothing was measured");

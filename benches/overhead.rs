@@ -10,10 +10,10 @@ use std::time::Instant;
 
 use criterion::{Criterion, Throughput};
 use pooltune::cancel::{CancelToken, TrialStop};
-use pooltune::pool::{self, Pool, TrialPlan, WorkloadSource};
-use pooltune::preset::{PoolSpec, WorkloadSpec};
-use pooltune::sweep;
-use pooltune::workload::{self, Empty, TaskCtx, Workload};
+use pooltune::pool::{self, Pool, TrialPlan};
+use pooltune::preset::PoolSpec;
+use pooltune::source::in_process;
+use pooltune::workload::{self, Empty, TaskCtx, Workload, WorkloadFactory};
 use rayon::prelude::*;
 
 const TASKS: u64 = 2_000_000;
@@ -29,21 +29,20 @@ struct Bench {
 impl Bench {
     fn new(threads: usize) -> Bench {
         let calibration = workload::calibrate();
-        let source = WorkloadSource {
-            spec: WorkloadSpec::Cpu { compute_us: 0 },
-            calibration: calibration.clone(),
-        };
-        // The decisions the sweep makes for a task this short (about 1 ns).
+        let workload: Arc<dyn Workload> = Arc::new(Empty);
+        let factory = WorkloadFactory::Built(Arc::clone(&workload));
+        // The decisions the engine makes for a task this short (about 1 ns), through the
+        // very functions its in-process source calls.
         let task_ns = 1.0;
         Bench {
-            instrumented: pool::build(&PoolSpec::Rayon, threads, &source).expect("pool"),
+            instrumented: pool::build(&PoolSpec::Rayon, threads, &factory).expect("pool"),
             raw: rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .expect("pool"),
-            workload: Arc::new(Empty),
-            sample_every: sweep::sample_every_for(&calibration, task_ns),
-            chunk_tasks: sweep::chunk_for(task_ns, TASKS, threads),
+            workload,
+            sample_every: in_process::sample_every_for(&calibration, task_ns),
+            chunk_tasks: in_process::chunk_for(task_ns, TASKS, threads),
         }
     }
 

@@ -6,8 +6,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use pooltune::cancel::CancelToken;
+use pooltune::engine::{self, Event};
 use pooltune::preset::{PoolSpec, Preset, SharedStrategy, SweepSpec, WorkloadSpec};
-use pooltune::sweep::{self, SweepEvent};
 
 fn workloads() -> Vec<WorkloadSpec> {
     vec![
@@ -88,13 +88,14 @@ fn main() {
             };
             let cancel = CancelToken::new();
             let (tx, rx) = mpsc::channel();
-            let handle = sweep::spawn_sweep(preset, cancel.clone(), move |event| {
-                let _ = tx.send((Instant::now(), event));
-            })
-            .expect("sweep thread");
+            let handle =
+                engine::spawn_series("pooltune-sweep", preset, cancel.clone(), move |event| {
+                    let _ = tx.send((Instant::now(), event));
+                })
+                .expect("sweep thread");
             // Wait for the warm-up to finish, then stop 300 ms into the first trial.
             for (_, event) in rx.iter() {
-                if matches!(event, SweepEvent::Progress(_)) {
+                if matches!(event, Event::Progress { .. }) {
                     break;
                 }
             }
@@ -103,7 +104,7 @@ fn main() {
             cancel.cancel();
             let finished_at = rx
                 .iter()
-                .find_map(|(at, event)| matches!(event, SweepEvent::Finished(_)).then_some(at))
+                .find_map(|(at, event)| matches!(event, Event::Finished(_)).then_some(at))
                 .expect("finished");
             let _ = handle.join();
             let took = finished_at - stopped_at;

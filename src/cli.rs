@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 use crate::cancel::CancelToken;
-use crate::compare::{self, AnyPreset, CompareEvent, CompareOptions, ComparisonPreset};
+use crate::compare::{self, AnyPreset, CompareOptions, ComparisonPreset};
+use crate::engine;
 use crate::error::PresetError;
 use crate::export::{self, Format};
 use crate::model::{self, ModelOptions};
 use crate::preset::{self, Preset};
 use crate::spec::Experiment;
-use crate::sweep::{self, SweepEvent};
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -295,26 +295,8 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     });
     let cancel = CancelToken::new();
     let ctrl_c_watch = ctrl_c::watch(&cancel);
-    let mut on_event = |event: SweepEvent| {
-        let Some(bar) = &bar else { return };
-        match event {
-            SweepEvent::Progress(p) => {
-                bar.set_position(p.steps_done as u64);
-                match p.slower_than_planned() {
-                    Some(note) => bar.set_message(format!("{} threads · {note}", p.threads)),
-                    None => bar.set_message(format!("{} threads", p.threads)),
-                }
-            }
-            SweepEvent::Point(point) => {
-                if let Some(error) = &point.error {
-                    bar.println(format!("{} threads: failed: {error}", point.threads));
-                }
-            }
-            SweepEvent::Finished(_) => bar.finish_and_clear(),
-            SweepEvent::Started { .. } => {}
-        }
-    };
-    let result = sweep::run_sweep(&preset, &cancel, &mut on_event)
+    let mut progress = RunProgress::new(bar, false);
+    let result = crate::sweep::run(&preset, &cancel, &mut |event| progress.show(event))
         .map_err(|err| CliError::Run(err.into()))?;
     drop(ctrl_c_watch);
     let bytes = export::exporter_with_model(args.format, args.model_options()).export(&result)?;
@@ -335,6 +317,83 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         ("thread count", "thread counts"),
         &[],
     )
+}
+
+/// A series run's events on the terminal: the progress bar (when stderr is a terminal),
+/// failed points and failed series as they happen.
+struct RunProgress {
+    bar: Option<ProgressBar>,
+    /// The series' labels, once started; None for a sweep, whose one series needs no name.
+    labels: Option<Vec<String>>,
+}
+
+impl RunProgress {
+    /// `labelled`: name the series in each line (a comparison), or not (a sweep).
+    fn new(bar: Option<ProgressBar>, labelled: bool) -> RunProgress {
+        RunProgress {
+            bar,
+            labels: labelled.then(Vec::new),
+        }
+    }
+
+    /// `label, ` / `label: ` before a line about `series`; empty for a sweep.
+    fn prefix(&self, series: usize, separator: &str) -> String {
+        self.labels.as_ref().map_or_else(String::new, |labels| {
+            format!(
+                "{}{separator}",
+                labels.get(series).map_or("", String::as_str)
+            )
+        })
+    }
+
+    fn show(&mut self, event: engine::Event) {
+        match event {
+            engine::Event::Started(started) => {
+                if let Some(labels) = &mut self.labels {
+                    *labels = started.series.into_iter().map(|s| s.label).collect();
+                }
+            }
+            engine::Event::Progress { series, progress } => {
+                let Some(bar) = &self.bar else { return };
+                bar.set_length(progress.steps_total as u64);
+                bar.set_position(progress.steps_done as u64);
+                let at = format!("{}{} threads", self.prefix(series, ", "), progress.threads);
+                match progress.slower_than_planned() {
+                    Some(note) => bar.set_message(format!("{at} · {note}")),
+                    None => bar.set_message(at),
+                }
+            }
+            engine::Event::Point { series, point } => {
+                if let (Some(bar), Some(error)) = (&self.bar, &point.error) {
+                    bar.println(format!(
+                        "{}{} threads: failed: {error}",
+                        self.prefix(series, ": "),
+                        point.threads
+                    ));
+                }
+            }
+            // A series whose Python pooltune itself killed (a second Ctrl-C) did not fail.
+            engine::Event::SeriesFailed { .. } if crate::child::ending() => {}
+            engine::Event::SeriesFailed { series, message } => {
+                // Said once on the terminal as it happens; the result says it again.
+                let label = self
+                    .labels
+                    .as_ref()
+                    .and_then(|labels| labels.get(series))
+                    .map_or("a series", String::as_str);
+                let line = format!("{label}: {message}");
+                match &self.bar {
+                    Some(bar) => bar.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }
+            engine::Event::Finished(_) => {
+                if let Some(bar) = &self.bar {
+                    bar.finish_and_clear();
+                }
+            }
+        }
+    }
 }
 
 /// Exit 1 (after the result is written) when no point was measured: every one failed. `errors`
@@ -403,54 +462,13 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
             comparison.thread_counts().len() * live * (comparison.sweep.trials as usize + 1),
         )
     });
-    let mut labels: Vec<String> = Vec::new();
     let cancel = CancelToken::new();
     let ctrl_c_watch = ctrl_c::watch(&cancel);
-    let mut on_event = |event: CompareEvent| match event {
-        CompareEvent::Started { series, .. } => {
-            labels = series.into_iter().map(|s| s.label).collect();
-        }
-        CompareEvent::Progress { series, progress } => {
-            if let Some(bar) = &bar {
-                bar.set_length(progress.steps_total as u64);
-                bar.set_position(progress.steps_done as u64);
-                bar.set_message(format!(
-                    "{}, {} threads",
-                    labels.get(series).map_or("", String::as_str),
-                    progress.threads
-                ));
-            }
-        }
-        CompareEvent::SeriesPoint { series, point } => {
-            if let (Some(bar), Some(error)) = (&bar, &point.error) {
-                bar.println(format!(
-                    "{}: {} threads: failed: {error}",
-                    labels.get(series).map_or("", String::as_str),
-                    point.threads
-                ));
-            }
-        }
-        // A series whose Python pooltune itself killed (a second Ctrl-C) did not fail.
-        CompareEvent::SeriesFailed { .. } if crate::child::ending() => {}
-        CompareEvent::SeriesFailed { series, message } => {
-            // Said once on the terminal as it happens; the result says it again.
-            let line = format!(
-                "{}: {message}",
-                labels.get(series).map_or("a series", String::as_str)
-            );
-            match &bar {
-                Some(bar) => bar.println(line),
-                None => eprintln!("{line}"),
-            }
-        }
-        CompareEvent::Finished(_) => {
-            if let Some(bar) = &bar {
-                bar.finish_and_clear();
-            }
-        }
-    };
-    let result = compare::run_compare(&comparison, &options, &cancel, &mut on_event)
-        .map_err(|err| CliError::Run(err.into()))?;
+    let mut progress = RunProgress::new(bar, true);
+    let result = compare::run_comparison(&comparison, &options, &cancel, &mut |event| {
+        progress.show(event)
+    })
+    .map_err(|err| CliError::Run(err.into()))?;
     drop(ctrl_c_watch);
     let bytes = compare::export::export(&result, args.format)?;
     // The warnings are said even when the file could not be written (the result then went
@@ -793,7 +811,7 @@ pub fn write_output(out: &str, bytes: &[u8]) -> Result<(), CliError> {
 /// `pooltune cost`. An explicit `--python` that fails makes the run fail (exit 1) after the
 /// result is written; a missing default python3 is only noted.
 pub fn cost(args: &CostArgs) -> Result<(), CliError> {
-    use crate::cost::{self, CostError, CostEvent, CostSpec, PythonChoice};
+    use crate::cost::{self, CostError, CostSpec, PythonChoice};
     let spec = CostSpec {
         threads: args.threads.clone(),
         processes: args.processes.clone(),
@@ -825,20 +843,23 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
         }
         bar
     });
-    let mut on_event = |event: CostEvent| {
+    let mut on_event = |event: cost::Event| {
         let Some(bar) = &bar else { return };
         match event {
-            CostEvent::Measured { kind, cost, done } => {
-                bar.set_position(done as u64);
-                bar.set_message(format!("{} × {}", cost.workers, kind.as_str()));
+            engine::Event::Progress { series, progress } => {
+                bar.set_position(progress.steps_done as u64);
+                let kind = cost::WorkerKind::ALL.get(series).map_or("", |k| k.as_str());
+                bar.set_message(format!("{} × {kind}", progress.threads));
             }
-            CostEvent::Finished(_) => bar.finish_and_clear(),
-            CostEvent::Started { .. } => {}
+            engine::Event::Finished(_) => bar.finish_and_clear(),
+            engine::Event::Started(_)
+            | engine::Event::Point { .. }
+            | engine::Event::SeriesFailed { .. } => {}
         }
     };
     let cancel = CancelToken::new();
     let ctrl_c_watch = ctrl_c::watch(&cancel);
-    let result = cost::run_cost(&spec, &cancel, &mut on_event).map_err(|err| match err {
+    let result = cost::run(&spec, &cancel, &mut on_event).map_err(|err| match err {
         CostError::Invalid(_) | CostError::NoPython(_) => CliError::Usage(err.to_string()),
         CostError::Spawn(_) => CliError::Run(err.into()),
     })?;

@@ -2,8 +2,10 @@
 //! throughput, latency and CPU, and compares the result with the thread-count formula
 //! N = N_cpu × U × (1 + W/C) and a fitted scalability curve.
 //!
-//! The engine (`spec`, `workload`, `pool`, `sweep`, `compare`, `measure`, `monitor`,
-//! `model`, `cost`) never imports egui: the same engine serves the CLI (`cli`), the desktop app
+//! The engine (`spec`: the experiment files; `engine`: one run skeleton, one event enum and
+//! the interleaved loop over series; `source`: what a series measures; `workload`, `pool`,
+//! `sweep`, `compare`, `measure`, `monitor`, `model`, `cost`) never imports egui: the same
+//! engine serves the CLI (`cli`), the desktop app
 //! (`app`, `ui`, behind the `gui` feature) and the tests. Data flows one way:
 //! experiment file (`spec`) → engine → events → stored results → drawing.
 
@@ -15,6 +17,7 @@ pub mod child;
 pub mod cli;
 pub mod compare;
 pub mod cost;
+pub mod engine;
 pub mod error;
 pub mod export;
 pub mod machine;
@@ -23,6 +26,7 @@ pub mod model;
 pub mod monitor;
 pub mod pool;
 pub mod result;
+pub mod source;
 pub mod spec;
 pub mod stats;
 pub mod sweep;

@@ -167,6 +167,31 @@ pub struct SweepResult {
     pub warnings: Vec<String>,
 }
 
+impl SweepResult {
+    /// The sweep `preset` ran as, from the engine's result (its one series), with its
+    /// warnings.
+    pub fn from_run(preset: Preset, run: crate::engine::RunResult) -> SweepResult {
+        let points = run
+            .series
+            .into_iter()
+            .next()
+            .map(|series| series.points)
+            .unwrap_or_default();
+        let mut result = SweepResult {
+            machine: run.machine,
+            preset,
+            calibration: run.calibration,
+            points,
+            cancelled: run.cancelled,
+            started_unix_s: run.started_unix_s,
+            duration_s: run.duration_s,
+            warnings: Vec::new(),
+        };
+        result.warnings = crate::trust::sweep_warnings(&result);
+        result
+    }
+}
+
 /// serde support for floats that are NaN when unknown: serde_json writes NaN as `null`;
 /// this reads `null` back as NaN.
 pub mod nan_null {

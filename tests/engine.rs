@@ -1,6 +1,9 @@
-//! Engine behaviour, proven without timing: pools run exactly the tasks asked, shared-state
-//! totals are exact, a panicking task fails only its point, a stopped sweep keeps its finished
-//! points, and every thread pooltune creates is named.
+//! Engine behaviour, proven without timing: pools (the process pool among them) run exactly
+//! the tasks asked, shared-state totals are exact, a panicking task fails only its point, a
+//! stopped sweep keeps its finished points, every thread pooltune creates is named, and a
+//! process pool refuses a workload its workers cannot rebuild. A test-only source
+//! ([`Scripted`], no timing) drives the engine's loop: series take turns, a failed series is
+//! dropped, a stop ends the run, and a new source plugs in without touching engine code.
 
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
@@ -9,11 +12,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pooltune::cancel::{CancelToken, TrialStop};
-use pooltune::pool::{self, TrialFailure, TrialPlan, WorkloadSource};
-use pooltune::preset::{self, PoolSpec, Preset, SharedStrategy, TrialLength, WorkloadSpec};
+use pooltune::compare::SeriesKind;
+use pooltune::engine::{self, Event, Measured, PreparedSeries, Series, SeriesInfo, SeriesPlan};
+use pooltune::pool::{self, TrialFailure, TrialPlan};
+use pooltune::preset::{
+    self, Feeding, InvalidValue, PoolSpec, Preset, SharedStrategy, TrialLength, WorkloadSpec,
+};
 use pooltune::result::{Calibration, Point};
-use pooltune::sweep::{self, PointSetup, SweepEvent};
-use pooltune::workload::{self, TaskCtx, Workload};
+use pooltune::source::in_process::{self, PointSetup};
+use pooltune::sweep;
+use pooltune::workload::{self, TaskCtx, Workload, WorkloadFactory};
 
 const TASKS: u64 = 101;
 
@@ -24,7 +32,21 @@ fn calibration() -> Calibration {
     }
 }
 
+/// Every pool the engine has: the pools of threads and the process pool (both feedings).
 fn pools() -> Vec<PoolSpec> {
+    let mut pools = thread_pools();
+    for feeding in [Feeding::Lazy, Feeding::Eager] {
+        pools.push(PoolSpec::Process {
+            chunk_size: 3,
+            feeding,
+        });
+    }
+    pools
+}
+
+/// The pools that run a workload built in this process (a process pool rebuilds its
+/// workload from a spec in each worker, so a test's own workload cannot run there).
+fn thread_pools() -> Vec<PoolSpec> {
     vec![
         PoolSpec::Rayon,
         PoolSpec::Queue {
@@ -107,14 +129,21 @@ impl Workload for CountingWorkload {
     }
 }
 
+/// A point measured without error, with exactly [`TASKS`] in each of its 3 trials.
+fn assert_measured_exactly(point: &Point, pool: &PoolSpec, threads: usize) {
+    assert_eq!(point.error, None, "{pool:?} with {threads} threads");
+    assert_eq!(point.tasks_per_trial, TASKS as f64, "{pool:?}");
+    assert_eq!(point.trials, 3);
+}
+
 #[test]
 fn every_pool_runs_exactly_the_tasks_asked() {
-    for pool in pools() {
+    for pool in thread_pools() {
         for threads in [1, 3] {
             // Warm-up batches grow past TASKS: size the index space for them.
             let counting = Arc::new(CountingWorkload::new(1 << 16));
             let workload: Arc<dyn Workload> = counting.clone();
-            let point = sweep::measure_workload(
+            let point = in_process::measure_workload(
                 &setup(pool.clone(), TrialLength::Tasks(TASKS)),
                 &workload,
                 threads,
@@ -122,9 +151,7 @@ fn every_pool_runs_exactly_the_tasks_asked() {
                 &mut |_| {},
             )
             .expect("not cancelled");
-            assert_eq!(point.error, None, "{pool:?} with {threads} threads");
-            assert_eq!(point.tasks_per_trial, TASKS as f64, "{pool:?}");
-            assert_eq!(point.trials, 3);
+            assert_measured_exactly(&point, &pool, threads);
             // 3 measured trials + at least one warm-up batch, each checked.
             assert!(counting.trials_checked.load(Ordering::SeqCst) >= 4);
         }
@@ -132,11 +159,56 @@ fn every_pool_runs_exactly_the_tasks_asked() {
 }
 
 #[test]
-fn a_fixed_length_trial_counts_what_it_ran() {
+fn every_pool_measures_a_built_in_workload_for_exactly_the_tasks_asked() {
     for pool in pools() {
+        for threads in [1, 3] {
+            let point = in_process::measure_point(
+                &setup(pool.clone(), TrialLength::Tasks(TASKS)),
+                threads,
+                &CancelToken::new(),
+                &mut |_| {},
+            )
+            .expect("not cancelled");
+            assert_measured_exactly(&point, &pool, threads);
+        }
+    }
+}
+
+#[test]
+fn a_workload_built_here_is_refused_by_a_process_pool_not_replaced() {
+    let counting = Arc::new(CountingWorkload::new(1 << 16));
+    let workload: Arc<dyn Workload> = counting.clone();
+    for feeding in [Feeding::Lazy, Feeding::Eager] {
+        let pool = PoolSpec::Process {
+            chunk_size: 3,
+            feeding,
+        };
+        let point = in_process::measure_workload(
+            &setup(pool, TrialLength::Tasks(TASKS)),
+            &workload,
+            2,
+            &CancelToken::new(),
+            &mut |_| {},
+        )
+        .expect("not cancelled");
+        let error = point.error.expect("refused");
+        assert!(
+            error.contains("a process pool rebuilds its workload from a spec"),
+            "{error}"
+        );
+        assert!(error.contains("run it on a pool of threads"), "{error}");
+    }
+    // Nothing ran in its place, here or in a worker.
+    assert_eq!(counting.trials_checked.load(Ordering::SeqCst), 0);
+    assert!(WorkloadFactory::Built(workload).worker_source().is_err());
+}
+
+#[test]
+fn a_fixed_length_trial_counts_what_it_ran() {
+    for pool in thread_pools() {
         let counting = Arc::new(CountingWorkload::new(1 << 22));
         let workload: Arc<dyn Workload> = counting.clone();
-        let point = sweep::measure_workload(
+        let point = in_process::measure_workload(
             &setup(pool.clone(), TrialLength::Millis(30)),
             &workload,
             2,
@@ -167,12 +239,9 @@ fn a_large_queue_chunk_still_ends_at_the_trial_deadline() {
         queue_capacity: 4,
         chunk_size: 100_000,
     };
-    let source = WorkloadSource {
-        spec: WorkloadSpec::Cpu { compute_us: 100 },
-        calibration: calibration(),
-    };
-    let mut pool = pool::build(&spec, 2, &source).unwrap();
     let workload: Arc<dyn Workload> = Arc::new(Sleepy(100));
+    let factory = WorkloadFactory::Built(Arc::clone(&workload));
+    let mut pool = pool::build(&spec, 2, &factory).unwrap();
     let stop = Arc::new(TrialStop::new(
         CancelToken::new(),
         Some(Instant::now() + Duration::from_millis(50)),
@@ -208,13 +277,10 @@ impl Workload for PanicAt {
 
 #[test]
 fn a_panicking_task_fails_its_point_and_the_pool_stays_usable() {
-    for pool_spec in pools() {
-        let source = WorkloadSource {
-            spec: WorkloadSpec::Cpu { compute_us: 1 },
-            calibration: calibration(),
-        };
-        let mut pool = pool::build(&pool_spec, 2, &source).unwrap();
+    for pool_spec in thread_pools() {
         let panicking: Arc<dyn Workload> = Arc::new(PanicAt(7));
+        let factory = WorkloadFactory::Built(Arc::clone(&panicking));
+        let mut pool = pool::build(&pool_spec, 2, &factory).unwrap();
         let stop = Arc::new(TrialStop::new(CancelToken::new(), None));
         let plan = TrialPlan {
             workload: &panicking,
@@ -251,7 +317,8 @@ fn a_failed_point_does_not_stop_the_next_one() {
     let setup = setup(PoolSpec::Rayon, TrialLength::Tasks(20));
     let panicking: Arc<dyn Workload> = Arc::new(PanicAt(3));
     let failed =
-        sweep::measure_workload(&setup, &panicking, 2, &CancelToken::new(), &mut |_| {}).unwrap();
+        in_process::measure_workload(&setup, &panicking, 2, &CancelToken::new(), &mut |_| {})
+            .unwrap();
     let message = failed.error.expect("point failed");
     assert!(
         message.contains("a task panicked: task 3 exploded on purpose"),
@@ -259,7 +326,8 @@ fn a_failed_point_does_not_stop_the_next_one() {
     );
     assert!(failed.throughput_per_s.is_nan());
     let fine: Arc<dyn Workload> = Arc::new(workload::Empty);
-    let next = sweep::measure_workload(&setup, &fine, 2, &CancelToken::new(), &mut |_| {}).unwrap();
+    let next =
+        in_process::measure_workload(&setup, &fine, 2, &CancelToken::new(), &mut |_| {}).unwrap();
     assert_eq!(next.error, None);
 }
 
@@ -287,10 +355,11 @@ fn shared_state_preset(strategy: SharedStrategy, pool: PoolSpec) -> Preset {
 
 #[test]
 fn shared_state_totals_are_exact_for_every_strategy_and_pool() {
+    // A process pool refuses shared state (its workers share no memory): the preset is invalid.
     for strategy in SharedStrategy::ALL {
-        for pool in pools() {
+        for pool in thread_pools() {
             let preset = shared_state_preset(strategy, pool.clone());
-            let result = sweep::run_sweep(&preset, &CancelToken::new(), &mut |_| {}).unwrap();
+            let result = sweep::run(&preset, &CancelToken::new(), &mut |_| {}).unwrap();
             assert_eq!(result.points.len(), 2);
             for point in &result.points {
                 // Each trial's end checked total == tasks × 500; a mismatch sets `error`.
@@ -354,8 +423,8 @@ fn a_stopped_sweep_keeps_its_finished_points() {
     let cancel = CancelToken::new();
     let cancelled_at: Arc<Mutex<Option<Instant>>> = Arc::default();
     let mut events = Vec::new();
-    let result = sweep::run_sweep(&preset, &cancel, &mut |event| {
-        if let SweepEvent::Point(point) = &event
+    let result = sweep::run(&preset, &cancel, &mut |event| {
+        if let Event::Point { point, .. } = &event
             && point.threads == 2
         {
             cancel.cancel();
@@ -369,7 +438,7 @@ fn a_stopped_sweep_keeps_its_finished_points() {
     let threads: Vec<usize> = result.points.iter().map(|p| p.threads).collect();
     assert_eq!(threads, vec![1, 2]);
     assert!(result.points.iter().all(Point::is_ok));
-    assert!(matches!(events.last(), Some(SweepEvent::Finished(r)) if r.points.len() == 2));
+    assert!(matches!(events.last(), Some(Event::Finished(r)) if r.series[0].points.len() == 2));
     // A hang detector, not a timing claim (the README reports the measured stop latency).
     assert!(stopped_after < Duration::from_secs(2), "{stopped_after:?}");
 }
@@ -380,10 +449,12 @@ fn stopping_mid_point_drops_only_that_point() {
     let cancel = CancelToken::new();
     let canceller = cancel.clone();
     let points_seen = Arc::new(AtomicBool::new(false));
-    let result = sweep::run_sweep(&preset, &cancel, &mut |event| match event {
-        SweepEvent::Point(_) => points_seen.store(true, Ordering::SeqCst),
+    let result = sweep::run(&preset, &cancel, &mut |event| match event {
+        Event::Point { .. } => points_seen.store(true, Ordering::SeqCst),
         // Stop during the second point's first trial.
-        SweepEvent::Progress(p) if p.threads == 2 && p.steps_done == 5 => canceller.cancel(),
+        Event::Progress { progress: p, .. } if p.threads == 2 && p.steps_done == 5 => {
+            canceller.cancel()
+        }
         _ => {}
     })
     .unwrap();
@@ -399,15 +470,16 @@ fn events_arrive_in_order_and_progress_reaches_the_end() {
     preset.sweep.tasks_per_trial = Some(10);
     let mut kinds = Vec::new();
     let mut last_progress = None;
-    sweep::run_sweep(&preset, &CancelToken::new(), &mut |event| {
+    sweep::run(&preset, &CancelToken::new(), &mut |event| {
         kinds.push(match &event {
-            SweepEvent::Started { .. } => 'S',
-            SweepEvent::Progress(p) => {
-                last_progress = Some(p.clone());
+            Event::Started(_) => 'S',
+            Event::Progress { progress, .. } => {
+                last_progress = Some(progress.clone());
                 'p'
             }
-            SweepEvent::Point(_) => 'P',
-            SweepEvent::Finished(_) => 'F',
+            Event::Point { .. } => 'P',
+            Event::SeriesFailed { .. } => 'X',
+            Event::Finished(_) => 'F',
         })
     })
     .unwrap();
@@ -428,10 +500,10 @@ fn every_pool_thread_has_a_pooltune_name() {
             self.0.lock().unwrap().push(name);
         }
     }
-    for pool in pools() {
+    for pool in thread_pools() {
         let recorder = Arc::new(NameRecorder(Mutex::default()));
         let workload: Arc<dyn Workload> = recorder.clone();
-        sweep::measure_workload(
+        in_process::measure_workload(
             &setup(pool.clone(), TrialLength::Tasks(20)),
             &workload,
             2,
@@ -466,7 +538,7 @@ fn measured_cpu_and_wall_time_separate_computing_from_waiting() {
         calibration,
         retry_disturbed: 1,
     };
-    let point = sweep::measure_point(&setup, 2, &CancelToken::new(), &mut |_| {}).unwrap();
+    let point = in_process::measure_point(&setup, 2, &CancelToken::new(), &mut |_| {}).unwrap();
     assert_eq!(point.error, None);
     assert!(point.wall_time_per_task_us >= 1000.0, "{point:?}");
     assert!(point.cpu_time_per_task_us < 500.0, "{point:?}");
@@ -497,7 +569,7 @@ fn file_io_removes_its_directory_even_when_stopped() {
             retry_disturbed: 1,
         },
     };
-    let result = sweep::run_sweep(&preset, &CancelToken::new(), &mut |_| {}).unwrap();
+    let result = sweep::run(&preset, &CancelToken::new(), &mut |_| {}).unwrap();
     assert!(
         result.points.iter().all(Point::is_ok),
         "{:?}",
@@ -507,8 +579,8 @@ fn file_io_removes_its_directory_even_when_stopped() {
     // before the sweep stops it before any workload, and its folder, is made.)
     let cancel = CancelToken::new();
     let mut folder_seen = false;
-    let stopped = sweep::run_sweep(&preset, &cancel, &mut |event| {
-        if let SweepEvent::Progress(_) = event {
+    let stopped = sweep::run(&preset, &cancel, &mut |event| {
+        if let Event::Progress { .. } = event {
             folder_seen |= temp_dirs().difference(&before).next().is_some();
             cancel.cancel();
         }
@@ -541,14 +613,244 @@ fn events_also_arrive_on_a_channel() {
     let mut preset = blocking_preset(vec![1, 2]);
     preset.sweep.trial_ms = None;
     preset.sweep.tasks_per_trial = Some(5);
-    let (handle, events) = sweep::spawn_sweep_channel(preset, CancelToken::new()).unwrap();
-    let received: Vec<SweepEvent> = events.iter().collect();
+    let (sender, events) = crossbeam_channel::unbounded();
+    let handle = engine::spawn_series("pooltune-sweep", preset, CancelToken::new(), move |e| {
+        let _ = sender.send(e);
+    })
+    .unwrap();
+    let received: Vec<Event> = events.iter().collect();
     let result = handle.join().unwrap().unwrap();
-    assert!(matches!(received.first(), Some(SweepEvent::Started { .. })));
-    assert!(matches!(received.last(), Some(SweepEvent::Finished(r)) if r.points == result.points));
+    assert!(matches!(received.first(), Some(Event::Started(_))));
+    assert!(
+        matches!(received.last(), Some(Event::Finished(r)) if r.series[0].points == result.series[0].points)
+    );
     let points = received
         .iter()
-        .filter(|e| matches!(e, SweepEvent::Point(_)))
+        .filter(|e| matches!(e, Event::Point { .. }))
         .count();
     assert_eq!(points, 2);
+}
+
+/// Calls to the test-only source, in order: (series name, thread count).
+type CallLog = Arc<Mutex<Vec<(char, usize)>>>;
+
+/// A test-only source: measures nothing and answers at once with a known point (its
+/// throughput is the thread count), fails its series or stops the run where told. It is a new
+/// source plugged into the engine from outside: no engine code knows it.
+struct Scripted {
+    name: char,
+    log: CallLog,
+    fail_at: Option<usize>,
+    cancel_at: Option<usize>,
+}
+
+impl Series for Scripted {
+    fn measure(
+        &mut self,
+        threads: usize,
+        cancel: &CancelToken,
+        on_step: &mut dyn FnMut(usize),
+    ) -> Measured {
+        self.log.lock().unwrap().push((self.name, threads));
+        if self.cancel_at == Some(threads) {
+            cancel.cancel();
+            return Measured::Cancelled;
+        }
+        for step in 1..=3 {
+            on_step(step);
+        }
+        if self.fail_at == Some(threads) {
+            return Measured::SeriesFailed(format!("{} broke", self.name));
+        }
+        let mut point = Point::failed(threads, "");
+        point.error = None;
+        point.throughput_per_s = threads as f64;
+        Measured::Point(point)
+    }
+}
+
+/// A run of [`Scripted`] series A, B, C at 1, 2 and 4 threads, 2 trials (3 steps a point).
+struct ScriptedPlan {
+    log: CallLog,
+    fail_b_at: Option<usize>,
+    cancel_c_at: Option<usize>,
+    /// Series B cannot start at all (like a Python series without its interpreter).
+    b_unavailable: bool,
+}
+
+impl ScriptedPlan {
+    fn new() -> ScriptedPlan {
+        ScriptedPlan {
+            log: CallLog::default(),
+            fail_b_at: None,
+            cancel_c_at: None,
+            b_unavailable: false,
+        }
+    }
+}
+
+impl SeriesPlan for ScriptedPlan {
+    fn validate(&self) -> Result<(), InvalidValue> {
+        Ok(())
+    }
+    fn thread_counts(&self) -> Vec<usize> {
+        vec![1, 2, 4]
+    }
+    fn trials(&self) -> u32 {
+        2
+    }
+    fn planned_s(&self) -> Option<f64> {
+        None
+    }
+    fn prepare(&self, _calibration: &Calibration, _cancel: &CancelToken) -> Vec<PreparedSeries> {
+        ['A', 'B', 'C']
+            .into_iter()
+            .map(|name| {
+                let series: Result<Box<dyn Series>, String> = if name == 'B' && self.b_unavailable {
+                    Err("B has no interpreter".into())
+                } else {
+                    Ok(Box::new(Scripted {
+                        name,
+                        log: Arc::clone(&self.log),
+                        fail_at: (name == 'B').then_some(self.fail_b_at).flatten(),
+                        cancel_at: (name == 'C').then_some(self.cancel_c_at).flatten(),
+                    }))
+                };
+                PreparedSeries {
+                    info: SeriesInfo {
+                        label: name.to_string(),
+                        kind: SeriesKind::Custom,
+                        interpreter: None,
+                    },
+                    series,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The events as short strings: `P A 2` for a point, `F B` for a failure.
+fn describe(events: &[Event]) -> Vec<String> {
+    let names = ['A', 'B', 'C'];
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Point { series, point } => {
+                Some(format!("P {} {}", names[*series], point.threads))
+            }
+            Event::SeriesFailed { series, .. } => Some(format!("F {}", names[*series])),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs `plan` through the engine: its result and every event, in order.
+fn run_scripted(plan: &ScriptedPlan, cancel: &CancelToken) -> (engine::RunResult, Vec<Event>) {
+    let mut events = Vec::new();
+    let result = engine::run_series(plan, cancel, &mut |e| events.push(e)).unwrap();
+    (result, events)
+}
+
+/// The last progress event: its series and how far the run had got.
+fn last_progress(events: &[Event]) -> (usize, engine::Progress) {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            Event::Progress { series, progress } => Some((*series, progress.clone())),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn series_take_turns_at_each_thread_count() {
+    let plan = ScriptedPlan {
+        fail_b_at: Some(2),
+        ..ScriptedPlan::new()
+    };
+    let (result, events) = run_scripted(&plan, &CancelToken::new());
+    assert!(!result.cancelled);
+    assert_eq!(
+        describe(&events),
+        [
+            "P A 1", "P B 1", "P C 1", "P A 2", "F B", "P C 2", "P A 4", "P C 4"
+        ]
+    );
+    // B is not asked again after it failed; the others stand.
+    assert_eq!(
+        *plan.log.lock().unwrap(),
+        [
+            ('A', 1),
+            ('B', 1),
+            ('C', 1),
+            ('A', 2),
+            ('B', 2),
+            ('C', 2),
+            ('A', 4),
+            ('C', 4)
+        ]
+    );
+    assert_eq!(result.series[1].points.len(), 1);
+    assert_eq!(result.series[1].error.as_deref(), Some("B broke"));
+    assert_eq!(result.series[2].points.len(), 3);
+    // Progress ends at 1 even though B stopped early, and never goes back.
+    let fractions: Vec<f64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Progress { progress, .. } => Some(progress.fraction()),
+            _ => None,
+        })
+        .collect();
+    assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
+    let last = last_progress(&events);
+    assert_eq!(last.0, 2);
+    assert_eq!(last.1.steps_done, last.1.steps_total);
+    assert!(matches!(events.last(), Some(Event::Finished(_))));
+}
+
+#[test]
+fn a_stop_ends_the_run_and_keeps_the_points() {
+    let plan = ScriptedPlan {
+        cancel_c_at: Some(2),
+        ..ScriptedPlan::new()
+    };
+    let (result, events) = run_scripted(&plan, &CancelToken::new());
+    assert!(result.cancelled);
+    assert_eq!(
+        describe(&events),
+        ["P A 1", "P B 1", "P C 1", "P A 2", "P B 2"]
+    );
+    assert_eq!(plan.log.lock().unwrap().last(), Some(&('C', 2)));
+    assert_eq!(result.series[0].points.len(), 2);
+}
+
+#[test]
+fn a_series_that_cannot_start_is_reported_first_and_the_others_run() {
+    let plan = ScriptedPlan {
+        b_unavailable: true,
+        ..ScriptedPlan::new()
+    };
+    let (result, events) = run_scripted(&plan, &CancelToken::new());
+    assert!(
+        matches!(&events[0], Event::Started(started) if started.series.len() == 3
+            && started.thread_counts == [1, 2, 4])
+    );
+    assert!(matches!(
+        &events[1],
+        Event::SeriesFailed { series: 1, message } if message == "B has no interpreter"
+    ));
+    assert_eq!(
+        describe(&events)[1..],
+        ["P A 1", "P C 1", "P A 2", "P C 2", "P A 4", "P C 4"]
+    );
+    assert!(result.series[1].points.is_empty());
+    assert_eq!(
+        result.series[1].error.as_deref(),
+        Some("B has no interpreter")
+    );
+    // Progress counts only the series that run: it still reaches the end.
+    let (_, last) = last_progress(&events);
+    assert_eq!(last.steps_done, last.steps_total);
+    assert_eq!(last.steps_total, 2 * 3 * 3);
 }

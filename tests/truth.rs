@@ -5,7 +5,7 @@
 
 use pooltune::cancel::CancelToken;
 use pooltune::preset::{PoolSpec, TrialLength, WorkloadSpec};
-use pooltune::sweep::{self, PointSetup};
+use pooltune::source::in_process::{self, PointSetup};
 use pooltune::workload;
 
 /// Two independent readings must agree. Little's law (L = λ·W): with every worker busy for
@@ -37,7 +37,8 @@ fn measured_numbers_agree_with_littles_law_and_rusage() {
             calibration: calibration.clone(),
             retry_disturbed: 1,
         };
-        let p = sweep::measure_point(&setup, threads, &CancelToken::new(), &mut |_| {}).unwrap();
+        let p =
+            in_process::measure_point(&setup, threads, &CancelToken::new(), &mut |_| {}).unwrap();
         assert_eq!(p.error, None);
         let in_flight = p.throughput_per_s * p.wall_time_per_task_us / 1e6;
         let ratio = in_flight / threads as f64;

@@ -35,7 +35,9 @@ pub use result::{
     ComparisonResult, InterpreterInfo, Scaling, ScalingPoint, SeriesResult, baseline, efficiency,
     ideal_speedup, scaling, speedup,
 };
-pub use runner::{CompareEvent, CompareOptions, SeriesInfo, run_compare, spawn_compare};
+pub use runner::{
+    CompareEvent, CompareOptions, SeriesInfo, run_compare, run_comparison, spawn_compare,
+};
 pub use spec::{
     AnyPreset, AnyPresetEntry, ComparisonPreset, PythonSetup, PythonTask, SeriesKind, SeriesSetup,
     SeriesSpec, list_any_presets, load, load_any, parse, parse_any, save, to_toml,

@@ -3,11 +3,11 @@
 //! (throughput, speedup X(N)/X(1), efficiency speedup/N). The JSON export, the table and the
 //! GUI read these types; nothing here measures or draws.
 
-use std::path::PathBuf;
-
 use serde::{Deserialize, Serialize};
 
-use super::spec::{ComparisonPreset, SeriesKind};
+use super::spec::ComparisonPreset;
+use crate::engine::RunResult;
+pub use crate::engine::{InterpreterInfo, SeriesResult};
 use crate::machine::MachineInfo;
 use crate::result::{Calibration, Point, nan_null};
 
@@ -36,25 +36,6 @@ pub struct ComparisonResult {
     pub warnings: Vec<String>,
 }
 
-/// One series of a comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SeriesResult {
-    /// The legend: the preset's label, with the interpreter's version and GIL state added for
-    /// Python series (`Python threads (CPython 3.11.7, GIL on)`).
-    pub label: String,
-    /// What the series is.
-    pub kind: SeriesKind,
-    /// The Python interpreter that ran it (null for Rust series and for a Python series whose
-    /// interpreter was not found).
-    pub interpreter: Option<InterpreterInfo>,
-    /// One point per thread count measured, in order; the same fields as a sweep's points.
-    /// Python points fill what the script measures and leave the rest null.
-    pub points: Vec<Point>,
-    /// Why the series stopped or did not run at all (no interpreter, malformed script output),
-    /// or null. The points measured before the failure stay.
-    pub error: Option<String>,
-}
-
 impl SeriesResult {
     /// The throughput, speedup and efficiency of this series' measured points.
     pub fn scaling(&self) -> Scaling {
@@ -62,37 +43,22 @@ impl SeriesResult {
     }
 }
 
-/// The interpreter a Python series ran on, as the script reported it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InterpreterInfo {
-    /// The executable run.
-    pub path: PathBuf,
-    /// `sys.implementation.name` (`cpython`).
-    pub implementation: String,
-    /// `platform.python_version()` (`3.13.0`).
-    pub version: String,
-    /// Whether the GIL is on (`sys._is_gil_enabled()`; always true before 3.13).
-    pub gil_enabled: bool,
-    /// A free-threaded build (`Py_GIL_DISABLED`, such as `python3.13t`).
-    pub free_threaded_build: bool,
-    /// Iterations of the script's task loop per microsecond of CPU: `compute_us` is turned
-    /// into loop iterations with this, once for the whole series.
-    pub loops_per_us: f64,
-}
-
-impl InterpreterInfo {
-    /// `CPython 3.11.7, GIL on`: what a legend adds to a Python series' label.
-    pub fn describe(&self) -> String {
-        let name = match self.implementation.as_str() {
-            "cpython" => "CPython",
-            "pypy" => "PyPy",
-            other => other,
+impl ComparisonResult {
+    /// The comparison `preset` ran as, from the engine's result, with its warnings.
+    pub fn from_run(preset: ComparisonPreset, run: RunResult) -> ComparisonResult {
+        let mut result = ComparisonResult {
+            machine: run.machine,
+            preset,
+            calibration: run.calibration,
+            thread_counts: run.thread_counts,
+            series: run.series,
+            cancelled: run.cancelled,
+            started_unix_s: run.started_unix_s,
+            duration_s: run.duration_s,
+            warnings: Vec::new(),
         };
-        format!(
-            "{name} {}, GIL {}",
-            self.version,
-            if self.gil_enabled { "on" } else { "off" }
-        )
+        result.warnings = crate::trust::compare_warnings(&result);
+        result
     }
 }
 

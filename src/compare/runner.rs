@@ -1,28 +1,26 @@
-//! The comparison runner: for each thread count, every series in turn (A, B, C, A, B, C, ...),
-//! so that drift of the machine (other programs, heat, frequency) does not favour one series.
-//! Rust series are measured by [`sweep::measure_point`], Python series by the shipped script.
-//! Progress, each point and each failed series go out as [`CompareEvent`]s, like a sweep's.
+//! Compare mode's entry points: a comparison is a plan of several series
+//! ([`crate::source::ComparisonPlan`]) run by the engine's interleaved loop
+//! ([`crate::engine::interleave`]: A, B, C, A, B, C per thread count). This module keeps
+//! [`run_compare`], [`spawn_compare`] and [`CompareEvent`] for the GUI until it is ported to
+//! [`crate::engine::Event`]; it never measures anything itself.
 //!
 //! A series that fails (no interpreter, a crash, malformed output) is reported once with
 //! [`CompareEvent::SeriesFailed`], keeps the points it measured and is not run again; the
 //! other series carry on. A Stop ends the run within milliseconds, Python processes included.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::thread::JoinHandle;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::python::{self, ScriptError, ScriptFile, TrialShape};
-use super::result::{ComparisonResult, InterpreterInfo, SeriesResult};
-use super::spec::{ComparisonPreset, PythonSetup, SeriesKind, SeriesSetup};
+use super::python;
+use super::result::ComparisonResult;
+use super::spec::ComparisonPreset;
 use crate::cancel::CancelToken;
+pub use crate::engine::SeriesInfo;
+use crate::engine::{self, Event, Progress};
 use crate::error::EngineError;
 use crate::machine::MachineInfo;
-use crate::measure::ProcessUsage;
 use crate::result::{Calibration, Point};
-use crate::sweep::{self, PointSetup, Progress};
-use crate::trust::{self, BusySampler, OthersWindow};
-use crate::workload;
+use crate::source::ComparisonPlan;
 
 /// Choices made when a comparison is started rather than written in its file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,6 +34,8 @@ pub struct CompareOptions {
     pub advice: python::InterpreterAdvice,
 }
 
+// SHIM(issue 11): compare mode's own event enum, translated from engine::Event, until the
+// app consumes engine::Event directly.
 /// What a comparison reports while it runs.
 #[derive(Debug, Clone)]
 pub enum CompareEvent {
@@ -77,116 +77,43 @@ pub enum CompareEvent {
     Finished(Box<ComparisonResult>),
 }
 
-/// A series as announced by [`CompareEvent::Started`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesInfo {
-    /// The legend (with the interpreter's version and GIL state for Python series).
-    pub label: String,
-    /// What the series is.
-    pub kind: SeriesKind,
-    /// The interpreter a Python series runs on, once found.
-    pub interpreter: Option<InterpreterInfo>,
-}
-
-/// What measuring one series at one thread count gave.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Measured {
-    /// A point (for Rust series, possibly a failed point: the series goes on).
-    Point(Point),
-    /// The series cannot go on.
-    SeriesFailed(String),
-    /// The user stopped the comparison.
-    Cancelled,
-}
-
-/// Something that measures one series, one thread count at a time.
-pub(crate) trait MeasureSeries {
-    /// Measures `threads`, calling `on_step(1)` after the warm-up and `on_step(k + 1)` after
-    /// trial k.
-    fn measure(
-        &mut self,
-        threads: usize,
-        cancel: &CancelToken,
-        on_step: &mut dyn FnMut(usize),
-    ) -> Measured;
-}
-
-/// A Rust series: pooltune's own engine, exactly as a sweep measures a point.
-struct RustSeries {
-    setup: PointSetup,
-}
-
-impl MeasureSeries for RustSeries {
-    fn measure(
-        &mut self,
-        threads: usize,
-        cancel: &CancelToken,
-        on_step: &mut dyn FnMut(usize),
-    ) -> Measured {
-        match sweep::measure_point(&self.setup, threads, cancel, on_step) {
-            Some(point) => Measured::Point(point),
-            None => Measured::Cancelled,
+// SHIM(issue 11)
+/// The comparison's event for an engine event of `preset`'s run.
+fn compare_event(preset: &ComparisonPreset, event: Event) -> CompareEvent {
+    match event {
+        Event::Started(started) => CompareEvent::Started {
+            machine: started.machine,
+            calibration: started.calibration,
+            thread_counts: started.thread_counts,
+            trials: started.trials,
+            series: started.series,
+        },
+        Event::Progress { series, progress } => CompareEvent::Progress { series, progress },
+        Event::Point { series, point } => CompareEvent::SeriesPoint { series, point },
+        Event::SeriesFailed { series, message } => CompareEvent::SeriesFailed { series, message },
+        Event::Finished(run) => {
+            CompareEvent::Finished(Box::new(ComparisonResult::from_run(preset.clone(), *run)))
         }
     }
 }
 
-/// A Python series: the script, run once per thread count on a probed interpreter.
-struct PythonSeries {
-    script: PathBuf,
-    interpreter: InterpreterInfo,
-    kind: SeriesKind,
-    setup: PythonSetup,
-    shape: TrialShape,
+/// Runs a whole comparison on the calling thread through the engine, reporting the engine's
+/// own events. Returns the result; a stopped comparison keeps its points.
+pub fn run_comparison(
+    preset: &ComparisonPreset,
+    options: &CompareOptions,
+    cancel: &CancelToken,
+    emit: &mut dyn FnMut(Event),
+) -> Result<ComparisonResult, EngineError> {
+    let plan = ComparisonPlan {
+        preset: preset.clone(),
+        options: options.clone(),
+    };
+    let run = engine::run_series(&plan, cancel, emit)?;
+    Ok(ComparisonResult::from_run(plan.preset, run))
 }
 
-impl MeasureSeries for PythonSeries {
-    fn measure(
-        &mut self,
-        threads: usize,
-        cancel: &CancelToken,
-        on_step: &mut dyn FnMut(usize),
-    ) -> Measured {
-        let request = python::request_for(
-            self.kind,
-            &self.setup,
-            threads,
-            self.interpreter.loops_per_us,
-            self.shape.trials,
-        );
-        // The script's trials run inside Python, out of reach: other processes' CPU is measured
-        // over the whole run at this count (start-up included), once the interpreter and the
-        // workers it waited for have ended and their CPU time is in RUSAGE_CHILDREN.
-        let mut busy = BusySampler::system();
-        let window = OthersWindow::open(&mut busy);
-        let measured = python::measure(
-            &self.script,
-            &self.interpreter,
-            &request,
-            &self.shape,
-            cancel,
-            on_step,
-        );
-        let other_cpus = window.close(
-            &mut busy,
-            &ProcessUsage::now(),
-            0,
-            crate::machine::online_cpus(),
-        );
-        match measured {
-            Ok(mut point) => {
-                point.other_cpu_utilization = other_cpus;
-                point.disturbed = trust::point_disturbed(&[other_cpus]);
-                Measured::Point(point)
-            }
-            Err(ScriptError::Cancelled) => Measured::Cancelled,
-            Err(ScriptError::Failed(message)) => Measured::SeriesFailed(format!(
-                "at {}: {message}",
-                crate::words::counted_usize(threads, "thread", "threads")
-            )),
-        }
-    }
-}
-
+// SHIM(issue 11): callers use run_comparison (or engine::run_series with a ComparisonPlan).
 /// Runs a whole comparison on the calling thread, reporting through `emit`. Returns the
 /// result, also sent as [`CompareEvent::Finished`]. A stopped comparison keeps its points.
 pub fn run_compare(
@@ -195,76 +122,12 @@ pub fn run_compare(
     cancel: &CancelToken,
     emit: &mut dyn FnMut(CompareEvent),
 ) -> Result<ComparisonResult, EngineError> {
-    preset
-        .validate(crate::machine::available_memory_bytes())
-        .map_err(EngineError::InvalidPreset)?;
-    sweep::install_quiet_panic_hook();
-    let started = Instant::now();
-    let started_unix_s = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let machine = MachineInfo::detect();
-    let calibration = workload::calibrate_until(cancel);
-    let thread_counts = preset.thread_counts();
-    let shape = TrialShape {
-        trials: preset.sweep.trials,
-        length: preset.sweep.trial_length(),
-        warmup_ms: preset.sweep.warmup_ms,
-    };
-
-    let prepared = prepare(preset, options, &calibration, &shape, cancel);
-    let mut results = prepared.results;
-    let mut runners = prepared.runners;
-    emit(CompareEvent::Started {
-        machine: machine.clone(),
-        calibration: calibration.clone(),
-        thread_counts: thread_counts.clone(),
-        trials: preset.sweep.trials,
-        series: results
-            .iter()
-            .map(|r| SeriesInfo {
-                label: r.label.clone(),
-                kind: r.kind,
-                interpreter: r.interpreter.clone(),
-            })
-            .collect(),
-    });
-    for (series, result) in results.iter().enumerate() {
-        if let Some(message) = &result.error {
-            emit(CompareEvent::SeriesFailed {
-                series,
-                message: message.clone(),
-            });
-        }
-    }
-    let cancelled = cancel.is_cancelled()
-        || interleave(
-            &thread_counts,
-            shape.trials as usize + 1,
-            &mut runners,
-            &mut results,
-            cancel,
-            started,
-            emit,
-        );
-    // The script's folder lives until every Python run is over.
-    drop(prepared.script);
-    let mut result = ComparisonResult {
-        machine,
-        preset: preset.clone(),
-        calibration,
-        thread_counts,
-        series: results,
-        cancelled,
-        started_unix_s,
-        duration_s: started.elapsed().as_secs_f64(),
-        warnings: Vec::new(),
-    };
-    result.warnings = trust::compare_warnings(&result);
-    emit(CompareEvent::Finished(Box::new(result.clone())));
-    Ok(result)
+    run_comparison(preset, options, cancel, &mut |event| {
+        emit(compare_event(preset, event))
+    })
 }
 
+// SHIM(issue 11): callers use engine::spawn_series("pooltune-compare", ComparisonPlan, ...).
 /// Runs [`run_compare`] on a named background thread (`pooltune-compare`).
 pub fn spawn_compare(
     preset: ComparisonPreset,
@@ -272,372 +135,27 @@ pub fn spawn_compare(
     cancel: CancelToken,
     mut emit: impl FnMut(CompareEvent) + Send + 'static,
 ) -> Result<JoinHandle<Result<ComparisonResult, EngineError>>, EngineError> {
-    std::thread::Builder::new()
-        .name("pooltune-compare".into())
-        .spawn(move || run_compare(&preset, &options, &cancel, &mut emit))
-        .map_err(EngineError::Spawn)
-}
-
-/// Every series ready to run, or failed before the start.
-struct Prepared {
-    results: Vec<SeriesResult>,
-    runners: Vec<Option<Box<dyn MeasureSeries>>>,
-    script: Option<ScriptFile>,
-}
-
-/// Builds each series' runner: Rust series directly; Python series after finding their
-/// interpreter and probing it (once per interpreter, so threads and processes on the same
-/// Python run the same calibrated loop).
-fn prepare(
-    preset: &ComparisonPreset,
-    options: &CompareOptions,
-    calibration: &Calibration,
-    shape: &TrialShape,
-    cancel: &CancelToken,
-) -> Prepared {
-    let mut prepared = Prepared {
-        results: Vec::new(),
-        runners: Vec::new(),
-        script: None,
-    };
-    let mut script_error: Option<String> = None;
-    let mut probes: HashMap<PathBuf, Result<InterpreterInfo, String>> = HashMap::new();
-    for spec in &preset.series {
-        let mut result = SeriesResult {
-            label: spec.label.clone(),
-            kind: spec.kind,
-            interpreter: None,
-            points: Vec::new(),
-            error: None,
-        };
-        let runner: Option<Box<dyn MeasureSeries>> = match &spec.setup {
-            SeriesSetup::Rust { workload, pool } => Some(Box::new(RustSeries {
-                setup: PointSetup {
-                    retry_disturbed: preset.sweep.retry_disturbed,
-                    workload: workload.clone(),
-                    pool: pool.clone(),
-                    trials: shape.trials,
-                    length: shape.length,
-                    warmup_ms: shape.warmup_ms,
-                    calibration: calibration.clone(),
-                },
-            })),
-            SeriesSetup::Python(setup) => {
-                let override_path = if spec.kind == SeriesKind::PythonFreeThreaded {
-                    options.free_threaded_python.as_deref()
-                } else {
-                    options.python.as_deref()
-                };
-                let ready =
-                    python::resolve_interpreter(spec.kind, setup, override_path, &options.advice)
-                        .and_then(|path| {
-                            let script = script_path(&mut prepared.script, &mut script_error)?;
-                            let probe = probes
-                                .entry(path.clone())
-                                .or_insert_with(|| probe(&script, &path, cancel))
-                                .clone()?;
-                            Ok((script, probe))
-                        });
-                match ready {
-                    Ok((script, interpreter)) => {
-                        // A "free-threaded" series given an ordinary build says so on the chart.
-                        let note = if spec.kind == SeriesKind::PythonFreeThreaded
-                            && !interpreter.free_threaded_build
-                        {
-                            ", not a free-threaded build"
-                        } else {
-                            ""
-                        };
-                        result.label = format!("{} ({}{note})", spec.label, interpreter.describe());
-                        result.interpreter = Some(interpreter.clone());
-                        Some(Box::new(PythonSeries {
-                            script,
-                            interpreter,
-                            kind: spec.kind,
-                            setup: setup.clone(),
-                            shape: *shape,
-                        }))
-                    }
-                    Err(message) => {
-                        result.error = Some(message);
-                        None
-                    }
-                }
-            }
-        };
-        prepared.results.push(result);
-        prepared.runners.push(runner);
-    }
-    prepared
-}
-
-/// The script's path, written on first use; the error is kept so it is reported per series.
-fn script_path(
-    script: &mut Option<ScriptFile>,
-    error: &mut Option<String>,
-) -> Result<PathBuf, String> {
-    if let Some(message) = error {
-        return Err(message.clone());
-    }
-    if let Some(file) = script {
-        return Ok(file.path());
-    }
-    match ScriptFile::write() {
-        Ok(file) => {
-            let path = file.path();
-            *script = Some(file);
-            Ok(path)
-        }
-        Err(err) => {
-            let message = format!("could not write the Python script to a temporary folder: {err}");
-            *error = Some(message.clone());
-            Err(message)
-        }
-    }
-}
-
-fn probe(
-    script: &Path,
-    interpreter: &Path,
-    cancel: &CancelToken,
-) -> Result<InterpreterInfo, String> {
-    python::probe(script, interpreter, cancel).map_err(|err| match err {
-        ScriptError::Cancelled => "not run: the comparison was stopped".to_owned(),
-        ScriptError::Failed(message) => format!("not run: {message}"),
+    engine::named_thread("pooltune-compare", move || {
+        run_compare(&preset, &options, &cancel, &mut emit)
     })
-}
-
-/// The heart of the runner: for each thread count, each live series in turn. Returns true
-/// when stopped. Failed series are dropped from `runners` and their message kept in
-/// `results`; their remaining steps count as done, so progress still reaches 1.
-pub(crate) fn interleave(
-    thread_counts: &[usize],
-    steps_per_point: usize,
-    runners: &mut [Option<Box<dyn MeasureSeries>>],
-    results: &mut [SeriesResult],
-    cancel: &CancelToken,
-    started: Instant,
-    emit: &mut dyn FnMut(CompareEvent),
-) -> bool {
-    let live = runners.iter().filter(|r| r.is_some()).count();
-    let points = thread_counts.len();
-    let steps_total = live * points * steps_per_point;
-    let mut steps_done = 0;
-    for (point_index, &threads) in thread_counts.iter().enumerate() {
-        for series in 0..runners.len() {
-            let Some(runner) = runners[series].as_mut() else {
-                continue;
-            };
-            if cancel.is_cancelled() {
-                return true;
-            }
-            let steps_before = steps_done;
-            let measured = runner.measure(threads, cancel, &mut |step| {
-                emit(CompareEvent::Progress {
-                    series,
-                    progress: Progress {
-                        threads,
-                        point_index,
-                        points,
-                        steps_done: steps_before + step.min(steps_per_point),
-                        steps_total,
-                        elapsed_s: started.elapsed().as_secs_f64(),
-                        // The comparison's plan is not this sweep's; no overrun note.
-                        planned_s: None,
-                    },
-                });
-            });
-            steps_done = steps_before + steps_per_point;
-            match measured {
-                Measured::Point(point) => {
-                    emit(CompareEvent::SeriesPoint {
-                        series,
-                        point: point.clone(),
-                    });
-                    results[series].points.push(point);
-                }
-                Measured::SeriesFailed(message) => {
-                    emit(CompareEvent::SeriesFailed {
-                        series,
-                        message: message.clone(),
-                    });
-                    results[series].error = Some(message);
-                    runners[series] = None;
-                    steps_done += (points - point_index - 1) * steps_per_point;
-                }
-                Measured::Cancelled => return true,
-            }
-        }
-    }
-    false
+    .map_err(EngineError::Spawn)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::spec::{self, SeriesSpec};
+    use crate::compare::spec::{self, PythonSetup, SeriesKind, SeriesSetup, SeriesSpec};
     use crate::preset::{PoolSpec, SweepSpec, WorkloadSpec};
-    use std::sync::{Arc, Mutex};
 
-    /// A series that measures nothing: it records each call in a shared log and answers at once.
-    struct Mock {
-        name: char,
-        log: Arc<Mutex<Vec<(char, usize)>>>,
-        fail_at: Option<usize>,
-        cancel_at: Option<usize>,
-    }
-
-    impl MeasureSeries for Mock {
-        fn measure(
-            &mut self,
-            threads: usize,
-            cancel: &CancelToken,
-            on_step: &mut dyn FnMut(usize),
-        ) -> Measured {
-            self.log.lock().unwrap().push((self.name, threads));
-            if self.cancel_at == Some(threads) {
-                cancel.cancel();
-                return Measured::Cancelled;
-            }
-            for step in 1..=3 {
-                on_step(step);
-            }
-            if self.fail_at == Some(threads) {
-                return Measured::SeriesFailed(format!("{} broke", self.name));
-            }
-            let mut point = Point::failed(threads, "");
-            point.error = None;
-            point.throughput_per_s = threads as f64;
-            Measured::Point(point)
-        }
-    }
-
-    fn series_result(label: &str) -> SeriesResult {
-        SeriesResult {
-            label: label.into(),
-            kind: SeriesKind::Custom,
-            interpreter: None,
-            points: Vec::new(),
-            error: None,
-        }
-    }
-
-    /// The events as short strings: `P A 2` for a point, `F B` for a failure, `%` progress.
-    fn describe(events: &[CompareEvent]) -> Vec<String> {
-        let names = ['A', 'B', 'C'];
+    /// (series, threads) of each point, in the order measured.
+    fn point_order(events: &[Event]) -> Vec<(usize, usize)> {
         events
             .iter()
             .filter_map(|e| match e {
-                CompareEvent::SeriesPoint { series, point } => {
-                    Some(format!("P {} {}", names[*series], point.threads))
-                }
-                CompareEvent::SeriesFailed { series, .. } => Some(format!("F {}", names[*series])),
+                Event::Point { series, point } => Some((*series, point.threads)),
                 _ => None,
             })
             .collect()
-    }
-
-    fn mocks(
-        log: &Arc<Mutex<Vec<(char, usize)>>>,
-        fail_b_at: Option<usize>,
-        cancel_c_at: Option<usize>,
-    ) -> Vec<Option<Box<dyn MeasureSeries>>> {
-        ['A', 'B', 'C']
-            .into_iter()
-            .map(|name| {
-                Some(Box::new(Mock {
-                    name,
-                    log: Arc::clone(log),
-                    fail_at: (name == 'B').then_some(fail_b_at).flatten(),
-                    cancel_at: (name == 'C').then_some(cancel_c_at).flatten(),
-                }) as Box<dyn MeasureSeries>)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn series_take_turns_at_each_thread_count() {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let mut runners = mocks(&log, Some(2), None);
-        let mut results = vec![series_result("A"), series_result("B"), series_result("C")];
-        let mut events = Vec::new();
-        let cancelled = interleave(
-            &[1, 2, 4],
-            3,
-            &mut runners,
-            &mut results,
-            &CancelToken::new(),
-            Instant::now(),
-            &mut |e| events.push(e),
-        );
-        assert!(!cancelled);
-        assert_eq!(
-            describe(&events),
-            [
-                "P A 1", "P B 1", "P C 1", "P A 2", "F B", "P C 2", "P A 4", "P C 4"
-            ]
-        );
-        // B is not asked again after it failed; the others stand.
-        assert_eq!(
-            *log.lock().unwrap(),
-            [
-                ('A', 1),
-                ('B', 1),
-                ('C', 1),
-                ('A', 2),
-                ('B', 2),
-                ('C', 2),
-                ('A', 4),
-                ('C', 4)
-            ]
-        );
-        assert_eq!(results[1].points.len(), 1);
-        assert_eq!(results[1].error.as_deref(), Some("B broke"));
-        assert_eq!(results[2].points.len(), 3);
-        // Progress ends at 1 even though B stopped early, and never goes back.
-        let fractions: Vec<f64> = events
-            .iter()
-            .filter_map(|e| match e {
-                CompareEvent::Progress { progress, .. } => Some(progress.fraction()),
-                _ => None,
-            })
-            .collect();
-        assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
-        let last = events
-            .iter()
-            .rev()
-            .find_map(|e| match e {
-                CompareEvent::Progress { series, progress } => Some((*series, progress.clone())),
-                _ => None,
-            })
-            .unwrap();
-        assert_eq!(last.0, 2);
-        assert_eq!(last.1.steps_done, last.1.steps_total);
-    }
-
-    #[test]
-    fn a_stop_ends_the_run_and_keeps_the_points() {
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let mut runners = mocks(&log, None, Some(2));
-        let mut results = vec![series_result("A"), series_result("B"), series_result("C")];
-        let mut events = Vec::new();
-        let cancel = CancelToken::new();
-        let cancelled = interleave(
-            &[1, 2, 4],
-            3,
-            &mut runners,
-            &mut results,
-            &cancel,
-            Instant::now(),
-            &mut |e| events.push(e),
-        );
-        assert!(cancelled);
-        assert_eq!(
-            describe(&events),
-            ["P A 1", "P B 1", "P C 1", "P A 2", "P B 2"]
-        );
-        assert_eq!(log.lock().unwrap().last(), Some(&('C', 2)));
-        assert_eq!(results[0].points.len(), 2);
     }
 
     fn fast_comparison(series: Vec<SeriesSpec>) -> ComparisonPreset {
@@ -695,24 +213,18 @@ mod tests {
             ..CompareOptions::default()
         };
         let mut events = Vec::new();
-        let result = run_compare(&comparison, &options, &CancelToken::new(), &mut |e| {
+        let result = run_comparison(&comparison, &options, &CancelToken::new(), &mut |e| {
             events.push(e)
         })
         .unwrap();
-        assert!(matches!(events[0], CompareEvent::Started { .. }));
+        assert!(matches!(events[0], Event::Started(_)));
         assert!(matches!(
             &events[1],
-            CompareEvent::SeriesFailed { series: 1, message } if message.contains("/no/such/python3")
+            Event::SeriesFailed { series: 1, message } if message.contains("/no/such/python3")
         ));
-        let order: Vec<(usize, usize)> = events
-            .iter()
-            .filter_map(|e| match e {
-                CompareEvent::SeriesPoint { series, point } => Some((*series, point.threads)),
-                _ => None,
-            })
-            .collect();
+        let order = point_order(&events);
         assert_eq!(order, [(0, 1), (2, 1), (0, 2), (2, 2)]);
-        assert!(matches!(events.last(), Some(CompareEvent::Finished(_))));
+        assert!(matches!(events.last(), Some(Event::Finished(_))));
         assert!(!result.cancelled);
         assert_eq!(result.series[0].points.len(), 2);
         assert!(result.series[1].points.is_empty());
@@ -737,20 +249,14 @@ mod tests {
             python_series("Python processes", SeriesKind::PythonProcesses),
         ]);
         let mut events = Vec::new();
-        let result = run_compare(
+        let result = run_comparison(
             &comparison,
             &CompareOptions::default(),
             &CancelToken::new(),
             &mut |e| events.push(e),
         )
         .unwrap();
-        let order: Vec<(usize, usize)> = events
-            .iter()
-            .filter_map(|e| match e {
-                CompareEvent::SeriesPoint { series, point } => Some((*series, point.threads)),
-                _ => None,
-            })
-            .collect();
+        let order = point_order(&events);
         assert_eq!(order, [(0, 1), (1, 1), (2, 1), (0, 2), (1, 2), (2, 2)]);
         for series in &result.series {
             assert_eq!(series.error, None, "{}", series.label);

@@ -6,7 +6,8 @@
 //!
 //! The experiment leaves nothing behind: every thread is joined and every process reaped
 //! before the next N starts, and Stop ends them at once. It never imports egui; the GUI and
-//! the CLI consume the same [`CostEvent`]s and [`CostResult`].
+//! the CLI consume the same [`Event`]s and [`CostResult`]. It runs on the engine's skeleton
+//! ([`crate::engine::run`]) like every other experiment.
 
 mod processes;
 pub mod procfs;
@@ -16,7 +17,6 @@ mod threads;
 
 use std::path::PathBuf;
 use std::thread::JoinHandle;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,7 @@ pub use report::{CSV_COLUMNS, export};
 pub use threads::{IdleThreads, default_stack_bytes};
 
 use crate::cancel::CancelToken;
+use crate::engine::{self, RunStart};
 use crate::machine::MachineInfo;
 use crate::preset::InvalidValue;
 use crate::result::nan_null;
@@ -289,6 +290,20 @@ impl CostResult {
     }
 }
 
+/// What a worker-cost run announces when it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Measurements planned ([`CostSpec::planned_steps`]).
+    pub planned: usize,
+}
+
+/// What a worker-cost run reports while it runs: the engine's one event enum, its series the
+/// worker kinds (`series` is the kind's index in [`WorkerKind::ALL`]), its points what N
+/// workers of one kind cost, its progress the measurements done out of those planned.
+pub type Event = engine::Event<Plan, WorkerCost, CostResult>;
+
+// SHIM(issue 11): the worker cost's own event enum, translated from [`Event`], until the
+// app consumes [`Event`] directly.
 /// What a worker-cost run reports while it runs.
 #[derive(Debug, Clone)]
 pub enum CostEvent {
@@ -334,6 +349,213 @@ pub fn measure_processes(count: usize, exe: &std::path::Path) -> WorkerCost {
     IdleProcesses::start(count, exe).measure_and_stop()
 }
 
+/// The worker-cost experiment on the engine's skeleton.
+struct CostRun {
+    spec: CostSpec,
+    /// The Python to measure, or why there is none; None: Python skipped.
+    python: Option<Result<PathBuf, String>>,
+    busy: crate::trust::BusySampler,
+    /// Other processes' CPU use over the whole run, opened when it starts.
+    window: Option<crate::trust::OthersWindow>,
+}
+
+impl engine::Experiment for CostRun {
+    type Started = Plan;
+    type Point = WorkerCost;
+    type Result = CostResult;
+    type Error = CostError;
+    type Calibration = ();
+
+    fn validate(&mut self) -> Result<(), CostError> {
+        self.spec.validate().map_err(CostError::Invalid)?;
+        self.python = match &self.spec.python {
+            PythonChoice::Skip => None,
+            PythonChoice::Auto => {
+                Some(find_python3().ok_or_else(|| "no python3 on the PATH".to_owned()))
+            }
+            PythonChoice::Path(path) if path.exists() => Some(Ok(path.clone())),
+            PythonChoice::Path(path) => return Err(CostError::NoPython(path.clone())),
+        };
+        Ok(())
+    }
+
+    /// Idle workers need no calibration.
+    fn calibrate(&mut self, _cancel: &CancelToken) {}
+
+    fn start(&mut self, _run: &RunStart<()>, _cancel: &CancelToken) -> Plan {
+        // Other processes' CPU use over the whole run: this process's own and its children's
+        // (worker processes and Python, all reaped by the end) are taken out.
+        self.window = Some(crate::trust::OthersWindow::open(&mut self.busy));
+        Plan {
+            planned: self.spec.planned_steps(),
+        }
+    }
+
+    fn measure(
+        &mut self,
+        run: RunStart<()>,
+        cancel: &CancelToken,
+        emit: &mut dyn FnMut(Event),
+    ) -> CostResult {
+        let spec = &self.spec;
+        let stack_bytes = spec.stack_kib.map(|kib| kib * 1024);
+        let mut result = CostResult {
+            machine: run.machine,
+            thread_stack_bytes: stack_bytes.unwrap_or_else(default_stack_bytes),
+            threads: Vec::new(),
+            processes: Vec::new(),
+            python: None,
+            python_threads: Vec::new(),
+            python_processes: Vec::new(),
+            python_error: None,
+            cancelled: false,
+            started_unix_s: run.started_unix_s,
+            duration_s: 0.0,
+            warnings: Vec::new(),
+        };
+        let planned = spec.planned_steps();
+        let mut done = 0;
+        let mut record = |result: &mut CostResult, kind: WorkerKind, cost: WorkerCost| {
+            done += 1;
+            let series = WorkerKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+            result.entries_mut(kind).push(cost.clone());
+            emit(Event::Progress {
+                series,
+                progress: engine::Progress {
+                    threads: cost.workers,
+                    point_index: done - 1,
+                    points: planned.max(done),
+                    steps_done: done,
+                    steps_total: planned.max(done),
+                    elapsed_s: run.started.elapsed().as_secs_f64(),
+                    planned_s: None,
+                },
+            });
+            emit(Event::Point {
+                series,
+                point: cost,
+            });
+        };
+        for &n in &spec.threads {
+            if cancel.is_cancelled() {
+                break;
+            }
+            record(
+                &mut result,
+                WorkerKind::RustThread,
+                measure_threads(n, stack_bytes),
+            );
+        }
+        if !spec.processes.is_empty() {
+            let exe = match &spec.exe {
+                Some(exe) => Ok(exe.clone()),
+                None => crate::pool::process::worker_exe(),
+            };
+            for &n in &spec.processes {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                let cost = match &exe {
+                    Ok(exe) => measure_processes(n, exe),
+                    Err(message) => WorkerCost::failed(n, message.clone()),
+                };
+                record(&mut result, WorkerKind::RustProcess, cost);
+            }
+        }
+        match self.python.take() {
+            Some(Ok(path)) if !cancel.is_cancelled() => {
+                let outcome = python::run(
+                    &path,
+                    &spec.threads,
+                    &spec.processes,
+                    cancel,
+                    &mut |kind, cost| record(&mut result, kind, cost),
+                );
+                match outcome {
+                    Ok(info) => result.python = info,
+                    Err(message) => result.python_error = Some(message),
+                }
+            }
+            Some(Err(message)) => result.python_error = Some(message),
+            _ => {}
+        }
+        result.warnings = cost_warnings(&result);
+        if let Some(window) = &self.window {
+            let other_cpus = window.close(
+                &mut self.busy,
+                &crate::measure::ProcessUsage::now(),
+                0,
+                crate::machine::online_cpus(),
+            );
+            result.warnings.extend(crate::trust::cost_busy_warning(
+                other_cpus,
+                result.machine.logical_cpus,
+            ));
+        }
+        result.cancelled = cancel.is_cancelled();
+        result.duration_s = run.started.elapsed().as_secs_f64();
+        result
+    }
+
+    fn thread_failed(err: std::io::Error) -> CostError {
+        CostError::Spawn(err)
+    }
+}
+
+impl CostRun {
+    fn new(spec: CostSpec) -> CostRun {
+        CostRun {
+            spec,
+            python: None,
+            busy: crate::trust::BusySampler::system(),
+            window: None,
+        }
+    }
+}
+
+/// Runs the whole experiment on the calling thread through the engine's skeleton, reporting
+/// through `emit`. A stopped run keeps what it measured. Python failing is not an error: it
+/// is noted in `python_error`.
+pub fn run(
+    spec: &CostSpec,
+    cancel: &CancelToken,
+    emit: &mut dyn FnMut(Event),
+) -> Result<CostResult, CostError> {
+    engine::run(&mut CostRun::new(spec.clone()), cancel, emit)
+}
+
+/// [`run`] on a named background thread (`pooltune-cost`). Worker processes are tied to
+/// that thread (see [`crate::pool::process::ProcessPool::new`]) and all end before it does.
+pub fn spawn(
+    spec: CostSpec,
+    cancel: CancelToken,
+    emit: impl FnMut(Event) + Send + 'static,
+) -> Result<JoinHandle<Result<CostResult, CostError>>, CostError> {
+    engine::spawn("pooltune-cost", CostRun::new(spec), cancel, emit)
+}
+
+// SHIM(issue 11)
+/// Turns the engine's events of a cost run into [`CostEvent`]s, counting measurements.
+fn cost_events(mut emit: impl FnMut(CostEvent)) -> impl FnMut(Event) {
+    let mut done = 0;
+    move |event| match event {
+        Event::Started(plan) => emit(CostEvent::Started {
+            planned: plan.planned,
+        }),
+        Event::Point { series, point } => {
+            done += 1;
+            emit(CostEvent::Measured {
+                kind: WorkerKind::ALL[series.min(WorkerKind::ALL.len() - 1)],
+                cost: point,
+                done,
+            });
+        }
+        Event::Finished(result) => emit(CostEvent::Finished(result)),
+        Event::Progress { .. } | Event::SeriesFailed { .. } => {}
+    }
+}
+
+// SHIM(issue 11): callers use cost::run and cost::Event.
 /// Runs the whole experiment on the calling thread, reporting through `emit`. A stopped run
 /// keeps what it measured. Python failing is not an error: it is noted in `python_error`.
 pub fn run_cost(
@@ -341,104 +563,7 @@ pub fn run_cost(
     cancel: &CancelToken,
     emit: &mut dyn FnMut(CostEvent),
 ) -> Result<CostResult, CostError> {
-    spec.validate().map_err(CostError::Invalid)?;
-    let python = match &spec.python {
-        PythonChoice::Skip => None,
-        PythonChoice::Auto => {
-            Some(find_python3().ok_or_else(|| "no python3 on the PATH".to_owned()))
-        }
-        PythonChoice::Path(path) if path.exists() => Some(Ok(path.clone())),
-        PythonChoice::Path(path) => return Err(CostError::NoPython(path.clone())),
-    };
-    let started = Instant::now();
-    // Other processes' CPU use over the whole run: this process's own and its children's
-    // (worker processes and Python, all reaped by the end) are taken out.
-    let mut busy = crate::trust::BusySampler::system();
-    let window = crate::trust::OthersWindow::open(&mut busy);
-    let stack_bytes = spec.stack_kib.map(|kib| kib * 1024);
-    let mut result = CostResult {
-        machine: MachineInfo::detect(),
-        thread_stack_bytes: stack_bytes.unwrap_or_else(default_stack_bytes),
-        threads: Vec::new(),
-        processes: Vec::new(),
-        python: None,
-        python_threads: Vec::new(),
-        python_processes: Vec::new(),
-        python_error: None,
-        cancelled: false,
-        started_unix_s: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        duration_s: 0.0,
-        warnings: Vec::new(),
-    };
-    emit(CostEvent::Started {
-        planned: spec.planned_steps(),
-    });
-    let mut done = 0;
-    let mut record = |result: &mut CostResult, kind: WorkerKind, cost: WorkerCost| {
-        done += 1;
-        result.entries_mut(kind).push(cost.clone());
-        emit(CostEvent::Measured { kind, cost, done });
-    };
-    for &n in &spec.threads {
-        if cancel.is_cancelled() {
-            break;
-        }
-        record(
-            &mut result,
-            WorkerKind::RustThread,
-            measure_threads(n, stack_bytes),
-        );
-    }
-    if !spec.processes.is_empty() {
-        let exe = match &spec.exe {
-            Some(exe) => Ok(exe.clone()),
-            None => crate::pool::process::worker_exe(),
-        };
-        for &n in &spec.processes {
-            if cancel.is_cancelled() {
-                break;
-            }
-            let cost = match &exe {
-                Ok(exe) => measure_processes(n, exe),
-                Err(message) => WorkerCost::failed(n, message.clone()),
-            };
-            record(&mut result, WorkerKind::RustProcess, cost);
-        }
-    }
-    match python {
-        Some(Ok(path)) if !cancel.is_cancelled() => {
-            let outcome = python::run(
-                &path,
-                &spec.threads,
-                &spec.processes,
-                cancel,
-                &mut |kind, cost| record(&mut result, kind, cost),
-            );
-            match outcome {
-                Ok(info) => result.python = info,
-                Err(message) => result.python_error = Some(message),
-            }
-        }
-        Some(Err(message)) => result.python_error = Some(message),
-        _ => {}
-    }
-    result.warnings = cost_warnings(&result);
-    let other_cpus = window.close(
-        &mut busy,
-        &crate::measure::ProcessUsage::now(),
-        0,
-        crate::machine::online_cpus(),
-    );
-    result.warnings.extend(crate::trust::cost_busy_warning(
-        other_cpus,
-        result.machine.logical_cpus,
-    ));
-    result.cancelled = cancel.is_cancelled();
-    result.duration_s = started.elapsed().as_secs_f64();
-    emit(CostEvent::Finished(Box::new(result.clone())));
-    Ok(result)
+    run(spec, cancel, &mut cost_events(emit))
 }
 
 /// One sentence per entry whose memory could not be measured cleanly, and one per entry
@@ -462,17 +587,14 @@ pub fn cost_warnings(result: &CostResult) -> Vec<String> {
     warnings
 }
 
-/// Runs [`run_cost`] on a named background thread (`pooltune-cost`). Worker processes are
-/// tied to that thread (see [`crate::pool::process::ProcessPool::new`]) and all end before it does.
+// SHIM(issue 11): callers use cost::spawn and cost::Event.
+/// Runs [`run_cost`] on a named background thread (`pooltune-cost`).
 pub fn spawn_cost(
     spec: CostSpec,
     cancel: CancelToken,
-    mut emit: impl FnMut(CostEvent) + Send + 'static,
+    emit: impl FnMut(CostEvent) + Send + 'static,
 ) -> Result<JoinHandle<Result<CostResult, CostError>>, CostError> {
-    std::thread::Builder::new()
-        .name("pooltune-cost".into())
-        .spawn(move || run_cost(&spec, &cancel, &mut emit))
-        .map_err(CostError::Spawn)
+    spawn(spec, cancel, cost_events(emit))
 }
 
 /// The `q` quantile of sorted values by the nearest-rank method (the smallest value with at
@@ -509,25 +631,20 @@ mod tests {
         let message = spec.validate().unwrap_err().to_string();
         assert!(message.contains("`threads` = 0"), "{message}");
         assert!(message.contains("1 to 4096"), "{message}");
-        let spec = CostSpec {
-            processes: vec![100_000],
-            ..CostSpec::default()
-        };
+        let refusal = |spec: CostSpec| spec.validate().unwrap_err().to_string();
         assert!(
-            spec.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("processes")
+            refusal(CostSpec {
+                processes: vec![100_000],
+                ..CostSpec::default()
+            })
+            .contains("processes")
         );
-        let spec = CostSpec {
-            stack_kib: Some(4),
-            ..CostSpec::default()
-        };
         assert!(
-            spec.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("stack_kib")
+            refusal(CostSpec {
+                stack_kib: Some(4),
+                ..CostSpec::default()
+            })
+            .contains("stack_kib")
         );
         assert!(CostSpec::default().validate().is_ok());
     }

@@ -21,9 +21,9 @@ pub use process::{WORKER_MODE_ARG, run_worker_process};
 pub use recorder::{WorkerRecorder, new_histogram, record_ns};
 
 use crate::cancel::TrialStop;
-use crate::preset::{PoolSpec, WorkloadSpec};
-use crate::result::Calibration;
-use crate::workload::Workload;
+use crate::preset::PoolSpec;
+pub use crate::workload::WorkloadSource;
+use crate::workload::{Workload, WorkloadFactory};
 
 /// What a trial asks of a pool.
 pub struct TrialPlan<'a> {
@@ -98,21 +98,13 @@ pub trait Pool: Send {
     fn run_trial(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure>;
 }
 
-/// What a pool needs to know about the workload beyond the built [`Workload`]: a process pool
-/// rebuilds the workload inside each worker process from its spec.
-#[derive(Debug, Clone)]
-pub struct WorkloadSource {
-    /// The workload's spec.
-    pub spec: WorkloadSpec,
-    /// The run's calibration.
-    pub calibration: Calibration,
-}
-
-/// Builds a pool of `threads` workers. The error names the thread count and the OS error.
+/// Builds a pool of `threads` workers for the workload of `factory`. The error names the
+/// thread count and the OS error; a process pool refuses a workload its workers cannot
+/// rebuild ([`WorkloadFactory::worker_source`]).
 pub fn build(
     spec: &PoolSpec,
     threads: usize,
-    source: &WorkloadSource,
+    factory: &WorkloadFactory,
 ) -> Result<Box<dyn Pool>, String> {
     let pool: Box<dyn Pool> = match *spec {
         PoolSpec::Rayon => Box::new(rayon_pool::RayonPool::new(threads)?),
@@ -125,7 +117,10 @@ pub fn build(
             chunk_size,
             feeding,
         } => Box::new(process::ProcessPool::new(
-            threads, chunk_size, feeding, source,
+            threads,
+            chunk_size,
+            feeding,
+            factory.worker_source()?,
         )?),
     };
     Ok(pool)

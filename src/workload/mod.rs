@@ -3,6 +3,10 @@
 //! `black_box`, and check the trial's stop flag between small slices of work so that a Stop
 //! takes effect within milliseconds even for long tasks.
 //!
+//! A [`WorkloadFactory`] is what a series hands its pool: it builds the workload for N workers
+//! and says how a worker process can rebuild it, or that it cannot (a workload built in this
+//! process, such as a test's or a bench's, has no spec a worker could rebuild it from).
+//!
 //! A workload never measures anything: the pools time tasks and read clocks around them.
 
 mod compute;
@@ -45,6 +49,66 @@ pub trait Workload: Send + Sync {
     fn end_trial(&self, tasks_run: u64) -> Result<(), String> {
         let _ = tasks_run;
         Ok(())
+    }
+}
+
+/// What a worker process needs to rebuild a workload: its spec and the run's calibration.
+#[derive(Debug, Clone)]
+pub struct WorkloadSource {
+    /// The workload's spec.
+    pub spec: WorkloadSpec,
+    /// The run's calibration.
+    pub calibration: Calibration,
+}
+
+/// Builds the workload a series runs, for each thread count, and tells a process pool how
+/// its workers can rebuild it.
+#[derive(Clone)]
+pub enum WorkloadFactory {
+    /// A built-in workload: built here from its spec, and rebuilt from the same spec inside
+    /// each worker process.
+    Spec(WorkloadSource),
+    /// A workload already built in this process (tests, benches, later a Rust closure): it
+    /// runs on pools of threads only; a worker process cannot rebuild it.
+    Built(Arc<dyn Workload>),
+}
+
+impl std::fmt::Debug for WorkloadFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorkloadFactory::Spec(source) => f.debug_tuple("Spec").field(source).finish(),
+            WorkloadFactory::Built(_) => f.write_str("Built(..)"),
+        }
+    }
+}
+
+impl WorkloadFactory {
+    /// The factory of a built-in workload.
+    pub fn from_spec(spec: &WorkloadSpec, calibration: &Calibration) -> WorkloadFactory {
+        WorkloadFactory::Spec(WorkloadSource {
+            spec: spec.clone(),
+            calibration: calibration.clone(),
+        })
+    }
+
+    /// The workload for `workers` concurrent workers.
+    pub fn build(&self, workers: usize) -> Result<Arc<dyn Workload>, String> {
+        match self {
+            WorkloadFactory::Spec(source) => build(&source.spec, &source.calibration, workers),
+            WorkloadFactory::Built(workload) => Ok(Arc::clone(workload)),
+        }
+    }
+
+    /// How a worker process rebuilds this workload, or why it cannot: a process pool must
+    /// run the workload it was handed, never a stand-in.
+    pub fn worker_source(&self) -> Result<&WorkloadSource, String> {
+        match self {
+            WorkloadFactory::Spec(source) => Ok(source),
+            WorkloadFactory::Built(_) => Err("a process pool rebuilds its workload from a spec \
+                 in each worker process, and this workload was built inside pooltune with no \
+                 spec a worker can rebuild: run it on a pool of threads (rayon, queue or spawn)"
+                .to_owned()),
+        }
     }
 }
 

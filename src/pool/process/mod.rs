@@ -153,6 +153,13 @@ enum TrialError {
 }
 
 impl ProcessPool {
+    /// Waits up to [`POLL_SLICE`] for the workers and puts what they sent in `events`
+    /// (emptied first).
+    fn poll(&mut self, events: &mut Vec<Event>) {
+        events.clear();
+        pump(&mut self.workers, POLL_SLICE, events, &mut self.scratch);
+    }
+
     /// Starts `processes` workers from [`worker_exe`] and waits until each has built the
     /// workload.
     ///
@@ -249,13 +256,7 @@ impl ProcessPool {
                 ));
             }
             let mut events = std::mem::take(&mut self.events);
-            events.clear();
-            pump(
-                &mut self.workers,
-                POLL_SLICE,
-                &mut events,
-                &mut self.scratch,
-            );
+            self.poll(&mut events);
             for event in events.drain(..) {
                 match event {
                     Event::Message(w, FromWorker::Ready) => ready[w] = true,
@@ -392,13 +393,7 @@ impl ProcessPool {
             if end_sent && ended.iter().all(|&e| e) {
                 break;
             }
-            events.clear();
-            pump(
-                &mut self.workers,
-                POLL_SLICE,
-                &mut events,
-                &mut self.scratch,
-            );
+            self.poll(&mut events);
             for event in events.drain(..) {
                 if let Event::Message(w, message) = &event {
                     // Learn how long a chunk really takes, so the limit stays a multiple of it.

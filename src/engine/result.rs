@@ -1,0 +1,84 @@
+//! What the engine produces: one [`SeriesResult`] per series of a run, each with its
+//! [`Point`]s, held by one [`RunResult`]. A sweep's [`crate::result::SweepResult`] and a
+//! comparison's [`crate::compare::ComparisonResult`] are made from it; their JSON is theirs.
+//! Nothing here measures or draws.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::spec::SeriesKind;
+use crate::machine::MachineInfo;
+use crate::result::{Calibration, Point};
+
+/// A whole series run: where, with what calibration, and one result per series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// The machine it ran on.
+    pub machine: MachineInfo,
+    /// The run's calibration.
+    pub calibration: Calibration,
+    /// Thread counts, in the order run.
+    pub thread_counts: Vec<usize>,
+    /// One result per series, in the plan's order.
+    pub series: Vec<SeriesResult>,
+    /// True when the run was stopped before every thread count ran.
+    pub cancelled: bool,
+    /// When it started, seconds since the Unix epoch.
+    pub started_unix_s: u64,
+    /// How long it took, in seconds.
+    pub duration_s: f64,
+}
+
+/// One series of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesResult {
+    /// The legend: the preset's label, with the interpreter's version and GIL state added for
+    /// Python series (`Python threads (CPython 3.11.7, GIL on)`).
+    pub label: String,
+    /// What the series is.
+    pub kind: SeriesKind,
+    /// The Python interpreter that ran it (null for Rust series and for a Python series whose
+    /// interpreter was not found).
+    pub interpreter: Option<InterpreterInfo>,
+    /// One point per thread count measured, in order; the same fields as a sweep's points.
+    /// Python points fill what the script measures and leave the rest null.
+    pub points: Vec<Point>,
+    /// Why the series stopped or did not run at all (no interpreter, malformed script output),
+    /// or null. The points measured before the failure stay.
+    pub error: Option<String>,
+}
+
+/// The interpreter a Python series ran on, as the script reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterpreterInfo {
+    /// The executable run.
+    pub path: PathBuf,
+    /// `sys.implementation.name` (`cpython`).
+    pub implementation: String,
+    /// `platform.python_version()` (`3.13.0`).
+    pub version: String,
+    /// Whether the GIL is on (`sys._is_gil_enabled()`; always true before 3.13).
+    pub gil_enabled: bool,
+    /// A free-threaded build (`Py_GIL_DISABLED`, such as `python3.13t`).
+    pub free_threaded_build: bool,
+    /// Iterations of the script's task loop per microsecond of CPU: `compute_us` is turned
+    /// into loop iterations with this, once for the whole series.
+    pub loops_per_us: f64,
+}
+
+impl InterpreterInfo {
+    /// `CPython 3.11.7, GIL on`: what a legend adds to a Python series' label.
+    pub fn describe(&self) -> String {
+        let name = match self.implementation.as_str() {
+            "cpython" => "CPython",
+            "pypy" => "PyPy",
+            other => other,
+        };
+        format!(
+            "{name} {}, GIL {}",
+            self.version,
+            if self.gil_enabled { "on" } else { "off" }
+        )
+    }
+}

@@ -1,0 +1,149 @@
+//! Sources: what a series measures, built once per run as a `Box<dyn Series>`. [`build`] is
+//! the one match over series setups: a new source is one file here and one arm there.
+//!
+//! - [`in_process`]: a built-in workload × one of pooltune's pools.
+//! - [`python`]: the shipped script on a probed CPython.
+//!
+//! A sweep preset is a plan of one series ([`SeriesPlan`] for [`Preset`]); a comparison is a
+//! plan of several ([`ComparisonPlan`]). Sources never emit events and never decide the
+//! order of a run: the engine does.
+
+pub mod in_process;
+pub mod python;
+
+use crate::cancel::CancelToken;
+use crate::compare::CompareOptions;
+use crate::compare::python::TrialShape;
+use crate::compare::spec::{ComparisonPreset, SeriesKind, SeriesSetup, SeriesSpec};
+use crate::engine::{PreparedSeries, SeriesInfo, SeriesPlan};
+use crate::preset::{InvalidValue, Preset, SweepSpec};
+use crate::result::Calibration;
+
+use self::in_process::{InProcessSeries, PointSetup};
+
+/// What building a run's series needs beyond each series' own spec.
+pub struct BuildContext<'a> {
+    /// The trials every series runs.
+    pub sweep: &'a SweepSpec,
+    /// The run's calibration.
+    pub calibration: &'a Calibration,
+    /// Interpreters found and probed so far, and the script they run.
+    pub python: python::PythonRun<'a>,
+}
+
+impl<'a> BuildContext<'a> {
+    /// The context of a run with the trials of `sweep`.
+    pub fn new(
+        sweep: &'a SweepSpec,
+        calibration: &'a Calibration,
+        options: &'a CompareOptions,
+        cancel: &'a CancelToken,
+    ) -> BuildContext<'a> {
+        let shape = TrialShape {
+            trials: sweep.trials,
+            length: sweep.trial_length(),
+            warmup_ms: sweep.warmup_ms,
+        };
+        BuildContext {
+            sweep,
+            calibration,
+            python: python::PythonRun::new(options, shape, cancel),
+        }
+    }
+}
+
+/// The series `spec` describes, ready to run or failed before the start.
+pub fn build(spec: &SeriesSpec, context: &mut BuildContext<'_>) -> PreparedSeries {
+    match &spec.setup {
+        SeriesSetup::Rust { workload, pool } => PreparedSeries {
+            info: SeriesInfo {
+                label: spec.label.clone(),
+                kind: spec.kind,
+                interpreter: None,
+            },
+            series: Ok(Box::new(InProcessSeries::new(PointSetup::new(
+                workload,
+                pool,
+                context.sweep,
+                context.calibration.clone(),
+            )))),
+        },
+        SeriesSetup::Python(setup) => context.python.prepare(spec, setup),
+    }
+}
+
+/// The seconds a sweep's warm-ups and trials take by its plan; None for task-count trials.
+fn planned_s(sweep: &SweepSpec) -> Option<f64> {
+    sweep.timed_length_ms().map(|ms| ms as f64 / 1000.0)
+}
+
+/// A sweep preset is a run of one series: its workload on its pool.
+impl SeriesPlan for Preset {
+    fn validate(&self) -> Result<(), InvalidValue> {
+        Preset::validate(self, crate::machine::available_memory_bytes())
+    }
+
+    fn thread_counts(&self) -> Vec<usize> {
+        self.sweep.thread_counts()
+    }
+
+    fn trials(&self) -> u32 {
+        self.sweep.trials
+    }
+
+    fn planned_s(&self) -> Option<f64> {
+        planned_s(&self.sweep)
+    }
+
+    fn prepare(&self, calibration: &Calibration, cancel: &CancelToken) -> Vec<PreparedSeries> {
+        let spec = SeriesSpec {
+            label: self.name.clone(),
+            kind: SeriesKind::Custom,
+            setup: SeriesSetup::Rust {
+                workload: self.workload.clone(),
+                pool: self.pool.clone(),
+            },
+        };
+        let options = CompareOptions::default();
+        let mut context = BuildContext::new(&self.sweep, calibration, &options, cancel);
+        vec![build(&spec, &mut context)]
+    }
+}
+
+/// A comparison as run: its preset and the choices made when it was started.
+#[derive(Debug, Clone)]
+pub struct ComparisonPlan {
+    /// The comparison.
+    pub preset: ComparisonPreset,
+    /// Interpreters given on the command line or in the app.
+    pub options: CompareOptions,
+}
+
+impl SeriesPlan for ComparisonPlan {
+    fn validate(&self) -> Result<(), InvalidValue> {
+        self.preset
+            .validate(crate::machine::available_memory_bytes())
+    }
+
+    fn thread_counts(&self) -> Vec<usize> {
+        self.preset.thread_counts()
+    }
+
+    fn trials(&self) -> u32 {
+        self.preset.sweep.trials
+    }
+
+    /// The comparison's plan is not one sweep's: no overrun note.
+    fn planned_s(&self) -> Option<f64> {
+        None
+    }
+
+    fn prepare(&self, calibration: &Calibration, cancel: &CancelToken) -> Vec<PreparedSeries> {
+        let mut context = BuildContext::new(&self.preset.sweep, calibration, &self.options, cancel);
+        self.preset
+            .series
+            .iter()
+            .map(|spec| build(spec, &mut context))
+            .collect()
+    }
+}
