@@ -1,36 +1,43 @@
-//! The desktop app: configure a sweep, run it, watch the points arrive beside live CPU and
-//! memory readings, and compare runs on one chart.
+//! The desktop app's shell: configure a sweep, run it, watch the points arrive beside live
+//! CPU and memory readings, compare runs on one chart, compare series and measure what a
+//! worker costs, each in its tab (the shape of egui_demo_app's `wrap_app.rs`).
 //!
-//! The app measures nothing itself. The engine runs on its own named thread
-//! (`sweep::spawn_sweep`) and the monitor on another (`monitor::Monitor`); both hand their
-//! events to channels whose sender also asks egui for a repaint, so the window repaints when
-//! data arrives (and at most a few times a second while a sweep runs) and not at all when
-//! idle. Drawing code never calls the engine: buttons and shortcuts produce [`Command`]s,
-//! applied once the frame is drawn (the egui demo app's `Command` / `run_cmd` shape).
+//! The shell holds the tabs (`tabs`), the live readings, the notice under the top bar,
+//! persistence, screenshots and the window's launch; each tab holds its own store and run
+//! (`run::RunHandle`). The app measures nothing itself. The engine runs on its own named
+//! thread and the monitor on another (`monitor::Monitor`); both hand their events to channels
+//! whose sender also asks egui for a repaint, so the window repaints when data arrives (and
+//! at most a few times a second while a run goes on) and not at all when idle. Drawing code
+//! never calls the engine: buttons and shortcuts produce [`Command`]s, applied once the frame
+//! is drawn (the egui demo app's `Command` / `run_cmd` shape).
 
 use eframe::egui;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, TryRecvError};
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, ThemePreference, Ui};
 
-use crate::cancel::CancelToken;
 use crate::compare::ComparisonPreset;
-use crate::error::EngineError;
-use crate::export::{self, Format};
 use crate::monitor::{History, Monitor, Sample};
-use crate::preset::{self, InvalidValue, Preset, PresetEntry};
-use crate::result::SweepResult;
-use crate::sweep::{self, Progress, SweepEvent};
-use crate::ui::compare::{self as compare_ui, CompareCommand, CompareInputs, CompareTab};
-use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths};
-use crate::ui::cost::{self, CostDraft, CostTab};
-use crate::ui::plots::{self, PlotOptions};
-use crate::ui::session::{RunStatus, Session};
-use crate::ui::{format, live, results};
+use crate::preset::{self, Preset, PresetEntry};
+use crate::ui::config::{ConfigDraft, PresetPaths};
+use crate::ui::cost::CostDraft;
+use crate::ui::live;
+use crate::ui::plots::PlotOptions;
+use crate::ui::session::Session;
+
+pub mod command;
+pub mod remembered;
+pub mod run;
+pub mod tabs;
+
+pub use command::{Command, CompareCommand, CostCommand, Reply, SweepCommand};
+use tabs::Tab as _;
+pub use tabs::compare::{CompareFields, CompareInputs, CompareTab};
+pub use tabs::cost::CostTab;
+pub use tabs::sweep::{RUNNING_REPAINT, SweepTab};
 
 /// Time between live readings while a sweep runs. Each reading repaints the window, and with
 /// software OpenGL a repaint of the whole window costs tens of milliseconds of CPU that the
@@ -42,82 +49,10 @@ const LIVE_INTERVAL_RUNNING: Duration = Duration::from_secs(1);
 /// costs a software-rendered window tens of milliseconds of CPU: one every 2 s keeps an idle
 /// window at a few percent of one CPU at worst (README, "The desktop app"); Pause stops them.
 const LIVE_INTERVAL_IDLE: Duration = Duration::from_secs(2);
-/// Slowest repaint while a sweep runs, so that the time left counts down even with the live
-/// readings paused; readings and engine events repaint sooner and reset this timer.
-const RUNNING_REPAINT: Duration = Duration::from_secs(1);
 
-/// A file format for [`Command::Export`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportKind {
-    /// One row per point.
-    Csv,
-    /// The whole result, the engine's own format.
-    Json,
-}
-
-impl ExportKind {
-    /// The engine's format for it.
-    pub fn format(self) -> Format {
-        match self {
-            ExportKind::Csv => Format::Csv,
-            ExportKind::Json => Format::Json,
-        }
-    }
-
-    /// The file extension the export gets.
-    pub fn extension(self) -> &'static str {
-        match self {
-            ExportKind::Csv => "csv",
-            ExportKind::Json => "json",
-        }
-    }
-}
-
-/// Something the user asked for, applied after the frame is drawn.
-#[derive(Debug, Clone, PartialEq)]
-#[must_use]
-pub enum Command {
-    /// Start a sweep of the current configuration.
-    Run,
-    /// Stop the running sweep; its finished points are kept.
-    Stop,
-    /// Run when idle, stop when running (the Space key); on the "Worker cost" tab, its run.
-    ToggleRun,
-    /// Load a preset file into the configuration; a bad file changes nothing.
-    LoadPreset(PathBuf),
-    /// Load the file named in the "Load from" field (Ctrl+O).
-    LoadFromField,
-    /// Save the configuration as a preset file, atomically.
-    SavePreset(PathBuf),
-    /// Save to the "Save to" field or the user presets folder (Ctrl+S).
-    SaveToField,
-    /// Show run `id`'s points in the table.
-    SelectRun(u64),
-    /// Remove run `id` from the session.
-    RemoveRun(u64),
-    /// Rename run `id` (a blank name is ignored: the legend needs one).
-    RenameRun(u64, String),
-    /// Write run `id` in a format; the extension is set by the format.
-    Export(ExportKind, u64, PathBuf),
-    /// Write a PNG of the plots as shown.
-    ExportPng(PathBuf),
-    /// Write the Worker cost tab's last result (the format of `pooltune cost --format`).
-    ExportCost(ExportKind, PathBuf),
-    /// Write a PNG of the Worker cost tab's two plots as shown.
-    ExportCostPng(PathBuf),
-    /// Use these model options (U, p99 target) for every run's recommendation.
-    SetModelOptions(crate::model::ModelOptions),
-    /// Something for the Compare tab.
-    Compare(CompareCommand),
-    /// Start a worker-cost run of the "Worker cost" tab's inputs.
-    RunCost,
-    /// Stop the worker-cost run; what it measured is kept.
-    StopCost,
-}
-
-/// The views of the central area. Comparison and worker-cost views slot in here as tabs.
+/// The tabs of the central area.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Tab {
+pub enum TabId {
     /// Throughput and latency against threads, the runs and the results table.
     #[default]
     Sweep,
@@ -128,17 +63,9 @@ pub enum Tab {
     Cost,
 }
 
-impl Tab {
+impl TabId {
     /// Every tab, in the order shown.
-    pub const ALL: [Tab; 3] = [Tab::Sweep, Tab::Compare, Tab::Cost];
-
-    fn title(self) -> &'static str {
-        match self {
-            Tab::Sweep => "Sweep",
-            Tab::Compare => "Compare",
-            Tab::Cost => "Worker cost",
-        }
-    }
+    pub const ALL: [TabId; 3] = [TabId::Sweep, TabId::Compare, TabId::Cost];
 }
 
 /// What the app remembers across restarts (window size and position are eframe's own).
@@ -161,7 +88,7 @@ pub struct PersistedState {
     /// Live readings paused.
     pub live_paused: bool,
     /// The tab shown.
-    pub tab: Tab,
+    pub tab: TabId,
     /// The Compare tab's fields, view and loaded comparison.
     pub compare: CompareInputs,
     /// The Worker cost tab's inputs.
@@ -180,7 +107,7 @@ impl Default for PersistedState {
             paths: PresetPaths::default(),
             export_path: "pooltune-result".to_owned(),
             live_paused: false,
-            tab: Tab::Sweep,
+            tab: TabId::Sweep,
             compare: CompareInputs::default(),
             cost: CostDraft::default(),
             cost_export_path: "pooltune-cost".to_owned(),
@@ -203,7 +130,7 @@ pub struct AppOptions {
     /// Take live readings (tests turn this off to keep the window still).
     pub live_readings: bool,
     /// Open on this tab instead of the remembered one (`--tab`); `--run` runs that tab's run.
-    pub tab: Option<Tab>,
+    pub tab: Option<TabId>,
 }
 
 impl Default for AppOptions {
@@ -226,17 +153,6 @@ pub struct Notice {
     pub text: String,
     /// An error (red) rather than information.
     pub error: bool,
-}
-
-/// The sweep being measured.
-struct ActiveSweep {
-    run_id: u64,
-    cancel: CancelToken,
-    events: Receiver<SweepEvent>,
-    thread: Option<JoinHandle<Result<SweepResult, EngineError>>>,
-    progress: Option<(Progress, Instant)>,
-    started: Instant,
-    stopping: bool,
 }
 
 /// The live-readings side of the app.
@@ -264,22 +180,20 @@ struct PendingShot {
 
 /// The pooltune window.
 pub struct PooltuneApp {
-    state: PersistedState,
-    draft: ConfigDraft,
-    session: Session,
-    sweep: Option<ActiveSweep>,
+    theme: ThemePreference,
+    live_paused: bool,
+    tab: TabId,
+    sweep: SweepTab,
     compare: CompareTab,
+    cost: CostTab,
     live: Live,
-    presets: Vec<PresetEntry>,
     notice: Option<Notice>,
     available_memory: u64,
-    plots_rect: Option<egui::Rect>,
     pixels_per_point: f32,
     shot: Option<PendingShot>,
     run_at_start: bool,
     screenshot_when_done: Option<PathBuf>,
     applied_theme: Option<ThemePreference>,
-    cost: CostTab,
 }
 
 impl PooltuneApp {
@@ -291,16 +205,16 @@ impl PooltuneApp {
             .unwrap_or_default();
         // `--preset` opens the tab of its kind, so that `--run` runs what it names.
         if options.comparison.is_some() {
-            state.tab = Tab::Compare;
+            state.tab = TabId::Compare;
         } else if options.preset.is_some() {
-            state.tab = Tab::Sweep;
+            state.tab = TabId::Sweep;
         }
         if let Some(tab) = options.tab {
             state.tab = tab;
         }
         let draft = match options.preset {
             Some(preset) => ConfigDraft::new(preset),
-            None => remembered_draft(&state),
+            None => tabs::sweep::remembered_draft(&state.draft_toml, &state.threads_text),
         };
         let live = if options.live_readings {
             start_live(&cc.egui_ctx, state.live_paused)
@@ -314,36 +228,44 @@ impl PooltuneApp {
                 paused: state.live_paused,
             }
         };
-        let compare = CompareTab::new(options.comparison, state.compare.clone());
-        let cost = CostTab::new(state.cost.clone(), state.cost_export_path.clone());
-        PooltuneApp {
-            state,
-            draft,
-            session: Session::default(),
-            sweep: None,
+        let PersistedState {
+            theme,
+            plot,
+            paths,
+            export_path,
+            live_paused,
+            tab,
             compare,
+            cost,
+            cost_export_path,
+            ..
+        } = state;
+        PooltuneApp {
+            theme,
+            live_paused,
+            tab,
+            sweep: SweepTab::new(draft, plot, paths, export_path),
+            compare: CompareTab::new(options.comparison, compare),
+            cost: CostTab::new(cost, cost_export_path),
             live,
-            presets: preset::list_presets(),
             notice: None,
             available_memory: preset::available_memory_bytes(),
-            plots_rect: None,
             pixels_per_point: cc.egui_ctx.pixels_per_point(),
             shot: None,
             run_at_start: options.run_at_start,
             screenshot_when_done: options.screenshot_when_done,
             applied_theme: None,
-            cost,
         }
     }
 
     /// The configuration being edited.
     pub fn draft(&self) -> &ConfigDraft {
-        &self.draft
+        &self.sweep.draft
     }
 
     /// The configuration being edited, to change it (tests shorten sweeps this way).
     pub fn draft_mut(&mut self) -> &mut ConfigDraft {
-        &mut self.draft
+        &mut self.sweep.draft
     }
 
     /// The "Worker cost" tab: its inputs, run and figures.
@@ -358,7 +280,7 @@ impl PooltuneApp {
 
     /// The runs of this session.
     pub fn session(&self) -> &Session {
-        &self.session
+        self.sweep.session()
     }
 
     /// The Compare tab: its comparison, fields and run.
@@ -373,7 +295,7 @@ impl PooltuneApp {
 
     /// True while a sweep is being measured.
     pub fn is_running(&self) -> bool {
-        self.sweep.is_some()
+        self.sweep.is_running()
     }
 
     /// The message under the top bar.
@@ -383,18 +305,25 @@ impl PooltuneApp {
 
     /// The presets found on disk.
     pub fn presets(&self) -> &[PresetEntry] {
-        &self.presets
+        self.sweep.presets()
     }
 
     /// What is remembered across restarts.
     pub fn persisted(&self) -> PersistedState {
-        let mut state = self.state.clone();
-        state.draft_toml = preset::to_toml(&self.draft.preset).unwrap_or_default();
-        state.threads_text.clone_from(&self.draft.threads_text);
-        state.compare = self.compare.inputs();
-        state.cost = self.cost.draft.clone();
-        state.cost_export_path.clone_from(&self.cost.export_path);
-        state
+        let sweep = &self.sweep;
+        PersistedState {
+            theme: self.theme,
+            plot: sweep.plot.clone(),
+            draft_toml: preset::to_toml(&sweep.draft.preset).unwrap_or_default(),
+            threads_text: sweep.draft.threads_text.clone(),
+            paths: sweep.paths.clone(),
+            export_path: sweep.export_path.clone(),
+            live_paused: self.live_paused,
+            tab: self.tab,
+            compare: self.compare.inputs(),
+            cost: self.cost.draft.clone(),
+            cost_export_path: self.cost.export_path.clone(),
+        }
     }
 
     /// The live readings of the last minute.
@@ -404,202 +333,53 @@ impl PooltuneApp {
 
     /// Where Ctrl+S saves when the "Save to" field is empty.
     pub fn default_save_path(&self) -> PathBuf {
-        format::default_preset_path(&self.draft.preset.name)
+        self.sweep.default_save_path()
     }
 
-    fn inform(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
-            text: text.into(),
-            error: false,
-        });
+    fn tab(&self, id: TabId) -> &dyn tabs::Tab {
+        match id {
+            TabId::Sweep => &self.sweep,
+            TabId::Compare => &self.compare,
+            TabId::Cost => &self.cost,
+        }
     }
 
-    fn complain(&mut self, text: impl Into<String>) {
-        self.notice = Some(Notice {
-            text: text.into(),
-            error: true,
-        });
+    fn tab_mut(&mut self, id: TabId) -> &mut dyn tabs::Tab {
+        match id {
+            TabId::Sweep => &mut self.sweep,
+            TabId::Compare => &mut self.compare,
+            TabId::Cost => &mut self.cost,
+        }
     }
 
     /// Applies one command.
     fn run_cmd(&mut self, ctx: &egui::Context, command: Command) {
-        match command {
-            Command::Run => self.start_sweep(ctx),
-            Command::Stop => {
-                if let Some(sweep) = &mut self.sweep {
-                    sweep.cancel.cancel();
-                    sweep.stopping = true;
-                }
-            }
-            Command::ToggleRun if self.state.tab == Tab::Compare => {
-                let next = if self.compare.is_running() {
-                    CompareCommand::Stop
-                } else {
-                    CompareCommand::Run
-                };
-                // Run and Stop say nothing back.
-                let _ = self.compare.run_cmd(ctx, next);
-            }
-            Command::ToggleRun if self.state.tab == Tab::Cost => {
-                let next = if self.cost.is_running() {
-                    Command::StopCost
-                } else {
-                    Command::RunCost
-                };
-                self.run_cmd(ctx, next);
-            }
+        let memory = self.available_memory;
+        let reply = match command {
             Command::ToggleRun => {
-                let next = if self.sweep.is_some() {
-                    Command::Stop
-                } else {
-                    Command::Run
-                };
-                self.run_cmd(ctx, next);
+                let next = self.tab(self.tab).toggle_run();
+                return self.run_cmd(ctx, next);
             }
-            Command::LoadPreset(path) => self.load_preset(&path),
-            Command::LoadFromField => {
-                let path = self.state.paths.load.trim().to_owned();
-                if path.is_empty() {
-                    self.complain("Type the path of a preset file in \"Load from\" (side panel, at the bottom), then press Ctrl+O again.");
-                } else {
-                    self.load_preset(Path::new(&path));
-                }
-            }
-            Command::SavePreset(path) => self.save_preset(&path),
-            Command::SaveToField => {
-                let typed = self.state.paths.save.trim();
-                let path = if typed.is_empty() {
-                    self.default_save_path()
-                } else {
-                    PathBuf::from(typed)
-                };
-                self.save_preset(&path);
-            }
-            Command::SelectRun(id) => self.session.select(id),
-            Command::RemoveRun(id) => {
-                self.session.remove(id);
-            }
-            Command::RenameRun(id, name) => {
-                self.session.rename(id, &name);
-            }
-            Command::Export(kind, id, path) => self.export(kind, id, &path),
-            Command::ExportPng(path) => match self.plots_rect {
-                Some(rect) => self.request_screenshot(ctx, ShotPurpose::Plots(path, rect)),
-                None => self.complain("There is no plot on screen to export."),
-            },
-            Command::SetModelOptions(options) => self.session.set_model_options(options),
-            Command::Compare(CompareCommand::ExportPng(path)) => match self.compare.chart_rect() {
-                Some(rect) => self.request_screenshot(ctx, ShotPurpose::Plots(path, rect)),
-                None => self.complain("There is no chart on screen to export."),
-            },
-            Command::Compare(command) => match self.compare.run_cmd(ctx, command) {
-                Some(Ok(done)) => self.inform(done),
-                Some(Err(why)) => self.complain(why),
-                None => {}
-            },
-            Command::ExportCost(kind, path) => match self.cost.export(kind, &path) {
-                Ok(done) => self.inform(done),
-                Err(why) => self.complain(why),
-            },
-            Command::ExportCostPng(path) => match self.cost.plots_rect() {
-                Some(rect) => self.request_screenshot(ctx, ShotPurpose::Plots(path, rect)),
-                None => self.complain("There are no plots on screen to export."),
-            },
-            Command::RunCost => self.cost.start(ctx),
-            Command::StopCost => self.cost.stop(),
-        }
-    }
-
-    fn start_sweep(&mut self, ctx: &egui::Context) {
-        if self.sweep.is_some() {
-            return;
-        }
-        let preset = match self.draft.checked(self.available_memory) {
-            Ok(preset) => preset,
-            Err(invalid) => {
-                self.complain(format!("Cannot run: {invalid}"));
-                return;
-            }
+            Command::LoadFromField => Some(self.sweep.load_from_field()),
+            Command::SaveToField => Some(self.sweep.save_to_field(memory)),
+            Command::Sweep(command) => self.sweep.run_cmd(ctx, command, memory),
+            Command::Compare(command) => self.compare.run_cmd(ctx, command, memory),
+            Command::Cost(command) => self.cost.run_cmd(ctx, command),
         };
-        let run_id = self.session.start(preset.clone());
-        let cancel = CancelToken::new();
-        let (sender, events) = crossbeam_channel::unbounded();
-        let repaint = ctx.clone();
-        let spawned = sweep::spawn_sweep(preset, cancel.clone(), move |event| {
-            // A point or the end is drawn at once; progress (a step every trial, several a
-            // second) waits for the next repaint within RUNNING_REPAINT, so that drawing
-            // does not multiply with the engine's pace.
-            let urgent = !matches!(event, SweepEvent::Progress(_));
-            // The window may already be gone when the last event is sent.
-            let _ = sender.send(event);
-            if urgent {
-                repaint.request_repaint();
-            } else {
-                repaint.request_repaint_after(RUNNING_REPAINT);
-            }
-        });
-        match spawned {
-            Ok(thread) => {
-                self.notice = None;
-                self.sweep = Some(ActiveSweep {
-                    run_id,
-                    cancel,
-                    events,
-                    thread: Some(thread),
-                    progress: None,
-                    started: Instant::now(),
-                    stopping: false,
-                });
-            }
-            Err(err) => {
-                self.session.fail(run_id, err.to_string());
-                self.complain(err.to_string());
-            }
+        if let Some(reply) = reply {
+            self.reply(ctx, reply);
         }
     }
 
-    fn load_preset(&mut self, path: &Path) {
-        match preset::load(path) {
-            Ok(preset) => {
-                self.inform(format!("Loaded {} from {}", preset.name, path.display()));
-                self.draft = ConfigDraft::new(preset);
+    /// Does what a tab asked of the shell.
+    fn reply(&mut self, ctx: &egui::Context, reply: Reply) {
+        match reply {
+            Reply::Inform(text) => self.notice = Some(Notice { text, error: false }),
+            Reply::Complain(text) => self.notice = Some(Notice { text, error: true }),
+            Reply::Dismiss => self.notice = None,
+            Reply::Screenshot(path, rect) => {
+                self.request_screenshot(ctx, ShotPurpose::Plots(path, rect));
             }
-            Err(err) => self.complain(format!(
-                "Could not load the preset; the configuration is unchanged.\n{err}"
-            )),
-        }
-    }
-
-    fn save_preset(&mut self, path: &Path) {
-        let preset = match self.draft.checked(self.available_memory) {
-            Ok(preset) => preset,
-            Err(invalid) => {
-                self.complain(format!("Not saved: {invalid}"));
-                return;
-            }
-        };
-        if let Err(why) = preset::prepare_save_folder(path) {
-            self.complain(format!("Not saved: {why}"));
-            return;
-        }
-        match preset::save(&preset, path) {
-            Ok(()) => {
-                self.inform(format!("Saved {} to {}", preset.name, path.display()));
-                self.presets = preset::list_presets();
-            }
-            Err(err) => self.complain(format!("Not saved: {err}")),
-        }
-    }
-
-    fn export(&mut self, kind: ExportKind, run_id: u64, path: &Path) {
-        let Some(result) = self.session.get(run_id).and_then(|r| r.result.as_ref()) else {
-            self.complain("This run has no result yet: wait until it finishes or stop it.");
-            return;
-        };
-        let path = path.with_extension(kind.extension());
-        match crate::ui::write_export(&path, export::exporter(kind.format()).export(result)) {
-            Ok(done) => self.inform(done),
-            Err(why) => self.complain(why),
         }
     }
 
@@ -615,7 +395,9 @@ impl PooltuneApp {
         self.shot = Some(PendingShot { purpose, image });
     }
 
-    /// Moves what the threads have sent into the app's state.
+    /// Moves what the threads have sent into the app's state: the live readings (whose
+    /// available memory the tabs check their inputs against, so that drawing reads no file),
+    /// every tab's run, and a screenshot.
     fn receive(&mut self, ctx: &egui::Context) {
         if let Some(samples) = &self.live.samples {
             for sample in samples.try_iter() {
@@ -623,44 +405,12 @@ impl PooltuneApp {
                 self.live.history.push(sample);
             }
         }
-        self.receive_sweep_events();
-        self.compare.receive();
+        for id in TabId::ALL {
+            if let Some(reply) = self.tab_mut(id).poll() {
+                self.reply(ctx, reply);
+            }
+        }
         self.receive_screenshot(ctx);
-    }
-
-    fn receive_sweep_events(&mut self) {
-        let Some(sweep) = &mut self.sweep else {
-            return;
-        };
-        let session = &mut self.session;
-        let run_id = sweep.run_id;
-        let progress = &mut sweep.progress;
-        let ended = crate::ui::drain_events(&sweep.events, |event| match event {
-            SweepEvent::Progress(p) => {
-                *progress = Some((p, Instant::now()));
-                false
-            }
-            event => {
-                let finished = matches!(event, SweepEvent::Finished(_));
-                session.apply(run_id, event);
-                finished
-            }
-        });
-        if !ended {
-            return;
-        }
-        let run_id = sweep.run_id;
-        let outcome = sweep.thread.take().map(JoinHandle::join);
-        self.sweep = None;
-        let failure = match outcome {
-            Some(Ok(Ok(_))) | None => None,
-            Some(Ok(Err(err))) => Some(err.to_string()),
-            Some(Err(_)) => Some("the engine thread stopped unexpectedly".to_owned()),
-        };
-        if let Some(message) = failure {
-            self.session.fail(run_id, message.clone());
-            self.complain(format!("The sweep could not run: {message}"));
-        }
     }
 
     fn receive_screenshot(&mut self, ctx: &egui::Context) {
@@ -681,8 +431,11 @@ impl PooltuneApp {
         match shot.purpose {
             ShotPurpose::Plots(path, rect) => {
                 match write_png(&image, Some(rect), self.pixels_per_point, &path) {
-                    Ok(()) => self.inform(format!("Wrote {}", path.display())),
-                    Err(err) => self.complain(format!("Could not write {}: {err}", path.display())),
+                    Ok(()) => self.reply(ctx, Reply::Inform(format!("Wrote {}", path.display()))),
+                    Err(err) => self.reply(
+                        ctx,
+                        Reply::Complain(format!("Could not write {}: {err}", path.display())),
+                    ),
                 }
             }
             ShotPurpose::WindowThenClose(path) => {
@@ -699,7 +452,7 @@ impl PooltuneApp {
         let Some(monitor) = &self.live.monitor else {
             return;
         };
-        let interval = if self.sweep.is_some() {
+        let interval = if self.sweep.is_running() {
             LIVE_INTERVAL_RUNNING
         } else {
             LIVE_INTERVAL_IDLE
@@ -708,9 +461,9 @@ impl PooltuneApp {
             monitor.set_interval(interval);
             self.live.interval = interval;
         }
-        if self.state.live_paused != self.live.paused {
-            monitor.set_paused(self.state.live_paused);
-            self.live.paused = self.state.live_paused;
+        if self.live_paused != self.live.paused {
+            monitor.set_paused(self.live_paused);
+            self.live.paused = self.live_paused;
         }
     }
 
@@ -735,67 +488,29 @@ impl PooltuneApp {
         })
     }
 
-    fn top_bar_ui(
-        &mut self,
-        ui: &mut Ui,
-        check: &Result<Preset, InvalidValue>,
-        commands: &mut Vec<Command>,
-    ) {
+    fn top_bar_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+        let memory = self.available_memory;
         ui.horizontal(|ui| {
             ui.heading(RichText::new("pooltune").strong());
             ui.separator();
-            match &self.sweep {
-                Some(sweep) => {
-                    let stop = ui
-                        .add_enabled(!sweep.stopping, egui::Button::new("Stop"))
-                        .on_hover_text(
-                            "Stop the sweep (Space). The points measured so far are kept.",
-                        );
-                    if stop.clicked() {
-                        commands.push(Command::Stop);
-                    }
-                    progress_ui(ui, sweep);
-                }
-                None if self.state.tab == Tab::Compare => {
-                    ui.weak("Space: run/stop the comparison");
-                }
-                None if self.state.tab == Tab::Cost => {
-                    ui.weak("Space: start/stop measuring what a worker costs");
-                }
-                None => {
-                    let run = ui
-                        .add_enabled(check.is_ok(), egui::Button::new("Run"))
-                        .on_hover_text("Measure the configuration on the left (Space).");
-                    if run.clicked() {
-                        commands.push(Command::Run);
-                    }
-                    if let Err(invalid) = check {
-                        ui.label(
-                            RichText::new(format!("Cannot run: {invalid}"))
-                                .color(ui.visuals().error_fg_color),
-                        );
-                    } else {
-                        if let Ok(preset) = check
-                            && let Some(ms) = preset.sweep.timed_length_ms()
-                        {
-                            ui.label(format!("about {}", format::seconds_left(ms as f64 / 1000.0)))
-                                .on_hover_text("The warm-ups and trials of every thread count; calibration and starting the pools come on top.");
-                        }
-                        ui.weak("Space: run/stop · Ctrl+S: save preset · Ctrl+O: load preset");
-                    }
-                }
-            }
+            // A sweep's Stop and progress stay in view on every tab while it runs.
+            let shown = if self.sweep.is_running() {
+                TabId::Sweep
+            } else {
+                self.tab
+            };
+            commands.extend(self.tab_mut(shown).top_bar_ui(ui, memory));
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 // Right to left: the box first, so that its label lands on its left.
                 let theme = egui::ComboBox::from_id_salt("theme")
-                    .selected_text(theme_name(self.state.theme))
+                    .selected_text(theme_name(self.theme))
                     .show_ui(ui, |ui| {
                         for theme in [
                             ThemePreference::System,
                             ThemePreference::Dark,
                             ThemePreference::Light,
                         ] {
-                            ui.selectable_value(&mut self.state.theme, theme, theme_name(theme));
+                            ui.selectable_value(&mut self.theme, theme, theme_name(theme));
                         }
                     })
                     .response;
@@ -819,61 +534,6 @@ impl PooltuneApp {
             }
         }
     }
-
-    fn sweep_tab_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
-        let configured_threads = self
-            .draft
-            .preset
-            .sweep
-            .thread_counts()
-            .into_iter()
-            .max()
-            .unwrap_or(1);
-        let Self {
-            state,
-            session,
-            plots_rect,
-            ..
-        } = self;
-        ui.horizontal(|ui| {
-            ui.label("Thread axis").on_hover_text(
-                "Log₂ spaces 1, 2, 4, 8, … equally, which suits sweeps that double the threads.",
-            );
-            ui.radio_value(&mut state.plot.log_threads, false, "linear");
-            ui.radio_value(&mut state.plot.log_threads, true, "log₂");
-            ui.separator();
-            ui.checkbox(&mut state.plot.show_ideal, "ideal scaling")
-                .on_hover_text("Dashed: the 1-thread throughput times the thread count, what perfect scaling would give.");
-            ui.checkbox(&mut state.plot.show_ci, "95% CI whiskers")
-                .on_hover_text("The 95% confidence interval of each throughput, from the spread of its trials.");
-            ui.checkbox(&mut state.plot.show_model, "model")
-                .on_hover_text("For the run in the table: the fitted scalability curve (USL, Gunther), the bound min(N/(W+C), N_cpu/C), and vertical lines at the recommended thread count and at the formula's N = N_cpu × U × (1 + W/C).");
-            ui.separator();
-            if let Some(options) = model_options_ui(ui, session.model_options()) {
-                commands.push(Command::SetModelOptions(options));
-            }
-        });
-        egui::Panel::bottom("results_panel")
-            .resizable(true)
-            .default_size(250.0)
-            .show(ui, |ui| {
-                egui::Panel::left("runs_panel")
-                    .resizable(true)
-                    .default_size(330.0)
-                    .show(ui, |ui| results::runs_ui(ui, session, commands));
-                egui::CentralPanel::no_frame().show(ui, |ui| {
-                    results::table_ui(ui, session.selected(), &mut state.export_path, commands);
-                });
-            });
-        egui::CentralPanel::no_frame().show(ui, |ui| {
-            *plots_rect = Some(plots::plots_ui(
-                ui,
-                session,
-                &state.plot,
-                configured_threads,
-            ));
-        });
-    }
 }
 
 fn theme_name(theme: ThemePreference) -> &'static str {
@@ -881,69 +541,6 @@ fn theme_name(theme: ThemePreference) -> &'static str {
         ThemePreference::Dark => "dark",
         ThemePreference::Light => "light",
         ThemePreference::System => "follow the system",
-    }
-}
-
-fn progress_ui(ui: &mut Ui, sweep: &ActiveSweep) {
-    let (fraction, text) = match &sweep.progress {
-        None => (
-            0.0,
-            format!(
-                "preparing (calibrating this machine)… {:.0} s",
-                sweep.started.elapsed().as_secs_f64()
-            ),
-        ),
-        Some((progress, received)) => {
-            let left = progress
-                .eta_s()
-                .map(|eta| format::seconds_left(eta - received.elapsed().as_secs_f64()))
-                .unwrap_or_else(|| format::UNKNOWN.to_owned());
-            (
-                progress.fraction() as f32,
-                format!(
-                    "{} threads · point {} of {} · about {left} left{}",
-                    progress.threads,
-                    progress.point_index + 1,
-                    progress.points,
-                    // The time since the last event counts: a trial that hangs sends none.
-                    crate::sweep::slower_than_planned(
-                        progress.elapsed_s + received.elapsed().as_secs_f64(),
-                        progress.planned_s,
-                        progress.eta_s().map(|eta| progress.elapsed_s + eta),
-                    )
-                    .map(|note| format!(" · {note}"))
-                    .unwrap_or_default()
-                ),
-            )
-        }
-    };
-    let text = if sweep.stopping {
-        "stopping…".to_owned()
-    } else {
-        text
-    };
-    ui.add(
-        egui::ProgressBar::new(fraction)
-            .desired_width(420.0)
-            .text(text),
-    );
-}
-
-fn remembered_draft(state: &PersistedState) -> ConfigDraft {
-    if state.draft_toml.trim().is_empty() {
-        return ConfigDraft::new(config::default_preset());
-    }
-    // Read without validating: a half-edited configuration comes back as it was left,
-    // with its invalid value marked, rather than being thrown away.
-    match preset::parse_toml::<Preset>(&state.draft_toml, Path::new("(remembered)")) {
-        Ok(preset) => {
-            let mut draft = ConfigDraft::new(preset);
-            if draft.preset.sweep.threads_range.is_none() && !state.threads_text.is_empty() {
-                draft.threads_text.clone_from(&state.threads_text);
-            }
-            draft
-        }
-        Err(_) => ConfigDraft::new(config::default_preset()),
     }
 }
 
@@ -1025,81 +622,42 @@ pub fn png_bytes(
     Ok(png)
 }
 
-/// The model's inputs: U in the formula and an optional p99 latency target. Returns the new
-/// options when the user changed them.
-fn model_options_ui(
-    ui: &mut egui::Ui,
-    current: crate::model::ModelOptions,
-) -> Option<crate::model::ModelOptions> {
-    use crate::model::{UTILIZATION_MAX, UTILIZATION_MIN};
-    let mut options = current;
-    let u_label = ui.label("U").on_hover_text(
-        "Target CPU utilisation in the formula N = N_cpu × U × (1 + W/C): 1.0 keeps every CPU \
-         busy; 0.8 leaves a fifth of them for other work.",
-    );
-    ui.add(
-        egui::DragValue::new(&mut options.utilization_target)
-            .range(UTILIZATION_MIN..=UTILIZATION_MAX)
-            .speed(0.01)
-            .fixed_decimals(2),
-    )
-    .labelled_by(u_label.id)
-    .on_hover_text("U, from 0.01 to 1.0");
-    let mut has_target = options.p99_target_us.is_some();
-    ui.checkbox(&mut has_target, "p99 target").on_hover_text(
-        "Also recommend the knee among the thread counts whose p99 task time stays at or under \
-         this target.",
-    );
-    if has_target {
-        let mut ms = options.p99_target_us.unwrap_or(10_000.0) / 1000.0;
-        ui.add(
-            egui::DragValue::new(&mut ms)
-                .range(0.001..=600_000.0)
-                .speed(0.1)
-                .suffix(" ms"),
-        )
-        .on_hover_text("p99 latency target");
-        options.p99_target_us = Some(ms * 1000.0);
-    } else {
-        options.p99_target_us = None;
-    }
-    (options != current).then_some(options)
-}
-
 impl eframe::App for PooltuneApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.receive(ctx);
         // The worker-cost run reads this process's memory, so it waits for the window to
         // have drawn a few frames (shaders, fonts and the software renderer's threads are
         // set up in the first ones); a sweep starts at once.
-        let settled = self.state.tab != Tab::Cost || ctx.cumulative_frame_nr() >= 3;
+        let settled = self.tab != TabId::Cost || ctx.cumulative_frame_nr() >= 3;
         if self.run_at_start && !settled {
             ctx.request_repaint_after(Duration::from_millis(300));
         } else if std::mem::take(&mut self.run_at_start) {
             // Nothing runs yet: this starts the shown tab's run.
             self.run_cmd(ctx, Command::ToggleRun);
         }
-        self.cost.receive();
         self.pace_monitor();
-        if self.sweep.is_some() || self.compare.is_running() || self.cost.repaints_while_running() {
+        if TabId::ALL
+            .iter()
+            .any(|&id| self.tab(id).repaints_while_running())
+        {
             ctx.request_repaint_after(RUNNING_REPAINT);
         }
     }
 
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
-        if self.applied_theme != Some(self.state.theme) {
-            ui.ctx().set_theme(self.state.theme);
-            self.applied_theme = Some(self.state.theme);
+        if self.applied_theme != Some(self.theme) {
+            ui.ctx().set_theme(self.theme);
+            self.applied_theme = Some(self.theme);
         }
         self.pixels_per_point = ui.ctx().pixels_per_point();
+        let memory = self.available_memory;
         let mut commands = Self::shortcuts(ui.ctx());
-        let check = self.draft.checked(self.available_memory);
 
         egui::Panel::top("top_bar").show(ui, |ui| {
-            self.top_bar_ui(ui, &check, &mut commands);
+            self.top_bar_ui(ui, &mut commands);
         });
         // The sweep's configuration belongs to the Sweep tab; the others have their own inputs.
-        if self.state.tab == Tab::Sweep {
+        if self.tab == TabId::Sweep {
             egui::Panel::left("config_panel")
                 .resizable(true)
                 .default_size(340.0)
@@ -1107,18 +665,7 @@ impl eframe::App for PooltuneApp {
                     egui::ScrollArea::vertical()
                         .id_salt("config_scroll")
                         .show(ui, |ui| {
-                            let context = ConfigContext {
-                                presets: &self.presets,
-                                check: &check,
-                                default_save_path: format::home_relative(&self.default_save_path()),
-                            };
-                            config::config_ui(
-                                ui,
-                                &mut self.draft,
-                                &mut self.state.paths,
-                                &context,
-                                &mut commands,
-                            );
+                            commands.extend(self.sweep.side_panel_ui(ui, memory));
                         });
                 });
         }
@@ -1129,24 +676,17 @@ impl eframe::App for PooltuneApp {
                 let status = live::LiveStatus {
                     unavailable: self.live.unavailable.as_deref(),
                 };
-                live::live_ui(ui, &self.live.history, &mut self.state.live_paused, &status);
+                live::live_ui(ui, &self.live.history, &mut self.live_paused, &status);
             });
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
-                for tab in Tab::ALL {
-                    ui.selectable_value(&mut self.state.tab, tab, tab.title());
+                for id in TabId::ALL {
+                    let title = self.tab(id).title();
+                    ui.selectable_value(&mut self.tab, id, title);
                 }
             });
             ui.separator();
-            match self.state.tab {
-                Tab::Sweep => self.sweep_tab_ui(ui, &mut commands),
-                Tab::Compare => {
-                    let mut compare_commands = Vec::new();
-                    compare_ui::compare_ui(ui, &mut self.compare, &mut compare_commands);
-                    commands.extend(compare_commands.into_iter().map(Command::Compare));
-                }
-                Tab::Cost => cost::cost_ui(ui, &mut self.cost, &mut commands),
-            }
+            commands.extend(self.tab_mut(self.tab).ui(ui, memory));
         });
 
         for command in commands {
@@ -1154,19 +694,7 @@ impl eframe::App for PooltuneApp {
         }
 
         // `--screenshot`: once the run of the shown tab has ended and its last frame is drawn.
-        let finished = match self.state.tab {
-            Tab::Compare => self.compare.has_ended(),
-            Tab::Sweep => {
-                self.sweep.is_none()
-                    && self
-                        .session
-                        .runs()
-                        .last()
-                        .is_some_and(|run| run.status != RunStatus::Running)
-            }
-            Tab::Cost => !self.cost.is_running() && self.cost.result.is_some(),
-        };
-        if finished
+        if self.tab(self.tab).has_ended()
             && self.shot.is_none()
             && let Some(path) = self.screenshot_when_done.take()
         {
@@ -1179,22 +707,9 @@ impl eframe::App for PooltuneApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        if let Some(sweep) = &self.sweep {
-            sweep.cancel.cancel();
-        }
+        // Dropping the tabs then waits for their runs (`RunHandle`'s `Drop`).
+        self.sweep.cancel();
         self.compare.stop();
-    }
-}
-
-impl Drop for PooltuneApp {
-    fn drop(&mut self) {
-        // Stop the engine and wait for it, so that no measuring thread outlives the window.
-        if let Some(sweep) = &mut self.sweep {
-            sweep.cancel.cancel();
-            if let Some(thread) = sweep.thread.take() {
-                let _ = thread.join();
-            }
-        }
     }
 }
 
@@ -1295,11 +810,10 @@ pub fn launch(options: AppOptions) -> Result<(), LaunchError> {
     }
 }
 
-pub mod remembered;
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::config;
 
     #[test]
     fn png_is_cropped_to_the_plots() {
@@ -1518,7 +1032,7 @@ mod tests {
         let back: PersistedState = serde_json::from_str(&json).unwrap();
         assert_eq!(back, state);
         // A half-typed thread list comes back as typed.
-        let draft = remembered_draft(&back);
+        let draft = tabs::sweep::remembered_draft(&back.draft_toml, &back.threads_text);
         assert_eq!(draft.threads_text, "1, 2, x");
         assert_eq!(draft.preset.name, config::default_preset().name);
         // Older or partial state fills in defaults.

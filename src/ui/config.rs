@@ -2,13 +2,12 @@
 //! saving and loading preset files. Every control says in its tooltip what it means; a value
 //! that [`Preset::validate`] refuses is outlined in place with the reason under it.
 //!
-//! The panel edits a [`ConfigDraft`] in place and turns buttons into [`Command`]s; it never
+//! The panel edits a [`ConfigDraft`] in place and turns buttons into [`ConfigAction`]s for the app; it never
 //! reads or writes files and never starts the engine itself.
 
 use eframe::egui;
 use egui::{ComboBox, DragValue, Grid, Response, RichText, Stroke, StrokeKind, Ui};
 
-use crate::app::Command;
 use crate::preset::{
     Feeding, InvalidValue, PoolSpec, Preset, PresetEntry, RangeStep, SharedStrategy, SweepSpec,
     ThreadRange, WorkloadSpec,
@@ -103,6 +102,15 @@ pub struct PresetPaths {
     pub save: String,
 }
 
+/// What a button of the configuration panel asked for; the app applies it after the frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigAction {
+    /// Load a preset file into the configuration; a bad file changes nothing.
+    Load(std::path::PathBuf),
+    /// Save to the "Save to" field or, when it is empty, the user presets folder.
+    SaveToField,
+}
+
 /// Everything the panel needs besides the draft.
 pub struct ConfigContext<'a> {
     /// Presets found on disk.
@@ -113,13 +121,13 @@ pub struct ConfigContext<'a> {
     pub default_save_path: String,
 }
 
-/// Draws the panel; buttons push [`Command`]s.
+/// Draws the panel; buttons push [`ConfigAction`]s.
 pub fn config_ui(
     ui: &mut Ui,
     draft: &mut ConfigDraft,
     paths: &mut PresetPaths,
     context: &ConfigContext<'_>,
-    commands: &mut Vec<Command>,
+    commands: &mut Vec<ConfigAction>,
 ) {
     let invalid = context.check.as_ref().err();
     preset_picker_ui(ui, draft, context.presets, commands);
@@ -145,7 +153,7 @@ fn preset_picker_ui(
     ui: &mut Ui,
     draft: &ConfigDraft,
     presets: &[PresetEntry],
-    commands: &mut Vec<Command>,
+    commands: &mut Vec<ConfigAction>,
 ) {
     ui.horizontal(|ui| {
         let label = ui
@@ -169,7 +177,7 @@ fn preset_picker_ui(
                                 ))
                                 .clicked()
                             {
-                                commands.push(Command::LoadPreset(entry.path.clone()));
+                                commands.push(ConfigAction::Load(entry.path.clone()));
                             }
                         }
                         Err(error) => {
@@ -768,7 +776,7 @@ fn files_ui(
     draft: &mut ConfigDraft,
     paths: &mut PresetPaths,
     context: &ConfigContext<'_>,
-    commands: &mut Vec<Command>,
+    commands: &mut Vec<ConfigAction>,
 ) {
     let invalid = context.check.as_ref().err();
     Grid::new("files_grid")
@@ -819,7 +827,7 @@ fn files_ui(
                 .on_disabled_hover_text("Fix the value outlined in red first.");
             if save.clicked() {
                 // The app resolves an empty field to the presets folder, as Ctrl+S does.
-                commands.push(Command::SaveToField);
+                commands.push(ConfigAction::SaveToField);
             }
             ui.end_row();
             row(
@@ -844,7 +852,7 @@ fn files_ui(
                 .on_disabled_hover_text("Type the path of a preset file first.")
                 .clicked()
             {
-                commands.push(Command::LoadPreset(path.into()));
+                commands.push(ConfigAction::Load(path.into()));
             }
             ui.end_row();
         });
