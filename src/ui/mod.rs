@@ -7,7 +7,7 @@
 //! Widgets only: drawing functions end in `_ui`, edit what they are given in place and return
 //! small actions of their own (such as [`ExportTarget`], `config::ConfigAction`,
 //! `results::RunsAction`) for anything else. None of them starts the engine, reads or writes a
-//! file, or waits on a thread, and nothing here imports the app (`crate::app`): the app's
+//! file, or waits on a thread, and nothing here imports the app module: the app's
 //! tabs hold the runs and turn these actions into commands.
 
 pub mod compare;
