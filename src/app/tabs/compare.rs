@@ -18,7 +18,7 @@ use egui::{ComboBox, RichText, Ui};
 
 use crate::app::command::{Command, CompareCommand, Reply};
 use crate::app::run::{RunEnd, RunHandle, RunStatus};
-use crate::app::tabs::{Tab, screenshot, write_export};
+use crate::app::tabs::{Tab, export_reply, write_export};
 use crate::compare::{
     self, AnyPreset, CompareEvent, CompareOptions, ComparisonPreset, ComparisonResult,
     python::InterpreterAdvice,
@@ -26,7 +26,7 @@ use crate::compare::{
 use crate::error::EngineError;
 use crate::export::Format;
 use crate::ui::compare::{self as compare_ui, CompareView, ComparisonData};
-use crate::ui::{ExportTarget, ExportTips, config, export_row, format};
+use crate::ui::{ExportTips, config, export_row, format};
 
 /// The comparison being measured.
 type CompareRun = RunHandle<CompareEvent, Result<ComparisonResult, EngineError>>;
@@ -229,14 +229,13 @@ impl CompareTab {
             CompareCommand::Save(path) => {
                 return Some(Reply::from_outcome(self.save(&path, available_memory)));
             }
-            CompareCommand::Export(ExportTarget::Data(format), path) => {
-                return Some(Reply::from_outcome(self.export(format, &path)));
-            }
-            CompareCommand::Export(ExportTarget::Png, path) => {
-                return Some(screenshot(
+            CompareCommand::Export(target, path) => {
+                return Some(export_reply(
+                    target,
                     path,
                     self.chart_rect,
                     "There is no chart on screen to export.",
+                    |format, path| self.export(format, path),
                 ));
             }
         }

@@ -17,11 +17,11 @@ use egui::{RichText, Ui};
 
 use crate::app::command::{Command, CostCommand, Reply};
 use crate::app::run::{RunEnd, RunHandle};
-use crate::app::tabs::{Tab, screenshot, write_export};
+use crate::app::tabs::{Tab, export_reply, write_export};
 use crate::cost::{self, CostError, CostEvent, CostResult, WorkerCost, WorkerKind};
 use crate::export::Format;
 use crate::ui::cost::{self as cost_ui, CostDraft};
-use crate::ui::{ExportTarget, ExportTips, export_row, format};
+use crate::ui::{ExportTips, export_row, format};
 
 /// A run being measured.
 struct CostRun {
@@ -69,14 +69,13 @@ impl CostTab {
         match command {
             CostCommand::Run => self.start(ctx),
             CostCommand::Stop => self.stop(),
-            CostCommand::Export(ExportTarget::Data(format), path) => {
-                return Some(Reply::from_outcome(self.export(format, &path)));
-            }
-            CostCommand::Export(ExportTarget::Png, path) => {
-                return Some(screenshot(
+            CostCommand::Export(target, path) => {
+                return Some(export_reply(
+                    target,
                     path,
                     self.plots_rect,
                     "There are no plots on screen to export.",
+                    |format, path| self.export(format, path),
                 ));
             }
         }

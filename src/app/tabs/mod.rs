@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use eframe::egui;
 use egui::Ui;
 
-use crate::app::command::{Command, Reply};
+use crate::app::command::{Command, ExportTarget, Reply};
+use crate::export::Format;
 
 pub mod compare;
 pub mod cost;
@@ -66,11 +67,19 @@ pub fn write_export(path: &Path, bytes: anyhow::Result<Vec<u8>>) -> Result<Strin
         .map_err(|err| format!("Could not write {}: {err:#}", path.display()))
 }
 
-/// A screenshot of `rect` (where the tab drew its plots in the last frame) to `path`, or, when
-/// nothing is on screen, `nothing` said in red.
-pub fn screenshot(path: PathBuf, rect: Option<egui::Rect>, nothing: &str) -> Reply {
-    match rect {
-        Some(rect) => Reply::Screenshot(path, rect),
-        None => Reply::Complain(nothing.to_owned()),
+/// What an export button asks of the shell, the same on every tab: data written by `write`
+/// (in the format asked, to `path`), or a screenshot of `plots` (where the tab drew its plots
+/// in the last frame), or, when nothing is on screen, `nothing_on_screen` said in red.
+pub fn export_reply(
+    target: ExportTarget,
+    path: PathBuf,
+    plots: Option<egui::Rect>,
+    nothing_on_screen: &str,
+    write: impl FnOnce(Format, &Path) -> Result<String, String>,
+) -> Reply {
+    match (target, plots) {
+        (ExportTarget::Data(format), _) => Reply::from_outcome(write(format, &path)),
+        (ExportTarget::Png, Some(rect)) => Reply::Screenshot(path, rect),
+        (ExportTarget::Png, None) => Reply::Complain(nothing_on_screen.to_owned()),
     }
 }

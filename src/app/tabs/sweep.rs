@@ -17,7 +17,7 @@ use egui::{RichText, Ui};
 
 use crate::app::command::{Command, ConfigAction, Reply, RunsAction, SweepCommand};
 use crate::app::run::{RunEnd, RunHandle};
-use crate::app::tabs::{Tab, screenshot, write_export};
+use crate::app::tabs::{Tab, export_reply, write_export};
 use crate::error::EngineError;
 use crate::export;
 use crate::preset::{self, InvalidValue, Preset, PresetEntry};
@@ -26,7 +26,7 @@ use crate::sweep::{self, Progress, SweepEvent};
 use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths};
 use crate::ui::plots::{self, PlotOptions};
 use crate::ui::session::{RunStatus, Session};
-use crate::ui::{ExportTarget, format, progress, results};
+use crate::ui::{format, progress, results};
 
 /// Slowest repaint while a sweep runs, so that the time left counts down even with the live
 /// readings paused; readings and engine events repaint sooner and reset this timer.
@@ -137,14 +137,13 @@ impl SweepTab {
             RunsAction::Rename(id, name) => {
                 self.session.rename(id, &name);
             }
-            RunsAction::Export(ExportTarget::Data(format), id, path) => {
-                return Some(self.export(format, id, &path));
-            }
-            RunsAction::Export(ExportTarget::Png, _, path) => {
-                return Some(screenshot(
+            RunsAction::Export(target, id, path) => {
+                return Some(export_reply(
+                    target,
                     path,
                     self.plots_rect,
                     "There is no plot on screen to export.",
+                    |format, path| self.export(format, id, path),
                 ));
             }
         }
@@ -243,14 +242,15 @@ impl SweepTab {
         }
     }
 
-    fn export(&mut self, format: export::Format, run_id: u64, path: &Path) -> Reply {
-        let Some(result) = self.session.get(run_id).and_then(|r| r.result.as_ref()) else {
-            return Reply::Complain(
-                "This run has no result yet: wait until it finishes or stop it.".to_owned(),
-            );
-        };
+    /// Writes run `run_id`'s result in `format`, atomically, with the format's extension.
+    fn export(&self, format: export::Format, run_id: u64, path: &Path) -> Result<String, String> {
+        let result = self
+            .session
+            .get(run_id)
+            .and_then(|r| r.result.as_ref())
+            .ok_or("This run has no result yet: wait until it finishes or stop it.")?;
         let path = path.with_extension(crate::ui::extension(format));
-        Reply::from_outcome(write_export(&path, export::exporter(format).export(result)))
+        write_export(&path, export::exporter(format).export(result))
     }
 
     /// Moves what the engine has sent into the session; joins the engine once it is done.
