@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use eframe::egui;
 use egui::{Grid, RichText, ScrollArea, Ui};
-use egui_plot::{Legend, Line, LineStyle, MarkerShape, Plot, Points, VLine};
+use egui_plot::{Legend, Line, LineStyle, Plot, VLine};
 
 use crate::compare::{
     self, CompareEvent, ComparisonPreset, ComparisonResult, InterpreterInfo, Scaling, ScalingPoint,
@@ -24,7 +24,7 @@ use crate::machine::MachineInfo;
 use crate::preset::TrialLength;
 use crate::result::Point;
 use crate::sweep::Progress;
-use crate::ui::plots::run_color;
+use crate::ui::plots::{self, run_color};
 use crate::ui::session::RunStatus;
 use crate::ui::{config, format, progress};
 
@@ -551,23 +551,7 @@ pub fn chart_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) -> egui::
                     .width(1.5),
             );
             let (quiet, disturbed) = view_series_by_disturbance(series, view);
-            plot_ui.points(
-                Points::new(series.label.clone(), quiet)
-                    .color(color)
-                    .radius(4.0)
-                    .shape(MarkerShape::Circle)
-                    .filled(true),
-            );
-            if !disturbed.is_empty() {
-                // Hollow: other processes used the CPUs while these were measured.
-                plot_ui.points(
-                    Points::new(series.label.clone(), disturbed)
-                        .color(color)
-                        .radius(4.5)
-                        .shape(MarkerShape::Circle)
-                        .filled(false),
-                );
-            }
+            plots::measured_points_ui(plot_ui, &series.label, color, quiet, disturbed);
         }
     });
     shown.response.rect

@@ -316,29 +316,43 @@ fn workload_kind_tip(kind: &str) -> &'static str {
     }
 }
 
+/// The "Kind" row of the workload or pool grid: a box of `kinds` with `current` selected,
+/// each explained by `kind_tip` when hovered. Returns the kind chosen.
+fn kind_row(
+    ui: &mut Ui,
+    id: &str,
+    tip: &str,
+    (current, kinds): (&'static str, &[&'static str]),
+    kind_tip: fn(&str) -> &'static str,
+    invalid: Option<&InvalidValue>,
+) -> &'static str {
+    let mut kind = current;
+    row(ui, "Kind", tip, &[], invalid, |ui| {
+        ComboBox::from_id_salt(id)
+            .selected_text(kind)
+            .show_ui(ui, |ui| {
+                for &name in kinds {
+                    ui.selectable_value(&mut kind, name, name)
+                        .on_hover_text(kind_tip(name));
+                }
+            })
+            .response
+    });
+    kind
+}
+
 fn workload_ui(ui: &mut Ui, workload: &mut WorkloadSpec, invalid: Option<&InvalidValue>) {
     Grid::new("workload_grid")
         .num_columns(2)
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
-            let mut kind = workload.kind_name();
-            row(
+            let kind = kind_row(
                 ui,
-                "Kind",
+                "workload_kind",
                 "What one task does. Hover over each kind for its meaning.",
-                &[],
+                (workload.kind_name(), &WorkloadSpec::KIND_NAMES),
+                workload_kind_tip,
                 invalid,
-                |ui| {
-                    ComboBox::from_id_salt("workload_kind")
-                        .selected_text(kind)
-                        .show_ui(ui, |ui| {
-                            for name in WorkloadSpec::KIND_NAMES {
-                                ui.selectable_value(&mut kind, name, name)
-                                    .on_hover_text(workload_kind_tip(name));
-                            }
-                        })
-                        .response
-                },
             );
             if kind != workload.kind_name() {
                 *workload = workload_of_kind(kind, workload);
@@ -511,24 +525,13 @@ fn pool_ui(ui: &mut Ui, pool: &mut PoolSpec, invalid: Option<&InvalidValue>) {
         .num_columns(2)
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
-            let mut kind = pool.kind_name();
-            row(
+            let kind = kind_row(
                 ui,
-                "Kind",
+                "pool_kind",
                 "Which kind of pool runs the tasks; N is the thread count being measured.",
-                &[],
+                (pool.kind_name(), &PoolSpec::KIND_NAMES),
+                pool_kind_tip,
                 invalid,
-                |ui| {
-                    ComboBox::from_id_salt("pool_kind")
-                        .selected_text(kind)
-                        .show_ui(ui, |ui| {
-                            for name in PoolSpec::KIND_NAMES {
-                                ui.selectable_value(&mut kind, name, name)
-                                    .on_hover_text(pool_kind_tip(name));
-                            }
-                        })
-                        .response
-                },
             );
             if kind != pool.kind_name() {
                 *pool = pool_of_kind(kind);

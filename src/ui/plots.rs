@@ -418,23 +418,7 @@ fn throughput_plot_ui(
                         .allow_hover(false),
                 );
                 let (quiet, disturbed) = throughput_series_by_disturbance(run, log);
-                plot_ui.points(
-                    Points::new(run.name.clone(), quiet)
-                        .color(color)
-                        .radius(4.0)
-                        .shape(MarkerShape::Circle)
-                        .filled(true),
-                );
-                if !disturbed.is_empty() {
-                    // Hollow: other processes used the CPUs while this point was measured.
-                    plot_ui.points(
-                        Points::new(run.name.clone(), disturbed)
-                            .color(color)
-                            .radius(4.5)
-                            .shape(MarkerShape::Circle)
-                            .filled(false),
-                    );
-                }
+                measured_points_ui(plot_ui, &run.name, color, quiet, disturbed);
             }
             if options.show_model
                 && let Some(run) = model_run
@@ -442,6 +426,34 @@ fn throughput_plot_ui(
                 model_ui(plot_ui, run, log);
             }
         });
+}
+
+/// Draws the measured points of a series named `name`: the quiet ones filled, the disturbed
+/// ones (other processes used the CPUs while they were measured) hollow. The sweep's and the
+/// comparison's charts draw them the same way.
+pub fn measured_points_ui(
+    plot_ui: &mut PlotUi<'_>,
+    name: &str,
+    color: Color32,
+    quiet: Vec<[f64; 2]>,
+    disturbed: Vec<[f64; 2]>,
+) {
+    plot_ui.points(
+        Points::new(name.to_owned(), quiet)
+            .color(color)
+            .radius(4.0)
+            .shape(MarkerShape::Circle)
+            .filled(true),
+    );
+    if !disturbed.is_empty() {
+        plot_ui.points(
+            Points::new(name.to_owned(), disturbed)
+                .color(color)
+                .radius(4.5)
+                .shape(MarkerShape::Circle)
+                .filled(false),
+        );
+    }
 }
 
 /// The model of one run: the USL fit, the bound, the recommended and the formula's thread
