@@ -35,7 +35,7 @@ pub mod tabs;
 
 pub use command::{Command, CompareCommand, CostCommand, Reply, SweepCommand};
 use tabs::Tab as _;
-pub use tabs::compare::{CompareFields, CompareInputs, CompareTab};
+pub use tabs::compare::{CompareFields, CompareInputs, CompareTab, ComparisonData};
 pub use tabs::cost::CostTab;
 pub use tabs::sweep::{RUNNING_REPAINT, SweepTab};
 

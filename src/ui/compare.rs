@@ -3,8 +3,7 @@
 //! throughput against threads, speedup X(N)/X(1) and efficiency speedup/N, each with its
 //! ideal line and the machine's physical and logical CPU counts marked; the table of the
 //! view; the series list that says plainly why a series failed; the plan before the first
-//! run and the progress bar. [`ComparisonData`] is the run's data as built from the engine's
-//! events, which these draw.
+//! run and the progress bar. They draw a [`ChartData`], borrowed from the tab's store.
 //!
 //! Widgets only: nothing here loads a file, starts the engine or computes a view (speedup and
 //! efficiency come from [`compare::result::scaling`]). The app's Compare tab
@@ -17,15 +16,13 @@ use egui::{Grid, RichText, ScrollArea, Ui};
 use egui_plot::{Legend, Line, LineStyle, Plot, VLine};
 
 use crate::compare::{
-    self, CompareEvent, ComparisonPreset, ComparisonResult, InterpreterInfo, Scaling, ScalingPoint,
-    SeriesKind, SeriesSetup,
+    self, ComparisonPreset, InterpreterInfo, Scaling, ScalingPoint, SeriesKind, SeriesSetup,
 };
 use crate::machine::MachineInfo;
 use crate::preset::TrialLength;
 use crate::result::Point;
 use crate::sweep::Progress;
 use crate::ui::plots::{self, run_color};
-use crate::ui::session::RunStatus;
 use crate::ui::{config, format, progress};
 
 /// Which of the three views of a comparison is drawn.
@@ -106,130 +103,22 @@ impl SeriesView {
     }
 }
 
-/// The data of one comparison run, built from its events. Holds no egui.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ComparisonData {
-    /// The comparison's name.
-    pub name: String,
-    /// The machine, once the engine has started (its CPU counts are marked on the chart).
-    pub machine: Option<MachineInfo>,
+/// What the widgets draw of a comparison run: the machine (its CPU counts are marked), the
+/// thread counts planned and the series with their points so far. Borrowed from the Compare
+/// tab's store (`ComparisonData`).
+#[derive(Debug, Clone, Copy)]
+pub struct ChartData<'a> {
+    /// The machine, once the engine has started.
+    pub machine: Option<&'a MachineInfo>,
     /// Thread counts, in the order they run.
-    pub thread_counts: Vec<usize>,
+    pub thread_counts: &'a [usize],
     /// One entry per series, in the preset's order.
-    pub series: Vec<SeriesView>,
-    /// The last progress report (which series, how far) and when it came.
-    pub progress: Option<(usize, Progress, Instant)>,
-    /// The whole result once the run is over.
-    pub result: Option<ComparisonResult>,
-    /// Where the run is.
-    pub status: RunStatus,
-    /// When the run was started.
-    pub started: Instant,
+    pub series: &'a [SeriesView],
 }
 
-impl ComparisonData {
-    /// A run of no comparison (one that could not start names nothing).
-    pub fn empty() -> ComparisonData {
-        ComparisonData {
-            name: String::new(),
-            machine: None,
-            thread_counts: Vec::new(),
-            series: Vec::new(),
-            progress: None,
-            result: None,
-            status: RunStatus::Running,
-            started: Instant::now(),
-        }
-    }
-
-    /// An empty run of `preset`: its series are listed (unlabelled by interpreters) until the
-    /// engine announces them.
-    pub fn new(preset: &ComparisonPreset) -> ComparisonData {
-        ComparisonData {
-            name: preset.name.clone(),
-            machine: None,
-            thread_counts: preset.thread_counts(),
-            series: preset
-                .series
-                .iter()
-                .map(|spec| SeriesView {
-                    label: spec.label.clone(),
-                    kind: spec.kind,
-                    interpreter: None,
-                    points: Vec::new(),
-                    error: None,
-                })
-                .collect(),
-            progress: None,
-            result: None,
-            status: RunStatus::Running,
-            started: Instant::now(),
-        }
-    }
-
-    /// Applies one event from the engine.
-    pub fn apply(&mut self, event: CompareEvent) {
-        match event {
-            CompareEvent::Started {
-                machine,
-                thread_counts,
-                series,
-                ..
-            } => {
-                self.machine = Some(machine);
-                self.thread_counts = thread_counts;
-                self.series = series
-                    .into_iter()
-                    .map(|info| SeriesView {
-                        label: info.label,
-                        kind: info.kind,
-                        interpreter: info.interpreter,
-                        points: Vec::new(),
-                        error: None,
-                    })
-                    .collect();
-            }
-            CompareEvent::Progress { series, progress } => {
-                self.progress = Some((series, progress, Instant::now()));
-            }
-            CompareEvent::SeriesPoint { series, point } => {
-                if let Some(view) = self.series.get_mut(series) {
-                    view.points.push(point);
-                }
-            }
-            CompareEvent::SeriesFailed { series, message } => {
-                if let Some(view) = self.series.get_mut(series) {
-                    view.error = Some(message);
-                }
-            }
-            CompareEvent::Finished(result) => {
-                // The result is the engine's final word on every series.
-                self.machine = Some(result.machine.clone());
-                self.thread_counts.clone_from(&result.thread_counts);
-                self.series = result
-                    .series
-                    .iter()
-                    .map(|s| SeriesView {
-                        label: s.label.clone(),
-                        kind: s.kind,
-                        interpreter: s.interpreter.clone(),
-                        points: s.points.clone(),
-                        error: s.error.clone(),
-                    })
-                    .collect();
-                self.status = if result.cancelled {
-                    RunStatus::Stopped
-                } else {
-                    RunStatus::Finished
-                };
-                self.progress = None;
-                self.result = Some(*result);
-            }
-        }
-    }
-
+impl ChartData<'_> {
     /// The thread count speedups are drawn from: the smallest baseline of any series.
-    fn baseline_threads(&self) -> Option<usize> {
+    fn baseline_threads(self) -> Option<usize> {
         self.series
             .iter()
             .filter_map(|s| s.scaling().baseline_threads)
@@ -237,7 +126,7 @@ impl ComparisonData {
     }
 
     /// The largest thread count planned or measured.
-    fn last_threads(&self) -> usize {
+    fn last_threads(self) -> usize {
         self.thread_counts
             .iter()
             .chain(
@@ -279,7 +168,7 @@ pub fn view_series_by_disturbance(
 /// The ideal line of `view` across the run's thread counts: speedup N/base (Amdahl's
 /// parallel limit with no serial part), efficiency 1; throughput has none (each series would
 /// need its own).
-pub fn ideal_line(data: &ComparisonData, view: CompareView) -> Vec<[f64; 2]> {
+pub fn ideal_line(data: ChartData<'_>, view: CompareView) -> Vec<[f64; 2]> {
     let Some(base) = data.baseline_threads() else {
         return Vec::new();
     };
@@ -316,18 +205,24 @@ pub fn cpu_markers(machine: &MachineInfo) -> Vec<(String, f64)> {
 }
 
 /// The run's progress bar: which series at how many threads, and the time left.
-pub fn progress_ui(ui: &mut Ui, data: &ComparisonData, stopping: bool) {
-    let (fraction, text) = match &data.progress {
+pub fn progress_ui(
+    ui: &mut Ui,
+    series: &[SeriesView],
+    progress: Option<&(usize, Progress, Instant)>,
+    started: Instant,
+    stopping: bool,
+) {
+    let (fraction, text) = match progress {
         None => (
             0.0,
             format!(
                 "preparing (finding and calibrating interpreters)… {:.0} s",
-                data.started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64()
             ),
         ),
-        Some((series, progress, received)) => {
+        Some((index, progress, received)) => {
             let left = progress::time_left(progress, *received);
-            let label = data.series.get(*series).map_or("", |s| s.label.as_str());
+            let label = series.get(*index).map_or("", |s| s.label.as_str());
             (
                 progress.fraction() as f32,
                 format!("{label} · {} threads · about {left} left", progress.threads),
@@ -392,7 +287,7 @@ fn series_how(setup: &SeriesSetup) -> String {
 
 /// Beside the chart: each series with its colour, interpreter and points, and plainly why a
 /// series failed or did not run.
-pub fn series_list_ui(ui: &mut Ui, data: &ComparisonData) {
+pub fn series_list_ui(ui: &mut Ui, data: ChartData<'_>, warnings: &[String]) {
     ui.heading("Series");
     ScrollArea::vertical()
         .id_salt("compare_series_scroll")
@@ -433,13 +328,10 @@ pub fn series_list_ui(ui: &mut Ui, data: &ComparisonData) {
                 }
                 ui.add_space(4.0);
             }
-            if let Some(result) = &data.result {
-                for warning in &result.warnings {
-                    ui.label(
-                        RichText::new(format!("Warning: {warning}"))
-                            .color(ui.visuals().warn_fg_color),
-                    );
-                }
+            for warning in warnings {
+                ui.label(
+                    RichText::new(format!("Warning: {warning}")).color(ui.visuals().warn_fg_color),
+                );
             }
         });
 }
@@ -466,7 +358,7 @@ pub fn disturbed_line(point: &Point) -> String {
 }
 
 /// The values of the view: one row per thread count, one column per series.
-pub fn table_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) {
+pub fn table_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) {
     let scalings: Vec<Scaling> = data.series.iter().map(SeriesView::scaling).collect();
     ScrollArea::both()
         .id_salt("compare_table_scroll")
@@ -476,11 +368,11 @@ pub fn table_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) {
                 .spacing([16.0, 4.0])
                 .show(ui, |ui| {
                     ui.strong("threads");
-                    for series in &data.series {
+                    for series in data.series {
                         ui.strong(series.label.as_str());
                     }
                     ui.end_row();
-                    for &threads in &data.thread_counts {
+                    for &threads in data.thread_counts {
                         ui.label(threads.to_string());
                         for scaling in &scalings {
                             match scaling.points.iter().find(|p| p.threads == threads) {
@@ -495,10 +387,10 @@ pub fn table_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) {
 }
 
 /// Draws the chart of `view`; returns where it is (for a PNG of it).
-pub fn chart_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) -> egui::Rect {
+pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Rect {
     let last = data
         .last_threads()
-        .max(data.machine.as_ref().map_or(1, |m| m.logical_cpus));
+        .max(data.machine.map_or(1, |m| m.logical_cpus));
     let mut plot = Plot::new("compare_plot")
         .legend(
             Legend::default()
@@ -533,7 +425,7 @@ pub fn chart_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) -> egui::
                     .allow_hover(false),
             );
         }
-        if let Some(machine) = &data.machine {
+        if let Some(machine) = data.machine {
             for (name, x) in cpu_markers(machine) {
                 plot_ui.vline(
                     VLine::new(name, x)
@@ -560,120 +452,12 @@ pub fn chart_ui(ui: &mut Ui, data: &ComparisonData, view: CompareView) -> egui::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::SeriesInfo;
-    use crate::result::Calibration;
-
-    fn point(threads: usize, throughput: f64) -> Point {
-        let mut p = Point::failed(threads, "x");
-        p.error = None;
-        p.throughput_per_s = throughput;
-        p
-    }
 
     fn machine(physical: usize, logical: usize) -> MachineInfo {
         let mut m = MachineInfo::detect();
         m.physical_cpus = physical;
         m.logical_cpus = logical;
         m
-    }
-
-    fn data() -> ComparisonData {
-        let mut d = ComparisonData::empty();
-        d.apply(CompareEvent::Started {
-            machine: machine(2, 4),
-            calibration: Calibration {
-                spin_units_per_us: 1.0,
-                timer_cost_ns: 20.0,
-            },
-            thread_counts: vec![1, 2, 4],
-            trials: 3,
-            series: vec![
-                SeriesInfo {
-                    label: "Rust".into(),
-                    kind: SeriesKind::Rust,
-                    interpreter: None,
-                },
-                SeriesInfo {
-                    label: "Python threads".into(),
-                    kind: SeriesKind::PythonThreads,
-                    interpreter: None,
-                },
-            ],
-        });
-        d
-    }
-
-    #[test]
-    fn points_arrive_per_series_and_failures_stay_with_their_series() {
-        let mut d = data();
-        d.apply(CompareEvent::SeriesPoint {
-            series: 0,
-            point: point(1, 100.0),
-        });
-        d.apply(CompareEvent::SeriesPoint {
-            series: 0,
-            point: point(2, 180.0),
-        });
-        d.apply(CompareEvent::SeriesFailed {
-            series: 1,
-            message: "python3 was not found".into(),
-        });
-        assert_eq!(
-            view_series(&d.series[0], CompareView::Throughput),
-            [[1.0, 100.0], [2.0, 180.0]]
-        );
-        assert_eq!(
-            view_series(&d.series[0], CompareView::Speedup),
-            [[1.0, 1.0], [2.0, 1.8]]
-        );
-        assert_eq!(
-            view_series(&d.series[0], CompareView::Efficiency),
-            [[1.0, 1.0], [2.0, 0.9]]
-        );
-        assert!(view_series(&d.series[1], CompareView::Throughput).is_empty());
-        assert_eq!(d.series[1].error.as_deref(), Some("python3 was not found"));
-        assert_eq!(d.status, RunStatus::Running);
-    }
-
-    #[test]
-    fn disturbed_points_are_drawn_apart_and_listed_with_their_figure() {
-        let mut d = data();
-        let mut busy = point(2, 180.0);
-        busy.disturbed = true;
-        busy.other_cpu_utilization = 0.96;
-        busy.retried_trials = 1;
-        for p in [point(1, 100.0), busy.clone(), point(4, 300.0)] {
-            d.apply(CompareEvent::SeriesPoint {
-                series: 0,
-                point: p,
-            });
-        }
-        let (quiet, hollow) = view_series_by_disturbance(&d.series[0], CompareView::Throughput);
-        assert_eq!(quiet, [[1.0, 100.0], [4.0, 300.0]]);
-        assert_eq!(hollow, [[2.0, 180.0]]);
-        assert_eq!(
-            disturbed_line(&busy),
-            "2 threads: disturbed, other processes used 0.96 CPUs (1 trial measured again)"
-        );
-    }
-
-    #[test]
-    fn ideal_lines_run_from_the_baseline_to_the_last_thread_count() {
-        let mut d = data();
-        assert!(ideal_line(&d, CompareView::Speedup).is_empty());
-        d.apply(CompareEvent::SeriesPoint {
-            series: 0,
-            point: point(1, 100.0),
-        });
-        assert_eq!(
-            ideal_line(&d, CompareView::Speedup),
-            [[1.0, 1.0], [4.0, 4.0]]
-        );
-        assert_eq!(
-            ideal_line(&d, CompareView::Efficiency),
-            [[1.0, 1.0], [4.0, 1.0]]
-        );
-        assert!(ideal_line(&d, CompareView::Throughput).is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! starts the engine. The widgets are in [`crate::ui::compare`].
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use eframe::egui;
 use egui::{ComboBox, RichText, Ui};
@@ -25,11 +26,145 @@ use crate::compare::{
 };
 use crate::error::EngineError;
 use crate::export::Format;
-use crate::ui::compare::{self as compare_ui, CompareView, ComparisonData};
+use crate::machine::MachineInfo;
+use crate::sweep::Progress;
+use crate::ui::compare::{self as compare_ui, ChartData, CompareView, SeriesView};
 use crate::ui::{ExportTips, config, export_row, format};
 
 /// The comparison being measured.
 type CompareRun = RunHandle<CompareEvent, Result<ComparisonResult, EngineError>>;
+
+/// The data of one comparison run, built from its events. Holds no egui.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComparisonData {
+    /// The comparison's name.
+    pub name: String,
+    /// The machine, once the engine has started (its CPU counts are marked on the chart).
+    pub machine: Option<MachineInfo>,
+    /// Thread counts, in the order they run.
+    pub thread_counts: Vec<usize>,
+    /// One entry per series, in the preset's order.
+    pub series: Vec<SeriesView>,
+    /// The last progress report (which series, how far) and when it came.
+    pub progress: Option<(usize, Progress, Instant)>,
+    /// The whole result once the run is over.
+    pub result: Option<ComparisonResult>,
+    /// Where the run is.
+    pub status: RunStatus,
+    /// When the run was started.
+    pub started: Instant,
+}
+
+impl ComparisonData {
+    /// A run of no comparison (one that could not start names nothing).
+    pub fn empty() -> ComparisonData {
+        ComparisonData {
+            name: String::new(),
+            machine: None,
+            thread_counts: Vec::new(),
+            series: Vec::new(),
+            progress: None,
+            result: None,
+            status: RunStatus::Running,
+            started: Instant::now(),
+        }
+    }
+
+    /// An empty run of `preset`: its series are listed (unlabelled by interpreters) until the
+    /// engine announces them.
+    pub fn new(preset: &ComparisonPreset) -> ComparisonData {
+        ComparisonData {
+            name: preset.name.clone(),
+            machine: None,
+            thread_counts: preset.thread_counts(),
+            series: preset
+                .series
+                .iter()
+                .map(|spec| SeriesView {
+                    label: spec.label.clone(),
+                    kind: spec.kind,
+                    interpreter: None,
+                    points: Vec::new(),
+                    error: None,
+                })
+                .collect(),
+            progress: None,
+            result: None,
+            status: RunStatus::Running,
+            started: Instant::now(),
+        }
+    }
+
+    /// Applies one event from the engine.
+    pub fn apply(&mut self, event: CompareEvent) {
+        match event {
+            CompareEvent::Started {
+                machine,
+                thread_counts,
+                series,
+                ..
+            } => {
+                self.machine = Some(machine);
+                self.thread_counts = thread_counts;
+                self.series = series
+                    .into_iter()
+                    .map(|info| SeriesView {
+                        label: info.label,
+                        kind: info.kind,
+                        interpreter: info.interpreter,
+                        points: Vec::new(),
+                        error: None,
+                    })
+                    .collect();
+            }
+            CompareEvent::Progress { series, progress } => {
+                self.progress = Some((series, progress, Instant::now()));
+            }
+            CompareEvent::SeriesPoint { series, point } => {
+                if let Some(view) = self.series.get_mut(series) {
+                    view.points.push(point);
+                }
+            }
+            CompareEvent::SeriesFailed { series, message } => {
+                if let Some(view) = self.series.get_mut(series) {
+                    view.error = Some(message);
+                }
+            }
+            CompareEvent::Finished(result) => {
+                // The result is the engine's final word on every series.
+                self.machine = Some(result.machine.clone());
+                self.thread_counts.clone_from(&result.thread_counts);
+                self.series = result
+                    .series
+                    .iter()
+                    .map(|s| SeriesView {
+                        label: s.label.clone(),
+                        kind: s.kind,
+                        interpreter: s.interpreter.clone(),
+                        points: s.points.clone(),
+                        error: s.error.clone(),
+                    })
+                    .collect();
+                self.status = if result.cancelled {
+                    RunStatus::Stopped
+                } else {
+                    RunStatus::Finished
+                };
+                self.progress = None;
+                self.result = Some(*result);
+            }
+        }
+    }
+
+    /// What the widgets draw of it.
+    pub fn chart(&self) -> ChartData<'_> {
+        ChartData {
+            machine: self.machine.as_ref(),
+            thread_counts: &self.thread_counts,
+            series: &self.series,
+        }
+    }
+}
 
 /// The Compare tab's fields as typed, and the view drawn.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -384,7 +519,10 @@ fn compare_ui(
     egui::Panel::right("compare_series_panel")
         .resizable(true)
         .default_size(300.0)
-        .show(ui, |ui| compare_ui::series_list_ui(ui, data));
+        .show(ui, |ui| {
+            let warnings = data.result.as_ref().map_or(&[][..], |r| &r.warnings[..]);
+            compare_ui::series_list_ui(ui, data.chart(), warnings);
+        });
     egui::Panel::bottom("compare_table_panel")
         .resizable(true)
         .default_size(200.0)
@@ -398,10 +536,10 @@ fn compare_ui(
             if let Some((target, path)) = exported {
                 commands.push(CompareCommand::Export(target, path));
             }
-            compare_ui::table_ui(ui, data, view);
+            compare_ui::table_ui(ui, data.chart(), view);
         });
     egui::CentralPanel::no_frame().show(ui, |ui| {
-        tab.chart_rect = Some(compare_ui::chart_ui(ui, data, view));
+        tab.chart_rect = Some(compare_ui::chart_ui(ui, data.chart(), view));
     });
 }
 
@@ -548,7 +686,13 @@ fn setup_ui(
                 commands.push(CompareCommand::Stop);
             }
             if let Some(data) = data {
-                compare_ui::progress_ui(ui, data, run.is_stopping());
+                compare_ui::progress_ui(
+                    ui,
+                    &data.series,
+                    data.progress.as_ref(),
+                    data.started,
+                    run.is_stopping(),
+                );
             }
         }
         None => {
@@ -653,5 +797,128 @@ impl Tab for CompareTab {
         } else {
             CompareCommand::Run
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::SeriesInfo;
+    use crate::compare::SeriesKind;
+    use crate::result::Calibration;
+    use crate::result::Point;
+    use crate::ui::compare::{disturbed_line, ideal_line, view_series, view_series_by_disturbance};
+
+    fn point(threads: usize, throughput: f64) -> Point {
+        let mut p = Point::failed(threads, "x");
+        p.error = None;
+        p.throughput_per_s = throughput;
+        p
+    }
+
+    fn machine(physical: usize, logical: usize) -> MachineInfo {
+        let mut m = MachineInfo::detect();
+        m.physical_cpus = physical;
+        m.logical_cpus = logical;
+        m
+    }
+
+    fn data() -> ComparisonData {
+        let mut d = ComparisonData::empty();
+        d.apply(CompareEvent::Started {
+            machine: machine(2, 4),
+            calibration: Calibration {
+                spin_units_per_us: 1.0,
+                timer_cost_ns: 20.0,
+            },
+            thread_counts: vec![1, 2, 4],
+            trials: 3,
+            series: vec![
+                SeriesInfo {
+                    label: "Rust".into(),
+                    kind: SeriesKind::Rust,
+                    interpreter: None,
+                },
+                SeriesInfo {
+                    label: "Python threads".into(),
+                    kind: SeriesKind::PythonThreads,
+                    interpreter: None,
+                },
+            ],
+        });
+        d
+    }
+
+    #[test]
+    fn points_arrive_per_series_and_failures_stay_with_their_series() {
+        let mut d = data();
+        d.apply(CompareEvent::SeriesPoint {
+            series: 0,
+            point: point(1, 100.0),
+        });
+        d.apply(CompareEvent::SeriesPoint {
+            series: 0,
+            point: point(2, 180.0),
+        });
+        d.apply(CompareEvent::SeriesFailed {
+            series: 1,
+            message: "python3 was not found".into(),
+        });
+        assert_eq!(
+            view_series(&d.series[0], CompareView::Throughput),
+            [[1.0, 100.0], [2.0, 180.0]]
+        );
+        assert_eq!(
+            view_series(&d.series[0], CompareView::Speedup),
+            [[1.0, 1.0], [2.0, 1.8]]
+        );
+        assert_eq!(
+            view_series(&d.series[0], CompareView::Efficiency),
+            [[1.0, 1.0], [2.0, 0.9]]
+        );
+        assert!(view_series(&d.series[1], CompareView::Throughput).is_empty());
+        assert_eq!(d.series[1].error.as_deref(), Some("python3 was not found"));
+        assert_eq!(d.status, RunStatus::Running);
+    }
+
+    #[test]
+    fn disturbed_points_are_drawn_apart_and_listed_with_their_figure() {
+        let mut d = data();
+        let mut busy = point(2, 180.0);
+        busy.disturbed = true;
+        busy.other_cpu_utilization = 0.96;
+        busy.retried_trials = 1;
+        for p in [point(1, 100.0), busy.clone(), point(4, 300.0)] {
+            d.apply(CompareEvent::SeriesPoint {
+                series: 0,
+                point: p,
+            });
+        }
+        let (quiet, hollow) = view_series_by_disturbance(&d.series[0], CompareView::Throughput);
+        assert_eq!(quiet, [[1.0, 100.0], [4.0, 300.0]]);
+        assert_eq!(hollow, [[2.0, 180.0]]);
+        assert_eq!(
+            disturbed_line(&busy),
+            "2 threads: disturbed, other processes used 0.96 CPUs (1 trial measured again)"
+        );
+    }
+
+    #[test]
+    fn ideal_lines_run_from_the_baseline_to_the_last_thread_count() {
+        let mut d = data();
+        assert!(ideal_line(d.chart(), CompareView::Speedup).is_empty());
+        d.apply(CompareEvent::SeriesPoint {
+            series: 0,
+            point: point(1, 100.0),
+        });
+        assert_eq!(
+            ideal_line(d.chart(), CompareView::Speedup),
+            [[1.0, 1.0], [4.0, 4.0]]
+        );
+        assert_eq!(
+            ideal_line(d.chart(), CompareView::Efficiency),
+            [[1.0, 1.0], [4.0, 1.0]]
+        );
+        assert!(ideal_line(d.chart(), CompareView::Throughput).is_empty());
     }
 }
