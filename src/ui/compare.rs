@@ -213,13 +213,7 @@ pub fn progress_ui(
     stopping: bool,
 ) {
     let (fraction, text) = match progress {
-        None => (
-            0.0,
-            format!(
-                "preparing (finding and calibrating interpreters)… {:.0} s",
-                started.elapsed().as_secs_f64()
-            ),
-        ),
+        None => progress::preparing("finding and calibrating interpreters", started),
         Some((index, progress, received)) => {
             let left = progress::time_left(progress, *received);
             let label = series.get(*index).map_or("", |s| s.label.as_str());
@@ -450,10 +444,12 @@ pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Re
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn machine(physical: usize, logical: usize) -> MachineInfo {
+    /// This machine, said to have `physical` cores and `logical` CPUs (the Compare tab's
+    /// tests use it too).
+    pub(crate) fn machine(physical: usize, logical: usize) -> MachineInfo {
         let mut m = MachineInfo::detect();
         m.physical_cpus = physical;
         m.logical_cpus = logical;

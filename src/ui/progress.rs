@@ -22,6 +22,18 @@ pub fn time_left(progress: &Progress, received: Instant) -> String {
         .unwrap_or_else(|| format::UNKNOWN.to_owned())
 }
 
+/// Before the first progress report: an empty bar saying what is being prepared and since
+/// when.
+pub fn preparing(what: &str, started: Instant) -> (f32, String) {
+    (
+        0.0,
+        format!(
+            "preparing ({what})… {:.0} s",
+            started.elapsed().as_secs_f64()
+        ),
+    )
+}
+
 /// Draws the bar: `text` at `fraction`, or "stopping…" once `stopping`.
 pub fn bar_ui(ui: &mut Ui, fraction: f32, text: String, stopping: bool, width: f32) {
     let text = if stopping {
@@ -45,13 +57,7 @@ pub fn sweep_progress_ui(
     stopping: bool,
 ) {
     let (fraction, text) = match progress {
-        None => (
-            0.0,
-            format!(
-                "preparing (calibrating this machine)… {:.0} s",
-                started.elapsed().as_secs_f64()
-            ),
-        ),
+        None => preparing("calibrating this machine", started),
         Some((progress, received)) => {
             let left = time_left(progress, *received);
             (

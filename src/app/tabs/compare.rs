@@ -805,23 +805,10 @@ mod tests {
     use super::*;
     use crate::compare::SeriesInfo;
     use crate::compare::SeriesKind;
+    use crate::model::fixtures::ok_point as point;
     use crate::result::Calibration;
-    use crate::result::Point;
+    use crate::ui::compare::tests::machine;
     use crate::ui::compare::{disturbed_line, ideal_line, view_series, view_series_by_disturbance};
-
-    fn point(threads: usize, throughput: f64) -> Point {
-        let mut p = Point::failed(threads, "x");
-        p.error = None;
-        p.throughput_per_s = throughput;
-        p
-    }
-
-    fn machine(physical: usize, logical: usize) -> MachineInfo {
-        let mut m = MachineInfo::detect();
-        m.physical_cpus = physical;
-        m.logical_cpus = logical;
-        m
-    }
 
     fn data() -> ComparisonData {
         let mut d = ComparisonData::empty();
