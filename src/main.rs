@@ -57,7 +57,7 @@ fn open_app(cli: &Cli) -> Result<(), CliError> {
         comparison,
         run_at_start: cli.run,
         screenshot_when_done: cli.screenshot.clone(),
-        tab: cost_tab.then_some(pooltune::app::Tab::Cost),
+        tab: cost_tab.then_some(pooltune::app::TabId::Cost),
         ..pooltune::app::AppOptions::default()
     };
     pooltune::app::launch(options).map_err(|err| CliError::Run(anyhow::Error::new(err)))

@@ -17,8 +17,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use pooltune::app::{AppOptions, PooltuneApp};
 use pooltune::compare::{self, SeriesKind};
-use pooltune::ui::compare::{CompareStatus, CompareView, view_series};
+use pooltune::ui::compare::{CompareView, view_series};
 use pooltune::ui::format;
+use pooltune::ui::session::RunStatus;
 
 fn tiny_path() -> PathBuf {
     manifest_dir().join("tests/fixtures/compare-tiny.toml")
@@ -61,7 +62,7 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     );
 
     let data = harness.state().compare().data().unwrap().clone();
-    assert_eq!(data.status, CompareStatus::Finished);
+    assert_eq!(data.status, RunStatus::Finished);
     assert_eq!(data.thread_counts, [1, 2]);
     assert_eq!(data.series.len(), tiny.series.len());
     let machine = data.machine.as_ref().expect("the machine is known");
@@ -210,7 +211,7 @@ fn a_comparison_is_saved_as_a_preset_and_remembered_across_restarts() {
     assert_eq!(tab.fields.view, CompareView::Speedup);
     assert_eq!(
         restored.state().persisted().tab,
-        pooltune::app::Tab::Compare
+        pooltune::app::TabId::Compare
     );
 }
 
@@ -261,7 +262,7 @@ fn stop_keeps_the_finished_points() {
     );
 
     let data = harness.state().compare().data().unwrap().clone();
-    assert_eq!(data.status, CompareStatus::Stopped);
+    assert_eq!(data.status, RunStatus::Stopped);
     let result = data.result.as_ref().unwrap();
     assert!(result.cancelled);
     let measured: usize = data.series.iter().map(|s| s.points.len()).sum();
@@ -371,7 +372,10 @@ fn a_comparison_given_at_start_opens_the_compare_tab_and_runs() {
         ..AppOptions::default()
     });
     harness.run_ok();
-    assert_eq!(harness.state().persisted().tab, pooltune::app::Tab::Compare);
+    assert_eq!(
+        harness.state().persisted().tab,
+        pooltune::app::TabId::Compare
+    );
     assert!(harness.state().compare().is_running() || harness.state().compare().has_ended());
     wait_for(
         &mut harness,

@@ -180,7 +180,7 @@ fn the_inputs_are_remembered_across_restarts() {
     assert_eq!(tab.draft.threads_text, "2, 20");
     assert_eq!(tab.draft.python, PythonMode::Off);
     assert_eq!(tab.export_path, "/tmp/my-costs");
-    assert_eq!(restored.state().persisted().tab, pooltune::app::Tab::Cost);
+    assert_eq!(restored.state().persisted().tab, pooltune::app::TabId::Cost);
 }
 
 #[test]

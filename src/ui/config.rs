@@ -2,13 +2,12 @@
 //! saving and loading preset files. Every control says in its tooltip what it means; a value
 //! that [`Preset::validate`] refuses is outlined in place with the reason under it.
 //!
-//! The panel edits a [`ConfigDraft`] in place and turns buttons into [`Command`]s; it never
+//! The panel edits a [`ConfigDraft`] in place and turns buttons into [`ConfigAction`]s for the app; it never
 //! reads or writes files and never starts the engine itself.
 
 use eframe::egui;
 use egui::{ComboBox, DragValue, Grid, Response, RichText, Stroke, StrokeKind, Ui};
 
-use crate::app::Command;
 use crate::preset::{
     Feeding, InvalidValue, PoolSpec, Preset, PresetEntry, RangeStep, SharedStrategy, SweepSpec,
     ThreadRange, WorkloadSpec,
@@ -103,6 +102,15 @@ pub struct PresetPaths {
     pub save: String,
 }
 
+/// What a button of the configuration panel asked for; the app applies it after the frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigAction {
+    /// Load a preset file into the configuration; a bad file changes nothing.
+    Load(std::path::PathBuf),
+    /// Save to the "Save to" field or, when it is empty, the user presets folder.
+    SaveToField,
+}
+
 /// Everything the panel needs besides the draft.
 pub struct ConfigContext<'a> {
     /// Presets found on disk.
@@ -113,13 +121,13 @@ pub struct ConfigContext<'a> {
     pub default_save_path: String,
 }
 
-/// Draws the panel; buttons push [`Command`]s.
+/// Draws the panel; buttons push [`ConfigAction`]s.
 pub fn config_ui(
     ui: &mut Ui,
     draft: &mut ConfigDraft,
     paths: &mut PresetPaths,
     context: &ConfigContext<'_>,
-    commands: &mut Vec<Command>,
+    commands: &mut Vec<ConfigAction>,
 ) {
     let invalid = context.check.as_ref().err();
     preset_picker_ui(ui, draft, context.presets, commands);
@@ -145,7 +153,7 @@ fn preset_picker_ui(
     ui: &mut Ui,
     draft: &ConfigDraft,
     presets: &[PresetEntry],
-    commands: &mut Vec<Command>,
+    commands: &mut Vec<ConfigAction>,
 ) {
     ui.horizontal(|ui| {
         let label = ui
@@ -169,7 +177,7 @@ fn preset_picker_ui(
                                 ))
                                 .clicked()
                             {
-                                commands.push(Command::LoadPreset(entry.path.clone()));
+                                commands.push(ConfigAction::Load(entry.path.clone()));
                             }
                         }
                         Err(error) => {
@@ -308,29 +316,43 @@ fn workload_kind_tip(kind: &str) -> &'static str {
     }
 }
 
+/// The "Kind" row of the workload or pool grid: a box of `kinds` with `current` selected,
+/// each explained by `kind_tip` when hovered. Returns the kind chosen.
+fn kind_row(
+    ui: &mut Ui,
+    id: &str,
+    tip: &str,
+    (current, kinds): (&'static str, &[&'static str]),
+    kind_tip: fn(&str) -> &'static str,
+    invalid: Option<&InvalidValue>,
+) -> &'static str {
+    let mut kind = current;
+    row(ui, "Kind", tip, &[], invalid, |ui| {
+        ComboBox::from_id_salt(id)
+            .selected_text(kind)
+            .show_ui(ui, |ui| {
+                for &name in kinds {
+                    ui.selectable_value(&mut kind, name, name)
+                        .on_hover_text(kind_tip(name));
+                }
+            })
+            .response
+    });
+    kind
+}
+
 fn workload_ui(ui: &mut Ui, workload: &mut WorkloadSpec, invalid: Option<&InvalidValue>) {
     Grid::new("workload_grid")
         .num_columns(2)
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
-            let mut kind = workload.kind_name();
-            row(
+            let kind = kind_row(
                 ui,
-                "Kind",
+                "workload_kind",
                 "What one task does. Hover over each kind for its meaning.",
-                &[],
+                (workload.kind_name(), &WorkloadSpec::KIND_NAMES),
+                workload_kind_tip,
                 invalid,
-                |ui| {
-                    ComboBox::from_id_salt("workload_kind")
-                        .selected_text(kind)
-                        .show_ui(ui, |ui| {
-                            for name in WorkloadSpec::KIND_NAMES {
-                                ui.selectable_value(&mut kind, name, name)
-                                    .on_hover_text(workload_kind_tip(name));
-                            }
-                        })
-                        .response
-                },
             );
             if kind != workload.kind_name() {
                 *workload = workload_of_kind(kind, workload);
@@ -503,24 +525,13 @@ fn pool_ui(ui: &mut Ui, pool: &mut PoolSpec, invalid: Option<&InvalidValue>) {
         .num_columns(2)
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
-            let mut kind = pool.kind_name();
-            row(
+            let kind = kind_row(
                 ui,
-                "Kind",
+                "pool_kind",
                 "Which kind of pool runs the tasks; N is the thread count being measured.",
-                &[],
+                (pool.kind_name(), &PoolSpec::KIND_NAMES),
+                pool_kind_tip,
                 invalid,
-                |ui| {
-                    ComboBox::from_id_salt("pool_kind")
-                        .selected_text(kind)
-                        .show_ui(ui, |ui| {
-                            for name in PoolSpec::KIND_NAMES {
-                                ui.selectable_value(&mut kind, name, name)
-                                    .on_hover_text(pool_kind_tip(name));
-                            }
-                        })
-                        .response
-                },
             );
             if kind != pool.kind_name() {
                 *pool = pool_of_kind(kind);
@@ -768,7 +779,7 @@ fn files_ui(
     draft: &mut ConfigDraft,
     paths: &mut PresetPaths,
     context: &ConfigContext<'_>,
-    commands: &mut Vec<Command>,
+    commands: &mut Vec<ConfigAction>,
 ) {
     let invalid = context.check.as_ref().err();
     Grid::new("files_grid")
@@ -819,7 +830,7 @@ fn files_ui(
                 .on_disabled_hover_text("Fix the value outlined in red first.");
             if save.clicked() {
                 // The app resolves an empty field to the presets folder, as Ctrl+S does.
-                commands.push(Command::SaveToField);
+                commands.push(ConfigAction::SaveToField);
             }
             ui.end_row();
             row(
@@ -844,7 +855,7 @@ fn files_ui(
                 .on_disabled_hover_text("Type the path of a preset file first.")
                 .clicked()
             {
-                commands.push(Command::LoadPreset(path.into()));
+                commands.push(ConfigAction::Load(path.into()));
             }
             ui.end_row();
         });

@@ -4,29 +4,19 @@
 //! latency against N, both on log scales, and a table of the [`WorkerCost`] figures as they
 //! arrive.
 //!
-//! Nothing is measured here. [`CostTab::start`] hands a [`CostSpec`] to the engine's own
-//! named thread ([`cost::spawn_cost`]) and is called only from the app's `run_cmd`, after the
-//! frame is drawn; [`cost_ui`] draws and pushes [`Command`]s. Dropping the tab stops the run
-//! and waits for it, so no worker thread or process outlives the window.
+//! Widgets only: nothing is measured, started or written here. The app's Worker cost tab
+//! (`app::tabs::cost`) holds the run and its figures and draws these: [`inputs_ui`] edits a
+//! [`CostDraft`] in place, [`figures_ui`] draws what was measured.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
-use std::time::Instant;
 
-use crossbeam_channel::Receiver;
 use eframe::egui;
 use egui::{Color32, Grid, RichText, ScrollArea, TextEdit, Ui};
 use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, MarkerShape, Plot, Points};
 
-use crate::app::{Command, ExportKind};
-use crate::cancel::CancelToken;
-use crate::cost::{
-    self, CostError, CostEvent, CostResult, CostSpec, PythonChoice, WorkerCost, WorkerKind, limits,
-};
+use crate::cost::{CostSpec, PythonChoice, WorkerCost, WorkerKind, limits};
 use crate::preset::InvalidValue;
-use crate::ui::{ExportTarget, ExportTips, export_row, format};
+use crate::ui::format;
 
 /// Which Python the run measures besides Rust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -157,191 +147,6 @@ impl CostDraft {
         };
         spec.validate()?;
         Ok(spec)
-    }
-}
-
-/// A run being measured.
-struct ActiveCost {
-    cancel: CancelToken,
-    events: Receiver<CostEvent>,
-    thread: Option<JoinHandle<Result<CostResult, CostError>>>,
-    started: Instant,
-    stopping: bool,
-    /// True while Rust threads are measured: the window does not repaint then (see
-    /// [`CostTab::start`]).
-    still: Arc<AtomicBool>,
-}
-
-impl Drop for ActiveCost {
-    fn drop(&mut self) {
-        // Stop the engine and wait: it reaps every worker process before it returns.
-        self.cancel.cancel();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// The tab's state: the inputs, the run in progress and what it has measured so far.
-#[derive(Default)]
-pub struct CostTab {
-    /// The inputs.
-    pub draft: CostDraft,
-    /// The "Export to" field.
-    pub export_path: String,
-    plots_rect: Option<egui::Rect>,
-    /// Every cost measured by the current (or last) run, in arrival order.
-    pub measured: Vec<(WorkerKind, WorkerCost)>,
-    /// The whole result once the run is over (finished or stopped).
-    pub result: Option<CostResult>,
-    /// Why the last run could not run, if it could not.
-    pub error: Option<String>,
-    planned: usize,
-    active: Option<ActiveCost>,
-}
-
-impl CostTab {
-    /// The tab with these inputs and export field (remembered from the last session).
-    pub fn new(draft: CostDraft, export_path: String) -> CostTab {
-        CostTab {
-            draft,
-            export_path,
-            ..CostTab::default()
-        }
-    }
-
-    /// Where the two plots were drawn in the last frame (for a PNG of them).
-    pub fn plots_rect(&self) -> Option<egui::Rect> {
-        self.plots_rect
-    }
-
-    /// Writes the last result (finished or stopped) in `kind`'s format, atomically. Returns
-    /// what to tell the user: `Ok` for done, `Err` for why not.
-    pub fn export(&self, kind: ExportKind, path: &Path) -> Result<String, String> {
-        let result = self
-            .result
-            .as_ref()
-            .ok_or("There is no worker-cost result yet: wait until the run finishes or stop it.")?;
-        super::write_export(path, cost::export(result, kind.format()))
-    }
-
-    /// True while a run is being measured.
-    pub fn is_running(&self) -> bool {
-        self.active.is_some()
-    }
-
-    /// Starts a run of the inputs; refused (with [`CostTab::error`] set) when they are invalid.
-    /// `ctx` is asked to repaint whenever the engine reports.
-    pub fn start(&mut self, ctx: &egui::Context) {
-        if self.active.is_some() {
-            return;
-        }
-        let spec = match self.draft.checked() {
-            Ok(spec) => spec,
-            Err(invalid) => {
-                self.error = Some(format!("Cannot run: {invalid}"));
-                return;
-            }
-        };
-        self.measured.clear();
-        self.result = None;
-        self.error = None;
-        self.planned = spec.planned_steps();
-        let cancel = CancelToken::new();
-        let (sender, events) = crossbeam_channel::unbounded();
-        let repaint = ctx.clone();
-        // A Rust thread's memory is read as the growth of this whole process's RSS, and the
-        // window allocates as it draws (glyphs, meshes and, with software OpenGL, its frame
-        // buffers). Measured while the window was still starting, threads read 100 to 700
-        // KiB each on this machine against 9 to 11 KiB from `pooltune cost` in a terminal;
-        // with the window settled and still, 9 to 16 KiB. So the window stays still until
-        // the last thread count is measured; processes are measured in the children.
-        let thread_counts = spec.threads.len();
-        let still = Arc::new(AtomicBool::new(thread_counts > 0));
-        let still_in_engine = Arc::clone(&still);
-        let spawned = cost::spawn_cost(spec, cancel.clone(), move |event| {
-            let thread_phase = match &event {
-                CostEvent::Started { .. } => true,
-                CostEvent::Measured { kind, done, .. } => {
-                    *kind == WorkerKind::RustThread && *done < thread_counts
-                }
-                CostEvent::Finished(_) => false,
-            };
-            // The window may already be gone when the last event is sent.
-            let _ = sender.send(event);
-            if !(thread_phase && still_in_engine.load(Ordering::Relaxed)) {
-                still_in_engine.store(false, Ordering::Relaxed);
-                repaint.request_repaint();
-            }
-        });
-        match spawned {
-            Ok(thread) => {
-                self.active = Some(ActiveCost {
-                    cancel,
-                    events,
-                    thread: Some(thread),
-                    started: Instant::now(),
-                    stopping: false,
-                    still,
-                });
-            }
-            Err(err) => self.error = Some(err.to_string()),
-        }
-    }
-
-    /// True while a run is measured and the window may repaint on a timer: not while Rust
-    /// threads are measured (a repaint's memory would be counted as theirs).
-    pub fn repaints_while_running(&self) -> bool {
-        self.active
-            .as_ref()
-            .is_some_and(|active| !active.still.load(Ordering::Relaxed))
-    }
-
-    /// Asks the running measurement to stop; what it measured is kept.
-    pub fn stop(&mut self) {
-        if let Some(active) = &mut self.active {
-            active.cancel.cancel();
-            active.stopping = true;
-        }
-    }
-
-    /// Moves what the engine has sent into the tab; joins the engine thread once it is done.
-    pub fn receive(&mut self) {
-        let Some(active) = &mut self.active else {
-            return;
-        };
-        let (planned, measured, result) = (&mut self.planned, &mut self.measured, &mut self.result);
-        let ended = super::drain_events(&active.events, |event| match event {
-            CostEvent::Started { planned: steps } => {
-                *planned = steps;
-                false
-            }
-            CostEvent::Measured { kind, cost, .. } => {
-                measured.push((kind, cost));
-                false
-            }
-            CostEvent::Finished(finished) => {
-                *result = Some(*finished);
-                true
-            }
-        });
-        if !ended {
-            return;
-        }
-        let outcome = active.thread.take().map(JoinHandle::join);
-        self.active = None;
-        match outcome {
-            Some(Ok(Ok(_))) | None => {}
-            Some(Ok(Err(err))) => self.error = Some(format!("The run could not start: {err}")),
-            Some(Err(_)) => {
-                self.error = Some("the worker-cost thread stopped unexpectedly".to_owned());
-            }
-        }
-    }
-
-    /// Why there are no Python figures, when the finished run says so.
-    pub fn python_error(&self) -> Option<&str> {
-        self.result.as_ref()?.python_error.as_deref()
     }
 }
 
@@ -617,96 +422,23 @@ fn draw_series(plot_ui: &mut egui_plot::PlotUi<'_>, all: &[Series], scale: YScal
     }
 }
 
-/// Draws the tab: inputs, Measure/Stop and progress, the two plots and the table.
-pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
-    let check = tab.draft.checked();
-    inputs_ui(ui, &mut tab.draft, check.as_ref().err());
-    ui.horizontal(|ui| match &tab.active {
-        Some(active) => {
-            if ui
-                .add_enabled(!active.stopping, egui::Button::new("Stop measuring"))
-                .on_hover_text("Stop now: every worker is ended; what was measured is kept.")
-                .clicked()
-            {
-                commands.push(Command::StopCost);
-            }
-            let done = tab.measured.len();
-            let planned = tab.planned.max(done).max(1);
-            let text = if active.stopping {
-                "stopping…".to_owned()
-            } else if active.still.load(Ordering::Relaxed) {
-                "measuring Rust threads (the window keeps still meanwhile)…".to_owned()
-            } else {
-                format!(
-                    "{done} of about {planned} measured · {:.0} s",
-                    active.started.elapsed().as_secs_f64()
-                )
-            };
-            ui.add(
-                egui::ProgressBar::new(done as f32 / planned as f32)
-                    .desired_width(360.0)
-                    .text(text),
-            );
-        }
-        None => {
-            if ui
-                .add_enabled(check.is_ok(), egui::Button::new("Measure"))
-                .on_hover_text("Start, hold and stop each N of idle workers, and measure them.")
-                .clicked()
-            {
-                commands.push(Command::RunCost);
-            }
-            match &check {
-                Err(invalid) => {
-                    ui.label(
-                        RichText::new(format!("Cannot run: {invalid}"))
-                            .color(ui.visuals().error_fg_color),
-                    );
-                }
-                Ok(spec) => {
-                    ui.weak(format!("{} measurements planned", spec.planned_steps()));
-                }
-            }
-        }
-    });
-    if let Some(error) = &tab.error {
-        ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
-    }
-    if let Some(python_error) = tab.python_error() {
-        ui.label(
-            RichText::new(format!("No Python figures: {python_error}"))
-                .color(ui.visuals().warn_fg_color),
-        );
-    }
-    if let Some(result) = &tab.result {
-        ui.weak(format!(
-            "Rust thread stack: {} reserved · {} on {} logical CPUs{}",
-            format::bytes(result.thread_stack_bytes),
-            format::seconds_left(result.duration_s),
-            result.machine.logical_cpus,
-            if result.cancelled { " · stopped" } else { "" },
-        ));
-    }
-    ui.separator();
-    let tips = ExportTips {
-        csv: "One row per measured N and worker kind (the format of `pooltune cost --format csv`).",
-        json: "The whole result: machine, stack size and every figure (the format of `pooltune cost --format json`).",
-        png: "A picture of both plots as they are shown now.",
-    };
-    match export_row(ui, &mut tab.export_path, tab.result.is_some(), &tips) {
-        Some((ExportTarget::Data(kind), path)) => commands.push(Command::ExportCost(kind, path)),
-        Some((ExportTarget::Png, path)) => commands.push(Command::ExportCostPng(path)),
-        None => {}
-    }
-
+/// The figures of a run: one legend, the memory and start-latency plots side by side (log
+/// scales) and the table below. `planned` is the run the inputs describe, when they are
+/// valid: its largest N sets the workers axis before anything is measured. Returns where the
+/// two plots were drawn (for a PNG of them).
+pub fn figures_ui(
+    ui: &mut Ui,
+    measured: &[(WorkerKind, WorkerCost)],
+    planned: Option<&CostSpec>,
+) -> egui::Rect {
     let table_height = (ui.available_height() * 0.38).clamp(90.0, 320.0);
     let plot_height = (ui.available_height() - table_height - 16.0).max(160.0);
-    let memory = series(&tab.measured, &[Metric::Rss, Metric::Pss]);
-    let latency = series(&tab.measured, &[Metric::StartP50, Metric::StartP99]);
-    let last_workers = check
+    let memory = series(measured, &[Metric::Rss, Metric::Pss]);
+    let latency = series(measured, &[Metric::StartP50, Metric::StartP99]);
+    let last_workers = planned
         .iter()
         .flat_map(|spec| spec.threads.iter().chain(&spec.processes))
-        .chain(tab.measured.iter().map(|(_, cost)| &cost.workers))
+        .chain(measured.iter().map(|(_, cost)| &cost.workers))
         .copied()
         .max()
         .unwrap_or(1);
@@ -721,8 +453,8 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
     let empty_latency = latency
         .is_empty()
         .then(|| [10.0_f64.log10(), 100_000.0_f64.log10()]);
-    legend_ui(ui, &tab.measured);
-    ui.columns(2, |columns| {
+    legend_ui(ui, measured);
+    let plots_rect = ui.columns(2, |columns| {
         columns[0].strong("Memory per worker").on_hover_text(
             format!("Solid: RSS, resident memory per worker. Dashed: PSS, a process's fair share of the pages it shares with the others (what one more process really adds).\n\n{THREAD_RSS_NOTE}"),
         );
@@ -765,11 +497,12 @@ pub fn cost_ui(ui: &mut Ui, tab: &mut CostTab, commands: &mut Vec<Command>) {
             })
             .response
             .rect;
-        tab.plots_rect = Some(memory_rect.union(latency_rect));
+        memory_rect.union(latency_rect)
     });
     ui.weak("Solid: RSS (left) and p50 (right). Dashed: PSS, a process's fair share of shared pages (left), and p99 (right).")
         .on_hover_text(THREAD_RSS_NOTE);
-    table_ui(ui, &tab.measured);
+    table_ui(ui, measured);
+    plots_rect
 }
 
 /// One legend for both plots (the same colours), above them rather than over the points.
@@ -791,7 +524,8 @@ fn legend_ui(ui: &mut Ui, measured: &[(WorkerKind, WorkerCost)]) {
     ui.add_space(4.0);
 }
 
-fn inputs_ui(ui: &mut Ui, draft: &mut CostDraft, invalid: Option<&InvalidValue>) {
+/// The inputs: thread and process counts, stack size and which Python; `invalid` is outlined.
+pub fn inputs_ui(ui: &mut Ui, draft: &mut CostDraft, invalid: Option<&InvalidValue>) {
     let error = |ui: &Ui, field: &str| {
         invalid
             .filter(|i| i.field == field)

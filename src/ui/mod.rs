@@ -1,15 +1,14 @@
-//! The desktop app's drawing code, one file per part of the window: the configuration side
-//! panel (`config`), the sweep plots (`plots`), the live readings (`live`), the runs list and
-//! results table (`results`), plus the session's runs (`session`) and number formatting
-//! (`format`), which hold no egui at all.
+//! The desktop app's widgets, one file per part of the window: the configuration side panel
+//! (`config`), the sweep plots (`plots`), the live readings (`live`), the runs list and
+//! results table (`results`), the progress bar of a run (`progress`), the Compare tab's chart, table and series list (`compare`) and
+//! the Worker cost tab's inputs, plots and table (`cost`), plus the session's runs
+//! (`session`) and number formatting (`format`), which hold no egui at all.
 //!
-//! The worker-cost tab (`cost`) also holds its run's controller (start, stop, receive), called
-//! only from the app's `run_cmd` and `logic`, never from its drawing code.
-//!
-//! Drawing functions end in `_ui`, edit what they are given in place and push
-//! [`crate::app::Command`]s for anything else; none of them starts the engine, reads a file or
-//! waits on a thread. The Compare tab (`compare`) keeps its run beside its drawing, but the
-//! same way: its drawing pushes commands, and the app applies them after the frame.
+//! Widgets only: drawing functions end in `_ui`, edit what they are given in place and return
+//! small actions of their own (such as [`ExportTarget`], `config::ConfigAction`,
+//! `results::RunsAction`) for anything else. None of them starts the engine, reads or writes a
+//! file, or waits on a thread, and nothing here imports the app module: the app's
+//! tabs hold the runs and turn these actions into commands.
 
 pub mod compare;
 pub mod config;
@@ -17,32 +16,15 @@ pub mod cost;
 pub mod format;
 pub mod live;
 pub mod plots;
+pub mod progress;
 pub mod results;
 pub mod session;
-
-/// Hands every event waiting on `events` to `apply`, without blocking. `apply` returns true
-/// for the event that ends a run (its `Finished`); a closed channel ends it too. Returns
-/// whether the run has ended, so the caller can join the engine's thread. The sweep, the
-/// Compare tab and the Worker cost tab all receive their engine's events this way.
-pub fn drain_events<E>(
-    events: &crossbeam_channel::Receiver<E>,
-    mut apply: impl FnMut(E) -> bool,
-) -> bool {
-    let mut ended = false;
-    loop {
-        match events.try_recv() {
-            Ok(event) => ended |= apply(event),
-            Err(crossbeam_channel::TryRecvError::Empty) => return ended,
-            Err(crossbeam_channel::TryRecvError::Disconnected) => return true,
-        }
-    }
-}
 
 /// What a button of [`export_row`] asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportTarget {
     /// The result's data, in a file format.
-    Data(crate::app::ExportKind),
+    Data(crate::export::Format),
     /// A PNG of the plots as they are shown.
     Png,
 }
@@ -66,7 +48,7 @@ pub fn export_row(
     has_result: bool,
     tips: &ExportTips,
 ) -> Option<(ExportTarget, std::path::PathBuf)> {
-    use crate::app::ExportKind;
+    use crate::export::Format;
     use eframe::egui;
 
     let mut clicked = None;
@@ -79,8 +61,8 @@ pub fn export_row(
         let path = std::path::PathBuf::from(path_text.trim());
         let usable = !path_text.trim().is_empty();
         for (target, text, tip) in [
-            (ExportTarget::Data(ExportKind::Csv), "CSV", tips.csv),
-            (ExportTarget::Data(ExportKind::Json), "JSON", tips.json),
+            (ExportTarget::Data(Format::Csv), "CSV", tips.csv),
+            (ExportTarget::Data(Format::Json), "JSON", tips.json),
         ] {
             if ui
                 .add_enabled(has_result && usable, egui::Button::new(text))
@@ -102,7 +84,7 @@ pub fn export_row(
         }
         clicked.map(|target| {
             let extension = match target {
-                ExportTarget::Data(kind) => kind.extension(),
+                ExportTarget::Data(format) => extension(format),
                 ExportTarget::Png => "png",
             };
             (target, path.with_extension(extension))
@@ -111,14 +93,11 @@ pub fn export_row(
     .inner
 }
 
-/// Writes an export (`bytes`, or why they could not be made) atomically to `path`. Returns
-/// what to tell the user: `Ok("Wrote …")`, or `Err("Could not write …: why")`.
-pub fn write_export(
-    path: &std::path::Path,
-    bytes: anyhow::Result<Vec<u8>>,
-) -> Result<String, String> {
-    bytes
-        .and_then(|bytes| crate::atomic_file::write(path, &bytes).map_err(Into::into))
-        .map(|()| format!("Wrote {}", path.display()))
-        .map_err(|err| format!("Could not write {}: {err:#}", path.display()))
+/// The file extension an export in `format` gets.
+pub fn extension(format: crate::export::Format) -> &'static str {
+    match format {
+        crate::export::Format::Csv => "csv",
+        crate::export::Format::Json => "json",
+        crate::export::Format::Table => "txt",
+    }
 }

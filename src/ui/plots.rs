@@ -418,23 +418,7 @@ fn throughput_plot_ui(
                         .allow_hover(false),
                 );
                 let (quiet, disturbed) = throughput_series_by_disturbance(run, log);
-                plot_ui.points(
-                    Points::new(run.name.clone(), quiet)
-                        .color(color)
-                        .radius(4.0)
-                        .shape(MarkerShape::Circle)
-                        .filled(true),
-                );
-                if !disturbed.is_empty() {
-                    // Hollow: other processes used the CPUs while this point was measured.
-                    plot_ui.points(
-                        Points::new(run.name.clone(), disturbed)
-                            .color(color)
-                            .radius(4.5)
-                            .shape(MarkerShape::Circle)
-                            .filled(false),
-                    );
-                }
+                measured_points_ui(plot_ui, &run.name, color, quiet, disturbed);
             }
             if options.show_model
                 && let Some(run) = model_run
@@ -442,6 +426,34 @@ fn throughput_plot_ui(
                 model_ui(plot_ui, run, log);
             }
         });
+}
+
+/// Draws the measured points of a series named `name`: the quiet ones filled, the disturbed
+/// ones (other processes used the CPUs while they were measured) hollow. The sweep's and the
+/// comparison's charts draw them the same way.
+pub fn measured_points_ui(
+    plot_ui: &mut PlotUi<'_>,
+    name: &str,
+    color: Color32,
+    quiet: Vec<[f64; 2]>,
+    disturbed: Vec<[f64; 2]>,
+) {
+    plot_ui.points(
+        Points::new(name.to_owned(), quiet)
+            .color(color)
+            .radius(4.0)
+            .shape(MarkerShape::Circle)
+            .filled(true),
+    );
+    if !disturbed.is_empty() {
+        plot_ui.points(
+            Points::new(name.to_owned(), disturbed)
+                .color(color)
+                .radius(4.5)
+                .shape(MarkerShape::Circle)
+                .filled(false),
+        );
+    }
 }
 
 /// The model of one run: the USL fit, the bound, the recommended and the formula's thread
@@ -539,6 +551,65 @@ fn latency_plot_ui(
                 }
             }
         });
+}
+
+/// The model's inputs: U in the formula and an optional p99 latency target. Returns the new
+/// options when the user changed them.
+pub fn model_options_ui(
+    ui: &mut egui::Ui,
+    current: crate::model::ModelOptions,
+) -> Option<crate::model::ModelOptions> {
+    use crate::model::{UTILIZATION_MAX, UTILIZATION_MIN};
+    let mut options = current;
+    let u_label = ui.label("U").on_hover_text(
+        "Target CPU utilisation in the formula N = N_cpu × U × (1 + W/C): 1.0 keeps every CPU \
+         busy; 0.8 leaves a fifth of them for other work.",
+    );
+    ui.add(
+        egui::DragValue::new(&mut options.utilization_target)
+            .range(UTILIZATION_MIN..=UTILIZATION_MAX)
+            .speed(0.01)
+            .fixed_decimals(2),
+    )
+    .labelled_by(u_label.id)
+    .on_hover_text("U, from 0.01 to 1.0");
+    let mut has_target = options.p99_target_us.is_some();
+    ui.checkbox(&mut has_target, "p99 target").on_hover_text(
+        "Also recommend the knee among the thread counts whose p99 task time stays at or under \
+         this target.",
+    );
+    if has_target {
+        let mut ms = options.p99_target_us.unwrap_or(10_000.0) / 1000.0;
+        ui.add(
+            egui::DragValue::new(&mut ms)
+                .range(0.001..=600_000.0)
+                .speed(0.1)
+                .suffix(" ms"),
+        )
+        .on_hover_text("p99 latency target");
+        options.p99_target_us = Some(ms * 1000.0);
+    } else {
+        options.p99_target_us = None;
+    }
+    (options != current).then_some(options)
+}
+
+/// The plot settings above the plots: the thread axis, ideal scaling, CI whiskers, the model.
+pub fn options_ui(ui: &mut egui::Ui, plot: &mut PlotOptions) {
+    ui.label("Thread axis").on_hover_text(
+        "Log₂ spaces 1, 2, 4, 8, … equally, which suits sweeps that double the threads.",
+    );
+    ui.radio_value(&mut plot.log_threads, false, "linear");
+    ui.radio_value(&mut plot.log_threads, true, "log₂");
+    ui.separator();
+    ui.checkbox(&mut plot.show_ideal, "ideal scaling")
+        .on_hover_text("Dashed: the 1-thread throughput times the thread count, what perfect scaling would give.");
+    ui.checkbox(&mut plot.show_ci, "95% CI whiskers")
+        .on_hover_text(
+            "The 95% confidence interval of each throughput, from the spread of its trials.",
+        );
+    ui.checkbox(&mut plot.show_model, "model")
+        .on_hover_text("For the run in the table: the fitted scalability curve (USL, Gunther), the bound min(N/(W+C), N_cpu/C), and vertical lines at the recommended thread count and at the formula's N = N_cpu × U × (1 + W/C).");
 }
 
 #[cfg(test)]

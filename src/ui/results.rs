@@ -3,20 +3,32 @@
 //! as CSV, JSON (the engine's own format) or a PNG of the plots.
 //!
 //! Drawing only: renames and visibility are edited in place, everything else is a
-//! [`Command`] applied after the frame.
+//! [`RunsAction`] that the app applies after the frame.
 
 use eframe::egui;
 use egui::{Grid, RichText, ScrollArea, Ui};
 
-use crate::app::Command;
 use crate::result::Point;
 use crate::trust;
 use crate::ui::plots::run_color;
 use crate::ui::session::{Run, RunStatus, Session};
 use crate::ui::{ExportTarget, ExportTips, export_row, format};
 
+/// What a button of the runs list or the results table asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunsAction {
+    /// Show run `id`'s points in the table.
+    Select(u64),
+    /// Remove run `id` from the session.
+    Remove(u64),
+    /// Rename run `id` (a blank name is ignored: the legend needs one).
+    Rename(u64, String),
+    /// Write run `id` in a format, or a PNG of the plots; the extension is set already.
+    Export(ExportTarget, u64, std::path::PathBuf),
+}
+
 /// The runs list: show or hide, rename, pick for the table, remove.
-pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<Command>) {
+pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<RunsAction>) {
     ui.heading("Runs");
     if session.runs().is_empty() {
         ui.weak("No runs yet. Configure a sweep on the left and press Run (or Space).");
@@ -45,7 +57,7 @@ pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<Command>) 
                         .accessible_name(format!("Name of run {}", run.id + 1))
                         .on_hover_text("Rename the run (the legend follows).");
                     if edit.changed() {
-                        commands.push(Command::RenameRun(run.id, name));
+                        commands.push(RunsAction::Rename(run.id, name));
                     }
                     match &run.status {
                         RunStatus::Failed(message) => {
@@ -66,7 +78,7 @@ pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<Command>) 
                         .on_hover_text("Show this run's points in the table and export it.")
                         .clicked()
                     {
-                        commands.push(Command::SelectRun(run.id));
+                        commands.push(RunsAction::Select(run.id));
                     }
                     let running = run.status == RunStatus::Running;
                     if ui
@@ -75,7 +87,7 @@ pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<Command>) 
                         .on_disabled_hover_text("Stop the run first.")
                         .clicked()
                     {
-                        commands.push(Command::RemoveRun(run.id));
+                        commands.push(RunsAction::Remove(run.id));
                     }
                 });
             }
@@ -164,7 +176,7 @@ pub fn table_ui(
     ui: &mut Ui,
     run: Option<&Run>,
     export_path: &mut String,
-    commands: &mut Vec<Command>,
+    commands: &mut Vec<RunsAction>,
 ) {
     let Some(run) = run else {
         ui.heading("Results");
@@ -214,17 +226,13 @@ pub fn table_ui(
         });
 }
 
-fn export_ui(ui: &mut Ui, run: &Run, export_path: &mut String, commands: &mut Vec<Command>) {
+fn export_ui(ui: &mut Ui, run: &Run, export_path: &mut String, commands: &mut Vec<RunsAction>) {
     let tips = ExportTips {
         csv: "One row per point, the same columns as the JSON points.",
         json: "The whole result: machine, preset and every point (the format of `pooltune sweep --format json`).",
         png: "A picture of both plots as they are shown now.",
     };
-    match export_row(ui, export_path, run.result.is_some(), &tips) {
-        Some((ExportTarget::Data(kind), path)) => {
-            commands.push(Command::Export(kind, run.id, path))
-        }
-        Some((ExportTarget::Png, path)) => commands.push(Command::ExportPng(path)),
-        None => {}
+    if let Some((target, path)) = export_row(ui, export_path, run.result.is_some(), &tips) {
+        commands.push(RunsAction::Export(target, run.id, path));
     }
 }

@@ -230,6 +230,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::fixtures::ok_point as point;
     use crate::preset::{PoolSpec, SweepSpec, WorkloadSpec};
 
     fn preset(name: &str) -> Preset {
@@ -249,13 +250,6 @@ mod tests {
                 retry_disturbed: 1,
             },
         }
-    }
-
-    fn point(threads: usize, throughput: f64) -> Point {
-        let mut p = Point::failed(threads, "x");
-        p.error = None;
-        p.throughput_per_s = throughput;
-        p
     }
 
     #[test]

@@ -1,0 +1,911 @@
+//! The Compare tab: pick a comparison preset (several series on one chart, such as Rust
+//! threads, a simulated GIL and real CPython threads and processes), optionally name the
+//! Python interpreters and override the thread counts, run it, and read it three ways
+//! (throughput, speedup, efficiency). Points appear as the engine sends them; a series that
+//! failed or could not start says why beside the chart.
+//!
+//! The tab holds its fields, the loaded comparison, the run ([`RunHandle`]) and its data
+//! ([`ComparisonData`]). The engine runs on its own named thread ([`compare::spawn_compare`])
+//! and sends [`CompareEvent`]s through a channel whose sender asks egui for a repaint.
+//! Drawing only edits text fields in place and pushes [`CompareCommand`]s; the shell applies
+//! them after the frame with [`CompareTab::run_cmd`], the only place that loads files or
+//! starts the engine. The widgets are in [`crate::ui::compare`].
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use eframe::egui;
+use egui::{ComboBox, RichText, Ui};
+
+use crate::app::command::{Command, CompareCommand, Reply};
+use crate::app::run::{RunEnd, RunHandle, RunStatus};
+use crate::app::tabs::{Tab, export_reply, write_export};
+use crate::compare::{
+    self, AnyPreset, CompareEvent, CompareOptions, ComparisonPreset, ComparisonResult,
+    python::InterpreterAdvice,
+};
+use crate::error::EngineError;
+use crate::export::Format;
+use crate::machine::MachineInfo;
+use crate::sweep::Progress;
+use crate::ui::compare::{self as compare_ui, ChartData, CompareView, SeriesView};
+use crate::ui::{ExportTips, config, export_row, format};
+
+/// The comparison being measured.
+type CompareRun = RunHandle<CompareEvent, Result<ComparisonResult, EngineError>>;
+
+/// The data of one comparison run, built from its events. Holds no egui.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComparisonData {
+    /// The comparison's name.
+    pub name: String,
+    /// The machine, once the engine has started (its CPU counts are marked on the chart).
+    pub machine: Option<MachineInfo>,
+    /// Thread counts, in the order they run.
+    pub thread_counts: Vec<usize>,
+    /// One entry per series, in the preset's order.
+    pub series: Vec<SeriesView>,
+    /// The last progress report (which series, how far) and when it came.
+    pub progress: Option<(usize, Progress, Instant)>,
+    /// The whole result once the run is over.
+    pub result: Option<ComparisonResult>,
+    /// Where the run is.
+    pub status: RunStatus,
+    /// When the run was started.
+    pub started: Instant,
+}
+
+impl ComparisonData {
+    /// A run of no comparison (one that could not start names nothing).
+    pub fn empty() -> ComparisonData {
+        ComparisonData {
+            name: String::new(),
+            machine: None,
+            thread_counts: Vec::new(),
+            series: Vec::new(),
+            progress: None,
+            result: None,
+            status: RunStatus::Running,
+            started: Instant::now(),
+        }
+    }
+
+    /// An empty run of `preset`: its series are listed (unlabelled by interpreters) until the
+    /// engine announces them.
+    pub fn new(preset: &ComparisonPreset) -> ComparisonData {
+        ComparisonData {
+            name: preset.name.clone(),
+            machine: None,
+            thread_counts: preset.thread_counts(),
+            series: preset
+                .series
+                .iter()
+                .map(|spec| SeriesView {
+                    label: spec.label.clone(),
+                    kind: spec.kind,
+                    interpreter: None,
+                    points: Vec::new(),
+                    error: None,
+                })
+                .collect(),
+            progress: None,
+            result: None,
+            status: RunStatus::Running,
+            started: Instant::now(),
+        }
+    }
+
+    /// Applies one event from the engine.
+    pub fn apply(&mut self, event: CompareEvent) {
+        match event {
+            CompareEvent::Started {
+                machine,
+                thread_counts,
+                series,
+                ..
+            } => {
+                self.machine = Some(machine);
+                self.thread_counts = thread_counts;
+                self.series = series
+                    .into_iter()
+                    .map(|info| SeriesView {
+                        label: info.label,
+                        kind: info.kind,
+                        interpreter: info.interpreter,
+                        points: Vec::new(),
+                        error: None,
+                    })
+                    .collect();
+            }
+            CompareEvent::Progress { series, progress } => {
+                self.progress = Some((series, progress, Instant::now()));
+            }
+            CompareEvent::SeriesPoint { series, point } => {
+                if let Some(view) = self.series.get_mut(series) {
+                    view.points.push(point);
+                }
+            }
+            CompareEvent::SeriesFailed { series, message } => {
+                if let Some(view) = self.series.get_mut(series) {
+                    view.error = Some(message);
+                }
+            }
+            CompareEvent::Finished(result) => {
+                // The result is the engine's final word on every series.
+                self.machine = Some(result.machine.clone());
+                self.thread_counts.clone_from(&result.thread_counts);
+                self.series = result
+                    .series
+                    .iter()
+                    .map(|s| SeriesView {
+                        label: s.label.clone(),
+                        kind: s.kind,
+                        interpreter: s.interpreter.clone(),
+                        points: s.points.clone(),
+                        error: s.error.clone(),
+                    })
+                    .collect();
+                self.status = if result.cancelled {
+                    RunStatus::Stopped
+                } else {
+                    RunStatus::Finished
+                };
+                self.progress = None;
+                self.result = Some(*result);
+            }
+        }
+    }
+
+    /// What the widgets draw of it.
+    pub fn chart(&self) -> ChartData<'_> {
+        ChartData {
+            machine: self.machine.as_ref(),
+            thread_counts: &self.thread_counts,
+            series: &self.series,
+        }
+    }
+}
+
+/// The Compare tab's fields as typed, and the view drawn.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CompareFields {
+    /// The view drawn.
+    pub view: CompareView,
+    /// The "Comparison file" field.
+    pub path_text: String,
+    /// The "Python" field: the interpreter for Python threads and processes series.
+    pub python_text: String,
+    /// The "Free-threaded Python" field.
+    pub free_threaded_text: String,
+    /// The "Thread counts" field; empty keeps the preset's.
+    pub threads_text: String,
+    /// The "Save to" field; empty saves in the user's presets folder.
+    pub save_path: String,
+    /// The "Export to" field.
+    pub export_path: String,
+}
+
+impl Default for CompareFields {
+    fn default() -> Self {
+        CompareFields {
+            view: CompareView::default(),
+            path_text: String::new(),
+            python_text: String::new(),
+            free_threaded_text: String::new(),
+            threads_text: String::new(),
+            save_path: String::new(),
+            export_path: "pooltune-comparison".to_owned(),
+        }
+    }
+}
+
+/// What the Compare tab remembers across restarts: its fields and the comparison loaded (as
+/// preset TOML, so that it reads back as a file would; empty for none).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct CompareInputs {
+    /// The fields as typed and the view.
+    pub fields: CompareFields,
+    /// The loaded comparison as preset TOML.
+    pub comparison_toml: String,
+}
+
+/// A comparison preset found on disk, for the picker.
+#[derive(Debug, Clone)]
+struct PresetChoice {
+    path: PathBuf,
+    name: String,
+    description: String,
+}
+
+/// Everything the Compare tab holds: the fields as typed, the loaded comparison, the run.
+pub struct CompareTab {
+    /// The fields as typed and the view.
+    pub fields: CompareFields,
+    chart_rect: Option<egui::Rect>,
+    comparison: Option<ComparisonPreset>,
+    load_error: Option<String>,
+    presets: Vec<PresetChoice>,
+    data: Option<ComparisonData>,
+    run: Option<CompareRun>,
+}
+
+impl CompareTab {
+    /// The tab with `comparison` loaded, or else the remembered one, or else the first
+    /// shipped comparison preset; its fields as `remembered`.
+    pub fn new(comparison: Option<ComparisonPreset>, remembered: CompareInputs) -> CompareTab {
+        let presets = comparison_choices();
+        let comparison = comparison
+            .or_else(|| {
+                // A remembered comparison that no longer parses (an older pooltune's) is
+                // dropped for the shipped default rather than shown broken.
+                (!remembered.comparison_toml.trim().is_empty())
+                    .then(|| {
+                        compare::parse(&remembered.comparison_toml, Path::new("(remembered)")).ok()
+                    })
+                    .flatten()
+            })
+            .or_else(|| {
+                presets
+                    .iter()
+                    .find_map(|choice| compare::load(&choice.path).ok())
+            });
+        CompareTab {
+            fields: remembered.fields,
+            chart_rect: None,
+            comparison,
+            load_error: None,
+            presets,
+            data: None,
+            run: None,
+        }
+    }
+
+    /// What the tab remembers across restarts.
+    pub fn inputs(&self) -> CompareInputs {
+        CompareInputs {
+            fields: self.fields.clone(),
+            comparison_toml: self
+                .comparison
+                .as_ref()
+                .and_then(|c| compare::to_toml(c).ok())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Where the chart was drawn in the last frame (for a PNG of it).
+    pub fn chart_rect(&self) -> Option<egui::Rect> {
+        self.chart_rect
+    }
+
+    /// Where "Save comparison" writes when the "Save to" field is empty: the user's presets
+    /// folder, named after the comparison.
+    pub fn default_save_path(&self) -> PathBuf {
+        let name = self
+            .comparison
+            .as_ref()
+            .map_or("comparison", |c| c.name.as_str());
+        format::default_preset_path(name)
+    }
+
+    /// The comparison that Run would start (before the thread override).
+    pub fn comparison(&self) -> Option<&ComparisonPreset> {
+        self.comparison.as_ref()
+    }
+
+    /// The comparison, to change it (tests shorten it this way).
+    pub fn comparison_mut(&mut self) -> Option<&mut ComparisonPreset> {
+        self.comparison.as_mut()
+    }
+
+    /// Why the last file could not be loaded.
+    pub fn load_error(&self) -> Option<&str> {
+        self.load_error.as_deref()
+    }
+
+    /// The current or last run.
+    pub fn data(&self) -> Option<&ComparisonData> {
+        self.data.as_ref()
+    }
+
+    /// True while a comparison is being measured.
+    pub fn is_running(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// True once a run has ended, however it ended.
+    pub fn has_ended(&self) -> bool {
+        self.run.is_none()
+            && self
+                .data
+                .as_ref()
+                .is_some_and(|d| d.status != RunStatus::Running)
+    }
+
+    /// The comparison to run with the typed thread counts, and the typed interpreters; or
+    /// why it cannot run, naming the field. `available_memory` is the monitor's last reading.
+    pub fn checked(
+        &self,
+        available_memory: u64,
+    ) -> Result<(ComparisonPreset, CompareOptions), String> {
+        let Some(comparison) = &self.comparison else {
+            return Err("Load a comparison first.".to_owned());
+        };
+        let comparison =
+            with_typed_threads(comparison, &self.fields.threads_text, available_memory)?;
+        let path = |text: &str| {
+            let text = text.trim();
+            (!text.is_empty()).then(|| PathBuf::from(text))
+        };
+        let options = CompareOptions {
+            python: path(&self.fields.python_text),
+            free_threaded_python: path(&self.fields.free_threaded_text),
+            advice: InterpreterAdvice {
+                python: "in the \"Python\" field above".to_owned(),
+                free_threaded: "in the \"Free-threaded Python\" field above".to_owned(),
+            },
+        };
+        Ok((comparison, options))
+    }
+
+    /// Applies one command (called by the shell after the frame is drawn). Returns what to
+    /// tell the user of a save or an export, or the screenshot to take for a PNG.
+    pub fn run_cmd(
+        &mut self,
+        ctx: &egui::Context,
+        command: CompareCommand,
+        available_memory: u64,
+    ) -> Option<Reply> {
+        match command {
+            CompareCommand::Run => self.start(ctx, available_memory),
+            CompareCommand::Stop => self.stop(),
+            CompareCommand::Load(path) => self.load(&path),
+            CompareCommand::Save(path) => {
+                return Some(Reply::from_outcome(self.save(&path, available_memory)));
+            }
+            CompareCommand::Export(target, path) => {
+                return Some(export_reply(
+                    target,
+                    path,
+                    self.chart_rect,
+                    "There is no chart on screen to export.",
+                    |format, path| self.export(format, path),
+                ));
+            }
+        }
+        None
+    }
+
+    /// Saves the loaded comparison with the typed thread counts, atomically; the picker then
+    /// offers it.
+    fn save(&mut self, path: &Path, available_memory: u64) -> Result<String, String> {
+        let (comparison, _) = self
+            .checked(available_memory)
+            .map_err(|reason| format!("Not saved: {reason}"))?;
+        crate::preset::prepare_save_folder(path).map_err(|why| format!("Not saved: {why}"))?;
+        compare::save(&comparison, path).map_err(|err| format!("Not saved: {err}"))?;
+        self.presets = comparison_choices();
+        Ok(format!("Saved {} to {}", comparison.name, path.display()))
+    }
+
+    /// Writes the last run's result (finished or stopped) in `format`, atomically.
+    fn export(&self, format: Format, path: &Path) -> Result<String, String> {
+        let result = self
+            .data
+            .as_ref()
+            .and_then(|d| d.result.as_ref())
+            .ok_or("This comparison has no result yet: wait until it finishes or stop it.")?;
+        write_export(path, compare::export::export(result, format))
+    }
+
+    /// Asks the running comparison to stop; its points are kept.
+    pub fn stop(&mut self) {
+        if let Some(run) = &mut self.run {
+            run.stop();
+        }
+    }
+
+    fn load(&mut self, path: &Path) {
+        match compare::load(path) {
+            Ok(comparison) => {
+                self.comparison = Some(comparison);
+                self.load_error = None;
+            }
+            Err(err) => {
+                self.load_error = Some(format!(
+                    "Could not load the comparison; the loaded one is unchanged.\n{err}"
+                ));
+            }
+        }
+    }
+
+    fn start(&mut self, ctx: &egui::Context, available_memory: u64) {
+        if self.run.is_some() {
+            return;
+        }
+        let (comparison, options) = match self.checked(available_memory) {
+            Ok(checked) => checked,
+            Err(reason) => {
+                let mut data = self
+                    .comparison
+                    .as_ref()
+                    .map_or_else(ComparisonData::empty, ComparisonData::new);
+                data.status = RunStatus::Failed(format!("Cannot run: {reason}"));
+                self.data = Some(data);
+                return;
+            }
+        };
+        let mut data = ComparisonData::new(&comparison);
+        let repaint = ctx.clone();
+        let spawned = RunHandle::spawn(|cancel, sender| {
+            compare::spawn_compare(comparison, options, cancel, move |event| {
+                let _ = sender.send(event);
+                repaint.request_repaint();
+            })
+        });
+        match spawned {
+            Ok(run) => self.run = Some(run),
+            Err(err) => data.status = RunStatus::Failed(err.to_string()),
+        }
+        self.data = Some(data);
+    }
+
+    /// Moves what the engine has sent into the tab's data (called every frame by the shell).
+    pub fn receive(&mut self) {
+        let (Some(run), Some(data)) = (&mut self.run, &mut self.data) else {
+            return;
+        };
+        let ended = run.poll(|event| {
+            let finished = matches!(event, CompareEvent::Finished(_));
+            data.apply(event);
+            finished
+        });
+        let Some(ended) = ended else {
+            return;
+        };
+        self.run = None;
+        match ended {
+            RunEnd::Returned(Err(err)) => data.status = RunStatus::Failed(err.to_string()),
+            RunEnd::Panicked => {
+                data.status =
+                    RunStatus::Failed("the comparison thread stopped unexpectedly".to_owned());
+            }
+            RunEnd::Returned(Ok(_)) => {}
+        }
+    }
+}
+
+/// The comparison presets on disk (shipped and the user's), for the picker.
+fn comparison_choices() -> Vec<PresetChoice> {
+    compare::list_any_presets()
+        .into_iter()
+        .filter_map(|entry| match entry.loaded {
+            Ok(AnyPreset::Comparison(c)) => Some(PresetChoice {
+                path: entry.path,
+                name: c.name,
+                description: c.description,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Draws the Compare tab; commands go to `commands`.
+fn compare_ui(
+    ui: &mut Ui,
+    tab: &mut CompareTab,
+    available_memory: u64,
+    commands: &mut Vec<CompareCommand>,
+) {
+    setup_ui(ui, tab, available_memory, commands);
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.label("View");
+        for view in CompareView::ALL {
+            ui.selectable_value(&mut tab.fields.view, view, view.title());
+        }
+    });
+    let Some(data) = &tab.data else {
+        ui.weak("Pick a comparison and press \"Run comparison\" (or Space).");
+        if let Ok((comparison, _)) = tab.checked(available_memory) {
+            ui.add_space(8.0);
+            compare_ui::plan_ui(ui, &comparison);
+        }
+        tab.chart_rect = None;
+        return;
+    };
+    let view = tab.fields.view;
+    egui::Panel::right("compare_series_panel")
+        .resizable(true)
+        .default_size(300.0)
+        .show(ui, |ui| {
+            let warnings = data.result.as_ref().map_or(&[][..], |r| &r.warnings[..]);
+            compare_ui::series_list_ui(ui, data.chart(), warnings);
+        });
+    egui::Panel::bottom("compare_table_panel")
+        .resizable(true)
+        .default_size(200.0)
+        .show(ui, |ui| {
+            let tips = ExportTips {
+                csv: "One row per series and thread count: the sweep's columns plus speedup and efficiency (the format of `pooltune compare --format csv`).",
+                json: "The whole comparison: machine, every series with its interpreter, error and points (the format of `pooltune compare --format json`).",
+                png: "A picture of the chart as it is shown now (the view chosen above).",
+            };
+            let exported = export_row(ui, &mut tab.fields.export_path, data.result.is_some(), &tips);
+            if let Some((target, path)) = exported {
+                commands.push(CompareCommand::Export(target, path));
+            }
+            compare_ui::table_ui(ui, data.chart(), view);
+        });
+    egui::CentralPanel::no_frame().show(ui, |ui| {
+        tab.chart_rect = Some(compare_ui::chart_ui(ui, data.chart(), view));
+    });
+}
+
+/// The picker, the file field, the interpreters and thread counts, Run/Stop and progress.
+fn setup_ui(
+    ui: &mut Ui,
+    tab: &mut CompareTab,
+    available_memory: u64,
+    commands: &mut Vec<CompareCommand>,
+) {
+    let default_save_path = tab.default_save_path();
+    let CompareTab {
+        fields:
+            CompareFields {
+                path_text,
+                save_path,
+                python_text,
+                free_threaded_text,
+                threads_text,
+                ..
+            },
+        comparison,
+        load_error,
+        presets,
+        data,
+        run,
+        ..
+    } = tab;
+    ui.horizontal_wrapped(|ui| {
+        let label = ui
+            .label("Comparison")
+            .on_hover_text("A comparison preset, shipped or saved in your presets folder: several series run in turn at each thread count and drawn on one chart.");
+        let selected = comparison.as_ref().map_or("(none)", |c| c.name.as_str());
+        let response = ComboBox::from_id_salt("comparison_picker")
+            .selected_text(selected)
+            .width(320.0)
+            .show_ui(ui, |ui| {
+                for choice in presets.iter() {
+                    let is_selected = comparison.as_ref().is_some_and(|c| c.name == choice.name);
+                    if ui
+                        .selectable_label(is_selected, choice.name.as_str())
+                        .on_hover_text(format!(
+                            "{}\n({})",
+                            choice.description,
+                            choice.path.display()
+                        ))
+                        .clicked()
+                    {
+                        commands.push(CompareCommand::Load(choice.path.clone()));
+                    }
+                }
+            });
+        response.response.labelled_by(label.id);
+        ui.separator();
+        let label = ui.label("Comparison file");
+        ui.add(
+            egui::TextEdit::singleline(path_text)
+                .hint_text("path/to/comparison.toml")
+                .desired_width(240.0),
+        )
+        .labelled_by(label.id);
+        let path = path_text.trim();
+        if ui
+            .add_enabled(!path.is_empty(), egui::Button::new("Load comparison"))
+            .on_hover_text("Load the comparison file named on the left. A file with a mistake is refused with the reason.")
+            .clicked()
+        {
+            commands.push(CompareCommand::Load(path.into()));
+        }
+    });
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label("Save to");
+        ui.add(
+            egui::TextEdit::singleline(save_path)
+                .hint_text(format::home_relative(&default_save_path))
+                .desired_width(420.0),
+        )
+        .labelled_by(label.id)
+        .on_hover_text("Where \"Save comparison\" writes. Empty: your presets folder, named after the comparison.");
+        if ui
+            .add_enabled(comparison.is_some(), egui::Button::new("Save comparison"))
+            .on_hover_text("Save the loaded comparison, with the thread counts typed below, as a comparison preset (TOML, editable by hand; `pooltune compare --preset FILE` runs it). The file is replaced only once the new one is complete.")
+            .clicked()
+        {
+            let typed = save_path.trim();
+            let path = if typed.is_empty() {
+                default_save_path.clone()
+            } else {
+                PathBuf::from(typed)
+            };
+            commands.push(CompareCommand::Save(path));
+        }
+    });
+    if let Some(error) = load_error {
+        ui.label(RichText::new(error.as_str()).color(ui.visuals().error_fg_color));
+    }
+    if let Some(comparison) = comparison {
+        ui.label(RichText::new(&comparison.description).weak());
+    }
+    ui.horizontal_wrapped(|ui| {
+        let field = |ui: &mut Ui, text: &str, tip: &str, value: &mut String, hint: &str| {
+            let label = ui.label(text).on_hover_text(tip);
+            ui.add(
+                egui::TextEdit::singleline(value)
+                    .hint_text(hint)
+                    .desired_width(150.0),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(tip);
+        };
+        field(
+            ui,
+            "Python",
+            "The interpreter for the Python threads and processes series. Empty: the preset's, or python3 on PATH.",
+            python_text,
+            "python3 on PATH",
+        );
+        field(
+            ui,
+            "Free-threaded Python",
+            "The interpreter for the free-threaded series (such as python3.13t). Empty: python3.14t or python3.13t on PATH; the series says so when none is found.",
+            free_threaded_text,
+            "python3.13t on PATH",
+        );
+        let default_threads = comparison
+            .as_ref()
+            .map(|c| config::threads_to_text(&c.thread_counts()))
+            .unwrap_or_default();
+        field(
+            ui,
+            "Thread counts",
+            "The thread counts every series runs, such as 1, 2, 4. Empty: the preset's.",
+            threads_text,
+            &default_threads,
+        );
+    });
+    ui.horizontal_wrapped(|ui| match run {
+        Some(run) => {
+            if ui
+                .add_enabled(!run.is_stopping(), egui::Button::new("Stop comparison"))
+                .on_hover_text("Stop (Space). The points measured so far are kept; Python processes are killed.")
+                .clicked()
+            {
+                commands.push(CompareCommand::Stop);
+            }
+            if let Some(data) = data {
+                compare_ui::progress_ui(
+                    ui,
+                    &data.series,
+                    data.progress.as_ref(),
+                    data.started,
+                    run.is_stopping(),
+                );
+            }
+        }
+        None => {
+            // The same check as Run applies, so the reason is shown before the click.
+            let check = check_fields(comparison.as_ref(), threads_text, available_memory);
+            if ui
+                .add_enabled(check.is_ok(), egui::Button::new("Run comparison"))
+                .on_hover_text("Run every series of the comparison, in turn at each thread count (Space).")
+                .clicked()
+            {
+                commands.push(CompareCommand::Run);
+            }
+            match (check, data.as_ref().map(|d| &d.status)) {
+                (Err(reason), _) => {
+                    ui.label(
+                        RichText::new(format!("Cannot run: {reason}"))
+                            .color(ui.visuals().error_fg_color),
+                    );
+                }
+                (Ok(()), Some(RunStatus::Failed(message))) => {
+                    ui.label(RichText::new(message.as_str()).color(ui.visuals().error_fg_color));
+                }
+                (Ok(()), Some(RunStatus::Stopped)) => {
+                    ui.weak("Stopped; the points measured are kept.");
+                }
+                (Ok(()), Some(RunStatus::Finished)) => {
+                    let seconds = data
+                        .as_ref()
+                        .and_then(|d| d.result.as_ref())
+                        .map_or(0.0, |r| r.duration_s);
+                    ui.weak(format!("Finished in {seconds:.0} s."));
+                }
+                _ => {}
+            }
+        }
+    });
+}
+
+/// Why the typed fields cannot run (the thread list and the preset's own values).
+fn check_fields(
+    comparison: Option<&ComparisonPreset>,
+    threads_text: &str,
+    available_memory: u64,
+) -> Result<(), String> {
+    let Some(comparison) = comparison else {
+        return Err("load a comparison first.".to_owned());
+    };
+    with_typed_threads(comparison, threads_text, available_memory).map(|_| ())
+}
+
+/// `comparison` with the typed thread counts (empty keeps the preset's), validated; or why
+/// not, naming the field.
+fn with_typed_threads(
+    comparison: &ComparisonPreset,
+    threads_text: &str,
+    available_memory: u64,
+) -> Result<ComparisonPreset, String> {
+    let mut comparison = comparison.clone();
+    if !threads_text.trim().is_empty() {
+        comparison.sweep.threads =
+            Some(config::parse_threads(threads_text).map_err(|invalid| invalid.to_string())?);
+        comparison.sweep.threads_range = None;
+    }
+    comparison
+        .validate(available_memory)
+        .map_err(|invalid| invalid.to_string())?;
+    Ok(comparison)
+}
+
+impl Tab for CompareTab {
+    fn title(&self) -> &'static str {
+        "Compare"
+    }
+
+    fn top_bar_ui(&mut self, ui: &mut Ui, _available_memory: u64) -> Vec<Command> {
+        ui.weak("Space: run/stop the comparison");
+        Vec::new()
+    }
+
+    fn ui(&mut self, ui: &mut Ui, available_memory: u64) -> Vec<Command> {
+        let mut commands = Vec::new();
+        compare_ui(ui, self, available_memory, &mut commands);
+        commands.into_iter().map(Command::Compare).collect()
+    }
+
+    fn poll(&mut self) -> Option<Reply> {
+        self.receive();
+        None
+    }
+
+    fn is_running(&self) -> bool {
+        CompareTab::is_running(self)
+    }
+
+    fn has_ended(&self) -> bool {
+        CompareTab::has_ended(self)
+    }
+
+    fn toggle_run(&self) -> Command {
+        Command::Compare(if self.is_running() {
+            CompareCommand::Stop
+        } else {
+            CompareCommand::Run
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::SeriesInfo;
+    use crate::compare::SeriesKind;
+    use crate::model::fixtures::ok_point as point;
+    use crate::result::Calibration;
+    use crate::ui::compare::tests::machine;
+    use crate::ui::compare::{disturbed_line, ideal_line, view_series, view_series_by_disturbance};
+
+    fn data() -> ComparisonData {
+        let mut d = ComparisonData::empty();
+        d.apply(CompareEvent::Started {
+            machine: machine(2, 4),
+            calibration: Calibration {
+                spin_units_per_us: 1.0,
+                timer_cost_ns: 20.0,
+            },
+            thread_counts: vec![1, 2, 4],
+            trials: 3,
+            series: vec![
+                SeriesInfo {
+                    label: "Rust".into(),
+                    kind: SeriesKind::Rust,
+                    interpreter: None,
+                },
+                SeriesInfo {
+                    label: "Python threads".into(),
+                    kind: SeriesKind::PythonThreads,
+                    interpreter: None,
+                },
+            ],
+        });
+        d
+    }
+
+    #[test]
+    fn points_arrive_per_series_and_failures_stay_with_their_series() {
+        let mut d = data();
+        d.apply(CompareEvent::SeriesPoint {
+            series: 0,
+            point: point(1, 100.0),
+        });
+        d.apply(CompareEvent::SeriesPoint {
+            series: 0,
+            point: point(2, 180.0),
+        });
+        d.apply(CompareEvent::SeriesFailed {
+            series: 1,
+            message: "python3 was not found".into(),
+        });
+        assert_eq!(
+            view_series(&d.series[0], CompareView::Throughput),
+            [[1.0, 100.0], [2.0, 180.0]]
+        );
+        assert_eq!(
+            view_series(&d.series[0], CompareView::Speedup),
+            [[1.0, 1.0], [2.0, 1.8]]
+        );
+        assert_eq!(
+            view_series(&d.series[0], CompareView::Efficiency),
+            [[1.0, 1.0], [2.0, 0.9]]
+        );
+        assert!(view_series(&d.series[1], CompareView::Throughput).is_empty());
+        assert_eq!(d.series[1].error.as_deref(), Some("python3 was not found"));
+        assert_eq!(d.status, RunStatus::Running);
+    }
+
+    #[test]
+    fn disturbed_points_are_drawn_apart_and_listed_with_their_figure() {
+        let mut d = data();
+        let mut busy = point(2, 180.0);
+        busy.disturbed = true;
+        busy.other_cpu_utilization = 0.96;
+        busy.retried_trials = 1;
+        for p in [point(1, 100.0), busy.clone(), point(4, 300.0)] {
+            d.apply(CompareEvent::SeriesPoint {
+                series: 0,
+                point: p,
+            });
+        }
+        let (quiet, hollow) = view_series_by_disturbance(&d.series[0], CompareView::Throughput);
+        assert_eq!(quiet, [[1.0, 100.0], [4.0, 300.0]]);
+        assert_eq!(hollow, [[2.0, 180.0]]);
+        assert_eq!(
+            disturbed_line(&busy),
+            "2 threads: disturbed, other processes used 0.96 CPUs (1 trial measured again)"
+        );
+    }
+
+    #[test]
+    fn ideal_lines_run_from_the_baseline_to_the_last_thread_count() {
+        let mut d = data();
+        assert!(ideal_line(d.chart(), CompareView::Speedup).is_empty());
+        d.apply(CompareEvent::SeriesPoint {
+            series: 0,
+            point: point(1, 100.0),
+        });
+        assert_eq!(
+            ideal_line(d.chart(), CompareView::Speedup),
+            [[1.0, 1.0], [4.0, 4.0]]
+        );
+        assert_eq!(
+            ideal_line(d.chart(), CompareView::Efficiency),
+            [[1.0, 1.0], [4.0, 1.0]]
+        );
+        assert!(ideal_line(d.chart(), CompareView::Throughput).is_empty());
+    }
+}

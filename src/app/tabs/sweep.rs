@@ -1,0 +1,452 @@
+//! The Sweep tab: configure a sweep in the side panel, run it, watch the points arrive on the
+//! throughput and latency plots, keep and compare the runs of the session, read a run's
+//! table and export it.
+//!
+//! The tab holds the configuration being edited, the plot settings, the session's runs
+//! ([`Session`]) and the sweep being measured ([`RunHandle`]). The engine runs on its own
+//! named thread ([`sweep::spawn_sweep`]); its events repaint the window when a point arrives.
+//! Drawing only edits fields in place and returns [`Command`]s; [`SweepTab::run_cmd`], called
+//! by the shell after the frame, is the only place that loads or saves a preset, writes an
+//! export or starts the engine.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui::{RichText, Ui};
+
+use crate::app::command::{Command, ConfigAction, Reply, RunsAction, SweepCommand};
+use crate::app::run::{RunEnd, RunHandle};
+use crate::app::tabs::{Tab, export_reply, write_export};
+use crate::error::EngineError;
+use crate::export;
+use crate::preset::{self, InvalidValue, Preset, PresetEntry};
+use crate::result::SweepResult;
+use crate::sweep::{self, Progress, SweepEvent};
+use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths};
+use crate::ui::plots::{self, PlotOptions};
+use crate::ui::session::{RunStatus, Session};
+use crate::ui::{format, progress, results};
+
+/// Slowest repaint while a sweep runs, so that the time left counts down even with the live
+/// readings paused; readings and engine events repaint sooner and reset this timer.
+pub const RUNNING_REPAINT: Duration = Duration::from_secs(1);
+
+/// The sweep being measured: its run in the session and its last progress report.
+struct SweepRun {
+    run_id: u64,
+    handle: RunHandle<SweepEvent, Result<SweepResult, EngineError>>,
+    progress: Option<(Progress, Instant)>,
+}
+
+/// Everything the Sweep tab holds.
+pub struct SweepTab {
+    /// The configuration being edited.
+    pub draft: ConfigDraft,
+    /// Plot settings.
+    pub plot: PlotOptions,
+    /// The save and load fields.
+    pub paths: PresetPaths,
+    /// The export field.
+    pub export_path: String,
+    session: Session,
+    run: Option<SweepRun>,
+    presets: Vec<PresetEntry>,
+    plots_rect: Option<egui::Rect>,
+}
+
+impl SweepTab {
+    /// The tab with this configuration and these remembered fields.
+    pub fn new(
+        draft: ConfigDraft,
+        plot: PlotOptions,
+        paths: PresetPaths,
+        export_path: String,
+    ) -> SweepTab {
+        SweepTab {
+            draft,
+            plot,
+            paths,
+            export_path,
+            session: Session::default(),
+            run: None,
+            presets: preset::list_presets(),
+            plots_rect: None,
+        }
+    }
+
+    /// The runs of this session.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The presets found on disk.
+    pub fn presets(&self) -> &[PresetEntry] {
+        &self.presets
+    }
+
+    /// True while a sweep is being measured.
+    pub fn is_running(&self) -> bool {
+        self.run.is_some()
+    }
+
+    /// Where Ctrl+S saves when the "Save to" field is empty.
+    pub fn default_save_path(&self) -> PathBuf {
+        format::default_preset_path(&self.draft.preset.name)
+    }
+
+    /// Asks the sweep to stop without waiting (the window is closing).
+    pub fn cancel(&mut self) {
+        if let Some(run) = &mut self.run {
+            run.handle.stop();
+        }
+    }
+
+    /// Applies one command (called by the shell after the frame is drawn).
+    pub fn run_cmd(
+        &mut self,
+        ctx: &egui::Context,
+        command: SweepCommand,
+        available_memory: u64,
+    ) -> Option<Reply> {
+        match command {
+            SweepCommand::Run => self.start(ctx, available_memory),
+            SweepCommand::Stop => {
+                self.cancel();
+                None
+            }
+            SweepCommand::SavePreset(path) => Some(self.save_preset(&path, available_memory)),
+            SweepCommand::SetModelOptions(options) => {
+                self.session.set_model_options(options);
+                None
+            }
+            SweepCommand::Config(ConfigAction::Load(path)) => Some(self.load_preset(&path)),
+            SweepCommand::Config(ConfigAction::SaveToField) => {
+                Some(self.save_to_field(available_memory))
+            }
+            SweepCommand::Runs(action) => self.runs_cmd(action),
+        }
+    }
+
+    fn runs_cmd(&mut self, action: RunsAction) -> Option<Reply> {
+        match action {
+            RunsAction::Select(id) => self.session.select(id),
+            RunsAction::Remove(id) => {
+                self.session.remove(id);
+            }
+            RunsAction::Rename(id, name) => {
+                self.session.rename(id, &name);
+            }
+            RunsAction::Export(target, id, path) => {
+                return Some(export_reply(
+                    target,
+                    path,
+                    self.plots_rect,
+                    "There is no plot on screen to export.",
+                    |format, path| self.export(format, id, path),
+                ));
+            }
+        }
+        None
+    }
+
+    /// Loads the file named in the "Load from" field (Ctrl+O).
+    pub fn load_from_field(&mut self) -> Reply {
+        let path = self.paths.load.trim().to_owned();
+        if path.is_empty() {
+            return Reply::Complain("Type the path of a preset file in \"Load from\" (side panel, at the bottom), then press Ctrl+O again.".to_owned());
+        }
+        self.load_preset(Path::new(&path))
+    }
+
+    /// Saves to the "Save to" field, or the user presets folder when it is empty (Ctrl+S).
+    pub fn save_to_field(&mut self, available_memory: u64) -> Reply {
+        let typed = self.paths.save.trim();
+        let path = if typed.is_empty() {
+            self.default_save_path()
+        } else {
+            PathBuf::from(typed)
+        };
+        self.save_preset(&path, available_memory)
+    }
+
+    fn start(&mut self, ctx: &egui::Context, available_memory: u64) -> Option<Reply> {
+        if self.run.is_some() {
+            return None;
+        }
+        let preset = match self.draft.checked(available_memory) {
+            Ok(preset) => preset,
+            Err(invalid) => return Some(Reply::Complain(format!("Cannot run: {invalid}"))),
+        };
+        let run_id = self.session.start(preset.clone());
+        let repaint = ctx.clone();
+        let spawned = RunHandle::spawn(|cancel, sender| {
+            sweep::spawn_sweep(preset, cancel, move |event| {
+                // A point or the end is drawn at once; progress (a step every trial, several a
+                // second) waits for the next repaint within RUNNING_REPAINT, so that drawing
+                // does not multiply with the engine's pace.
+                let urgent = !matches!(event, SweepEvent::Progress(_));
+                // The window may already be gone when the last event is sent.
+                let _ = sender.send(event);
+                if urgent {
+                    repaint.request_repaint();
+                } else {
+                    repaint.request_repaint_after(RUNNING_REPAINT);
+                }
+            })
+        });
+        match spawned {
+            Ok(handle) => {
+                self.run = Some(SweepRun {
+                    run_id,
+                    handle,
+                    progress: None,
+                });
+                // A new run clears the notice under the top bar.
+                Some(Reply::Dismiss)
+            }
+            Err(err) => {
+                self.session.fail(run_id, err.to_string());
+                Some(Reply::Complain(err.to_string()))
+            }
+        }
+    }
+
+    fn load_preset(&mut self, path: &Path) -> Reply {
+        match preset::load(path) {
+            Ok(preset) => {
+                let done = format!("Loaded {} from {}", preset.name, path.display());
+                self.draft = ConfigDraft::new(preset);
+                Reply::Inform(done)
+            }
+            Err(err) => Reply::Complain(format!(
+                "Could not load the preset; the configuration is unchanged.\n{err}"
+            )),
+        }
+    }
+
+    fn save_preset(&mut self, path: &Path, available_memory: u64) -> Reply {
+        let preset = match self.draft.checked(available_memory) {
+            Ok(preset) => preset,
+            Err(invalid) => return Reply::Complain(format!("Not saved: {invalid}")),
+        };
+        if let Err(why) = preset::prepare_save_folder(path) {
+            return Reply::Complain(format!("Not saved: {why}"));
+        }
+        match preset::save(&preset, path) {
+            Ok(()) => {
+                self.presets = preset::list_presets();
+                Reply::Inform(format!("Saved {} to {}", preset.name, path.display()))
+            }
+            Err(err) => Reply::Complain(format!("Not saved: {err}")),
+        }
+    }
+
+    /// Writes run `run_id`'s result in `format`, atomically, with the format's extension.
+    fn export(&self, format: export::Format, run_id: u64, path: &Path) -> Result<String, String> {
+        let result = self
+            .session
+            .get(run_id)
+            .and_then(|r| r.result.as_ref())
+            .ok_or("This run has no result yet: wait until it finishes or stop it.")?;
+        let path = path.with_extension(crate::ui::extension(format));
+        write_export(&path, export::exporter(format).export(result))
+    }
+
+    /// Moves what the engine has sent into the session; joins the engine once it is done.
+    fn receive(&mut self) -> Option<Reply> {
+        let run = self.run.as_mut()?;
+        let session = &mut self.session;
+        let run_id = run.run_id;
+        let progress = &mut run.progress;
+        let ended = run.handle.poll(|event| match event {
+            SweepEvent::Progress(p) => {
+                *progress = Some((p, Instant::now()));
+                false
+            }
+            event => {
+                let finished = matches!(event, SweepEvent::Finished(_));
+                session.apply(run_id, event);
+                finished
+            }
+        })?;
+        self.run = None;
+        let message = match ended {
+            RunEnd::Returned(Ok(_)) => return None,
+            RunEnd::Returned(Err(err)) => err.to_string(),
+            RunEnd::Panicked => "the engine thread stopped unexpectedly".to_owned(),
+        };
+        self.session.fail(run_id, message.clone());
+        Some(Reply::Complain(format!(
+            "The sweep could not run: {message}"
+        )))
+    }
+
+    fn run_button_ui(
+        ui: &mut Ui,
+        check: &Result<Preset, InvalidValue>,
+        commands: &mut Vec<Command>,
+    ) {
+        let run = ui
+            .add_enabled(check.is_ok(), egui::Button::new("Run"))
+            .on_hover_text("Measure the configuration on the left (Space).");
+        if run.clicked() {
+            commands.push(Command::Sweep(SweepCommand::Run));
+        }
+        match check {
+            Err(invalid) => {
+                ui.label(
+                    RichText::new(format!("Cannot run: {invalid}"))
+                        .color(ui.visuals().error_fg_color),
+                );
+            }
+            Ok(preset) => {
+                if let Some(ms) = preset.sweep.timed_length_ms() {
+                    ui.label(format!("about {}", format::seconds_left(ms as f64 / 1000.0)))
+                        .on_hover_text("The warm-ups and trials of every thread count; calibration and starting the pools come on top.");
+                }
+                ui.weak("Space: run/stop · Ctrl+S: save preset · Ctrl+O: load preset");
+            }
+        }
+    }
+}
+
+impl Tab for SweepTab {
+    fn title(&self) -> &'static str {
+        "Sweep"
+    }
+
+    fn top_bar_ui(&mut self, ui: &mut Ui, available_memory: u64) -> Vec<Command> {
+        let mut commands = Vec::new();
+        match &self.run {
+            Some(run) => {
+                let stop = ui
+                    .add_enabled(!run.handle.is_stopping(), egui::Button::new("Stop"))
+                    .on_hover_text("Stop the sweep (Space). The points measured so far are kept.");
+                if stop.clicked() {
+                    commands.push(Command::Sweep(SweepCommand::Stop));
+                }
+                progress::sweep_progress_ui(
+                    ui,
+                    run.progress.as_ref(),
+                    run.handle.started(),
+                    run.handle.is_stopping(),
+                );
+            }
+            None => {
+                let check = self.draft.checked(available_memory);
+                Self::run_button_ui(ui, &check, &mut commands);
+            }
+        }
+        commands
+    }
+
+    /// The sweep's configuration: workload, pool, sweep and preset files.
+    fn side_panel_ui(&mut self, ui: &mut Ui, available_memory: u64) -> Vec<Command> {
+        let check = self.draft.checked(available_memory);
+        let context = ConfigContext {
+            presets: &self.presets,
+            check: &check,
+            default_save_path: format::home_relative(&self.default_save_path()),
+        };
+        let mut actions = Vec::new();
+        config::config_ui(ui, &mut self.draft, &mut self.paths, &context, &mut actions);
+        actions
+            .into_iter()
+            .map(|action| Command::Sweep(SweepCommand::Config(action)))
+            .collect()
+    }
+
+    fn ui(&mut self, ui: &mut Ui, _available_memory: u64) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let configured_threads = self
+            .draft
+            .preset
+            .sweep
+            .thread_counts()
+            .into_iter()
+            .max()
+            .unwrap_or(1);
+        let Self {
+            plot,
+            export_path,
+            session,
+            plots_rect,
+            ..
+        } = self;
+        ui.horizontal(|ui| {
+            plots::options_ui(ui, plot);
+            ui.separator();
+            if let Some(options) = plots::model_options_ui(ui, session.model_options()) {
+                commands.push(Command::Sweep(SweepCommand::SetModelOptions(options)));
+            }
+        });
+        let mut actions = Vec::new();
+        egui::Panel::bottom("results_panel")
+            .resizable(true)
+            .default_size(250.0)
+            .show(ui, |ui| {
+                egui::Panel::left("runs_panel")
+                    .resizable(true)
+                    .default_size(330.0)
+                    .show(ui, |ui| results::runs_ui(ui, session, &mut actions));
+                egui::CentralPanel::no_frame().show(ui, |ui| {
+                    results::table_ui(ui, session.selected(), export_path, &mut actions);
+                });
+            });
+        egui::CentralPanel::no_frame().show(ui, |ui| {
+            *plots_rect = Some(plots::plots_ui(ui, session, plot, configured_threads));
+        });
+        commands.extend(
+            actions
+                .into_iter()
+                .map(|action| Command::Sweep(SweepCommand::Runs(action))),
+        );
+        commands
+    }
+
+    fn poll(&mut self) -> Option<Reply> {
+        self.receive()
+    }
+
+    fn is_running(&self) -> bool {
+        SweepTab::is_running(self)
+    }
+
+    fn has_ended(&self) -> bool {
+        self.run.is_none()
+            && self
+                .session
+                .runs()
+                .last()
+                .is_some_and(|run| run.status != RunStatus::Running)
+    }
+
+    fn toggle_run(&self) -> Command {
+        Command::Sweep(if self.is_running() {
+            SweepCommand::Stop
+        } else {
+            SweepCommand::Run
+        })
+    }
+}
+
+/// The configuration remembered as preset TOML (`draft_toml`) and the thread list as typed,
+/// or the default preset when nothing (readable) was remembered.
+pub fn remembered_draft(draft_toml: &str, threads_text: &str) -> ConfigDraft {
+    if draft_toml.trim().is_empty() {
+        return ConfigDraft::new(config::default_preset());
+    }
+    // Read without validating: a half-edited configuration comes back as it was left,
+    // with its invalid value marked, rather than being thrown away.
+    match preset::parse_toml::<Preset>(draft_toml, Path::new("(remembered)")) {
+        Ok(preset) => {
+            let mut draft = ConfigDraft::new(preset);
+            if draft.preset.sweep.threads_range.is_none() && !threads_text.is_empty() {
+                draft.threads_text = threads_text.to_owned();
+            }
+            draft
+        }
+        Err(_) => ConfigDraft::new(config::default_preset()),
+    }
+}
