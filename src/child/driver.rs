@@ -71,12 +71,13 @@ impl Tail {
 
     /// The last line that is not blank, trimmed.
     pub fn last_line(&self) -> Option<String> {
-        self.text()
-            .lines()
-            .map(str::trim)
-            .rfind(|line| !line.is_empty())
-            .map(str::to_owned)
+        last_line(&self.text()).map(str::to_owned)
     }
+}
+
+/// The last line of `text` that is not blank, trimmed: a child's last words.
+pub fn last_line(text: &str) -> Option<&str> {
+    text.lines().map(str::trim).rfind(|line| !line.is_empty())
 }
 
 /// What to run and how often it should show life.
@@ -142,6 +143,8 @@ pub enum DriveError<E> {
         message: String,
         /// True when it had already closed its output (it hung on the way out).
         after_output: bool,
+        /// The end of the child's standard error so far.
+        stderr: String,
     },
     /// Its output could not be read (or the reading thread not started).
     Read(String),
@@ -190,6 +193,7 @@ pub fn drive<E>(
                     return Err(DriveError::NoProgress {
                         message: watchdog.message(&who, running.pid()),
                         after_output: false,
+                        stderr: readers.stderr_tail(),
                     });
                 }
             }
@@ -205,6 +209,7 @@ pub fn drive<E>(
             return Err(DriveError::NoProgress {
                 message: watchdog.message(&who, running.pid()),
                 after_output: true,
+                stderr: readers.stderr_tail(),
             });
         }
         std::thread::sleep(POLL);
@@ -280,8 +285,7 @@ impl Running {
 
     /// True once the child has exited, without reaping it (so its group id stays ours).
     fn exited(&self) -> bool {
-        self.status.is_some()
-            || libc::pid_t::try_from(self.child.id()).is_ok_and(super::has_exited)
+        self.status.is_some() || libc::pid_t::try_from(self.child.id()).is_ok_and(super::has_exited)
     }
 
     /// Kills whatever is left of the group and reaps the child.
@@ -491,13 +495,17 @@ pub(crate) mod tests {
         // The floor of the limit is NO_PROGRESS_MIN; a stopped child shows no life at all.
         let started = Instant::now();
         let spec = sh("kill -STOP $$; echo never", Duration::ZERO);
-        let err = drive::<String>(&spec, &CancelToken::new(), &mut |p| pid = p, &mut |_| {
-            Ok(())
-        })
+        let err = drive::<String>(
+            &spec,
+            &CancelToken::new(),
+            &mut |p| pid = p,
+            &mut |_| Ok(()),
+        )
         .unwrap_err();
         let DriveError::NoProgress {
             message,
             after_output,
+            ..
         } = err
         else {
             panic!("expected no progress, got {err:?}");

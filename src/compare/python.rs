@@ -434,6 +434,7 @@ pub(crate) fn run_script(
         Err(DriveError::NoProgress {
             message,
             after_output,
+            ..
         }) => Err(ScriptError::Failed(if after_output {
             format!("{message} after closing its output; it was killed")
         } else {
@@ -453,9 +454,9 @@ pub(crate) fn run_script(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::child::driver::tests::members_of_group;
     use crate::compare::pyformat::parse_run;
     use crate::compare::pyformat::tests::{GOOD_RUN, request};
-    use crate::child::driver::tests::members_of_group;
     use crate::compare::spec::PythonTask;
 
     fn python() -> Option<PathBuf> {
