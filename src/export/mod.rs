@@ -6,6 +6,9 @@ mod csv_format;
 mod json;
 mod table;
 
+#[cfg(test)]
+mod golden;
+
 pub use csv_format::{CSV_COLUMNS, CsvExporter, csv_row};
 pub use json::{JsonExporter, JsonReport};
 pub use table::TableExporter;
