@@ -5,26 +5,12 @@
 
 use std::path::PathBuf;
 
-use super::Format;
+use super::{Format, fixtures};
 use crate::compare::result::{ComparisonResult, SeriesResult};
-use crate::compare::spec::{self, SeriesKind};
-use crate::cost::{CostResult, WorkerCost};
-use crate::machine::MachineInfo;
+use crate::compare::spec::SeriesKind;
+use crate::cost::CostResult;
 use crate::model::fixtures::{WEB, result, web_points};
-use crate::result::{Calibration, Point};
-
-fn machine() -> MachineInfo {
-    MachineInfo {
-        logical_cpus: 4,
-        physical_cpus: 2,
-        usable_cpus: 2,
-        total_memory_bytes: 1 << 30,
-        available_memory_bytes: 1 << 30,
-        cpu_brand: "test CPU".into(),
-        os: "test OS".into(),
-        pooltune_version: "0.0.0".into(),
-    }
-}
+use crate::result::Point;
 
 fn sweep() -> crate::result::SweepResult {
     let mut points = web_points();
@@ -37,86 +23,37 @@ fn sweep() -> crate::result::SweepResult {
     sweep
 }
 
+/// The two-series comparison of the format tests, with a third series, a failed one with
+/// points, and a stop.
 fn comparison() -> ComparisonResult {
-    let text =
-        std::fs::read_to_string(crate::preset::shipped_presets_dir().join("compare-gil-cpu.toml"))
-            .unwrap();
-    let preset = spec::parse(&text, std::path::Path::new("c.toml")).unwrap();
-    let mut points = web_points();
-    points.truncate(3);
+    let mut comparison = fixtures::comparison();
     let mut python = web_points();
     python.truncate(2);
-    python[1].threads = 4;
-    ComparisonResult {
-        machine: machine(),
-        preset,
-        calibration: Calibration {
-            spin_units_per_us: 100.0,
-            timer_cost_ns: 20.0,
-        },
-        thread_counts: vec![1, 2, 4],
-        series: vec![
-            SeriesResult {
-                label: "Rust".into(),
-                kind: SeriesKind::Rust,
-                interpreter: None,
-                points,
-                error: None,
-            },
-            SeriesResult {
-                label: "Python threads".into(),
-                kind: SeriesKind::PythonThreads,
-                interpreter: None,
-                points: python,
-                error: Some("python3 (pid 7) made no progress for 3 s (stopped or stuck)".into()),
-            },
-            SeriesResult {
-                label: "Python processes".into(),
-                kind: SeriesKind::PythonProcesses,
-                interpreter: None,
-                points: Vec::new(),
-                error: Some("not run: no `python3` on PATH".into()),
-            },
-        ],
-        cancelled: true,
-        started_unix_s: 1_700_000_000,
-        duration_s: 12.5,
-        warnings: vec!["the machine was busy".into()],
-    }
+    python[1].threads = 2;
+    python[1].throughput_per_s = 150.0;
+    let failed = comparison.series[1].clone();
+    comparison.series[1] = SeriesResult {
+        label: "Python processes".into(),
+        kind: SeriesKind::PythonProcesses,
+        points: python,
+        error: Some("python3 (pid 7) made no progress for 3 s (stopped or stuck)".into()),
+        ..failed.clone()
+    };
+    comparison.series.push(failed);
+    comparison.thread_counts = vec![1, 2, 4];
+    comparison.cancelled = true;
+    comparison.warnings = vec!["the machine was busy".into()];
+    comparison
 }
 
+/// The worker-cost result of the format tests, with Python's error and a stop.
 fn cost() -> CostResult {
-    let thread = WorkerCost {
-        workers: 10,
-        start_method: None,
-        start_latency_p50_us: 40.0,
-        start_latency_p99_us: 90.5,
-        rss_per_worker_bytes: 12_288.0,
-        pss_per_worker_bytes: None,
-        virtual_per_worker_bytes: 2_101_248.0,
-        stop_ms: 0.4,
-        stacks_reused: Some(3),
-        memory_unreliable: None,
-        error: None,
-    };
-    let mut fork = thread.clone();
-    fork.start_method = Some("fork".into());
-    fork.pss_per_worker_bytes = Some(4096.0);
-    fork.stacks_reused = None;
-    CostResult {
-        machine: machine(),
-        thread_stack_bytes: 2 << 20,
-        threads: vec![thread.clone()],
-        processes: vec![WorkerCost::failed(10, "no exe")],
-        python: None,
-        python_threads: vec![thread],
-        python_processes: vec![fork],
-        python_error: Some("python3: the script's output ended before its `end` line".into()),
-        cancelled: true,
-        started_unix_s: 1_700_000_000,
-        duration_s: 1.5,
-        warnings: Vec::new(),
-    }
+    let mut cost = fixtures::cost();
+    cost.threads[0].stacks_reused = Some(3);
+    cost.threads[0].start_latency_p99_us = 90.5;
+    cost.python_error = Some("python3: the script's output ended before its `end` line".into());
+    cost.cancelled = true;
+    cost
 }
 
 fn extension(format: Format) -> &'static str {

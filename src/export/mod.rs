@@ -7,6 +7,8 @@ mod json;
 mod table;
 
 #[cfg(test)]
+mod fixtures;
+#[cfg(test)]
 mod golden;
 
 pub use csv_format::{CSV_COLUMNS, CsvExporter, csv_row};
