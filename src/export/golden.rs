@@ -87,7 +87,7 @@ const FORMATS: [Format; 3] = [Format::Table, Format::Json, Format::Csv];
 #[test]
 fn sweep_output_is_byte_for_byte_unchanged() {
     for format in FORMATS {
-        let bytes = super::exporter(format).export(&sweep()).unwrap();
+        let bytes = super::export(&sweep(), format).unwrap();
         check(&format!("sweep.{}", extension(format)), &bytes);
     }
 }
@@ -95,7 +95,7 @@ fn sweep_output_is_byte_for_byte_unchanged() {
 #[test]
 fn comparison_output_is_byte_for_byte_unchanged() {
     for format in FORMATS {
-        let bytes = crate::compare::export::export(&comparison(), format).unwrap();
+        let bytes = super::export(&comparison(), format).unwrap();
         check(&format!("comparison.{}", extension(format)), &bytes);
     }
 }
@@ -103,7 +103,7 @@ fn comparison_output_is_byte_for_byte_unchanged() {
 #[test]
 fn cost_output_is_byte_for_byte_unchanged() {
     for format in FORMATS {
-        let bytes = crate::cost::export(&cost(), format).unwrap();
+        let bytes = super::export(&cost(), format).unwrap();
         check(&format!("cost.{}", extension(format)), &bytes);
     }
 }
