@@ -493,23 +493,14 @@ mod tests {
             interpreter: None,
             chunk_size: 1,
         };
+        let refused = |kind, given: &str, advice: &InterpreterAdvice| {
+            resolve_interpreter(kind, &setup, Some(Path::new(given)), advice).unwrap_err()
+        };
         let cli = InterpreterAdvice::default();
-        let err = resolve_interpreter(
-            SeriesKind::PythonThreads,
-            &setup,
-            Some(Path::new("/no/such/python3")),
-            &cli,
-        )
-        .unwrap_err();
+        let err = refused(SeriesKind::PythonThreads, "/no/such/python3", &cli);
         assert!(err.contains("/no/such/python3 does not exist"), "{err}");
         assert!(err.contains("--python PATH"), "{err}");
-        let err = resolve_interpreter(
-            SeriesKind::PythonFreeThreaded,
-            &setup,
-            Some(Path::new("no-such-python3.99t")),
-            &cli,
-        )
-        .unwrap_err();
+        let err = refused(SeriesKind::PythonFreeThreaded, "no-such-python3.99t", &cli);
         assert!(err.contains("not on PATH"), "{err}");
         assert!(err.contains("--free-threaded-python"), "{err}");
         // Each front end names its own way to give one: the app, its fields.
@@ -517,13 +508,7 @@ mod tests {
             python: "in the \"Python\" field".to_owned(),
             free_threaded: "in the \"Free-threaded Python\" field".to_owned(),
         };
-        let err = resolve_interpreter(
-            SeriesKind::PythonFreeThreaded,
-            &setup,
-            Some(Path::new("no-such-python3.99t")),
-            &app,
-        )
-        .unwrap_err();
+        let err = refused(SeriesKind::PythonFreeThreaded, "no-such-python3.99t", &app);
         assert!(
             err.contains("give its full path in the \"Free-threaded Python\" field"),
             "{err}"

@@ -73,22 +73,29 @@ impl Exporter<SweepResult> for TableExporter {
                 rows.push(vec![p.threads.to_string(), format!("failed: {error}")]);
                 continue;
             }
-            let mut row = vec![
-                p.threads.to_string(),
-                number(p.throughput_per_s, 1),
-                number(p.throughput_ci95_per_s, 1),
-                number(p.latency_p50_us, 1),
-                number(p.latency_p95_us, 1),
-                number(p.latency_p99_us, 1),
-                number(p.cpu_time_per_task_us, 1),
-                number(p.wall_time_per_task_us, 1),
-                number(p.measured_wait_over_compute(), 2),
-                number(p.cpu_utilization, 2),
-                mib(p.peak_rss_bytes),
-                number(p.voluntary_context_switches, 0),
-                number(p.involuntary_context_switches, 0),
-                others_cell(p),
-            ];
+            let mut row = vec![p.threads.to_string()];
+            // Rates and times to a tenth, ratios to a hundredth, switch counts whole.
+            row.extend(
+                [
+                    p.throughput_per_s,
+                    p.throughput_ci95_per_s,
+                    p.latency_p50_us,
+                    p.latency_p95_us,
+                    p.latency_p99_us,
+                    p.cpu_time_per_task_us,
+                    p.wall_time_per_task_us,
+                ]
+                .map(|value| number(value, 1)),
+            );
+            row.extend(
+                [p.measured_wait_over_compute(), p.cpu_utilization].map(|value| number(value, 2)),
+            );
+            row.push(mib(p.peak_rss_bytes));
+            row.extend(
+                [p.voluntary_context_switches, p.involuntary_context_switches]
+                    .map(|value| number(value, 0)),
+            );
+            row.push(others_cell(p));
             if with_workers {
                 row.insert(
                     RSS_COLUMN + 1,
