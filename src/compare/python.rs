@@ -211,31 +211,7 @@ pub fn measure(
     cancel: &CancelToken,
     on_step: &mut dyn FnMut(usize),
 ) -> Result<Point, ScriptError> {
-    let mut args = vec![
-        "run".to_owned(),
-        "--executor".to_owned(),
-        request.executor.as_str().to_owned(),
-        "--threads".to_owned(),
-        request.threads.to_string(),
-        "--task".to_owned(),
-        request.task.as_str().to_owned(),
-        "--compute-us".to_owned(),
-        request.compute_us.to_string(),
-        "--wait-us".to_owned(),
-        request.wait_us.to_string(),
-        "--chunk-size".to_owned(),
-        request.chunk_size.to_string(),
-        "--loops-per-us".to_owned(),
-        request.loops_per_us.to_string(),
-        "--trials".to_owned(),
-        request.trials.to_string(),
-        "--warmup-ms".to_owned(),
-        shape.warmup_ms.to_string(),
-    ];
-    match shape.length {
-        TrialLength::Tasks(n) => args.extend(["--tasks-per-trial".to_owned(), n.to_string()]),
-        TrialLength::Millis(ms) => args.extend(["--trial-ms".to_owned(), ms.to_string()]),
-    }
+    let args = run_args(request, shape);
     let gap = line_gap(request, shape);
     let mut parser = RunParser::new(request.clone());
     let exit = run_script(
@@ -256,6 +232,30 @@ pub fn measure(
     )?;
     let output = conclude(&interpreter.path, &exit, parser.finish())?;
     Ok(point_from_run(request.threads, &output))
+}
+
+/// The script's arguments for one run: `run` and one flag per field of the request and shape.
+fn run_args(request: &RunRequest, shape: &TrialShape) -> Vec<String> {
+    let length = match shape.length {
+        TrialLength::Tasks(n) => ("--tasks-per-trial", n.to_string()),
+        TrialLength::Millis(ms) => ("--trial-ms", ms.to_string()),
+    };
+    let mut args = vec!["run".to_owned()];
+    for (flag, value) in [
+        ("--executor", request.executor.as_str().to_owned()),
+        ("--threads", request.threads.to_string()),
+        ("--task", request.task.as_str().to_owned()),
+        ("--compute-us", request.compute_us.to_string()),
+        ("--wait-us", request.wait_us.to_string()),
+        ("--chunk-size", request.chunk_size.to_string()),
+        ("--loops-per-us", request.loops_per_us.to_string()),
+        ("--trials", request.trials.to_string()),
+        ("--warmup-ms", shape.warmup_ms.to_string()),
+        length,
+    ] {
+        args.extend([flag.to_owned(), value]);
+    }
+    args
 }
 
 /// The expected time between two lines of a run (a line follows the warm-up and each
@@ -577,19 +577,22 @@ mod tests {
         let info = probe(&script.path(), &python, &cancel).unwrap();
         // Tasks of 10 s: a worker busy in one outlives its parent unless it is killed too
         // (idle multiprocessing workers would exit by themselves and prove nothing).
-        let mut args = vec!["run".to_owned()];
-        for (flag, value) in [
-            ("--executor", "processes".to_owned()),
-            ("--threads", "2".to_owned()),
-            ("--task", "cpu".to_owned()),
-            ("--compute-us", "10000000".to_owned()),
-            ("--loops-per-us", info.loops_per_us.to_string()),
-            ("--trials", "3".to_owned()),
-            ("--trial-ms", "600000".to_owned()),
-            ("--warmup-ms", "0".to_owned()),
-        ] {
-            args.extend([flag.to_owned(), value]);
-        }
+        let request = RunRequest {
+            executor: Executor::Processes,
+            threads: 2,
+            task: PythonTask::Cpu,
+            compute_us: 10_000_000,
+            wait_us: 0,
+            chunk_size: 1,
+            loops_per_us: info.loops_per_us,
+            trials: 3,
+        };
+        let shape = TrialShape {
+            trials: 3,
+            length: TrialLength::Millis(600_000),
+            warmup_ms: 0,
+        };
+        let args = run_args(&request, &shape);
         let group = std::cell::Cell::new(0);
         let mut workers_seen = 0;
         let result = run_script(
