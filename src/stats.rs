@@ -134,38 +134,49 @@ mod tests {
         assert!((ci95_half_width(&v) - 4.303 * 10.0 / 3f64.sqrt()).abs() < 1e-9);
     }
 
+    /// Checks `quantile` against a published table of (degrees of freedom, t), within
+    /// `tolerance` (the table's rounding).
+    fn assert_quantiles(quantile: fn(usize) -> f64, table: &[(usize, f64)], tolerance: f64) {
+        for &(df, t) in table {
+            let got = quantile(df);
+            assert!((got - t).abs() < tolerance, "df {df}: {got}, expected {t}");
+        }
+    }
+
     /// Published two-sided 95% quantiles (any t table): the interval of 32 to 100 trials
     /// (`sweep.trials` allows up to 100) uses the quantile of its own degrees of freedom.
     #[test]
     fn t_quantiles_past_the_table_are_those_of_their_own_degrees_of_freedom() {
-        for (df, t) in [
-            (30, 2.042),
-            (31, 2.0395),
-            (40, 2.0211),
-            (50, 2.0086),
-            (60, 2.0003),
-            (99, 1.9842),
-            (120, 1.9799),
-            (1000, 1.9623),
-        ] {
-            let got = t_quantile_95(df);
-            assert!((got - t).abs() < 5e-4, "df {df}: {got}, expected {t}");
-        }
+        assert_quantiles(
+            t_quantile_95,
+            &[
+                (30, 2.042),
+                (31, 2.0395),
+                (40, 2.0211),
+                (50, 2.0086),
+                (60, 2.0003),
+                (99, 1.9842),
+                (120, 1.9799),
+                (1000, 1.9623),
+            ],
+            5e-4,
+        );
     }
 
     /// Published one-sided 95% quantiles (any t table).
     #[test]
     fn one_sided_quantiles() {
-        for (df, t) in [
-            (1, 6.314),
-            (4, 2.132),
-            (30, 1.697),
-            (40, 1.684),
-            (120, 1.658),
-        ] {
-            let got = t_quantile_95_one_sided(df);
-            assert!((got - t).abs() < 1e-3, "df {df}: {got}, expected {t}");
-        }
+        assert_quantiles(
+            t_quantile_95_one_sided,
+            &[
+                (1, 6.314),
+                (4, 2.132),
+                (30, 1.697),
+                (40, 1.684),
+                (120, 1.658),
+            ],
+            1e-3,
+        );
     }
 
     #[test]

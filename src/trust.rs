@@ -413,6 +413,7 @@ pub fn with_warnings(warnings: &[String], sentence: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::fixtures::{assert_starts_with, ok_point};
 
     /// Gives the texts in order, then None.
     struct FakeProcStat(Vec<String>);
@@ -494,13 +495,11 @@ mod tests {
     }
 
     fn point(threads: usize, throughput: f64, ci: f64) -> Point {
-        let mut p = Point::failed(threads, "x");
-        p.error = None;
-        p.trials = 3;
-        p.throughput_per_s = throughput;
-        p.throughput_ci95_per_s = ci;
-        p.other_cpu_utilization = 0.0;
-        p
+        Point {
+            throughput_ci95_per_s: ci,
+            other_cpu_utilization: 0.0,
+            ..ok_point(threads, throughput)
+        }
     }
 
     #[test]
@@ -512,11 +511,9 @@ mod tests {
         }
         points[2].retried_trials = 2;
         let warning = disturbed_warning(&points, 2, None).unwrap();
-        assert!(
-            warning.starts_with(
-                "other processes used 1.4 of 2 CPUs during 5 of 6 thread counts (2 trials were measured again): the curve is not this workload's"
-            ),
-            "{warning}"
+        assert_starts_with(
+            &warning,
+            "other processes used 1.4 of 2 CPUs during 5 of 6 thread counts (2 trials were measured again): the curve is not this workload's",
         );
         points[0].disturbed = false;
         for p in &mut points {
@@ -528,9 +525,9 @@ mod tests {
         only[0].disturbed = true;
         only[0].other_cpu_utilization = 0.5;
         let warning = disturbed_warning(&only, 2, None).unwrap();
-        assert!(
-            warning.starts_with("other processes used 0.5 of 2 CPUs during the only thread count:"),
-            "{warning}"
+        assert_starts_with(
+            &warning,
+            "other processes used 0.5 of 2 CPUs during the only thread count:",
         );
     }
 
@@ -563,11 +560,9 @@ mod tests {
         one.cpu_time_per_task_us = 1000.0;
         one.wall_time_per_task_us = 5000.0; // W/C = 4 > 3 × 1
         let warning = wait_over_compute_warning(&[one.clone()], &blocking, None).unwrap();
-        assert!(
-            warning.starts_with(
-                "at 1 thread the measured W/C is 4.00, more than 3× the configured 1.00"
-            ),
-            "{warning}"
+        assert_starts_with(
+            &warning,
+            "at 1 thread the measured W/C is 4.00, more than 3× the configured 1.00",
         );
         one.wall_time_per_task_us = 3500.0; // W/C = 2.5
         assert_eq!(
@@ -586,10 +581,9 @@ mod tests {
         let mut one = point(1, 100.0, 1.0);
         one.cpu_utilization = 0.42;
         let warning = single_thread_cpu_warning(&[one.clone()], &cpu, None).unwrap();
-        assert!(
-            warning
-                .starts_with("at 1 thread of pure computation the process used only 0.42 of a CPU"),
-            "{warning}"
+        assert_starts_with(
+            &warning,
+            "at 1 thread of pure computation the process used only 0.42 of a CPU",
         );
         one.cpu_utilization = 0.97;
         assert_eq!(single_thread_cpu_warning(&[one.clone()], &cpu, None), None);
@@ -605,9 +599,9 @@ mod tests {
     #[test]
     fn a_busy_worker_cost_run_warns_about_its_times() {
         let warning = cost_busy_warning(0.84, 2).unwrap();
-        assert!(
-            warning.starts_with("other processes used 0.8 of 2 CPUs during the run"),
-            "{warning}"
+        assert_starts_with(
+            &warning,
+            "other processes used 0.8 of 2 CPUs during the run",
         );
         assert_eq!(cost_busy_warning(0.05, 2), None);
         assert_eq!(cost_busy_warning(f64::NAN, 2), None);

@@ -4,6 +4,8 @@
 //! (50 µs tasks, a few trials), so each test takes seconds; the Python series run on the
 //! machine's python3 when there is one and say plainly that it is missing when there is not.
 
+#![cfg(feature = "gui")] // the app is built only with the gui feature
+
 mod common;
 
 use std::path::PathBuf;
@@ -20,10 +22,6 @@ use pooltune::ui::format;
 
 fn tiny_path() -> PathBuf {
     manifest_dir().join("tests/fixtures/compare-tiny.toml")
-}
-
-fn python_present() -> bool {
-    compare::python::find_on_path(compare::python::DEFAULT_PYTHON).is_some()
 }
 
 /// The app on the Compare tab, without the monitor thread.
@@ -76,7 +74,7 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     assert!(on_screen(&harness, &marker), "no marker {marker}");
 
     for series in &data.series {
-        if series.kind.is_python() && !python_present() {
+        if series.kind.is_python() && common::python_or_skip().is_none() {
             // Without Python the series says so, plainly, beside the chart.
             let error = series
                 .error

@@ -5,6 +5,8 @@
 //!
 //! The tests count this process's children, so they run one at a time.
 
+#![cfg(feature = "gui")] // the app is built only with the gui feature
+
 mod common;
 
 use std::sync::{Mutex, MutexGuard};

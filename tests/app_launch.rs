@@ -1,6 +1,8 @@
 //! Opening the window where there is no display: one clear `error:` line pointing to the
 //! headless command, exit code 1, and never a panic.
 
+#![cfg(feature = "gui")] // the app is built only with the gui feature
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 

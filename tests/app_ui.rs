@@ -2,6 +2,8 @@
 //! (egui_kittest feeds input events and reads the accessibility tree). The sweeps are shortened
 //! to a few tiny trials so that each test takes seconds.
 
+#![cfg(feature = "gui")] // the app is built only with the gui feature
+
 mod common;
 
 use std::time::Duration;

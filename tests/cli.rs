@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::{fixture, manifest_dir};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -18,18 +20,6 @@ fn pooltune(args: &[&str]) -> Output {
         .env("POOLTUNE_PRESETS", manifest_dir().join("presets"))
         .output()
         .expect("pooltune runs")
-}
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> String {
-    manifest_dir()
-        .join("tests/fixtures")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
 }
 
 fn text(bytes: &[u8]) -> String {

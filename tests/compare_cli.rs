@@ -4,7 +4,8 @@
 
 mod common;
 
-use std::path::PathBuf;
+use common::{fixture, manifest_dir};
+
 use std::process::{Command, Output};
 
 fn pooltune(args: &[&str]) -> Output {
@@ -15,28 +16,8 @@ fn pooltune(args: &[&str]) -> Output {
         .expect("pooltune runs")
 }
 
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> String {
-    manifest_dir()
-        .join("tests/fixtures")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn python3_present() -> bool {
-    let found = pooltune::compare::python::find_on_path("python3").is_some();
-    if !found {
-        eprintln!("python3 is not on PATH: skipping the part of a test that runs it");
-    }
-    found
 }
 
 #[test]
@@ -144,7 +125,7 @@ fn without_python_the_rust_series_run_and_the_result_says_what_is_missing() {
 
 #[test]
 fn with_python_every_series_runs_in_every_format() {
-    if !python3_present() {
+    if common::python_or_skip().is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

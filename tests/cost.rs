@@ -4,6 +4,8 @@
 //!
 //! The tests in this file count this process's children, so they run one at a time.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
@@ -94,7 +96,7 @@ fn spec(python: PythonChoice) -> CostSpec {
 #[test]
 fn a_whole_run_measures_every_count_and_leaves_nothing_behind() {
     let _serial = serial();
-    let python = cost::find_python3();
+    let python = common::python_or_skip();
     let choice = python
         .clone()
         .map_or(PythonChoice::Skip, PythonChoice::Path);
@@ -140,7 +142,7 @@ fn a_whole_run_measures_every_count_and_leaves_nothing_behind() {
 #[test]
 fn stop_ends_a_python_run_and_its_workers_at_once() {
     let _serial = serial();
-    let Some(python) = cost::find_python3() else {
+    let Some(python) = common::python_or_skip() else {
         return; // nothing to stop
     };
     let cancel = CancelToken::new();

@@ -7,6 +7,8 @@
 //! `POOLTUNE_TEST_EXE` runs these tests against another build (to see them fail on an older
 //! pooltune).
 
+mod common;
+
 use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -412,8 +414,7 @@ fn a_ctrl_c_forwarded_by_a_wrapper_is_one_press() {
 #[test]
 fn ctrl_c_on_compare_writes_the_finished_points_and_removes_the_script_folder() {
     let _serial = serial();
-    if pooltune::compare::python::find_on_path("python3").is_none() {
-        eprintln!("skipped: no python3 on PATH");
+    if common::python_or_skip().is_none() {
         return;
     }
     let comparison = "schema_version = 1\nname = \"compare, long\"\n\
@@ -468,8 +469,7 @@ fn ctrl_c_on_compare_writes_the_finished_points_and_removes_the_script_folder() 
 #[test]
 fn ctrl_c_on_cost_writes_what_was_measured_and_leaves_nothing() {
     let _serial = serial();
-    if pooltune::compare::python::find_on_path("python3").is_none() {
-        eprintln!("skipped: no python3 on PATH");
+    if common::python_or_skip().is_none() {
         return;
     }
     let scene = Scene::new("");
@@ -724,8 +724,7 @@ fn wait_for_child_with(parent: u32, words: &[&str]) -> u32 {
 #[test]
 fn a_stopped_python_fails_its_series_or_its_cost_rows_and_the_run_goes_on() {
     let _serial = serial();
-    if pooltune::compare::python::find_on_path("python3").is_none() {
-        eprintln!("skipped: no python3 on PATH");
+    if common::python_or_skip().is_none() {
         return;
     }
     let scene = Scene::new(

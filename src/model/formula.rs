@@ -124,14 +124,25 @@ fn median(values: &mut [f64]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::fixtures::ok_point;
 
     fn point(threads: usize, cpu_us: f64, wall_us: f64) -> Point {
-        let mut p = Point::failed(threads, "x");
-        p.error = None;
-        p.throughput_per_s = 1.0;
-        p.cpu_time_per_task_us = cpu_us;
-        p.wall_time_per_task_us = wall_us;
-        p
+        Point {
+            cpu_time_per_task_us: cpu_us,
+            wall_time_per_task_us: wall_us,
+            ..ok_point(threads, 1.0)
+        }
+    }
+
+    /// The bound of a workload of `compute_us` and `wait_us` per task on `usable_cpus`.
+    fn bound_for(compute_us: f64, wait_us: f64, usable_cpus: usize) -> Bound {
+        Bound {
+            compute_wait: ComputeWait {
+                compute_us,
+                wait_us,
+            },
+            usable_cpus,
+        }
     }
 
     #[test]
@@ -147,13 +158,7 @@ mod tests {
     #[test]
     fn bound_on_hand_computed_cases() {
         // C = 1 ms, W = 9 ms, 2 CPUs: each thread does 100 tasks/s; the CPUs cap at 2000/s.
-        let bound = Bound {
-            compute_wait: ComputeWait {
-                compute_us: 1000.0,
-                wait_us: 9000.0,
-            },
-            usable_cpus: 2,
-        };
+        let bound = bound_for(1000.0, 9000.0, 2);
         assert_eq!(bound.throughput_per_s(0.0), 0.0);
         assert_eq!(bound.throughput_per_s(1.0), 100.0);
         assert_eq!(bound.throughput_per_s(10.0), 1000.0);
@@ -163,13 +168,7 @@ mod tests {
         assert!(bound.throughput_per_s(-1.0).is_nan());
 
         // Pure CPU, C = 250 µs, 4 CPUs: 4000/s per thread until 4 threads, then 16000/s.
-        let cpu = Bound {
-            compute_wait: ComputeWait {
-                compute_us: 250.0,
-                wait_us: 0.0,
-            },
-            usable_cpus: 4,
-        };
+        let cpu = bound_for(250.0, 0.0, 4);
         assert_eq!(cpu.throughput_per_s(1.0), 4000.0);
         assert_eq!(cpu.throughput_per_s(3.0), 12000.0);
         assert_eq!(cpu.throughput_per_s(8.0), 16000.0);

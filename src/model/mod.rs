@@ -70,17 +70,52 @@ pub(crate) mod fixtures {
         wait_us: 9000,
     };
 
+    /// Fails, showing the whole text, unless `text` starts with `prefix`.
+    #[track_caller]
+    pub(crate) fn assert_starts_with(text: &str, prefix: &str) {
+        assert!(
+            text.starts_with(prefix),
+            "expected {prefix:?} at the start of:\n{text}"
+        );
+    }
+
+    /// Fails, showing the whole text, unless `text` contains `part`.
+    #[track_caller]
+    pub(crate) fn assert_contains(text: &str, part: &str) {
+        assert!(text.contains(part), "expected {part:?} in:\n{text}");
+    }
+
+    /// An ok point (no error, 3 trials) with this throughput; every other figure unknown.
+    /// The tests of the model and of the trust checks build their points from it.
+    pub(crate) fn ok_point(threads: usize, throughput_per_s: f64) -> Point {
+        Point {
+            error: None,
+            trials: 3,
+            throughput_per_s,
+            ..Point::failed(threads, "x")
+        }
+    }
+
     /// An ok point with this throughput and p99, and C = 1 ms, W = 9 ms per task.
     pub(crate) fn point(threads: usize, throughput_per_s: f64, p99_us: f64) -> Point {
-        let mut p = Point::failed(threads, "x");
-        p.error = None;
-        p.trials = 3;
-        p.throughput_per_s = throughput_per_s;
-        p.latency_p99_us = p99_us;
-        p.cpu_time_per_task_us = 1000.0;
-        p.wall_time_per_task_us = 10_000.0;
-        p
+        Point {
+            latency_p99_us: p99_us,
+            cpu_time_per_task_us: 1000.0,
+            wall_time_per_task_us: 10_000.0,
+            ..ok_point(threads, throughput_per_s)
+        }
     }
+
+    /// The shared-state sweep on 2 CPUs as (threads, tasks/s): doubling to 2 threads, then
+    /// flat at the CPU count (the curve a USL fit runs to its bound on).
+    pub(crate) const FLAT_AT_TWO_CPUS: [(usize, f64); 6] = [
+        (1, 1000.0),
+        (2, 1990.0),
+        (3, 1995.0),
+        (4, 2000.0),
+        (6, 1990.0),
+        (8, 2000.0),
+    ];
 
     /// A web-service-like sweep: 100 tasks/s per thread up to the CPU limit of 2000/s at 20.
     pub(crate) fn web_points() -> Vec<Point> {

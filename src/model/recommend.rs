@@ -769,11 +769,19 @@ fn rate(per_s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::fixtures::{WEB, point, result, web_points};
+    use crate::model::fixtures::{
+        FLAT_AT_TWO_CPUS, WEB, assert_contains, assert_starts_with, point, result, web_points,
+    };
+
+    /// The recommendation, with the default options, for a web-service sweep (C = 1 ms,
+    /// W = 9 ms configured) that measured `points`.
+    fn recommend_web(points: Vec<Point>) -> Recommendation {
+        recommend(&result(points, WEB), &ModelOptions::default())
+    }
 
     #[test]
     fn recommends_the_knee_of_a_web_service_sweep() {
-        let rec = recommend(&result(web_points(), WEB), &ModelOptions::default());
+        let rec = recommend_web(web_points());
         assert_eq!(rec.best_measured_threads, Some(24));
         // 1905 ≥ 0.95 × 1960 = 1862; 1560 is not.
         assert_eq!(rec.recommended_threads, Some(20));
@@ -791,16 +799,13 @@ mod tests {
         assert!(rec.usl.is_some(), "{:?}", rec.usl_unavailable_reason);
         assert_eq!(rec.usl_unavailable_reason, None);
         let s = &rec.explanation;
-        assert!(
-            s.starts_with("Use 20 threads: they reach 1905 tasks/s"),
-            "{s}"
+        assert_starts_with(s, "Use 20 threads: they reach 1905 tasks/s");
+        assert_contains(s, "(1960 tasks/s at 24 threads)");
+        assert_contains(
+            s,
+            "= 2 × 1.00 × (1 + 9.00 measured) gives 20.0, which agrees",
         );
-        assert!(s.contains("(1960 tasks/s at 24 threads)"), "{s}");
-        assert!(
-            s.contains("= 2 × 1.00 × (1 + 9.00 measured) gives 20.0, which agrees"),
-            "{s}"
-        );
-        assert!(s.contains("the USL fit (R² = "), "{s}");
+        assert_contains(s, "the USL fit (R² = ");
         assert_eq!(s.matches(". ").count(), 0, "one sentence: {s}");
     }
 
@@ -812,7 +817,7 @@ mod tests {
         assert_eq!(a, b);
         // The order the points were run in does not matter either.
         points.reverse();
-        let c = recommend(&result(points, WEB), &ModelOptions::default());
+        let c = recommend_web(points);
         assert_eq!(a.recommended_threads, c.recommended_threads);
         assert_eq!(a.best_measured_threads, c.best_measured_threads);
         assert_eq!(a.explanation, c.explanation);
@@ -829,13 +834,10 @@ mod tests {
         assert_eq!(rec.utilization_target, 0.5);
         // The knee (20) is far above 10: the curve reached the CPU limit, whose corner is at
         // 20 threads whatever U is.
-        assert!(
-            rec.explanation.contains(
-                "gives 10.0, but the curve bends where the bound's two limits, N / (W + C) and \
-                 N_cpu / C = 2000 tasks/s, cross (at 20.0 threads)"
-            ),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "gives 10.0, but the curve bends where the bound's two limits, N / (W + C) and \
+                 N_cpu / C = 2000 tasks/s, cross (at 20.0 threads)",
         );
     }
 
@@ -846,19 +848,19 @@ mod tests {
             .into_iter()
             .map(|(n, x)| point(n, x, 10_000.0))
             .collect();
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         assert_eq!(rec.best_measured_threads, Some(4));
         assert_eq!(rec.recommended_threads, Some(4));
         let s = &rec.explanation;
-        assert!(
-            s.starts_with("Use 4 threads: the measured throughput peaked there (240 tasks/s)"),
-            "{s}"
+        assert_starts_with(
+            s,
+            "Use 4 threads: the measured throughput peaked there (240 tasks/s)",
         );
-        assert!(
-            s.contains("gives 20.0, but throughput stopped growing sooner than W/C alone predicts"),
-            "{s}"
+        assert_contains(
+            s,
+            "gives 20.0, but throughput stopped growing sooner than W/C alone predicts",
         );
-        assert!(s.contains("the fit finds contention σ = "), "{s}");
+        assert_contains(s, "the fit finds contention σ = ");
         let fit = rec.usl.unwrap();
         assert!(
             fit.n_star.unwrap() > 2.0 && fit.n_star.unwrap() < 8.0,
@@ -872,7 +874,7 @@ mod tests {
             .into_iter()
             .map(|(n, x)| point(n, x, 10_000.0))
             .collect();
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         assert_eq!(rec.recommended_threads, Some(8));
         assert_eq!(
             rec.explanation,
@@ -891,16 +893,12 @@ mod tests {
             point(4, 350.0, 1.0),
         ];
         points.push(Point::failed(8, "boom"));
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         assert_eq!(rec.recommended_threads, Some(4));
         assert_eq!(rec.usl, None);
         let reason = rec.usl_unavailable_reason.unwrap();
-        assert!(reason.contains("3 (1, 2, 4)"), "{reason}");
-        assert!(
-            rec.explanation.contains("there is no USL fit"),
-            "{}",
-            rec.explanation
-        );
+        assert_contains(&reason, "3 (1, 2, 4)");
+        assert_contains(&rec.explanation, "there is no USL fit");
 
         let none = recommend(
             &result(vec![Point::failed(1, "boom")], WEB),
@@ -923,7 +921,7 @@ mod tests {
             point(4, 400.0, 1.0),
             point(8, 300.0, 1.0),
         ];
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         // 2 and 4 (mean 300) tie with 8: the best is the smallest of them.
         assert_eq!(rec.best_measured_threads, Some(2));
         assert_eq!(rec.recommended_threads, Some(2));
@@ -987,17 +985,15 @@ mod tests {
             trials_point(4, &[199.9, 200.0, 200.1]),
             trials_point(8, &[199.0, 200.0, 201.0]),
         ];
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         assert_eq!(rec.best_measured_threads, Some(4));
         assert_eq!(rec.recommended_threads, Some(4));
         assert_eq!(rec.within_noise_threads, Some(vec![4, 8]));
         let s = &rec.explanation;
-        assert!(
-            s.starts_with(
-                "Use 4 threads: the measured throughput peaked there (200 tasks/s); 4 to 8 \
-                 threads are within noise of it; the formula"
-            ),
-            "{s}"
+        assert_starts_with(
+            s,
+            "Use 4 threads: the measured throughput peaked there (200 tasks/s); 4 to 8 \
+                 threads are within noise of it; the formula",
         );
         assert!(!s.contains("too noisy"), "{s}");
     }
@@ -1012,27 +1008,23 @@ mod tests {
             trials_point(4, &[195.0, 205.0, 200.0]),
             trials_point(8, &[200.0, 210.0, 205.0]),
         ];
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         assert_eq!(rec.best_measured_threads, Some(8));
         assert_eq!(rec.recommended_threads, Some(2));
         assert_eq!(rec.within_noise_threads, Some(vec![2, 4, 8]));
         let s = &rec.explanation;
-        assert!(
-            s.starts_with(
-                "Use 2 threads: 2 to 8 threads are within noise of the best measured (205 \
-                 tasks/s at 8 threads), and 2 reach 200 tasks/s, within 5% of it"
-            ),
-            "{s}"
+        assert_starts_with(
+            s,
+            "Use 2 threads: 2 to 8 threads are within noise of the best measured (205 \
+                 tasks/s at 8 threads), and 2 reach 200 tasks/s, within 5% of it",
         );
         // The widest CI: 2 threads, 4.303 × 10 / √3 = 24.8, 12% of 205. s = 10 needs 7 trials
         // for ±10.25 (2.447 × 10 / √7 = 9.25; 6 give 10.5).
-        assert!(
-            s.contains(
-                "; the trials are too noisy for a sharper answer: their 95% confidence \
+        assert_contains(
+            s,
+            "; the trials are too noisy for a sharper answer: their 95% confidence \
                  intervals reach ±12% of the best, wider than the 5% tolerance, and about 7 \
-                 trials per point would narrow them to it; "
-            ),
-            "{s}"
+                 trials per point would narrow them to it; ",
         );
         assert_eq!(s.matches(". ").count(), 0, "one sentence: {s}");
     }
@@ -1046,22 +1038,17 @@ mod tests {
             trials_point(4, &[195.0, 200.0, 205.0]),
             trials_point(8, &[150.0, 151.0, 149.0]),
         ];
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         assert_eq!(rec.recommended_threads, Some(4));
         assert_eq!(rec.within_noise_threads, Some(vec![2, 4]));
-        assert!(
-            rec.explanation
-                .contains("; 2 to 4 threads are within noise of it; the trials are too noisy"),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "; 2 to 4 threads are within noise of it; the trials are too noisy",
         );
         // s = 80 against ±10 is out of reach of 100 trials.
-        assert!(
-            rec.explanation.contains(
-                "and even 100 trials per point (the most a preset allows) would not narrow them"
-            ),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "and even 100 trials per point (the most a preset allows) would not narrow them",
         );
     }
 
@@ -1073,19 +1060,17 @@ mod tests {
             trials_point(4, &[195.0, 205.0, 200.0]),
             trials_point(8, &[100.0, 101.0, 99.0]),
         ];
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         assert_eq!(rec.within_noise_threads, Some(vec![1, 4]));
-        assert!(
-            rec.explanation
-                .contains("peaked there (200 tasks/s); 1 and 4 threads are within noise of it;"),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "peaked there (200 tasks/s); 1 and 4 threads are within noise of it;",
         );
     }
 
     #[test]
     fn without_trials_there_is_no_within_noise_answer() {
-        let rec = recommend(&result(web_points(), WEB), &ModelOptions::default());
+        let rec = recommend_web(web_points());
         assert_eq!(rec.within_noise_threads, None);
         assert!(!rec.explanation.contains("within noise"));
     }
@@ -1099,13 +1084,13 @@ mod tests {
             .into_iter()
             .map(|n| cw_point(n, bound(n), 500.0, 10_000.0))
             .collect();
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         assert_eq!(rec.formula_threads, Some(40.0));
         assert_eq!(rec.recommended_threads, Some(64));
         let s = &rec.explanation;
-        assert!(
-            s.contains("gives 40.0, but not measured between 32 and 64: add counts there;"),
-            "{s}"
+        assert_contains(
+            s,
+            "gives 40.0, but not measured between 32 and 64: add counts there;",
         );
         assert!(!s.contains("under load"), "{s}");
 
@@ -1114,7 +1099,7 @@ mod tests {
             .into_iter()
             .map(|n| cw_point(n, bound(n), 500.0, 10_000.0))
             .collect();
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         assert_eq!(rec.recommended_threads, Some(40));
         assert!(rec.explanation.contains("gives 40.0, which agrees"));
     }
@@ -1138,17 +1123,15 @@ mod tests {
         .into_iter()
         .map(|(n, x, wall)| cw_point(n, x, 1000.0, wall))
         .collect();
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         assert_eq!(rec.formula_threads, Some(18.0));
         assert_eq!(rec.recommended_threads, Some(24));
         let s = &rec.explanation;
-        assert!(
-            s.contains(
-                "gives 18.0, but the curve bends where the bound's two limits, N / (W + C) and \
+        assert_contains(
+            s,
+            "gives 18.0, but the curve bends where the bound's two limits, N / (W + C) and \
                  N_cpu / C = 2000 tasks/s, cross (at 18.0 threads) and rounds that corner: it \
-                 comes within 5% of its plateau only at 24 threads;"
-            ),
-            "{s}"
+                 comes within 5% of its plateau only at 24 threads;",
         );
         assert!(!s.contains("under load"), "{s}");
     }
@@ -1179,13 +1162,10 @@ mod tests {
         );
         // W/C at 1 thread = 9: formula 20; knee 32, and 24 was measured (past 20).
         assert_eq!(rec.recommended_threads, Some(32));
-        assert!(
-            rec.explanation.contains(
-                "but throughput kept rising more than 5% past it: under load the tasks wait \
-                 longer (measured W/C grows from 9.00 at 1 thread to 15.00 at 32 threads)"
-            ),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "but throughput kept rising more than 5% past it: under load the tasks wait \
+                 longer (measured W/C grows from 9.00 at 1 thread to 15.00 at 32 threads)",
         );
         // The same curve with W/C steady: neither reason holds, and the sentence says so.
         let steady = growing.map(|(n, x, _)| (n, x, 2_500.0));
@@ -1199,12 +1179,9 @@ mod tests {
             ),
             &ModelOptions::default(),
         );
-        assert!(
-            rec.explanation.contains(
-                "which neither the measured W/C (it does not grow with N) nor the CPU limit explains"
-            ),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "which neither the measured W/C (it does not grow with N) nor the CPU limit explains",
         );
         assert!(!rec.explanation.contains("under load"));
         // The growing curve again, but other processes used the CPUs at 16 threads: the
@@ -1228,11 +1205,9 @@ mod tests {
             "{}",
             rec.explanation
         );
-        assert!(
-            rec.explanation
-                .contains("while other processes used the CPUs (see the warning)"),
-            "{}",
-            rec.explanation
+        assert_contains(
+            &rec.explanation,
+            "while other processes used the CPUs (see the warning)",
         );
     }
 
@@ -1240,26 +1215,17 @@ mod tests {
     /// no fit, and the reason names the CPU cap, never "σ = 1.000 … peaks at 1.0 threads".
     #[test]
     fn a_fit_at_its_bound_on_the_cpu_cap_is_no_fit_and_says_why() {
-        let points = [
-            (1, 1000.0),
-            (2, 1990.0),
-            (3, 1995.0),
-            (4, 2000.0),
-            (6, 1990.0),
-            (8, 2000.0),
-        ]
-        .into_iter()
-        .map(|(n, x)| cw_point(n, x, 1000.0, 1000.0))
-        .collect();
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let points = FLAT_AT_TWO_CPUS
+            .into_iter()
+            .map(|(n, x)| cw_point(n, x, 1000.0, 1000.0))
+            .collect();
+        let rec = recommend_web(points);
         assert_eq!(rec.usl, None);
         let reason = rec.usl_unavailable_reason.unwrap();
-        assert!(
-            reason.starts_with(
-                "the curve is the 2-CPU cap (2000 tasks/s against N_cpu / C = 2000): nothing \
-                 for a contention model to explain ("
-            ),
-            "{reason}"
+        assert_starts_with(
+            &reason,
+            "the curve is the 2-CPU cap (2000 tasks/s against N_cpu / C = 2000): nothing \
+                 for a contention model to explain (",
         );
         let s = &rec.explanation;
         assert!(
@@ -1278,18 +1244,18 @@ mod tests {
             .into_iter()
             .map(|(n, x)| cw_point(n, x, 100.0, 1000.0))
             .collect();
-        let rec = recommend(&result(points, WEB), &ModelOptions::default());
+        let rec = recommend_web(points);
         assert_eq!(rec.usl, None);
         let reason = rec.usl_unavailable_reason.unwrap();
-        assert!(
-            reason.starts_with("the scalability fit does not describe the points: R² = "),
-            "{reason}"
+        assert_starts_with(
+            &reason,
+            "the scalability fit does not describe the points: R² = ",
         );
     }
 
     #[test]
     fn json_has_the_documented_fields() {
-        let rec = recommend(&result(web_points(), WEB), &ModelOptions::default());
+        let rec = recommend_web(web_points());
         let json = serde_json::to_value(&rec).unwrap();
         let mut keys: Vec<&str> = json
             .as_object()

@@ -481,6 +481,7 @@ fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::fixtures::{FLAT_AT_TWO_CPUS, assert_contains, ok_point};
 
     /// Samples of a known curve at `threads`, each multiplied by (1 + noise(i)).
     fn generated(
@@ -607,28 +608,14 @@ mod tests {
         assert_eq!(fit.r_squared, 1.0);
     }
 
-    fn ok_point(threads: usize, throughput_per_s: f64) -> Point {
-        let mut p = Point::failed(threads, "x");
-        p.error = None;
-        p.throughput_per_s = throughput_per_s;
-        p
-    }
-
     /// The shared-state sweep on 2 CPUs: doubling to 2 threads, then flat at the CPU count.
     /// The raw fit runs σ to its bound and puts the peak at 1 thread; it is refused.
     #[test]
     fn a_curve_flat_at_the_cpu_count_is_refused_at_its_bound() {
-        let points: Vec<Point> = [
-            (1, 1000.0),
-            (2, 1990.0),
-            (3, 1995.0),
-            (4, 2000.0),
-            (6, 1990.0),
-            (8, 2000.0),
-        ]
-        .into_iter()
-        .map(|(n, x)| ok_point(n, x))
-        .collect();
+        let points: Vec<Point> = FLAT_AT_TWO_CPUS
+            .into_iter()
+            .map(|(n, x)| ok_point(n, x))
+            .collect();
         let raw = fit(&points
             .iter()
             .map(|p| (p.threads as f64, p.throughput_per_s))
@@ -734,11 +721,8 @@ mod tests {
             }
         );
         let message = err.to_string();
-        assert!(
-            message.contains("4 or more distinct thread counts"),
-            "{message}"
-        );
-        assert!(message.contains("3 (1, 2, 4)"), "{message}");
+        assert_contains(&message, "4 or more distinct thread counts");
+        assert_contains(&message, "3 (1, 2, 4)");
         // Failed points do not count.
         let mut points: Vec<Point> = (1..=4).map(|n| Point::failed(n, "boom")).collect();
         points[0].error = None;

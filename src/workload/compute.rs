@@ -122,8 +122,18 @@ pub fn blocking_wait(wait_us: u64, stop: &TrialStop) {
 /// `cpu`: pure computation for `compute_us` per task.
 #[derive(Debug)]
 pub struct Cpu {
-    pub(super) spinner: Spinner,
-    pub(super) compute_us: u64,
+    spinner: Spinner,
+    compute_us: u64,
+}
+
+impl Cpu {
+    /// Computes for `compute_us` per task with the calibrated `spinner`.
+    pub fn new(spinner: Spinner, compute_us: u64) -> Self {
+        Self {
+            spinner,
+            compute_us,
+        }
+    }
 }
 
 impl Workload for Cpu {
@@ -133,18 +143,26 @@ impl Workload for Cpu {
     }
 }
 
-/// `blocking`: computation, then a blocking wait standing for I/O.
+/// `blocking`: the `cpu` task's computation, then a blocking wait standing for I/O.
 #[derive(Debug)]
 pub struct Blocking {
-    pub(super) spinner: Spinner,
-    pub(super) compute_us: u64,
-    pub(super) wait_us: u64,
+    compute: Cpu,
+    wait_us: u64,
+}
+
+impl Blocking {
+    /// Computes for `compute_us`, then waits `wait_us`, per task.
+    pub fn new(spinner: Spinner, compute_us: u64, wait_us: u64) -> Self {
+        Self {
+            compute: Cpu::new(spinner, compute_us),
+            wait_us,
+        }
+    }
 }
 
 impl Workload for Blocking {
     fn run_task(&self, ctx: &TaskCtx<'_>) {
-        self.spinner
-            .compute_us(self.compute_us as f64, ctx.task, ctx.stop);
+        self.compute.run_task(ctx);
         blocking_wait(self.wait_us, ctx.stop);
     }
 }

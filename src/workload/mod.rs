@@ -57,18 +57,11 @@ pub fn build(
     let spinner = Spinner::new(calibration);
     let workers = workers.max(1);
     Ok(match *spec {
-        WorkloadSpec::Cpu { compute_us } => Arc::new(compute::Cpu {
-            spinner,
-            compute_us,
-        }),
+        WorkloadSpec::Cpu { compute_us } => Arc::new(compute::Cpu::new(spinner, compute_us)),
         WorkloadSpec::Blocking {
             compute_us,
             wait_us,
-        } => Arc::new(compute::Blocking {
-            spinner,
-            compute_us,
-            wait_us,
-        }),
+        } => Arc::new(compute::Blocking::new(spinner, compute_us, wait_us)),
         WorkloadSpec::FileIo { bytes, fsync } => {
             Arc::new(file_io::FileIo::new(bytes, fsync, workers)?)
         }

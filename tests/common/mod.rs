@@ -1,100 +1,67 @@
-//! What the app's UI tests share: the app in a test harness, waiting for the engine, typing.
+//! What the integration tests share: the crate's folders and fixtures, the check every bad
+//! fixture goes through, the Python interpreter (or a skip, or a failure when CI expects
+//! Python), and, with the `gui` feature, the app in a test harness (`app.rs`). Nothing here
+//! may make a test pass without doing what it says: a missing Python is a skip only when
+//! `POOLTUNE_REQUIRE_PYTHON` is not `1`.
 #![allow(dead_code)] // each test binary uses a part of this
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
-use eframe::egui;
-use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
-use pooltune::app::{AppOptions, PooltuneApp};
+#[cfg(feature = "gui")]
+mod app;
+#[cfg(feature = "gui")]
+#[allow(unused_imports)] // the engine's test binaries use none of it
+pub use app::*;
 
 /// The crate's folder (for shipped presets and fixtures).
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The app in a window of the README screenshot's size, without the monitor thread.
-pub fn app_with(options: AppOptions) -> Harness<'static, PooltuneApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 1000.0))
-        .build_eframe(move |cc| {
-            PooltuneApp::new(
-                cc,
-                AppOptions {
-                    live_readings: false,
-                    ..options.clone()
-                },
-            )
-        })
+/// The path of `tests/fixtures/<name>`, as a command-line argument.
+pub fn fixture(name: &str) -> String {
+    manifest_dir()
+        .join("tests/fixtures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
 }
 
-/// Steps frames until `done` holds (at most `limit`); the engine runs on its own thread.
-pub fn wait_for(
-    harness: &mut Harness<'static, PooltuneApp>,
-    what: &str,
-    limit: Duration,
-    done: impl Fn(&PooltuneApp) -> bool,
-) {
-    let deadline = Instant::now() + limit;
-    while !done(harness.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-        harness.step();
-    }
-    harness.run_ok();
-}
+/// Set to `1` (by `.ci/run`) when the machine is expected to have Python: a test that needs
+/// it then fails instead of skipping.
+pub const REQUIRE_PYTHON_VARIABLE: &str = "POOLTUNE_REQUIRE_PYTHON";
 
-/// Types `text` into the text field labelled `label`.
-pub fn type_into(harness: &mut Harness<'static, PooltuneApp>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.run_ok();
-    harness.get_by_label(label).type_text(text);
-    harness.run_ok();
-}
-
-/// Replaces the text of the field labelled `label` with `text`, as typed.
-pub fn retype(harness: &mut Harness<'static, PooltuneApp>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.run_ok();
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.run_ok();
-    if text.is_empty() {
-        harness.key_press(egui::Key::Backspace);
-    } else {
-        harness.get_by_label(label).type_text(text);
-    }
-    harness.run_ok();
-}
-
-/// The files an export row writes, as a user gets them: types `base` into "Export to", presses
-/// JSON then CSV, checks that the app said it wrote each, and returns the JSON (parsed) and the
-/// CSV text.
-pub fn export_json_and_csv(
-    harness: &mut Harness<'static, PooltuneApp>,
-    base: &std::path::Path,
-) -> (serde_json::Value, String) {
-    retype(harness, "Export to", &base.display().to_string());
-    let mut written = Vec::new();
-    for (button, extension) in [("JSON", "json"), ("CSV", "csv")] {
-        harness.get_by_label(button).click();
-        harness.run_ok();
-        let path = base.with_extension(extension);
-        let notice = harness
-            .state()
-            .notice()
-            .expect("the export is reported")
-            .clone();
-        assert!(!notice.error, "{}", notice.text);
-        assert!(
-            notice.text.contains(&path.display().to_string()),
-            "{}",
-            notice.text
-        );
-        written.push(std::fs::read_to_string(&path).expect("the exported file"));
-    }
-    let json = serde_json::from_str(&written[0]).expect("the JSON export parses");
-    (json, written.remove(1))
+/// The `python3` on PATH (the path it reports as `sys.executable`), or `None` after saying on
+/// stderr that the test skips its Python part. Panics instead of skipping when
+/// `POOLTUNE_REQUIRE_PYTHON=1`, so that CI cannot pass a Python test it did not run.
+#[track_caller]
+pub fn python_or_skip() -> Option<PathBuf> {
+    let reason = match std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let reported = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            return Some(if reported.is_empty() {
+                PathBuf::from("python3")
+            } else {
+                PathBuf::from(reported)
+            });
+        }
+        Ok(out) => format!("python3 exited with {}", out.status),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            "no python3 on PATH".to_owned()
+        }
+        Err(error) => format!("python3 could not be started ({error})"),
+    };
+    let required = std::env::var(REQUIRE_PYTHON_VARIABLE).is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "{REQUIRE_PYTHON_VARIABLE}=1 but {reason}: install python3 (or unset \
+         {REQUIRE_PYTHON_VARIABLE} to skip the tests that need it)"
+    );
+    eprintln!("skipped: {reason} (the part of this test that runs Python)");
+    None
 }
 
 /// Runs `run` on every bad fixture in `folder` (at least `at_least` of them) and checks what a
@@ -140,41 +107,4 @@ pub fn check_bad_fixtures(
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(out.stdout.is_empty(), "nothing on stdout for a bad preset");
     }
-}
-
-/// An in-memory `eframe::Storage`, as eframe's own would be on disk.
-#[derive(Default)]
-pub struct MemoryStorage(std::collections::HashMap<String, String>);
-
-impl eframe::Storage for MemoryStorage {
-    fn get_string(&self, key: &str) -> Option<String> {
-        self.0.get(key).cloned()
-    }
-    fn set_string(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_owned(), value);
-    }
-    fn remove_string(&mut self, key: &str) {
-        self.0.remove(key);
-    }
-    fn flush(&mut self) {}
-}
-
-/// Closes and reopens the app as a user restarting it would: what eframe saves on exit is
-/// handed to a new window (without the monitor thread).
-pub fn restart(harness: &mut Harness<'static, PooltuneApp>) -> Harness<'static, PooltuneApp> {
-    let mut storage = MemoryStorage::default();
-    eframe::App::save(harness.state_mut(), &mut storage);
-    let storage: &'static MemoryStorage = Box::leak(Box::new(storage));
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 1000.0))
-        .build_eframe(move |cc| {
-            cc.storage = Some(storage);
-            PooltuneApp::new(
-                cc,
-                AppOptions {
-                    live_readings: false,
-                    ..AppOptions::default()
-                },
-            )
-        })
 }

@@ -182,8 +182,13 @@ fn push_u64(buf: &mut Vec<u8>, value: u64) {
     buf.extend_from_slice(&value.to_le_bytes());
 }
 
+/// A count or a byte length, as the u32 the reader takes it as.
+fn push_len(buf: &mut Vec<u8>, len: usize) {
+    buf.extend_from_slice(&(len as u32).to_le_bytes());
+}
+
 fn push_text(buf: &mut Vec<u8>, text: &str) {
-    buf.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    push_len(buf, text.len());
     buf.extend_from_slice(text.as_bytes());
 }
 
@@ -211,10 +216,10 @@ pub fn encode_tasks<'t>(
 ) {
     buf.reserve(5 + 4 + tasks.len() * TASK_WIRE_BYTES);
     let start = open_frame(buf, TAG_TASKS);
-    buf.extend_from_slice(&(tasks.len() as u32).to_le_bytes());
+    push_len(buf, tasks.len());
     for task in tasks {
         push_u64(buf, task.index);
-        buf.extend_from_slice(&(task.payload.len() as u32).to_le_bytes());
+        push_len(buf, task.payload.len());
         buf.extend_from_slice(&task.payload);
     }
     close_frame(buf, start);
@@ -228,43 +233,39 @@ pub fn encode_end(buf: &mut Vec<u8>) {
 
 /// Appends a worker's message.
 pub fn encode_from_worker(buf: &mut Vec<u8>, message: &FromWorker) {
+    let tag = match message {
+        FromWorker::Ready => TAG_READY,
+        FromWorker::ChunkDone { .. } => TAG_CHUNK_DONE,
+        FromWorker::Panicked(_) => TAG_PANICKED,
+        FromWorker::TaskError(_) => TAG_TASK_ERROR,
+        FromWorker::Ended { .. } => TAG_ENDED,
+        FromWorker::Failed(_) => TAG_FAILED,
+    };
+    let start = open_frame(buf, tag);
     match message {
-        FromWorker::Ready => {
-            let start = open_frame(buf, TAG_READY);
-            close_frame(buf, start);
-        }
+        FromWorker::Ready => {}
         FromWorker::ChunkDone {
             tasks,
             cpu_ns,
             index_checksum,
             samples_ns,
         } => {
-            let start = open_frame(buf, TAG_CHUNK_DONE);
             push_u64(buf, *tasks);
             push_u64(buf, *cpu_ns);
             push_u64(buf, *index_checksum);
-            buf.extend_from_slice(&(samples_ns.len() as u32).to_le_bytes());
+            push_len(buf, samples_ns.len());
             for &ns in samples_ns {
                 push_u64(buf, ns);
             }
-            close_frame(buf, start);
         }
-        FromWorker::Panicked(message) => {
-            let start = open_frame(buf, TAG_PANICKED);
-            push_text(buf, message);
-            close_frame(buf, start);
-        }
-        FromWorker::TaskError(message) => {
-            let start = open_frame(buf, TAG_TASK_ERROR);
-            push_text(buf, message);
-            close_frame(buf, start);
+        FromWorker::Panicked(text) | FromWorker::TaskError(text) | FromWorker::Failed(text) => {
+            push_text(buf, text);
         }
         FromWorker::Ended {
             process_cpu_ns,
             peak_rss_bytes,
             error,
         } => {
-            let start = open_frame(buf, TAG_ENDED);
             push_u64(buf, *process_cpu_ns);
             push_u64(buf, *peak_rss_bytes);
             match error {
@@ -274,14 +275,9 @@ pub fn encode_from_worker(buf: &mut Vec<u8>, message: &FromWorker) {
                     push_text(buf, text);
                 }
             }
-            close_frame(buf, start);
-        }
-        FromWorker::Failed(message) => {
-            let start = open_frame(buf, TAG_FAILED);
-            push_text(buf, message);
-            close_frame(buf, start);
         }
     }
+    close_frame(buf, start);
 }
 
 /// Reads fields off a frame body, refusing a body that is too short or too long.
@@ -322,6 +318,12 @@ impl<'a> Body<'a> {
         Ok(String::from_utf8_lossy(bytes).into_owned())
     }
 
+    /// A body that is one text and nothing else, made into its message by `message`.
+    fn only_text<T>(mut self, message: impl FnOnce(String) -> T) -> Result<T, ProtocolError> {
+        let text = self.text()?;
+        self.finish(message(text))
+    }
+
     fn finish<T>(self, value: T) -> Result<T, ProtocolError> {
         if self.bytes.is_empty() {
             Ok(value)
@@ -339,17 +341,23 @@ struct Frame<'b> {
     len: usize,
 }
 
-/// Splits the first whole frame off `buf`: `Ok(None)` when more bytes are needed.
-fn split_frame<'b>(buf: &'b [u8], side: &'static str) -> Result<Option<Frame<'b>>, ProtocolError> {
-    if buf.len() < 5 {
-        return Ok(None);
-    }
-    let mut le = [0u8; 4];
-    le.copy_from_slice(&buf[1..5]);
-    let len = u32::from_le_bytes(le) as usize;
+/// The body length a frame header (tag, then u32 length) gives, refused above
+/// `MAX_FRAME_BYTES`: a damaged length is refused before the reader allocates for it.
+fn body_len(header: &[u8; 5], side: &'static str) -> Result<usize, ProtocolError> {
+    let [_tag, length @ ..] = *header;
+    let len = u32::from_le_bytes(length) as usize;
     if len > MAX_FRAME_BYTES {
         return Err(damaged(side, format!("a frame of {len} bytes")));
     }
+    Ok(len)
+}
+
+/// Splits the first whole frame off `buf`: `Ok(None)` when more bytes are needed.
+fn split_frame<'b>(buf: &'b [u8], side: &'static str) -> Result<Option<Frame<'b>>, ProtocolError> {
+    let Some(header) = buf.first_chunk::<5>() else {
+        return Ok(None);
+    };
+    let len = body_len(header, side)?;
     if buf.len() < 5 + len {
         return Ok(None);
     }
@@ -389,14 +397,8 @@ pub fn decode_from_worker(buf: &[u8]) -> Result<Option<(FromWorker, usize)>, Pro
                 samples_ns,
             })?
         }
-        TAG_PANICKED => {
-            let text = body.text()?;
-            body.finish(FromWorker::Panicked(text))?
-        }
-        TAG_TASK_ERROR => {
-            let text = body.text()?;
-            body.finish(FromWorker::TaskError(text))?
-        }
+        TAG_PANICKED => body.only_text(FromWorker::Panicked)?,
+        TAG_TASK_ERROR => body.only_text(FromWorker::TaskError)?,
         TAG_ENDED => {
             let process_cpu_ns = body.u64()?;
             let peak_rss_bytes = body.u64()?;
@@ -411,10 +413,7 @@ pub fn decode_from_worker(buf: &[u8]) -> Result<Option<(FromWorker, usize)>, Pro
                 error,
             })?
         }
-        TAG_FAILED => {
-            let text = body.text()?;
-            body.finish(FromWorker::Failed(text))?
-        }
+        TAG_FAILED => body.only_text(FromWorker::Failed)?,
         other => return Err(damaged(SIDE, format!("unknown message tag {other}"))),
     };
     Ok(Some((message, frame.len)))
@@ -431,12 +430,7 @@ pub fn read_to_worker(input: &mut impl Read) -> Result<Option<ToWorker>, String>
         Ok(_) => return Err("the input ended inside a message".to_owned()),
         Err(err) => return Err(format!("could not read from pooltune: {err}")),
     }
-    let mut le = [0u8; 4];
-    le.copy_from_slice(&head[1..5]);
-    let len = u32::from_le_bytes(le) as usize;
-    if len > MAX_FRAME_BYTES {
-        return Err(damaged(SIDE, format!("a frame of {len} bytes")).to_string());
-    }
+    let len = body_len(&head, SIDE).map_err(|err| err.to_string())?;
     let mut bytes = vec![0u8; len];
     if read_full(input, &mut bytes).map_err(|err| format!("could not read from pooltune: {err}"))?
         != len
