@@ -380,6 +380,23 @@ pub(crate) mod tests {
 
     use super::*;
 
+    /// `python3` from PATH, or `None` (a skip) when there is none, unless
+    /// `POOLTUNE_REQUIRE_PYTHON=1` (CI), where a missing Python fails the test instead of
+    /// letting it pass without running: the unit tests' side of tests/common's
+    /// `python_or_skip`.
+    pub(crate) fn python_or_skip() -> Option<PathBuf> {
+        let found = crate::compare::python::find_on_path(crate::compare::python::DEFAULT_PYTHON);
+        if found.is_none() {
+            let required = std::env::var("POOLTUNE_REQUIRE_PYTHON").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "POOLTUNE_REQUIRE_PYTHON=1 but no python3 on PATH"
+            );
+            eprintln!("skipped: no python3 on PATH (the part of this test that runs Python)");
+        }
+        found
+    }
+
     fn sh(script: &str, line_gap: Duration) -> ChildSpec {
         ChildSpec::new(Path::new("/bin/sh"), line_gap).args(["-c", script])
     }
@@ -580,8 +597,7 @@ pub(crate) mod tests {
 
     #[test]
     fn python_reading_stdin_ends_at_the_lifeline_eof() {
-        let Some(python) = crate::compare::python::find_on_path("python3") else {
-            eprintln!("python3 is not on PATH: skipping");
+        let Some(python) = python_or_skip() else {
             return;
         };
         let mut running = Running::spawn(

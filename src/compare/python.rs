@@ -460,11 +460,7 @@ mod tests {
     use crate::compare::spec::PythonTask;
 
     fn python() -> Option<PathBuf> {
-        let found = find_on_path(DEFAULT_PYTHON);
-        if found.is_none() {
-            eprintln!("python3 is not on PATH: skipping a test that runs the shipped script");
-        }
-        found
+        crate::child::driver::tests::python_or_skip()
     }
 
     #[test]
