@@ -15,6 +15,7 @@ use crate::error::PresetError;
 use crate::export::{self, Format};
 use crate::model::{self, ModelOptions};
 use crate::preset::{self, Preset};
+use crate::spec::Experiment;
 use crate::sweep::{self, SweepEvent};
 
 /// Command-line arguments.
@@ -100,12 +101,10 @@ pub struct CostArgs {
     pub out: String,
 }
 
-/// Arguments of `pooltune sweep`.
-#[derive(Debug, clap::Args)]
-pub struct SweepArgs {
-    /// The preset to run (a TOML file).
-    #[arg(long, value_name = "FILE")]
-    pub preset: PathBuf,
+/// Changes to a preset's `[sweep]` for one run, the same for `pooltune sweep` and
+/// `pooltune compare`: the flags, their help and their parse errors are written once.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SweepOverrides {
     /// Thread counts to try instead of the preset's, such as 1,2,4,8.
     #[arg(
         long,
@@ -115,6 +114,31 @@ pub struct SweepArgs {
         value_parser = parse_thread_count
     )]
     pub threads: Option<Vec<usize>>,
+}
+
+impl SweepOverrides {
+    /// Applies the overrides to `experiment`'s sweep and validates the result, so that a bad
+    /// value is named by its flag (`--threads: ...`). Nothing given: the experiment as loaded.
+    pub fn apply<T: Experiment>(&self, experiment: &mut T) -> Result<(), CliError> {
+        let Some(list) = &self.threads else {
+            return Ok(());
+        };
+        experiment.sweep_mut().use_thread_list(list.clone());
+        experiment
+            .check_values(preset::available_memory_bytes())
+            .map_err(|invalid| CliError::Usage(format!("--threads: {invalid}")))
+    }
+}
+
+/// Arguments of `pooltune sweep`.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The preset to run (a TOML file).
+    #[arg(long, value_name = "FILE")]
+    pub preset: PathBuf,
+    /// What to change in the preset's `[sweep]` for this run.
+    #[command(flatten)]
+    pub overrides: SweepOverrides,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -207,15 +231,9 @@ pub struct CompareArgs {
     /// The comparison to run (a TOML file with [[series]] tables).
     #[arg(long, value_name = "FILE")]
     pub preset: PathBuf,
-    /// Thread counts to try instead of the preset's, such as 1,2,4,8.
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        allow_negative_numbers = true,
-        value_parser = parse_thread_count
-    )]
-    pub threads: Option<Vec<usize>>,
+    /// What to change in the preset's `[sweep]` for this run.
+    #[command(flatten)]
+    pub overrides: SweepOverrides,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -256,25 +274,19 @@ impl CliError {
     }
 }
 
-/// Loads a preset and applies a `--threads` override, validating the result.
-pub fn load_preset_with_threads(
+/// Loads an experiment file of kind `T` and applies the command line's overrides to it.
+pub fn load_with_overrides<T: Experiment>(
     path: &Path,
-    threads: Option<&[usize]>,
-) -> Result<Preset, CliError> {
-    let mut preset = preset::load(path)?;
-    if let Some(list) = threads {
-        preset.sweep.threads = Some(list.to_vec());
-        preset.sweep.threads_range = None;
-        preset
-            .validate(preset::available_memory_bytes())
-            .map_err(|invalid| CliError::Usage(format!("--threads: {invalid}")))?;
-    }
-    Ok(preset)
+    overrides: &SweepOverrides,
+) -> Result<T, CliError> {
+    let mut experiment = T::load(path)?;
+    overrides.apply(&mut experiment)?;
+    Ok(experiment)
 }
 
 /// `pooltune sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
-    let preset = load_preset_with_threads(&args.preset, args.threads.as_deref())?;
+    let preset: Preset = load_with_overrides(&args.preset, &args.overrides)?;
     if args.out != "-" {
         check_writable(&args.out)?;
     }
@@ -373,25 +385,9 @@ fn nothing_measured<'a>(
     )))
 }
 
-/// Loads a comparison and applies a `--threads` override, validating the result.
-pub fn load_comparison_with_threads(
-    path: &Path,
-    threads: Option<&[usize]>,
-) -> Result<ComparisonPreset, CliError> {
-    let mut comparison = compare::load(path)?;
-    if let Some(list) = threads {
-        comparison.sweep.threads = Some(list.to_vec());
-        comparison.sweep.threads_range = None;
-        comparison
-            .validate(preset::available_memory_bytes())
-            .map_err(|invalid| CliError::Usage(format!("--threads: {invalid}")))?;
-    }
-    Ok(comparison)
-}
-
 /// `pooltune compare`.
 pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
-    let comparison = load_comparison_with_threads(&args.preset, args.threads.as_deref())?;
+    let comparison: ComparisonPreset = load_with_overrides(&args.preset, &args.overrides)?;
     if args.out != "-" {
         check_writable(&args.out)?;
     }
@@ -1015,7 +1011,10 @@ mod tests {
             }
         }
         assert_eq!(
-            sweep_args(&["--threads", "1,2,8"]).unwrap().threads,
+            sweep_args(&["--threads", "1,2,8"])
+                .unwrap()
+                .overrides
+                .threads,
             Some(vec![1, 2, 8])
         );
     }

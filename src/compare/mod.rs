@@ -5,7 +5,7 @@
 //! (`assets/pybench.py`) with CPython's `ThreadPoolExecutor` or `multiprocessing.Pool`, which is
 //! how pooltune shows, on the user's machine, what threads without a GIL do.
 //!
-//! - [`spec`]: the comparison preset (TOML with `[[series]]`), strict parsing, validation, save.
+//! - [`spec`]: the comparison preset's old path; the format itself is [`crate::spec`].
 //! - [`runner`]: [`run_compare`] / [`spawn_compare`] and the [`CompareEvent`]s they emit.
 //! - [`result`]: [`ComparisonResult`] and the views (throughput, speedup, efficiency).
 //! - [`pyformat`]: the script's line format, parsed strictly.
@@ -20,7 +20,16 @@ pub mod pyformat;
 pub mod python;
 pub mod result;
 pub mod runner;
-pub mod spec;
+
+/// SHIM(issue 11): the comparison format moved to [`crate::spec`]; these are its old paths.
+pub mod spec {
+    pub use crate::spec::{
+        AnyPreset, AnyPresetEntry, ComparisonPreset, MAX_PYTHON_PROCESSES, MAX_SERIES, PythonSetup,
+        PythonTask, SeriesKind, SeriesSetup, SeriesSpec, comparison_to_toml as to_toml,
+        list_any_presets, load_any, load_comparison as load, parse_any, parse_comparison as parse,
+        save_comparison as save,
+    };
+}
 
 pub use result::{
     ComparisonResult, InterpreterInfo, Scaling, ScalingPoint, SeriesResult, baseline, efficiency,

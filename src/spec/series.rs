@@ -1,45 +1,16 @@
-//! Comparison presets: several configurations ("series") that share one `[sweep]` and are
-//! drawn on one chart. Parsed as strictly as sweep presets (unknown keys refused with the file,
-//! line and a suggestion, through [`preset::parse_toml`]), validated with the field's name
-//! (`series[2].compute_us`), saved atomically. This module never runs anything.
-//!
-//! A comparison file is told from a sweep preset by its `[[series]]` tables
-//! ([`preset::kind_of`]); [`load_any`] and [`list_any_presets`] read both kinds for one picker.
+//! A series: one configuration of an experiment, a source (a built-in workload, the Python
+//! script's task) run by an executor (a Rust pool, a CPython pool), with the kind shown in
+//! legends ([`SeriesKind`]). A sweep file is one series; a comparison file is several. Keys of
+//! the wrong kind are refused when the table is read; values are checked here, and how the
+//! parts fit together in [`super::rules`]. This module never reads a file nor runs anything.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::PresetError;
-use crate::preset::{
-    self, InvalidValue, PoolSpec, Preset, PresetKind, SCHEMA_VERSION, SweepSpec, WorkloadSpec,
-    limits,
-};
-
-/// Most series in one comparison: more lines than this cannot be told apart on one chart.
-pub const MAX_SERIES: usize = 12;
-
-/// Most worker processes a Python process series may start: each is a whole interpreter
-/// (tens of MiB), so a typo such as 4096 is refused before the machine is swamped.
-pub const MAX_PYTHON_PROCESSES: usize = 256;
-
-/// A comparison: the same sweep run for several configurations, interleaved per thread count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ComparisonPreset {
-    /// Format version of the file; a newer one than [`SCHEMA_VERSION`] is refused.
-    pub schema_version: u32,
-    /// A short name shown in lists and above the chart.
-    pub name: String,
-    /// One or two sentences: what this comparison shows.
-    #[serde(default)]
-    pub description: String,
-    /// Thread counts, trials and trial length, shared by every series.
-    pub sweep: SweepSpec,
-    /// The configurations compared, in the order they run at each thread count.
-    pub series: Vec<SeriesSpec>,
-}
+use super::rules::{self, Place};
+use super::{InvalidValue, PoolSpec, Preset, SweepSpec, WorkloadSpec, invalid, limits};
 
 /// What a series is, as shown in legends and written to JSON (`kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -192,6 +163,9 @@ impl TryFrom<SeriesToml> for SeriesSpec {
     fn try_from(raw: SeriesToml) -> Result<Self, Self::Error> {
         let kind = raw.kind;
         let label = raw.label;
+        let missing = |key: &str, needs: &str| {
+            format!("`{key}` is missing: series \"{label}\" (kind {kind}) needs {needs}")
+        };
         let setup = if kind.is_python() {
             if raw.workload.is_some() || raw.pool.is_some() {
                 return Err(format!(
@@ -208,15 +182,11 @@ impl TryFrom<SeriesToml> for SeriesSpec {
                     "`chunk_size` is only for python_processes series: series \"{label}\" (kind {kind}) hands tasks to its threads one by one"
                 ));
             }
-            let task = raw.task.ok_or_else(|| {
-                format!(
-                    "`task` is missing: series \"{label}\" (kind {kind}) needs task = \"cpu\" or task = \"io\""
-                )
-            })?;
+            let task = raw
+                .task
+                .ok_or_else(|| missing("task", "task = \"cpu\" or task = \"io\""))?;
             let compute_us = raw.compute_us.ok_or_else(|| {
-                format!(
-                    "`compute_us` is missing: series \"{label}\" (kind {kind}) needs the computation per task, in microseconds"
-                )
+                missing("compute_us", "the computation per task, in microseconds")
             })?;
             SeriesSetup::Python(PythonSetup {
                 task,
@@ -239,8 +209,9 @@ impl TryFrom<SeriesToml> for SeriesSpec {
                 ));
             }
             let workload = raw.workload.ok_or_else(|| {
-                format!(
-                    "`workload` is missing: series \"{label}\" (kind {kind}) needs one, such as workload = {{ kind = \"cpu\", compute_us = 2000 }}"
+                missing(
+                    "workload",
+                    "one, such as workload = { kind = \"cpu\", compute_us = 2000 }",
                 )
             })?;
             SeriesSetup::Rust {
@@ -299,145 +270,49 @@ impl SeriesSpec {
     }
 }
 
-fn invalid(field: String, value: impl fmt::Display, allowed: impl Into<String>) -> InvalidValue {
-    InvalidValue {
-        field,
-        value: value.to_string(),
-        allowed: allowed.into(),
-    }
-}
-
-/// `series[n].` for the n-th `[[series]]` table of the file, counted from 1 as a reader does.
-fn series_field(index: usize, name: &str) -> String {
-    format!("series[{}].{name}", index + 1)
-}
-
-impl ComparisonPreset {
-    /// The thread counts every series runs, in order.
-    pub fn thread_counts(&self) -> Vec<usize> {
-        self.sweep.thread_counts()
-    }
-
-    /// Checks every value against its allowed range; errors name the field as
-    /// `series[n].key`, n counting the `[[series]]` tables from 1.
-    pub fn validate(&self, available_memory_bytes: u64) -> Result<(), InvalidValue> {
-        if self.schema_version == 0 || self.schema_version > SCHEMA_VERSION {
-            return Err(invalid(
-                "schema_version".into(),
-                self.schema_version,
-                format!("this pooltune reads schema_version 1 to {SCHEMA_VERSION}"),
-            ));
-        }
-        if self.name.trim().is_empty() || self.name.chars().count() > limits::MAX_NAME_CHARS {
-            return Err(invalid(
-                "name".into(),
-                format!("{:?}", self.name),
-                format!("a name of 1 to {} characters", limits::MAX_NAME_CHARS),
-            ));
-        }
-        self.sweep.validate()?;
-        if self.series.is_empty() || self.series.len() > MAX_SERIES {
-            return Err(invalid(
-                "series".into(),
-                format!("{} series", self.series.len()),
-                format!("1 to {MAX_SERIES} [[series]] tables"),
-            ));
-        }
-        let max_threads = self.thread_counts().into_iter().max().unwrap_or(1);
-        for (index, series) in self.series.iter().enumerate() {
-            series.validate(index, max_threads, available_memory_bytes)?;
-            if let Some(first) = self.series[..index]
-                .iter()
-                .position(|s| s.label.trim() == series.label.trim())
-            {
-                return Err(invalid(
-                    series_field(index, "label"),
-                    format!("{:?}", series.label),
-                    format!(
-                        "a label of its own (series[{}] already uses it): labels tell the lines apart",
-                        first + 1
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
 impl SeriesSpec {
-    /// Checks this series, the `index`-th of its comparison (0-based; named from 1).
+    /// Checks this series, the `index`-th of its comparison (0-based; named from 1), against
+    /// the comparison's `sweep`.
     pub fn validate(
         &self,
+        sweep: &SweepSpec,
         index: usize,
-        max_threads: usize,
         available_memory_bytes: u64,
     ) -> Result<(), InvalidValue> {
-        let field = |name: &str| series_field(index, name);
+        let place = Place::Series(index);
         if self.label.trim().is_empty() || self.label.chars().count() > limits::MAX_NAME_CHARS {
             return Err(invalid(
-                field("label"),
+                place.field("label"),
                 format!("{:?}", self.label),
                 format!("a label of 1 to {} characters", limits::MAX_NAME_CHARS),
             ));
         }
-        // The setup must match the kind even when built in code rather than parsed.
-        match (&self.setup, self.kind.is_python()) {
-            (SeriesSetup::Rust { .. }, true) => {
-                return Err(invalid(
-                    field("kind"),
-                    self.kind,
-                    "a Rust kind (rust, simulated_gil, custom) for a series with a workload and pool",
-                ));
-            }
-            (SeriesSetup::Python(_), false) => {
-                return Err(invalid(
-                    field("kind"),
-                    self.kind,
-                    "a Python kind (python_threads, python_processes, python_free_threaded) for a series with a task",
-                ));
-            }
-            _ => {}
-        }
+        rules::check_setup_matches_kind(self.kind, &self.setup, place)?;
         match &self.setup {
-            SeriesSetup::Rust { workload, pool } => {
-                if self.kind == SeriesKind::SimulatedGil
-                    && !matches!(workload, WorkloadSpec::Gil { .. })
-                {
-                    return Err(invalid(
-                        field("workload.kind"),
-                        workload.kind_name(),
-                        "\"gil\" for a simulated_gil series (the simulated interpreter lock)",
-                    ));
-                }
-                let prefix = |mut err: InvalidValue| {
-                    err.field = field(&err.field);
-                    err
-                };
-                workload
-                    .validate(max_threads, available_memory_bytes)
-                    .map_err(prefix)?;
-                pool.validate().map_err(prefix)?;
-            }
+            SeriesSetup::Rust { workload, pool } => rules::check_rust_series(
+                Some(self.kind),
+                workload,
+                pool,
+                sweep,
+                available_memory_bytes,
+                place,
+            ),
             SeriesSetup::Python(python) => {
-                python.validate(index, self.kind, max_threads)?;
+                python.validate(place)?;
+                rules::check_python_series(self.kind, python, sweep, place)
             }
         }
-        Ok(())
     }
 }
 
 impl PythonSetup {
-    fn validate(
-        &self,
-        index: usize,
-        kind: SeriesKind,
-        max_threads: usize,
-    ) -> Result<(), InvalidValue> {
-        let field = |name: &str| series_field(index, name);
+    /// Checks the script's values, each on its own; how they fit the kind and the sweep is
+    /// [`rules::check_python_series`].
+    fn validate(&self, place: Place) -> Result<(), InvalidValue> {
         let max_us = limits::MAX_TASK_US;
         if self.compute_us > max_us {
             return Err(invalid(
-                field("compute_us"),
+                place.field("compute_us"),
                 self.compute_us,
                 format!("0 to {max_us} microseconds (10 s)"),
             ));
@@ -445,14 +320,14 @@ impl PythonSetup {
         match self.task {
             PythonTask::Cpu if self.wait_us != 0 => {
                 return Err(invalid(
-                    field("wait_us"),
+                    place.field("wait_us"),
                     self.wait_us,
                     "0 for task = \"cpu\"; use task = \"io\" for tasks that wait",
                 ));
             }
             PythonTask::Io if self.wait_us == 0 || self.wait_us > max_us => {
                 return Err(invalid(
-                    field("wait_us"),
+                    place.field("wait_us"),
                     self.wait_us,
                     format!("1 to {max_us} microseconds for task = \"io\""),
                 ));
@@ -461,33 +336,16 @@ impl PythonSetup {
         }
         if self.chunk_size == 0 || self.chunk_size > limits::MAX_QUEUE {
             return Err(invalid(
-                field("chunk_size"),
+                place.field("chunk_size"),
                 self.chunk_size,
                 format!("1 to {}", limits::MAX_QUEUE),
-            ));
-        }
-        if kind != SeriesKind::PythonProcesses && self.chunk_size != 1 {
-            return Err(invalid(
-                field("chunk_size"),
-                self.chunk_size,
-                "1: only python_processes series send tasks in chunks",
-            ));
-        }
-        if kind == SeriesKind::PythonProcesses && max_threads > MAX_PYTHON_PROCESSES {
-            return Err(invalid(
-                "sweep.threads".into(),
-                max_threads,
-                format!(
-                    "at most {MAX_PYTHON_PROCESSES} for a comparison with a python_processes series (series[{}]): each worker is a whole interpreter",
-                    index + 1
-                ),
             ));
         }
         if let Some(path) = &self.interpreter
             && path.as_os_str().is_empty()
         {
             return Err(invalid(
-                field("interpreter"),
+                place.field("interpreter"),
                 "\"\"",
                 "a path to a Python interpreter, or no `interpreter` key to find python3 on PATH",
             ));
@@ -496,154 +354,17 @@ impl PythonSetup {
     }
 }
 
-/// Parses and validates a comparison preset. `origin` names the source in error messages.
-pub fn parse(text: &str, origin: &Path) -> Result<ComparisonPreset, PresetError> {
-    if preset::kind_of(text) == PresetKind::Sweep && text.parse::<toml::Table>().is_ok() {
-        return Err(PresetError::Parse {
-            path: origin.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: None,
-            message: format!(
-                "this is a sweep preset (it has no [[series]] tables), not a comparison: \
-                 run it with `pooltune sweep --preset {}`",
-                origin.display()
-            ),
-            suggestion: None,
-        });
-    }
-    let comparison: ComparisonPreset = preset::parse_toml(text, origin)?;
-    if comparison.schema_version > SCHEMA_VERSION {
-        return Err(PresetError::SchemaTooNew {
-            path: origin.to_path_buf(),
-            found: comparison.schema_version,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    comparison
-        .validate(preset::available_memory_bytes())
-        .map_err(|invalid| preset::invalid_at(text, origin, invalid))?;
-    Ok(comparison)
-}
-
-/// Loads and validates a comparison preset file.
-pub fn load(path: &Path) -> Result<ComparisonPreset, PresetError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PresetError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse(&text, path)
-}
-
-/// Serializes a comparison as TOML with a header comment.
-pub fn to_toml(comparison: &ComparisonPreset) -> Result<String, PresetError> {
-    let body = toml::to_string_pretty(comparison).map_err(|err| PresetError::Serialize {
-        message: err.to_string(),
-    })?;
-    Ok(format!(
-        "# pooltune comparison. Edit by hand; `pooltune compare --preset THIS_FILE` runs it.\n\
-         # Keys and allowed values: see README.md, section \"Threads without a GIL: compare mode\".\n{body}"
-    ))
-}
-
-/// Saves a comparison atomically (validated first; a failed save leaves the old file as it was).
-pub fn save(comparison: &ComparisonPreset, path: &Path) -> Result<(), PresetError> {
-    comparison
-        .validate(preset::available_memory_bytes())
-        .map_err(|invalid| PresetError::Invalid {
-            path: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            invalid,
-        })?;
-    let text = to_toml(comparison)?;
-    crate::atomic_file::write(path, text.as_bytes()).map_err(|source| PresetError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// A preset file of either kind, for a picker that offers both.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AnyPreset {
-    /// One workload on one pool: `pooltune sweep`.
-    Sweep(Preset),
-    /// Several series on one chart: `pooltune compare`.
-    Comparison(ComparisonPreset),
-}
-
-impl AnyPreset {
-    /// The preset's name.
-    pub fn name(&self) -> &str {
-        match self {
-            AnyPreset::Sweep(p) => &p.name,
-            AnyPreset::Comparison(c) => &c.name,
-        }
-    }
-
-    /// The preset's description.
-    pub fn description(&self) -> &str {
-        match self {
-            AnyPreset::Sweep(p) => &p.description,
-            AnyPreset::Comparison(c) => &c.description,
-        }
-    }
-
-    /// Which kind it is.
-    pub fn kind(&self) -> PresetKind {
-        match self {
-            AnyPreset::Sweep(_) => PresetKind::Sweep,
-            AnyPreset::Comparison(_) => PresetKind::Comparison,
-        }
-    }
-}
-
-/// Parses either kind of preset, told apart by [`preset::kind_of`].
-pub fn parse_any(text: &str, origin: &Path) -> Result<AnyPreset, PresetError> {
-    match preset::kind_of(text) {
-        PresetKind::Sweep => preset::parse(text, origin).map(AnyPreset::Sweep),
-        PresetKind::Comparison => parse(text, origin).map(AnyPreset::Comparison),
-    }
-}
-
-/// Loads either kind of preset.
-pub fn load_any(path: &Path) -> Result<AnyPreset, PresetError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PresetError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse_any(&text, path)
-}
-
-/// A preset file of either kind found on disk.
-#[derive(Debug, Clone)]
-pub struct AnyPresetEntry {
-    /// Where the file is.
-    pub path: PathBuf,
-    /// True for presets shipped with pooltune, false for the user's own.
-    pub shipped: bool,
-    /// The parsed file, or why it could not be read.
-    pub loaded: Result<AnyPreset, String>,
-}
-
-/// Every preset file of both kinds in the shipped and user folders, sorted by file name.
-pub fn list_any_presets() -> Vec<AnyPresetEntry> {
-    preset::preset_files()
-        .into_iter()
-        .map(|(path, shipped)| {
-            let loaded = load_any(&path).map_err(|err| err.to_string());
-            AnyPresetEntry {
-                path,
-                shipped,
-                loaded,
-            }
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::error::PresetError;
+    use crate::spec::test_files::{COMPARISON as GOOD, line_of, says};
+    use crate::spec::{
+        self as preset, AnyPreset, ComparisonPreset, PresetKind, comparison_to_toml as to_toml,
+        load_comparison as load, parse_any, parse_comparison as parse,
+    };
 
     /// A wrong type inside a series' inline `workload` table, or a series key, is named with
     /// its series, dotted field and its own line (issue 10, item 8), also when the same
@@ -664,11 +385,7 @@ mod tests {
         ];
         for (text, line_start, expect) in cases {
             let err = parse(&text, Path::new("c.toml")).unwrap_err().to_string();
-            let line = text
-                .lines()
-                .position(|l| l.starts_with(line_start))
-                .unwrap()
-                + 1;
+            let line = line_of(&text, line_start);
             assert!(err.starts_with(&format!("c.toml:{line}:")), "{err}");
             assert!(err.contains(expect), "{err}");
         }
@@ -699,52 +416,17 @@ mod tests {
     fn a_series_value_out_of_range_gives_its_line() {
         let text = GOOD.replace("\ncompute_us = 2000\n", "\ncompute_us = 99999999\n");
         let err = parse(&text, Path::new("c.toml")).unwrap_err().to_string();
-        let line = text
-            .lines()
-            .position(|l| l.starts_with("compute_us = 99999999"))
-            .unwrap()
-            + 1;
+        let line = line_of(&text, "compute_us = 99999999");
         assert!(
             err.starts_with(&format!("c.toml:{line}:1: `series[3].compute_us`")),
             "{err}"
         );
     }
 
-    const GOOD: &str = r#"
-schema_version = 1
-name = "GIL, CPU-bound"
-description = "four ways"
-
-[sweep]
-threads = [1, 2]
-trials = 3
-trial_ms = 100
-warmup_ms = 0
-
-[[series]]
-label = "Rust threads"
-kind = "rust"
-workload = { kind = "cpu", compute_us = 2000 }
-pool = { kind = "rayon" }
-
-[[series]]
-label = "Simulated GIL"
-kind = "simulated_gil"
-workload = { kind = "gil", compute_us = 2000 }
-
-[[series]]
-label = "Python threads"
-kind = "python_threads"
-task = "cpu"
-compute_us = 2000
-
-[[series]]
-label = "Python processes"
-kind = "python_processes"
-task = "cpu"
-compute_us = 2000
-chunk_size = 4
-"#;
+    /// The one-line message the file `text` is refused with.
+    fn refusal(text: &str) -> String {
+        parse_str(text).unwrap_err().to_string()
+    }
 
     fn parse_str(text: &str) -> Result<ComparisonPreset, PresetError> {
         parse(text, Path::new("cmp.toml"))
@@ -800,50 +482,43 @@ chunk_size = 4
     fn unknown_key_in_a_series_names_line_and_suggests() {
         let text = GOOD.replace("chunk_size = 4", "chunk_sise = 4");
         let err = parse_str(&text).unwrap_err();
-        let PresetError::Parse {
-            line, suggestion, ..
-        } = &err
-        else {
-            panic!("expected a parse error, got {err:?}");
-        };
-        assert_eq!(*line, 34, "{err}");
-        assert_eq!(suggestion.as_deref(), Some("chunk_size"));
+        let (line, suggestion) = crate::spec::test_files::line_and_suggestion(&err);
+        assert_eq!(line, 34, "{err}");
+        assert_eq!(suggestion, Some("chunk_size"));
     }
 
     #[test]
     fn unknown_kind_suggests_the_closest() {
         let text = GOOD.replace("\"python_threads\"", "\"python_thread\"");
-        let err = parse_str(&text).unwrap_err().to_string();
+        let err = refusal(&text);
         assert!(err.contains("did you mean `python_threads`"), "{err}");
     }
 
     #[test]
     fn a_key_of_the_wrong_kind_is_refused_with_the_series_label() {
-        let text = GOOD.replace(
-            "kind = \"simulated_gil\"\n",
-            "kind = \"simulated_gil\"\ncompute_us = 5\n",
-        );
-        let err = parse_str(&text).unwrap_err().to_string();
-        assert!(err.contains("Simulated GIL"), "{err}");
-        assert!(err.contains("`compute_us` is for Python series"), "{err}");
-        let text = GOOD.replace(
-            "chunk_size = 4",
-            "chunk_size = 4\npool = { kind = \"rayon\" }",
-        );
-        let err = parse_str(&text).unwrap_err().to_string();
-        assert!(
-            err.contains("`workload` and `pool` are for Rust series"),
-            "{err}"
-        );
-        let text = GOOD.replace(
-            "task = \"cpu\"\ncompute_us = 2000\n\n",
-            "task = \"cpu\"\ncompute_us = 2000\nchunk_size = 2\n\n",
-        );
-        let err = parse_str(&text).unwrap_err().to_string();
-        assert!(
-            err.contains("`chunk_size` is only for python_processes"),
-            "{err}"
-        );
+        let cases = [
+            (
+                "kind = \"simulated_gil\"\n",
+                "kind = \"simulated_gil\"\ncompute_us = 5\n",
+                &["Simulated GIL", "`compute_us` is for Python series"][..],
+            ),
+            (
+                "chunk_size = 4",
+                "chunk_size = 4\npool = { kind = \"rayon\" }",
+                &["`workload` and `pool` are for Rust series"],
+            ),
+            (
+                "task = \"cpu\"\ncompute_us = 2000\n\n",
+                "task = \"cpu\"\ncompute_us = 2000\nchunk_size = 2\n\n",
+                &["`chunk_size` is only for python_processes"],
+            ),
+        ];
+        for (good, bad, expects) in cases {
+            let err = refusal(&GOOD.replace(good, bad));
+            for expect in expects {
+                assert!(err.contains(expect), "{err}");
+            }
+        }
     }
 
     #[test]
@@ -911,25 +586,18 @@ tasks_per_trial = 10
             Ok(AnyPreset::Sweep(_))
         ));
         let err = preset::parse(GOOD, origin).unwrap_err().to_string();
-        assert!(err.contains("pooltune compare"), "{err}");
-        assert!(err.contains("x.toml:12:"), "{err}");
+        says(&err, &["pooltune compare", "x.toml:12:"]);
         let err = parse(sweep_text, origin).unwrap_err().to_string();
         assert!(err.contains("pooltune sweep"), "{err}");
     }
 
     #[test]
     fn failed_save_keeps_the_old_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
         let good = parse_str(GOOD).unwrap();
-        save(&good, &path).unwrap();
-        let before = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(load(&path).unwrap(), good);
-        let mut bad = good.clone();
-        bad.series.clear();
-        let err = save(&bad, &path).unwrap_err().to_string();
+        let err = crate::spec::test_files::failed_save_keeps_the_old_file(good, |bad| {
+            bad.series.clear();
+        });
         assert!(err.contains("`series`"), "{err}");
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
     }
 
     #[test]

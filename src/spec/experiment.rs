@@ -1,0 +1,150 @@
+//! The two kinds of experiment file: a sweep file ([`Preset`], `[workload]` + `[pool]`: one
+//! series) and a comparison file ([`ComparisonPreset`], `[[series]]`: several), sharing the
+//! header and `[sweep]`. Each checks its header, its sweep, then every series through the
+//! same [`super::rules`]. They serialise exactly as they always have: result JSON
+//! embeds them. This module never reads a file (that is [`super`]) nor runs anything.
+
+use serde::{Deserialize, Serialize};
+
+use super::rules::{self, Place};
+use super::{
+    Experiment, Header, InvalidValue, PoolSpec, PresetKind, SeriesSpec, SweepSpec, WorkloadSpec,
+    header, invalid,
+};
+
+/// Most series in one comparison: more lines than this cannot be told apart on one chart.
+pub const MAX_SERIES: usize = 12;
+
+/// [`Experiment`] for a file type with the header fields, a `sweep` and a `validate`: what
+/// both kinds have alike, written once.
+macro_rules! impl_experiment {
+    ($file:ty, $kind:expr, $preamble:expr) => {
+        impl Experiment for $file {
+            const KIND: PresetKind = $kind;
+            const TOML_PREAMBLE: &'static str = $preamble;
+
+            fn header(&self) -> Header<'_> {
+                Header {
+                    schema_version: self.schema_version,
+                    name: &self.name,
+                    description: &self.description,
+                }
+            }
+
+            fn sweep_mut(&mut self) -> &mut SweepSpec {
+                &mut self.sweep
+            }
+
+            fn check_values(&self, available_memory_bytes: u64) -> Result<(), InvalidValue> {
+                self.validate(available_memory_bytes)
+            }
+        }
+    };
+}
+
+/// One experiment: what each task does, which pool runs the tasks, and which thread counts to try.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preset {
+    /// Format version of the file; a newer one than [`SCHEMA_VERSION`](super::SCHEMA_VERSION) is refused.
+    pub schema_version: u32,
+    /// A short name shown in lists and on plots.
+    pub name: String,
+    /// One or two sentences: what this experiment shows.
+    #[serde(default)]
+    pub description: String,
+    /// What one task does.
+    pub workload: WorkloadSpec,
+    /// Which kind of pool runs the tasks.
+    #[serde(default)]
+    pub pool: PoolSpec,
+    /// Thread counts, trials and trial length.
+    pub sweep: SweepSpec,
+}
+
+impl Preset {
+    /// Checks every value against its allowed range and every rule between the workload,
+    /// the pool and the sweep. `available_memory_bytes` bounds the memory a workload may ask
+    /// for (all workers' buffers together).
+    pub fn validate(&self, available_memory_bytes: u64) -> Result<(), InvalidValue> {
+        header::check(self.schema_version, &self.name)?;
+        self.sweep.validate()?;
+        rules::check_rust_series(
+            None,
+            &self.workload,
+            &self.pool,
+            &self.sweep,
+            available_memory_bytes,
+            Place::SweepFile,
+        )
+    }
+}
+
+impl_experiment!(
+    Preset,
+    PresetKind::Sweep,
+    "# pooltune preset. Edit by hand; `pooltune sweep --preset THIS_FILE` runs it.\n\
+     # Keys and allowed values: see README.md, section \"Presets\".\n"
+);
+
+/// A comparison: the same sweep run for several configurations, interleaved per thread count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonPreset {
+    /// Format version of the file; a newer one than [`SCHEMA_VERSION`](super::SCHEMA_VERSION) is refused.
+    pub schema_version: u32,
+    /// A short name shown in lists and above the chart.
+    pub name: String,
+    /// One or two sentences: what this comparison shows.
+    #[serde(default)]
+    pub description: String,
+    /// Thread counts, trials and trial length, shared by every series.
+    pub sweep: SweepSpec,
+    /// The configurations compared, in the order they run at each thread count.
+    pub series: Vec<SeriesSpec>,
+}
+
+impl ComparisonPreset {
+    /// The thread counts every series runs, in order.
+    pub fn thread_counts(&self) -> Vec<usize> {
+        self.sweep.thread_counts()
+    }
+
+    /// Checks every value against its allowed range; errors name the field as
+    /// `series[n].key`, n counting the `[[series]]` tables from 1.
+    pub fn validate(&self, available_memory_bytes: u64) -> Result<(), InvalidValue> {
+        header::check(self.schema_version, &self.name)?;
+        self.sweep.validate()?;
+        if self.series.is_empty() || self.series.len() > MAX_SERIES {
+            return Err(invalid(
+                "series",
+                format!("{} series", self.series.len()),
+                format!("1 to {MAX_SERIES} [[series]] tables"),
+            ));
+        }
+        for (index, series) in self.series.iter().enumerate() {
+            series.validate(&self.sweep, index, available_memory_bytes)?;
+            if let Some(first) = self.series[..index]
+                .iter()
+                .position(|s| s.label.trim() == series.label.trim())
+            {
+                return Err(invalid(
+                    Place::Series(index).field("label"),
+                    format!("{:?}", series.label),
+                    format!(
+                        "a label of its own (series[{}] already uses it): labels tell the lines apart",
+                        first + 1
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl_experiment!(
+    ComparisonPreset,
+    PresetKind::Comparison,
+    "# pooltune comparison. Edit by hand; `pooltune compare --preset THIS_FILE` runs it.\n\
+     # Keys and allowed values: see README.md, section \"Threads without a GIL: compare mode\".\n"
+);

@@ -1,0 +1,91 @@
+//! Which pool runs the tasks: [`PoolSpec`] and how a process pool is fed ([`Feeding`]), with
+//! the check of each value. Whether eager feeding fits in memory depends on the sweep and is
+//! a rule of [`super::rules`]; this module never reads the machine.
+
+use serde::{Deserialize, Serialize};
+
+use super::{InvalidValue, check_within, limits};
+
+/// Which kind of pool runs the tasks.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PoolSpec {
+    /// A `rayon::ThreadPool` built with `num_threads(N)` for each point.
+    #[default]
+    Rayon,
+    /// N named workers pulling from one bounded channel: Python's ThreadPoolExecutor shape.
+    Queue {
+        /// Capacity of the channel between the producer and the workers.
+        #[serde(default = "default_queue_capacity")]
+        queue_capacity: usize,
+        /// Tasks per message; 1 feeds tasks one by one.
+        #[serde(default = "default_chunk_size")]
+        chunk_size: usize,
+    },
+    /// One new OS thread per task, at most N alive at once, each joined: what creating threads costs.
+    Spawn,
+    /// N worker processes (pooltune started in worker mode), tasks sent in chunks over pipes.
+    Process {
+        /// Tasks per message sent to a worker process.
+        #[serde(default = "default_chunk_size")]
+        chunk_size: usize,
+        /// `lazy` produces tasks on demand (like `imap`); `eager` builds every task description
+        /// before sending the first (like `map` over a list).
+        #[serde(default)]
+        feeding: Feeding,
+    },
+}
+
+fn default_queue_capacity() -> usize {
+    64
+}
+fn default_chunk_size() -> usize {
+    1
+}
+
+impl PoolSpec {
+    /// The kind name used in preset files.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            PoolSpec::Rayon => "rayon",
+            PoolSpec::Queue { .. } => "queue",
+            PoolSpec::Spawn => "spawn",
+            PoolSpec::Process { .. } => "process",
+        }
+    }
+
+    /// Every pool kind name, for error messages and pickers.
+    pub const KIND_NAMES: [&'static str; 4] = ["rayon", "queue", "spawn", "process"];
+}
+
+/// How a process pool is fed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feeding {
+    /// Tasks produced on demand with a bounded number in flight (Python's `imap`).
+    #[default]
+    Lazy,
+    /// Every task description built before the first is sent (Python's `map` over a list).
+    Eager,
+}
+
+impl PoolSpec {
+    /// Checks the pool's values.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        let count = |field: &str, value: usize| {
+            let max = limits::MAX_QUEUE;
+            check_within(field, value, (1, max), format!("1 to {max}"))
+        };
+        match *self {
+            PoolSpec::Rayon | PoolSpec::Spawn => Ok(()),
+            PoolSpec::Queue {
+                queue_capacity,
+                chunk_size,
+            } => {
+                count("pool.queue_capacity", queue_capacity)?;
+                count("pool.chunk_size", chunk_size)
+            }
+            PoolSpec::Process { chunk_size, .. } => count("pool.chunk_size", chunk_size),
+        }
+    }
+}

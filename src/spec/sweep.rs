@@ -1,0 +1,405 @@
+//! Which thread counts to try, how many trials and how long each is: the `[sweep]` table shared
+//! by sweep files and comparison files. It never knows what runs at those thread counts.
+
+use serde::{Deserialize, Serialize};
+
+use super::{InvalidValue, check_within, invalid, limits};
+
+/// The largest thread count a sweep may ask for: far past any useful pool on a desktop, low
+/// enough that a typo (100000) is refused before the OS is asked for that many threads.
+pub const MAX_THREADS: usize = 4096;
+
+/// Which thread counts to try, how many trials, and how long each trial is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// An explicit list of thread counts, tried in the order given. Use this or `threads_range`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<Vec<usize>>,
+    /// A range of thread counts. Use this or `threads`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads_range: Option<ThreadRange>,
+    /// Measured trials per thread count (at least 3, for a confidence interval).
+    #[serde(default = "default_trials")]
+    pub trials: u32,
+    /// Tasks per trial. Use this or `trial_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_per_trial: Option<u64>,
+    /// Length of a trial in milliseconds. Use this or `tasks_per_trial`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_ms: Option<u64>,
+    /// Unmeasured warm-up before the trials of each thread count, in milliseconds.
+    #[serde(default = "default_warmup_ms")]
+    pub warmup_ms: u64,
+    /// How many times a trial during which other processes used the CPUs (more than
+    /// [`crate::trust::DISTURBED_MEAN_CPUS`]) is measured again before it is kept; 0 never.
+    #[serde(default = "default_retry_disturbed")]
+    pub retry_disturbed: u32,
+}
+
+fn default_trials() -> u32 {
+    3
+}
+fn default_retry_disturbed() -> u32 {
+    1
+}
+fn default_warmup_ms() -> u64 {
+    200
+}
+
+/// A range of thread counts: `from` to `to` inclusive, adding `by` (linear) or multiplying by
+/// `by` (geometric). `to` is always included even when the step would skip it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadRange {
+    /// First thread count.
+    pub from: usize,
+    /// Last thread count (included).
+    pub to: usize,
+    /// `linear` (add `by`) or `geometric` (multiply by `by`).
+    #[serde(default)]
+    pub step: RangeStep,
+    /// The increment (linear, default 1) or factor (geometric, default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<usize>,
+}
+
+/// How a [`ThreadRange`] steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RangeStep {
+    /// from, from+by, from+2·by, ..., to
+    #[default]
+    Linear,
+    /// from, from·by, from·by², ..., to
+    Geometric,
+}
+
+/// How long one trial is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrialLength {
+    /// A fixed number of tasks.
+    Tasks(u64),
+    /// A fixed time; as many tasks as fit.
+    Millis(u64),
+}
+
+impl SweepSpec {
+    /// The thread counts to try, in order. Call after [`SweepSpec::validate`]; an invalid spec
+    /// gives an empty list.
+    pub fn thread_counts(&self) -> Vec<usize> {
+        if let Some(list) = &self.threads {
+            return list.clone();
+        }
+        let Some(range) = &self.threads_range else {
+            return Vec::new();
+        };
+        if range.from == 0 || range.to < range.from {
+            return Vec::new();
+        }
+        let mut counts = Vec::new();
+        let mut n = range.from;
+        match range.step {
+            RangeStep::Linear => {
+                let by = range.by.unwrap_or(1).max(1);
+                while n <= range.to {
+                    counts.push(n);
+                    n += by;
+                }
+            }
+            RangeStep::Geometric => {
+                let by = range.by.unwrap_or(2).max(2);
+                while n <= range.to {
+                    counts.push(n);
+                    n = n.saturating_mul(by);
+                }
+            }
+        }
+        if counts.last() != Some(&range.to) {
+            counts.push(range.to);
+        }
+        counts
+    }
+
+    /// Tries exactly `counts`, in that order, instead of the file's list or range (the
+    /// `--threads` override and the GUI's thread-count field). Call [`SweepSpec::validate`]
+    /// after it.
+    pub fn use_thread_list(&mut self, counts: Vec<usize>) {
+        self.threads = Some(counts);
+        self.threads_range = None;
+    }
+
+    /// For trials of a fixed time: how long the whole sweep's warm-ups and trials take, in
+    /// milliseconds (calibration, pool start-up and a trial's last tasks come on top). None
+    /// for trials of a fixed task count, whose length depends on the machine.
+    pub fn timed_length_ms(&self) -> Option<u64> {
+        let TrialLength::Millis(trial_ms) = self.trial_length() else {
+            return None;
+        };
+        let per_point = self
+            .warmup_ms
+            .saturating_add(u64::from(self.trials).saturating_mul(trial_ms));
+        Some((self.thread_counts().len() as u64).saturating_mul(per_point))
+    }
+
+    /// How long each trial is. Call after [`SweepSpec::validate`].
+    pub fn trial_length(&self) -> TrialLength {
+        match (self.tasks_per_trial, self.trial_ms) {
+            (Some(tasks), _) => TrialLength::Tasks(tasks),
+            (None, Some(ms)) => TrialLength::Millis(ms),
+            (None, None) => TrialLength::Tasks(0),
+        }
+    }
+}
+
+/// The thread counts a sweep names, as written: a list (`threads`) or a range
+/// (`threads_range`), the two keys that exclude each other.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThreadCounts<'a> {
+    /// `threads = [1, 2, 4]`: tried in the order given.
+    List(&'a [usize]),
+    /// `threads_range = { from = 1, to = 8 }`.
+    Range(&'a ThreadRange),
+}
+
+/// One of two keys that exclude each other, as written.
+enum OneOf<A, B> {
+    First(A),
+    Second(B),
+}
+
+/// Which of two keys that exclude each other is written: both is refused at the second key
+/// (`both` says what is allowed), neither at the first (`missing` says what to write).
+fn one_of<A, B>(
+    (first, second): (Option<A>, Option<B>),
+    (first_key, second_key): (&str, &str),
+    both: &str,
+    missing: &str,
+) -> Result<OneOf<A, B>, InvalidValue> {
+    match (first, second) {
+        (Some(_), Some(_)) => Err(invalid(second_key, "(given)", both)),
+        (None, None) => Err(invalid(first_key, "(missing)", missing)),
+        (Some(first), None) => Ok(OneOf::First(first)),
+        (None, Some(second)) => Ok(OneOf::Second(second)),
+    }
+}
+
+impl SweepSpec {
+    /// The thread counts as written; refused when both or neither of `threads` and
+    /// `threads_range` are given.
+    pub fn written_thread_counts(&self) -> Result<ThreadCounts<'_>, InvalidValue> {
+        let written = one_of(
+            (self.threads.as_deref(), self.threads_range.as_ref()),
+            ("sweep.threads", "sweep.threads_range"),
+            "either `threads` (a list) or `threads_range`, not both",
+            "a list such as [1, 2, 4, 8] or a `threads_range = { from = 1, to = 8 }`",
+        )?;
+        Ok(match written {
+            OneOf::First(list) => ThreadCounts::List(list),
+            OneOf::Second(range) => ThreadCounts::Range(range),
+        })
+    }
+
+    /// The trial length as written; refused when both or neither of `tasks_per_trial` and
+    /// `trial_ms` are given.
+    pub fn written_trial_length(&self) -> Result<TrialLength, InvalidValue> {
+        let written = one_of(
+            (self.tasks_per_trial, self.trial_ms),
+            ("sweep.tasks_per_trial", "sweep.trial_ms"),
+            "either `tasks_per_trial` or `trial_ms`, not both",
+            "a number of tasks per trial, or `trial_ms` for a trial of fixed length",
+        )?;
+        Ok(match written {
+            OneOf::First(tasks) => TrialLength::Tasks(tasks),
+            OneOf::Second(ms) => TrialLength::Millis(ms),
+        })
+    }
+
+    /// Checks thread counts, trials and trial length.
+    pub fn validate(&self) -> Result<(), InvalidValue> {
+        use limits::*;
+        match self.written_thread_counts()? {
+            ThreadCounts::List(list) => {
+                if list.is_empty() {
+                    return Err(invalid(
+                        "sweep.threads",
+                        "[]",
+                        "at least one thread count, such as [1, 2, 4, 8]",
+                    ));
+                }
+                if list.len() > MAX_POINTS {
+                    return Err(invalid(
+                        "sweep.threads",
+                        format!("a list of {}", list.len()),
+                        format!("at most {MAX_POINTS} thread counts"),
+                    ));
+                }
+                for &n in list {
+                    check_within(
+                        "sweep.threads",
+                        n,
+                        (1, MAX_THREADS),
+                        format!("thread counts from 1 to {MAX_THREADS}"),
+                    )?;
+                }
+            }
+            ThreadCounts::Range(range) => self.validate_range(range)?,
+        }
+        let (lo, hi) = TRIALS;
+        check_within(
+            "sweep.trials",
+            self.trials,
+            TRIALS,
+            format!("{lo} to {hi} (three or more give a confidence interval)"),
+        )?;
+        match self.written_trial_length()? {
+            TrialLength::Tasks(tasks) => check_within(
+                "sweep.tasks_per_trial",
+                tasks,
+                (1, MAX_TASKS_PER_TRIAL),
+                format!("1 to {MAX_TASKS_PER_TRIAL}"),
+            )?,
+            TrialLength::Millis(ms) => {
+                let (lo, hi) = TRIAL_MS;
+                check_within(
+                    "sweep.trial_ms",
+                    ms,
+                    TRIAL_MS,
+                    format!("{lo} to {hi} milliseconds"),
+                )?;
+            }
+        }
+        check_within(
+            "sweep.warmup_ms",
+            self.warmup_ms,
+            (0, MAX_WARMUP_MS),
+            format!("0 to {MAX_WARMUP_MS} milliseconds"),
+        )?;
+        check_within(
+            "sweep.retry_disturbed",
+            self.retry_disturbed,
+            (0, MAX_RETRY_DISTURBED),
+            format!("0 (never) to {MAX_RETRY_DISTURBED} repeats of a disturbed trial"),
+        )
+    }
+
+    /// Checks a `threads_range`: its ends, its step, and how many counts it makes.
+    fn validate_range(&self, range: &ThreadRange) -> Result<(), InvalidValue> {
+        use limits::MAX_POINTS;
+        check_within(
+            "sweep.threads_range.from",
+            range.from,
+            (1, MAX_THREADS),
+            format!("1 to {MAX_THREADS}"),
+        )?;
+        check_within(
+            "sweep.threads_range.to",
+            range.to,
+            (range.from, MAX_THREADS),
+            format!("{} (from) to {MAX_THREADS}", range.from),
+        )?;
+        if let Some(by) = range.by {
+            let min = match range.step {
+                RangeStep::Linear => 1,
+                RangeStep::Geometric => 2,
+            };
+            check_within(
+                "sweep.threads_range.by",
+                by,
+                (min, MAX_THREADS),
+                format!("{min} to {MAX_THREADS} for a {:?} step", range.step).to_lowercase(),
+            )?;
+        }
+        let count = self.thread_counts().len();
+        if count > MAX_POINTS {
+            return Err(invalid(
+                "sweep.threads_range",
+                format!("{count} thread counts"),
+                format!("at most {MAX_POINTS} thread counts; use a larger `by`"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometric_range_includes_both_ends() {
+        let spec = SweepSpec {
+            threads: None,
+            threads_range: Some(ThreadRange {
+                from: 1,
+                to: 24,
+                step: RangeStep::Geometric,
+                by: None,
+            }),
+            trials: 3,
+            tasks_per_trial: Some(10),
+            trial_ms: None,
+            warmup_ms: 0,
+            retry_disturbed: 1,
+        };
+        assert_eq!(spec.thread_counts(), vec![1, 2, 4, 8, 16, 24]);
+        let linear = SweepSpec {
+            threads_range: Some(ThreadRange {
+                from: 2,
+                to: 7,
+                step: RangeStep::Linear,
+                by: Some(2),
+            }),
+            ..spec
+        };
+        assert_eq!(linear.thread_counts(), vec![2, 4, 6, 7]);
+    }
+
+    /// The either/or keys read as one enum each; both or neither refused at the key to fix.
+    #[test]
+    fn either_or_keys_read_as_one_choice() {
+        let mut spec = SweepSpec {
+            threads: Some(vec![1, 2]),
+            threads_range: None,
+            trials: 3,
+            tasks_per_trial: None,
+            trial_ms: Some(100),
+            warmup_ms: 0,
+            retry_disturbed: 1,
+        };
+        assert_eq!(
+            spec.written_thread_counts().unwrap(),
+            ThreadCounts::List(&[1, 2])
+        );
+        assert_eq!(
+            spec.written_trial_length().unwrap(),
+            TrialLength::Millis(100)
+        );
+        spec.tasks_per_trial = Some(5);
+        let both = spec.written_trial_length().unwrap_err();
+        assert_eq!(
+            (both.field.as_str(), both.value.as_str()),
+            ("sweep.trial_ms", "(given)")
+        );
+        spec.tasks_per_trial = None;
+        spec.trial_ms = None;
+        let neither = spec.written_trial_length().unwrap_err();
+        assert_eq!(neither.field, "sweep.tasks_per_trial");
+        spec.threads_range = Some(ThreadRange {
+            from: 1,
+            to: 4,
+            step: RangeStep::Linear,
+            by: None,
+        });
+        assert_eq!(
+            spec.written_thread_counts().unwrap_err().field,
+            "sweep.threads_range"
+        );
+        // The `--threads` override replaces the range with its list.
+        spec.use_thread_list(vec![3]);
+        assert_eq!(
+            spec.written_thread_counts().unwrap(),
+            ThreadCounts::List(&[3])
+        );
+    }
+}
