@@ -470,7 +470,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     })
     .map_err(|err| CliError::Run(err.into()))?;
     drop(ctrl_c_watch);
-    let bytes = compare::export::export(&result, args.format)?;
+    let bytes = export::export(&result, args.format)?;
     // The warnings are said even when the file could not be written (the result then went
     // to stdout), before that error ends the run.
     let written = write_output_or_print(&args.out, &bytes);
@@ -864,7 +864,7 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
         CostError::Spawn(_) => CliError::Run(err.into()),
     })?;
     drop(ctrl_c_watch);
-    let bytes = cost::export(&result, args.format)?;
+    let bytes = export::export(&result, args.format)?;
     // The warnings are said even when the file could not be written (the result then went
     // to stdout), before that error ends the run.
     let written = write_output_or_print(&args.out, &bytes);

@@ -704,6 +704,13 @@ end
         parse_run(text, request()).unwrap_err()
     }
 
+    /// The error for [`GOOD_RUN`] with `from` replaced by `to`, which must say `says`.
+    fn refused(from: &str, to: &str, says: &str) -> FormatError {
+        let err = run_error(&GOOD_RUN.replace(from, to));
+        assert!(err.message.contains(says), "{from} -> {to}: {err}");
+        err
+    }
+
     #[test]
     fn parses_a_complete_run() {
         let out = parse_run(GOOD_RUN, request()).unwrap();
@@ -779,55 +786,55 @@ end
 
     #[test]
     fn malformed_values_name_the_key() {
-        let err = run_error(&GOOD_RUN.replace("tasks=110", "tasks=1.5"));
+        let err = refused("tasks=110", "tasks=1.5", "`tasks` must be a whole number");
         assert_eq!(err.line, 6);
-        assert!(
-            err.message.contains("`tasks` must be a whole number"),
-            "{err}"
-        );
-        let err = run_error(&GOOD_RUN.replace("wall_us=111981.8", "wall_us=nan"));
-        assert!(
-            err.message.contains("`wall_us` must be a finite number"),
-            "{err}"
-        );
-        let err = run_error(&GOOD_RUN.replace("gil=on", "gil=maybe"));
-        assert!(err.message.contains("`gil` must be `on` or `off`"), "{err}");
-        let err = run_error(&GOOD_RUN.replace("cpu_us=211818.5", "cpu_secs=211818.5"));
-        assert!(err.message.contains("expected `cpu_us=…`"), "{err}");
+        for (from, to, says) in [
+            (
+                "wall_us=111981.8",
+                "wall_us=nan",
+                "`wall_us` must be a finite number",
+            ),
+            ("gil=on", "gil=maybe", "`gil` must be `on` or `off`"),
+            (
+                "cpu_us=211818.5",
+                "cpu_secs=211818.5",
+                "expected `cpu_us=…`",
+            ),
+        ] {
+            refused(from, to, says);
+        }
     }
 
     #[test]
     fn lines_out_of_order_or_extra_are_refused() {
-        let err = run_error(&GOOD_RUN.replace("trial index=2", "trial index=3"));
-        assert!(err.message.contains("expected trial 2"), "{err}");
+        refused("trial index=2", "trial index=3", "expected trial 2");
         let err = run_error(&format!("{GOOD_RUN}Traceback (most recent call last):\n"));
         assert_eq!(err.line, 10);
         assert!(err.message.contains("after `end`"), "{err}");
-        let err = run_error(&GOOD_RUN.replace("warmup tasks", "warm-up tasks"));
-        assert!(err.message.contains("expected `warmup tasks=…"), "{err}");
-        let err = run_error(&GOOD_RUN.replace("latency_samples=330", "latency_samples=329"));
-        assert!(err.message.contains("every task is timed"), "{err}");
+        refused("warmup tasks", "warm-up tasks", "expected `warmup tasks=…");
+        refused(
+            "latency_samples=330",
+            "latency_samples=329",
+            "every task is timed",
+        );
     }
 
     #[test]
     fn a_header_of_another_version_or_program_is_refused() {
-        let err = run_error(&GOOD_RUN.replace("pooltune-pybench 2", "pooltune-pybench 3"));
+        let err = refused("pooltune-pybench 2", "pooltune-pybench 3", "do not match");
         assert_eq!(err.line, 1);
-        assert!(err.message.contains("do not match"), "{err}");
         let err = run_error("Python 3.11.7\n");
         assert!(err.message.contains("not pybench output"), "{err}");
     }
 
     #[test]
     fn a_setup_that_does_not_echo_the_request_is_refused() {
-        let err = run_error(&GOOD_RUN.replace("executor=threads", "executor=processes"));
-        assert!(
-            err.message
-                .contains("ran `executor=processes` but pooltune asked for `executor=threads`"),
-            "{err}"
+        refused(
+            "executor=threads",
+            "executor=processes",
+            "ran `executor=processes` but pooltune asked for `executor=threads`",
         );
-        let err = run_error(&GOOD_RUN.replace("loops_per_us=12.5", "loops_per_us=13"));
-        assert!(err.message.contains("loops_per_us"), "{err}");
+        refused("loops_per_us=12.5", "loops_per_us=13", "loops_per_us");
     }
 
     #[test]

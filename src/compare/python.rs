@@ -9,19 +9,14 @@
 //! [`ScriptError::Failed`] message for that series; it never panics and never stops the
 //! other series.
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use super::pyformat::{Executor, FormatError, ProbeParser, RunOutput, RunParser, RunRequest, Step};
 use super::result::InterpreterInfo;
 use super::spec::{PythonSetup, SeriesKind};
 use crate::cancel::CancelToken;
+use crate::child::{ChildSpec, DriveError};
 use crate::preset::TrialLength;
 use crate::result::Point;
 use crate::stats;
@@ -36,9 +31,6 @@ pub const DEFAULT_PYTHON: &str = "python3";
 /// `t` suffix).
 pub const FREE_THREADED_NAMES: [&str; 3] = ["python3.14t", "python3.13t", "python3t"];
 
-/// How often a waiting runner looks at the cancel token: a Stop kills Python within this.
-const POLL: Duration = Duration::from_millis(25);
-
 /// Expected time between two lines of the probe (it calibrates for about half a second), for
 /// the no-progress limit ([`crate::child::no_progress_limit`]).
 const PROBE_LINE_GAP: Duration = Duration::from_secs(3);
@@ -47,9 +39,6 @@ const PROBE_LINE_GAP: Duration = Duration::from_secs(3);
 /// line of a run: a `spawn` worker imports the script afresh, a few hundred milliseconds on a
 /// loaded machine.
 const PROCESS_START: Duration = Duration::from_millis(300);
-
-/// Bytes of the script's standard error kept for error messages (its last lines).
-const STDERR_TAIL_BYTES: usize = 2000;
 
 /// Why a script run gave no result.
 #[derive(Debug, Clone, PartialEq)]
@@ -222,31 +211,7 @@ pub fn measure(
     cancel: &CancelToken,
     on_step: &mut dyn FnMut(usize),
 ) -> Result<Point, ScriptError> {
-    let mut args = vec![
-        "run".to_owned(),
-        "--executor".to_owned(),
-        request.executor.as_str().to_owned(),
-        "--threads".to_owned(),
-        request.threads.to_string(),
-        "--task".to_owned(),
-        request.task.as_str().to_owned(),
-        "--compute-us".to_owned(),
-        request.compute_us.to_string(),
-        "--wait-us".to_owned(),
-        request.wait_us.to_string(),
-        "--chunk-size".to_owned(),
-        request.chunk_size.to_string(),
-        "--loops-per-us".to_owned(),
-        request.loops_per_us.to_string(),
-        "--trials".to_owned(),
-        request.trials.to_string(),
-        "--warmup-ms".to_owned(),
-        shape.warmup_ms.to_string(),
-    ];
-    match shape.length {
-        TrialLength::Tasks(n) => args.extend(["--tasks-per-trial".to_owned(), n.to_string()]),
-        TrialLength::Millis(ms) => args.extend(["--trial-ms".to_owned(), ms.to_string()]),
-    }
+    let args = run_args(request, shape);
     let gap = line_gap(request, shape);
     let mut parser = RunParser::new(request.clone());
     let exit = run_script(
@@ -267,6 +232,30 @@ pub fn measure(
     )?;
     let output = conclude(&interpreter.path, &exit, parser.finish())?;
     Ok(point_from_run(request.threads, &output))
+}
+
+/// The script's arguments for one run: `run` and one flag per field of the request and shape.
+fn run_args(request: &RunRequest, shape: &TrialShape) -> Vec<String> {
+    let length = match shape.length {
+        TrialLength::Tasks(n) => ("--tasks-per-trial", n.to_string()),
+        TrialLength::Millis(ms) => ("--trial-ms", ms.to_string()),
+    };
+    let mut args = vec!["run".to_owned()];
+    for (flag, value) in [
+        ("--executor", request.executor.as_str().to_owned()),
+        ("--threads", request.threads.to_string()),
+        ("--task", request.task.as_str().to_owned()),
+        ("--compute-us", request.compute_us.to_string()),
+        ("--wait-us", request.wait_us.to_string()),
+        ("--chunk-size", request.chunk_size.to_string()),
+        ("--loops-per-us", request.loops_per_us.to_string()),
+        ("--trials", request.trials.to_string()),
+        ("--warmup-ms", shape.warmup_ms.to_string()),
+        length,
+    ] {
+        args.extend([flag.to_owned(), value]);
+    }
+    args
 }
 
 /// The expected time between two lines of a run (a line follows the warm-up and each
@@ -410,12 +399,12 @@ fn refused_line(interpreter: &Path, err: &FormatError, stderr: &str) -> ScriptEr
     ScriptError::Failed(message)
 }
 
-/// Runs the script and feeds each line of its standard output to `on_line`. Kills the
-/// process group on a Stop, on a line `on_line` refuses, and when it made no progress (printed
-/// no line) for the no-progress limit of `line_gap`, the expected time between two lines;
-/// always reaps the interpreter and sweeps its group before returning, so no worker process is
-/// left. `on_spawn` receives the process (and process group) id. Returns how the script
-/// ended when it closed its output by itself.
+/// Runs the script with the child driver ([`crate::child::drive`]) and feeds each line of its
+/// standard output to `on_line`. The driver kills the process group on a Stop, on a line
+/// `on_line` refuses, and when it made no progress (printed no line) for the no-progress limit
+/// of `line_gap`, the expected time between two lines; it always reaps the interpreter and
+/// sweeps its group, so no worker process is left. `on_spawn` receives the process (and
+/// process group) id. Returns how the script ended when it closed its output by itself.
 pub(crate) fn run_script(
     interpreter: &Path,
     script: &Path,
@@ -425,282 +414,53 @@ pub(crate) fn run_script(
     on_line: &mut dyn FnMut(&str) -> Result<(), FormatError>,
     on_spawn: &mut dyn FnMut(u32),
 ) -> Result<Exit, ScriptError> {
-    let mut child = Command::new(interpreter)
-        .arg("-u")
-        .arg(script)
-        .arg("--watch-stdin")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // A group of its own, so that one kill reaches the multiprocessing workers too.
-        .process_group(0)
-        .spawn()
-        .map_err(|err| {
-            ScriptError::Failed(format!("could not start {}: {err}", interpreter.display()))
-        })?;
-    on_spawn(child.id());
-    let registration = crate::child::register_group(child.id());
-    let group = ChildGroup { child: &mut child };
-    let outcome = drive(group, interpreter, cancel, line_gap, on_line);
-    drop(registration);
-    // `drive` has reaped the child; its stdin (the script's lifeline) is dropped with it.
-    drop(child);
-    outcome
-}
-
-/// A spawned script whose process group is killed and reaped however `drive` returns.
-struct ChildGroup<'a> {
-    child: &'a mut Child,
-}
-
-impl ChildGroup<'_> {
-    fn pid(&self) -> i32 {
-        i32::try_from(self.child.id()).unwrap_or(i32::MAX)
-    }
-
-    /// SIGKILL to every process of the group (the interpreter and its workers).
-    fn kill_group(&self) {
-        // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
-        // The group id is the child's pid, which cannot be reused while the child is unreaped.
-        unsafe {
-            libc::kill(-self.pid(), libc::SIGKILL);
-        }
-    }
-
-    /// True once the interpreter has exited, without reaping it (so its group id stays ours).
-    fn exited(&self) -> bool {
-        // SAFETY: waitid writes only into `info`, a zeroed siginfo_t we own; WNOWAIT leaves
-        // the child waitable for `Child::wait`.
-        unsafe {
-            let mut info: libc::siginfo_t = std::mem::zeroed();
-            let rc = libc::waitid(
-                libc::P_PID,
-                self.child.id() as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
-            );
-            rc == 0 && info.si_pid() != 0
-        }
-    }
-
-    /// Kills whatever is left of the group and reaps the interpreter.
-    fn finish(self) -> Option<std::process::ExitStatus> {
-        self.kill_group();
-        self.child.wait().ok()
-    }
-}
-
-fn drive(
-    group: ChildGroup<'_>,
-    interpreter: &Path,
-    cancel: &CancelToken,
-    line_gap: Duration,
-    on_line: &mut dyn FnMut(&str) -> Result<(), FormatError>,
-) -> Result<Exit, ScriptError> {
-    let (Some(stdout), Some(stderr)) = (group.child.stdout.take(), group.child.stderr.take())
-    else {
-        group.finish();
-        return Err(ScriptError::Failed(
-            "Python's output pipes were not set up".to_owned(),
-        ));
-    };
-    let readers = match Readers::start(stdout, stderr) {
-        Ok(readers) => readers,
-        Err(err) => {
-            group.finish();
-            return Err(ScriptError::Failed(format!(
-                "could not start the thread reading Python's output: {err}"
-            )));
-        }
-    };
-    let mut watchdog = crate::child::Watchdog::new(line_gap);
-    // Read until the script closes its output, a line is refused, or the user stops.
-    loop {
-        if cancel.is_cancelled() {
-            group.finish();
-            return Err(ScriptError::Cancelled);
-        }
-        match readers.lines.recv_timeout(POLL) {
-            Ok(Ok(line)) => {
-                watchdog.progress();
-                if let Err(err) = on_line(&line) {
-                    group.finish();
-                    if cancel.is_cancelled() || crate::child::ending() {
-                        return Err(ScriptError::Cancelled);
-                    }
-                    return Err(refused_line(interpreter, &err, &readers.stderr_tail()));
-                }
-            }
-            Ok(Err(message)) => {
-                group.finish();
-                return Err(ScriptError::Failed(format!(
-                    "could not read the output of {}: {message}",
-                    interpreter.display()
-                )));
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                if watchdog.expired() {
-                    let message =
-                        watchdog.message(&interpreter.display().to_string(), group.child.id());
-                    group.finish();
-                    return Err(ScriptError::Failed(format!("{message}; it was killed")));
-                }
-            }
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    // Output closed: wait for the interpreter to exit, still honouring a Stop.
-    while !group.exited() {
-        if cancel.is_cancelled() {
-            group.finish();
-            return Err(ScriptError::Cancelled);
-        }
-        if watchdog.expired() {
-            let message = watchdog.message(&interpreter.display().to_string(), group.child.id());
-            group.finish();
-            return Err(ScriptError::Failed(format!(
-                "{message} after closing its output; it was killed"
-            )));
-        }
-        std::thread::sleep(POLL);
-    }
-    let status = group.finish();
-    // A Python that died because pooltune stopped (a Ctrl-C, or a second one that kills every
-    // child at once) did not fail: its truncated output is not its fault.
-    if status.as_ref().is_none_or(|s| !s.success())
-        && (cancel.is_cancelled() || crate::child::ending())
-    {
-        return Err(ScriptError::Cancelled);
-    }
-    let stderr = readers.stderr_when_closed();
-    match status {
-        Some(status) => Ok(Exit {
-            success: status.success(),
-            status: status.to_string(),
-            stderr,
+    let spec = ChildSpec::new(interpreter, line_gap)
+        .args(["-u".as_ref(), script.as_os_str(), "--watch-stdin".as_ref()])
+        .args(args);
+    match crate::child::drive(&spec, cancel, on_spawn, on_line) {
+        Ok(exit) => Ok(Exit {
+            success: exit.status.success(),
+            status: exit.status.to_string(),
+            stderr: exit.stderr,
         }),
-        None => Err(ScriptError::Failed(format!(
+        Err(DriveError::Cancelled) => Err(ScriptError::Cancelled),
+        Err(DriveError::Start(err)) => Err(ScriptError::Failed(format!(
+            "could not start {}: {err}",
+            interpreter.display()
+        ))),
+        Err(DriveError::Refused { error, stderr }) => {
+            Err(refused_line(interpreter, &error, &stderr))
+        }
+        Err(DriveError::NoProgress {
+            message,
+            after_output,
+            ..
+        }) => Err(ScriptError::Failed(if after_output {
+            format!("{message} after closing its output; it was killed")
+        } else {
+            format!("{message}; it was killed")
+        })),
+        Err(DriveError::Read(message)) => Err(ScriptError::Failed(format!(
+            "could not read the output of {}: {message}",
+            interpreter.display()
+        ))),
+        Err(DriveError::NoStatus) => Err(ScriptError::Failed(format!(
             "could not collect the exit status of {}",
             interpreter.display()
         ))),
     }
 }
 
-/// The threads that read the script's two pipes.
-struct Readers {
-    /// Lines of standard output; disconnected at the end of the output.
-    lines: Receiver<Result<String, String>>,
-    /// The last [`STDERR_TAIL_BYTES`] of standard error.
-    stderr: Arc<Mutex<String>>,
-    /// Disconnected when the stderr reader has seen the end of its pipe.
-    stderr_closed: Receiver<()>,
-}
-
-impl Readers {
-    /// Starts one thread per pipe.
-    fn start(
-        stdout: std::process::ChildStdout,
-        stderr: std::process::ChildStderr,
-    ) -> std::io::Result<Readers> {
-        let (sender, lines) = crossbeam_channel::unbounded();
-        let tail = Arc::new(Mutex::new(String::new()));
-        let stderr_tail = Arc::clone(&tail);
-        let (closed_sender, stderr_closed) = crossbeam_channel::bounded::<()>(0);
-        std::thread::Builder::new()
-            .name("pooltune-python-stdout".into())
-            .spawn(move || {
-                for line in BufReader::new(stdout).lines() {
-                    let item = line.map_err(|err| err.to_string());
-                    let stop = item.is_err();
-                    if sender.send(item).is_err() || stop {
-                        break;
-                    }
-                }
-            })?;
-        std::thread::Builder::new()
-            .name("pooltune-python-stderr".into())
-            .spawn(move || {
-                // Dropped when this thread ends, which disconnects `stderr_closed`.
-                let _closed = closed_sender;
-                let mut reader = BufReader::new(stderr);
-                let mut buffer = [0u8; 4096];
-                while let Ok(n) = reader.read(&mut buffer) {
-                    if n == 0 {
-                        break;
-                    }
-                    if let Ok(mut tail) = stderr_tail.lock() {
-                        tail.push_str(&String::from_utf8_lossy(&buffer[..n]));
-                        if tail.len() > STDERR_TAIL_BYTES {
-                            let mut cut = tail.len() - STDERR_TAIL_BYTES;
-                            while !tail.is_char_boundary(cut) {
-                                cut += 1;
-                            }
-                            tail.drain(..cut);
-                        }
-                    }
-                }
-            })?;
-        Ok(Readers {
-            lines,
-            stderr: tail,
-            stderr_closed,
-        })
-    }
-
-    /// Standard error so far, trimmed.
-    fn stderr_tail(&self) -> String {
-        self.stderr
-            .lock()
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_default()
-    }
-
-    /// Standard error once its pipe has closed (every process of the group is gone), or what
-    /// was read after a second if something outside the group still holds the pipe.
-    fn stderr_when_closed(&self) -> String {
-        let _ = self.stderr_closed.recv_timeout(Duration::from_secs(1));
-        self.stderr_tail()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::child::driver::tests::members_of_group;
     use crate::compare::pyformat::parse_run;
     use crate::compare::pyformat::tests::{GOOD_RUN, request};
     use crate::compare::spec::PythonTask;
 
     fn python() -> Option<PathBuf> {
-        let found = find_on_path(DEFAULT_PYTHON);
-        if found.is_none() {
-            eprintln!("python3 is not on PATH: skipping a test that runs the shipped script");
-        }
-        found
-    }
-
-    /// Live (not zombie) processes whose process group is `group`, read from /proc.
-    fn members_of_group(group: u32) -> Vec<u32> {
-        let mut members = Vec::new();
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                continue;
-            };
-            // Fields after the command name (which may hold spaces): state, ppid, pgrp, ...
-            let Some(after) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
-                continue;
-            };
-            let fields: Vec<&str> = after.split_whitespace().collect();
-            let zombie = fields.first() == Some(&"Z");
-            let pgrp = fields.get(2).and_then(|f| f.parse::<u32>().ok());
-            if pgrp == Some(group) && !zombie {
-                members.push(pid);
-            }
-        }
-        members
+        crate::child::driver::tests::python_or_skip()
     }
 
     #[test]
@@ -729,23 +489,14 @@ mod tests {
             interpreter: None,
             chunk_size: 1,
         };
+        let refused = |kind, given: &str, advice: &InterpreterAdvice| {
+            resolve_interpreter(kind, &setup, Some(Path::new(given)), advice).unwrap_err()
+        };
         let cli = InterpreterAdvice::default();
-        let err = resolve_interpreter(
-            SeriesKind::PythonThreads,
-            &setup,
-            Some(Path::new("/no/such/python3")),
-            &cli,
-        )
-        .unwrap_err();
+        let err = refused(SeriesKind::PythonThreads, "/no/such/python3", &cli);
         assert!(err.contains("/no/such/python3 does not exist"), "{err}");
         assert!(err.contains("--python PATH"), "{err}");
-        let err = resolve_interpreter(
-            SeriesKind::PythonFreeThreaded,
-            &setup,
-            Some(Path::new("no-such-python3.99t")),
-            &cli,
-        )
-        .unwrap_err();
+        let err = refused(SeriesKind::PythonFreeThreaded, "no-such-python3.99t", &cli);
         assert!(err.contains("not on PATH"), "{err}");
         assert!(err.contains("--free-threaded-python"), "{err}");
         // Each front end names its own way to give one: the app, its fields.
@@ -753,13 +504,7 @@ mod tests {
             python: "in the \"Python\" field".to_owned(),
             free_threaded: "in the \"Free-threaded Python\" field".to_owned(),
         };
-        let err = resolve_interpreter(
-            SeriesKind::PythonFreeThreaded,
-            &setup,
-            Some(Path::new("no-such-python3.99t")),
-            &app,
-        )
-        .unwrap_err();
+        let err = refused(SeriesKind::PythonFreeThreaded, "no-such-python3.99t", &app);
         assert!(
             err.contains("give its full path in the \"Free-threaded Python\" field"),
             "{err}"
@@ -828,19 +573,22 @@ mod tests {
         let info = probe(&script.path(), &python, &cancel).unwrap();
         // Tasks of 10 s: a worker busy in one outlives its parent unless it is killed too
         // (idle multiprocessing workers would exit by themselves and prove nothing).
-        let mut args = vec!["run".to_owned()];
-        for (flag, value) in [
-            ("--executor", "processes".to_owned()),
-            ("--threads", "2".to_owned()),
-            ("--task", "cpu".to_owned()),
-            ("--compute-us", "10000000".to_owned()),
-            ("--loops-per-us", info.loops_per_us.to_string()),
-            ("--trials", "3".to_owned()),
-            ("--trial-ms", "600000".to_owned()),
-            ("--warmup-ms", "0".to_owned()),
-        ] {
-            args.extend([flag.to_owned(), value]);
-        }
+        let request = RunRequest {
+            executor: Executor::Processes,
+            threads: 2,
+            task: PythonTask::Cpu,
+            compute_us: 10_000_000,
+            wait_us: 0,
+            chunk_size: 1,
+            loops_per_us: info.loops_per_us,
+            trials: 3,
+        };
+        let shape = TrialShape {
+            trials: 3,
+            length: TrialLength::Millis(600_000),
+            warmup_ms: 0,
+        };
+        let args = run_args(&request, &shape);
         let group = std::cell::Cell::new(0);
         let mut workers_seen = 0;
         let result = run_script(

@@ -3,19 +3,17 @@
 //! output strictly: every line must be one of the documented records, in order, or the run is
 //! refused with the line number and what was expected.
 //!
-//! The script runs in its own process group, so that Stop (or a silent script) kills it
-//! together with every worker it started.
+//! The script runs under the child driver ([`crate::child::drive`]): in its own process
+//! group, so that Stop (or a silent script) kills it together with every worker it started,
+//! and always reaped. This file only says what to run and how to read its lines.
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-use crossbeam_channel::RecvTimeoutError;
 
 use super::{WorkerCost, WorkerKind, percentile};
 use crate::cancel::CancelToken;
+use crate::child::driver::last_line;
+use crate::child::{ChildSpec, DriveError};
 
 /// The probe script, shipped in `assets/`.
 pub const SCRIPT: &str = include_str!("../../assets/worker_cost.py");
@@ -71,15 +69,7 @@ pub enum Record {
 
 /// Finds `python3` on the `PATH`.
 pub fn find_python3() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("python3"))
-        .find(|candidate| is_executable(candidate))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    crate::compare::python::find_on_path(crate::compare::python::DEFAULT_PYTHON)
 }
 
 /// Runs the script with `python` and reports each cost as it is parsed through `on_cost`.
@@ -107,122 +97,54 @@ pub fn run(
             .collect::<Vec<_>>()
             .join(",")
     };
-    let mut child = Command::new(python)
-        .arg(&script)
-        .args(["--threads", &list(threads), "--processes", &list(processes)])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|err| format!("could not run {}: {err}", python.display()))?;
-    let group = ProcessGroup(child.id());
-    let registration = crate::child::register_group(child.id());
-    let lines = read_lines_in_background(&mut child)?;
-    let stderr_reader = child.stderr.take().and_then(|mut stderr| {
-        std::thread::Builder::new()
-            .name("pooltune-cost-python-stderr".into())
-            .spawn(move || {
-                let mut text = String::new();
-                let _ = stderr.read_to_string(&mut text);
-                text
-            })
-            .ok()
-    });
+    let spec = ChildSpec::new(python, line_gap(threads, processes))
+        .args([script.as_os_str(), "--threads".as_ref()])
+        .args([list(threads), "--processes".to_owned(), list(processes)]);
     let mut parser = Parser::new(threads, processes);
-    let mut watchdog = crate::child::Watchdog::new(line_gap(threads, processes));
-    let outcome = loop {
-        if cancel.is_cancelled() {
-            break Ok(false);
+    let mut ended = false;
+    let outcome = crate::child::drive(&spec, cancel, &mut |_| {}, &mut |line| {
+        match parser.feed(line)? {
+            Record::Cost(kind, cost) => on_cost(kind, cost),
+            Record::End => ended = true,
+            Record::Header(_) | Record::Python(_) | Record::Methods(_) => {}
         }
-        match lines.recv_timeout(Duration::from_millis(50)) {
-            Ok(Ok(line)) => {
-                watchdog.progress();
-                match parser.feed(&line) {
-                    Ok(Record::Cost(kind, cost)) => on_cost(kind, cost),
-                    Ok(Record::End) => break Ok(true),
-                    Ok(_) => {}
-                    Err(message) => break Err(message),
-                }
-            }
-            Ok(Err(err)) => break Err(format!("could not read the script's output: {err}")),
-            Err(RecvTimeoutError::Timeout) => {
-                if watchdog.expired() {
-                    break Err(format!(
-                        "{}; it was killed",
-                        watchdog.message("the script", child.id())
-                    ));
-                }
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                break Err("the script's output ended before its `end` line".to_owned());
-            }
-        }
+        Ok(())
+    });
+    let last_words = |stderr: &str| {
+        last_line(stderr)
+            .map(|line| format!(" ({line})"))
+            .unwrap_or_default()
     };
-    let finished = matches!(outcome, Ok(true));
-    if !finished {
-        group.kill();
-    }
-    let status = child.wait();
-    // Whatever happened, no worker of the script may outlive it.
-    group.kill();
-    drop(registration);
-    let stderr = stderr_reader
-        .and_then(|handle| handle.join().ok())
-        .unwrap_or_default();
-    let last_words = stderr
-        .lines()
-        .rfind(|line| !line.trim().is_empty())
-        .map(|line| format!(" ({})", line.trim()))
-        .unwrap_or_default();
+    let failed = |message: String, stderr: &str| {
+        Err(format!(
+            "{}: {message}{}",
+            python.display(),
+            last_words(stderr)
+        ))
+    };
     match outcome {
-        Ok(false) => Ok(None),
-        Err(message) => Err(format!("{}: {message}{last_words}", python.display())),
-        Ok(true) => match status {
-            Ok(status) if status.success() => Ok(Some(parser.info(python))),
-            Ok(status) => Err(format!(
-                "{} ended with {status} after its output{last_words}",
-                python.display()
-            )),
-            Err(err) => Err(format!("could not wait for {}: {err}", python.display())),
-        },
-    }
-}
-
-/// A process group to kill with SIGKILL: the script and every process it started.
-struct ProcessGroup(u32);
-
-impl ProcessGroup {
-    fn kill(&self) {
-        if let Ok(pgid) = libc::pid_t::try_from(self.0) {
-            // SAFETY: killpg with a group id we created (the child's own pid) and a valid signal.
-            unsafe {
-                libc::killpg(pgid, libc::SIGKILL);
-            }
+        Err(DriveError::Cancelled) => Ok(None),
+        Err(DriveError::Start(err)) => Err(format!("could not run {}: {err}", python.display())),
+        Err(DriveError::Refused { error, stderr }) => failed(error, &stderr),
+        Err(DriveError::NoProgress {
+            message, stderr, ..
+        }) => failed(format!("{message}; it was killed"), &stderr),
+        Err(DriveError::Read(err)) => {
+            failed(format!("could not read the script's output: {err}"), "")
         }
+        Err(DriveError::NoStatus) => Err(format!("could not wait for {}", python.display())),
+        Ok(exit) if !ended => failed(
+            "the script's output ended before its `end` line".to_owned(),
+            &exit.stderr,
+        ),
+        Ok(exit) if exit.status.success() => Ok(Some(parser.info(python))),
+        Ok(exit) => Err(format!(
+            "{} ended with {} after its output{}",
+            python.display(),
+            exit.status,
+            last_words(&exit.stderr)
+        )),
     }
-}
-
-fn read_lines_in_background(
-    child: &mut Child,
-) -> Result<crossbeam_channel::Receiver<std::io::Result<String>>, String> {
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or("the script's output pipe is missing")?;
-    let (tx, rx) = crossbeam_channel::unbounded();
-    std::thread::Builder::new()
-        .name("pooltune-cost-python".into())
-        .spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let failed = line.is_err();
-                if tx.send(line).is_err() || failed {
-                    return;
-                }
-            }
-        })
-        .map_err(|err| format!("could not start the thread reading Python's output: {err}"))?;
-    Ok(rx)
 }
 
 /// The strict parser: knows which record may come next.

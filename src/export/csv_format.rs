@@ -1,9 +1,13 @@
-//! CSV: one row per point, with the same field names as the JSON points.
+//! CSV: one row per point (a sweep), per series and point (a comparison, with `speedup` and
+//! `efficiency`, and one row carrying a failed series' error), or per worker-cost entry. The
+//! column names are the JSON field names.
 
 use super::{Exporter, number};
+use crate::compare::result::ComparisonResult;
+use crate::cost::{CostResult, WorkerKind};
 use crate::result::{Point, SweepResult};
 
-/// The columns, in order; the names are the JSON field names.
+/// The columns of a sweep, in order; the names are the JSON field names.
 pub const CSV_COLUMNS: [&str; 21] = [
     "threads",
     "trials",
@@ -28,7 +32,30 @@ pub const CSV_COLUMNS: [&str; 21] = [
     "error",
 ];
 
-/// Writes one row per point.
+/// The columns of a worker-cost result, in order; after `kind`, the names are the JSON field
+/// names.
+pub const COST_CSV_COLUMNS: [&str; 10] = [
+    "kind",
+    "start_method",
+    "workers",
+    "start_latency_p50_us",
+    "start_latency_p99_us",
+    "rss_per_worker_bytes",
+    "pss_per_worker_bytes",
+    "virtual_per_worker_bytes",
+    "stop_ms",
+    "error",
+];
+
+/// Columns of a comparison: which series, then the sweep's point columns, then the two views.
+pub fn comparison_csv_columns() -> Vec<&'static str> {
+    let mut columns = vec!["series", "label", "kind"];
+    columns.extend(CSV_COLUMNS);
+    columns.extend(["speedup", "efficiency"]);
+    columns
+}
+
+/// Writes CSV rows under a header.
 pub struct CsvExporter;
 
 /// The CSV cells of one point, in [`CSV_COLUMNS`] order.
@@ -60,13 +87,82 @@ pub fn csv_row(p: &Point) -> Vec<String> {
     ]
 }
 
-impl Exporter for CsvExporter {
+/// `header` then `rows`, as CSV bytes.
+fn write_csv<H, R>(header: H, rows: impl IntoIterator<Item = R>) -> anyhow::Result<Vec<u8>>
+where
+    H: IntoIterator,
+    H::Item: AsRef<[u8]>,
+    R: IntoIterator,
+    R::Item: AsRef<[u8]>,
+{
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header)?;
+    for row in rows {
+        writer.write_record(row)?;
+    }
+    Ok(writer.into_inner()?)
+}
+
+impl Exporter<SweepResult> for CsvExporter {
     fn export(&self, result: &SweepResult) -> anyhow::Result<Vec<u8>> {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record(CSV_COLUMNS)?;
-        for point in &result.points {
-            writer.write_record(csv_row(point))?;
+        write_csv(CSV_COLUMNS, result.points.iter().map(csv_row))
+    }
+}
+
+impl Exporter<ComparisonResult> for CsvExporter {
+    fn export(&self, result: &ComparisonResult) -> anyhow::Result<Vec<u8>> {
+        let columns = comparison_csv_columns();
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        for (index, series) in result.series.iter().enumerate() {
+            let head = [
+                (index + 1).to_string(),
+                series.label.clone(),
+                series.kind.to_string(),
+            ];
+            let scaling = series.scaling();
+            for point in &series.points {
+                let view = scaling.points.iter().find(|s| s.threads == point.threads);
+                let mut row: Vec<String> = head.to_vec();
+                row.extend(csv_row(point));
+                row.push(view.map_or_else(String::new, |v| number(v.speedup, 3)));
+                row.push(view.map_or_else(String::new, |v| number(v.efficiency, 3)));
+                rows.push(row);
+            }
+            if let Some(error) = &series.error {
+                // A series that failed or never ran still gets a row, so the reason is in the
+                // file.
+                let mut row: Vec<String> = head.to_vec();
+                row.resize(columns.len(), String::new());
+                if let Some(cell) = columns.iter().position(|c| *c == "error") {
+                    row[cell] = error.clone();
+                }
+                rows.push(row);
+            }
         }
-        Ok(writer.into_inner()?)
+        write_csv(&columns, rows)
+    }
+}
+
+impl Exporter<CostResult> for CsvExporter {
+    fn export(&self, result: &CostResult) -> anyhow::Result<Vec<u8>> {
+        let rows = WorkerKind::ALL.into_iter().flat_map(|kind| {
+            result.entries(kind).iter().map(move |c| {
+                [
+                    kind.as_str().to_owned(),
+                    c.start_method.clone().unwrap_or_default(),
+                    c.workers.to_string(),
+                    number(c.start_latency_p50_us, 3),
+                    number(c.start_latency_p99_us, 3),
+                    number(c.rss_per_worker_bytes, 0),
+                    c.pss_per_worker_bytes
+                        .map(|v| number(v, 0))
+                        .unwrap_or_default(),
+                    number(c.virtual_per_worker_bytes, 0),
+                    number(c.stop_ms, 3),
+                    c.error.clone().unwrap_or_default(),
+                ]
+            })
+        });
+        write_csv(COST_CSV_COLUMNS, rows)
     }
 }

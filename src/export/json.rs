@@ -1,22 +1,24 @@
-//! JSON: the engine's own format, the [`SweepResult`] as is (NaN written as `null`), with the
-//! model's [`Recommendation`] added under the top-level key `recommendation`. A reader that
-//! wants only the result deserializes a [`SweepResult`] from the same file: the extra key is
-//! ignored.
+//! JSON: every result as it is (NaN written as `null`), pretty-printed and ending in a newline.
+//! A sweep adds the model's [`Recommendation`] under the top-level key `recommendation`; a
+//! reader that wants only the result deserializes a [`SweepResult`] from the same file: the
+//! extra key is ignored.
 
 use serde::Serialize;
 
 use super::Exporter;
+use crate::compare::result::ComparisonResult;
+use crate::cost::CostResult;
 use crate::model::{self, ModelOptions, Recommendation};
 use crate::result::SweepResult;
 
-/// Writes the whole result and its recommendation as pretty JSON.
+/// Writes the whole result (and a sweep's recommendation) as pretty JSON.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonExporter {
-    /// The options the recommendation is made with.
+    /// The options a sweep's recommendation is made with.
     pub model: ModelOptions,
 }
 
-/// What the JSON file holds: every field of the [`SweepResult`] at the top level, and
+/// What a sweep's JSON file holds: every field of the [`SweepResult`] at the top level, and
 /// `recommendation`.
 #[derive(Debug, Serialize)]
 pub struct JsonReport<'a> {
@@ -27,14 +29,33 @@ pub struct JsonReport<'a> {
     pub recommendation: Recommendation,
 }
 
-impl Exporter for JsonExporter {
+/// `value` as pretty JSON with a final newline.
+fn pretty(value: &impl Serialize) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+impl Exporter<SweepResult> for JsonExporter {
     fn export(&self, result: &SweepResult) -> anyhow::Result<Vec<u8>> {
-        let report = JsonReport {
+        pretty(&JsonReport {
             result,
             recommendation: model::recommend(result, &self.model),
-        };
-        let mut bytes = serde_json::to_vec_pretty(&report)?;
-        bytes.push(b'\n');
-        Ok(bytes)
+        })
+    }
+}
+
+impl Exporter<ComparisonResult> for JsonExporter {
+    /// The [`ComparisonResult`] as is: `series[]`, each with `label`, `kind`, `interpreter`,
+    /// `error` and `points[]` with the sweep's point fields.
+    fn export(&self, result: &ComparisonResult) -> anyhow::Result<Vec<u8>> {
+        pretty(result)
+    }
+}
+
+impl Exporter<CostResult> for JsonExporter {
+    /// The [`CostResult`] as is.
+    fn export(&self, result: &CostResult) -> anyhow::Result<Vec<u8>> {
+        pretty(result)
     }
 }

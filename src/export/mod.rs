@@ -1,48 +1,79 @@
-//! Writing results: one file per format behind the [`Exporter`] trait (JSON, the engine's
-//! own format plus the model's recommendation; CSV, one row per point; a text table for the
-//! terminal with the recommendation under it).
+//! Writing results: one file per format ([`json`], [`csv_format`], [`table`]), each a type
+//! implementing the one [`Exporter`] trait for every result kind pooltune makes (a sweep, a
+//! comparison, a worker-cost run), in the shape of hyperfine's `src/export`. The sweep's JSON
+//! and table carry the model's recommendation; comparisons and costs are written as they are.
+//!
+//! Exporters only format: they never measure, never read files and never print.
 
 mod csv_format;
 mod json;
 mod table;
 
-pub use csv_format::{CSV_COLUMNS, CsvExporter, csv_row};
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod golden;
+
+pub use csv_format::{COST_CSV_COLUMNS, CSV_COLUMNS, CsvExporter, comparison_csv_columns, csv_row};
 pub use json::{JsonExporter, JsonReport};
-pub use table::TableExporter;
+pub use table::{TableExporter, write_recommendation};
 
 use crate::model::ModelOptions;
-use crate::result::SweepResult;
 
-/// Output formats of `pooltune sweep`.
+/// Output formats of `pooltune sweep`, `compare` and `cost`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Aligned text for the terminal.
     Table,
-    /// The full result (machine, preset, points) and the recommendation, documented in the
-    /// README.
+    /// The full result (machine, preset, points) and, for a sweep, the recommendation,
+    /// documented in the README.
     Json,
-    /// One row per point, the same field names as JSON.
+    /// One row per point (or per worker-cost entry), the same field names as JSON.
     Csv,
 }
 
-/// Turns a sweep result into bytes of one format.
-pub trait Exporter {
+/// Turns a result of kind `R` (a [`crate::result::SweepResult`], a
+/// [`crate::compare::result::ComparisonResult`], a [`crate::cost::CostResult`]) into the
+/// bytes of one format.
+pub trait Exporter<R> {
     /// Serializes the result.
-    fn export(&self, result: &SweepResult) -> anyhow::Result<Vec<u8>>;
+    fn export(&self, result: &R) -> anyhow::Result<Vec<u8>>;
 }
 
 /// The exporter of a format, with the model's default options (U = 1, no latency target).
-pub fn exporter(format: Format) -> Box<dyn Exporter> {
+pub fn exporter<R>(format: Format) -> Box<dyn Exporter<R>>
+where
+    TableExporter: Exporter<R>,
+    JsonExporter: Exporter<R>,
+    CsvExporter: Exporter<R>,
+{
     exporter_with_model(format, ModelOptions::default())
 }
 
-/// The exporter of a format; the table and JSON include the recommendation made with `model`.
-pub fn exporter_with_model(format: Format, model: ModelOptions) -> Box<dyn Exporter> {
+/// The exporter of a format; a sweep's table and JSON include the recommendation made with
+/// `model`.
+pub fn exporter_with_model<R>(format: Format, model: ModelOptions) -> Box<dyn Exporter<R>>
+where
+    TableExporter: Exporter<R>,
+    JsonExporter: Exporter<R>,
+    CsvExporter: Exporter<R>,
+{
     match format {
         Format::Table => Box::new(TableExporter { model }),
         Format::Json => Box::new(JsonExporter { model }),
         Format::Csv => Box::new(CsvExporter),
     }
+}
+
+/// `result` in `format`, with the model's default options: the one call for a comparison or a
+/// worker-cost result, which the model does not read.
+pub fn export<R>(result: &R, format: Format) -> anyhow::Result<Vec<u8>>
+where
+    TableExporter: Exporter<R>,
+    JsonExporter: Exporter<R>,
+    CsvExporter: Exporter<R>,
+{
+    exporter(format).export(result)
 }
 
 /// A float as text for CSV and tables: empty when unknown (NaN).
@@ -58,7 +89,10 @@ pub(crate) fn number(value: f64, decimals: usize) -> String {
 mod tests {
     use super::csv_format::CSV_COLUMNS;
     use super::*;
+    use crate::compare::result::ComparisonResult;
+    use crate::cost::CostResult;
     use crate::model::fixtures::{WEB, result, web_points};
+    use crate::result::SweepResult;
 
     fn export_text(format: Format, model: ModelOptions) -> String {
         let bytes = exporter_with_model(format, model)
@@ -147,5 +181,80 @@ mod tests {
         assert!(!text.contains("recommend"));
         assert_eq!(text.lines().count(), 1 + web_points().len());
         assert_eq!(text.lines().next().unwrap(), CSV_COLUMNS.join(","));
+    }
+
+    #[test]
+    fn comparison_json_has_series_with_label_kind_and_sweep_points() {
+        let bytes = export(&fixtures::comparison(), Format::Json).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let series = json["series"].as_array().unwrap();
+        assert_eq!(series[0]["label"], "Rust");
+        assert_eq!(series[0]["kind"], "rust");
+        assert_eq!(series[0]["points"][1]["throughput_per_s"], 1000.0);
+        assert!(series[0]["points"][1]["latency_p50_us"].is_null());
+        assert_eq!(series[1]["kind"], "python_threads");
+        assert_eq!(series[1]["error"], "not run: no `python3` on PATH");
+        assert!(json["machine"]["logical_cpus"].as_u64().unwrap() >= 1);
+        assert!(json["machine"]["physical_cpus"].as_u64().unwrap() >= 1);
+        assert_eq!(json["preset"]["series"][0]["kind"], "rust");
+        let back: ComparisonResult = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back.series[0].points[1].throughput_per_s, 1000.0);
+    }
+
+    #[test]
+    fn comparison_table_shows_speedup_efficiency_and_what_is_missing() {
+        let text =
+            String::from_utf8(export(&fixtures::comparison(), Format::Table).unwrap()).unwrap();
+        assert!(text.contains("2.00×"), "{text}");
+        assert!(text.contains("100%"), "{text}");
+        assert!(text.contains("not run: no `python3` on PATH"), "{text}");
+        assert!(text.contains("speedup X(N)/X(1) by series"), "{text}");
+    }
+
+    #[test]
+    fn comparison_csv_has_one_row_per_point_and_one_per_failed_series() {
+        let text =
+            String::from_utf8(export(&fixtures::comparison(), Format::Csv).unwrap()).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        assert_eq!(headers.len(), comparison_csv_columns().len());
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 3);
+        let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        assert_eq!(&rows[1][column("speedup")], "2.000");
+        assert_eq!(&rows[1][column("efficiency")], "1.000");
+        assert_eq!(&rows[2][column("kind")], "python_threads");
+        assert!(rows[2][column("error")].contains("python3"));
+    }
+
+    #[test]
+    fn cost_json_has_the_documented_lists_and_fields() {
+        let bytes = export(&fixtures::cost(), Format::Json).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        for list in ["threads", "processes", "python_threads", "python_processes"] {
+            assert!(json[list].is_array(), "{list}");
+        }
+        let fork = &json["python_processes"][0];
+        assert_eq!(fork["start_method"], "fork");
+        // The CSV's columns between the method and the error are the JSON field names.
+        let fields = &COST_CSV_COLUMNS[2..COST_CSV_COLUMNS.len() - 1];
+        assert_eq!(fields.len(), 7);
+        for field in fields {
+            assert!(fork.get(field).is_some(), "{field}");
+        }
+        let back: CostResult = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back.python_processes, fixtures::cost().python_processes);
+    }
+
+    #[test]
+    fn cost_csv_has_one_row_per_entry_and_table_notes_errors() {
+        let text = String::from_utf8(export(&fixtures::cost(), Format::Csv).unwrap()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + 4);
+        assert_eq!(lines[0], COST_CSV_COLUMNS.join(","));
+        assert!(lines[4].starts_with("python_process,fork,10,40.000,90.000,12288,4096,"));
+        let table = String::from_utf8(export(&fixtures::cost(), Format::Table).unwrap()).unwrap();
+        assert!(table.contains("Rust process, N = 10: no exe"), "{table}");
+        assert!(table.contains("Python process  fork"), "{table}");
     }
 }

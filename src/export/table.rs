@@ -1,21 +1,27 @@
-//! A text table for the terminal: the numbers a person reads first, one line per point, and
-//! under it the model's recommendation with its key numbers.
+//! Text tables for the terminal: the numbers a person reads first. A sweep: one line per
+//! point, and under it the model's recommendation with its key numbers. A comparison: a table
+//! per series with speedup X(N)/X(1) and efficiency speedup/N, then every series' speedup
+//! side by side. A worker-cost run: one line per entry, then Python and the notes.
 
 use std::fmt::Write as _;
 
 use super::{Exporter, number};
+use crate::compare::result::{ComparisonResult, Scaling, SeriesResult};
+use crate::cost::{CostResult, WorkerKind};
 use crate::model::{self, ModelOptions, Recommendation};
+use crate::preset::TrialLength;
 use crate::result::SweepResult;
 use crate::trust;
 
-/// Writes an aligned table with a header that says what was run, and the recommendation.
+/// Writes an aligned table with a header that says what was run (and, for a sweep, the
+/// recommendation).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TableExporter {
-    /// The options the recommendation is made with.
+    /// The options a sweep's recommendation is made with.
     pub model: ModelOptions,
 }
 
-impl Exporter for TableExporter {
+impl Exporter<SweepResult> for TableExporter {
     fn export(&self, result: &SweepResult) -> anyhow::Result<Vec<u8>> {
         let mut out = String::new();
         let preset = &result.preset;
@@ -67,22 +73,29 @@ impl Exporter for TableExporter {
                 rows.push(vec![p.threads.to_string(), format!("failed: {error}")]);
                 continue;
             }
-            let mut row = vec![
-                p.threads.to_string(),
-                number(p.throughput_per_s, 1),
-                number(p.throughput_ci95_per_s, 1),
-                number(p.latency_p50_us, 1),
-                number(p.latency_p95_us, 1),
-                number(p.latency_p99_us, 1),
-                number(p.cpu_time_per_task_us, 1),
-                number(p.wall_time_per_task_us, 1),
-                number(p.measured_wait_over_compute(), 2),
-                number(p.cpu_utilization, 2),
-                mib(p.peak_rss_bytes),
-                number(p.voluntary_context_switches, 0),
-                number(p.involuntary_context_switches, 0),
-                others_cell(p),
-            ];
+            let mut row = vec![p.threads.to_string()];
+            // Rates and times to a tenth, ratios to a hundredth, switch counts whole.
+            row.extend(
+                [
+                    p.throughput_per_s,
+                    p.throughput_ci95_per_s,
+                    p.latency_p50_us,
+                    p.latency_p95_us,
+                    p.latency_p99_us,
+                    p.cpu_time_per_task_us,
+                    p.wall_time_per_task_us,
+                ]
+                .map(|value| number(value, 1)),
+            );
+            row.extend(
+                [p.measured_wait_over_compute(), p.cpu_utilization].map(|value| number(value, 2)),
+            );
+            row.push(mib(p.peak_rss_bytes));
+            row.extend(
+                [p.voluntary_context_switches, p.involuntary_context_switches]
+                    .map(|value| number(value, 0)),
+            );
+            row.push(others_cell(p));
             if with_workers {
                 row.insert(
                     RSS_COLUMN + 1,
@@ -91,30 +104,7 @@ impl Exporter for TableExporter {
             }
             rows.push(row);
         }
-        let columns = header.len();
-        let widths: Vec<usize> = (0..columns)
-            .map(|c| {
-                rows.iter()
-                    .filter(|r| r.len() == columns)
-                    .map(|r| r[c].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        for row in &rows {
-            let line: Vec<String> = row
-                .iter()
-                .enumerate()
-                .map(|(c, cell)| {
-                    if row.len() == columns {
-                        format!("{cell:>width$}", width = widths[c])
-                    } else {
-                        cell.clone()
-                    }
-                })
-                .collect();
-            writeln!(out, "{}", line.join("  ").trim_end())?;
-        }
+        write_aligned(&mut out, &rows, "", 0)?;
         if result.cancelled {
             writeln!(
                 out,
@@ -214,4 +204,243 @@ pub fn write_recommendation(
         )?;
     }
     Ok(())
+}
+
+/// Writes `rows` aligned in columns, each line after `indent`, cells two spaces apart: the
+/// first `left_columns` columns left-aligned, the others right-aligned. A row shorter than
+/// the longest (a failed point's message) is written as it is, and does not widen a column.
+fn write_aligned(
+    out: &mut String,
+    rows: &[Vec<String>],
+    indent: &str,
+    left_columns: usize,
+) -> std::fmt::Result {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let full = |row: &&Vec<String>| row.len() == columns;
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter(full)
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let cells: Vec<String> = if full(&row) {
+            row.iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(c, (cell, &width))| {
+                    if c < left_columns {
+                        format!("{cell:<width$}")
+                    } else {
+                        format!("{cell:>width$}")
+                    }
+                })
+                .collect()
+        } else {
+            row.clone()
+        };
+        writeln!(out, "{indent}{}", cells.join("  ").trim_end())?;
+    }
+    Ok(())
+}
+
+impl Exporter<ComparisonResult> for TableExporter {
+    fn export(&self, result: &ComparisonResult) -> anyhow::Result<Vec<u8>> {
+        let mut out = String::new();
+        let preset = &result.preset;
+        let m = &result.machine;
+        writeln!(out, "{}", preset.name)?;
+        if !preset.description.is_empty() {
+            writeln!(out, "{}", preset.description.trim())?;
+        }
+        writeln!(
+            out,
+            "machine: {} logical / {} physical CPUs ({} usable)",
+            m.logical_cpus, m.physical_cpus, m.usable_cpus
+        )?;
+        let length = match preset.sweep.trial_length() {
+            TrialLength::Tasks(n) => format!("{n} tasks"),
+            TrialLength::Millis(ms) => format!("{ms} ms"),
+        };
+        writeln!(
+            out,
+            "{} trials of {length} per thread count, series interleaved; speedup = X(N)/X(1), efficiency = speedup/N",
+            preset.sweep.trials
+        )?;
+        for (index, series) in result.series.iter().enumerate() {
+            writeln!(out)?;
+            writeln!(out, "[{}] {}  ({})", index + 1, series.label, series.kind)?;
+            series_table(&mut out, series)?;
+        }
+        summary_table(&mut out, result)?;
+        if result.cancelled {
+            writeln!(out, "(stopped before every thread count ran)")?;
+        }
+        Ok(out.into_bytes())
+    }
+}
+
+/// One series of a comparison: its points with speedup and efficiency, then its notes.
+fn series_table(out: &mut String, series: &SeriesResult) -> std::fmt::Result {
+    let scaling = series.scaling();
+    let header = [
+        "threads",
+        "tasks/s",
+        "±95%",
+        "speedup",
+        "efficiency",
+        "p50 µs",
+        "p99 µs",
+        "cpu/task µs",
+        "cpu util",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    let mut notes = Vec::new();
+    for p in &series.points {
+        if let Some(error) = &p.error {
+            notes.push(format!("{} threads: failed: {error}", p.threads));
+            continue;
+        }
+        let view = scaling.points.iter().find(|s| s.threads == p.threads);
+        rows.push(vec![
+            p.threads.to_string(),
+            number(p.throughput_per_s, 1),
+            number(p.throughput_ci95_per_s, 1),
+            view.map_or_else(String::new, |v| format!("{}×", number(v.speedup, 2))),
+            view.map_or_else(String::new, |v| {
+                format!("{}%", number(100.0 * v.efficiency, 0))
+            }),
+            number(p.latency_p50_us, 1),
+            number(p.latency_p99_us, 1),
+            number(p.cpu_time_per_task_us, 1),
+            number(p.cpu_utilization, 2),
+        ]);
+    }
+    if rows.len() > 1 {
+        write_aligned(out, &rows, "    ", 0)?;
+    }
+    if let Some(base) = scaling.baseline_threads
+        && base != 1
+    {
+        notes.push(format!(
+            "no 1-thread point: speedup is relative to {base} threads"
+        ));
+    }
+    for note in notes {
+        writeln!(out, "    {note}")?;
+    }
+    if let Some(error) = &series.error {
+        writeln!(out, "    {error}")?;
+    }
+    Ok(())
+}
+
+/// Speedup of every series side by side: the comparison in one glance.
+fn summary_table(out: &mut String, result: &ComparisonResult) -> std::fmt::Result {
+    let scalings: Vec<Scaling> = result.series.iter().map(SeriesResult::scaling).collect();
+    if scalings.iter().all(|s| s.points.is_empty()) {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "speedup X(N)/X(1) by series:")?;
+    let mut header = vec!["threads".to_owned()];
+    header.extend((1..=result.series.len()).map(|i| format!("[{i}]")));
+    let mut rows = vec![header];
+    for &threads in &result.thread_counts {
+        let mut row = vec![threads.to_string()];
+        for scaling in &scalings {
+            row.push(
+                scaling
+                    .points
+                    .iter()
+                    .find(|p| p.threads == threads)
+                    .map_or_else(|| "-".to_owned(), |p| format!("{}×", number(p.speedup, 2))),
+            );
+        }
+        rows.push(row);
+    }
+    write_aligned(out, &rows, "    ", 0)
+}
+
+/// Bytes as KiB, whole.
+fn kib(bytes: f64) -> String {
+    number(bytes / 1024.0, 0)
+}
+
+impl Exporter<CostResult> for TableExporter {
+    fn export(&self, result: &CostResult) -> anyhow::Result<Vec<u8>> {
+        let mut out = String::new();
+        let m = &result.machine;
+        writeln!(
+            out,
+            "What a worker costs: {} logical CPUs, {:.1} GiB, {}",
+            m.logical_cpus,
+            m.total_memory_bytes as f64 / (1u64 << 30) as f64,
+            m.os
+        )?;
+        writeln!(
+            out,
+            "Rust threads reserve a {} KiB stack each",
+            result.thread_stack_bytes / 1024
+        )?;
+        let header = [
+            "worker",
+            "method",
+            "N",
+            "start p50 µs",
+            "start p99 µs",
+            "RSS/worker KiB",
+            "PSS/worker KiB",
+            "virtual/worker KiB",
+            "stop ms",
+        ];
+        let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+        let mut notes = Vec::new();
+        for kind in WorkerKind::ALL {
+            let label = match kind {
+                WorkerKind::RustThread => "Rust thread",
+                WorkerKind::RustProcess => "Rust process",
+                WorkerKind::PythonThread => "Python thread",
+                WorkerKind::PythonProcess => "Python process",
+            };
+            for c in result.entries(kind) {
+                if let Some(error) = &c.error {
+                    notes.push(format!("{label}, N = {}: {error}", c.workers));
+                }
+                rows.push(vec![
+                    label.to_owned(),
+                    c.start_method.clone().unwrap_or_else(|| "-".to_owned()),
+                    c.workers.to_string(),
+                    number(c.start_latency_p50_us, 0),
+                    number(c.start_latency_p99_us, 0),
+                    kib(c.rss_per_worker_bytes),
+                    c.pss_per_worker_bytes.map_or_else(|| "-".to_owned(), kib),
+                    kib(c.virtual_per_worker_bytes),
+                    number(c.stop_ms, 2),
+                ]);
+            }
+        }
+        // The worker and its start method read as words: left-aligned.
+        write_aligned(&mut out, &rows, "", 2)?;
+        match (&result.python, &result.python_error) {
+            (Some(python), _) => writeln!(
+                out,
+                "Python: {} {}",
+                python.executable.display(),
+                python.version
+            )?,
+            (None, Some(error)) => writeln!(out, "Python: not measured: {error}")?,
+            (None, None) => {}
+        }
+        for note in notes {
+            writeln!(out, "note: {note}")?;
+        }
+        if result.cancelled {
+            writeln!(out, "(stopped before the end)")?;
+        }
+        Ok(out.into_bytes())
+    }
 }

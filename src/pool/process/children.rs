@@ -14,7 +14,7 @@ use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitSta
 use std::time::{Duration, Instant};
 
 use super::protocol::{self, FromWorker};
-use crate::child::{self, Registration};
+use crate::child::{self, Registration, Tail};
 
 /// Bytes of a worker's standard error kept for messages about its death.
 const STDERR_TAIL_BYTES: usize = 2048;
@@ -35,7 +35,7 @@ pub(super) struct WorkerProcess {
     out_pos: usize,
     /// Bytes read that do not make a whole frame yet.
     input: Vec<u8>,
-    stderr_tail: Vec<u8>,
+    stderr_tail: Tail,
     status: Option<ExitStatus>,
     /// In the register of children a second Ctrl-C kills; dropped after the worker is reaped.
     _registration: Registration,
@@ -93,7 +93,7 @@ impl WorkerProcess {
             out: Vec::new(),
             out_pos: 0,
             input: Vec::new(),
-            stderr_tail: Vec::new(),
+            stderr_tail: Tail::new(STDERR_TAIL_BYTES),
             status: None,
             _registration: registration,
         };
@@ -174,11 +174,10 @@ impl WorkerProcess {
             }
         };
         self.drain_stderr();
-        let last_words = String::from_utf8_lossy(&self.stderr_tail)
-            .lines()
-            .map(str::trim)
-            .rfind(|line| !line.is_empty())
-            .map(|line| format!(" (its last output: {})", truncate(line, 300)))
+        let last_words = self
+            .stderr_tail
+            .last_line()
+            .map(|line| format!(" (its last output: {})", truncate(&line, 300)))
             .unwrap_or_default();
         format!(
             "worker process {} (pid {}) {how}{last_words}",
@@ -199,9 +198,7 @@ impl WorkerProcess {
                     return;
                 }
                 Ok(n) => {
-                    self.stderr_tail.extend_from_slice(&buf[..n]);
-                    let excess = self.stderr_tail.len().saturating_sub(STDERR_TAIL_BYTES);
-                    self.stderr_tail.drain(..excess);
+                    self.stderr_tail.push(&buf[..n]);
                 }
                 Err(err) if err.kind() == ErrorKind::Interrupted => {}
                 Err(_) => return,

@@ -8,7 +8,17 @@
 //! signs of life, and the limit is [`NO_PROGRESS_FACTOR`] times that, at least
 //! [`NO_PROGRESS_MIN`] (or exactly [`NO_PROGRESS_VAR`] seconds when that is set).
 //!
-//! Nothing here waits for a child in the normal course; the owner of each child reaps it.
+//! [`driver`] runs a child that speaks in lines (the Python series, the worker-cost probe):
+//! its own process group, stdin as lifeline, a stderr tail, this watchdog, killed on Stop,
+//! always reaped. The process pool's workers speak a binary protocol over non-blocking pipes
+//! and keep their own loop, but share this register, this watchdog and [`driver::Tail`].
+//!
+//! Nothing in this file waits for a child in the normal course; the owner of each child (or
+//! the driver) reaps it.
+
+pub mod driver;
+
+pub use driver::{ChildSpec, DriveError, Exit, Tail, drive};
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
