@@ -153,7 +153,11 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some(compare::export::csv_columns().join(",").as_str())
+        Some(
+            pooltune::export::comparison_csv_columns()
+                .join(",")
+                .as_str()
+        )
     );
     let points: usize = result.series.iter().map(|s| s.points.len()).sum();
     assert_eq!(lines.count(), points);

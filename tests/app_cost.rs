@@ -157,7 +157,7 @@ fn measured_costs_reach_the_table_and_the_plots() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some(pooltune::cost::CSV_COLUMNS.join(",").as_str())
+        Some(pooltune::export::COST_CSV_COLUMNS.join(",").as_str())
     );
     assert_eq!(lines.count(), 3);
 }

@@ -67,7 +67,7 @@ fn preset() -> Preset {
 }
 
 fn sweep() -> SweepResult {
-    sweep::run_sweep(&preset(), &CancelToken::new(), &mut |_| {}).unwrap()
+    sweep::run(&preset(), &CancelToken::new(), &mut |_| {}).unwrap()
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn a_disturbed_trial_is_measured_again_and_counted_once() {
     let result = {
         let _spinners = Spinners::start(2);
         std::thread::sleep(Duration::from_millis(100));
-        sweep::run_sweep(&retrying, &CancelToken::new(), &mut |_| {}).unwrap()
+        sweep::run(&retrying, &CancelToken::new(), &mut |_| {}).unwrap()
     };
     for p in &result.points {
         // Two busy loops disturb the attempts: a disturbed trial is measured again (up to
