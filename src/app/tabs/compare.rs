@@ -24,12 +24,12 @@ use crate::app::tabs::{Tab, export_reply, write_export};
 use crate::compare::{
     self, AnyPreset, CompareOptions, ComparisonPreset, ComparisonResult, python::InterpreterAdvice,
 };
-use crate::engine::{self, Event, Progress, RunResult};
+use crate::engine::{self, Event, Progress, RunResult, SeriesInfo, SeriesResult};
 use crate::error::EngineError;
 use crate::export::Format;
 use crate::machine::MachineInfo;
 use crate::source::ComparisonPlan;
-use crate::ui::compare::{self as compare_ui, ChartData, CompareView, SeriesView};
+use crate::ui::compare::{self as compare_ui, ChartData, CompareView};
 use crate::ui::{ExportTips, config, export_row, format};
 
 /// The comparison being measured.
@@ -48,7 +48,7 @@ pub struct ComparisonData {
     /// Thread counts, in the order they run.
     pub thread_counts: Vec<usize>,
     /// One entry per series, in the preset's order.
-    pub series: Vec<SeriesView>,
+    pub series: Vec<SeriesResult>,
     /// The last progress report (which series, how far) and when it came.
     pub progress: Option<(usize, Progress, Instant)>,
     /// The whole result once the run is over.
@@ -86,12 +86,12 @@ impl ComparisonData {
             series: preset
                 .series
                 .iter()
-                .map(|spec| SeriesView {
-                    label: spec.label.clone(),
-                    kind: spec.kind,
-                    interpreter: None,
-                    points: Vec::new(),
-                    error: None,
+                .map(|spec| {
+                    unmeasured(SeriesInfo {
+                        label: spec.label.clone(),
+                        kind: spec.kind,
+                        interpreter: None,
+                    })
                 })
                 .collect(),
             progress: None,
@@ -107,17 +107,7 @@ impl ComparisonData {
             Event::Started(started) => {
                 self.machine = Some(started.machine);
                 self.thread_counts = started.thread_counts;
-                self.series = started
-                    .series
-                    .into_iter()
-                    .map(|info| SeriesView {
-                        label: info.label,
-                        kind: info.kind,
-                        interpreter: info.interpreter,
-                        points: Vec::new(),
-                        error: None,
-                    })
-                    .collect();
+                self.series = started.series.into_iter().map(unmeasured).collect();
             }
             Event::Progress { series, progress } => {
                 self.progress = Some((series, progress, Instant::now()));
@@ -140,17 +130,7 @@ impl ComparisonData {
                 };
                 self.machine = Some(result.machine.clone());
                 self.thread_counts.clone_from(&result.thread_counts);
-                self.series = result
-                    .series
-                    .iter()
-                    .map(|s| SeriesView {
-                        label: s.label.clone(),
-                        kind: s.kind,
-                        interpreter: s.interpreter.clone(),
-                        points: s.points.clone(),
-                        error: s.error.clone(),
-                    })
-                    .collect();
+                self.series.clone_from(&result.series);
                 self.status = if result.cancelled {
                     RunStatus::Stopped
                 } else {
@@ -169,6 +149,17 @@ impl ComparisonData {
             thread_counts: &self.thread_counts,
             series: &self.series,
         }
+    }
+}
+
+/// A series as announced, before its first point.
+fn unmeasured(info: SeriesInfo) -> SeriesResult {
+    SeriesResult {
+        label: info.label,
+        kind: info.kind,
+        interpreter: info.interpreter,
+        points: Vec::new(),
+        error: None,
     }
 }
 
@@ -589,15 +580,14 @@ fn setup_ui(
             .show_ui(ui, |ui| {
                 for choice in presets.iter() {
                     let is_selected = comparison.as_ref().is_some_and(|c| c.name == choice.name);
-                    if ui
-                        .selectable_label(is_selected, choice.name.as_str())
-                        .on_hover_text(format!(
-                            "{}\n({})",
-                            choice.description,
-                            choice.path.display()
-                        ))
-                        .clicked()
-                    {
+                    let place = choice.path.display().to_string();
+                    if config::preset_choice_ui(
+                        ui,
+                        is_selected,
+                        &choice.name,
+                        &choice.description,
+                        &place,
+                    ) {
                         commands.push(CompareCommand::Load(choice.path.clone()));
                     }
                 }
@@ -814,7 +804,7 @@ impl Tab for CompareTab {
 mod tests {
     use super::*;
     use crate::compare::SeriesKind;
-    use crate::engine::{SeriesInfo, Started};
+    use crate::engine::Started;
     use crate::model::fixtures::ok_point as point;
     use crate::result::Calibration;
     use crate::ui::compare::tests::machine;
