@@ -24,6 +24,15 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// How a run that has sent its result stands: stopped when it was cancelled.
+    pub fn ended(cancelled: bool) -> RunStatus {
+        if cancelled {
+            RunStatus::Stopped
+        } else {
+            RunStatus::Finished
+        }
+    }
+
     /// A word for the runs list.
     pub fn label(&self) -> &str {
         match self {
@@ -125,11 +134,7 @@ impl Session {
             Event::Point { point, .. } => run.points.push(point),
             Event::Finished(finished) => {
                 let result = SweepResult::from_run(run.preset.clone(), *finished);
-                run.status = if result.cancelled {
-                    RunStatus::Stopped
-                } else {
-                    RunStatus::Finished
-                };
+                run.status = RunStatus::ended(result.cancelled);
                 run.points.clone_from(&result.points);
                 // Computed once here, not per frame: the fit is a small search.
                 run.recommendation = Some(model::recommend(&result, &options));

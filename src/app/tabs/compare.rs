@@ -131,11 +131,7 @@ impl ComparisonData {
                 self.machine = Some(result.machine.clone());
                 self.thread_counts.clone_from(&result.thread_counts);
                 self.series.clone_from(&result.series);
-                self.status = if result.cancelled {
-                    RunStatus::Stopped
-                } else {
-                    RunStatus::Finished
-                };
+                self.status = RunStatus::ended(result.cancelled);
                 self.progress = None;
                 self.result = Some(result);
             }
