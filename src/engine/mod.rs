@@ -420,12 +420,14 @@ impl<P: SeriesPlan> Experiment for SeriesRun<P> {
         self.series.clear();
         RunResult {
             machine: run.machine,
+            preset: (),
             calibration: run.calibration,
             thread_counts: std::mem::take(&mut self.thread_counts),
             series: std::mem::take(&mut self.results),
             cancelled,
             started_unix_s: run.started_unix_s,
             duration_s: run.started.elapsed().as_secs_f64(),
+            warnings: Vec::new(),
         }
     }
 

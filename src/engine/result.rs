@@ -1,7 +1,8 @@
 //! What the engine produces: one [`SeriesResult`] per series of a run, each with its
-//! [`Point`]s, held by one [`RunResult`]. A sweep's [`crate::result::SweepResult`] and a
-//! comparison's [`crate::compare::ComparisonResult`] are made from it; their JSON is theirs.
-//! Nothing here measures or draws.
+//! [`Point`]s, held by one [`RunResult`]. A comparison's [`crate::compare::ComparisonResult`]
+//! is this type with its preset (its JSON is this type's); a sweep's
+//! [`crate::result::SweepResult`] is made from the one-series case. Nothing here measures or
+//! draws.
 
 use std::path::PathBuf;
 
@@ -11,12 +12,16 @@ use crate::compare::spec::SeriesKind;
 use crate::machine::MachineInfo;
 use crate::result::{Calibration, Point};
 
-/// A whole series run: where, with what calibration, and one result per series.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunResult {
-    /// The machine it ran on.
+/// A whole series run: where, what (`preset`: `()` as the engine hands it over, the
+/// comparison's preset in a [`crate::compare::ComparisonResult`]), with what calibration, and
+/// one result per series. The field order is the comparison JSON's key order: keep it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult<P = ()> {
+    /// The machine it ran on (its logical and physical CPU counts are marked on the charts).
     pub machine: MachineInfo,
-    /// The run's calibration.
+    /// What was run, exactly as run (after any `--threads` override).
+    pub preset: P,
+    /// The run's calibration (the Rust series').
     pub calibration: Calibration,
     /// Thread counts, in the order run.
     pub thread_counts: Vec<usize>,
@@ -28,6 +33,28 @@ pub struct RunResult {
     pub started_unix_s: u64,
     /// How long it took, in seconds.
     pub duration_s: f64,
+    /// Plain sentences about what makes the result less than trustworthy (a busy machine,
+    /// an impossible shape), each naming its series; see [`crate::trust`]. The engine leaves
+    /// it empty: the experiment that knows its preset fills it.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+impl<P> RunResult<P> {
+    /// The same run, described by `preset` (its warnings kept).
+    pub fn with_preset<Q>(self, preset: Q) -> RunResult<Q> {
+        RunResult {
+            machine: self.machine,
+            preset,
+            calibration: self.calibration,
+            thread_counts: self.thread_counts,
+            series: self.series,
+            cancelled: self.cancelled,
+            started_unix_s: self.started_unix_s,
+            duration_s: self.duration_s,
+            warnings: self.warnings,
+        }
+    }
 }
 
 /// One series of a run.
