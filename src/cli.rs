@@ -93,12 +93,56 @@ pub struct CostArgs {
     /// Stack size of each Rust thread, in KiB (default: Rust's, 2048 unless RUST_MIN_STACK).
     #[arg(long, value_name = "N")]
     pub stack_kib: Option<u64>,
+    /// Where and how to write the result.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `--format` and `--out`, the same for every command that writes a result: the flags and
+/// their help are written once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Where to write the result: a file (written atomically) or - for standard output.
     #[arg(long, value_name = "FILE|-", default_value = "-")]
     pub out: String,
+}
+
+impl OutputArgs {
+    /// Refuses an `--out` that cannot be written before anything runs, so that a long run's
+    /// result is not lost at its end.
+    pub fn check_writable(&self) -> Result<(), CliError> {
+        if self.out == "-" {
+            return Ok(());
+        }
+        check_writable(&self.out)
+    }
+
+    /// Writes `bytes` to `--out` (or prints them) and says `warnings` on stderr. The warnings
+    /// are said even when the file could not be written (the result then went to stdout),
+    /// before that error ends the run.
+    pub fn write(&self, bytes: &[u8], warnings: &[String]) -> Result<(), CliError> {
+        let written = write_output_or_print(&self.out, bytes);
+        print_warnings(warnings);
+        written
+    }
+}
+
+/// The error of a run stopped by Ctrl-C (`what_was_written`, appended, says how far it got), or Ok for a
+/// run that finished or was stopped otherwise.
+fn stopped_by_ctrl_c(
+    cancelled: bool,
+    what_was_written: impl FnOnce() -> String,
+) -> Result<(), CliError> {
+    if cancelled && ctrl_c::pressed() {
+        return Err(CliError::Run(anyhow::anyhow!(
+            "stopped by Ctrl-C{}",
+            what_was_written()
+        )));
+    }
+    Ok(())
 }
 
 /// Changes to a preset's `[sweep]` for one run, the same for `pooltune sweep` and
@@ -139,12 +183,9 @@ pub struct SweepArgs {
     /// What to change in the preset's `[sweep]` for this run.
     #[command(flatten)]
     pub overrides: SweepOverrides,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Where to write the result: a file (written atomically) or - for standard output.
-    #[arg(long, value_name = "FILE|-", default_value = "-")]
-    pub out: String,
+    /// Where and how to write the result.
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Target CPU utilisation U in the formula N = N_cpu × U × (1 + W/C), 0.01 to 1.
     #[arg(long, value_name = "U", default_value_t = 1.0, value_parser = parse_utilization)]
     pub utilization: f64,
@@ -234,12 +275,9 @@ pub struct CompareArgs {
     /// What to change in the preset's `[sweep]` for this run.
     #[command(flatten)]
     pub overrides: SweepOverrides,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Where to write the result: a file (written atomically) or - for standard output.
-    #[arg(long, value_name = "FILE|-", default_value = "-")]
-    pub out: String,
+    /// Where and how to write the result.
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Python interpreter for the python_threads and python_processes series (default:
     /// the series' `interpreter`, else python3 on PATH).
     #[arg(long, value_name = "PATH")]
@@ -287,9 +325,7 @@ pub fn load_with_overrides<T: Experiment>(
 /// `pooltune sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     let preset: Preset = load_with_overrides(&args.preset, &args.overrides)?;
-    if args.out != "-" {
-        check_writable(&args.out)?;
-    }
+    args.output.check_writable()?;
     let bar = std::io::stderr().is_terminal().then(|| {
         progress_bar(preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1))
     });
@@ -299,19 +335,15 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     let result = crate::sweep::run(&preset, &cancel, &mut |event| progress.show(event))
         .map_err(|err| CliError::Run(err.into()))?;
     drop(ctrl_c_watch);
-    let bytes = export::exporter_with_model(args.format, args.model_options()).export(&result)?;
-    // The warnings are said even when the file could not be written (the result then went
-    // to stdout), before that error ends the run.
-    let written = write_output_or_print(&args.out, &bytes);
-    print_warnings(&result.warnings);
-    written?;
-    if result.cancelled && ctrl_c::pressed() {
-        return Err(CliError::Run(anyhow::anyhow!(
-            "stopped by Ctrl-C after {} of {} thread counts; the finished ones were written",
+    let bytes = export::exporter_with_model(args.output.format, args.model_options()).export(&result)?;
+    args.output.write(&bytes, &result.warnings)?;
+    stopped_by_ctrl_c(result.cancelled, || {
+        format!(
+            " after {} of {} thread counts; the finished ones were written",
             result.points.len(),
             preset.sweep.thread_counts().len()
-        )));
-    }
+        )
+    })?;
     nothing_measured(
         result.points.iter().map(|p| p.error.as_deref()),
         ("thread count", "thread counts"),
@@ -447,9 +479,7 @@ fn nothing_measured<'a>(
 /// `pooltune compare`.
 pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     let comparison: ComparisonPreset = load_with_overrides(&args.preset, &args.overrides)?;
-    if args.out != "-" {
-        check_writable(&args.out)?;
-    }
+    args.output.check_writable()?;
     let options = CompareOptions {
         python: args.python.clone(),
         free_threaded_python: args.free_threaded_python.clone(),
@@ -470,18 +500,12 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     })
     .map_err(|err| CliError::Run(err.into()))?;
     drop(ctrl_c_watch);
-    let bytes = export::export(&result, args.format)?;
-    // The warnings are said even when the file could not be written (the result then went
-    // to stdout), before that error ends the run.
-    let written = write_output_or_print(&args.out, &bytes);
-    print_warnings(&result.warnings);
-    written?;
-    if result.cancelled && ctrl_c::pressed() {
+    let bytes = export::export(&result, args.output.format)?;
+    args.output.write(&bytes, &result.warnings)?;
+    stopped_by_ctrl_c(result.cancelled, || {
         let measured: usize = result.series.iter().map(|s| s.points.len()).sum();
-        return Err(CliError::Run(anyhow::anyhow!(
-            "stopped by Ctrl-C after {measured} points; the finished ones were written"
-        )));
-    }
+        format!(" after {measured} points; the finished ones were written")
+    })?;
     // A series that did not run at all (no interpreter) is said as such, not as a failed point.
     let errors = result
         .series
@@ -831,9 +855,7 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
             invalid.allowed
         ))
     })?;
-    if args.out != "-" {
-        check_writable(&args.out)?;
-    }
+    args.output.check_writable()?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(spec.planned_steps() as u64);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -864,17 +886,11 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
         CostError::Spawn(_) => CliError::Run(err.into()),
     })?;
     drop(ctrl_c_watch);
-    let bytes = export::export(&result, args.format)?;
-    // The warnings are said even when the file could not be written (the result then went
-    // to stdout), before that error ends the run.
-    let written = write_output_or_print(&args.out, &bytes);
-    print_warnings(&result.warnings);
-    written?;
-    if result.cancelled && ctrl_c::pressed() {
-        return Err(CliError::Run(anyhow::anyhow!(
-            "stopped by Ctrl-C; the finished measurements were written"
-        )));
-    }
+    let bytes = export::export(&result, args.output.format)?;
+    args.output.write(&bytes, &result.warnings)?;
+    stopped_by_ctrl_c(result.cancelled, || {
+        "; the finished measurements were written".to_owned()
+    })?;
     match (&args.python, &result.python_error) {
         (Some(path), Some(error)) => Err(CliError::Run(anyhow::anyhow!(
             "--python {}: {error}",
