@@ -967,6 +967,16 @@ mod tests {
         p
     }
 
+    /// [`recommend_web`] of [`trials_point`]s: (threads, the throughput of each trial).
+    fn recommend_trials(points: &[(usize, [f64; 3])]) -> Recommendation {
+        recommend_web(
+            points
+                .iter()
+                .map(|(threads, trials)| trials_point(*threads, trials))
+                .collect(),
+        )
+    }
+
     /// An ok point with this throughput, C and wall time per task.
     fn cw_point(threads: usize, throughput_per_s: f64, cpu_us: f64, wall_us: f64) -> Point {
         let mut p = point(threads, throughput_per_s, 1.0);
@@ -979,13 +989,12 @@ mod tests {
     /// knee: the 5% rule alone would have said 2.
     #[test]
     fn a_count_significantly_below_the_best_is_not_the_knee() {
-        let points = vec![
-            trials_point(1, &[100.0, 101.0, 99.0]),
-            trials_point(2, &[195.9, 196.0, 196.1]),
-            trials_point(4, &[199.9, 200.0, 200.1]),
-            trials_point(8, &[199.0, 200.0, 201.0]),
-        ];
-        let rec = recommend_web(points);
+        let rec = recommend_trials(&[
+            (1, [100.0, 101.0, 99.0]),
+            (2, [195.9, 196.0, 196.1]),
+            (4, [199.9, 200.0, 200.1]),
+            (8, [199.0, 200.0, 201.0]),
+        ]);
         assert_eq!(rec.best_measured_threads, Some(4));
         assert_eq!(rec.recommended_threads, Some(4));
         assert_eq!(rec.within_noise_threads, Some(vec![4, 8]));
@@ -1002,13 +1011,12 @@ mod tests {
     /// and the sentence says how many trials would sharpen the answer.
     #[test]
     fn noisy_trials_widen_the_within_noise_range_and_say_how_many_trials_would_help() {
-        let points = vec![
-            trials_point(1, &[100.0, 101.0, 99.0]),
-            trials_point(2, &[190.0, 200.0, 210.0]),
-            trials_point(4, &[195.0, 205.0, 200.0]),
-            trials_point(8, &[200.0, 210.0, 205.0]),
-        ];
-        let rec = recommend_web(points);
+        let rec = recommend_trials(&[
+            (1, [100.0, 101.0, 99.0]),
+            (2, [190.0, 200.0, 210.0]),
+            (4, [195.0, 205.0, 200.0]),
+            (8, [200.0, 210.0, 205.0]),
+        ]);
         assert_eq!(rec.best_measured_threads, Some(8));
         assert_eq!(rec.recommended_threads, Some(2));
         assert_eq!(rec.within_noise_threads, Some(vec![2, 4, 8]));
@@ -1032,13 +1040,12 @@ mod tests {
     /// A count within noise but more than 5% below the best is not recommended.
     #[test]
     fn within_noise_but_beyond_the_tolerance_is_not_recommended() {
-        let points = vec![
-            trials_point(1, &[100.0, 101.0, 99.0]),
-            trials_point(2, &[100.0, 180.0, 260.0]),
-            trials_point(4, &[195.0, 200.0, 205.0]),
-            trials_point(8, &[150.0, 151.0, 149.0]),
-        ];
-        let rec = recommend_web(points);
+        let rec = recommend_trials(&[
+            (1, [100.0, 101.0, 99.0]),
+            (2, [100.0, 180.0, 260.0]),
+            (4, [195.0, 200.0, 205.0]),
+            (8, [150.0, 151.0, 149.0]),
+        ]);
         assert_eq!(rec.recommended_threads, Some(4));
         assert_eq!(rec.within_noise_threads, Some(vec![2, 4]));
         assert_contains(
@@ -1054,13 +1061,12 @@ mod tests {
 
     #[test]
     fn within_noise_counts_that_are_not_neighbours_are_listed() {
-        let points = vec![
-            trials_point(1, &[190.0, 200.0, 210.0]),
-            trials_point(2, &[150.0, 151.0, 149.0]),
-            trials_point(4, &[195.0, 205.0, 200.0]),
-            trials_point(8, &[100.0, 101.0, 99.0]),
-        ];
-        let rec = recommend_web(points);
+        let rec = recommend_trials(&[
+            (1, [190.0, 200.0, 210.0]),
+            (2, [150.0, 151.0, 149.0]),
+            (4, [195.0, 205.0, 200.0]),
+            (8, [100.0, 101.0, 99.0]),
+        ]);
         assert_eq!(rec.within_noise_threads, Some(vec![1, 4]));
         assert_contains(
             &rec.explanation,
