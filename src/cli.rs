@@ -336,8 +336,8 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         .map_err(|err| CliError::Run(err.into()))?;
     drop(ctrl_c_watch);
     let bytes = export::exporter_with_model(args.output.format, args.model_options()).export(&result)?;
-    args.output.write(&bytes, &result.warnings)?;
-    stopped_by_ctrl_c(result.cancelled, || {
+    args.output.write(&bytes, &result.outcome.warnings)?;
+    stopped_by_ctrl_c(result.outcome.cancelled, || {
         format!(
             " after {} of {} thread counts; the finished ones were written",
             result.points.len(),
@@ -501,8 +501,8 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     .map_err(|err| CliError::Run(err.into()))?;
     drop(ctrl_c_watch);
     let bytes = export::export(&result, args.output.format)?;
-    args.output.write(&bytes, &result.warnings)?;
-    stopped_by_ctrl_c(result.cancelled, || {
+    args.output.write(&bytes, &result.outcome.warnings)?;
+    stopped_by_ctrl_c(result.outcome.cancelled, || {
         let measured: usize = result.series.iter().map(|s| s.points.len()).sum();
         format!(" after {measured} points; the finished ones were written")
     })?;
@@ -887,8 +887,8 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
     })?;
     drop(ctrl_c_watch);
     let bytes = export::export(&result, args.output.format)?;
-    args.output.write(&bytes, &result.warnings)?;
-    stopped_by_ctrl_c(result.cancelled, || {
+    args.output.write(&bytes, &result.outcome.warnings)?;
+    stopped_by_ctrl_c(result.outcome.cancelled, || {
         "; the finished measurements were written".to_owned()
     })?;
     match (&args.python, &result.python_error) {

@@ -26,7 +26,7 @@ impl RunResult<ComparisonPreset> {
     /// The comparison `preset` ran as, from the engine's result, with its warnings.
     pub fn from_run(preset: ComparisonPreset, run: RunResult) -> ComparisonResult {
         let mut result = run.with_preset(preset);
-        result.warnings = crate::trust::compare_warnings(&result);
+        result.outcome.warnings = crate::trust::compare_warnings(&result);
         result
     }
 }

@@ -27,18 +27,65 @@ pub struct RunResult<P = ()> {
     pub thread_counts: Vec<usize>,
     /// One result per series, in the plan's order.
     pub series: Vec<SeriesResult>,
-    /// True when the run was stopped before every thread count ran.
+    /// Stopped or not, when, how long, and the warnings (written inline: `cancelled`,
+    /// `started_unix_s`, `duration_s`, `warnings` stay top-level keys, last).
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
+}
+
+/// How a run went, the same for every experiment (a comparison, a sweep, the worker cost):
+/// the last fields of each result, written inline in its JSON (`#[serde(flatten)]` keeps
+/// the keys where they always were).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    /// True when the run was stopped before the end (before every thread count ran).
     pub cancelled: bool,
     /// When it started, seconds since the Unix epoch.
     pub started_unix_s: u64,
     /// How long it took, in seconds.
     pub duration_s: f64,
-    /// Plain sentences about what makes the result less than trustworthy (a busy machine,
-    /// an impossible shape), each naming its series; see [`crate::trust`]. The engine leaves
-    /// it empty: the experiment that knows its preset fills it.
+    /// Plain sentences, each with its figure, about what makes the result less than
+    /// trustworthy: a busy machine, a shape no measurement can honestly have, a figure that
+    /// could not be measured cleanly (see [`crate::trust`]); a comparison's name their series.
+    /// Empty when there is nothing to say. The engine leaves it empty: the experiment that
+    /// knows its preset fills it.
     #[serde(default)]
     pub warnings: Vec<String>,
 }
+
+impl RunOutcome {
+    /// A run that started at `started_unix_s`, not stopped, no time taken, no warnings yet.
+    pub fn started_at(started_unix_s: u64) -> RunOutcome {
+        RunOutcome {
+            cancelled: false,
+            started_unix_s,
+            duration_s: 0.0,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+// SHIM(issue 11): `result.cancelled`, `result.warnings`, ... for the app, the ui and
+// tests/app_*.rs (not this branch's files, being ported in parallel) while they move to
+// `result.outcome.cancelled`. Remove with their last use.
+macro_rules! outcome_fields_shim {
+    ([$($generics:tt)*] $result:ty) => {
+        impl<$($generics)*> std::ops::Deref for $result {
+            type Target = RunOutcome;
+            fn deref(&self) -> &RunOutcome {
+                &self.outcome
+            }
+        }
+        impl<$($generics)*> std::ops::DerefMut for $result {
+            fn deref_mut(&mut self) -> &mut RunOutcome {
+                &mut self.outcome
+            }
+        }
+    };
+}
+outcome_fields_shim!([P] RunResult<P>);
+outcome_fields_shim!([] crate::result::SweepResult);
+outcome_fields_shim!([] crate::cost::CostResult);
 
 impl<P> RunResult<P> {
     /// The same run, described by `preset` (its warnings kept).
@@ -49,10 +96,7 @@ impl<P> RunResult<P> {
             calibration: self.calibration,
             thread_counts: self.thread_counts,
             series: self.series,
-            cancelled: self.cancelled,
-            started_unix_s: self.started_unix_s,
-            duration_s: self.duration_s,
-            warnings: self.warnings,
+            outcome: self.outcome,
         }
     }
 }
