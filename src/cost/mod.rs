@@ -478,10 +478,13 @@ impl engine::Experiment for CostRun {
                 0,
                 crate::machine::online_cpus(),
             );
-            result.outcome.warnings.extend(crate::trust::cost_busy_warning(
-                other_cpus,
-                result.machine.logical_cpus,
-            ));
+            result
+                .outcome
+                .warnings
+                .extend(crate::trust::cost_busy_warning(
+                    other_cpus,
+                    result.machine.logical_cpus,
+                ));
         }
         result.outcome.cancelled = cancel.is_cancelled();
         result.outcome.duration_s = run.started.elapsed().as_secs_f64();
