@@ -1117,20 +1117,21 @@ mod tests {
     /// even though W/C measured at 24 threads (CPU queueing) is higher.
     #[test]
     fn a_knee_past_the_bounds_corner_says_the_curve_bends_there() {
+        let points = [
+            (1, 111.0, 9_000.0),
+            (2, 222.0, 9_000.0),
+            (4, 444.0, 9_000.0),
+            (8, 880.0, 9_100.0),
+            (12, 1300.0, 9_300.0),
+            (16, 1650.0, 9_800.0),
+            (20, 1850.0, 10_800.0),
+            (24, 1950.0, 12_300.0),
+            (32, 1960.0, 16_300.0),
+        ];
         let rec = recommend_web(
-            [
-                (1, 111.0, 9_000.0),
-                (2, 222.0, 9_000.0),
-                (4, 444.0, 9_000.0),
-                (8, 880.0, 9_100.0),
-                (12, 1300.0, 9_300.0),
-                (16, 1650.0, 9_800.0),
-                (20, 1850.0, 10_800.0),
-                (24, 1950.0, 12_300.0),
-                (32, 1960.0, 16_300.0),
-            ]
-            .into_iter()
-            .map(|(n, x, wall)| cw_point(n, x, 1000.0, wall)),
+            points
+                .into_iter()
+                .map(|(n, x, wall)| cw_point(n, x, 1000.0, wall)),
         );
         assert_eq!(rec.formula_threads, Some(18.0));
         assert_eq!(rec.recommended_threads, Some(24));
