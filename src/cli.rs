@@ -71,7 +71,7 @@ pub struct CostArgs {
         value_delimiter = ',',
         default_value = "1,10,100",
         allow_negative_numbers = true,
-        value_parser = parse_cost_thread_count
+        value_parser = count_parser("a thread count", crate::cost::limits::MAX_THREADS, "1,10,100")
     )]
     pub threads: Vec<usize>,
     /// Process counts N to try, such as 1,10.
@@ -81,7 +81,7 @@ pub struct CostArgs {
         value_delimiter = ',',
         default_value = "1,10",
         allow_negative_numbers = true,
-        value_parser = parse_process_count
+        value_parser = count_parser("a process count", crate::cost::limits::MAX_PROCESSES, "1,10")
     )]
     pub processes: Vec<usize>,
     /// The Python to measure as well (default: python3 on the PATH, skipped when absent).
@@ -93,12 +93,56 @@ pub struct CostArgs {
     /// Stack size of each Rust thread, in KiB (default: Rust's, 2048 unless RUST_MIN_STACK).
     #[arg(long, value_name = "N")]
     pub stack_kib: Option<u64>,
+    /// Where and how to write the result.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `--format` and `--out`, the same for every command that writes a result: the flags and
+/// their help are written once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Where to write the result: a file (written atomically) or - for standard output.
     #[arg(long, value_name = "FILE|-", default_value = "-")]
     pub out: String,
+}
+
+impl OutputArgs {
+    /// Refuses an `--out` that cannot be written before anything runs, so that a long run's
+    /// result is not lost at its end.
+    pub fn check_writable(&self) -> Result<(), CliError> {
+        if self.out == "-" {
+            return Ok(());
+        }
+        check_writable(&self.out)
+    }
+
+    /// Writes `bytes` to `--out` (or prints them) and says `warnings` on stderr. The warnings
+    /// are said even when the file could not be written (the result then went to stdout),
+    /// before that error ends the run.
+    pub fn write(&self, bytes: &[u8], warnings: &[String]) -> Result<(), CliError> {
+        let written = write_output_or_print(&self.out, bytes);
+        print_warnings(warnings);
+        written
+    }
+}
+
+/// The error of a run stopped by Ctrl-C (`what_was_written`, appended, says how far it got), or Ok for a
+/// run that finished or was stopped otherwise.
+fn stopped_by_ctrl_c(
+    cancelled: bool,
+    what_was_written: impl FnOnce() -> String,
+) -> Result<(), CliError> {
+    if cancelled && ctrl_c::pressed() {
+        return Err(CliError::Run(anyhow::anyhow!(
+            "stopped by Ctrl-C{}",
+            what_was_written()
+        )));
+    }
+    Ok(())
 }
 
 /// Changes to a preset's `[sweep]` for one run, the same for `pooltune sweep` and
@@ -130,21 +174,37 @@ impl SweepOverrides {
     }
 }
 
+/// What `pooltune sweep` and `pooltune compare` take besides their file and their own
+/// options: changes to the preset's `[sweep]` for this run, and where its result goes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// What to change in the preset's `[sweep]` for this run.
+    #[command(flatten)]
+    pub overrides: SweepOverrides,
+    /// Where and how to write the result.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+impl RunArgs {
+    /// The experiment file at `path` with the overrides applied, once `--out` is known to be
+    /// writable: everything the command line can get wrong is refused before anything runs.
+    pub fn load<T: Experiment>(&self, path: &Path) -> Result<T, CliError> {
+        let experiment = load_with_overrides(path, &self.overrides)?;
+        self.output.check_writable()?;
+        Ok(experiment)
+    }
+}
+
 /// Arguments of `pooltune sweep`.
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
     /// The preset to run (a TOML file).
     #[arg(long, value_name = "FILE")]
     pub preset: PathBuf,
-    /// What to change in the preset's `[sweep]` for this run.
+    /// What to change for this run and where its result goes.
     #[command(flatten)]
-    pub overrides: SweepOverrides,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Where to write the result: a file (written atomically) or - for standard output.
-    #[arg(long, value_name = "FILE|-", default_value = "-")]
-    pub out: String,
+    pub run: RunArgs,
     /// Target CPU utilisation U in the formula N = N_cpu × U × (1 + W/C), 0.01 to 1.
     #[arg(long, value_name = "U", default_value_t = 1.0, value_parser = parse_utilization)]
     pub utilization: f64,
@@ -184,24 +244,14 @@ fn parse_thread_count(text: &str) -> Result<usize, String> {
     parse_count(text, "a thread count", preset::MAX_THREADS, "1,2,4,8")
 }
 
-/// One count of `cost --threads`.
-fn parse_cost_thread_count(text: &str) -> Result<usize, String> {
-    parse_count(
-        text,
-        "a thread count",
-        crate::cost::limits::MAX_THREADS,
-        "1,10,100",
-    )
-}
-
-/// One count of `cost --processes`.
-fn parse_process_count(text: &str) -> Result<usize, String> {
-    parse_count(
-        text,
-        "a process count",
-        crate::cost::limits::MAX_PROCESSES,
-        "1,10",
-    )
+/// The parser of one count of a list flag (`cost --threads`, `cost --processes`): `what` is
+/// a count of, up to `max`, as in `example`; see [`parse_count`].
+fn count_parser(
+    what: &'static str,
+    max: usize,
+    example: &'static str,
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |text| parse_count(text, what, max, example)
 }
 
 /// A whole number written as digits; what is allowed otherwise, in words.
@@ -231,15 +281,9 @@ pub struct CompareArgs {
     /// The comparison to run (a TOML file with [[series]] tables).
     #[arg(long, value_name = "FILE")]
     pub preset: PathBuf,
-    /// What to change in the preset's `[sweep]` for this run.
+    /// What to change for this run and where its result goes.
     #[command(flatten)]
-    pub overrides: SweepOverrides,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Where to write the result: a file (written atomically) or - for standard output.
-    #[arg(long, value_name = "FILE|-", default_value = "-")]
-    pub out: String,
+    pub run: RunArgs,
     /// Python interpreter for the python_threads and python_processes series (default:
     /// the series' `interpreter`, else python3 on PATH).
     #[arg(long, value_name = "PATH")]
@@ -286,37 +330,46 @@ pub fn load_with_overrides<T: Experiment>(
 
 /// `pooltune sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
-    let preset: Preset = load_with_overrides(&args.preset, &args.overrides)?;
-    if args.out != "-" {
-        check_writable(&args.out)?;
-    }
-    let bar = std::io::stderr().is_terminal().then(|| {
-        progress_bar(preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1))
-    });
-    let cancel = CancelToken::new();
-    let ctrl_c_watch = ctrl_c::watch(&cancel);
-    let mut progress = RunProgress::new(bar, false);
-    let result = crate::sweep::run(&preset, &cancel, &mut |event| progress.show(event))
-        .map_err(|err| CliError::Run(err.into()))?;
-    drop(ctrl_c_watch);
-    let bytes = export::exporter_with_model(args.format, args.model_options()).export(&result)?;
-    // The warnings are said even when the file could not be written (the result then went
-    // to stdout), before that error ends the run.
-    let written = write_output_or_print(&args.out, &bytes);
-    print_warnings(&result.warnings);
-    written?;
-    if result.cancelled && ctrl_c::pressed() {
-        return Err(CliError::Run(anyhow::anyhow!(
-            "stopped by Ctrl-C after {} of {} thread counts; the finished ones were written",
+    let preset: Preset = args.run.load(&args.preset)?;
+    let steps = preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1);
+    let result = run_on_terminal(steps, false, |cancel, emit| {
+        crate::sweep::run(&preset, cancel, emit)
+    })?;
+    let bytes = export::exporter_with_model(args.run.output.format, args.model_options())
+        .export(&result)?;
+    args.run.output.write(&bytes, &result.outcome.warnings)?;
+    stopped_by_ctrl_c(result.outcome.cancelled, || {
+        format!(
+            " after {} of {} thread counts; the finished ones were written",
             result.points.len(),
             preset.sweep.thread_counts().len()
-        )));
-    }
+        )
+    })?;
     nothing_measured(
         result.points.iter().map(|p| p.error.as_deref()),
         ("thread count", "thread counts"),
         &[],
     )
+}
+
+/// Runs a series experiment of `steps` steps with its events on the terminal ([`RunProgress`];
+/// `labelled`: a comparison's lines name their series) and Ctrl-C watched (the first stops
+/// the run, which keeps its points).
+fn run_on_terminal<R>(
+    steps: usize,
+    labelled: bool,
+    run: impl FnOnce(
+        &CancelToken,
+        &mut dyn FnMut(engine::Event),
+    ) -> Result<R, crate::error::EngineError>,
+) -> Result<R, CliError> {
+    let bar = std::io::stderr().is_terminal().then(|| progress_bar(steps));
+    let cancel = CancelToken::new();
+    let ctrl_c_watch = ctrl_c::watch(&cancel);
+    let mut progress = RunProgress::new(bar, labelled);
+    let result = run(&cancel, &mut |event| progress.show(event));
+    drop(ctrl_c_watch);
+    result.map_err(|err| CliError::Run(err.into()))
 }
 
 /// A series run's events on the terminal: the progress bar (when stderr is a terminal),
@@ -446,42 +499,25 @@ fn nothing_measured<'a>(
 
 /// `pooltune compare`.
 pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
-    let comparison: ComparisonPreset = load_with_overrides(&args.preset, &args.overrides)?;
-    if args.out != "-" {
-        check_writable(&args.out)?;
-    }
+    let comparison: ComparisonPreset = args.run.load(&args.preset)?;
     let options = CompareOptions {
         python: args.python.clone(),
         free_threaded_python: args.free_threaded_python.clone(),
         // "give one with --python PATH": this command's own flags.
         advice: Default::default(),
     };
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let live = comparison.series.len();
-        progress_bar(
-            comparison.thread_counts().len() * live * (comparison.sweep.trials as usize + 1),
-        )
-    });
-    let cancel = CancelToken::new();
-    let ctrl_c_watch = ctrl_c::watch(&cancel);
-    let mut progress = RunProgress::new(bar, true);
-    let result = compare::run_comparison(&comparison, &options, &cancel, &mut |event| {
-        progress.show(event)
-    })
-    .map_err(|err| CliError::Run(err.into()))?;
-    drop(ctrl_c_watch);
-    let bytes = export::export(&result, args.format)?;
-    // The warnings are said even when the file could not be written (the result then went
-    // to stdout), before that error ends the run.
-    let written = write_output_or_print(&args.out, &bytes);
-    print_warnings(&result.warnings);
-    written?;
-    if result.cancelled && ctrl_c::pressed() {
+    let steps = comparison.thread_counts().len()
+        * comparison.series.len()
+        * (comparison.sweep.trials as usize + 1);
+    let result = run_on_terminal(steps, true, |cancel, emit| {
+        compare::run_comparison(&comparison, &options, cancel, emit)
+    })?;
+    let bytes = export::export(&result, args.run.output.format)?;
+    args.run.output.write(&bytes, &result.outcome.warnings)?;
+    stopped_by_ctrl_c(result.outcome.cancelled, || {
         let measured: usize = result.series.iter().map(|s| s.points.len()).sum();
-        return Err(CliError::Run(anyhow::anyhow!(
-            "stopped by Ctrl-C after {measured} points; the finished ones were written"
-        )));
-    }
+        format!(" after {measured} points; the finished ones were written")
+    })?;
     // A series that did not run at all (no interpreter) is said as such, not as a failed point.
     let errors = result
         .series
@@ -831,9 +867,7 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
             invalid.allowed
         ))
     })?;
-    if args.out != "-" {
-        check_writable(&args.out)?;
-    }
+    args.output.check_writable()?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(spec.planned_steps() as u64);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -864,17 +898,11 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
         CostError::Spawn(_) => CliError::Run(err.into()),
     })?;
     drop(ctrl_c_watch);
-    let bytes = export::export(&result, args.format)?;
-    // The warnings are said even when the file could not be written (the result then went
-    // to stdout), before that error ends the run.
-    let written = write_output_or_print(&args.out, &bytes);
-    print_warnings(&result.warnings);
-    written?;
-    if result.cancelled && ctrl_c::pressed() {
-        return Err(CliError::Run(anyhow::anyhow!(
-            "stopped by Ctrl-C; the finished measurements were written"
-        )));
-    }
+    let bytes = export::export(&result, args.output.format)?;
+    args.output.write(&bytes, &result.outcome.warnings)?;
+    stopped_by_ctrl_c(result.outcome.cancelled, || {
+        "; the finished measurements were written".to_owned()
+    })?;
     match (&args.python, &result.python_error) {
         (Some(path), Some(error)) => Err(CliError::Run(anyhow::anyhow!(
             "--python {}: {error}",
@@ -1034,6 +1062,7 @@ mod tests {
         assert_eq!(
             sweep_args(&["--threads", "1,2,8"])
                 .unwrap()
+                .run
                 .overrides
                 .threads,
             Some(vec![1, 2, 8])

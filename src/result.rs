@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::RunOutcome;
 use crate::machine::MachineInfo;
 use crate::preset::Preset;
 
@@ -154,17 +155,9 @@ pub struct SweepResult {
     pub calibration: Calibration,
     /// One point per thread count finished, in the order run.
     pub points: Vec<Point>,
-    /// True when the sweep was stopped before every thread count ran.
-    pub cancelled: bool,
-    /// When the sweep started, seconds since the Unix epoch.
-    pub started_unix_s: u64,
-    /// How long the sweep took, in seconds.
-    pub duration_s: f64,
-    /// Plain sentences, each with its figure, about what makes the result less than
-    /// trustworthy: a busy machine, a shape no measurement can honestly have (see
-    /// [`crate::trust`]). Empty when there is nothing to say.
-    #[serde(default)]
-    pub warnings: Vec<String>,
+    /// Stopped or not, when, how long, and the warnings (written inline, last, as always).
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
 }
 
 impl SweepResult {
@@ -182,12 +175,9 @@ impl SweepResult {
             preset,
             calibration: run.calibration,
             points,
-            cancelled: run.cancelled,
-            started_unix_s: run.started_unix_s,
-            duration_s: run.duration_s,
-            warnings: Vec::new(),
+            outcome: run.outcome,
         };
-        result.warnings = crate::trust::sweep_warnings(&result);
+        result.outcome.warnings = crate::trust::sweep_warnings(&result);
         result
     }
 }

@@ -355,8 +355,20 @@ fn shared_state_preset(strategy: SharedStrategy, pool: PoolSpec) -> Preset {
 
 #[test]
 fn shared_state_totals_are_exact_for_every_strategy_and_pool() {
-    // A process pool refuses shared state (its workers share no memory): the preset is invalid.
+    // A process pool refuses shared state (its workers share no memory): the preset is invalid,
+    // refused at load (spec::rules) naming `pool.kind`, not when its first point runs.
     for strategy in SharedStrategy::ALL {
+        for feeding in [Feeding::Lazy, Feeding::Eager] {
+            let pool = PoolSpec::Process {
+                chunk_size: 1,
+                feeding,
+            };
+            let invalid = shared_state_preset(strategy, pool)
+                .validate(u64::MAX)
+                .unwrap_err();
+            assert_eq!(invalid.field, "pool.kind");
+            assert!(invalid.allowed.contains("shared_state"), "{invalid}");
+        }
         for pool in thread_pools() {
             let preset = shared_state_preset(strategy, pool.clone());
             let result = sweep::run(&preset, &CancelToken::new(), &mut |_| {}).unwrap();

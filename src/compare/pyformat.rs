@@ -181,14 +181,13 @@ pub enum Step {
     End,
 }
 
-/// Splits a line into its keyword's values: `keyword k1=v1 k2=v2`, exactly the keys given,
+/// Splits a line into its values. `shape` is the line as the script prints it, without the
+/// values: `keyword k1 k2` for `keyword k1=v1 k2=v2`; the line must have exactly those keys,
 /// in that order.
-fn fields<'a>(
-    line_no: usize,
-    line: &'a str,
-    keyword: &str,
-    keys: &[&str],
-) -> Result<Vec<&'a str>, FormatError> {
+fn fields<'a>(line_no: usize, line: &'a str, shape: &str) -> Result<Vec<&'a str>, FormatError> {
+    let mut words = shape.split(' ');
+    let keyword = words.next().unwrap_or_default();
+    let keys: Vec<&str> = words.collect();
     let error = |message: String| FormatError {
         line: line_no,
         message,
@@ -217,7 +216,7 @@ fn fields<'a>(
     }
     tokens
         .iter()
-        .zip(keys)
+        .zip(&keys)
         .map(|(token, key)| match token.split_once('=') {
             Some((k, v)) if k == *key && !v.is_empty() => Ok(v),
             _ => Err(error(format!(
@@ -302,8 +301,7 @@ fn interpreter(line_no: usize, line: &str) -> Result<InterpreterLine, FormatErro
     let v = fields(
         line_no,
         line,
-        "interpreter",
-        &["implementation", "version", "gil", "free_threaded_build"],
+        "interpreter implementation version gil free_threaded_build",
     )?;
     Ok(InterpreterLine {
         implementation: v[0].to_owned(),
@@ -357,7 +355,7 @@ impl ProbeParser {
                 Step::Preamble
             }
             3 => {
-                let v = fields(n, line, "calibration", &["loops_per_us"])?;
+                let v = fields(n, line, "calibration loops_per_us")?;
                 let loops = amount(n, "loops_per_us", v[0])?;
                 if loops <= 0.0 {
                     return Err(FormatError {
@@ -369,7 +367,7 @@ impl ProbeParser {
                 Step::Preamble
             }
             4 => {
-                fields(n, line, "end", &[])?;
+                fields(n, line, "end")?;
                 self.ended = true;
                 Step::End
             }
@@ -461,7 +459,7 @@ impl RunParser {
                 Ok(Step::Preamble)
             }
             RunState::Warmup => {
-                let v = fields(n, line, "warmup", &["tasks", "wall_us"])?;
+                let v = fields(n, line, "warmup tasks wall_us")?;
                 self.warmup_tasks = count(n, "tasks", v[0])?;
                 amount(n, "wall_us", v[1])?;
                 self.state = RunState::Trials;
@@ -496,7 +494,7 @@ impl RunParser {
                 Ok(Step::Summary)
             }
             RunState::End => {
-                fields(n, line, "end", &[])?;
+                fields(n, line, "end")?;
                 self.state = RunState::Done;
                 Ok(Step::End)
             }
@@ -511,17 +509,7 @@ impl RunParser {
         let v = fields(
             n,
             line,
-            "setup",
-            &[
-                "executor",
-                "threads",
-                "task",
-                "compute_us",
-                "wait_us",
-                "chunk_size",
-                "loops_per_us",
-                "trials",
-            ],
+            "setup executor threads task compute_us wait_us chunk_size loops_per_us trials",
         )?;
         let r = &self.request;
         let mismatch = |key: &str, found: &str, asked: String| FormatError {
@@ -593,16 +581,7 @@ fn trial(n: usize, line: &str) -> Result<TrialLine, FormatError> {
     let v = fields(
         n,
         line,
-        "trial",
-        &[
-            "index",
-            "tasks",
-            "wall_us",
-            "task_cpu_us",
-            "cpu_us",
-            "voluntary_switches",
-            "involuntary_switches",
-        ],
+        "trial index tasks wall_us task_cpu_us cpu_us voluntary_switches involuntary_switches",
     )?;
     let wall_us = amount(n, "wall_us", v[2])?;
     if wall_us <= 0.0 {
@@ -626,17 +605,8 @@ fn summary(n: usize, line: &str) -> Result<SummaryLine, FormatError> {
     let v = fields(
         n,
         line,
-        "summary",
-        &[
-            "latency_samples",
-            "latency_mean_us",
-            "latency_p50_us",
-            "latency_p95_us",
-            "latency_p99_us",
-            "latency_max_us",
-            "peak_rss_bytes",
-            "workers_peak_rss_bytes",
-        ],
+        "summary latency_samples latency_mean_us latency_p50_us latency_p95_us latency_p99_us \
+         latency_max_us peak_rss_bytes workers_peak_rss_bytes",
     )?;
     Ok(SummaryLine {
         latency_samples: count(n, "latency_samples", v[0])?,

@@ -463,6 +463,15 @@ mod tests {
         crate::child::driver::tests::python_or_skip()
     }
 
+    /// The Python found (see [`python`]), the shipped script written out, and what probing
+    /// it said: the start of every test that runs the real script.
+    fn probed_python() -> Option<(PathBuf, ScriptFile, InterpreterInfo)> {
+        let python = python()?;
+        let script = ScriptFile::write().unwrap();
+        let info = probe(&script.path(), &python, &CancelToken::new()).unwrap();
+        Some((python, script, info))
+    }
+
     #[test]
     fn a_point_summarises_the_trials() {
         let output = parse_run(GOOD_RUN, request()).unwrap();
@@ -525,10 +534,10 @@ mod tests {
 
     #[test]
     fn the_shipped_script_measures_a_tiny_task() {
-        let Some(python) = python() else { return };
-        let script = ScriptFile::write().unwrap();
+        let Some((_, script, info)) = probed_python() else {
+            return;
+        };
         let cancel = CancelToken::new();
-        let info = probe(&script.path(), &python, &cancel).unwrap();
         assert!(info.loops_per_us > 0.0);
         assert!(!info.version.is_empty());
         let shape = TrialShape {
@@ -567,10 +576,10 @@ mod tests {
 
     #[test]
     fn stop_kills_the_interpreter_and_its_worker_processes() {
-        let Some(python) = python() else { return };
-        let script = ScriptFile::write().unwrap();
+        let Some((python, script, info)) = probed_python() else {
+            return;
+        };
         let cancel = CancelToken::new();
-        let info = probe(&script.path(), &python, &cancel).unwrap();
         // Tasks of 10 s: a worker busy in one outlives its parent unless it is killed too
         // (idle multiprocessing workers would exit by themselves and prove nothing).
         let request = RunRequest {

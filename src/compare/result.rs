@@ -8,33 +8,12 @@ use serde::{Deserialize, Serialize};
 use super::spec::ComparisonPreset;
 use crate::engine::RunResult;
 pub use crate::engine::{InterpreterInfo, SeriesResult};
-use crate::machine::MachineInfo;
-use crate::result::{Calibration, Point, nan_null};
+use crate::result::{Point, nan_null};
 
-/// A whole comparison: where, what, and one result per series.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ComparisonResult {
-    /// The machine it ran on (its logical and physical CPU counts are marked on the charts).
-    pub machine: MachineInfo,
-    /// The comparison exactly as run (after any `--threads` override).
-    pub preset: ComparisonPreset,
-    /// The Rust series' calibration.
-    pub calibration: Calibration,
-    /// Thread counts, in the order run.
-    pub thread_counts: Vec<usize>,
-    /// One result per `[[series]]`, in the preset's order.
-    pub series: Vec<SeriesResult>,
-    /// True when the comparison was stopped before every thread count ran.
-    pub cancelled: bool,
-    /// When it started, seconds since the Unix epoch.
-    pub started_unix_s: u64,
-    /// How long it took, in seconds.
-    pub duration_s: f64,
-    /// Plain sentences about what makes the result less than trustworthy (a busy machine,
-    /// an impossible shape), each naming its series; see [`crate::trust`].
-    #[serde(default)]
-    pub warnings: Vec<String>,
-}
+/// A whole comparison: the engine's [`RunResult`] with the comparison exactly as run (after
+/// any `--threads` override) as its preset, and one result per `[[series]]`, in the preset's
+/// order. Its JSON is [`RunResult`]'s.
+pub type ComparisonResult = RunResult<ComparisonPreset>;
 
 impl SeriesResult {
     /// The throughput, speedup and efficiency of this series' measured points.
@@ -43,21 +22,11 @@ impl SeriesResult {
     }
 }
 
-impl ComparisonResult {
+impl RunResult<ComparisonPreset> {
     /// The comparison `preset` ran as, from the engine's result, with its warnings.
     pub fn from_run(preset: ComparisonPreset, run: RunResult) -> ComparisonResult {
-        let mut result = ComparisonResult {
-            machine: run.machine,
-            preset,
-            calibration: run.calibration,
-            thread_counts: run.thread_counts,
-            series: run.series,
-            cancelled: run.cancelled,
-            started_unix_s: run.started_unix_s,
-            duration_s: run.duration_s,
-            warnings: Vec::new(),
-        };
-        result.warnings = crate::trust::compare_warnings(&result);
+        let mut result = run.with_preset(preset);
+        result.outcome.warnings = crate::trust::compare_warnings(&result);
         result
     }
 }

@@ -131,7 +131,7 @@ mod tests {
         let order = point_order(&events);
         assert_eq!(order, [(0, 1), (2, 1), (0, 2), (2, 2)]);
         assert!(matches!(events.last(), Some(Event::Finished(_))));
-        assert!(!result.cancelled);
+        assert!(!result.outcome.cancelled);
         assert_eq!(result.series[0].points.len(), 2);
         assert!(result.series[1].points.is_empty());
         assert!(

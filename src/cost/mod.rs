@@ -27,7 +27,7 @@ pub use python::{
 pub use threads::{IdleThreads, default_stack_bytes};
 
 use crate::cancel::CancelToken;
-use crate::engine::{self, RunStart};
+use crate::engine::{self, RunOutcome, RunStart};
 use crate::machine::MachineInfo;
 use crate::preset::InvalidValue;
 use crate::result::nan_null;
@@ -255,16 +255,10 @@ pub struct CostResult {
     pub python_processes: Vec<WorkerCost>,
     /// Why there are no (or not all) Python entries: no `python3` found, or it failed.
     pub python_error: Option<String>,
-    /// True when the run was stopped before the end.
-    pub cancelled: bool,
-    /// When the run started, seconds since the Unix epoch.
-    pub started_unix_s: u64,
-    /// How long the run took, in seconds.
-    pub duration_s: f64,
-    /// Plain sentences about figures that could not be measured cleanly (each entry's
-    /// `memory_unreliable`, said once per kind and N). Empty when there is nothing to say.
-    #[serde(default)]
-    pub warnings: Vec<String>,
+    /// Stopped or not, when, how long, and the warnings (each entry's `memory_unreliable`,
+    /// said once per kind and N; a busy machine), written inline, last, as always.
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
 }
 
 impl CostResult {
@@ -383,10 +377,7 @@ impl engine::Experiment for CostRun {
             python_threads: Vec::new(),
             python_processes: Vec::new(),
             python_error: None,
-            cancelled: false,
-            started_unix_s: run.started_unix_s,
-            duration_s: 0.0,
-            warnings: Vec::new(),
+            outcome: RunOutcome::started_at(run.started_unix_s),
         };
         let planned = spec.planned_steps();
         let mut done = 0;
@@ -454,7 +445,7 @@ impl engine::Experiment for CostRun {
             Some(Err(message)) => result.python_error = Some(message),
             _ => {}
         }
-        result.warnings = cost_warnings(&result);
+        result.outcome.warnings = cost_warnings(&result);
         if let Some(window) = &self.window {
             let other_cpus = window.close(
                 &mut self.busy,
@@ -462,13 +453,16 @@ impl engine::Experiment for CostRun {
                 0,
                 crate::machine::online_cpus(),
             );
-            result.warnings.extend(crate::trust::cost_busy_warning(
-                other_cpus,
-                result.machine.logical_cpus,
-            ));
+            result
+                .outcome
+                .warnings
+                .extend(crate::trust::cost_busy_warning(
+                    other_cpus,
+                    result.machine.logical_cpus,
+                ));
         }
-        result.cancelled = cancel.is_cancelled();
-        result.duration_s = run.started.elapsed().as_secs_f64();
+        result.outcome.cancelled = cancel.is_cancelled();
+        result.outcome.duration_s = run.started.elapsed().as_secs_f64();
         result
     }
 

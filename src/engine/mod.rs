@@ -15,7 +15,7 @@ mod result;
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-pub use result::{InterpreterInfo, RunResult, SeriesResult};
+pub use result::{InterpreterInfo, RunOutcome, RunResult, SeriesResult};
 
 use crate::cancel::CancelToken;
 use crate::compare::spec::SeriesKind;
@@ -420,12 +420,15 @@ impl<P: SeriesPlan> Experiment for SeriesRun<P> {
         self.series.clear();
         RunResult {
             machine: run.machine,
+            preset: (),
             calibration: run.calibration,
             thread_counts: std::mem::take(&mut self.thread_counts),
             series: std::mem::take(&mut self.results),
-            cancelled,
-            started_unix_s: run.started_unix_s,
-            duration_s: run.started.elapsed().as_secs_f64(),
+            outcome: RunOutcome {
+                cancelled,
+                duration_s: run.started.elapsed().as_secs_f64(),
+                ..RunOutcome::started_at(run.started_unix_s)
+            },
         }
     }
 

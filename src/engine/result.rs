@@ -1,7 +1,8 @@
 //! What the engine produces: one [`SeriesResult`] per series of a run, each with its
-//! [`Point`]s, held by one [`RunResult`]. A sweep's [`crate::result::SweepResult`] and a
-//! comparison's [`crate::compare::ComparisonResult`] are made from it; their JSON is theirs.
-//! Nothing here measures or draws.
+//! [`Point`]s, held by one [`RunResult`]. A comparison's [`crate::compare::ComparisonResult`]
+//! is this type with its preset (its JSON is this type's); a sweep's
+//! [`crate::result::SweepResult`] is made from the one-series case. Nothing here measures or
+//! draws.
 
 use std::path::PathBuf;
 
@@ -11,23 +12,93 @@ use crate::compare::spec::SeriesKind;
 use crate::machine::MachineInfo;
 use crate::result::{Calibration, Point};
 
-/// A whole series run: where, with what calibration, and one result per series.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunResult {
-    /// The machine it ran on.
+/// A whole series run: where, what (`preset`: `()` as the engine hands it over, the
+/// comparison's preset in a [`crate::compare::ComparisonResult`]), with what calibration, and
+/// one result per series. The field order is the comparison JSON's key order: keep it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult<P = ()> {
+    /// The machine it ran on (its logical and physical CPU counts are marked on the charts).
     pub machine: MachineInfo,
-    /// The run's calibration.
+    /// What was run, exactly as run (after any `--threads` override).
+    pub preset: P,
+    /// The run's calibration (the Rust series').
     pub calibration: Calibration,
     /// Thread counts, in the order run.
     pub thread_counts: Vec<usize>,
     /// One result per series, in the plan's order.
     pub series: Vec<SeriesResult>,
-    /// True when the run was stopped before every thread count ran.
+    /// Stopped or not, when, how long, and the warnings (written inline: `cancelled`,
+    /// `started_unix_s`, `duration_s`, `warnings` stay top-level keys, last).
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
+}
+
+/// How a run went, the same for every experiment (a comparison, a sweep, the worker cost):
+/// the last fields of each result, written inline in its JSON (`#[serde(flatten)]` keeps
+/// the keys where they always were).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    /// True when the run was stopped before the end (before every thread count ran).
     pub cancelled: bool,
     /// When it started, seconds since the Unix epoch.
     pub started_unix_s: u64,
     /// How long it took, in seconds.
     pub duration_s: f64,
+    /// Plain sentences, each with its figure, about what makes the result less than
+    /// trustworthy: a busy machine, a shape no measurement can honestly have, a figure that
+    /// could not be measured cleanly (see [`crate::trust`]); a comparison's name their series.
+    /// Empty when there is nothing to say. The engine leaves it empty: the experiment that
+    /// knows its preset fills it.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+impl RunOutcome {
+    /// A run that started at `started_unix_s`, not stopped, no time taken, no warnings yet.
+    pub fn started_at(started_unix_s: u64) -> RunOutcome {
+        RunOutcome {
+            cancelled: false,
+            started_unix_s,
+            duration_s: 0.0,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+// SHIM(issue 11): `result.cancelled`, `result.warnings`, ... for the app, the ui and
+// tests/app_*.rs (not this branch's files, being ported in parallel) while they move to
+// `result.outcome.cancelled`. Remove with their last use.
+macro_rules! outcome_fields_shim {
+    ([$($generics:tt)*] $result:ty) => {
+        impl<$($generics)*> std::ops::Deref for $result {
+            type Target = RunOutcome;
+            fn deref(&self) -> &RunOutcome {
+                &self.outcome
+            }
+        }
+        impl<$($generics)*> std::ops::DerefMut for $result {
+            fn deref_mut(&mut self) -> &mut RunOutcome {
+                &mut self.outcome
+            }
+        }
+    };
+}
+outcome_fields_shim!([P] RunResult<P>);
+outcome_fields_shim!([] crate::result::SweepResult);
+outcome_fields_shim!([] crate::cost::CostResult);
+
+impl<P> RunResult<P> {
+    /// The same run, described by `preset` (its warnings kept).
+    pub fn with_preset<Q>(self, preset: Q) -> RunResult<Q> {
+        RunResult {
+            machine: self.machine,
+            preset,
+            calibration: self.calibration,
+            thread_counts: self.thread_counts,
+            series: self.series,
+            outcome: self.outcome,
+        }
+    }
 }
 
 /// One series of a run.

@@ -7,6 +7,14 @@ use crate::cost::{CostResult, WorkerCost};
 use crate::machine::MachineInfo;
 use crate::result::{Calibration, Point};
 
+/// A run that started at the epoch and took one second, not stopped, with no warnings.
+pub(crate) fn one_second_run() -> crate::engine::RunOutcome {
+    crate::engine::RunOutcome {
+        duration_s: 1.0,
+        ..crate::engine::RunOutcome::started_at(0)
+    }
+}
+
 /// A machine with 2 usable CPUs, 2 physical and 4 logical, 1 GiB.
 pub(crate) fn machine() -> MachineInfo {
     MachineInfo {
@@ -60,10 +68,7 @@ pub(crate) fn comparison() -> ComparisonResult {
                 error: Some("not run: no `python3` on PATH".into()),
             },
         ],
-        cancelled: false,
-        started_unix_s: 0,
-        duration_s: 1.0,
-        warnings: Vec::new(),
+        outcome: crate::export::fixtures::one_second_run(),
     }
 }
 
@@ -95,9 +100,6 @@ pub(crate) fn cost() -> CostResult {
         python_threads: vec![thread],
         python_processes: vec![fork],
         python_error: None,
-        cancelled: false,
-        started_unix_s: 0,
-        duration_s: 1.0,
-        warnings: Vec::new(),
+        outcome: crate::export::fixtures::one_second_run(),
     }
 }

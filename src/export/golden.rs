@@ -19,7 +19,7 @@ fn sweep() -> crate::result::SweepResult {
         "worker process 1 (pid 42) was killed by signal 9",
     ));
     let mut sweep = result(points, WEB);
-    sweep.warnings = vec!["another process was busy".into()];
+    sweep.outcome.warnings = vec!["another process was busy".into()];
     sweep
 }
 
@@ -41,8 +41,8 @@ fn comparison() -> ComparisonResult {
     };
     comparison.series.push(failed);
     comparison.thread_counts = vec![1, 2, 4];
-    comparison.cancelled = true;
-    comparison.warnings = vec!["the machine was busy".into()];
+    comparison.outcome.cancelled = true;
+    comparison.outcome.warnings = vec!["the machine was busy".into()];
     comparison
 }
 
@@ -52,7 +52,7 @@ fn cost() -> CostResult {
     cost.threads[0].stacks_reused = Some(3);
     cost.threads[0].start_latency_p99_us = 90.5;
     cost.python_error = Some("python3: the script's output ended before its `end` line".into());
-    cost.cancelled = true;
+    cost.outcome.cancelled = true;
     cost
 }
 

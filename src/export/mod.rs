@@ -10,7 +10,7 @@ mod json;
 mod table;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod golden;
 

@@ -105,7 +105,7 @@ impl Exporter<SweepResult> for TableExporter {
             rows.push(row);
         }
         write_aligned(&mut out, &rows, "", 0)?;
-        if result.cancelled {
+        if result.outcome.cancelled {
             writeln!(
                 out,
                 "(stopped: {} of the thread counts finished)",
@@ -114,7 +114,7 @@ impl Exporter<SweepResult> for TableExporter {
         }
         writeln!(out)?;
         let recommendation = model::recommend(result, &self.model);
-        write_recommendation(&mut out, &recommendation, &result.warnings)?;
+        write_recommendation(&mut out, &recommendation, &result.outcome.warnings)?;
         Ok(out.into_bytes())
     }
 }
@@ -276,7 +276,7 @@ impl Exporter<ComparisonResult> for TableExporter {
             series_table(&mut out, series)?;
         }
         summary_table(&mut out, result)?;
-        if result.cancelled {
+        if result.outcome.cancelled {
             writeln!(out, "(stopped before every thread count ran)")?;
         }
         Ok(out.into_bytes())
@@ -438,7 +438,7 @@ impl Exporter<CostResult> for TableExporter {
         for note in notes {
             writeln!(out, "note: {note}")?;
         }
-        if result.cancelled {
+        if result.outcome.cancelled {
             writeln!(out, "(stopped before the end)")?;
         }
         Ok(out.into_bytes())

@@ -170,10 +170,7 @@ pub(crate) mod fixtures {
                 timer_cost_ns: 20.0,
             },
             points,
-            cancelled: false,
-            started_unix_s: 0,
-            duration_s: 1.0,
-            warnings: Vec::new(),
+            outcome: crate::export::fixtures::one_second_run(),
         }
     }
 }

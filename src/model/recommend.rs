@@ -775,8 +775,11 @@ mod tests {
 
     /// The recommendation, with the default options, for a web-service sweep (C = 1 ms,
     /// W = 9 ms configured) that measured `points`.
-    fn recommend_web(points: Vec<Point>) -> Recommendation {
-        recommend(&result(points, WEB), &ModelOptions::default())
+    fn recommend_web(points: impl IntoIterator<Item = Point>) -> Recommendation {
+        recommend(
+            &result(points.into_iter().collect(), WEB),
+            &ModelOptions::default(),
+        )
     }
 
     #[test]
@@ -812,8 +815,8 @@ mod tests {
     #[test]
     fn the_same_points_give_the_same_recommendation() {
         let mut points = web_points();
-        let a = recommend(&result(points.clone(), WEB), &ModelOptions::default());
-        let b = recommend(&result(points.clone(), WEB), &ModelOptions::default());
+        let a = recommend_web(points.clone());
+        let b = recommend_web(points.clone());
         assert_eq!(a, b);
         // The order the points were run in does not matter either.
         points.reverse();
@@ -844,11 +847,11 @@ mod tests {
     #[test]
     fn a_contended_curve_explains_why_fewer_threads_than_the_formula() {
         // W/C = 9 measured, but throughput peaks at 4 threads and falls after it.
-        let points = [(1, 100.0), (2, 180.0), (4, 240.0), (8, 200.0), (16, 130.0)]
-            .into_iter()
-            .map(|(n, x)| point(n, x, 10_000.0))
-            .collect();
-        let rec = recommend_web(points);
+        let rec = recommend_web(
+            [(1, 100.0), (2, 180.0), (4, 240.0), (8, 200.0), (16, 130.0)]
+                .into_iter()
+                .map(|(n, x)| point(n, x, 10_000.0)),
+        );
         assert_eq!(rec.best_measured_threads, Some(4));
         assert_eq!(rec.recommended_threads, Some(4));
         let s = &rec.explanation;
@@ -870,11 +873,11 @@ mod tests {
 
     #[test]
     fn a_curve_still_rising_at_the_last_count_asks_for_a_longer_sweep() {
-        let points = [(1, 100.0), (2, 200.0), (4, 400.0), (8, 800.0)]
-            .into_iter()
-            .map(|(n, x)| point(n, x, 10_000.0))
-            .collect();
-        let rec = recommend_web(points);
+        let rec = recommend_web(
+            [(1, 100.0), (2, 200.0), (4, 400.0), (8, 800.0)]
+                .into_iter()
+                .map(|(n, x)| point(n, x, 10_000.0)),
+        );
         assert_eq!(rec.recommended_threads, Some(8));
         assert_eq!(
             rec.explanation,
@@ -967,6 +970,15 @@ mod tests {
         p
     }
 
+    /// [`recommend_web`] of [`trials_point`]s: (threads, the throughput of each trial).
+    fn recommend_trials(points: &[(usize, [f64; 3])]) -> Recommendation {
+        recommend_web(
+            points
+                .iter()
+                .map(|(threads, trials)| trials_point(*threads, trials)),
+        )
+    }
+
     /// An ok point with this throughput, C and wall time per task.
     fn cw_point(threads: usize, throughput_per_s: f64, cpu_us: f64, wall_us: f64) -> Point {
         let mut p = point(threads, throughput_per_s, 1.0);
@@ -979,13 +991,12 @@ mod tests {
     /// knee: the 5% rule alone would have said 2.
     #[test]
     fn a_count_significantly_below_the_best_is_not_the_knee() {
-        let points = vec![
-            trials_point(1, &[100.0, 101.0, 99.0]),
-            trials_point(2, &[195.9, 196.0, 196.1]),
-            trials_point(4, &[199.9, 200.0, 200.1]),
-            trials_point(8, &[199.0, 200.0, 201.0]),
-        ];
-        let rec = recommend_web(points);
+        let rec = recommend_trials(&[
+            (1, [100.0, 101.0, 99.0]),
+            (2, [195.9, 196.0, 196.1]),
+            (4, [199.9, 200.0, 200.1]),
+            (8, [199.0, 200.0, 201.0]),
+        ]);
         assert_eq!(rec.best_measured_threads, Some(4));
         assert_eq!(rec.recommended_threads, Some(4));
         assert_eq!(rec.within_noise_threads, Some(vec![4, 8]));
@@ -1002,13 +1013,12 @@ mod tests {
     /// and the sentence says how many trials would sharpen the answer.
     #[test]
     fn noisy_trials_widen_the_within_noise_range_and_say_how_many_trials_would_help() {
-        let points = vec![
-            trials_point(1, &[100.0, 101.0, 99.0]),
-            trials_point(2, &[190.0, 200.0, 210.0]),
-            trials_point(4, &[195.0, 205.0, 200.0]),
-            trials_point(8, &[200.0, 210.0, 205.0]),
-        ];
-        let rec = recommend_web(points);
+        let rec = recommend_trials(&[
+            (1, [100.0, 101.0, 99.0]),
+            (2, [190.0, 200.0, 210.0]),
+            (4, [195.0, 205.0, 200.0]),
+            (8, [200.0, 210.0, 205.0]),
+        ]);
         assert_eq!(rec.best_measured_threads, Some(8));
         assert_eq!(rec.recommended_threads, Some(2));
         assert_eq!(rec.within_noise_threads, Some(vec![2, 4, 8]));
@@ -1032,13 +1042,12 @@ mod tests {
     /// A count within noise but more than 5% below the best is not recommended.
     #[test]
     fn within_noise_but_beyond_the_tolerance_is_not_recommended() {
-        let points = vec![
-            trials_point(1, &[100.0, 101.0, 99.0]),
-            trials_point(2, &[100.0, 180.0, 260.0]),
-            trials_point(4, &[195.0, 200.0, 205.0]),
-            trials_point(8, &[150.0, 151.0, 149.0]),
-        ];
-        let rec = recommend_web(points);
+        let rec = recommend_trials(&[
+            (1, [100.0, 101.0, 99.0]),
+            (2, [100.0, 180.0, 260.0]),
+            (4, [195.0, 200.0, 205.0]),
+            (8, [150.0, 151.0, 149.0]),
+        ]);
         assert_eq!(rec.recommended_threads, Some(4));
         assert_eq!(rec.within_noise_threads, Some(vec![2, 4]));
         assert_contains(
@@ -1054,13 +1063,12 @@ mod tests {
 
     #[test]
     fn within_noise_counts_that_are_not_neighbours_are_listed() {
-        let points = vec![
-            trials_point(1, &[190.0, 200.0, 210.0]),
-            trials_point(2, &[150.0, 151.0, 149.0]),
-            trials_point(4, &[195.0, 205.0, 200.0]),
-            trials_point(8, &[100.0, 101.0, 99.0]),
-        ];
-        let rec = recommend_web(points);
+        let rec = recommend_trials(&[
+            (1, [190.0, 200.0, 210.0]),
+            (2, [150.0, 151.0, 149.0]),
+            (4, [195.0, 205.0, 200.0]),
+            (8, [100.0, 101.0, 99.0]),
+        ]);
         assert_eq!(rec.within_noise_threads, Some(vec![1, 4]));
         assert_contains(
             &rec.explanation,
@@ -1080,11 +1088,11 @@ mod tests {
     #[test]
     fn a_knee_past_a_gap_in_the_sweep_says_to_measure_there() {
         let bound = |n: usize| (n as f64 * 100.0).min(4000.0);
-        let points = [1, 2, 4, 8, 16, 32, 64]
-            .into_iter()
-            .map(|n| cw_point(n, bound(n), 500.0, 10_000.0))
-            .collect();
-        let rec = recommend_web(points);
+        let rec = recommend_web(
+            [1, 2, 4, 8, 16, 32, 64]
+                .into_iter()
+                .map(|n| cw_point(n, bound(n), 500.0, 10_000.0)),
+        );
         assert_eq!(rec.formula_threads, Some(40.0));
         assert_eq!(rec.recommended_threads, Some(64));
         let s = &rec.explanation;
@@ -1095,11 +1103,11 @@ mod tests {
         assert!(!s.contains("under load"), "{s}");
 
         // Measured there, the knee agrees with the formula.
-        let points = [1, 16, 32, 36, 40, 44, 48, 64]
-            .into_iter()
-            .map(|n| cw_point(n, bound(n), 500.0, 10_000.0))
-            .collect();
-        let rec = recommend_web(points);
+        let rec = recommend_web(
+            [1, 16, 32, 36, 40, 44, 48, 64]
+                .into_iter()
+                .map(|n| cw_point(n, bound(n), 500.0, 10_000.0)),
+        );
         assert_eq!(rec.recommended_threads, Some(40));
         assert!(rec.explanation.contains("gives 40.0, which agrees"));
     }
@@ -1119,11 +1127,12 @@ mod tests {
             (20, 1850.0, 10_800.0),
             (24, 1950.0, 12_300.0),
             (32, 1960.0, 16_300.0),
-        ]
-        .into_iter()
-        .map(|(n, x, wall)| cw_point(n, x, 1000.0, wall))
-        .collect();
-        let rec = recommend_web(points);
+        ];
+        let rec = recommend_web(
+            points
+                .into_iter()
+                .map(|(n, x, wall)| cw_point(n, x, 1000.0, wall)),
+        );
         assert_eq!(rec.formula_threads, Some(18.0));
         assert_eq!(rec.recommended_threads, Some(24));
         let s = &rec.explanation;
@@ -1150,15 +1159,10 @@ mod tests {
             (32, 2000.0, 4_000.0),
             (40, 2050.0, 4_200.0),
         ];
-        let rec = recommend(
-            &result(
-                growing
-                    .into_iter()
-                    .map(|(n, x, wall)| cw_point(n, x, 250.0, wall))
-                    .collect(),
-                WEB,
-            ),
-            &ModelOptions::default(),
+        let rec = recommend_web(
+            growing
+                .into_iter()
+                .map(|(n, x, wall)| cw_point(n, x, 250.0, wall)),
         );
         // W/C at 1 thread = 9: formula 20; knee 32, and 24 was measured (past 20).
         assert_eq!(rec.recommended_threads, Some(32));
@@ -1169,15 +1173,10 @@ mod tests {
         );
         // The same curve with W/C steady: neither reason holds, and the sentence says so.
         let steady = growing.map(|(n, x, _)| (n, x, 2_500.0));
-        let rec = recommend(
-            &result(
-                steady
-                    .into_iter()
-                    .map(|(n, x, wall)| cw_point(n, x, 250.0, wall))
-                    .collect(),
-                WEB,
-            ),
-            &ModelOptions::default(),
+        let rec = recommend_web(
+            steady
+                .into_iter()
+                .map(|(n, x, wall)| cw_point(n, x, 250.0, wall)),
         );
         assert_contains(
             &rec.explanation,
@@ -1215,11 +1214,11 @@ mod tests {
     /// no fit, and the reason names the CPU cap, never "σ = 1.000 … peaks at 1.0 threads".
     #[test]
     fn a_fit_at_its_bound_on_the_cpu_cap_is_no_fit_and_says_why() {
-        let points = FLAT_AT_TWO_CPUS
-            .into_iter()
-            .map(|(n, x)| cw_point(n, x, 1000.0, 1000.0))
-            .collect();
-        let rec = recommend_web(points);
+        let rec = recommend_web(
+            FLAT_AT_TWO_CPUS
+                .into_iter()
+                .map(|(n, x)| cw_point(n, x, 1000.0, 1000.0)),
+        );
         assert_eq!(rec.usl, None);
         let reason = rec.usl_unavailable_reason.unwrap();
         assert_starts_with(
@@ -1240,11 +1239,11 @@ mod tests {
     #[test]
     fn a_poor_fit_below_the_cpu_limit_says_its_own_reason() {
         // Zig-zag throughput that no USL curve follows; C = 0.1 ms: the limit is 20 000/s.
-        let points = [(1, 100.0), (2, 400.0), (3, 100.0), (4, 400.0), (5, 100.0)]
-            .into_iter()
-            .map(|(n, x)| cw_point(n, x, 100.0, 1000.0))
-            .collect();
-        let rec = recommend_web(points);
+        let rec = recommend_web(
+            [(1, 100.0), (2, 400.0), (3, 100.0), (4, 400.0), (5, 100.0)]
+                .into_iter()
+                .map(|(n, x)| cw_point(n, x, 100.0, 1000.0)),
+        );
         assert_eq!(rec.usl, None);
         let reason = rec.usl_unavailable_reason.unwrap();
         assert_starts_with(

@@ -1,7 +1,8 @@
 //! Every rule about how the parts of an experiment fit together, in one place, applied alike
 //! to a sweep file's one series and to every series of a comparison: the setup matches the
 //! series' kind (a Python source needs a Python executor, a workload needs a Rust pool), a
-//! simulated GIL series runs the `gil` workload, eager feeding's task list fits in memory,
+//! simulated GIL series runs the `gil` workload, a process pool runs only a workload its
+//! worker processes can rebuild, eager feeding's task list fits in memory,
 //! Python chunks only for a process executor, and a Python process pool stays a size the
 //! machine can hold. Each value on its own is checked by its type (workload, pool, sweep,
 //! series); this module only relates them. It never reads a file nor runs anything.
@@ -89,7 +90,25 @@ pub fn check_rust_series(
         .validate(max_threads(sweep), available_memory_bytes)
         .map_err(|err| place.locate(err))?;
     pool.validate().map_err(|err| place.locate(err))?;
+    check_workers_can_rebuild(workload, pool, place)?;
     check_eager_feeding_fits(pool, sweep, available_memory_bytes, place)
+}
+
+/// A process pool's workers rebuild the workload from its spec in their own memory: a
+/// workload they cannot run there (shared_state) is refused at load, naming `pool.kind`.
+fn check_workers_can_rebuild(
+    workload: &WorkloadSpec,
+    pool: &PoolSpec,
+    place: Place,
+) -> Result<(), InvalidValue> {
+    match (pool, workload.worker_process_refusal()) {
+        (PoolSpec::Process { .. }, Some(why)) => Err(invalid(
+            place.field("pool.kind"),
+            "process",
+            format!("rayon, queue or spawn ({why})"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Eager feeding builds every task description before the first is sent: a task count whose

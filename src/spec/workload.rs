@@ -127,6 +127,20 @@ impl WorkloadSpec {
         }
     }
 
+    /// Why a worker process of the process pool cannot rebuild and run this workload, or None
+    /// when it can: the one statement of that rule, read by [`super::rules`] (a preset is
+    /// refused at load) and by the process pool (a workload built in code, at run time).
+    pub fn worker_process_refusal(&self) -> Option<String> {
+        match self {
+            WorkloadSpec::SharedState { .. } => Some(format!(
+                "the process pool cannot run {}: its counters live in memory shared by the \
+                 threads of one process, and worker processes share none",
+                self.kind_name()
+            )),
+            _ => None,
+        }
+    }
+
     /// Every workload kind name, for error messages and pickers.
     pub const KIND_NAMES: [&'static str; 7] = [
         "cpu",

@@ -184,13 +184,9 @@ impl ProcessPool {
         source: &WorkloadSource,
         exe: &Path,
     ) -> Result<ProcessPool, String> {
-        if let WorkloadSpec::SharedState { .. } = source.spec {
-            return Err(
-                "the process pool cannot run shared_state: its counters live in memory \
-                        shared by the threads of one process, and worker processes share none; \
-                        use a thread pool (rayon, queue or spawn)"
-                    .to_owned(),
-            );
+        // A preset is refused at load (spec::rules); this catches a spec handed over in code.
+        if let Some(why) = source.spec.worker_process_refusal() {
+            return Err(format!("{why}; use a thread pool (rayon, queue or spawn)"));
         }
         let temp_dir = tempfile::Builder::new()
             .prefix("pooltune-workers-")

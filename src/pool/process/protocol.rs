@@ -250,9 +250,9 @@ pub fn encode_from_worker(buf: &mut Vec<u8>, message: &FromWorker) {
             index_checksum,
             samples_ns,
         } => {
-            push_u64(buf, *tasks);
-            push_u64(buf, *cpu_ns);
-            push_u64(buf, *index_checksum);
+            for value in [*tasks, *cpu_ns, *index_checksum] {
+                push_u64(buf, value);
+            }
             push_len(buf, samples_ns.len());
             for &ns in samples_ns {
                 push_u64(buf, ns);
@@ -266,8 +266,9 @@ pub fn encode_from_worker(buf: &mut Vec<u8>, message: &FromWorker) {
             peak_rss_bytes,
             error,
         } => {
-            push_u64(buf, *process_cpu_ns);
-            push_u64(buf, *peak_rss_bytes);
+            for value in [*process_cpu_ns, *peak_rss_bytes] {
+                push_u64(buf, value);
+            }
             match error {
                 None => buf.push(0),
                 Some(text) => {
