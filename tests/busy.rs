@@ -133,11 +133,12 @@ fn two_busy_processes_flag_every_point_and_a_quiet_sweep_is_not_flagged() {
     }
     assert!(
         loaded
+            .outcome
             .warnings
             .iter()
             .any(|w| w.starts_with("other processes used")),
         "{:?}",
-        loaded.warnings
+        loaded.outcome.warnings
     );
 
     // The quiet half holds only on a quiet machine (CI's is); on a machine that other jobs
@@ -154,11 +155,12 @@ fn two_busy_processes_flag_every_point_and_a_quiet_sweep_is_not_flagged() {
         }
         assert!(
             alone
+                .outcome
                 .warnings
                 .iter()
                 .all(|w| !w.starts_with("other processes")),
             "{:?}",
-            alone.warnings
+            alone.outcome.warnings
         );
         assert!(
             mean_other_cpus(&loaded) - mean_other_cpus(&alone) >= 0.5,

@@ -134,7 +134,7 @@ impl Session {
             Event::Point { point, .. } => run.points.push(point),
             Event::Finished(finished) => {
                 let result = SweepResult::from_run(run.preset.clone(), *finished);
-                run.status = RunStatus::ended(result.cancelled);
+                run.status = RunStatus::ended(result.outcome.cancelled);
                 run.points.clone_from(&result.points);
                 // Computed once here, not per frame: the fit is a small search.
                 run.recommendation = Some(model::recommend(&result, &options));
@@ -261,9 +261,8 @@ pub(crate) mod tests {
                 points: result.points.clone(),
                 error: None,
             }],
-            cancelled: result.cancelled,
-            started_unix_s: result.started_unix_s,
-            duration_s: result.duration_s,
+            preset: (),
+            outcome: result.outcome.clone(),
         }))
     }
 
@@ -300,14 +299,14 @@ pub(crate) mod tests {
             vec![point(1, 11.0), point(2, 20.0)],
             WorkloadSpec::Cpu { compute_us: 10 },
         );
-        result.cancelled = true;
+        result.outcome.cancelled = true;
         session.apply(id, finished(&result));
         let run = session.get(id).unwrap();
         assert_eq!(run.status, RunStatus::Stopped);
         // (Compared by thread counts: the made-up points hold NaN, which equals nothing.)
         let threads = |points: &[Point]| points.iter().map(|p| p.threads).collect::<Vec<_>>();
         assert_eq!(threads(&run.points), [1, 2]);
-        assert!(run.result.as_ref().is_some_and(|r| r.cancelled));
+        assert!(run.result.as_ref().is_some_and(|r| r.outcome.cancelled));
         assert!(run.recommendation.is_some());
         assert!(session.remove(id));
     }

@@ -131,7 +131,7 @@ impl ComparisonData {
                 self.machine = Some(result.machine.clone());
                 self.thread_counts.clone_from(&result.thread_counts);
                 self.series.clone_from(&result.series);
-                self.status = RunStatus::ended(result.cancelled);
+                self.status = RunStatus::ended(result.outcome.cancelled);
                 self.progress = None;
                 self.result = Some(result);
             }
@@ -517,7 +517,10 @@ fn compare_ui(
         .resizable(true)
         .default_size(300.0)
         .show(ui, |ui| {
-            let warnings = data.result.as_ref().map_or(&[][..], |r| &r.warnings[..]);
+            let warnings = data
+                .result
+                .as_ref()
+                .map_or(&[][..], |r| &r.outcome.warnings[..]);
             compare_ui::series_list_ui(ui, data.chart(), warnings);
         });
     egui::Panel::bottom("compare_table_panel")
@@ -718,7 +721,7 @@ fn setup_ui(
                     let seconds = data
                         .as_ref()
                         .and_then(|d| d.result.as_ref())
-                        .map_or(0.0, |r| r.duration_s);
+                        .map_or(0.0, |r| r.outcome.duration_s);
                     ui.weak(format!("Finished in {seconds:.0} s."));
                 }
                 _ => {}

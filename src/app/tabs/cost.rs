@@ -286,9 +286,13 @@ impl Tab for CostTab {
             ui.weak(format!(
                 "Rust thread stack: {} reserved · {} on {} logical CPUs{}",
                 format::bytes(result.thread_stack_bytes),
-                format::seconds_left(result.duration_s),
+                format::seconds_left(result.outcome.duration_s),
                 result.machine.logical_cpus,
-                if result.cancelled { " · stopped" } else { "" },
+                if result.outcome.cancelled {
+                    " · stopped"
+                } else {
+                    ""
+                },
             ));
         }
         ui.separator();
