@@ -130,7 +130,7 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     harness.run_ok();
     assert!(on_screen(&harness, "100%"));
     let result = data.result.as_ref().expect("the finished result");
-    assert!(!result.cancelled);
+    assert!(!result.outcome.cancelled);
 
     // Export, in the formats of `pooltune compare --format json|csv`, where the field says.
     let dir = tempfile::tempdir().unwrap();
@@ -153,7 +153,11 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some(compare::export::csv_columns().join(",").as_str())
+        Some(
+            pooltune::export::comparison_csv_columns()
+                .join(",")
+                .as_str()
+        )
     );
     let points: usize = result.series.iter().map(|s| s.points.len()).sum();
     assert_eq!(lines.count(), points);
@@ -264,7 +268,7 @@ fn stop_keeps_the_finished_points() {
     let data = harness.state().compare().data().unwrap().clone();
     assert_eq!(data.status, RunStatus::Stopped);
     let result = data.result.as_ref().unwrap();
-    assert!(result.cancelled);
+    assert!(result.outcome.cancelled);
     let measured: usize = data.series.iter().map(|s| s.points.len()).sum();
     assert!(
         (1..8 * data.series.len()).contains(&measured),

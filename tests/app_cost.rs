@@ -85,7 +85,7 @@ fn measured_costs_reach_the_table_and_the_plots() {
         ]
     );
     let result = tab.result.as_ref().expect("the finished result");
-    assert!(!result.cancelled);
+    assert!(!result.outcome.cancelled);
     assert!(result.python_threads.is_empty() && result.python_processes.is_empty());
     // What arrived live is what the result holds.
     assert_eq!(
@@ -157,7 +157,7 @@ fn measured_costs_reach_the_table_and_the_plots() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some(pooltune::cost::CSV_COLUMNS.join(",").as_str())
+        Some(pooltune::export::COST_CSV_COLUMNS.join(",").as_str())
     );
     assert_eq!(lines.count(), 3);
 }
@@ -222,7 +222,7 @@ fn stop_mid_run_leaves_no_worker_process() {
 
     let tab = harness.state().cost();
     let result = tab.result.as_ref().expect("a stopped run keeps its result");
-    assert!(result.cancelled);
+    assert!(result.outcome.cancelled);
     assert!(result.processes.len() < 4, "{:?}", result.processes);
     assert!(children().is_empty(), "left behind: {:?}", children());
     // Measure is back.

@@ -93,7 +93,7 @@ fn a_shipped_preset_runs_into_the_table_and_the_plot() {
     );
     assert_eq!(plots::latency_series(run, false, true).len(), 2);
     // The result is there to export.
-    assert!(run.result.as_ref().is_some_and(|r| !r.cancelled));
+    assert!(run.result.as_ref().is_some_and(|r| !r.outcome.cancelled));
 }
 
 #[test]
@@ -154,7 +154,7 @@ fn stop_keeps_the_finished_points() {
     );
     assert!(run.points.iter().all(|p| p.is_ok()));
     let result = run.result.as_ref().unwrap();
-    assert!(result.cancelled);
+    assert!(result.outcome.cancelled);
     assert_eq!(result.points, run.points);
     let first = format::rate(run.points[0].throughput_per_s);
     assert!(

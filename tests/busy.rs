@@ -67,7 +67,7 @@ fn preset() -> Preset {
 }
 
 fn sweep() -> SweepResult {
-    sweep::run_sweep(&preset(), &CancelToken::new(), &mut |_| {}).unwrap()
+    sweep::run(&preset(), &CancelToken::new(), &mut |_| {}).unwrap()
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn a_disturbed_trial_is_measured_again_and_counted_once() {
     let result = {
         let _spinners = Spinners::start(2);
         std::thread::sleep(Duration::from_millis(100));
-        sweep::run_sweep(&retrying, &CancelToken::new(), &mut |_| {}).unwrap()
+        sweep::run(&retrying, &CancelToken::new(), &mut |_| {}).unwrap()
     };
     for p in &result.points {
         // Two busy loops disturb the attempts: a disturbed trial is measured again (up to
@@ -133,11 +133,12 @@ fn two_busy_processes_flag_every_point_and_a_quiet_sweep_is_not_flagged() {
     }
     assert!(
         loaded
+            .outcome
             .warnings
             .iter()
             .any(|w| w.starts_with("other processes used")),
         "{:?}",
-        loaded.warnings
+        loaded.outcome.warnings
     );
 
     // The quiet half holds only on a quiet machine (CI's is); on a machine that other jobs
@@ -154,11 +155,12 @@ fn two_busy_processes_flag_every_point_and_a_quiet_sweep_is_not_flagged() {
         }
         assert!(
             alone
+                .outcome
                 .warnings
                 .iter()
                 .all(|w| !w.starts_with("other processes")),
             "{:?}",
-            alone.warnings
+            alone.outcome.warnings
         );
         assert!(
             mean_other_cpus(&loaded) - mean_other_cpus(&alone) >= 0.5,

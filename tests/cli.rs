@@ -256,7 +256,7 @@ fn every_shipped_preset_parses_validates_and_runs_a_short_sweep() {
         preset.sweep.tasks_per_trial = Some(4);
         preset.sweep.trial_ms = None;
         preset.sweep.warmup_ms = 0;
-        let result = sweep::run_sweep(&preset, &CancelToken::new(), &mut |_| {})
+        let result = sweep::run(&preset, &CancelToken::new(), &mut |_| {})
             .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
         assert_eq!(result.points.len(), 2);
         for point in &result.points {

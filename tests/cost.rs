@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use pooltune::cancel::CancelToken;
-use pooltune::cost::{self, CostEvent, CostSpec, IdleProcesses, PythonChoice, WorkerKind, procfs};
+use pooltune::cost::{self, CostSpec, Event, IdleProcesses, PythonChoice, WorkerKind, procfs};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -101,8 +101,7 @@ fn a_whole_run_measures_every_count_and_leaves_nothing_behind() {
         .clone()
         .map_or(PythonChoice::Skip, PythonChoice::Path);
     let mut events = Vec::new();
-    let result =
-        cost::run_cost(&spec(choice), &CancelToken::new(), &mut |e| events.push(e)).unwrap();
+    let result = cost::run(&spec(choice), &CancelToken::new(), &mut |e| events.push(e)).unwrap();
     assert!(descendants().is_empty(), "left behind: {:?}", descendants());
     let workers = |kind| -> Vec<usize> { result.entries(kind).iter().map(|c| c.workers).collect() };
     assert_eq!(workers(WorkerKind::RustThread), vec![1, 5]);
@@ -113,9 +112,9 @@ fn a_whole_run_measures_every_count_and_leaves_nothing_behind() {
     }
     let measured = events
         .iter()
-        .filter(|e| matches!(e, CostEvent::Measured { .. }))
+        .filter(|e| matches!(e, Event::Point { .. }))
         .count();
-    assert!(matches!(events.last(), Some(CostEvent::Finished(_))));
+    assert!(matches!(events.last(), Some(Event::Finished(_))));
     let Some(_) = python else {
         assert_eq!(measured, 4);
         return;
@@ -158,12 +157,11 @@ fn stop_ends_a_python_run_and_its_workers_at_once() {
     std::thread::Builder::new()
         .name("pooltune-test-cost".into())
         .spawn(move || {
-            let result = cost::run_cost(&spec, &cancel, &mut |event| {
+            let result = cost::run(&spec, &cancel, &mut |event| {
                 // Stop as soon as the Rust processes are measured: Python is starting its 30.
-                if let CostEvent::Measured {
-                    kind: WorkerKind::RustProcess,
-                    ..
-                } = event
+                // (A cost run's series are the worker kinds, in WorkerKind::ALL's order.)
+                if let Event::Point { series, .. } = event
+                    && WorkerKind::ALL[series] == WorkerKind::RustProcess
                 {
                     let stopper = stopper.clone();
                     let _ = std::thread::Builder::new()
@@ -252,7 +250,7 @@ fn cli_writes_the_documented_json_and_csv() {
     );
     let csv = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], cost::CSV_COLUMNS.join(","));
+    assert_eq!(lines[0], pooltune::export::COST_CSV_COLUMNS.join(","));
     assert!(lines[1].starts_with("rust_thread,,2,"), "{csv}");
     assert!(lines[2].starts_with("rust_process,,1,"), "{csv}");
 }

@@ -3,10 +3,11 @@
 //!
 //! The sweep, the comparison and the worker-cost run each start their engine on its own named
 //! thread and hand it a callback that sends events here; the tab drains them once a frame
-//! with [`RunHandle::poll`]. Generic over the event type for now: when the engine's single
-//! event enum lands, every tab holds a `RunHandle<engine::Event, _>`. This module never draws
-//! and never blocks the frame, except in `Drop`, which stops the run and waits for it so that
-//! no measuring thread (nor a child process it reaps) outlives the window.
+//! with [`RunHandle::poll`]. Every tab's events are the engine's one enum
+//! ([`crate::engine::Event`]; the worker cost's `cost::Event` is the same enum with its own
+//! payloads), so `E` is that enum and `T` what the engine's thread returns. This module
+//! never draws and never blocks the frame, except in `Drop`, which stops the run and waits
+//! for it so that no measuring thread (nor a child process it reaps) outlives the window.
 
 use std::thread::JoinHandle;
 use std::time::Instant;

@@ -6,16 +6,14 @@
 //! how pooltune shows, on the user's machine, what threads without a GIL do.
 //!
 //! - [`spec`]: the comparison preset's old path; the format itself is [`crate::spec`].
-//! - [`runner`]: [`run_compare`] / [`spawn_compare`] and the [`CompareEvent`]s they emit.
+//! - [`runner`]: [`run_comparison`] and the [`CompareOptions`] a run is started with.
 //! - [`result`]: [`ComparisonResult`] and the views (throughput, speedup, efficiency).
 //! - [`pyformat`]: the script's line format, parsed strictly.
 //! - [`python`]: finding, probing and running interpreters; no Python process outlives a run.
-//! - [`export`]: table, JSON and CSV.
 //!
 //! Like the rest of the engine, this module never imports egui: the GUI consumes the events
 //! and the result types.
 
-pub mod export;
 pub mod pyformat;
 pub mod python;
 pub mod result;
@@ -35,9 +33,7 @@ pub use result::{
     ComparisonResult, InterpreterInfo, Scaling, ScalingPoint, SeriesResult, baseline, efficiency,
     ideal_speedup, scaling, speedup,
 };
-pub use runner::{
-    CompareEvent, CompareOptions, SeriesInfo, run_compare, run_comparison, spawn_compare,
-};
+pub use runner::{CompareOptions, SeriesInfo, run_comparison};
 pub use spec::{
     AnyPreset, AnyPresetEntry, ComparisonPreset, PythonSetup, PythonTask, SeriesKind, SeriesSetup,
     SeriesSpec, list_any_presets, load, load_any, parse, parse_any, save, to_toml,

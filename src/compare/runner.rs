@@ -1,25 +1,22 @@
 //! Compare mode's entry points: a comparison is a plan of several series
 //! ([`crate::source::ComparisonPlan`]) run by the engine's interleaved loop
-//! ([`crate::engine::interleave`]: A, B, C, A, B, C per thread count). This module keeps
-//! [`run_compare`], [`spawn_compare`] and [`CompareEvent`] for the GUI until it is ported to
-//! [`crate::engine::Event`]; it never measures anything itself.
+//! ([`crate::engine::interleave`]: A, B, C, A, B, C per thread count): [`run_comparison`] on
+//! the calling thread, [`crate::engine::spawn_series`] with a [`ComparisonPlan`] on a named
+//! one; both report [`crate::engine::Event`]s. This module never measures anything itself.
 //!
 //! A series that fails (no interpreter, a crash, malformed output) is reported once with
-//! [`CompareEvent::SeriesFailed`], keeps the points it measured and is not run again; the
+//! [`crate::engine::Event::SeriesFailed`], keeps the points it measured and is not run again; the
 //! other series carry on. A Stop ends the run within milliseconds, Python processes included.
 
 use std::path::PathBuf;
-use std::thread::JoinHandle;
 
 use super::python;
 use super::result::ComparisonResult;
 use super::spec::ComparisonPreset;
 use crate::cancel::CancelToken;
 pub use crate::engine::SeriesInfo;
-use crate::engine::{self, Event, Progress};
+use crate::engine::{self, Event};
 use crate::error::EngineError;
-use crate::machine::MachineInfo;
-use crate::result::{Calibration, Point};
 use crate::source::ComparisonPlan;
 
 /// Choices made when a comparison is started rather than written in its file.
@@ -32,69 +29,6 @@ pub struct CompareOptions {
     pub free_threaded_python: Option<PathBuf>,
     /// How this front end's user gives an interpreter, for the advice in "not found" errors.
     pub advice: python::InterpreterAdvice,
-}
-
-// SHIM(issue 11): compare mode's own event enum, translated from engine::Event, until the
-// app consumes engine::Event directly.
-/// What a comparison reports while it runs.
-#[derive(Debug, Clone)]
-pub enum CompareEvent {
-    /// Interpreters are found and calibrated: what will run, and where.
-    Started {
-        /// The machine.
-        machine: MachineInfo,
-        /// The Rust series' calibration.
-        calibration: Calibration,
-        /// Thread counts, in the order they will run.
-        thread_counts: Vec<usize>,
-        /// Trials per thread count.
-        trials: u32,
-        /// One entry per series, in order, labelled as on the chart.
-        series: Vec<SeriesInfo>,
-    },
-    /// A warm-up or a trial of one series has finished.
-    Progress {
-        /// Index of the series being measured.
-        series: usize,
-        /// How far the whole comparison has got.
-        progress: Progress,
-    },
-    /// A series has measured one thread count (a Rust point may carry an `error`).
-    SeriesPoint {
-        /// Index of the series.
-        series: usize,
-        /// The point.
-        point: Point,
-    },
-    /// A series stopped for good (or never started); the message says why and what to do.
-    SeriesFailed {
-        /// Index of the series.
-        series: usize,
-        /// Why.
-        message: String,
-    },
-    /// The comparison is over (finished or stopped); the whole result.
-    Finished(Box<ComparisonResult>),
-}
-
-// SHIM(issue 11)
-/// The comparison's event for an engine event of `preset`'s run.
-fn compare_event(preset: &ComparisonPreset, event: Event) -> CompareEvent {
-    match event {
-        Event::Started(started) => CompareEvent::Started {
-            machine: started.machine,
-            calibration: started.calibration,
-            thread_counts: started.thread_counts,
-            trials: started.trials,
-            series: started.series,
-        },
-        Event::Progress { series, progress } => CompareEvent::Progress { series, progress },
-        Event::Point { series, point } => CompareEvent::SeriesPoint { series, point },
-        Event::SeriesFailed { series, message } => CompareEvent::SeriesFailed { series, message },
-        Event::Finished(run) => {
-            CompareEvent::Finished(Box::new(ComparisonResult::from_run(preset.clone(), *run)))
-        }
-    }
 }
 
 /// Runs a whole comparison on the calling thread through the engine, reporting the engine's
@@ -111,34 +45,6 @@ pub fn run_comparison(
     };
     let run = engine::run_series(&plan, cancel, emit)?;
     Ok(ComparisonResult::from_run(plan.preset, run))
-}
-
-// SHIM(issue 11): callers use run_comparison (or engine::run_series with a ComparisonPlan).
-/// Runs a whole comparison on the calling thread, reporting through `emit`. Returns the
-/// result, also sent as [`CompareEvent::Finished`]. A stopped comparison keeps its points.
-pub fn run_compare(
-    preset: &ComparisonPreset,
-    options: &CompareOptions,
-    cancel: &CancelToken,
-    emit: &mut dyn FnMut(CompareEvent),
-) -> Result<ComparisonResult, EngineError> {
-    run_comparison(preset, options, cancel, &mut |event| {
-        emit(compare_event(preset, event))
-    })
-}
-
-// SHIM(issue 11): callers use engine::spawn_series("pooltune-compare", ComparisonPlan, ...).
-/// Runs [`run_compare`] on a named background thread (`pooltune-compare`).
-pub fn spawn_compare(
-    preset: ComparisonPreset,
-    options: CompareOptions,
-    cancel: CancelToken,
-    mut emit: impl FnMut(CompareEvent) + Send + 'static,
-) -> Result<JoinHandle<Result<ComparisonResult, EngineError>>, EngineError> {
-    engine::named_thread("pooltune-compare", move || {
-        run_compare(&preset, &options, &cancel, &mut emit)
-    })
-    .map_err(EngineError::Spawn)
 }
 
 #[cfg(test)]

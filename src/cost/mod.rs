@@ -12,7 +12,6 @@
 mod processes;
 pub mod procfs;
 mod python;
-mod report;
 mod threads;
 
 use std::path::PathBuf;
@@ -25,7 +24,6 @@ pub use python::{
     Parser as PythonOutputParser, PythonInfo, Record as PythonRecord, SCRIPT as PYTHON_SCRIPT,
     find_python3,
 };
-pub use report::{CSV_COLUMNS, export};
 pub use threads::{IdleThreads, default_stack_bytes};
 
 use crate::cancel::CancelToken;
@@ -296,29 +294,6 @@ pub struct Plan {
 /// workers of one kind cost, its progress the measurements done out of those planned.
 pub type Event = engine::Event<Plan, WorkerCost, CostResult>;
 
-// SHIM(issue 11): the worker cost's own event enum, translated from [`Event`], until the
-// app consumes [`Event`] directly.
-/// What a worker-cost run reports while it runs.
-#[derive(Debug, Clone)]
-pub enum CostEvent {
-    /// The run has started; about this many measurements are planned.
-    Started {
-        /// [`CostSpec::planned_steps`].
-        planned: usize,
-    },
-    /// One N of one kind is measured.
-    Measured {
-        /// Which kind of worker.
-        kind: WorkerKind,
-        /// What N of them cost.
-        cost: WorkerCost,
-        /// Measurements done so far, this one included.
-        done: usize,
-    },
-    /// The run is over (finished or stopped); the whole result.
-    Finished(Box<CostResult>),
-}
-
 /// A worker-cost run that could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum CostError {
@@ -528,38 +503,6 @@ pub fn spawn(
     engine::spawn("pooltune-cost", CostRun::new(spec), cancel, emit)
 }
 
-// SHIM(issue 11)
-/// Turns the engine's events of a cost run into [`CostEvent`]s, counting measurements.
-fn cost_events(mut emit: impl FnMut(CostEvent)) -> impl FnMut(Event) {
-    let mut done = 0;
-    move |event| match event {
-        Event::Started(plan) => emit(CostEvent::Started {
-            planned: plan.planned,
-        }),
-        Event::Point { series, point } => {
-            done += 1;
-            emit(CostEvent::Measured {
-                kind: WorkerKind::ALL[series.min(WorkerKind::ALL.len() - 1)],
-                cost: point,
-                done,
-            });
-        }
-        Event::Finished(result) => emit(CostEvent::Finished(result)),
-        Event::Progress { .. } | Event::SeriesFailed { .. } => {}
-    }
-}
-
-// SHIM(issue 11): callers use cost::run and cost::Event.
-/// Runs the whole experiment on the calling thread, reporting through `emit`. A stopped run
-/// keeps what it measured. Python failing is not an error: it is noted in `python_error`.
-pub fn run_cost(
-    spec: &CostSpec,
-    cancel: &CancelToken,
-    emit: &mut dyn FnMut(CostEvent),
-) -> Result<CostResult, CostError> {
-    run(spec, cancel, &mut cost_events(emit))
-}
-
 /// One sentence per entry whose memory could not be measured cleanly, and one per entry
 /// whose figures leave some reused thread stacks out.
 pub fn cost_warnings(result: &CostResult) -> Vec<String> {
@@ -579,16 +522,6 @@ pub fn cost_warnings(result: &CostResult) -> Vec<String> {
         }
     }
     warnings
-}
-
-// SHIM(issue 11): callers use cost::spawn and cost::Event.
-/// Runs [`run_cost`] on a named background thread (`pooltune-cost`).
-pub fn spawn_cost(
-    spec: CostSpec,
-    cancel: CancelToken,
-    emit: impl FnMut(CostEvent) + Send + 'static,
-) -> Result<JoinHandle<Result<CostResult, CostError>>, CostError> {
-    spawn(spec, cancel, cost_events(emit))
 }
 
 /// The `q` quantile of sorted values by the nearest-rank method (the smallest value with at

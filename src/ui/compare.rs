@@ -15,9 +15,8 @@ use eframe::egui;
 use egui::{Grid, RichText, ScrollArea, Ui};
 use egui_plot::{Legend, Line, LineStyle, Plot, VLine};
 
-use crate::compare::{
-    self, ComparisonPreset, InterpreterInfo, Scaling, ScalingPoint, SeriesKind, SeriesSetup,
-};
+use crate::compare::{self, ComparisonPreset, Scaling, ScalingPoint, SeriesSetup};
+use crate::engine::SeriesResult;
 use crate::machine::MachineInfo;
 use crate::preset::TrialLength;
 use crate::result::Point;
@@ -81,31 +80,10 @@ impl CompareView {
     }
 }
 
-/// One series as the tab shows it: what the engine announced, then its points as they come.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesView {
-    /// The legend, with the interpreter's version and GIL state for Python series.
-    pub label: String,
-    /// What the series is.
-    pub kind: SeriesKind,
-    /// The Python interpreter it runs on, when it is a Python series and one was found.
-    pub interpreter: Option<InterpreterInfo>,
-    /// The points received so far, in the order measured.
-    pub points: Vec<Point>,
-    /// Why the series stopped or never ran, as the engine said it.
-    pub error: Option<String>,
-}
-
-impl SeriesView {
-    /// Throughput, speedup and efficiency of the points so far (the engine's own arithmetic).
-    pub fn scaling(&self) -> Scaling {
-        compare::scaling(&self.points)
-    }
-}
-
 /// What the widgets draw of a comparison run: the machine (its CPU counts are marked), the
-/// thread counts planned and the series with their points so far. Borrowed from the Compare
-/// tab's store (`ComparisonData`).
+/// thread counts planned and the series with their points so far (the engine's own
+/// [`SeriesResult`], filled as its events arrive). Borrowed from the Compare tab's store
+/// (`ComparisonData`).
 #[derive(Debug, Clone, Copy)]
 pub struct ChartData<'a> {
     /// The machine, once the engine has started.
@@ -113,7 +91,7 @@ pub struct ChartData<'a> {
     /// Thread counts, in the order they run.
     pub thread_counts: &'a [usize],
     /// One entry per series, in the preset's order.
-    pub series: &'a [SeriesView],
+    pub series: &'a [SeriesResult],
 }
 
 impl ChartData<'_> {
@@ -141,7 +119,7 @@ impl ChartData<'_> {
 }
 
 /// `[threads, value]` of each measured point of a series in `view`, by thread count.
-pub fn view_series(series: &SeriesView, view: CompareView) -> Vec<[f64; 2]> {
+pub fn view_series(series: &SeriesResult, view: CompareView) -> Vec<[f64; 2]> {
     series
         .scaling()
         .points
@@ -154,7 +132,7 @@ pub fn view_series(series: &SeriesView, view: CompareView) -> Vec<[f64; 2]> {
 /// [`view_series`] split into the quiet points and the disturbed ones (other processes used
 /// the CPUs while they were measured), which are drawn hollow.
 pub fn view_series_by_disturbance(
-    series: &SeriesView,
+    series: &SeriesResult,
     view: CompareView,
 ) -> (Vec<[f64; 2]>, Vec<[f64; 2]>) {
     view_series(series, view).into_iter().partition(|[x, _]| {
@@ -207,7 +185,7 @@ pub fn cpu_markers(machine: &MachineInfo) -> Vec<(String, f64)> {
 /// The run's progress bar: which series at how many threads, and the time left.
 pub fn progress_ui(
     ui: &mut Ui,
-    series: &[SeriesView],
+    series: &[SeriesResult],
     progress: Option<&(usize, Progress, Instant)>,
     started: Instant,
     stopping: bool,
@@ -353,7 +331,7 @@ pub fn disturbed_line(point: &Point) -> String {
 
 /// The values of the view: one row per thread count, one column per series.
 pub fn table_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) {
-    let scalings: Vec<Scaling> = data.series.iter().map(SeriesView::scaling).collect();
+    let scalings: Vec<Scaling> = data.series.iter().map(SeriesResult::scaling).collect();
     ScrollArea::both()
         .id_salt("compare_table_scroll")
         .show(ui, |ui| {

@@ -168,15 +168,14 @@ fn preset_picker_ui(
                     match &entry.loaded {
                         Ok(preset) => {
                             let selected = preset.name == draft.preset.name;
-                            if ui
-                                .selectable_label(selected, preset.name.as_str())
-                                .on_hover_text(format!(
-                                    "{}\n({origin}: {})",
-                                    preset.description,
-                                    entry.path.display()
-                                ))
-                                .clicked()
-                            {
+                            let place = format!("{origin}: {}", entry.path.display());
+                            if preset_choice_ui(
+                                ui,
+                                selected,
+                                &preset.name,
+                                &preset.description,
+                                &place,
+                            ) {
                                 commands.push(ConfigAction::Load(entry.path.clone()));
                             }
                         }
@@ -339,6 +338,20 @@ fn kind_row(
             .response
     });
     kind
+}
+
+/// One entry of a preset picker: its name, with its description and where its file is
+/// (`place`) on hover. True when clicked.
+pub fn preset_choice_ui(
+    ui: &mut Ui,
+    selected: bool,
+    name: &str,
+    description: &str,
+    place: &str,
+) -> bool {
+    ui.selectable_label(selected, name)
+        .on_hover_text(format!("{description}\n({place})"))
+        .clicked()
 }
 
 fn workload_ui(ui: &mut Ui, workload: &mut WorkloadSpec, invalid: Option<&InvalidValue>) {

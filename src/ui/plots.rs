@@ -616,7 +616,7 @@ pub fn options_ui(ui: &mut egui::Ui, plot: &mut PlotOptions) {
 mod tests {
     use super::*;
     use crate::preset::{PoolSpec, Preset, SweepSpec, WorkloadSpec};
-    use crate::sweep::SweepEvent;
+    use crate::ui::session::tests::{finished, measured};
 
     fn point(threads: usize, throughput: f64, ci: f64) -> Point {
         let mut p = Point::failed(threads, "x");
@@ -647,7 +647,7 @@ mod tests {
             },
         });
         for p in points {
-            session.apply(id, SweepEvent::Point(p));
+            session.apply(id, measured(p));
         }
         session
     }
@@ -722,7 +722,7 @@ mod tests {
         let mut session = Session::default();
         let id = session.start(result.preset.clone());
         assert!(usl_series(&session.runs()[0], false).is_empty());
-        session.apply(id, SweepEvent::Finished(Box::new(result)));
+        session.apply(id, finished(&result));
         let run = &session.runs()[0];
         let recommendation = run.recommendation.as_ref().unwrap();
         assert_eq!(recommendation.recommended_threads, Some(20));

@@ -188,7 +188,10 @@ pub fn table_ui(
         ui.label(RichText::new(&run.name).color(run_color(run.id)).strong());
     });
     if let Some(recommendation) = &run.recommendation {
-        let warnings = run.result.as_ref().map_or(&[][..], |r| &r.warnings[..]);
+        let warnings = run
+            .result
+            .as_ref()
+            .map_or(&[][..], |r| &r.outcome.warnings[..]);
         let sentence = trust::with_warnings(warnings, &recommendation.explanation);
         ui.label(RichText::new(sentence).strong())
             .on_hover_text("The model's answer: the knee of the measured curve (the fewest threads within 5% of the best throughput), beside the formula N = N_cpu × U × (1 + W/C) (Goetz 2006) and the peak of the fitted scalability curve (Gunther's USL).");

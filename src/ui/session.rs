@@ -1,13 +1,14 @@
 //! The runs of this session: every sweep started from the app, its points as they arrive,
 //! and how the user labelled and filtered it. The plots and the results table draw from here.
 //!
-//! Pure data: no egui, no threads, no I/O. The app feeds it the engine's [`SweepEvent`]s; when a
-//! sweep ends, the model's answer for it (`crate::model`) is kept beside its points.
+//! Pure data: no egui, no threads, no I/O. The app feeds it the engine's [`Event`]s (a sweep
+//! is a run of one series); when a sweep ends, the model's answer for it (`crate::model`) is
+//! kept beside its points.
 
+use crate::engine::Event;
 use crate::model::{self, Bound, ModelOptions, Recommendation};
 use crate::preset::Preset;
 use crate::result::{Point, SweepResult};
-use crate::sweep::SweepEvent;
 
 /// Where a run stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,15 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// How a run that has sent its result stands: stopped when it was cancelled.
+    pub fn ended(cancelled: bool) -> RunStatus {
+        if cancelled {
+            RunStatus::Stopped
+        } else {
+            RunStatus::Finished
+        }
+    }
+
     /// A word for the runs list.
     pub fn label(&self) -> &str {
         match self {
@@ -111,27 +121,25 @@ impl Session {
             .unwrap_or_else(|| base.to_owned())
     }
 
-    /// Applies an engine event to run `id`.
-    pub fn apply(&mut self, id: u64, event: SweepEvent) {
+    /// Applies an engine event of run `id`'s sweep (its one series; a sweep's failures are
+    /// failed points, so `SeriesFailed` and `Progress` change nothing here).
+    pub fn apply(&mut self, id: u64, event: Event) {
         let options = self.model_options;
         let Some(run) = self.get_mut(id) else {
             return;
         };
         match event {
-            SweepEvent::Started { thread_counts, .. } => run.planned_threads = thread_counts,
-            SweepEvent::Progress(_) => {}
-            SweepEvent::Point(point) => run.points.push(point),
-            SweepEvent::Finished(result) => {
-                run.status = if result.cancelled {
-                    RunStatus::Stopped
-                } else {
-                    RunStatus::Finished
-                };
+            Event::Started(started) => run.planned_threads = started.thread_counts,
+            Event::Progress { .. } | Event::SeriesFailed { .. } => {}
+            Event::Point { point, .. } => run.points.push(point),
+            Event::Finished(finished) => {
+                let result = SweepResult::from_run(run.preset.clone(), *finished);
+                run.status = RunStatus::ended(result.outcome.cancelled);
                 run.points.clone_from(&result.points);
                 // Computed once here, not per frame: the fit is a small search.
                 run.recommendation = Some(model::recommend(&result, &options));
                 run.bound = model::bound(&result);
-                run.result = Some(*result);
+                run.result = Some(result);
             }
         }
     }
@@ -228,10 +236,35 @@ impl Session {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::engine::RunResult;
     use crate::model::fixtures::ok_point as point;
     use crate::preset::{PoolSpec, SweepSpec, WorkloadSpec};
+    use crate::spec::SeriesKind;
+
+    /// The engine's point event of a sweep (its series 0).
+    pub(crate) fn measured(point: Point) -> Event {
+        Event::Point { series: 0, point }
+    }
+
+    /// The engine's last event of a sweep that produced `result`.
+    pub(crate) fn finished(result: &SweepResult) -> Event {
+        Event::Finished(Box::new(RunResult {
+            machine: result.machine.clone(),
+            calibration: result.calibration.clone(),
+            thread_counts: result.points.iter().map(|p| p.threads).collect(),
+            series: vec![crate::engine::SeriesResult {
+                label: result.preset.name.clone(),
+                kind: SeriesKind::Rust,
+                interpreter: None,
+                points: result.points.clone(),
+                error: None,
+            }],
+            preset: (),
+            outcome: result.outcome.clone(),
+        }))
+    }
 
     fn preset(name: &str) -> Preset {
         Preset {
@@ -256,7 +289,7 @@ mod tests {
     fn points_arrive_then_the_result_replaces_them() {
         let mut session = Session::default();
         let id = session.start(preset("a"));
-        session.apply(id, SweepEvent::Point(point(1, 10.0)));
+        session.apply(id, measured(point(1, 10.0)));
         assert_eq!(session.get(id).unwrap().points.len(), 1);
         assert_eq!(session.get(id).unwrap().status, RunStatus::Running);
         // A running run cannot be removed.
@@ -266,14 +299,14 @@ mod tests {
             vec![point(1, 11.0), point(2, 20.0)],
             WorkloadSpec::Cpu { compute_us: 10 },
         );
-        result.cancelled = true;
-        session.apply(id, SweepEvent::Finished(Box::new(result.clone())));
+        result.outcome.cancelled = true;
+        session.apply(id, finished(&result));
         let run = session.get(id).unwrap();
         assert_eq!(run.status, RunStatus::Stopped);
         // (Compared by thread counts: the made-up points hold NaN, which equals nothing.)
         let threads = |points: &[Point]| points.iter().map(|p| p.threads).collect::<Vec<_>>();
         assert_eq!(threads(&run.points), [1, 2]);
-        assert!(run.result.as_ref().is_some_and(|r| r.cancelled));
+        assert!(run.result.as_ref().is_some_and(|r| r.outcome.cancelled));
         assert!(run.recommendation.is_some());
         assert!(session.remove(id));
     }
@@ -286,12 +319,13 @@ mod tests {
             wait_us: 9000,
         };
         let finished = |session: &mut Session| {
-            let id = session.start(preset("a"));
             let result = crate::model::fixtures::result(
                 vec![point(1, 100.0), point(2, 200.0)],
                 blocking.clone(),
             );
-            session.apply(id, SweepEvent::Finished(Box::new(result)));
+            // The recommendation reads the workload of the preset the run was started with.
+            let id = session.start(result.preset.clone());
+            session.apply(id, finished(&result));
             id
         };
         let first = finished(&mut session);
@@ -337,8 +371,8 @@ mod tests {
     fn failed_points_are_not_plotted() {
         let mut session = Session::default();
         let id = session.start(preset("a"));
-        session.apply(id, SweepEvent::Point(point(1, 10.0)));
-        session.apply(id, SweepEvent::Point(Point::failed(2, "boom")));
+        session.apply(id, measured(point(1, 10.0)));
+        session.apply(id, measured(Point::failed(2, "boom")));
         let run = session.get(id).unwrap();
         assert_eq!(run.points.len(), 2);
         assert_eq!(run.measured_points().count(), 1);

@@ -5,8 +5,9 @@
 //! failed or could not start says why beside the chart.
 //!
 //! The tab holds its fields, the loaded comparison, the run ([`RunHandle`]) and its data
-//! ([`ComparisonData`]). The engine runs on its own named thread ([`compare::spawn_compare`])
-//! and sends [`CompareEvent`]s through a channel whose sender asks egui for a repaint.
+//! ([`ComparisonData`]). The engine runs on its own named thread ([`engine::spawn_series`]
+//! with a [`ComparisonPlan`]) and sends its [`Event`]s through a channel whose sender asks
+//! egui for a repaint.
 //! Drawing only edits text fields in place and pushes [`CompareCommand`]s; the shell applies
 //! them after the frame with [`CompareTab::run_cmd`], the only place that loads files or
 //! starts the engine. The widgets are in [`crate::ui::compare`].
@@ -21,30 +22,33 @@ use crate::app::command::{Command, CompareCommand, Reply};
 use crate::app::run::{RunEnd, RunHandle, RunStatus};
 use crate::app::tabs::{Tab, export_reply, write_export};
 use crate::compare::{
-    self, AnyPreset, CompareEvent, CompareOptions, ComparisonPreset, ComparisonResult,
-    python::InterpreterAdvice,
+    self, AnyPreset, CompareOptions, ComparisonPreset, ComparisonResult, python::InterpreterAdvice,
 };
+use crate::engine::{self, Event, Progress, RunResult, SeriesInfo, SeriesResult};
 use crate::error::EngineError;
 use crate::export::Format;
 use crate::machine::MachineInfo;
-use crate::sweep::Progress;
-use crate::ui::compare::{self as compare_ui, ChartData, CompareView, SeriesView};
+use crate::source::ComparisonPlan;
+use crate::ui::compare::{self as compare_ui, ChartData, CompareView};
 use crate::ui::{ExportTips, config, export_row, format};
 
 /// The comparison being measured.
-type CompareRun = RunHandle<CompareEvent, Result<ComparisonResult, EngineError>>;
+type CompareRun = RunHandle<Event, Result<RunResult, EngineError>>;
 
 /// The data of one comparison run, built from its events. Holds no egui.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComparisonData {
     /// The comparison's name.
     pub name: String,
+    /// The comparison as run: the engine's result is made a [`ComparisonResult`] of it.
+    /// None for a run of no comparison.
+    pub preset: Option<ComparisonPreset>,
     /// The machine, once the engine has started (its CPU counts are marked on the chart).
     pub machine: Option<MachineInfo>,
     /// Thread counts, in the order they run.
     pub thread_counts: Vec<usize>,
     /// One entry per series, in the preset's order.
-    pub series: Vec<SeriesView>,
+    pub series: Vec<SeriesResult>,
     /// The last progress report (which series, how far) and when it came.
     pub progress: Option<(usize, Progress, Instant)>,
     /// The whole result once the run is over.
@@ -60,6 +64,7 @@ impl ComparisonData {
     pub fn empty() -> ComparisonData {
         ComparisonData {
             name: String::new(),
+            preset: None,
             machine: None,
             thread_counts: Vec::new(),
             series: Vec::new(),
@@ -75,17 +80,18 @@ impl ComparisonData {
     pub fn new(preset: &ComparisonPreset) -> ComparisonData {
         ComparisonData {
             name: preset.name.clone(),
+            preset: Some(preset.clone()),
             machine: None,
             thread_counts: preset.thread_counts(),
             series: preset
                 .series
                 .iter()
-                .map(|spec| SeriesView {
-                    label: spec.label.clone(),
-                    kind: spec.kind,
-                    interpreter: None,
-                    points: Vec::new(),
-                    error: None,
+                .map(|spec| {
+                    unmeasured(SeriesInfo {
+                        label: spec.label.clone(),
+                        kind: spec.kind,
+                        interpreter: None,
+                    })
                 })
                 .collect(),
             progress: None,
@@ -96,62 +102,38 @@ impl ComparisonData {
     }
 
     /// Applies one event from the engine.
-    pub fn apply(&mut self, event: CompareEvent) {
+    pub fn apply(&mut self, event: Event) {
         match event {
-            CompareEvent::Started {
-                machine,
-                thread_counts,
-                series,
-                ..
-            } => {
-                self.machine = Some(machine);
-                self.thread_counts = thread_counts;
-                self.series = series
-                    .into_iter()
-                    .map(|info| SeriesView {
-                        label: info.label,
-                        kind: info.kind,
-                        interpreter: info.interpreter,
-                        points: Vec::new(),
-                        error: None,
-                    })
-                    .collect();
+            Event::Started(started) => {
+                self.machine = Some(started.machine);
+                self.thread_counts = started.thread_counts;
+                self.series = started.series.into_iter().map(unmeasured).collect();
             }
-            CompareEvent::Progress { series, progress } => {
+            Event::Progress { series, progress } => {
                 self.progress = Some((series, progress, Instant::now()));
             }
-            CompareEvent::SeriesPoint { series, point } => {
+            Event::Point { series, point } => {
                 if let Some(view) = self.series.get_mut(series) {
                     view.points.push(point);
                 }
             }
-            CompareEvent::SeriesFailed { series, message } => {
+            Event::SeriesFailed { series, message } => {
                 if let Some(view) = self.series.get_mut(series) {
                     view.error = Some(message);
                 }
             }
-            CompareEvent::Finished(result) => {
+            Event::Finished(run) => {
                 // The result is the engine's final word on every series.
+                let result = match &self.preset {
+                    Some(preset) => ComparisonResult::from_run(preset.clone(), *run),
+                    None => return,
+                };
                 self.machine = Some(result.machine.clone());
                 self.thread_counts.clone_from(&result.thread_counts);
-                self.series = result
-                    .series
-                    .iter()
-                    .map(|s| SeriesView {
-                        label: s.label.clone(),
-                        kind: s.kind,
-                        interpreter: s.interpreter.clone(),
-                        points: s.points.clone(),
-                        error: s.error.clone(),
-                    })
-                    .collect();
-                self.status = if result.cancelled {
-                    RunStatus::Stopped
-                } else {
-                    RunStatus::Finished
-                };
+                self.series.clone_from(&result.series);
+                self.status = RunStatus::ended(result.outcome.cancelled);
                 self.progress = None;
-                self.result = Some(*result);
+                self.result = Some(result);
             }
         }
     }
@@ -163,6 +145,17 @@ impl ComparisonData {
             thread_counts: &self.thread_counts,
             series: &self.series,
         }
+    }
+}
+
+/// A series as announced, before its first point.
+fn unmeasured(info: SeriesInfo) -> SeriesResult {
+    SeriesResult {
+        label: info.label,
+        kind: info.kind,
+        interpreter: info.interpreter,
+        points: Vec::new(),
+        error: None,
     }
 }
 
@@ -396,7 +389,7 @@ impl CompareTab {
             .as_ref()
             .and_then(|d| d.result.as_ref())
             .ok_or("This comparison has no result yet: wait until it finishes or stop it.")?;
-        write_export(path, compare::export::export(result, format))
+        write_export(path, crate::export::export(result, format))
     }
 
     /// Asks the running comparison to stop; its points are kept.
@@ -439,7 +432,11 @@ impl CompareTab {
         let mut data = ComparisonData::new(&comparison);
         let repaint = ctx.clone();
         let spawned = RunHandle::spawn(|cancel, sender| {
-            compare::spawn_compare(comparison, options, cancel, move |event| {
+            let plan = ComparisonPlan {
+                preset: comparison,
+                options,
+            };
+            engine::spawn_series("pooltune-compare", plan, cancel, move |event| {
                 let _ = sender.send(event);
                 repaint.request_repaint();
             })
@@ -457,7 +454,7 @@ impl CompareTab {
             return;
         };
         let ended = run.poll(|event| {
-            let finished = matches!(event, CompareEvent::Finished(_));
+            let finished = matches!(event, Event::Finished(_));
             data.apply(event);
             finished
         });
@@ -520,7 +517,10 @@ fn compare_ui(
         .resizable(true)
         .default_size(300.0)
         .show(ui, |ui| {
-            let warnings = data.result.as_ref().map_or(&[][..], |r| &r.warnings[..]);
+            let warnings = data
+                .result
+                .as_ref()
+                .map_or(&[][..], |r| &r.outcome.warnings[..]);
             compare_ui::series_list_ui(ui, data.chart(), warnings);
         });
     egui::Panel::bottom("compare_table_panel")
@@ -579,15 +579,14 @@ fn setup_ui(
             .show_ui(ui, |ui| {
                 for choice in presets.iter() {
                     let is_selected = comparison.as_ref().is_some_and(|c| c.name == choice.name);
-                    if ui
-                        .selectable_label(is_selected, choice.name.as_str())
-                        .on_hover_text(format!(
-                            "{}\n({})",
-                            choice.description,
-                            choice.path.display()
-                        ))
-                        .clicked()
-                    {
+                    let place = choice.path.display().to_string();
+                    if config::preset_choice_ui(
+                        ui,
+                        is_selected,
+                        &choice.name,
+                        &choice.description,
+                        &place,
+                    ) {
                         commands.push(CompareCommand::Load(choice.path.clone()));
                     }
                 }
@@ -722,7 +721,7 @@ fn setup_ui(
                     let seconds = data
                         .as_ref()
                         .and_then(|d| d.result.as_ref())
-                        .map_or(0.0, |r| r.duration_s);
+                        .map_or(0.0, |r| r.outcome.duration_s);
                     ui.weak(format!("Finished in {seconds:.0} s."));
                 }
                 _ => {}
@@ -803,8 +802,8 @@ impl Tab for CompareTab {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::SeriesInfo;
     use crate::compare::SeriesKind;
+    use crate::engine::Started;
     use crate::model::fixtures::ok_point as point;
     use crate::result::Calibration;
     use crate::ui::compare::tests::machine;
@@ -812,7 +811,7 @@ mod tests {
 
     fn data() -> ComparisonData {
         let mut d = ComparisonData::empty();
-        d.apply(CompareEvent::Started {
+        d.apply(Event::Started(Box::new(Started {
             machine: machine(2, 4),
             calibration: Calibration {
                 spin_units_per_us: 1.0,
@@ -832,22 +831,22 @@ mod tests {
                     interpreter: None,
                 },
             ],
-        });
+        })));
         d
     }
 
     #[test]
     fn points_arrive_per_series_and_failures_stay_with_their_series() {
         let mut d = data();
-        d.apply(CompareEvent::SeriesPoint {
+        d.apply(Event::Point {
             series: 0,
             point: point(1, 100.0),
         });
-        d.apply(CompareEvent::SeriesPoint {
+        d.apply(Event::Point {
             series: 0,
             point: point(2, 180.0),
         });
-        d.apply(CompareEvent::SeriesFailed {
+        d.apply(Event::SeriesFailed {
             series: 1,
             message: "python3 was not found".into(),
         });
@@ -876,7 +875,7 @@ mod tests {
         busy.other_cpu_utilization = 0.96;
         busy.retried_trials = 1;
         for p in [point(1, 100.0), busy.clone(), point(4, 300.0)] {
-            d.apply(CompareEvent::SeriesPoint {
+            d.apply(Event::Point {
                 series: 0,
                 point: p,
             });
@@ -894,7 +893,7 @@ mod tests {
     fn ideal_lines_run_from_the_baseline_to_the_last_thread_count() {
         let mut d = data();
         assert!(ideal_line(d.chart(), CompareView::Speedup).is_empty());
-        d.apply(CompareEvent::SeriesPoint {
+        d.apply(Event::Point {
             series: 0,
             point: point(1, 100.0),
         });

@@ -4,7 +4,7 @@
 //! [`crate::ui::cost`].
 //!
 //! Nothing is measured here. [`CostTab::start`] hands a [`crate::cost::CostSpec`] to the
-//! engine's own named thread ([`cost::spawn_cost`]) and is called only from
+//! engine's own named thread ([`cost::spawn`], reporting [`cost::Event`]s) and is called only from
 //! [`CostTab::run_cmd`], after the frame is drawn. Dropping the tab stops the run and waits
 //! for it ([`RunHandle`]'s `Drop`), so no worker thread or process outlives the window.
 
@@ -18,14 +18,14 @@ use egui::{RichText, Ui};
 use crate::app::command::{Command, CostCommand, Reply};
 use crate::app::run::{RunEnd, RunHandle};
 use crate::app::tabs::{Tab, export_reply, write_export};
-use crate::cost::{self, CostError, CostEvent, CostResult, WorkerCost, WorkerKind};
+use crate::cost::{self, CostError, CostResult, Event, WorkerCost, WorkerKind};
 use crate::export::Format;
 use crate::ui::cost::{self as cost_ui, CostDraft};
 use crate::ui::{ExportTips, export_row, format};
 
 /// A run being measured.
 struct CostRun {
-    handle: RunHandle<CostEvent, Result<CostResult, CostError>>,
+    handle: RunHandle<Event, Result<CostResult, CostError>>,
     /// True while Rust threads are measured: the window does not repaint then (see
     /// [`CostTab::start`]).
     still: Arc<AtomicBool>,
@@ -89,7 +89,7 @@ impl CostTab {
             .result
             .as_ref()
             .ok_or("There is no worker-cost result yet: wait until the run finishes or stop it.")?;
-        write_export(path, cost::export(result, format))
+        write_export(path, crate::export::export(result, format))
     }
 
     /// Starts a run of the inputs; refused (with [`CostTab::error`] set) when they are invalid.
@@ -120,13 +120,19 @@ impl CostTab {
         let still = Arc::new(AtomicBool::new(thread_counts > 0));
         let still_in_engine = Arc::clone(&still);
         let spawned = RunHandle::spawn(|cancel, sender| {
-            cost::spawn_cost(spec, cancel, move |event| {
+            // Measurements done so far: each point follows a progress report counting it.
+            let mut done = 0;
+            cost::spawn(spec, cancel, move |event| {
                 let thread_phase = match &event {
-                    CostEvent::Started { .. } => true,
-                    CostEvent::Measured { kind, done, .. } => {
-                        *kind == WorkerKind::RustThread && *done < thread_counts
+                    Event::Started(_) => true,
+                    Event::Progress { series, progress } => {
+                        done = progress.steps_done;
+                        worker_kind(*series) == WorkerKind::RustThread && done < thread_counts
                     }
-                    CostEvent::Finished(_) => false,
+                    Event::Point { series, .. } => {
+                        worker_kind(*series) == WorkerKind::RustThread && done < thread_counts
+                    }
+                    Event::SeriesFailed { .. } | Event::Finished(_) => false,
                 };
                 // The window may already be gone when the last event is sent.
                 let _ = sender.send(event);
@@ -156,15 +162,16 @@ impl CostTab {
         };
         let (planned, measured, result) = (&mut self.planned, &mut self.measured, &mut self.result);
         let ended = run.handle.poll(|event| match event {
-            CostEvent::Started { planned: steps } => {
-                *planned = steps;
+            Event::Started(plan) => {
+                *planned = plan.planned;
                 false
             }
-            CostEvent::Measured { kind, cost, .. } => {
-                measured.push((kind, cost));
+            Event::Point { series, point } => {
+                measured.push((worker_kind(series), point));
                 false
             }
-            CostEvent::Finished(finished) => {
+            Event::Progress { .. } | Event::SeriesFailed { .. } => false,
+            Event::Finished(finished) => {
                 *result = Some(*finished);
                 true
             }
@@ -193,6 +200,11 @@ impl CostTab {
     pub fn python_error(&self) -> Option<&str> {
         self.result.as_ref()?.python_error.as_deref()
     }
+}
+
+/// The worker kind of a cost event's `series` (its index in [`WorkerKind::ALL`]).
+fn worker_kind(series: usize) -> WorkerKind {
+    WorkerKind::ALL[series.min(WorkerKind::ALL.len() - 1)]
 }
 
 impl Tab for CostTab {
@@ -274,9 +286,13 @@ impl Tab for CostTab {
             ui.weak(format!(
                 "Rust thread stack: {} reserved · {} on {} logical CPUs{}",
                 format::bytes(result.thread_stack_bytes),
-                format::seconds_left(result.duration_s),
+                format::seconds_left(result.outcome.duration_s),
                 result.machine.logical_cpus,
-                if result.cancelled { " · stopped" } else { "" },
+                if result.outcome.cancelled {
+                    " · stopped"
+                } else {
+                    ""
+                },
             ));
         }
         ui.separator();

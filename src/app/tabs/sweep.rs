@@ -4,7 +4,7 @@
 //!
 //! The tab holds the configuration being edited, the plot settings, the session's runs
 //! ([`Session`]) and the sweep being measured ([`RunHandle`]). The engine runs on its own
-//! named thread ([`sweep::spawn_sweep`]); its events repaint the window when a point arrives.
+//! named thread ([`engine::spawn_series`], the preset its one series); its events repaint the window when a point arrives.
 //! Drawing only edits fields in place and returns [`Command`]s; [`SweepTab::run_cmd`], called
 //! by the shell after the frame, is the only place that loads or saves a preset, writes an
 //! export or starts the engine.
@@ -18,11 +18,10 @@ use egui::{RichText, Ui};
 use crate::app::command::{Command, ConfigAction, Reply, RunsAction, SweepCommand};
 use crate::app::run::{RunEnd, RunHandle};
 use crate::app::tabs::{Tab, export_reply, write_export};
+use crate::engine::{self, Event, Progress, RunResult};
 use crate::error::EngineError;
 use crate::export;
 use crate::preset::{self, InvalidValue, Preset, PresetEntry};
-use crate::result::SweepResult;
-use crate::sweep::{self, Progress, SweepEvent};
 use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths};
 use crate::ui::plots::{self, PlotOptions};
 use crate::ui::session::{RunStatus, Session};
@@ -35,7 +34,7 @@ pub const RUNNING_REPAINT: Duration = Duration::from_secs(1);
 /// The sweep being measured: its run in the session and its last progress report.
 struct SweepRun {
     run_id: u64,
-    handle: RunHandle<SweepEvent, Result<SweepResult, EngineError>>,
+    handle: RunHandle<Event, Result<RunResult, EngineError>>,
     progress: Option<(Progress, Instant)>,
 }
 
@@ -181,11 +180,11 @@ impl SweepTab {
         let run_id = self.session.start(preset.clone());
         let repaint = ctx.clone();
         let spawned = RunHandle::spawn(|cancel, sender| {
-            sweep::spawn_sweep(preset, cancel, move |event| {
+            engine::spawn_series("pooltune-sweep", preset, cancel, move |event| {
                 // A point or the end is drawn at once; progress (a step every trial, several a
                 // second) waits for the next repaint within RUNNING_REPAINT, so that drawing
                 // does not multiply with the engine's pace.
-                let urgent = !matches!(event, SweepEvent::Progress(_));
+                let urgent = !matches!(event, Event::Progress { .. });
                 // The window may already be gone when the last event is sent.
                 let _ = sender.send(event);
                 if urgent {
@@ -260,12 +259,12 @@ impl SweepTab {
         let run_id = run.run_id;
         let progress = &mut run.progress;
         let ended = run.handle.poll(|event| match event {
-            SweepEvent::Progress(p) => {
+            Event::Progress { progress: p, .. } => {
                 *progress = Some((p, Instant::now()));
                 false
             }
             event => {
-                let finished = matches!(event, SweepEvent::Finished(_));
+                let finished = matches!(event, Event::Finished(_));
                 session.apply(run_id, event);
                 finished
             }
