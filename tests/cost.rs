@@ -179,7 +179,7 @@ fn stop_ends_a_python_run_and_its_workers_at_once() {
         .recv_timeout(Duration::from_secs(60))
         .expect("a stopped run must end")
         .unwrap();
-    assert!(result.cancelled);
+    assert!(result.outcome.cancelled);
     assert!(
         result.python_processes.len() < 3,
         "{:?}",

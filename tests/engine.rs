@@ -446,7 +446,7 @@ fn a_stopped_sweep_keeps_its_finished_points() {
     })
     .unwrap();
     let stopped_after = cancelled_at.lock().unwrap().unwrap().elapsed();
-    assert!(result.cancelled);
+    assert!(result.outcome.cancelled);
     let threads: Vec<usize> = result.points.iter().map(|p| p.threads).collect();
     assert_eq!(threads, vec![1, 2]);
     assert!(result.points.iter().all(Point::is_ok));
@@ -470,7 +470,7 @@ fn stopping_mid_point_drops_only_that_point() {
         _ => {}
     })
     .unwrap();
-    assert!(result.cancelled);
+    assert!(result.outcome.cancelled);
     assert_eq!(result.points.len(), 1);
     assert_eq!(result.points[0].threads, 1);
 }
@@ -598,7 +598,7 @@ fn file_io_removes_its_directory_even_when_stopped() {
         }
     })
     .unwrap();
-    assert!(stopped.cancelled && stopped.points.is_empty());
+    assert!(stopped.outcome.cancelled && stopped.points.is_empty());
     assert!(
         folder_seen,
         "no file_io folder while the point ran: nothing checked"
@@ -782,7 +782,7 @@ fn series_take_turns_at_each_thread_count() {
         ..ScriptedPlan::new()
     };
     let (result, events) = run_scripted(&plan, &CancelToken::new());
-    assert!(!result.cancelled);
+    assert!(!result.outcome.cancelled);
     assert_eq!(
         describe(&events),
         [
@@ -828,7 +828,7 @@ fn a_stop_ends_the_run_and_keeps_the_points() {
         ..ScriptedPlan::new()
     };
     let (result, events) = run_scripted(&plan, &CancelToken::new());
-    assert!(result.cancelled);
+    assert!(result.outcome.cancelled);
     assert_eq!(
         describe(&events),
         ["P A 1", "P B 1", "P C 1", "P A 2", "P B 2"]

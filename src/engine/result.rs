@@ -65,28 +65,6 @@ impl RunOutcome {
     }
 }
 
-// SHIM(issue 11): `result.cancelled`, `result.warnings`, ... for the app, the ui and
-// tests/app_*.rs (not this branch's files, being ported in parallel) while they move to
-// `result.outcome.cancelled`. Remove with their last use.
-macro_rules! outcome_fields_shim {
-    ([$($generics:tt)*] $result:ty) => {
-        impl<$($generics)*> std::ops::Deref for $result {
-            type Target = RunOutcome;
-            fn deref(&self) -> &RunOutcome {
-                &self.outcome
-            }
-        }
-        impl<$($generics)*> std::ops::DerefMut for $result {
-            fn deref_mut(&mut self) -> &mut RunOutcome {
-                &mut self.outcome
-            }
-        }
-    };
-}
-outcome_fields_shim!([P] RunResult<P>);
-outcome_fields_shim!([] crate::result::SweepResult);
-outcome_fields_shim!([] crate::cost::CostResult);
-
 impl<P> RunResult<P> {
     /// The same run, described by `preset` (its warnings kept).
     pub fn with_preset<Q>(self, preset: Q) -> RunResult<Q> {
