@@ -8,7 +8,7 @@
 
 use pooltune::cancel::CancelToken;
 use pooltune::model::{self, ModelOptions};
-use pooltune::preset;
+use pooltune::spec;
 use pooltune::sweep;
 
 fn main() {
@@ -39,8 +39,7 @@ fn high_thread_counts() {
              [pool]\nkind = \"{pool}\"\n\
              [sweep]\nthreads = [256, 1024, 4096]\ntrials = 3\ntrial_ms = 2000\nwarmup_ms = 200\n"
         );
-        let preset =
-            preset::parse(&text, std::path::Path::new("littles_law")).expect("valid preset");
+        let preset = spec::parse(&text, std::path::Path::new("littles_law")).expect("valid preset");
         let started = std::time::Instant::now();
         let result = sweep::run(&preset, &CancelToken::new(), &mut |_| {}).expect("sweep");
         let cells: Vec<String> = COUNTS
@@ -74,7 +73,7 @@ fn high_thread_counts() {
 /// The web-service preset against its bound and the formula.
 fn web_service() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/web-service.toml");
-    let preset = preset::load(&path).expect("shipped preset");
+    let preset = spec::load(&path).expect("shipped preset");
     let result = sweep::run(&preset, &CancelToken::new(), &mut |_| {}).expect("sweep");
     let rec = model::recommend(&result, &ModelOptions::default());
     let Some(bound) = model::bound(&result) else {

@@ -11,8 +11,8 @@ use std::time::Instant;
 use criterion::{Criterion, Throughput};
 use pooltune::cancel::{CancelToken, TrialStop};
 use pooltune::pool::{self, Pool, TrialPlan};
-use pooltune::preset::PoolSpec;
 use pooltune::source::in_process;
+use pooltune::spec::PoolSpec;
 use pooltune::workload::{self, Empty, TaskCtx, Workload, WorkloadFactory};
 use rayon::prelude::*;
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use pooltune::cancel::CancelToken;
 use pooltune::engine::{self, Event};
-use pooltune::preset::{PoolSpec, Preset, SharedStrategy, SweepSpec, WorkloadSpec};
+use pooltune::spec::{PoolSpec, Preset, SharedStrategy, SweepSpec, WorkloadSpec};
 
 fn workloads() -> Vec<WorkloadSpec> {
     vec![

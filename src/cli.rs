@@ -10,13 +10,15 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 
 use crate::cancel::CancelToken;
-use crate::compare::{self, AnyPreset, CompareOptions, ComparisonPreset};
 use crate::engine;
 use crate::error::PresetError;
 use crate::export::{self, Format};
 use crate::model::{self, ModelOptions};
-use crate::preset::{self, Preset};
+use crate::source::CompareOptions;
+use crate::spec::AnyPreset;
+use crate::spec::ComparisonPreset;
 use crate::spec::Experiment;
+use crate::spec::{self, Preset};
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -169,7 +171,7 @@ impl SweepOverrides {
         };
         experiment.sweep_mut().use_thread_list(list.clone());
         experiment
-            .check_values(preset::available_memory_bytes())
+            .check_values(spec::available_memory_bytes())
             .map_err(|invalid| CliError::Usage(format!("--threads: {invalid}")))
     }
 }
@@ -237,11 +239,11 @@ fn parse_utilization(text: &str) -> Result<f64, String> {
 }
 
 /// One count of `--threads` (sweep, compare). Only the syntax is checked here: the range (1
-/// to [`preset::MAX_THREADS`]) is checked with the rest of the preset, whose message names
+/// to [`spec::MAX_THREADS`]) is checked with the rest of the preset, whose message names
 /// `sweep.threads`. Negative numbers reach this parser (not clap's "unexpected argument"),
 /// so that `--threads -1` is told what is allowed.
 fn parse_thread_count(text: &str) -> Result<usize, String> {
-    parse_count(text, "a thread count", preset::MAX_THREADS, "1,2,4,8")
+    parse_count(text, "a thread count", spec::MAX_THREADS, "1,2,4,8")
 }
 
 /// The parser of one count of a list flag (`cost --threads`, `cost --processes`): `what` is
@@ -510,7 +512,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         * comparison.series.len()
         * (comparison.sweep.trials as usize + 1);
     let result = run_on_terminal(steps, true, |cancel, emit| {
-        compare::run_comparison(&comparison, &options, cancel, emit)
+        crate::sweep::run_comparison(&comparison, &options, cancel, emit)
     })?;
     let bytes = export::export(&result, args.run.output.format)?;
     args.run.output.write(&bytes, &result.outcome.warnings)?;
@@ -926,11 +928,11 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
 
 /// `pooltune presets`: sweep presets and comparisons, from the shipped and the user's folders.
 pub fn presets() -> Result<(), CliError> {
-    let entries = compare::list_any_presets();
+    let entries = crate::spec::list_any_presets();
     if entries.is_empty() {
         println!(
             "no presets found (looked in {})",
-            preset::shipped_presets_dir().display()
+            spec::shipped_presets_dir().display()
         );
         return Ok(());
     }
@@ -1008,7 +1010,7 @@ mod tests {
     #[test]
     fn the_progress_bar_starts_no_unnamed_thread() {
         let preset =
-            preset::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny.toml"))
+            spec::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny.toml"))
                 .unwrap();
         const NAME: &str = "pt-bar-check";
         let threads_named = |name: &str| {

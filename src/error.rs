@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::preset::InvalidValue;
+use crate::spec::InvalidValue;
 
 /// A preset that could not be read, parsed, validated or saved.
 #[derive(Debug, thiserror::Error)]

@@ -3,10 +3,10 @@
 //! N = N_cpu × U × (1 + W/C) and a fitted scalability curve.
 //!
 //! The engine (`spec`: the experiment files; `engine`: one run skeleton, one event enum and
-//! the interleaved loop over series; `source`: what a series measures; `workload`, `pool`,
-//! `sweep`, `compare`, `measure`, `monitor`, `model`, `cost`) never imports egui: the same
-//! engine serves the CLI (`cli`), the desktop app
-//! (`app`, `ui`, behind the `gui` feature) and the tests. Data flows one way:
+//! the interleaved loop over series; `source`: what a series measures; `sweep`: the front
+//! doors of a sweep and a comparison; `workload`, `pool`, `child`, `measure`, `monitor`,
+//! `model`, `cost`) never imports egui: the same engine serves the CLI (`cli`), the desktop
+//! app (`app`, `ui`, behind the `gui` feature) and the tests. Data flows one way:
 //! experiment file (`spec`) → engine → events → stored results → drawing.
 
 #[cfg(feature = "gui")]
@@ -15,7 +15,6 @@ pub mod atomic_file;
 pub mod cancel;
 pub mod child;
 pub mod cli;
-pub mod compare;
 pub mod cost;
 pub mod engine;
 pub mod error;
@@ -35,6 +34,3 @@ pub mod trust;
 pub mod ui;
 pub mod words;
 pub mod workload;
-
-// SHIM(issue 11): `crate::preset::...` paths of the code not yet moved to `crate::spec`.
-pub use spec as preset;

@@ -46,9 +46,9 @@ fn open_app(cli: &Cli) -> Result<(), CliError> {
     }
     // A comparison file opens the Compare tab; a sweep preset the Sweep tab.
     let (preset, comparison) = match &cli.preset {
-        Some(path) => match pooltune::compare::load_any(path)? {
-            pooltune::compare::AnyPreset::Sweep(preset) => (Some(preset), None),
-            pooltune::compare::AnyPreset::Comparison(comparison) => (None, Some(comparison)),
+        Some(path) => match pooltune::spec::load_any(path)? {
+            pooltune::spec::AnyPreset::Sweep(preset) => (Some(preset), None),
+            pooltune::spec::AnyPreset::Comparison(comparison) => (None, Some(comparison)),
         },
         None => (None, None),
     };

@@ -7,12 +7,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::compare::result::ComparisonResult;
-use crate::compare::spec::SeriesSetup;
 use crate::measure::{ProcessUsage, children_cpu_ns};
 use crate::model::formula;
-use crate::preset::WorkloadSpec;
+use crate::result::comparison::ComparisonResult;
 use crate::result::{Point, SweepResult};
+use crate::spec::SeriesSetup;
+use crate::spec::WorkloadSpec;
 use crate::words::counted_usize;
 
 /// A point is disturbed when other processes used more than this many CPUs on average over its

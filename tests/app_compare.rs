@@ -16,7 +16,7 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use pooltune::app::{AppOptions, PooltuneApp};
-use pooltune::compare::{self, SeriesKind};
+use pooltune::spec::SeriesKind;
 use pooltune::ui::compare::{CompareView, view_series};
 use pooltune::ui::format;
 use pooltune::ui::session::RunStatus;
@@ -47,7 +47,7 @@ fn on_screen(harness: &Harness<'static, PooltuneApp>, text: &str) -> bool {
 fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     let mut harness = app();
     load(&mut harness, &tiny_path());
-    let tiny = compare::load(&tiny_path()).unwrap();
+    let tiny = pooltune::spec::load_comparison(&tiny_path()).unwrap();
     assert_eq!(harness.state().compare().comparison(), Some(&tiny));
     assert!(harness.state().compare().load_error().is_none());
 
@@ -167,7 +167,7 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
 fn a_comparison_is_saved_as_a_preset_and_remembered_across_restarts() {
     let mut harness = app();
     load(&mut harness, &tiny_path());
-    let tiny = compare::load(&tiny_path()).unwrap();
+    let tiny = pooltune::spec::load_comparison(&tiny_path()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mine.toml");
 
@@ -185,7 +185,7 @@ fn a_comparison_is_saved_as_a_preset_and_remembered_across_restarts() {
     let mut expected = tiny.clone();
     expected.sweep.threads = Some(vec![1, 3]);
     expected.sweep.threads_range = None;
-    assert_eq!(compare::load(&path).unwrap(), expected);
+    assert_eq!(pooltune::spec::load_comparison(&path).unwrap(), expected);
 
     // Thread counts that cannot run are not saved, and the file stays as it was.
     let before = std::fs::read(&path).unwrap();
@@ -369,7 +369,7 @@ fn a_missing_python_fails_its_series_plainly_and_the_rust_series_run() {
 
 #[test]
 fn a_comparison_given_at_start_opens_the_compare_tab_and_runs() {
-    let tiny = compare::load(&tiny_path()).unwrap();
+    let tiny = pooltune::spec::load_comparison(&tiny_path()).unwrap();
     let mut harness = app_with(AppOptions {
         comparison: Some(tiny.clone()),
         run_at_start: true,

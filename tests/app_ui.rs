@@ -13,7 +13,7 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use pooltune::app::{AppOptions, PooltuneApp};
-use pooltune::preset::{self, WorkloadSpec};
+use pooltune::spec::{self, WorkloadSpec};
 use pooltune::ui::format;
 use pooltune::ui::plots;
 use pooltune::ui::session::RunStatus;
@@ -46,7 +46,7 @@ fn a_shipped_preset_runs_into_the_table_and_the_plot() {
         .get_by_label("CPU-bound: 2 ms of computation")
         .click();
     harness.run_ok();
-    let shipped = preset::load(&manifest_dir().join("presets/cpu-bound.toml")).unwrap();
+    let shipped = spec::load(&manifest_dir().join("presets/cpu-bound.toml")).unwrap();
     assert_eq!(harness.state().draft().preset, shipped);
 
     shorten(&mut harness, "1, 2", 40);
@@ -251,7 +251,7 @@ fn saving_writes_a_preset_that_loads_back_equal() {
     harness.get_by_label("Save preset").click();
     harness.run_ok();
 
-    let saved = preset::load(&path).unwrap();
+    let saved = spec::load(&path).unwrap();
     let draft = harness.state().draft().checked(u64::MAX).unwrap();
     assert_eq!(saved, draft);
     assert!(saved.name.ends_with(" (mine)"), "{}", saved.name);
@@ -267,7 +267,7 @@ fn saving_writes_a_preset_that_loads_back_equal() {
     std::fs::remove_file(&path).unwrap();
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
     harness.run_ok();
-    assert_eq!(preset::load(&path).unwrap(), saved);
+    assert_eq!(spec::load(&path).unwrap(), saved);
 }
 
 #[test]

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use pooltune::cancel::CancelToken;
 use pooltune::measure::ProcessUsage;
-use pooltune::preset::{PoolSpec, Preset, SweepSpec, WorkloadSpec};
 use pooltune::result::SweepResult;
+use pooltune::spec::{PoolSpec, Preset, SweepSpec, WorkloadSpec};
 use pooltune::sweep;
 use pooltune::trust::{BusySampler, DISTURBED_MEAN_CPUS};
 

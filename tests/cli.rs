@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use pooltune::cancel::CancelToken;
-use pooltune::preset;
+use pooltune::spec;
 use pooltune::sweep;
 
 fn pooltune(args: &[&str]) -> Output {
@@ -243,8 +243,8 @@ fn every_shipped_preset_parses_validates_and_runs_a_short_sweep() {
     let files = shipped_sweep_presets();
     assert!(files.len() >= 7, "{files:?}");
     for file in files {
-        let mut preset = preset::load(Path::new(&file))
-            .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
+        let mut preset =
+            spec::load(Path::new(&file)).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
         assert!(
             !preset.description.is_empty(),
             "{}: no description",

@@ -12,14 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pooltune::cancel::{CancelToken, TrialStop};
-use pooltune::compare::SeriesKind;
 use pooltune::engine::{self, Event, Measured, PreparedSeries, Series, SeriesInfo, SeriesPlan};
 use pooltune::pool::{self, TrialFailure, TrialPlan};
-use pooltune::preset::{
-    self, Feeding, InvalidValue, PoolSpec, Preset, SharedStrategy, TrialLength, WorkloadSpec,
-};
 use pooltune::result::{Calibration, Point};
 use pooltune::source::in_process::{self, PointSetup};
+use pooltune::spec::SeriesKind;
+use pooltune::spec::{
+    self, Feeding, InvalidValue, PoolSpec, Preset, SharedStrategy, TrialLength, WorkloadSpec,
+};
 use pooltune::sweep;
 use pooltune::workload::{self, TaskCtx, Workload, WorkloadFactory};
 
@@ -341,7 +341,7 @@ fn shared_state_preset(strategy: SharedStrategy, pool: PoolSpec) -> Preset {
             updates_per_task: 500,
         },
         pool,
-        sweep: preset::SweepSpec {
+        sweep: spec::SweepSpec {
             threads: Some(vec![1, 4]),
             threads_range: None,
             trials: 3,
@@ -417,7 +417,7 @@ fn blocking_preset(threads: Vec<usize>) -> Preset {
             wait_us: 2000,
         },
         pool: PoolSpec::Rayon,
-        sweep: preset::SweepSpec {
+        sweep: spec::SweepSpec {
             threads: Some(threads),
             threads_range: None,
             trials: 3,
@@ -571,7 +571,7 @@ fn file_io_removes_its_directory_even_when_stopped() {
             fsync: false,
         },
         pool: PoolSpec::Rayon,
-        sweep: preset::SweepSpec {
+        sweep: spec::SweepSpec {
             threads: Some(vec![1, 2]),
             threads_range: None,
             trials: 3,

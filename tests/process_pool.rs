@@ -12,8 +12,8 @@ use pooltune::cancel::{CancelToken, TrialStop};
 use pooltune::cost::procfs;
 use pooltune::pool::process::{ProcessPool, WORKER_MODE_ARG};
 use pooltune::pool::{Pool as _, TrialFailure, TrialPlan, TrialRun, WorkloadSource};
-use pooltune::preset::{Feeding, WorkloadSpec};
 use pooltune::result::Calibration;
+use pooltune::spec::{Feeding, WorkloadSpec};
 use pooltune::workload::{Empty, Workload};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());

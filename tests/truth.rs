@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use pooltune::cancel::CancelToken;
-use pooltune::preset::{PoolSpec, TrialLength, WorkloadSpec};
 use pooltune::source::in_process::{self, PointSetup};
+use pooltune::spec::{PoolSpec, TrialLength, WorkloadSpec};
 use pooltune::workload;
 
 /// Two independent readings must agree. Little's law (L = λ·W): with every worker busy for

@@ -19,9 +19,9 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, TryRecvError};
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, ThemePreference, Ui};
 
-use crate::compare::ComparisonPreset;
 use crate::monitor::{History, Monitor, Sample};
-use crate::preset::{self, Preset, PresetEntry};
+use crate::spec::ComparisonPreset;
+use crate::spec::{self, Preset, PresetEntry};
 use crate::ui::config::{ConfigDraft, PresetPaths};
 use crate::ui::cost::CostDraft;
 use crate::ui::live;
@@ -249,7 +249,7 @@ impl PooltuneApp {
             cost: CostTab::new(cost, cost_export_path),
             live,
             notice: None,
-            available_memory: preset::available_memory_bytes(),
+            available_memory: spec::available_memory_bytes(),
             pixels_per_point: cc.egui_ctx.pixels_per_point(),
             shot: None,
             run_at_start: options.run_at_start,
@@ -314,7 +314,7 @@ impl PooltuneApp {
         PersistedState {
             theme: self.theme,
             plot: sweep.plot.clone(),
-            draft_toml: preset::to_toml(&sweep.draft.preset).unwrap_or_default(),
+            draft_toml: spec::to_toml(&sweep.draft.preset).unwrap_or_default(),
             threads_text: sweep.draft.threads_text.clone(),
             paths: sweep.paths.clone(),
             export_path: sweep.export_path.clone(),
@@ -1024,7 +1024,7 @@ mod tests {
     fn the_remembered_state_reads_back() {
         let state = PersistedState {
             theme: ThemePreference::Light,
-            draft_toml: preset::to_toml(&config::default_preset()).unwrap(),
+            draft_toml: spec::to_toml(&config::default_preset()).unwrap(),
             threads_text: "1, 2, x".into(),
             ..PersistedState::default()
         };

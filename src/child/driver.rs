@@ -385,7 +385,9 @@ pub(crate) mod tests {
     /// letting it pass without running: the unit tests' side of tests/common's
     /// `python_or_skip`.
     pub(crate) fn python_or_skip() -> Option<PathBuf> {
-        let found = crate::compare::python::find_on_path(crate::compare::python::DEFAULT_PYTHON);
+        let found = crate::source::python::script::find_on_path(
+            crate::source::python::script::DEFAULT_PYTHON,
+        );
         if found.is_none() {
             let required = std::env::var("POOLTUNE_REQUIRE_PYTHON").is_ok_and(|v| v == "1");
             assert!(

@@ -29,13 +29,13 @@ pub use threads::{IdleThreads, default_stack_bytes};
 use crate::cancel::CancelToken;
 use crate::engine::{self, RunOutcome, RunStart};
 use crate::machine::MachineInfo;
-use crate::preset::InvalidValue;
 use crate::result::nan_null;
+use crate::spec::InvalidValue;
 
 /// Bounds on what a worker-cost run may ask for.
 pub mod limits {
     /// Most threads in one N: the sweep's own limit.
-    pub const MAX_THREADS: usize = crate::preset::MAX_THREADS;
+    pub const MAX_THREADS: usize = crate::spec::MAX_THREADS;
     /// Most processes in one N: each idle pooltune process holds a few MiB of resident memory.
     pub const MAX_PROCESSES: usize = 512;
     /// Most values of N in one list.

@@ -69,7 +69,7 @@ pub enum Record {
 
 /// Finds `python3` on the `PATH`.
 pub fn find_python3() -> Option<PathBuf> {
-    crate::compare::python::find_on_path(crate::compare::python::DEFAULT_PYTHON)
+    crate::source::python::script::find_on_path(crate::source::python::script::DEFAULT_PYTHON)
 }
 
 /// Runs the script with `python` and reports each cost as it is parsed through `on_cost`.

@@ -18,11 +18,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub use result::{InterpreterInfo, RunOutcome, RunResult, SeriesResult};
 
 use crate::cancel::CancelToken;
-use crate::compare::spec::SeriesKind;
 use crate::error::EngineError;
 use crate::machine::MachineInfo;
-use crate::preset::InvalidValue;
 use crate::result::{Calibration, Point};
+use crate::spec::InvalidValue;
+use crate::spec::SeriesKind;
 
 /// What measuring one series at one thread count gave.
 #[derive(Debug, Clone, PartialEq)]

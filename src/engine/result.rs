@@ -1,5 +1,5 @@
 //! What the engine produces: one [`SeriesResult`] per series of a run, each with its
-//! [`Point`]s, held by one [`RunResult`]. A comparison's [`crate::compare::ComparisonResult`]
+//! [`Point`]s, held by one [`RunResult`]. A comparison's [`crate::result::comparison::ComparisonResult`]
 //! is this type with its preset (its JSON is this type's); a sweep's
 //! [`crate::result::SweepResult`] is made from the one-series case. Nothing here measures or
 //! draws.
@@ -8,12 +8,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::spec::SeriesKind;
 use crate::machine::MachineInfo;
 use crate::result::{Calibration, Point};
+use crate::spec::SeriesKind;
 
 /// A whole series run: where, what (`preset`: `()` as the engine hands it over, the
-/// comparison's preset in a [`crate::compare::ComparisonResult`]), with what calibration, and
+/// comparison's preset in a [`crate::result::comparison::ComparisonResult`]), with what calibration, and
 /// one result per series. The field order is the comparison JSON's key order: keep it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult<P = ()> {

@@ -3,8 +3,8 @@
 //! column names are the JSON field names.
 
 use super::{Exporter, number};
-use crate::compare::result::ComparisonResult;
 use crate::cost::{CostResult, WorkerKind};
+use crate::result::comparison::ComparisonResult;
 use crate::result::{Point, SweepResult};
 
 /// The columns of a sweep, in order; the names are the JSON field names.

@@ -1,11 +1,11 @@
 //! Results made up for the exporters' tests: a comparison of two series (one never ran) and a
 //! worker-cost result, on a fixed machine so that their bytes do not depend on the host.
 
-use crate::compare::result::{ComparisonResult, SeriesResult};
-use crate::compare::spec::{self, SeriesKind};
 use crate::cost::{CostResult, WorkerCost};
 use crate::machine::MachineInfo;
+use crate::result::comparison::{ComparisonResult, SeriesResult};
 use crate::result::{Calibration, Point};
+use crate::spec::{self, SeriesKind};
 
 /// A run that started at the epoch and took one second, not stopped, with no warnings.
 pub(crate) fn one_second_run() -> crate::engine::RunOutcome {
@@ -41,9 +41,9 @@ fn point(threads: usize, throughput: f64) -> Point {
 /// and a Python threads series that was not run (no `python3`).
 pub(crate) fn comparison() -> ComparisonResult {
     let text =
-        std::fs::read_to_string(crate::preset::shipped_presets_dir().join("compare-gil-cpu.toml"))
+        std::fs::read_to_string(crate::spec::shipped_presets_dir().join("compare-gil-cpu.toml"))
             .unwrap();
-    let preset = spec::parse(&text, std::path::Path::new("c.toml")).unwrap();
+    let preset = spec::parse_comparison(&text, std::path::Path::new("c.toml")).unwrap();
     ComparisonResult {
         machine: machine(),
         preset,

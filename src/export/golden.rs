@@ -6,11 +6,11 @@
 use std::path::PathBuf;
 
 use super::{Format, fixtures};
-use crate::compare::result::{ComparisonResult, SeriesResult};
-use crate::compare::spec::SeriesKind;
 use crate::cost::CostResult;
 use crate::model::fixtures::{WEB, result, web_points};
 use crate::result::Point;
+use crate::result::comparison::{ComparisonResult, SeriesResult};
+use crate::spec::SeriesKind;
 
 fn sweep() -> crate::result::SweepResult {
     let mut points = web_points();

@@ -6,10 +6,10 @@
 use serde::Serialize;
 
 use super::Exporter;
-use crate::compare::result::ComparisonResult;
 use crate::cost::CostResult;
 use crate::model::{self, ModelOptions, Recommendation};
 use crate::result::SweepResult;
+use crate::result::comparison::ComparisonResult;
 
 /// Writes the whole result (and a sweep's recommendation) as pretty JSON.
 #[derive(Debug, Clone, Copy, Default)]

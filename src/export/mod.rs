@@ -33,7 +33,7 @@ pub enum Format {
 }
 
 /// Turns a result of kind `R` (a [`crate::result::SweepResult`], a
-/// [`crate::compare::result::ComparisonResult`], a [`crate::cost::CostResult`]) into the
+/// [`crate::result::comparison::ComparisonResult`], a [`crate::cost::CostResult`]) into the
 /// bytes of one format.
 pub trait Exporter<R> {
     /// Serializes the result.
@@ -89,10 +89,10 @@ pub(crate) fn number(value: f64, decimals: usize) -> String {
 mod tests {
     use super::csv_format::CSV_COLUMNS;
     use super::*;
-    use crate::compare::result::ComparisonResult;
     use crate::cost::CostResult;
     use crate::model::fixtures::{WEB, result, web_points};
     use crate::result::SweepResult;
+    use crate::result::comparison::ComparisonResult;
 
     fn export_text(format: Format, model: ModelOptions) -> String {
         let bytes = exporter_with_model(format, model)

@@ -6,11 +6,11 @@
 use std::fmt::Write as _;
 
 use super::{Exporter, number};
-use crate::compare::result::{ComparisonResult, Scaling, SeriesResult};
 use crate::cost::{CostResult, WorkerKind};
 use crate::model::{self, ModelOptions, Recommendation};
-use crate::preset::TrialLength;
 use crate::result::SweepResult;
+use crate::result::comparison::{ComparisonResult, Scaling, SeriesResult};
+use crate::spec::TrialLength;
 use crate::trust;
 
 /// Writes an aligned table with a header that says what was run (and, for a sweep, the

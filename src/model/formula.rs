@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::preset::WorkloadSpec;
 use crate::result::Point;
+use crate::spec::WorkloadSpec;
 
 /// The time one task computes (C) and waits (W), in microseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

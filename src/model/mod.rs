@@ -61,8 +61,8 @@ pub fn sample_curve(f: impl Fn(f64) -> f64, from: f64, to: f64, samples: usize) 
 #[cfg(test)]
 pub(crate) mod fixtures {
     use crate::machine::MachineInfo;
-    use crate::preset::{PoolSpec, Preset, SweepSpec, WorkloadSpec};
     use crate::result::{Calibration, Point, SweepResult};
+    use crate::spec::{PoolSpec, Preset, SweepSpec, WorkloadSpec};
 
     /// The web-service preset's workload: C = 1 ms, W = 9 ms.
     pub(crate) const WEB: WorkloadSpec = WorkloadSpec::Blocking {

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::formula::{self, Bound, ComputeWait};
 use super::usl::{self, FitError, UslFit};
-use crate::preset::limits;
 use crate::result::{Point, SweepResult};
+use crate::spec::limits;
 use crate::stats;
 
 /// How far below the best measured throughput a thread count may be and still be recommended:

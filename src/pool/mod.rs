@@ -21,7 +21,7 @@ pub use process::{WORKER_MODE_ARG, run_worker_process};
 pub use recorder::{WorkerRecorder, new_histogram, record_ns};
 
 use crate::cancel::TrialStop;
-use crate::preset::PoolSpec;
+use crate::spec::PoolSpec;
 pub use crate::workload::WorkloadSource;
 use crate::workload::{Workload, WorkloadFactory};
 

@@ -12,14 +12,27 @@ pub mod in_process;
 pub mod python;
 
 use crate::cancel::CancelToken;
-use crate::compare::CompareOptions;
-use crate::compare::python::TrialShape;
-use crate::compare::spec::{ComparisonPreset, SeriesKind, SeriesSetup, SeriesSpec};
+use std::path::PathBuf;
+
 use crate::engine::{PreparedSeries, SeriesInfo, SeriesPlan};
-use crate::preset::{InvalidValue, Preset, SweepSpec};
 use crate::result::Calibration;
+use crate::source::python::script::TrialShape;
+use crate::spec::{ComparisonPreset, SeriesKind, SeriesSetup, SeriesSpec};
+use crate::spec::{InvalidValue, Preset, SweepSpec};
 
 use self::in_process::{InProcessSeries, PointSetup};
+
+/// Choices made when a comparison is started rather than written in its file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CompareOptions {
+    /// Interpreter for `python_threads` and `python_processes` series, over the preset's
+    /// `interpreter` and PATH (`pooltune compare --python`).
+    pub python: Option<PathBuf>,
+    /// Interpreter for `python_free_threaded` series (`--free-threaded-python`).
+    pub free_threaded_python: Option<PathBuf>,
+    /// How this front end's user gives an interpreter, for the advice in "not found" errors.
+    pub advice: python::script::InterpreterAdvice,
+}
 
 /// What building a run's series needs beyond each series' own spec.
 pub struct BuildContext<'a> {

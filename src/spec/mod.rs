@@ -767,14 +767,14 @@ mod tests {
         names.sort();
         assert!(names.len() >= 11);
         for path in names {
-            let (json, toml) = match crate::compare::load_any(&path).unwrap() {
-                crate::compare::AnyPreset::Sweep(preset) => (
+            let (json, toml) = match crate::spec::load_any(&path).unwrap() {
+                crate::spec::AnyPreset::Sweep(preset) => (
                     serde_json::to_string_pretty(&preset).unwrap(),
                     to_toml(&preset).unwrap(),
                 ),
-                crate::compare::AnyPreset::Comparison(comparison) => (
+                crate::spec::AnyPreset::Comparison(comparison) => (
                     serde_json::to_string_pretty(&comparison).unwrap(),
-                    crate::compare::to_toml(&comparison).unwrap(),
+                    crate::spec::comparison_to_toml(&comparison).unwrap(),
                 ),
             };
             let stem = path.file_stem().unwrap().to_string_lossy().into_owned();

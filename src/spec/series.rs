@@ -362,7 +362,7 @@ mod tests {
     use crate::error::PresetError;
     use crate::spec::test_files::{COMPARISON as GOOD, line_of, says};
     use crate::spec::{
-        self as preset, AnyPreset, ComparisonPreset, PresetKind, comparison_to_toml as to_toml,
+        self, AnyPreset, ComparisonPreset, PresetKind, comparison_to_toml as to_toml,
         load_comparison as load, parse_any, parse_comparison as parse,
     };
 
@@ -574,8 +574,8 @@ compute_us = 10
 threads = [1]
 tasks_per_trial = 10
 "#;
-        assert_eq!(preset::kind_of(GOOD), PresetKind::Comparison);
-        assert_eq!(preset::kind_of(sweep_text), PresetKind::Sweep);
+        assert_eq!(spec::kind_of(GOOD), PresetKind::Comparison);
+        assert_eq!(spec::kind_of(sweep_text), PresetKind::Sweep);
         let origin = Path::new("x.toml");
         assert!(matches!(
             parse_any(GOOD, origin),
@@ -585,7 +585,7 @@ tasks_per_trial = 10
             parse_any(sweep_text, origin),
             Ok(AnyPreset::Sweep(_))
         ));
-        let err = preset::parse(GOOD, origin).unwrap_err().to_string();
+        let err = spec::parse(GOOD, origin).unwrap_err().to_string();
         says(&err, &["pooltune compare", "x.toml:12:"]);
         let err = parse(sweep_text, origin).unwrap_err().to_string();
         assert!(err.contains("pooltune sweep"), "{err}");
@@ -602,7 +602,7 @@ tasks_per_trial = 10
 
     #[test]
     fn shipped_comparisons_parse() {
-        let dir = preset::shipped_presets_dir();
+        let dir = spec::shipped_presets_dir();
         for name in ["compare-gil-cpu.toml", "compare-gil-io.toml"] {
             let c = load(&dir.join(name)).unwrap_or_else(|err| panic!("{name}: {err}"));
             assert!(c.series.len() >= 4, "{name}");

@@ -6,7 +6,7 @@
 //! run and the progress bar. They draw a [`ChartData`], borrowed from the tab's store.
 //!
 //! Widgets only: nothing here loads a file, starts the engine or computes a view (speedup and
-//! efficiency come from [`compare::result::scaling`]). The app's Compare tab
+//! efficiency come from [`crate::result::comparison::scaling`]). The app's Compare tab
 //! (`app::tabs::compare`) holds the loaded comparison and the run.
 
 use std::time::Instant;
@@ -15,11 +15,14 @@ use eframe::egui;
 use egui::{Grid, RichText, ScrollArea, Ui};
 use egui_plot::{Legend, Line, LineStyle, Plot, VLine};
 
-use crate::compare::{self, ComparisonPreset, Scaling, ScalingPoint, SeriesSetup};
 use crate::engine::SeriesResult;
 use crate::machine::MachineInfo;
-use crate::preset::TrialLength;
 use crate::result::Point;
+use crate::result::comparison::Scaling;
+use crate::result::comparison::ScalingPoint;
+use crate::spec::ComparisonPreset;
+use crate::spec::SeriesSetup;
+use crate::spec::TrialLength;
 use crate::sweep::Progress;
 use crate::ui::plots::{self, run_color};
 use crate::ui::{config, format, progress};
@@ -156,7 +159,7 @@ pub fn ideal_line(data: ChartData<'_>, view: CompareView) -> Vec<[f64; 2]> {
         CompareView::Throughput => Vec::new(),
         CompareView::Speedup => ends
             .iter()
-            .map(|&n| [n as f64, compare::ideal_speedup(n, base)])
+            .map(|&n| [n as f64, crate::result::comparison::ideal_speedup(n, base)])
             .collect(),
         CompareView::Efficiency => ends.iter().map(|&n| [n as f64, 1.0]).collect(),
     }

@@ -8,7 +8,7 @@
 use eframe::egui;
 use egui::{ComboBox, DragValue, Grid, Response, RichText, Stroke, StrokeKind, Ui};
 
-use crate::preset::{
+use crate::spec::{
     Feeding, InvalidValue, PoolSpec, Preset, PresetEntry, RangeStep, SharedStrategy, SweepSpec,
     ThreadRange, WorkloadSpec,
 };
@@ -75,7 +75,7 @@ pub fn parse_threads(text: &str) -> Result<Vec<usize>, InvalidValue> {
 /// The built-in configuration used before any preset is chosen: a short CPU-bound sweep.
 pub fn default_preset() -> Preset {
     Preset {
-        schema_version: crate::preset::SCHEMA_VERSION,
+        schema_version: crate::spec::SCHEMA_VERSION,
         name: "CPU-bound: 1 ms of computation".to_owned(),
         description: "Pure computation; throughput stops growing at the core count.".to_owned(),
         workload: WorkloadSpec::Cpu { compute_us: 1000 },

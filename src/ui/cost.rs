@@ -15,7 +15,7 @@ use egui::{Color32, Grid, RichText, ScrollArea, TextEdit, Ui};
 use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, MarkerShape, Plot, Points};
 
 use crate::cost::{CostSpec, PythonChoice, WorkerCost, WorkerKind, limits};
-use crate::preset::InvalidValue;
+use crate::spec::InvalidValue;
 use crate::ui::format;
 
 /// Which Python the run measures besides Rust.

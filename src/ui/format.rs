@@ -118,7 +118,7 @@ pub fn peak_rss(p: &crate::result::Point) -> String {
 /// presets folder (or the current folder when there is none).
 pub fn default_preset_path(name: &str) -> std::path::PathBuf {
     let file = format!("{}.toml", slug(name));
-    match crate::preset::user_presets_dir() {
+    match crate::spec::user_presets_dir() {
         Some(dir) => dir.join(file),
         None => std::path::PathBuf::from(file),
     }

@@ -615,7 +615,7 @@ pub fn options_ui(ui: &mut egui::Ui, plot: &mut PlotOptions) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::preset::{PoolSpec, Preset, SweepSpec, WorkloadSpec};
+    use crate::spec::{PoolSpec, Preset, SweepSpec, WorkloadSpec};
     use crate::ui::session::tests::{finished, measured};
 
     fn point(threads: usize, throughput: f64, ci: f64) -> Point {

@@ -7,8 +7,8 @@
 
 use crate::engine::Event;
 use crate::model::{self, Bound, ModelOptions, Recommendation};
-use crate::preset::Preset;
 use crate::result::{Point, SweepResult};
+use crate::spec::Preset;
 
 /// Where a run stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -240,8 +240,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::engine::RunResult;
     use crate::model::fixtures::ok_point as point;
-    use crate::preset::{PoolSpec, SweepSpec, WorkloadSpec};
     use crate::spec::SeriesKind;
+    use crate::spec::{PoolSpec, SweepSpec, WorkloadSpec};
 
     /// The engine's point event of a sweep (its series 0).
     pub(crate) fn measured(point: Point) -> Event {

@@ -21,8 +21,8 @@ use std::sync::Arc;
 pub use compute::{Spinner, calibrate, calibrate_until};
 
 use crate::cancel::TrialStop;
-use crate::preset::WorkloadSpec;
 use crate::result::Calibration;
+use crate::spec::WorkloadSpec;
 
 /// What a task knows about where it runs.
 #[derive(Debug, Clone, Copy)]

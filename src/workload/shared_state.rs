@@ -10,7 +10,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crossbeam_utils::CachePadded;
 
 use super::{TaskCtx, Workload};
-use crate::preset::SharedStrategy;
+use crate::spec::SharedStrategy;
 
 /// Updates between two checks of the stop flag: at most a few milliseconds even for the
 /// slowest strategy under contention, so a Stop is seen quickly at any `updates_per_task`.

@@ -21,14 +21,16 @@ use egui::{ComboBox, RichText, Ui};
 use crate::app::command::{Command, CompareCommand, Reply};
 use crate::app::run::{RunEnd, RunHandle, RunStatus};
 use crate::app::tabs::{Tab, export_reply, write_export};
-use crate::compare::{
-    self, AnyPreset, CompareOptions, ComparisonPreset, ComparisonResult, python::InterpreterAdvice,
-};
 use crate::engine::{self, Event, Progress, RunResult, SeriesInfo, SeriesResult};
 use crate::error::EngineError;
 use crate::export::Format;
 use crate::machine::MachineInfo;
+use crate::result::comparison::ComparisonResult;
+use crate::source::CompareOptions;
 use crate::source::ComparisonPlan;
+use crate::source::python::script::InterpreterAdvice;
+use crate::spec::AnyPreset;
+use crate::spec::ComparisonPreset;
 use crate::ui::compare::{self as compare_ui, ChartData, CompareView};
 use crate::ui::{ExportTips, config, export_row, format};
 
@@ -235,14 +237,18 @@ impl CompareTab {
                 // dropped for the shipped default rather than shown broken.
                 (!remembered.comparison_toml.trim().is_empty())
                     .then(|| {
-                        compare::parse(&remembered.comparison_toml, Path::new("(remembered)")).ok()
+                        crate::spec::parse_comparison(
+                            &remembered.comparison_toml,
+                            Path::new("(remembered)"),
+                        )
+                        .ok()
                     })
                     .flatten()
             })
             .or_else(|| {
                 presets
                     .iter()
-                    .find_map(|choice| compare::load(&choice.path).ok())
+                    .find_map(|choice| crate::spec::load_comparison(&choice.path).ok())
             });
         CompareTab {
             fields: remembered.fields,
@@ -262,7 +268,7 @@ impl CompareTab {
             comparison_toml: self
                 .comparison
                 .as_ref()
-                .and_then(|c| compare::to_toml(c).ok())
+                .and_then(|c| crate::spec::comparison_to_toml(c).ok())
                 .unwrap_or_default(),
         }
     }
@@ -376,8 +382,9 @@ impl CompareTab {
         let (comparison, _) = self
             .checked(available_memory)
             .map_err(|reason| format!("Not saved: {reason}"))?;
-        crate::preset::prepare_save_folder(path).map_err(|why| format!("Not saved: {why}"))?;
-        compare::save(&comparison, path).map_err(|err| format!("Not saved: {err}"))?;
+        crate::spec::prepare_save_folder(path).map_err(|why| format!("Not saved: {why}"))?;
+        crate::spec::save_comparison(&comparison, path)
+            .map_err(|err| format!("Not saved: {err}"))?;
         self.presets = comparison_choices();
         Ok(format!("Saved {} to {}", comparison.name, path.display()))
     }
@@ -400,7 +407,7 @@ impl CompareTab {
     }
 
     fn load(&mut self, path: &Path) {
-        match compare::load(path) {
+        match crate::spec::load_comparison(path) {
             Ok(comparison) => {
                 self.comparison = Some(comparison);
                 self.load_error = None;
@@ -475,7 +482,7 @@ impl CompareTab {
 
 /// The comparison presets on disk (shipped and the user's), for the picker.
 fn comparison_choices() -> Vec<PresetChoice> {
-    compare::list_any_presets()
+    crate::spec::list_any_presets()
         .into_iter()
         .filter_map(|entry| match entry.loaded {
             Ok(AnyPreset::Comparison(c)) => Some(PresetChoice {
@@ -802,10 +809,10 @@ impl Tab for CompareTab {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::SeriesKind;
     use crate::engine::Started;
     use crate::model::fixtures::ok_point as point;
     use crate::result::Calibration;
+    use crate::spec::SeriesKind;
     use crate::ui::compare::tests::machine;
     use crate::ui::compare::{disturbed_line, ideal_line, view_series, view_series_by_disturbance};
 

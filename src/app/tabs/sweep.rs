@@ -21,7 +21,7 @@ use crate::app::tabs::{Tab, export_reply, write_export};
 use crate::engine::{self, Event, Progress, RunResult};
 use crate::error::EngineError;
 use crate::export;
-use crate::preset::{self, InvalidValue, Preset, PresetEntry};
+use crate::spec::{self, InvalidValue, Preset, PresetEntry};
 use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths};
 use crate::ui::plots::{self, PlotOptions};
 use crate::ui::session::{RunStatus, Session};
@@ -69,7 +69,7 @@ impl SweepTab {
             export_path,
             session: Session::default(),
             run: None,
-            presets: preset::list_presets(),
+            presets: spec::list_presets(),
             plots_rect: None,
         }
     }
@@ -212,7 +212,7 @@ impl SweepTab {
     }
 
     fn load_preset(&mut self, path: &Path) -> Reply {
-        match preset::load(path) {
+        match spec::load(path) {
             Ok(preset) => {
                 let done = format!("Loaded {} from {}", preset.name, path.display());
                 self.draft = ConfigDraft::new(preset);
@@ -229,12 +229,12 @@ impl SweepTab {
             Ok(preset) => preset,
             Err(invalid) => return Reply::Complain(format!("Not saved: {invalid}")),
         };
-        if let Err(why) = preset::prepare_save_folder(path) {
+        if let Err(why) = spec::prepare_save_folder(path) {
             return Reply::Complain(format!("Not saved: {why}"));
         }
-        match preset::save(&preset, path) {
+        match spec::save(&preset, path) {
             Ok(()) => {
-                self.presets = preset::list_presets();
+                self.presets = spec::list_presets();
                 Reply::Inform(format!("Saved {} to {}", preset.name, path.display()))
             }
             Err(err) => Reply::Complain(format!("Not saved: {err}")),
@@ -438,7 +438,7 @@ pub fn remembered_draft(draft_toml: &str, threads_text: &str) -> ConfigDraft {
     }
     // Read without validating: a half-edited configuration comes back as it was left,
     // with its invalid value marked, rather than being thrown away.
-    match preset::parse_toml::<Preset>(draft_toml, Path::new("(remembered)")) {
+    match spec::parse_toml::<Preset>(draft_toml, Path::new("(remembered)")) {
         Ok(preset) => {
             let mut draft = ConfigDraft::new(preset);
             if draft.preset.sweep.threads_range.is_none() && !threads_text.is_empty() {

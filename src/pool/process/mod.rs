@@ -32,7 +32,7 @@ use self::children::{Event, WorkerProcess, end_all, pump};
 use self::protocol::{FromWorker, WorkerSetup};
 use super::{Pool, TrialFailure, TrialPlan, TrialRun, WorkloadSource, new_histogram, record_ns};
 use crate::child::{self, Watchdog};
-use crate::preset::{Feeding, WorkloadSpec};
+use crate::spec::{Feeding, WorkloadSpec};
 
 /// The first argument that starts pooltune as a worker process. The second says which kind:
 /// `pool` (a process pool worker) or `idle` (a worker-cost experiment's idle process), then
@@ -592,7 +592,7 @@ mod tests {
     fn shared_state_is_refused_with_a_reason() {
         let source = WorkloadSource {
             spec: WorkloadSpec::SharedState {
-                strategy: crate::preset::SharedStrategy::Atomic,
+                strategy: crate::spec::SharedStrategy::Atomic,
                 updates_per_task: 1,
             },
             calibration: crate::result::Calibration {

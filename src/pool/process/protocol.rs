@@ -9,8 +9,8 @@ use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 
-use crate::preset::WorkloadSpec;
 use crate::result::Calibration;
+use crate::spec::WorkloadSpec;
 
 /// Bytes of argument data each task description carries. It stands for a task's arguments
 /// (a few numbers and a short string: a small pickled tuple in Python is 50-100 bytes), and

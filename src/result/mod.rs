@@ -1,12 +1,16 @@
-//! What a sweep produces: one [`Point`] per thread count and the [`SweepResult`] that holds
-//! them with the machine and the preset as run. These are the engine's output format: the
-//! JSON export, the GUI and the model all read these types and nothing else.
+//! What a run produces: one [`Point`] per thread count, the [`SweepResult`] that holds a
+//! sweep's points with the machine and the preset as run, and a comparison's
+//! [`comparison::ComparisonResult`] with its views (speedup, efficiency). These are the
+//! engine's output format: the JSON export, the GUI and the model all read these types and
+//! nothing else.
+
+pub mod comparison;
 
 use serde::{Deserialize, Serialize};
 
 use crate::engine::RunOutcome;
 use crate::machine::MachineInfo;
-use crate::preset::Preset;
+use crate::spec::Preset;
 
 /// The measurement at one thread count, summarised over its trials. Every float is NaN
 /// (`null` in JSON) when the point failed.

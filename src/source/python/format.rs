@@ -18,7 +18,7 @@
 
 use std::fmt;
 
-use super::spec::PythonTask;
+use crate::spec::PythonTask;
 
 /// The first line of every output this build understands.
 pub const HEADER: &str = "pooltune-pybench 2";

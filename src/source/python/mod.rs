@@ -1,6 +1,6 @@
 //! The Python source: a series measured by the shipped script (`assets/pybench.py`) on a
 //! probed CPython, once per thread count. This file is the glue between the engine's
-//! [`Series`] and [`crate::compare::python`], which finds, probes and runs interpreters and
+//! [`Series`] and [`crate::source::python::script`], which finds, probes and runs interpreters and
 //! stays where it is. It never leaves a Python process or the script's folder behind: the
 //! folder lives as long as the series that use it.
 
@@ -9,11 +9,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::cancel::CancelToken;
-use crate::compare::CompareOptions;
-use crate::compare::python::{self, ScriptError, ScriptFile, TrialShape};
-use crate::compare::spec::{PythonSetup, SeriesKind, SeriesSpec};
+use crate::source::CompareOptions;
+pub mod format;
+pub mod script;
+
+use self::script::{ScriptError, ScriptFile, TrialShape};
 use crate::engine::{InterpreterInfo, Measured, PreparedSeries, Series, SeriesInfo};
 use crate::measure::ProcessUsage;
+use crate::spec::{PythonSetup, SeriesKind, SeriesSpec};
 use crate::trust::{self, BusySampler, OthersWindow};
 
 /// A Python series: the script, run once per thread count on a probed interpreter.
@@ -33,7 +36,7 @@ impl Series for PythonSeries {
         cancel: &CancelToken,
         on_step: &mut dyn FnMut(usize),
     ) -> Measured {
-        let request = python::request_for(
+        let request = script::request_for(
             self.kind,
             &self.setup,
             threads,
@@ -45,7 +48,7 @@ impl Series for PythonSeries {
         // workers it waited for have ended and their CPU time is in RUSAGE_CHILDREN.
         let mut busy = BusySampler::system();
         let window = OthersWindow::open(&mut busy);
-        let measured = python::measure(
+        let measured = script::measure(
             &self.script.path(),
             &self.interpreter,
             &request,
@@ -116,7 +119,7 @@ impl<'a> PythonRun<'a> {
             self.options.python.as_deref()
         };
         let ready =
-            python::resolve_interpreter(spec.kind, setup, override_path, &self.options.advice)
+            script::resolve_interpreter(spec.kind, setup, override_path, &self.options.advice)
                 .and_then(|path| {
                     let script = self.script()?;
                     let cancel = self.cancel;
@@ -181,7 +184,7 @@ fn probe(
     interpreter: &Path,
     cancel: &CancelToken,
 ) -> Result<InterpreterInfo, String> {
-    python::probe(script, interpreter, cancel).map_err(|err| match err {
+    script::probe(script, interpreter, cancel).map_err(|err| match err {
         ScriptError::Cancelled => "not run: the comparison was stopped".to_owned(),
         ScriptError::Failed(message) => format!("not run: {message}"),
     })

@@ -12,17 +12,17 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::pyformat::{Executor, FormatError, ProbeParser, RunOutput, RunParser, RunRequest, Step};
-use super::result::InterpreterInfo;
-use super::spec::{PythonSetup, SeriesKind};
+use super::format::{Executor, FormatError, ProbeParser, RunOutput, RunParser, RunRequest, Step};
 use crate::cancel::CancelToken;
 use crate::child::{ChildSpec, DriveError};
-use crate::preset::TrialLength;
+use crate::engine::InterpreterInfo;
 use crate::result::Point;
+use crate::spec::TrialLength;
+use crate::spec::{PythonSetup, SeriesKind};
 use crate::stats;
 
 /// The script, as shipped in `assets/`.
-pub const SCRIPT: &str = include_str!("../../assets/pybench.py");
+pub const SCRIPT: &str = include_str!("../../../assets/pybench.py");
 
 /// Interpreter looked for on PATH for `python_threads` and `python_processes` series.
 pub const DEFAULT_PYTHON: &str = "python3";
@@ -309,7 +309,7 @@ pub fn point_from_run(threads: usize, output: &RunOutput) -> Point {
     let throughputs: Vec<f64> = trials.iter().map(|t| t.throughput_per_s()).collect();
     let tasks: u64 = trials.iter().map(|t| t.tasks).sum();
     let task_cpu_us: f64 = trials.iter().map(|t| t.task_cpu_us).sum();
-    let mean_of = |f: &dyn Fn(&super::pyformat::TrialLine) -> f64| {
+    let mean_of = |f: &dyn Fn(&super::format::TrialLine) -> f64| {
         stats::mean(&trials.iter().map(f).collect::<Vec<_>>())
     };
     let summary = &output.summary;
@@ -455,9 +455,9 @@ pub(crate) fn run_script(
 mod tests {
     use super::*;
     use crate::child::driver::tests::members_of_group;
-    use crate::compare::pyformat::parse_run;
-    use crate::compare::pyformat::tests::{GOOD_RUN, request};
-    use crate::compare::spec::PythonTask;
+    use crate::source::python::format::parse_run;
+    use crate::source::python::format::tests::{GOOD_RUN, request};
+    use crate::spec::PythonTask;
 
     fn python() -> Option<PathBuf> {
         crate::child::driver::tests::python_or_skip()

@@ -5,10 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::ComparisonPreset;
 use crate::engine::RunResult;
 pub use crate::engine::{InterpreterInfo, SeriesResult};
 use crate::result::{Point, nan_null};
+use crate::spec::ComparisonPreset;
 
 /// A whole comparison: the engine's [`RunResult`] with the comparison exactly as run (after
 /// any `--threads` override) as its preset, and one result per `[[series]]`, in the preset's
