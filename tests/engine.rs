@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pooltune::cancel::{CancelToken, TrialStop};
-use pooltune::engine::{self, Event, Measured, PreparedSeries, Series, SeriesInfo, SeriesPlan};
+use pooltune::engine::{
+    self, Event, Measured, OnStep, PreparedSeries, Series, SeriesInfo, SeriesPlan,
+};
 use pooltune::pool::{self, TrialFailure, TrialPlan};
 use pooltune::result::{Calibration, Point};
 use pooltune::source::in_process::{self, PointSetup};
@@ -657,12 +659,7 @@ struct Scripted {
 }
 
 impl Series for Scripted {
-    fn measure(
-        &mut self,
-        threads: usize,
-        cancel: &CancelToken,
-        on_step: &mut dyn FnMut(usize),
-    ) -> Measured {
+    fn measure(&mut self, threads: usize, cancel: &CancelToken, on_step: &mut OnStep) -> Measured {
         self.log.lock().unwrap().push((self.name, threads));
         if self.cancel_at == Some(threads) {
             cancel.cancel();

@@ -47,13 +47,12 @@ pub enum Measured {
 /// [`Measured::Cancelled`]. A series is `Send` so that a run can be moved to its thread.
 pub trait Series: Send {
     /// Measures one thread count (see the trait's contract).
-    fn measure(
-        &mut self,
-        threads: usize,
-        cancel: &CancelToken,
-        on_step: &mut dyn FnMut(usize),
-    ) -> Measured;
+    fn measure(&mut self, threads: usize, cancel: &CancelToken, on_step: &mut OnStep) -> Measured;
 }
+
+/// What a [`Series`] calls after each step of one thread count: `on_step(1)` after the
+/// warm-up, `on_step(k + 1)` after trial k; the engine turns it into [`Event::Progress`].
+pub type OnStep<'a> = dyn FnMut(usize) + 'a;
 
 /// A series as announced by [`Event::Started`].
 #[derive(Debug, Clone, PartialEq)]

@@ -90,7 +90,7 @@ mod tests {
     use super::csv_format::CSV_COLUMNS;
     use super::*;
     use crate::cost::CostResult;
-    use crate::model::fixtures::{WEB, result, web_points};
+    use crate::model::fixtures::{WEB, assert_contains, assert_starts_with, result, web_points};
     use crate::result::SweepResult;
     use crate::result::comparison::ComparisonResult;
 
@@ -144,21 +144,16 @@ mod tests {
     fn table_ends_with_the_recommendation() {
         let text = export_text(Format::Table, ModelOptions::default());
         let (table, below) = text.split_once("\nrecommendation: ").unwrap();
-        assert!(table.contains("threads"), "{text}");
-        assert!(below.starts_with("Use 20 threads: "), "{text}");
-        assert!(
-            below.contains("  recommended threads: 20 (best measured: 24)\n"),
-            "{text}"
-        );
-        assert!(
-            below.contains("  formula: N = N_cpu × U × (1 + W/C) = 2 × 1.00 × (1 + 9.00) = 20.0; W/C measured 9.00, configured 9.00\n"),
-            "{text}"
-        );
-        assert!(below.contains("  USL fit: σ = "), "{text}");
-        assert!(
-            below.contains("  CPUs: 2 usable (N_cpu), 2 physical, 4 logical\n"),
-            "{text}"
-        );
+        assert_contains(table, "threads");
+        assert_starts_with(below, "Use 20 threads: ");
+        for line in [
+            "  recommended threads: 20 (best measured: 24)\n",
+            "  formula: N = N_cpu × U × (1 + W/C) = 2 × 1.00 × (1 + 9.00) = 20.0; W/C measured 9.00, configured 9.00\n",
+            "  USL fit: σ = ",
+            "  CPUs: 2 usable (N_cpu), 2 physical, 4 logical\n",
+        ] {
+            assert_contains(below, line);
+        }
         assert!(!below.contains("p99 under"), "{text}");
     }
 

@@ -67,7 +67,7 @@ impl Exporter<SweepResult> for TableExporter {
             header.insert(RSS_COLUMN + 1, "workers RSS MiB");
         }
         let mib = |bytes: u64| number(bytes as f64 / (1u64 << 20) as f64, 1);
-        let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+        let mut rows = header_row(&header);
         for p in &result.points {
             if let Some(error) = &p.error {
                 rows.push(vec![p.threads.to_string(), format!("failed: {error}")]);
@@ -206,6 +206,11 @@ pub fn write_recommendation(
     Ok(())
 }
 
+/// The rows of an aligned table, starting with its `header`.
+fn header_row(header: &[&str]) -> Vec<Vec<String>> {
+    vec![header.iter().map(|s| s.to_string()).collect()]
+}
+
 /// Writes `rows` aligned in columns, each line after `indent`, cells two spaces apart: the
 /// first `left_columns` columns left-aligned, the others right-aligned. A row shorter than
 /// the longest (a failed point's message) is written as it is, and does not widen a column.
@@ -297,7 +302,7 @@ fn series_table(out: &mut String, series: &SeriesResult) -> std::fmt::Result {
         "cpu/task µs",
         "cpu util",
     ];
-    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    let mut rows = header_row(&header);
     let mut notes = Vec::new();
     for p in &series.points {
         if let Some(error) = &p.error {
@@ -397,7 +402,7 @@ impl Exporter<CostResult> for TableExporter {
             "virtual/worker KiB",
             "stop ms",
         ];
-        let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+        let mut rows = header_row(&header);
         let mut notes = Vec::new();
         for kind in WorkerKind::ALL {
             let label = match kind {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cancel::{CancelToken, TrialStop};
-use crate::engine::{Measured, Series};
+use crate::engine::{Measured, OnStep, Series};
 use crate::measure::{ProcessUsage, peak_rss_bytes, reset_peak_rss};
 use crate::pool::{self, Pool, TrialFailure, TrialPlan, TrialRun};
 use crate::result::{Calibration, Point};
@@ -89,12 +89,7 @@ impl InProcessSeries {
 }
 
 impl Series for InProcessSeries {
-    fn measure(
-        &mut self,
-        threads: usize,
-        cancel: &CancelToken,
-        on_step: &mut dyn FnMut(usize),
-    ) -> Measured {
+    fn measure(&mut self, threads: usize, cancel: &CancelToken, on_step: &mut OnStep) -> Measured {
         match measure_point(&self.setup, threads, cancel, on_step) {
             Some(point) => Measured::Point(point),
             None => Measured::Cancelled,

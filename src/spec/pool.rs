@@ -89,3 +89,31 @@ impl PoolSpec {
         }
     }
 }
+
+/// Memory one task description of eager feeding takes, in bytes: the process pool's
+/// `TaskDescription` (an index and a 64-byte payload, which glibc rounds up to an 80-byte
+/// chunk). The pool holds it to this figure at compile time
+/// (`pool::process::protocol::TaskDescription::MEMORY_BYTES`), so the rule below and the
+/// pool cannot drift apart.
+pub const EAGER_TASK_BYTES: u64 = 112;
+
+/// Memory eager feeding needs for `tasks` task descriptions, in bytes.
+pub fn eager_memory_bytes(tasks: u64) -> u64 {
+    tasks.saturating_mul(EAGER_TASK_BYTES)
+}
+
+/// Refuses eager feeding when its task list would not fit in `available_bytes`.
+pub fn check_eager_fits(tasks: u64, available_bytes: u64) -> Result<(), String> {
+    let needed = eager_memory_bytes(tasks);
+    if needed > available_bytes {
+        const MIB: f64 = (1u64 << 20) as f64;
+        return Err(format!(
+            "eager feeding would build {tasks} task descriptions ({:.0} MiB) before sending the \
+             first, more than the {:.0} MiB of memory available (free memory, or what the \
+             address-space limit leaves); use feeding = \"lazy\", or fewer tasks per trial",
+            needed as f64 / MIB,
+            available_bytes as f64 / MIB
+        ));
+    }
+    Ok(())
+}

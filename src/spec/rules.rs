@@ -131,8 +131,7 @@ fn check_eager_feeding_fits(
     else {
         return Ok(());
     };
-    crate::pool::process::check_eager_fits(tasks, available_memory_bytes).map_err(|why| match place
-    {
+    super::pool::check_eager_fits(tasks, available_memory_bytes).map_err(|why| match place {
         Place::SweepFile => invalid("sweep.tasks_per_trial", tasks, why),
         Place::Series(_) => invalid(place.field("pool.feeding"), "eager", why),
     })

@@ -15,6 +15,7 @@ use eframe::egui;
 use egui::{Grid, RichText, ScrollArea, Ui};
 use egui_plot::{Legend, Line, LineStyle, Plot, VLine};
 
+use crate::engine::Progress;
 use crate::engine::SeriesResult;
 use crate::machine::MachineInfo;
 use crate::result::Point;
@@ -23,7 +24,6 @@ use crate::result::comparison::ScalingPoint;
 use crate::spec::ComparisonPreset;
 use crate::spec::SeriesSetup;
 use crate::spec::TrialLength;
-use crate::sweep::Progress;
 use crate::ui::plots::{self, run_color};
 use crate::ui::{config, format, progress};
 

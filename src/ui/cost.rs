@@ -11,12 +11,12 @@
 use std::path::{Path, PathBuf};
 
 use eframe::egui;
-use egui::{Color32, Grid, RichText, ScrollArea, TextEdit, Ui};
+use egui::{Color32, RichText, TextEdit, Ui};
 use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, MarkerShape, Plot, Points};
 
 use crate::cost::{CostSpec, PythonChoice, WorkerCost, WorkerKind, limits};
 use crate::spec::InvalidValue;
-use crate::ui::format;
+use crate::ui::{HeadedTable, format};
 
 /// Which Python the run measures besides Rust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -686,39 +686,35 @@ fn table_ui(ui: &mut Ui, measured: &[(WorkerKind, WorkerCost)]) {
         ui.weak("No figures yet. Set the counts above and press Measure.");
         return;
     }
-    ScrollArea::both()
-        .id_salt("cost_table_scroll")
-        .auto_shrink([false, true])
-        .show(ui, |ui| {
-            Grid::new("cost_table")
-                .striped(true)
-                .num_columns(COLUMNS.len() + 1)
-                .show(ui, |ui| {
-                    for (heading, tip) in COLUMNS {
-                        ui.label(RichText::new(heading).strong()).on_hover_text(tip);
-                    }
-                    ui.end_row();
-                    let mut rows: Vec<&(WorkerKind, WorkerCost)> = measured.iter().collect();
-                    rows.sort_by_key(|(kind, cost)| {
-                        (
-                            WorkerKind::ALL.iter().position(|k| k == kind),
-                            cost.start_method.clone(),
-                            cost.workers,
-                        )
-                    });
-                    for (kind, cost) in rows {
-                        for cell in table_row(*kind, cost) {
-                            ui.label(cell);
-                        }
-                        if let Some(error) = &cost.error {
-                            ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
-                        } else if let Some(note) = memory_note(cost) {
-                            ui.label(RichText::new(note).color(ui.visuals().warn_fg_color));
-                        }
-                        ui.end_row();
-                    }
-                });
+    let table = HeadedTable {
+        scroll_id: "cost_table_scroll",
+        grid_id: "cost_table",
+        columns: &COLUMNS,
+        last_heading: None,
+        shrink_height: true,
+        min_col_width: None,
+    };
+    table.ui(ui, |ui| {
+        let mut rows: Vec<&(WorkerKind, WorkerCost)> = measured.iter().collect();
+        rows.sort_by_key(|(kind, cost)| {
+            (
+                WorkerKind::ALL.iter().position(|k| k == kind),
+                cost.start_method.clone(),
+                cost.workers,
+            )
         });
+        for (kind, cost) in rows {
+            for cell in table_row(*kind, cost) {
+                ui.label(cell);
+            }
+            if let Some(error) = &cost.error {
+                ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+            } else if let Some(note) = memory_note(cost) {
+                ui.label(RichText::new(note).color(ui.visuals().warn_fg_color));
+            }
+            ui.end_row();
+        }
+    });
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ pub mod progress;
 pub mod results;
 pub mod session;
 
+use eframe::egui;
+
 /// What a button of [`export_row`] asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportTarget {
@@ -37,6 +39,52 @@ pub struct ExportTips {
     pub json: &'static str,
     /// The PNG button.
     pub png: &'static str,
+}
+
+/// A scrolling, striped table whose first row is `columns` (bold headings with their hover
+/// text), then `last_heading` over the extra last column (errors and notes) when given. The
+/// Sweep tab's results and the Worker cost tab's figures are both drawn this way.
+pub struct HeadedTable<'a> {
+    /// The scroll area's id.
+    pub scroll_id: &'static str,
+    /// The grid's id.
+    pub grid_id: &'static str,
+    /// Each column's heading and hover text.
+    pub columns: &'a [(&'a str, &'a str)],
+    /// The heading of the extra last column, if it has one.
+    pub last_heading: Option<&'a str>,
+    /// True when a short table may take only the height its rows need.
+    pub shrink_height: bool,
+    /// Narrowest a column may be, in points (egui's default when None).
+    pub min_col_width: Option<f32>,
+}
+
+impl HeadedTable<'_> {
+    /// Draws the header row, then `rows`, which ends each row with `ui.end_row()`.
+    pub fn ui(&self, ui: &mut egui::Ui, rows: impl FnOnce(&mut egui::Ui)) {
+        egui::ScrollArea::both()
+            .id_salt(self.scroll_id)
+            .auto_shrink([false, self.shrink_height])
+            .show(ui, |ui| {
+                let mut grid = egui::Grid::new(self.grid_id)
+                    .striped(true)
+                    .num_columns(self.columns.len() + 1);
+                if let Some(width) = self.min_col_width {
+                    grid = grid.min_col_width(width);
+                }
+                grid.show(ui, |ui| {
+                    for (heading, tip) in self.columns {
+                        ui.label(egui::RichText::new(*heading).strong())
+                            .on_hover_text(*tip);
+                    }
+                    if let Some(heading) = self.last_heading {
+                        ui.label(egui::RichText::new(heading).strong());
+                    }
+                    ui.end_row();
+                    rows(ui);
+                });
+            });
+    }
 }
 
 /// "Export to [file name] CSV JSON PNG", the same on every tab. The data buttons need a

@@ -10,7 +10,7 @@ use std::time::Instant;
 use eframe::egui;
 use egui::Ui;
 
-use crate::sweep::Progress;
+use crate::engine::Progress;
 use crate::ui::format;
 
 /// "about 12 s" left of `progress`, received at `received`: the engine's estimate less the
@@ -68,7 +68,7 @@ pub fn sweep_progress_ui(
                     progress.point_index + 1,
                     progress.points,
                     // The time since the last event counts: a trial that hangs sends none.
-                    crate::sweep::slower_than_planned(
+                    crate::engine::slower_than_planned(
                         progress.elapsed_s + received.elapsed().as_secs_f64(),
                         progress.planned_s,
                         progress.eta_s().map(|eta| progress.elapsed_s + eta),

@@ -6,13 +6,13 @@
 //! [`RunsAction`] that the app applies after the frame.
 
 use eframe::egui;
-use egui::{Grid, RichText, ScrollArea, Ui};
+use egui::{RichText, ScrollArea, Ui};
 
 use crate::result::Point;
 use crate::trust;
 use crate::ui::plots::run_color;
 use crate::ui::session::{Run, RunStatus, Session};
-use crate::ui::{ExportTarget, ExportTips, export_row, format};
+use crate::ui::{ExportTarget, ExportTips, HeadedTable, export_row, format};
 
 /// What a button of the runs list or the results table asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,36 +197,30 @@ pub fn table_ui(
             .on_hover_text("The model's answer: the knee of the measured curve (the fewest threads within 5% of the best throughput), beside the formula N = N_cpu × U × (1 + W/C) (Goetz 2006) and the peak of the fitted scalability curve (Gunther's USL).");
     }
     export_ui(ui, run, export_path, commands);
-    ScrollArea::both()
-        .id_salt("results_scroll")
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            Grid::new("results_table")
-                .striped(true)
-                .num_columns(COLUMNS.len() + 1)
-                .min_col_width(48.0)
-                .show(ui, |ui| {
-                    for (heading, tip) in COLUMNS {
-                        ui.label(RichText::new(heading).strong()).on_hover_text(tip);
-                    }
-                    ui.label(RichText::new("Error").strong());
-                    ui.end_row();
-                    for point in &run.points {
-                        for cell in table_row(point) {
-                            ui.label(cell);
-                        }
-                        match &point.error {
-                            Some(error) => {
-                                ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
-                            }
-                            None => {
-                                ui.label("");
-                            }
-                        }
-                        ui.end_row();
-                    }
-                });
-        });
+    let table = HeadedTable {
+        scroll_id: "results_scroll",
+        grid_id: "results_table",
+        columns: &COLUMNS,
+        last_heading: Some("Error"),
+        shrink_height: false,
+        min_col_width: Some(48.0),
+    };
+    table.ui(ui, |ui| {
+        for point in &run.points {
+            for cell in table_row(point) {
+                ui.label(cell);
+            }
+            match &point.error {
+                Some(error) => {
+                    ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+                }
+                None => {
+                    ui.label("");
+                }
+            }
+            ui.end_row();
+        }
+    });
 }
 
 fn export_ui(ui: &mut Ui, run: &Run, export_path: &mut String, commands: &mut Vec<RunsAction>) {

@@ -26,6 +26,7 @@ mod worker;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub use crate::spec::pool::{check_eager_fits, eager_memory_bytes};
 pub use protocol::{TASK_PAYLOAD_BYTES, TaskDescription};
 
 use self::children::{Event, WorkerProcess, end_all, pump};
@@ -80,11 +81,6 @@ pub fn worker_exe() -> Result<PathBuf, String> {
         }
     }
     Ok(exe)
-}
-
-/// Memory eager feeding needs for `tasks` task descriptions, in bytes.
-pub fn eager_memory_bytes(tasks: u64) -> u64 {
-    tasks.saturating_mul(TaskDescription::MEMORY_BYTES)
 }
 
 /// Expected time of one task of `spec` in a worker process, for the no-progress limit: what
@@ -501,22 +497,6 @@ impl ProcessPool {
         }
         Ok(run)
     }
-}
-
-/// Refuses eager feeding when its task list would not fit in `available_bytes`.
-pub fn check_eager_fits(tasks: u64, available_bytes: u64) -> Result<(), String> {
-    let needed = eager_memory_bytes(tasks);
-    if needed > available_bytes {
-        const MIB: f64 = (1u64 << 20) as f64;
-        return Err(format!(
-            "eager feeding would build {tasks} task descriptions ({:.0} MiB) before sending the \
-             first, more than the {:.0} MiB of memory available (free memory, or what the \
-             address-space limit leaves); use feeding = \"lazy\", or fewer tasks per trial",
-            needed as f64 / MIB,
-            available_bytes as f64 / MIB
-        ));
-    }
-    Ok(())
 }
 
 impl Pool for ProcessPool {

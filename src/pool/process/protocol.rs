@@ -71,10 +71,15 @@ impl TaskDescription {
 
     /// Memory one description takes on the heap and in a `Vec`: the struct plus its payload
     /// allocation (glibc rounds a 64-byte request up to an 80-byte chunk).
-    pub const MEMORY_BYTES: u64 = (std::mem::size_of::<TaskDescription>()
-        + TASK_PAYLOAD_BYTES.next_multiple_of(16)
-        + 16) as u64;
+    pub const MEMORY_BYTES: u64 = crate::spec::pool::EAGER_TASK_BYTES;
 }
+
+// The spec's eager-feeding rule counts EAGER_TASK_BYTES per description: the real type (the
+// struct plus its payload's allocation, glibc's 16-byte header and rounding) must fit in it.
+const _: () = assert!(
+    (std::mem::size_of::<TaskDescription>() + TASK_PAYLOAD_BYTES.next_multiple_of(16) + 16) as u64
+        <= TaskDescription::MEMORY_BYTES
+);
 
 /// A value that identifies a set of task indices: the wrapping sum of a 64-bit mix of each
 /// index. The parent sums it over the tasks it sent, each worker over the tasks it ran; the

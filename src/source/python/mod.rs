@@ -14,7 +14,7 @@ pub mod format;
 pub mod script;
 
 use self::script::{ScriptError, ScriptFile, TrialShape};
-use crate::engine::{InterpreterInfo, Measured, PreparedSeries, Series, SeriesInfo};
+use crate::engine::{InterpreterInfo, Measured, OnStep, PreparedSeries, Series, SeriesInfo};
 use crate::measure::ProcessUsage;
 use crate::spec::{PythonSetup, SeriesKind, SeriesSpec};
 use crate::trust::{self, BusySampler, OthersWindow};
@@ -30,12 +30,7 @@ pub struct PythonSeries {
 }
 
 impl Series for PythonSeries {
-    fn measure(
-        &mut self,
-        threads: usize,
-        cancel: &CancelToken,
-        on_step: &mut dyn FnMut(usize),
-    ) -> Measured {
+    fn measure(&mut self, threads: usize, cancel: &CancelToken, on_step: &mut OnStep) -> Measured {
         let request = script::request_for(
             self.kind,
             &self.setup,
