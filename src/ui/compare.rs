@@ -314,19 +314,14 @@ pub fn series_list_ui(ui: &mut Ui, data: ChartData<'_>, warnings: &[String]) {
 /// A disturbed point in the series list: `2 threads: disturbed, other processes used 0.96 CPUs`.
 pub fn disturbed_line(point: &Point) -> String {
     let mut line = format!(
-        "{} threads: disturbed, other processes used {}",
-        point.threads,
+        "{}: disturbed, other processes used {}",
+        crate::words::counted_usize(point.threads, "thread", "threads"),
         format::cpus(point.other_cpu_utilization)
     );
     if point.retried_trials > 0 {
-        let trials = if point.retried_trials == 1 {
-            "trial"
-        } else {
-            "trials"
-        };
         line.push_str(&format!(
-            " ({} {trials} measured again)",
-            point.retried_trials
+            " ({} measured again)",
+            crate::words::counted(u64::from(point.retried_trials), "trial", "trials")
         ));
     }
     line

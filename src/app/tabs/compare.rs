@@ -894,6 +894,15 @@ mod tests {
             disturbed_line(&busy),
             "2 threads: disturbed, other processes used 0.96 CPUs (1 trial measured again)"
         );
+        let one_thread = crate::result::Point {
+            threads: 1,
+            retried_trials: 3,
+            ..busy.clone()
+        };
+        assert_eq!(
+            disturbed_line(&one_thread),
+            "1 thread: disturbed, other processes used 0.96 CPUs (3 trials measured again)"
+        );
     }
 
     #[test]
