@@ -11,7 +11,6 @@ use crate::measure::{ProcessUsage, children_cpu_ns};
 use crate::model::formula;
 use crate::result::comparison::ComparisonResult;
 use crate::result::{Point, SweepResult};
-use crate::spec::SeriesSetup;
 use crate::spec::WorkloadSpec;
 use crate::words::counted_usize;
 
@@ -229,20 +228,17 @@ pub fn compare_warnings(result: &ComparisonResult) -> Vec<String> {
         let label = Some(series.label.as_str());
         warnings.extend(disturbed_warning(&series.points, cpus, label));
         warnings.extend(efficiency_warnings(&series.points, label));
-        if let Some(workload) = series_workload(result, index) {
+        if let Some(workload) = result
+            .preset
+            .series
+            .get(index)
+            .and_then(|series| series.setup.built_in_workload())
+        {
             warnings.extend(wait_over_compute_warning(&series.points, workload, label));
             warnings.extend(single_thread_cpu_warning(&series.points, workload, label));
         }
     }
     warnings
-}
-
-/// The workload of the Rust series at `index`; None for a Python series.
-fn series_workload(result: &ComparisonResult, index: usize) -> Option<&WorkloadSpec> {
-    match &result.preset.series.get(index)?.setup {
-        SeriesSetup::Rust { workload, .. } => Some(workload),
-        SeriesSetup::Python(_) => None,
-    }
 }
 
 fn prefixed(label: Option<&str>, sentence: String) -> String {

@@ -96,6 +96,43 @@ pub enum SeriesSetup {
     Python(PythonSetup),
 }
 
+impl SeriesSetup {
+    /// The built-in workload a Rust series runs (what its configured W/C is read from);
+    /// None for a series whose task pooltune does not build.
+    pub fn built_in_workload(&self) -> Option<&WorkloadSpec> {
+        match self {
+            SeriesSetup::Rust { workload, .. } => Some(workload),
+            SeriesSetup::Python(_) => None,
+        }
+    }
+
+    /// The setup in a few words, for the list beside the chart: "cpu workload on a rayon
+    /// pool" or "Python io task: C = 500 µs, W = 9500 µs, chunks of 4".
+    pub fn summary(&self) -> String {
+        match self {
+            SeriesSetup::Rust { workload, pool } => format!(
+                "{} workload on a {} pool",
+                workload.kind_name(),
+                pool.kind_name()
+            ),
+            SeriesSetup::Python(python) => {
+                let mut text = format!(
+                    "Python {} task: C = {} µs",
+                    python.task.as_str(),
+                    python.compute_us
+                );
+                if python.wait_us > 0 {
+                    text.push_str(&format!(", W = {} µs", python.wait_us));
+                }
+                if python.chunk_size > 1 {
+                    text.push_str(&format!(", chunks of {}", python.chunk_size));
+                }
+                text
+            }
+        }
+    }
+}
+
 /// The Python script's settings for one series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PythonSetup {
@@ -369,6 +406,31 @@ mod tests {
     /// A wrong type inside a series' inline `workload` table, or a series key, is named with
     /// its series, dotted field and its own line (issue 10, item 8), also when the same
     /// mistake is made in two series.
+    #[test]
+    fn a_setup_says_what_it_runs_in_a_few_words() {
+        let rust = SeriesSetup::Rust {
+            workload: WorkloadSpec::Cpu { compute_us: 5 },
+            pool: crate::spec::PoolSpec::Rayon,
+        };
+        assert_eq!(rust.summary(), "cpu workload on a rayon pool");
+        assert_eq!(
+            rust.built_in_workload(),
+            Some(&WorkloadSpec::Cpu { compute_us: 5 })
+        );
+        let python = SeriesSetup::Python(PythonSetup {
+            task: PythonTask::Io,
+            compute_us: 500,
+            wait_us: 9500,
+            interpreter: None,
+            chunk_size: 4,
+        });
+        assert_eq!(
+            python.summary(),
+            "Python io task: C = 500 µs, W = 9500 µs, chunks of 4"
+        );
+        assert_eq!(python.built_in_workload(), None);
+    }
+
     #[test]
     fn a_wrong_type_in_a_series_names_the_series_field_and_line() {
         let cases = [

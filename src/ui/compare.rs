@@ -22,7 +22,6 @@ use crate::result::Point;
 use crate::result::comparison::Scaling;
 use crate::result::comparison::ScalingPoint;
 use crate::spec::ComparisonPreset;
-use crate::spec::SeriesSetup;
 use crate::spec::TrialLength;
 use crate::ui::plots::{self, run_color};
 use crate::ui::{config, format, progress};
@@ -228,35 +227,9 @@ pub fn plan_ui(ui: &mut Ui, comparison: &ComparisonPreset) {
             ui.weak(format!(
                 "{} · {}",
                 series.kind.as_str(),
-                series_how(&series.setup)
+                series.setup.summary()
             ));
         });
-    }
-}
-
-/// A series' setup in a few words: "cpu workload, rayon pool" or "Python io task: C = 500 µs,
-/// W = 9500 µs, chunks of 4".
-fn series_how(setup: &SeriesSetup) -> String {
-    match setup {
-        SeriesSetup::Rust { workload, pool } => format!(
-            "{} workload on a {} pool",
-            workload.kind_name(),
-            pool.kind_name()
-        ),
-        SeriesSetup::Python(python) => {
-            let mut text = format!(
-                "Python {} task: C = {} µs",
-                python.task.as_str(),
-                python.compute_us
-            );
-            if python.wait_us > 0 {
-                text.push_str(&format!(", W = {} µs", python.wait_us));
-            }
-            if python.chunk_size > 1 {
-                text.push_str(&format!(", chunks of {}", python.chunk_size));
-            }
-            text
-        }
     }
 }
 
