@@ -142,16 +142,27 @@ fn two_busy_processes_flag_every_point_and_a_quiet_sweep_is_not_flagged() {
     );
 
     // The quiet half holds only on a quiet machine (CI's is); on a machine that other jobs
-    // keep busy it would test them, not pooltune.
-    let background = background_cpus();
-    let alone = sweep();
-    if background < DISTURBED_MEAN_CPUS && background_cpus() < DISTURBED_MEAN_CPUS {
-        for p in &alone.points {
-            assert!(
-                !p.disturbed,
-                "{} threads on a quiet machine: {p:?}",
-                p.threads
+    // keep busy it would test them, not pooltune. A 150 ms trial is disturbed by a quarter of
+    // a CPU for a moment, so a sweep between two quiet readings that still flags a point is
+    // measured again, up to QUIET_ATTEMPTS times: pooltune taking its own CPU for another
+    // process's would flag every attempt.
+    const QUIET_ATTEMPTS: usize = 3;
+    let mut flagged_when_quiet: Option<SweepResult> = None;
+    for attempt in 1..=QUIET_ATTEMPTS {
+        let background = background_cpus();
+        let alone = sweep();
+        if background >= DISTURBED_MEAN_CPUS || background_cpus() >= DISTURBED_MEAN_CPUS {
+            eprintln!(
+                "attempt {attempt}: the machine is busy without us (other processes used \
+                 {background:.2} CPUs): the quiet half is not checked; alone the sweep saw {:.2}",
+                mean_other_cpus(&alone)
             );
+            continue;
+        }
+        if alone.points.iter().any(|p| p.disturbed) {
+            eprintln!("attempt {attempt}: a point was flagged between two quiet readings");
+            flagged_when_quiet = Some(alone);
+            continue;
         }
         assert!(
             alone
@@ -168,11 +179,12 @@ fn two_busy_processes_flag_every_point_and_a_quiet_sweep_is_not_flagged() {
             mean_other_cpus(&loaded),
             mean_other_cpus(&alone)
         );
-    } else {
-        eprintln!(
-            "the machine is busy without us (other processes used {background:.2} CPUs): \
-             the quiet half is not checked; alone the sweep saw {:.2}",
-            mean_other_cpus(&alone)
+        return;
+    }
+    if let Some(alone) = flagged_when_quiet {
+        panic!(
+            "on a quiet machine no attempt of {QUIET_ATTEMPTS} measured an unflagged sweep: {:?}",
+            alone.points
         );
     }
 }
