@@ -90,6 +90,8 @@ pub struct ChildSpec {
     /// The expected time between two lines, for the no-progress limit
     /// ([`super::no_progress_limit`]).
     pub line_gap: Duration,
+    /// How messages name the child ("the script"); its program's path when None.
+    pub name: Option<String>,
 }
 
 impl ChildSpec {
@@ -99,7 +101,14 @@ impl ChildSpec {
             program: program.to_path_buf(),
             args: Vec::new(),
             line_gap,
+            name: None,
         }
+    }
+
+    /// Names the child in messages ("the script" where the program's path is said already).
+    pub fn named(mut self, name: &str) -> ChildSpec {
+        self.name = Some(name.to_owned());
+        self
     }
 
     /// Adds arguments.
@@ -165,7 +174,10 @@ pub fn drive<E>(
     let mut running = Running::spawn(spec).map_err(|err| DriveError::Start(err.to_string()))?;
     on_spawn(running.pid());
     let readers = running.readers().map_err(DriveError::Read)?;
-    let who = spec.program.display().to_string();
+    let who = spec
+        .name
+        .clone()
+        .unwrap_or_else(|| spec.program.display().to_string());
     let stopped = |cancel: &CancelToken| cancel.is_cancelled() || super::ending();
     let mut watchdog = Watchdog::new(spec.line_gap);
     // Read until the child closes its output, a line is refused, or the user stops.
@@ -513,7 +525,7 @@ pub(crate) mod tests {
         let mut pid = 0;
         // The floor of the limit is NO_PROGRESS_MIN; a stopped child shows no life at all.
         let started = Instant::now();
-        let spec = sh("kill -STOP $$; echo never", Duration::ZERO);
+        let spec = sh("kill -STOP $$; echo never", Duration::ZERO).named("the script");
         let err = drive::<String>(
             &spec,
             &CancelToken::new(),
@@ -532,7 +544,7 @@ pub(crate) mod tests {
         assert!(!after_output);
         assert!(
             message.ends_with(&format!(
-                "(pid {pid}) made no progress for 10 s (stopped or stuck)"
+                "the script (pid {pid}) made no progress for 10 s (stopped or stuck)"
             )),
             "{message}"
         );

@@ -99,7 +99,8 @@ pub fn run(
     };
     let spec = ChildSpec::new(python, line_gap(threads, processes))
         .args([script.as_os_str(), "--threads".as_ref()])
-        .args([list(threads), "--processes".to_owned(), list(processes)]);
+        .args([list(threads), "--processes".to_owned(), list(processes)])
+        .named("the script");
     let mut parser = Parser::new(threads, processes);
     let mut ended = false;
     let outcome = crate::child::drive(&spec, cancel, &mut |_| {}, &mut |line| {

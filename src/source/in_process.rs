@@ -69,11 +69,6 @@ impl PointSetup {
             retry_disturbed: sweep.retry_disturbed,
         }
     }
-
-    /// Steps (warm-up plus trials) for one point, for progress.
-    pub fn steps_per_point(&self) -> usize {
-        self.trials as usize + 1
-    }
 }
 
 /// A built-in workload × a pool, as one [`Series`] of a run.
