@@ -161,7 +161,7 @@ fn stop_ends_a_python_run_and_its_workers_at_once() {
                 // Stop as soon as the Rust processes are measured: Python is starting its 30.
                 // (A cost run's series are the worker kinds, in WorkerKind::ALL's order.)
                 if let Event::Point { series, .. } = event
-                    && WorkerKind::ALL[series] == WorkerKind::RustProcess
+                    && WorkerKind::of_series(series) == Some(WorkerKind::RustProcess)
                 {
                     let stopper = stopper.clone();
                     let _ = std::thread::Builder::new()

@@ -138,6 +138,21 @@ impl WorkerKind {
             WorkerKind::PythonProcess => "python_process",
         }
     }
+
+    /// The `series` index a cost run's events give this kind: its place in [`WorkerKind::ALL`].
+    pub fn series(self) -> usize {
+        match self {
+            WorkerKind::RustThread => 0,
+            WorkerKind::RustProcess => 1,
+            WorkerKind::PythonThread => 2,
+            WorkerKind::PythonProcess => 3,
+        }
+    }
+
+    /// The kind of a cost run's `series` index; None for an index no cost run sends.
+    pub fn of_series(series: usize) -> Option<WorkerKind> {
+        WorkerKind::ALL.get(series).copied()
+    }
 }
 
 /// Which Python to measure.
@@ -383,7 +398,7 @@ impl engine::Experiment for CostRun {
         let mut done = 0;
         let mut record = |result: &mut CostResult, kind: WorkerKind, cost: WorkerCost| {
             done += 1;
-            let series = WorkerKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+            let series = kind.series();
             result.entries_mut(kind).push(cost.clone());
             emit(Event::Progress {
                 series,
@@ -537,6 +552,15 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_series_index_names_its_worker_kind_and_back() {
+        for (index, kind) in WorkerKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind.series(), index);
+            assert_eq!(WorkerKind::of_series(index), Some(kind));
+        }
+        assert_eq!(WorkerKind::of_series(WorkerKind::ALL.len()), None);
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

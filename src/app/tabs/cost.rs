@@ -127,10 +127,12 @@ impl CostTab {
                     Event::Started(_) => true,
                     Event::Progress { series, progress } => {
                         done = progress.steps_done;
-                        worker_kind(*series) == WorkerKind::RustThread && done < thread_counts
+                        WorkerKind::of_series(*series) == Some(WorkerKind::RustThread)
+                            && done < thread_counts
                     }
                     Event::Point { series, .. } => {
-                        worker_kind(*series) == WorkerKind::RustThread && done < thread_counts
+                        WorkerKind::of_series(*series) == Some(WorkerKind::RustThread)
+                            && done < thread_counts
                     }
                     Event::SeriesFailed { .. } | Event::Finished(_) => false,
                 };
@@ -167,7 +169,10 @@ impl CostTab {
                 false
             }
             Event::Point { series, point } => {
-                measured.push((worker_kind(series), point));
+                // A cost run sends only its own kinds' indices.
+                if let Some(kind) = WorkerKind::of_series(series) {
+                    measured.push((kind, point));
+                }
                 false
             }
             Event::Progress { .. } | Event::SeriesFailed { .. } => false,
@@ -200,11 +205,6 @@ impl CostTab {
     pub fn python_error(&self) -> Option<&str> {
         self.result.as_ref()?.python_error.as_deref()
     }
-}
-
-/// The worker kind of a cost event's `series` (its index in [`WorkerKind::ALL`]).
-fn worker_kind(series: usize) -> WorkerKind {
-    WorkerKind::ALL[series.min(WorkerKind::ALL.len() - 1)]
 }
 
 impl Tab for CostTab {
