@@ -122,6 +122,14 @@ pub fn build(
             feeding,
             factory.worker_source()?,
         )?),
+        PoolSpec::PythonThreads
+        | PoolSpec::PythonProcesses { .. }
+        | PoolSpec::PythonInterpreters => {
+            return Err(format!(
+                "a {} pool is CPython's: it runs a `python` workload, through the Python source",
+                spec.kind_name()
+            ));
+        }
     };
     Ok(pool)
 }

@@ -350,9 +350,11 @@ pub fn idle_pool_reason(point: &Point, pool: &PoolSpec, max_tasks: u64) -> Optio
                 "one producer feeding a channel of {queue_capacity} messages of {chunk_size} \
                  task(s) could not hand out work faster; a larger chunk_size lightens it"
             ),
-            PoolSpec::Rayon | PoolSpec::Process { .. } => {
-                "the pool could not hand out work faster".to_owned()
-            }
+            PoolSpec::Rayon
+            | PoolSpec::Process { .. }
+            | PoolSpec::PythonThreads
+            | PoolSpec::PythonProcesses { .. }
+            | PoolSpec::PythonInterpreters => "the pool could not hand out work faster".to_owned(),
         }
     };
     Some(format!(

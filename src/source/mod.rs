@@ -82,6 +82,18 @@ pub fn build(spec: &SeriesSpec, context: &mut BuildContext<'_>) -> PreparedSerie
             )))),
         },
         SeriesSetup::Python(setup) => context.python.prepare(spec, setup),
+        // Issue 12: source/command.rs and the Python source's function call.
+        SeriesSetup::Command(_) | SeriesSetup::PythonCall { .. } => PreparedSeries {
+            info: SeriesInfo {
+                label: spec.label.clone(),
+                kind: spec.kind,
+                interpreter: None,
+            },
+            series: Err(format!(
+                "{}: this source is being built (issue 12)",
+                spec.setup.summary()
+            )),
+        },
     }
 }
 
@@ -112,10 +124,7 @@ impl SeriesPlan for Preset {
         let spec = SeriesSpec {
             label: self.name.clone(),
             kind: SeriesKind::Custom,
-            setup: SeriesSetup::Rust {
-                workload: self.workload.clone(),
-                pool: self.pool.clone(),
-            },
+            setup: self.setup(),
         };
         let options = CompareOptions::default();
         let mut context = BuildContext::new(&self.sweep, calibration, &options, cancel);

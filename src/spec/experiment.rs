@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::rules::{self, Place};
 use super::{
-    Experiment, Header, InvalidValue, PoolSpec, PresetKind, SeriesSpec, SweepSpec, WorkloadSpec,
-    header, invalid,
+    Experiment, Header, InvalidValue, PoolSpec, PresetKind, SeriesSetup, SeriesSpec, SweepSpec,
+    WorkloadSpec, header, invalid,
 };
 
 /// Most series in one comparison: more lines than this cannot be told apart on one chart.
@@ -44,7 +44,7 @@ macro_rules! impl_experiment {
 
 /// One experiment: what each task does, which pool runs the tasks, and which thread counts to try.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "PresetToml", into = "PresetToml")]
 pub struct Preset {
     /// Format version of the file; a newer one than [`SCHEMA_VERSION`](super::SCHEMA_VERSION) is refused.
     pub schema_version: u32,
@@ -55,28 +55,98 @@ pub struct Preset {
     pub description: String,
     /// What one task does.
     pub workload: WorkloadSpec,
-    /// Which kind of pool runs the tasks.
-    #[serde(default)]
+    /// Which kind of pool runs the tasks. A `command` workload is its own pool: its file has
+    /// no `[pool]` table (one is refused), this holds the default and is never written.
     pub pool: PoolSpec,
     /// Thread counts, trials and trial length.
     pub sweep: SweepSpec,
 }
 
+/// A sweep file as written: the `[pool]` table may be absent (rayon), and must be for a
+/// `command` workload, which runs its own threads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresetToml {
+    schema_version: u32,
+    name: String,
+    #[serde(default)]
+    description: String,
+    workload: WorkloadSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pool: Option<PoolSpec>,
+    sweep: SweepSpec,
+}
+
+impl TryFrom<PresetToml> for Preset {
+    type Error = String;
+
+    // The message starts with the key in backticks: the parser reports the table's line.
+    fn try_from(raw: PresetToml) -> Result<Self, Self::Error> {
+        if let (WorkloadSpec::Command(_), Some(pool)) = (&raw.workload, &raw.pool) {
+            return Err(format!(
+                "`pool` is refused for a command workload (kind = \"{}\" given): the program \
+                 runs its own threads, told how many by {{threads}} in `run` or `env`; remove \
+                 the [pool] table",
+                pool.kind_name()
+            ));
+        }
+        Ok(Preset {
+            schema_version: raw.schema_version,
+            name: raw.name,
+            description: raw.description,
+            workload: raw.workload,
+            pool: raw.pool.unwrap_or_default(),
+            sweep: raw.sweep,
+        })
+    }
+}
+
+impl From<Preset> for PresetToml {
+    fn from(preset: Preset) -> Self {
+        let pool = match preset.workload {
+            WorkloadSpec::Command(_) => None,
+            _ => Some(preset.pool),
+        };
+        PresetToml {
+            schema_version: preset.schema_version,
+            name: preset.name,
+            description: preset.description,
+            workload: preset.workload,
+            pool,
+            sweep: preset.sweep,
+        }
+    }
+}
+
 impl Preset {
+    /// The one series this file describes: its workload on its pool, the user's program on
+    /// its own threads, or the user's Python function on a CPython pool.
+    pub fn setup(&self) -> SeriesSetup {
+        SeriesSetup::of_tables(&self.workload, &self.pool)
+    }
+
     /// Checks every value against its allowed range and every rule between the workload,
     /// the pool and the sweep. `available_memory_bytes` bounds the memory a workload may ask
     /// for (all workers' buffers together).
     pub fn validate(&self, available_memory_bytes: u64) -> Result<(), InvalidValue> {
         header::check(self.schema_version, &self.name)?;
         self.sweep.validate()?;
-        rules::check_rust_series(
-            None,
-            &self.workload,
-            &self.pool,
-            &self.sweep,
-            available_memory_bytes,
-            Place::SweepFile,
-        )
+        let place = Place::SweepFile;
+        match self.setup() {
+            SeriesSetup::Rust { workload, pool } => rules::check_rust_series(
+                None,
+                &workload,
+                &pool,
+                &self.sweep,
+                available_memory_bytes,
+                place,
+            ),
+            SeriesSetup::Command(command) => rules::check_command_series(&command, place),
+            SeriesSetup::PythonCall { call, pool } => {
+                rules::check_python_call_series(&call, &pool, place)
+            }
+            SeriesSetup::Python(_) => Ok(()),
+        }
     }
 }
 

@@ -22,20 +22,24 @@ use serde::de::DeserializeOwned;
 
 use crate::error::PresetError;
 
+pub mod command;
 pub mod experiment;
 pub mod folders;
 pub mod header;
 pub mod pool;
+pub mod python_call;
 pub mod rules;
 pub mod series;
 pub mod strict_toml;
 pub mod sweep;
 pub mod workload;
 
+pub use command::{CommandLine, CommandSpec, ExecSpec};
 pub use experiment::{ComparisonPreset, MAX_SERIES, Preset};
 pub use folders::{prepare_save_folder, preset_files, shipped_presets_dir, user_presets_dir};
 pub use header::{Header, SCHEMA_VERSION};
-pub use pool::{Feeding, PoolSpec};
+pub use pool::{Feeding, PoolSpec, StartMethod};
+pub use python_call::PythonCallSpec;
 pub use rules::MAX_PYTHON_PROCESSES;
 pub use series::{PythonSetup, PythonTask, SeriesKind, SeriesSetup, SeriesSpec};
 pub use strict_toml::{field_location, invalid_at, parse_toml};

@@ -34,6 +34,43 @@ pub enum PoolSpec {
         #[serde(default)]
         feeding: Feeding,
     },
+    /// CPython's `ThreadPoolExecutor(max_workers=N)`, for a `python` workload.
+    PythonThreads,
+    /// CPython's process pool of N workers, for a `python` workload.
+    PythonProcesses {
+        /// How the worker processes start.
+        #[serde(default)]
+        start_method: StartMethod,
+        /// Calls per message to a worker process.
+        #[serde(default = "default_chunk_size")]
+        chunk_size: usize,
+    },
+    /// `concurrent.futures.InterpreterPoolExecutor(N)` (CPython 3.14+), for a `python` workload.
+    PythonInterpreters,
+}
+
+/// How CPython starts a process pool's workers (`multiprocessing` start methods).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartMethod {
+    /// `os.fork()` of the parent: fastest, copies its state.
+    Fork,
+    /// A fresh interpreter per worker: slowest start, nothing inherited.
+    Spawn,
+    /// Workers forked from a clean server process (CPython 3.14's default on Linux).
+    #[default]
+    Forkserver,
+}
+
+impl StartMethod {
+    /// The name CPython and preset files use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StartMethod::Fork => "fork",
+            StartMethod::Spawn => "spawn",
+            StartMethod::Forkserver => "forkserver",
+        }
+    }
 }
 
 fn default_queue_capacity() -> usize {
@@ -51,11 +88,37 @@ impl PoolSpec {
             PoolSpec::Queue { .. } => "queue",
             PoolSpec::Spawn => "spawn",
             PoolSpec::Process { .. } => "process",
+            PoolSpec::PythonThreads => "python_threads",
+            PoolSpec::PythonProcesses { .. } => "python_processes",
+            PoolSpec::PythonInterpreters => "python_interpreters",
         }
     }
 
     /// Every pool kind name, for error messages and pickers.
-    pub const KIND_NAMES: [&'static str; 4] = ["rayon", "queue", "spawn", "process"];
+    pub const KIND_NAMES: [&'static str; 7] = [
+        "rayon",
+        "queue",
+        "spawn",
+        "process",
+        "python_threads",
+        "python_processes",
+        "python_interpreters",
+    ];
+
+    /// The pools of pooltune's own threads and processes (false for CPython's pools).
+    pub fn is_rust(&self) -> bool {
+        !self.is_python()
+    }
+
+    /// CPython's pools, which run a `python` workload only.
+    pub fn is_python(&self) -> bool {
+        matches!(
+            self,
+            PoolSpec::PythonThreads
+                | PoolSpec::PythonProcesses { .. }
+                | PoolSpec::PythonInterpreters
+        )
+    }
 }
 
 /// How a process pool is fed.
@@ -77,7 +140,10 @@ impl PoolSpec {
             check_within(field, value, (1, max), format!("1 to {max}"))
         };
         match *self {
-            PoolSpec::Rayon | PoolSpec::Spawn => Ok(()),
+            PoolSpec::Rayon
+            | PoolSpec::Spawn
+            | PoolSpec::PythonThreads
+            | PoolSpec::PythonInterpreters => Ok(()),
             PoolSpec::Queue {
                 queue_capacity,
                 chunk_size,
@@ -85,7 +151,9 @@ impl PoolSpec {
                 count("pool.queue_capacity", queue_capacity)?;
                 count("pool.chunk_size", chunk_size)
             }
-            PoolSpec::Process { chunk_size, .. } => count("pool.chunk_size", chunk_size),
+            PoolSpec::Process { chunk_size, .. } | PoolSpec::PythonProcesses { chunk_size, .. } => {
+                count("pool.chunk_size", chunk_size)
+            }
         }
     }
 }

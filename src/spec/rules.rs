@@ -8,8 +8,8 @@
 //! series); this module only relates them. It never reads a file nor runs anything.
 
 use super::{
-    Feeding, InvalidValue, PoolSpec, PythonSetup, SeriesKind, SeriesSetup, SweepSpec, WorkloadSpec,
-    invalid,
+    CommandSpec, Feeding, InvalidValue, PoolSpec, PythonCallSpec, PythonSetup, SeriesKind,
+    SeriesSetup, SweepSpec, WorkloadSpec, invalid,
 };
 
 /// Most worker processes a Python process series may start: each is a whole interpreter
@@ -69,6 +69,30 @@ pub fn check_setup_matches_kind(
     }
 }
 
+/// The user's program, which runs its own threads: its values (whether the program exists
+/// is checked when the run is prepared, on the machine that runs it).
+pub fn check_command_series(command: &CommandSpec, place: Place) -> Result<(), InvalidValue> {
+    command.validate().map_err(|err| place.locate(err))
+}
+
+/// The user's Python function: its values, on one of CPython's pools.
+pub fn check_python_call_series(
+    call: &PythonCallSpec,
+    pool: &PoolSpec,
+    place: Place,
+) -> Result<(), InvalidValue> {
+    call.validate().map_err(|err| place.locate(err))?;
+    pool.validate().map_err(|err| place.locate(err))?;
+    if !pool.is_python() {
+        return Err(invalid(
+            place.field("pool.kind"),
+            pool.kind_name(),
+            "python_threads, python_processes or python_interpreters: a python workload runs on CPython's pools",
+        ));
+    }
+    Ok(())
+}
+
 /// A built-in workload on a Rust pool: its values, its pool's, and how they fit the kind
 /// (`kind` is None for a sweep file, which has none) and the sweep.
 pub fn check_rust_series(
@@ -90,6 +114,16 @@ pub fn check_rust_series(
         .validate(max_threads(sweep), available_memory_bytes)
         .map_err(|err| place.locate(err))?;
     pool.validate().map_err(|err| place.locate(err))?;
+    if pool.is_python() {
+        return Err(invalid(
+            place.field("pool.kind"),
+            pool.kind_name(),
+            format!(
+                "rayon, queue, spawn or process for a {} workload: CPython's pools run only a `python` workload",
+                workload.kind_name()
+            ),
+        ));
+    }
     check_workers_can_rebuild(workload, pool, place)?;
     check_eager_feeding_fits(pool, sweep, available_memory_bytes, place)
 }

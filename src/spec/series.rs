@@ -10,7 +10,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::rules::{self, Place};
-use super::{InvalidValue, PoolSpec, Preset, SweepSpec, WorkloadSpec, invalid, limits};
+use super::{
+    CommandSpec, InvalidValue, PoolSpec, Preset, PythonCallSpec, SweepSpec, WorkloadSpec, invalid,
+    limits,
+};
 
 /// What a series is, as shown in legends and written to JSON (`kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -94,15 +97,45 @@ pub enum SeriesSetup {
     },
     /// Kinds `python_threads`, `python_processes`, `python_free_threaded`: the shipped script.
     Python(PythonSetup),
+    /// Kind `custom` with a `command` workload: the user's program, which runs its own
+    /// threads (`{threads}`); one run per trial.
+    Command(CommandSpec),
+    /// A `python` workload: the user's function, called per task by one of CPython's pools.
+    PythonCall {
+        /// The function and its arguments.
+        call: PythonCallSpec,
+        /// The CPython pool (`python_threads`, `python_processes`, `python_interpreters`).
+        pool: PoolSpec,
+    },
 }
 
 impl SeriesSetup {
+    /// The setup a `workload` table and a `pool` table describe: a built-in workload or a
+    /// command per task on a Rust pool, the user's program on its own threads, or the user's
+    /// Python function on a CPython pool.
+    pub fn of_tables(workload: &WorkloadSpec, pool: &PoolSpec) -> SeriesSetup {
+        match workload {
+            WorkloadSpec::Command(command) => SeriesSetup::Command(command.clone()),
+            WorkloadSpec::Python(call) => SeriesSetup::PythonCall {
+                call: call.clone(),
+                pool: pool.clone(),
+            },
+            _ => SeriesSetup::Rust {
+                workload: workload.clone(),
+                pool: pool.clone(),
+            },
+        }
+    }
+
     /// The built-in workload a Rust series runs (what its configured W/C is read from);
     /// None for a series whose task pooltune does not build.
     pub fn built_in_workload(&self) -> Option<&WorkloadSpec> {
         match self {
-            SeriesSetup::Rust { workload, .. } => Some(workload),
-            SeriesSetup::Python(_) => None,
+            SeriesSetup::Rust { workload, .. } if workload.is_built_in() => Some(workload),
+            SeriesSetup::Rust { .. }
+            | SeriesSetup::Python(_)
+            | SeriesSetup::Command(_)
+            | SeriesSetup::PythonCall { .. } => None,
         }
     }
 
@@ -115,6 +148,10 @@ impl SeriesSetup {
                 workload.kind_name(),
                 pool.kind_name()
             ),
+            SeriesSetup::Command(command) => format!("the program `{}`", command.run),
+            SeriesSetup::PythonCall { call, pool } => {
+                format!("Python function {} on {}", call.call, pool.kind_name())
+            }
             SeriesSetup::Python(python) => {
                 let mut text = format!(
                     "Python {} task: C = {} µs",
@@ -251,10 +288,12 @@ impl TryFrom<SeriesToml> for SeriesSpec {
                     "one, such as workload = { kind = \"cpu\", compute_us = 2000 }",
                 )
             })?;
-            SeriesSetup::Rust {
-                workload,
-                pool: raw.pool.unwrap_or_default(),
+            if let (WorkloadSpec::Command(_), Some(_)) = (&workload, &raw.pool) {
+                return Err(format!(
+                    "`pool` is refused for a command workload: series \"{label}\" runs a program that runs its own threads, told how many by {{threads}}"
+                ));
             }
+            SeriesSetup::of_tables(&workload, &raw.pool.unwrap_or_default())
         };
         Ok(SeriesSpec { label, kind, setup })
     }
@@ -278,6 +317,11 @@ impl From<SeriesSpec> for SeriesToml {
                 raw.workload = Some(workload);
                 raw.pool = Some(pool);
             }
+            SeriesSetup::Command(command) => raw.workload = Some(WorkloadSpec::Command(command)),
+            SeriesSetup::PythonCall { call, pool } => {
+                raw.workload = Some(WorkloadSpec::Python(call));
+                raw.pool = Some(pool);
+            }
             SeriesSetup::Python(python) => {
                 raw.task = Some(python.task);
                 raw.compute_us = Some(python.compute_us);
@@ -299,10 +343,7 @@ impl SeriesSpec {
         SeriesSpec {
             label: label.into(),
             kind: SeriesKind::Custom,
-            setup: SeriesSetup::Rust {
-                workload: preset.workload.clone(),
-                pool: preset.pool.clone(),
-            },
+            setup: preset.setup(),
         }
     }
 }
@@ -337,6 +378,10 @@ impl SeriesSpec {
             SeriesSetup::Python(python) => {
                 python.validate(place)?;
                 rules::check_python_series(self.kind, python, sweep, place)
+            }
+            SeriesSetup::Command(command) => rules::check_command_series(command, place),
+            SeriesSetup::PythonCall { call, pool } => {
+                rules::check_python_call_series(call, pool, place)
             }
         }
     }

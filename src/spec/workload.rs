@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{InvalidValue, check_within, invalid, limits};
+use super::{CommandSpec, ExecSpec, InvalidValue, PythonCallSpec, check_within, invalid, limits};
 
 /// What one task does. Every duration is in microseconds of this machine's time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,6 +67,13 @@ pub enum WorkloadSpec {
         #[serde(default = "default_updates_per_task")]
         updates_per_task: u64,
     },
+    /// A user's program that runs its own threads, told how many by `{threads}`: one run
+    /// per trial (see [`CommandSpec`]). It has no `[pool]`: the program is its own pool.
+    Command(CommandSpec),
+    /// One child process per task, run by a thread pool (see [`ExecSpec`]).
+    Exec(ExecSpec),
+    /// A user's Python function called per task by a CPython pool (see [`PythonCallSpec`]).
+    Python(PythonCallSpec),
 }
 
 fn default_passes() -> u32 {
@@ -124,6 +131,9 @@ impl WorkloadSpec {
             WorkloadSpec::Contended { .. } => "contended",
             WorkloadSpec::Gil { .. } => "gil",
             WorkloadSpec::SharedState { .. } => "shared_state",
+            WorkloadSpec::Command(_) => "command",
+            WorkloadSpec::Exec(_) => "exec",
+            WorkloadSpec::Python(_) => "python",
         }
     }
 
@@ -137,12 +147,20 @@ impl WorkloadSpec {
                  threads of one process, and worker processes share none",
                 self.kind_name()
             )),
+            WorkloadSpec::Exec(_) => Some(
+                "the process pool cannot run exec: each task is already a process of its own"
+                    .to_owned(),
+            ),
+            WorkloadSpec::Command(_) | WorkloadSpec::Python(_) => Some(format!(
+                "the process pool cannot run {}: it is not a built-in workload",
+                self.kind_name()
+            )),
             _ => None,
         }
     }
 
     /// Every workload kind name, for error messages and pickers.
-    pub const KIND_NAMES: [&'static str; 7] = [
+    pub const KIND_NAMES: [&'static str; 10] = [
         "cpu",
         "blocking",
         "file_io",
@@ -150,7 +168,19 @@ impl WorkloadSpec {
         "contended",
         "gil",
         "shared_state",
+        "command",
+        "exec",
+        "python",
     ];
+
+    /// True for the workloads pooltune builds itself (and a process pool's workers can
+    /// rebuild from their spec); false for a user's program, command per task or function.
+    pub fn is_built_in(&self) -> bool {
+        !matches!(
+            self,
+            WorkloadSpec::Command(_) | WorkloadSpec::Exec(_) | WorkloadSpec::Python(_)
+        )
+    }
 
     /// The configured computation (C) and wait (W) per task in microseconds, where the preset
     /// states them; shown beside the measured values.
@@ -169,7 +199,10 @@ impl WorkloadSpec {
             } => Some((compute_us, wait_us)),
             WorkloadSpec::FileIo { .. }
             | WorkloadSpec::Memory { .. }
-            | WorkloadSpec::SharedState { .. } => None,
+            | WorkloadSpec::SharedState { .. }
+            | WorkloadSpec::Command(_)
+            | WorkloadSpec::Exec(_)
+            | WorkloadSpec::Python(_) => None,
         }
     }
 }
@@ -282,6 +315,9 @@ impl WorkloadSpec {
                 (1, MAX_UPDATES_PER_TASK),
                 format!("1 to {MAX_UPDATES_PER_TASK}"),
             ),
+            WorkloadSpec::Command(ref command) => command.validate(),
+            WorkloadSpec::Exec(ref exec) => exec.validate(),
+            WorkloadSpec::Python(ref call) => call.validate(),
         }
     }
 }

@@ -371,6 +371,8 @@ fn workload_ui(ui: &mut Ui, workload: &mut WorkloadSpec, invalid: Option<&Invali
                 *workload = workload_of_kind(kind, workload);
             }
             match workload {
+                // The fields of the user's own workloads: issue 12, §5.
+                WorkloadSpec::Command(_) | WorkloadSpec::Exec(_) | WorkloadSpec::Python(_) => {}
                 WorkloadSpec::Cpu { compute_us } => {
                     compute_row(ui, compute_us, invalid);
                 }
@@ -551,7 +553,12 @@ fn pool_ui(ui: &mut Ui, pool: &mut PoolSpec, invalid: Option<&InvalidValue>) {
             }
             const CHUNK_TIP: &str = "Tasks handed to a worker in one message; 1 sends tasks one by one. Bigger chunks cost less per task but balance the load less well.";
             match pool {
-                PoolSpec::Rayon | PoolSpec::Spawn => {}
+                PoolSpec::Rayon
+                | PoolSpec::Spawn
+                | PoolSpec::PythonThreads
+                | PoolSpec::PythonInterpreters => {}
+                // The fields of the user's own workloads and CPython's pools: issue 12, §5.
+                PoolSpec::PythonProcesses { .. } => {}
                 PoolSpec::Queue {
                     queue_capacity,
                     chunk_size,

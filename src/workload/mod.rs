@@ -154,6 +154,12 @@ pub fn build(
             updates_per_task,
             workers,
         )?),
+        WorkloadSpec::Command(_) | WorkloadSpec::Exec(_) | WorkloadSpec::Python(_) => {
+            return Err(format!(
+                "the {} workload is not built by pooltune's pools: its own source runs it",
+                spec.kind_name()
+            ));
+        }
     })
 }
 
