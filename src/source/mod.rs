@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use crate::engine::{PreparedSeries, SeriesInfo, SeriesPlan};
 use crate::result::Calibration;
 use crate::source::python::script::TrialShape;
-use crate::spec::{ComparisonPreset, SeriesKind, SeriesSetup, SeriesSpec};
+use crate::spec::{ComparisonPreset, SeriesSetup, SeriesSpec};
 use crate::spec::{InvalidValue, Preset, SweepSpec};
 
 use self::in_process::{InProcessSeries, PointSetup};
@@ -42,6 +42,9 @@ pub struct BuildContext<'a> {
     pub calibration: &'a Calibration,
     /// Interpreters found and probed so far, and the script they run.
     pub python: python::PythonRun<'a>,
+    /// The preset's folder, which relative paths in it are relative to; None for a preset
+    /// not read from a file (the current directory).
+    pub folder: Option<PathBuf>,
 }
 
 impl<'a> BuildContext<'a> {
@@ -61,6 +64,7 @@ impl<'a> BuildContext<'a> {
             sweep,
             calibration,
             python: python::PythonRun::new(options, shape, cancel),
+            folder: None,
         }
     }
 }
@@ -82,8 +86,13 @@ pub fn build(spec: &SeriesSpec, context: &mut BuildContext<'_>) -> PreparedSerie
             )))),
         },
         SeriesSetup::Python(setup) => context.python.prepare(spec, setup),
-        // Issue 12: source/command.rs and the Python source's function call.
-        SeriesSetup::Command(_) | SeriesSetup::PythonCall { .. } => PreparedSeries {
+        SeriesSetup::PythonCall { call, pool } => {
+            context
+                .python
+                .prepare_call(spec, call, pool, context.folder.as_deref())
+        }
+        // Issue 12: source/command.rs.
+        SeriesSetup::Command(_) => PreparedSeries {
             info: SeriesInfo {
                 label: spec.label.clone(),
                 kind: spec.kind,
@@ -121,10 +130,11 @@ impl SeriesPlan for Preset {
     }
 
     fn prepare(&self, calibration: &Calibration, cancel: &CancelToken) -> Vec<PreparedSeries> {
+        let setup = self.setup();
         let spec = SeriesSpec {
             label: self.name.clone(),
-            kind: SeriesKind::Custom,
-            setup: self.setup(),
+            kind: setup.sweep_file_kind(),
+            setup,
         };
         let options = CompareOptions::default();
         let mut context = BuildContext::new(&self.sweep, calibration, &options, cancel);

@@ -143,7 +143,7 @@ impl Preset {
             ),
             SeriesSetup::Command(command) => rules::check_command_series(&command, place),
             SeriesSetup::PythonCall { call, pool } => {
-                rules::check_python_call_series(&call, &pool, place)
+                rules::check_python_call_series(&call, &pool, &self.sweep, place)
             }
             SeriesSetup::Python(_) => Ok(()),
         }
