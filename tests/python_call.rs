@@ -104,7 +104,13 @@ fn pooltune(args: &[&str], cwd: &Path) -> Output {
 /// stderr.
 fn sweep_json(preset: &Path, cwd: &Path) -> (Option<i32>, serde_json::Value, String) {
     let out = pooltune(
-        &["sweep", "--preset", preset.to_str().unwrap(), "--format", "json"],
+        &[
+            "sweep",
+            "--preset",
+            preset.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
         cwd,
     );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -178,7 +184,11 @@ fn an_exception_fails_the_point_with_the_tracebacks_last_line() {
         let (code, json, stderr) = sweep_json(&preset, folder.dir.path());
         assert_eq!(code, Some(1), "every point failed: {stderr}");
         let points = points(&json);
-        assert_eq!(points.len(), 2, "{pool}: the series went on at the next count");
+        assert_eq!(
+            points.len(),
+            2,
+            "{pool}: the series went on at the next count"
+        );
         for point in points {
             assert_eq!(
                 error_of(point),
@@ -329,7 +339,13 @@ fn a_waiting_function_measures_its_wait_and_a_loop_scales_on_processes_only() {
     let mut ratios = Vec::new();
     for _ in 0..3 {
         let out = pooltune(
-            &["compare", "--preset", comparison.to_str().unwrap(), "--format", "json"],
+            &[
+                "compare",
+                "--preset",
+                comparison.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
             folder.dir.path(),
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -359,7 +375,13 @@ fn a_relative_path_is_relative_to_the_presets_folder() {
     let args = format!("[\"{}\", 0]", marks.display());
     let preset = folder.preset(
         "p.toml",
-        &sweep_file("work:counted", &args, "mods", "kind = \"python_threads\"", EXACT),
+        &sweep_file(
+            "work:counted",
+            &args,
+            "mods",
+            "kind = \"python_threads\"",
+            EXACT,
+        ),
     );
     // Run from elsewhere: `mods` is found beside the preset, not in the current directory.
     let elsewhere = tempfile::tempdir().unwrap();
@@ -388,7 +410,13 @@ fn a_python_function_runs_beside_a_rust_series_in_a_comparison() {
         ),
     );
     let out = pooltune(
-        &["compare", "--preset", comparison.to_str().unwrap(), "--format", "json"],
+        &[
+            "compare",
+            "--preset",
+            comparison.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
         folder.dir.path(),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);

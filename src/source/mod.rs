@@ -3,11 +3,13 @@
 //!
 //! - [`in_process`]: a built-in workload × one of pooltune's pools.
 //! - [`python`]: the shipped script on a probed CPython.
+//! - [`command`]: a user's program that runs its own threads.
 //!
 //! A sweep preset is a plan of one series ([`SeriesPlan`] for [`Preset`]); a comparison is a
 //! plan of several ([`ComparisonPlan`]). Sources never emit events and never decide the
 //! order of a run: the engine does.
 
+pub mod command;
 pub mod in_process;
 pub mod python;
 
@@ -42,8 +44,8 @@ pub struct BuildContext<'a> {
     pub calibration: &'a Calibration,
     /// Interpreters found and probed so far, and the script they run.
     pub python: python::PythonRun<'a>,
-    /// The preset's folder, which relative paths in it are relative to; None for a preset
-    /// not read from a file (the current directory).
+    /// The folder of the preset file: relative paths resolve against it and programs run in
+    /// it. None for a preset made in memory (the current directory).
     pub folder: Option<PathBuf>,
 }
 
@@ -86,23 +88,26 @@ pub fn build(spec: &SeriesSpec, context: &mut BuildContext<'_>) -> PreparedSerie
             )))),
         },
         SeriesSetup::Python(setup) => context.python.prepare(spec, setup),
+        SeriesSetup::Command(command) => {
+            let folder = match &context.folder {
+                Some(folder) => folder.clone(),
+                None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            };
+            PreparedSeries {
+                info: SeriesInfo {
+                    label: spec.label.clone(),
+                    kind: spec.kind,
+                    interpreter: None,
+                },
+                series: command::CommandSeries::new(command, &folder, context.sweep)
+                    .map(|series| Box::new(series) as Box<dyn crate::engine::Series>),
+            }
+        }
         SeriesSetup::PythonCall { call, pool } => {
             context
                 .python
                 .prepare_call(spec, call, pool, context.folder.as_deref())
         }
-        // Issue 12: source/command.rs.
-        SeriesSetup::Command(_) => PreparedSeries {
-            info: SeriesInfo {
-                label: spec.label.clone(),
-                kind: spec.kind,
-                interpreter: None,
-            },
-            series: Err(format!(
-                "{}: this source is being built (issue 12)",
-                spec.setup.summary()
-            )),
-        },
     }
 }
 
@@ -138,6 +143,7 @@ impl SeriesPlan for Preset {
         };
         let options = CompareOptions::default();
         let mut context = BuildContext::new(&self.sweep, calibration, &options, cancel);
+        context.folder = self.folder.clone();
         vec![build(&spec, &mut context)]
     }
 }
@@ -172,6 +178,7 @@ impl SeriesPlan for ComparisonPlan {
 
     fn prepare(&self, calibration: &Calibration, cancel: &CancelToken) -> Vec<PreparedSeries> {
         let mut context = BuildContext::new(&self.preset.sweep, calibration, &self.options, cancel);
+        context.folder = self.preset.folder.clone();
         self.preset
             .series
             .iter()
