@@ -676,6 +676,93 @@ mod tests {
         assert_eq!(python.interpreter, None);
     }
 
+    /// A Python kind's series may call the user's function: the pool follows the kind, a
+    /// `pool` table of the same kind says more, another kind or a script key is refused.
+    #[test]
+    fn a_python_series_calls_a_function_on_the_pool_of_its_kind() {
+        let with = |series: &str| format!("{GOOD}\n[[series]]\nlabel = \"Mine\"\n{series}\n");
+        let call =
+            "workload = { kind = \"python\", call = \"hashwork:sha256_block\", args = [1024] }";
+        let c = parse_str(&with(&format!("kind = \"python_processes\"\n{call}"))).unwrap();
+        let SeriesSetup::PythonCall { call: spec, pool } = &c.series[4].setup else {
+            panic!("a function call expected: {:?}", c.series[4].setup);
+        };
+        assert_eq!(spec.call, "hashwork:sha256_block");
+        assert_eq!(pool.kind_name(), "python_processes");
+        let text = with(&format!(
+            "kind = \"python_processes\"\n{call}\npool = {{ kind = \"python_processes\", start_method = \"spawn\" }}"
+        ));
+        let c = parse_str(&text).unwrap();
+        assert_eq!(
+            c.series[4].setup,
+            SeriesSetup::PythonCall {
+                call: spec.clone(),
+                pool: PoolSpec::PythonProcesses {
+                    start_method: crate::spec::StartMethod::Spawn,
+                    chunk_size: 1
+                }
+            }
+        );
+        assert_eq!(parse_str(&to_toml(&c).unwrap()).unwrap(), c, "round trip");
+        let err = refusal(&with(&format!(
+            "kind = \"python_threads\"\n{call}\npool = {{ kind = \"python_processes\" }}"
+        )));
+        assert!(
+            err.contains("does not match series \"Mine\" (kind python_threads)"),
+            "{err}"
+        );
+        let err = refusal(&with(&format!(
+            "kind = \"python_threads\"\n{call}\ncompute_us = 5"
+        )));
+        assert!(
+            err.contains("`compute_us` is for the script's own task"),
+            "{err}"
+        );
+        let err = refusal(&with(
+            "kind = \"python_interpreters\"\ntask = \"cpu\"\ncompute_us = 5",
+        ));
+        assert!(err.contains("runs a Python function"), "{err}");
+        // A custom series names its CPython pool; a Rust kind cannot call a function.
+        let custom = with(&format!(
+            "kind = \"custom\"\n{call}\npool = {{ kind = \"python_threads\" }}"
+        ));
+        assert!(parse_str(&custom).is_ok());
+        assert_eq!(
+            invalid_field(&with(&format!("kind = \"custom\"\n{call}"))),
+            "series[5].pool.kind"
+        );
+        assert_eq!(
+            invalid_field(&with(&format!("kind = \"rust\"\n{call}"))),
+            "series[5].kind"
+        );
+    }
+
+    #[test]
+    fn a_sweep_files_function_series_has_its_pools_kind() {
+        let call = PythonCallSpec {
+            call: "m:f".to_owned(),
+            path: PathBuf::from("."),
+            args: Vec::new(),
+            interpreter: None,
+        };
+        for (pool, kind) in [
+            (PoolSpec::PythonThreads, SeriesKind::PythonThreads),
+            (PoolSpec::PythonInterpreters, SeriesKind::PythonInterpreters),
+            (PoolSpec::Rayon, SeriesKind::Custom),
+        ] {
+            let setup = SeriesSetup::PythonCall {
+                call: call.clone(),
+                pool,
+            };
+            assert_eq!(setup.sweep_file_kind(), kind);
+        }
+        let rust = SeriesSetup::Rust {
+            workload: WorkloadSpec::Cpu { compute_us: 5 },
+            pool: PoolSpec::Rayon,
+        };
+        assert_eq!(rust.sweep_file_kind(), SeriesKind::Custom);
+    }
+
     #[test]
     fn round_trips_through_toml() {
         let c = parse_str(GOOD).unwrap();

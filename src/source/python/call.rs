@@ -330,3 +330,42 @@ fn check(
         loops_per_us: 0.0,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_module_folder_is_relative_to_the_presets_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("mods")).unwrap();
+        let found = module_folder(Path::new("mods"), Some(dir.path())).unwrap();
+        assert_eq!(found, dir.path().join("mods"));
+        // An absolute path is taken as it is, whatever the preset's folder.
+        let absolute = dir.path().join("mods");
+        assert_eq!(
+            module_folder(&absolute, Some(Path::new("/nowhere"))).unwrap(),
+            absolute
+        );
+        let err = module_folder(Path::new("missing"), Some(dir.path())).unwrap_err();
+        assert!(err.starts_with("`workload.path` = missing: "), "{err}");
+        assert!(err.contains("is not a folder"), "{err}");
+    }
+
+    #[test]
+    fn only_cpythons_pools_run_a_function() {
+        assert_eq!(
+            executor_of(&PoolSpec::PythonProcesses {
+                start_method: StartMethod::Fork,
+                chunk_size: 4
+            }),
+            Ok((Executor::Processes, Some(StartMethod::Fork), 4))
+        );
+        assert_eq!(
+            executor_of(&PoolSpec::PythonInterpreters),
+            Ok((Executor::Interpreters, None, 1))
+        );
+        let err = executor_of(&PoolSpec::Rayon).unwrap_err();
+        assert!(err.contains("not on a rayon pool"), "{err}");
+    }
+}

@@ -1033,6 +1033,116 @@ end
         refused("loops_per_us=12.5", "loops_per_us=13", "loops_per_us");
     }
 
+    fn call_request() -> CallRequest {
+        CallRequest {
+            executor: Executor::Processes,
+            start_method: Some(StartMethod::Spawn),
+            threads: 2,
+            call: "hashwork:sha256_block".to_owned(),
+            chunk_size: 1,
+            trials: 3,
+        }
+    }
+
+    /// [`GOOD_RUN`] as `pybench.py call` prints it for [`call_request`].
+    fn good_call_run() -> String {
+        GOOD_RUN.replace(
+            "setup executor=threads threads=2 task=cpu compute_us=2000 wait_us=0 chunk_size=1 loops_per_us=12.5 trials=3",
+            "setup executor=processes threads=2 call=hashwork:sha256_block start_method=spawn chunk_size=1 trials=3",
+        )
+    }
+
+    fn parse_call(text: &str) -> Result<CallOutput, FormatError> {
+        let mut parser = RunParser::for_call(call_request());
+        for line in text.lines() {
+            parser.feed(line)?;
+        }
+        parser.finish_call()
+    }
+
+    #[test]
+    fn a_call_run_is_parsed_like_a_task_run() {
+        let CallOutput::Measured(out) = parse_call(&good_call_run()).unwrap() else {
+            panic!("measured expected");
+        };
+        assert_eq!(out.trials.len(), 3);
+        assert_eq!(out.summary.latency_samples, 330);
+        // The task's setup line is not the call's: refused, naming what differs.
+        let err = parse_call(GOOD_RUN).unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("expected `setup executor=…"), "{err}");
+        let err = parse_call(&good_call_run().replace("start_method=spawn", "start_method=fork"))
+            .unwrap_err();
+        assert!(
+            err.message
+                .contains("ran `start_method=fork` but pooltune asked for `start_method=spawn`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_failed_line_ends_a_call_run_with_the_python_error() {
+        let head: String = good_call_run()
+            .lines()
+            .take(3)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for (stage_word, stage) in [("import", CallStage::Import), ("call", CallStage::Call)] {
+            let text = format!("{head}failed stage={stage_word} ValueError: boom 7\nend\n");
+            assert_eq!(
+                parse_call(&text).unwrap(),
+                CallOutput::Failed {
+                    stage,
+                    message: "ValueError: boom 7".to_owned()
+                }
+            );
+        }
+        // After a trial too (the function raised in trial 2).
+        let one_trial: String = good_call_run()
+            .lines()
+            .take(5)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let text = format!("{one_trial}failed stage=call KeyError: 'x'\nend\n");
+        assert!(matches!(parse_call(&text), Ok(CallOutput::Failed { .. })));
+        // Not without `end`, not of an unknown stage, not without a message, not in a task run.
+        let err = parse_call(&format!("{head}failed stage=call ValueError: boom\n")).unwrap_err();
+        assert!(err.message.contains("truncated"), "{err}");
+        let err = parse_call(&format!("{head}failed stage=later oops\nend\n")).unwrap_err();
+        assert!(err.message.contains("stage=import"), "{err}");
+        let err = parse_call(&format!("{head}failed stage=call \nend\n")).unwrap_err();
+        assert!(err.message.contains("without the error"), "{err}");
+        let task_head: String = GOOD_RUN.lines().take(3).map(|l| format!("{l}\n")).collect();
+        let err =
+            parse_run(&format!("{task_head}failed stage=call X\nend\n"), request()).unwrap_err();
+        assert!(err.message.contains("expected `warmup tasks=…"), "{err}");
+    }
+
+    #[test]
+    fn a_check_says_whether_the_pool_can_run_the_function() {
+        let head = "pooltune-pybench 2\ninterpreter implementation=cpython version=3.11.7 gil=on free_threaded_build=no\n";
+        let ok = format!("{head}check call=m:f executor=processes importable=yes\nend\n");
+        let checked = parse_check(&ok, "m:f", Executor::Processes).unwrap();
+        assert!(checked.importable);
+        assert_eq!(checked.refused, None);
+        assert_eq!(checked.interpreter.version, "3.11.7");
+        let refused = format!(
+            "{head}check call=m:f executor=processes importable=yes\nrefused m:f cannot be pickled\nend\n"
+        );
+        let checked = parse_check(&refused, "m:f", Executor::Processes).unwrap();
+        assert_eq!(checked.refused.as_deref(), Some("m:f cannot be pickled"));
+        let err = parse_check(&ok, "m:g", Executor::Processes).unwrap_err();
+        assert!(err.message.contains("asked for `call=m:g`"), "{err}");
+        let err = parse_check(&ok, "m:f", Executor::Threads).unwrap_err();
+        assert!(err.message.contains("`executor=threads`"), "{err}");
+        let err = parse_check(head, "m:f", Executor::Processes).unwrap_err();
+        assert!(err.message.contains("the `check` line"), "{err}");
+        assert!(err.message.contains("truncated"), "{err}");
+        let err = parse_check(&format!("{ok}more\n"), "m:f", Executor::Processes).unwrap_err();
+        assert!(err.message.contains("after `end`"), "{err}");
+        assert!(parse_check("", "m:f", Executor::Processes).is_err());
+    }
+
     #[test]
     fn probe_output_is_parsed_strictly() {
         let good = "pooltune-pybench 2\ninterpreter implementation=cpython version=3.13.0 gil=off free_threaded_build=yes\ncalibration loops_per_us=11.25\nend\n";
