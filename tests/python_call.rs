@@ -6,6 +6,7 @@
 //! a pure-Python loop, a relative `path` found from the preset's folder, and a Python
 //! function beside a Rust series in one comparison. Each test skips without python3 (fails
 //! under `POOLTUNE_REQUIRE_PYTHON=1`).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 
