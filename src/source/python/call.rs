@@ -334,6 +334,95 @@ fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::CompareOptions;
+    use crate::spec::SeriesSetup;
+
+    /// True while `pid` is a process that has not exited (a zombie has).
+    fn alive(pid: u32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+        })
+    }
+
+    /// A Stop while worker processes are inside a 30 s call ends the run at once and kills
+    /// them (idle workers would exit by themselves and prove nothing).
+    #[test]
+    fn stop_kills_the_workers_inside_a_call() {
+        if crate::child::driver::tests::python_or_skip().is_none() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let marks = dir.path().join("marks");
+        std::fs::write(
+            dir.path().join("napping.py"),
+            "import os, time\ndef nap(marks):\n    with open(marks, 'a') as f:\n        f.write('%d\\n' % os.getpid())\n    time.sleep(30)\n",
+        )
+        .unwrap();
+        let call = PythonCallSpec {
+            call: "napping:nap".to_owned(),
+            path: dir.path().to_path_buf(),
+            args: vec![serde_json::Value::from(
+                marks.to_string_lossy().into_owned(),
+            )],
+            interpreter: None,
+        };
+        let pool = PoolSpec::PythonProcesses {
+            start_method: StartMethod::Fork,
+            chunk_size: 1,
+        };
+        let spec = SeriesSpec {
+            label: "nap".to_owned(),
+            kind: SeriesKind::PythonProcesses,
+            setup: SeriesSetup::PythonCall {
+                call: call.clone(),
+                pool: pool.clone(),
+            },
+        };
+        let options = CompareOptions::default();
+        let cancel = CancelToken::new();
+        let shape = TrialShape {
+            trials: 3,
+            length: TrialLength::Millis(600_000),
+            warmup_ms: 0,
+        };
+        let mut run = PythonRun::new(&options, shape, &cancel);
+        let mut series = run.prepare_call(&spec, &call, &pool, None).series.unwrap();
+        let workers = |marks: &Path| -> Vec<u32> {
+            std::fs::read_to_string(marks)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|line| line.parse().ok())
+                .collect()
+        };
+        let stopper = {
+            let cancel = cancel.clone();
+            let marks = marks.clone();
+            std::thread::spawn(move || {
+                for _ in 0..400 {
+                    if workers(&marks).len() >= 2 {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                cancel.cancel();
+            })
+        };
+        let measured = series.measure(2, &cancel, &mut |_| {});
+        stopper.join().unwrap();
+        assert_eq!(measured, Measured::Cancelled);
+        let pids = workers(&marks);
+        assert_eq!(pids.len(), 2, "both workers were inside a call");
+        let mut left = pids.clone();
+        for _ in 0..60 {
+            left.retain(|pid| alive(*pid));
+            if left.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(left, Vec::<u32>::new(), "no worker left of {pids:?}");
+    }
 
     #[test]
     fn a_relative_module_folder_is_relative_to_the_presets_folder() {
