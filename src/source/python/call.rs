@@ -398,15 +398,18 @@ mod tests {
         let stopper = {
             let cancel = cancel.clone();
             let marks = marks.clone();
-            std::thread::spawn(move || {
-                for _ in 0..400 {
-                    if workers(&marks).len() >= 2 {
-                        break;
+            std::thread::Builder::new()
+                .name("test-stopper".to_owned())
+                .spawn(move || {
+                    for _ in 0..400 {
+                        if workers(&marks).len() >= 2 {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(25));
                     }
-                    std::thread::sleep(Duration::from_millis(25));
-                }
-                cancel.cancel();
-            })
+                    cancel.cancel();
+                })
+                .unwrap()
         };
         let measured = series.measure(2, &cancel, &mut |_| {});
         stopper.join().unwrap();
