@@ -59,9 +59,10 @@ fn a_command_preset_says_its_exact_lines_on_stderr_before_it_runs() {
     let folder = dir.path().canonicalize().unwrap();
     let expected = format!(
         "pooltune: {} runs these commands, in {}:\n\
-         \x20 once before the sweep: sh -c 'echo setup >> runs.log'\n\
-         \x20 each run: OMP_NUM_THREADS={{threads}} sh -c 'echo run {{threads}} >> runs.log'\n\
-         \x20 once at the end: rm -f 'scratch file.tmp'\n\
+         \x20 run: sh -c 'echo run {{threads}} >> runs.log'\n\
+         \x20 setup: sh -c 'echo setup >> runs.log'\n\
+         \x20 cleanup: rm -f 'scratch file.tmp'\n\
+         \x20 env: OMP_NUM_THREADS={{threads}}\n\
          \x20 ({{threads}} is each thread count in turn: 1, 2)\n",
         preset.display(),
         folder.display()
@@ -126,11 +127,13 @@ tasks_per_trial = 4
 
 [[series]]
 label = "hash"
+kind = "custom"
 workload = { kind = "exec", run = ["sha256sum", "{input}"], inputs = "*.toml" }
 pool = { kind = "queue" }
 
 [[series]]
 label = "built-in"
+kind = "rust"
 workload = { kind = "cpu", compute_us = 100 }
 "#,
     )
@@ -141,7 +144,7 @@ workload = { kind = "cpu", compute_us = 100 }
     );
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("\n  hash, each task: sha256sum {input}\n"),
+        stderr.contains("\n  hash, run, each task: sha256sum {input}\n"),
         "{stderr}"
     );
     assert!(!stderr.contains("built-in, "), "{stderr}");
@@ -167,6 +170,7 @@ kind = "python_threads"
 [sweep]
 threads = [1]
 trials = 3
+tasks_per_trial = 4
 "#,
     )
     .unwrap();

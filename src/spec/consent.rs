@@ -15,52 +15,20 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AnyPreset, CommandLine, CommandSpec, ComparisonPreset, ExecSpec, InvalidValue, Preset,
+    AnyPreset, CommandLine, ComparisonPreset, ExecSpec, InvalidValue, Preset,
     PythonCallSpec, SeriesSetup, invalid,
 };
+use crate::child::launch;
 use crate::error::PresetError;
-
-/// When a line runs, in the words shown before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
-    /// A command workload's `setup`: once before the sweep.
-    Setup,
-    /// A command workload's `prepare`: before each run, untimed.
-    Prepare,
-    /// A command workload's `run`: each trial.
-    EachRun,
-    /// A command workload's `cleanup`: once at the end, also after Stop or an error.
-    Cleanup,
-    /// An exec workload's `run`: once per task, N at a time.
-    EachTask,
-    /// A Python workload's function: once per task, by a CPython pool.
-    EachCall,
-}
-
-impl When {
-    /// The words shown before the line ("each run").
-    pub fn as_str(self) -> &'static str {
-        match self {
-            When::Setup => "once before the sweep",
-            When::Prepare => "before each run",
-            When::EachRun => "each run",
-            When::Cleanup => "once at the end",
-            When::EachTask => "each task",
-            When::EachCall => "each call",
-        }
-    }
-}
 
 /// One command a preset runs, as shown before it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeLine {
     /// The series it belongs to, in a comparison (None in a sweep file).
     pub series: Option<String>,
-    /// When it runs.
-    pub when: When,
-    /// The command line, exactly as it is started: environment assignments first, the
-    /// program and its arguments quoted as a shell would need them; placeholders such as
-    /// `{threads}` as written (they change with every point).
+    /// What the line is and the command, exactly as it is started (`run: xz -T{threads}`,
+    /// `setup: …`, `env: …`); placeholders such as `{threads}` as written (they change with
+    /// every point).
     pub line: String,
 }
 
@@ -69,66 +37,37 @@ impl fmt::Display for CodeLine {
         if let Some(series) = &self.series {
             write!(f, "{series}, ")?;
         }
-        write!(f, "{}: {}", self.when.as_str(), self.line)
+        f.write_str(&self.line)
     }
 }
 
-/// A word as a shell would need it to read it back as one word: quoted when it holds a
-/// space, a quote or another character the shell gives a meaning to.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word.chars().all(|c| {
-            c.is_alphanumeric() || "-_./:=,+%@{}^".contains(c) || (!c.is_ascii() && !c.is_control())
-        });
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-/// `line` as it is started: an argv word by word, a shell line as `sh -c '…'`.
+/// `line` as it is started: a shell line with the `sh -c` that runs it.
 fn started_as(line: &CommandLine) -> String {
     match line {
-        CommandLine::Argv(words) => words
-            .iter()
-            .map(|w| shell_word(w))
-            .collect::<Vec<_>>()
-            .join(" "),
-        CommandLine::Shell(text) => format!("sh -c {}", shell_word(text)),
+        CommandLine::Argv(_) => line.display(),
+        CommandLine::Shell(text) => format!(
+            "{} -c {}",
+            launch::SHELL,
+            CommandLine::Argv(vec![text.clone()])
+        ),
     }
 }
 
-/// `KEY=value ` for each environment variable, then the line.
-fn with_env(env: &std::collections::BTreeMap<String, String>, line: &CommandLine) -> String {
-    let mut text = String::new();
-    for (key, value) in env {
-        text.push_str(&format!("{key}={} ", shell_word(value)));
-    }
-    text.push_str(&started_as(line));
-    text
+/// `env: KEY=value …`, when there are variables.
+fn env_line(env: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    (!env.is_empty()).then(|| {
+        let pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("env: {}", pairs.join(" "))
+    })
 }
 
-fn command_lines(command: &CommandSpec) -> Vec<(When, String)> {
-    let mut lines = Vec::new();
-    if let Some(setup) = &command.setup {
-        lines.push((When::Setup, started_as(setup)));
-    }
-    if let Some(prepare) = &command.prepare {
-        lines.push((When::Prepare, started_as(prepare)));
-    }
-    lines.push((When::EachRun, with_env(&command.env, &command.run)));
-    if let Some(cleanup) = &command.cleanup {
-        lines.push((When::Cleanup, started_as(cleanup)));
-    }
+fn exec_lines(exec: &ExecSpec) -> Vec<String> {
+    let mut lines = vec![format!("run, each task: {}", started_as(&exec.run))];
+    lines.extend(env_line(&exec.env));
     lines
 }
 
-fn exec_lines(exec: &ExecSpec) -> Vec<(When, String)> {
-    vec![(When::EachTask, with_env(&exec.env, &exec.run))]
-}
-
-fn python_lines(call: &PythonCallSpec) -> Vec<(When, String)> {
+fn python_lines(call: &PythonCallSpec) -> Vec<String> {
     let (module, function) = call.call.split_once(':').unwrap_or((&call.call, ""));
     let args = call
         .args
@@ -136,13 +75,10 @@ fn python_lines(call: &PythonCallSpec) -> Vec<(When, String)> {
         .map(|arg| arg.to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    vec![(
-        When::EachCall,
-        format!(
-            "{}: {module}.{function}({args}), imported from {}",
-            python_interpreter(call).display(),
-            call.path.display()
-        ),
+    vec![format!(
+        "call, each task: {module}.{function}({args}) in {}, imported from {}",
+        python_interpreter(call).display(),
+        call.path.display()
     )]
 }
 
@@ -160,15 +96,14 @@ pub fn setup_lines(setup: &SeriesSetup, series: Option<&str>) -> Vec<CodeLine> {
             workload: super::WorkloadSpec::Exec(exec),
             ..
         } => exec_lines(exec),
-        SeriesSetup::Command(command) => command_lines(command),
+        SeriesSetup::Command(command) => launch::command_lines(command),
         SeriesSetup::PythonCall { call, .. } => python_lines(call),
         SeriesSetup::Rust { .. } | SeriesSetup::Python(_) => Vec::new(),
     };
     lines
         .into_iter()
-        .map(|(when, line)| CodeLine {
+        .map(|line| CodeLine {
             series: series.map(str::to_owned),
-            when,
             line,
         })
         .collect()
@@ -233,38 +168,6 @@ pub fn programs(preset: &AnyPreset) -> Vec<String> {
     names
 }
 
-/// Where `program` is: a name without a `/` is looked up in the directories of `PATH`; a
-/// path is taken relative to `folder` (the preset's folder). The error says where it looked.
-///
-/// A placeholder of the launcher's own lookup (`child::launch::find_program`, issue 12 §1),
-/// which replaces it once merged.
-pub fn find_program(program: &str, folder: &Path) -> Result<PathBuf, String> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let executable = |path: &Path| {
-        std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if program.contains('/') {
-        let path = folder.join(program);
-        return if executable(&path) {
-            Ok(path)
-        } else if path.exists() {
-            Err(format!("{} is not an executable file", path.display()))
-        } else {
-            Err(format!("{} does not exist", path.display()))
-        };
-    }
-    let searched = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&searched)
-        .map(|dir| dir.join(program))
-        .find(|path| executable(path))
-        .ok_or_else(|| {
-            format!(
-                "not found in PATH (searched {})",
-                searched.to_string_lossy()
-            )
-        })
-}
-
 /// Refuses, before Run, a series whose programs are not there: the field that names the
 /// program (`workload.run`, `workload.setup`, `workload.interpreter`) and where pooltune
 /// looked. Programs started through a placeholder (`{threads}` in the program's name) are
@@ -290,7 +193,7 @@ pub fn check_programs(setup: &SeriesSetup, folder: &Path) -> Result<(), InvalidV
         } => lines.push(("workload.run", &exec.run)),
         SeriesSetup::PythonCall { call, .. } => {
             let interpreter = python_interpreter(call).display().to_string();
-            return find_program(&interpreter, folder)
+            return launch::find_program(&interpreter, folder)
                 .map(|_| ())
                 .map_err(|why| invalid("workload.interpreter", &interpreter, why));
         }
@@ -304,11 +207,11 @@ pub fn check_programs(setup: &SeriesSetup, folder: &Path) -> Result<(), InvalidV
         if name.is_empty() || name.contains('{') {
             continue;
         }
-        find_program(name, folder).map_err(|why| {
+        launch::find_program(name, folder).map_err(|why| {
             invalid(
                 field,
                 name,
-                format!("a program that can be started: {name} is {why}"),
+                format!("a program that can be started: {why}"),
             )
         })?;
     }
@@ -461,7 +364,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{PoolSpec, SweepSpec, WorkloadSpec};
+    use crate::spec::{CommandSpec, PoolSpec, SweepSpec, WorkloadSpec};
 
     #[test]
     fn sha256_matches_the_standard_vectors() {
@@ -536,9 +439,10 @@ mod tests {
         assert_eq!(
             shown,
             [
-                "once before the sweep: python3 make_data.py",
-                "each run: OMP_NUM_THREADS={threads} xz -T{threads} -3 -c 'my data.txt'",
-                r"once at the end: sh -c 'rm -f '\''out'\''.xz'",
+                "run: xz -T{threads} -3 -c 'my data.txt'",
+                "setup: python3 make_data.py",
+                r"cleanup: sh -c 'rm -f '\''out'\''.xz'",
+                "env: OMP_NUM_THREADS={threads}",
             ]
         );
     }
@@ -559,7 +463,7 @@ mod tests {
         let exec = preset(WorkloadSpec::Exec(exec), PoolSpec::Rayon);
         assert_eq!(
             code_lines(&exec)[0].to_string(),
-            "each task: sha256sum {input}"
+            "run, each task: sha256sum {input}"
         );
         assert_eq!(program(&exec.setup()).as_deref(), Some("sha256sum"));
     }
@@ -575,7 +479,7 @@ mod tests {
         let p = preset(WorkloadSpec::Python(call), PoolSpec::PythonThreads);
         assert_eq!(
             code_lines(&p)[0].to_string(),
-            "each call: python3: hashwork.sha256_block(4096, \"x\"), imported from examples"
+            "call, each task: hashwork.sha256_block(4096, \"x\") in python3, imported from examples"
         );
         assert_eq!(program(&p.setup()).as_deref(), Some("python3"));
     }
@@ -587,7 +491,7 @@ mod tests {
         let err = check_programs(&missing, dir.path()).unwrap_err();
         assert_eq!(err.field, "workload.run");
         assert_eq!(err.value, "pooltune-no-such-program");
-        assert!(err.allowed.contains("not found in PATH (searched "), "{err}");
+        assert!(err.allowed.contains("searched PATH: "), "{err}");
         // `sh` is on every machine pooltune runs on; a relative path is the preset folder's.
         let there = SeriesSetup::Command(command(argv(&["sh", "-c", "true"])));
         assert_eq!(check_programs(&there, dir.path()), Ok(()));
@@ -595,7 +499,7 @@ mod tests {
         std::fs::write(&script, "#!/bin/sh\n").unwrap();
         let relative = SeriesSetup::Command(command(argv(&["./run.sh"])));
         let err = check_programs(&relative, dir.path()).unwrap_err();
-        assert!(err.allowed.contains("not an executable file"), "{err}");
+        assert!(err.allowed.contains("is not executable"), "{err}");
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert_eq!(check_programs(&relative, dir.path()), Ok(()));
