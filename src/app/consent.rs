@@ -87,12 +87,21 @@ pub fn code_ui(ui: &mut Ui, code: &CodeToRun, trusted: &TrustedFiles) {
             file.path.display()
         ),
     };
-    ui.horizontal_wrapped(|ui| {
-        ui.label(RichText::new("This preset runs:").strong())
-            .on_hover_text("The exact commands the next run starts, {threads} and the other placeholders as written (they change with every point). They run in the preset file's folder.");
-        ui.weak(format!("({note})"));
+    let asks = matches!(code.trust(trusted), Trust::Ask(_));
+    let fill = if asks {
+        ui.visuals().warn_fg_color.gamma_multiply(0.12)
+    } else {
+        ui.visuals().faint_bg_color
+    };
+    egui::Frame::group(ui.style()).fill(fill).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new("This preset runs:").strong())
+                .on_hover_text("The exact commands the next run starts, {threads} and the other placeholders as written (they change with every point). They run in the preset file's folder.");
+            ui.weak(format!("({note})"));
+        });
+        lines_ui(ui, &code.lines);
     });
-    lines_ui(ui, &code.lines);
 }
 
 /// The question before the first run of a file's code: a modal window with the lines, the

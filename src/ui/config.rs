@@ -692,20 +692,22 @@ fn parsed_text_ui<T: PartialEq>(
     id: &str,
     value: &mut T,
     (to_text, parse): (impl Fn(&T) -> String, impl Fn(&str) -> Result<T, String>),
-    (hint, multiline): (&str, bool),
+    (hint, rows): (&str, usize),
 ) -> Response {
+    // `rows`: 0 for one line that Enter leaves, else a box of that many rows that grows.
     let id = egui::Id::unique(("config_text", id));
     let remembered: Option<(String, String)> = ui.data(|d| d.get_temp(id));
     let mut text = match remembered {
         Some((text, shown)) if shown == to_text(value) => text,
         _ => to_text(value),
     };
-    let edit = if multiline {
-        egui::TextEdit::multiline(&mut text).desired_rows(2)
+    // Several rows wrap a long command line instead of hiding its end.
+    let edit = if rows > 0 {
+        egui::TextEdit::multiline(&mut text).desired_rows(rows)
     } else {
         egui::TextEdit::singleline(&mut text)
     };
-    let response = ui.add(edit.hint_text(hint).desired_width(200.0).code_editor());
+    let response = ui.add(edit.hint_text(hint).desired_width(220.0).code_editor());
     let reason = match parse(&text) {
         Ok(parsed) => {
             if parsed != *value {
@@ -826,7 +828,7 @@ fn optional_line_ui(
                     }
                 },
             ),
-            ("none", false),
+            ("none", 1),
         )
     });
 }
@@ -845,7 +847,7 @@ fn run_line_ui(
             if is_shell { "run_shell" } else { "run_argv" },
             run,
             (line_text, |text: &str| parse_line(text, is_shell)),
-            ("xz -T{threads} -3 -c data.txt", false),
+            ("xz -T{threads} -3 -c data.txt", 1),
         )
     });
     let mut want_shell = *shell;
@@ -901,7 +903,7 @@ fn env_ui(ui: &mut Ui, env: &mut BTreeMap<String, String>, invalid: Option<&Inva
                             .collect()
                     },
                 ),
-                ("OMP_NUM_THREADS={threads}", true),
+                ("OMP_NUM_THREADS={threads}", 1),
             )
         },
     );
@@ -1031,7 +1033,7 @@ fn exec_fields_ui(ui: &mut Ui, exec: &mut ExecSpec, invalid: Option<&InvalidValu
                     |inputs: &Option<String>| inputs.clone().unwrap_or_default(),
                     |text: &str| Ok((!text.trim().is_empty()).then(|| text.to_owned())),
                 ),
-                ("corpus/*.txt", false),
+                ("corpus/*.txt", 0),
             )
         },
     );
@@ -1078,7 +1080,7 @@ fn python_fields_ui(ui: &mut Ui, call: &mut PythonCallSpec, invalid: Option<&Inv
                     |path: &PathBuf| path.display().to_string(),
                     |text: &str| Ok(PathBuf::from(text)),
                 ),
-                (".", false),
+                (".", 0),
             )
         },
     );
@@ -1105,7 +1107,7 @@ fn python_fields_ui(ui: &mut Ui, call: &mut PythonCallSpec, invalid: Option<&Inv
                             .map_err(|err| format!("not a JSON array: {err}"))
                     },
                 ),
-                ("[]", false),
+                ("[]", 0),
             )
         },
     );
@@ -1129,7 +1131,7 @@ fn python_fields_ui(ui: &mut Ui, call: &mut PythonCallSpec, invalid: Option<&Inv
                     },
                     |text: &str| Ok((!text.trim().is_empty()).then(|| PathBuf::from(text))),
                 ),
-                ("python3", false),
+                ("python3", 0),
             )
         },
     );
@@ -1629,6 +1631,48 @@ mod tests {
         }
         for kind in PoolSpec::KIND_NAMES {
             assert_eq!(pool_of_kind(kind).kind_name(), kind);
+        }
+    }
+
+    #[test]
+    fn a_command_line_splits_as_a_shell_would_and_reads_back() {
+        assert_eq!(
+            split_words(r#"xz -T{threads}  'a b' "c \"d\"" e\ f"#).unwrap(),
+            ["xz", "-T{threads}", "a b", "c \"d\"", "e f"]
+        );
+        assert_eq!(split_words("").unwrap(), Vec::<String>::new());
+        assert!(split_words("sh -c 'echo").is_err());
+        assert_eq!(split_words(r"a\\").unwrap(), [r"a\"]);
+        // What the field shows for an argv splits back into the same words.
+        for words in [
+            vec!["sh", "-c", "echo it's {threads} > out"],
+            vec!["", "x y", "plain"],
+        ] {
+            let line = CommandLine::Argv(words.iter().map(|w| (*w).to_owned()).collect());
+            assert_eq!(
+                parse_line(&line_text(&line), false).unwrap(),
+                line,
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_source_starts_from_a_valid_workload_on_a_pool_that_fits() {
+        for source in Source::ALL {
+            let workload = workload_of_kind(source.first_kind(), &WorkloadSpec::Cpu { compute_us: 1 });
+            assert_eq!(Source::of(&workload), source);
+            assert_eq!(workload.validate(1, u64::MAX), Ok(()), "{source:?}");
+            let mut pool = PoolSpec::Process {
+                chunk_size: 1,
+                feeding: Feeding::Lazy,
+            };
+            fit_pool_to_workload(&workload, &mut pool);
+            match source {
+                Source::PythonFunction => assert_eq!(pool, PoolSpec::PythonThreads),
+                Source::CommandPerTask => assert_eq!(pool, PoolSpec::Rayon),
+                Source::BuiltIn | Source::Program => assert_eq!(pool.kind_name(), "process"),
+            }
         }
     }
 
