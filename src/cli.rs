@@ -16,9 +16,9 @@ use crate::export::{self, Format};
 use crate::model::{self, ModelOptions};
 use crate::source::CompareOptions;
 use crate::spec::AnyPreset;
-use crate::spec::consent;
 use crate::spec::ComparisonPreset;
 use crate::spec::Experiment;
+use crate::spec::consent;
 use crate::spec::{self, Preset};
 
 /// Command-line arguments.
@@ -378,7 +378,9 @@ fn say_code_to_run(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let folder = folder.canonicalize().unwrap_or_else(|_| folder.to_path_buf());
+    let folder = folder
+        .canonicalize()
+        .unwrap_or_else(|_| folder.to_path_buf());
     let mut text = format!(
         "pooltune: {} runs these commands, in {}:\n",
         preset.display(),

@@ -61,7 +61,10 @@ fn a_program_not_found_is_marked_before_run() {
         ])
     );
     // Marked in place, and Run refuses, naming the field and the PATH searched.
-    assert!(!run_enabled(&harness), "Run is enabled for a missing program");
+    assert!(
+        !run_enabled(&harness),
+        "Run is enabled for a missing program"
+    );
     assert!(shows(&harness, "`workload.run` = pooltune-no-such-program"));
     assert!(shows(&harness, "searched PATH: "));
     harness.get_by_label("Run").click();
@@ -77,9 +80,12 @@ fn a_program_not_found_is_marked_before_run() {
     harness.run_ok();
     assert!(harness.state().asking().is_none());
     assert_eq!(harness.state().session().runs().len(), 1);
-    wait_for(&mut harness, "the run to end", Duration::from_secs(60), |app| {
-        !app.is_running()
-    });
+    wait_for(
+        &mut harness,
+        "the run to end",
+        Duration::from_secs(60),
+        |app| !app.is_running(),
+    );
 }
 
 #[test]
@@ -111,11 +117,17 @@ fn each_source_offers_its_own_fields_and_pools() {
         panic!("not a python workload");
     };
     assert_eq!(call.args.len(), 2);
-    assert!(harness.query_all_by_value("[1, ").next().is_some(), "the text typed is kept");
+    assert!(
+        harness.query_all_by_value("[1, ").next().is_some(),
+        "the text typed is kept"
+    );
     // An interpreter that is not there is marked before Run.
     retype(&mut harness, "Interpreter", "pooltune-no-such-python");
     assert!(!run_enabled(&harness));
-    assert!(shows(&harness, "`workload.interpreter` = pooltune-no-such-python"));
+    assert!(shows(
+        &harness,
+        "`workload.interpreter` = pooltune-no-such-python"
+    ));
 
     // A command per task runs on pooltune's thread pools: the process pool is not offered.
     pick(&mut harness, "Source", "command per task");
@@ -214,7 +226,10 @@ fn a_file_not_written_here_is_asked_about_once_per_content() {
 
     // Asked again, allowed: it runs, and the content is remembered.
     click_run(&mut harness);
-    assert!(harness.state().asking().is_some(), "Cancel is not an answer for good");
+    assert!(
+        harness.state().asking().is_some(),
+        "Cancel is not an answer for good"
+    );
     harness.get_by_label("Run them").click();
     harness.run_ok();
     assert!(harness.state().asking().is_none());
@@ -243,11 +258,17 @@ fn a_file_not_written_here_is_asked_about_once_per_content() {
     wait_idle(&mut harness);
 
     // The file changed: a new content, asked about again.
-    std::fs::write(&path, EXEC_PRESET.replace("[\"true\"]", "[\"sh\", \"-c\", \"true\"]"))
-        .unwrap();
+    std::fs::write(
+        &path,
+        EXEC_PRESET.replace("[\"true\"]", "[\"sh\", \"-c\", \"true\"]"),
+    )
+    .unwrap();
     load(&mut harness, &path);
     click_run(&mut harness);
-    assert!(harness.state().asking().is_some(), "a changed file ran unasked");
+    assert!(
+        harness.state().asking().is_some(),
+        "a changed file ran unasked"
+    );
     assert!(shows(&harness, "run, each task: sh -c true"));
     assert_eq!(runs(&harness), 1);
 }

@@ -38,6 +38,7 @@ warmup_runs = 0
 [sweep]
 threads = [1, 2]
 trials = 3
+retry_disturbed = 0
 "#;
 
 #[test]
@@ -72,6 +73,10 @@ fn a_command_preset_says_its_exact_lines_on_stderr_before_it_runs() {
         stderr.starts_with(&expected),
         "expected at the start:\n{expected}\ngot:\n{stderr}"
     );
+    // Then it runs (the command is the user's consent): setup once, three runs per count.
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let log = std::fs::read_to_string(dir.path().join("runs.log")).unwrap();
+    assert_eq!(log, "setup\nrun 1\nrun 1\nrun 1\nrun 2\nrun 2\nrun 2\n");
     // `--threads` changes the counts said.
     let out = pooltune(
         &[

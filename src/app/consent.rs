@@ -121,7 +121,9 @@ pub fn ask_ui(ctx: &egui::Context, ask: &Ask) -> Option<Answer> {
         ui.add_space(4.0);
         egui::Frame::group(ui.style()).show(ui, |ui| lines_ui(ui, &ask.lines));
         ui.add_space(4.0);
-        ui.weak("pooltune remembers your answer for this content: a changed file is asked about again.");
+        ui.weak(
+            "pooltune remembers your answer for this content: a changed file is asked about again.",
+        );
         ui.horizontal(|ui| {
             if ui
                 .button("Run them")
@@ -166,10 +168,7 @@ mod tests {
     fn only_a_file_not_written_here_nor_shipped_nor_allowed_asks() {
         let mut trusted = TrustedFiles::default();
         assert_eq!(code(None).trust(&trusted), Trust::WrittenHere);
-        assert_eq!(
-            code(Some(file(true, b"a"))).trust(&trusted),
-            Trust::Shipped
-        );
+        assert_eq!(code(Some(file(true, b"a"))).trust(&trusted), Trust::Shipped);
         let theirs = code(Some(file(false, b"a")));
         assert!(matches!(theirs.trust(&trusted), Trust::Ask(_)));
         trusted.trust(&file(false, b"a").content_hash);
@@ -185,18 +184,12 @@ mod tests {
         for i in 0..super::super::remembered::MAX_TRUSTED_FILES + 10 {
             trusted.trust(&format!("{i}"));
         }
-        assert_eq!(
-            trusted.len(),
-            super::super::remembered::MAX_TRUSTED_FILES
-        );
+        assert_eq!(trusted.len(), super::super::remembered::MAX_TRUSTED_FILES);
         assert!(!trusted.contains("0"));
         assert!(trusted.contains("509"));
         // Trusting again moves a hash to the newest end instead of adding it twice.
         trusted.trust("10");
-        assert_eq!(
-            trusted.len(),
-            super::super::remembered::MAX_TRUSTED_FILES
-        );
+        assert_eq!(trusted.len(), super::super::remembered::MAX_TRUSTED_FILES);
         assert!(trusted.contains("10"));
     }
 }

@@ -20,8 +20,8 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, ThemePreference, Ui};
 
 use crate::monitor::{History, Monitor, Sample};
-use crate::spec::consent::PresetFile;
 use crate::spec::ComparisonPreset;
+use crate::spec::consent::PresetFile;
 use crate::spec::{self, Preset, PresetEntry};
 use crate::ui::config::{ConfigDraft, PresetPaths};
 use crate::ui::cost::CostDraft;
@@ -237,7 +237,9 @@ impl PooltuneApp {
             None => {
                 let mut draft =
                     tabs::sweep::remembered_draft(&state.draft_toml, &state.threads_text);
-                draft.file = state.draft_file.clone();
+                if let Some(file) = state.draft_file.clone() {
+                    draft.set_file(file);
+                }
                 draft
             }
         };

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AnyPreset, CommandLine, ComparisonPreset, ExecSpec, InvalidValue, Preset,
-    PythonCallSpec, SeriesSetup, invalid,
+    AnyPreset, CommandLine, ComparisonPreset, ExecSpec, InvalidValue, Preset, PythonCallSpec,
+    SeriesSetup, invalid,
 };
 use crate::child::launch;
 use crate::error::PresetError;
@@ -207,13 +207,8 @@ pub fn check_programs(setup: &SeriesSetup, folder: &Path) -> Result<(), InvalidV
         if name.is_empty() || name.contains('{') {
             continue;
         }
-        launch::find_program(name, folder).map_err(|why| {
-            invalid(
-                field,
-                name,
-                format!("a program that can be started: {why}"),
-            )
-        })?;
+        launch::find_program(name, folder)
+            .map_err(|why| invalid(field, name, format!("a program that can be started: {why}")))?;
     }
     Ok(())
 }
@@ -405,6 +400,7 @@ mod tests {
                 warmup_ms: 0,
                 retry_disturbed: 0,
             },
+            folder: None,
         }
     }
 
@@ -431,7 +427,8 @@ mod tests {
     #[test]
     fn a_command_preset_shows_every_line_it_runs_in_order_with_its_env() {
         let mut spec = command(argv(&["xz", "-T{threads}", "-3", "-c", "my data.txt"]));
-        spec.env.insert("OMP_NUM_THREADS".into(), "{threads}".into());
+        spec.env
+            .insert("OMP_NUM_THREADS".into(), "{threads}".into());
         spec.setup = Some(argv(&["python3", "make_data.py"]));
         spec.cleanup = Some(CommandLine::Shell("rm -f 'out'.xz".into()));
         let lines = code_lines(&preset(WorkloadSpec::Command(spec), PoolSpec::Rayon));

@@ -55,13 +55,20 @@ impl ConfigDraft {
     }
 
     /// The folder the preset's relative paths are read against: its file's, else the
-    /// current directory.
+    /// current directory ([`Preset::run_folder`]).
     pub fn folder(&self) -> PathBuf {
-        self.file
-            .as_ref()
-            .and_then(|file| file.path.parent())
+        self.preset.run_folder()
+    }
+
+    /// Records that the preset now comes from `file` (read, or saved there): its relative
+    /// paths become that file's folder's.
+    pub fn set_file(&mut self, file: PresetFile) {
+        self.preset.folder = file
+            .path
+            .parent()
             .filter(|folder| !folder.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf)
+            .map(std::path::Path::to_path_buf);
+        self.file = Some(file);
     }
 
     /// The preset the draft describes, or the first value that is not allowed.
@@ -323,7 +330,11 @@ pub fn workload_of_kind(kind: &str, current: &WorkloadSpec) -> WorkloadSpec {
         },
         "command" => WorkloadSpec::Command(default_command()),
         "exec" => WorkloadSpec::Exec(ExecSpec {
-            run: argv(&["sh", "-c", "sha256sum /etc/hostname > /dev/null; sleep 0.01"]),
+            run: argv(&[
+                "sh",
+                "-c",
+                "sha256sum /etc/hostname > /dev/null; sleep 0.01",
+            ]),
             shell: false,
             inputs: None,
             env: BTreeMap::new(),
@@ -409,10 +420,18 @@ impl Source {
 
     fn tip(self) -> &'static str {
         match self {
-            Source::BuiltIn => "One of pooltune's own tasks (computation, waiting, I/O, a lock, …) on one of its pools: the sizing formula's textbook cases.",
-            Source::Program => "Your program, which runs its own threads (xz -T{threads}, make -j{threads}, sort --parallel={threads}): pooltune runs it once per trial and measures its wall and CPU time.",
-            Source::CommandPerTask => "Your command, run once per task by a pool of N threads (like GNU parallel -j N): each task is one child process, whose wall and CPU time pooltune measures.",
-            Source::PythonFunction => "Your Python function (module:function), called once per task by CPython's ThreadPoolExecutor, a process pool or an interpreter pool of N workers.",
+            Source::BuiltIn => {
+                "One of pooltune's own tasks (computation, waiting, I/O, a lock, …) on one of its pools: the sizing formula's textbook cases."
+            }
+            Source::Program => {
+                "Your program, which runs its own threads (xz -T{threads}, make -j{threads}, sort --parallel={threads}): pooltune runs it once per trial and measures its wall and CPU time."
+            }
+            Source::CommandPerTask => {
+                "Your command, run once per task by a pool of N threads (like GNU parallel -j N): each task is one child process, whose wall and CPU time pooltune measures."
+            }
+            Source::PythonFunction => {
+                "Your Python function (module:function), called once per task by CPython's ThreadPoolExecutor, a process pool or an interpreter pool of N workers."
+            }
         }
     }
 
@@ -914,7 +933,9 @@ fn timeout_row(ui: &mut Ui, timeout_s: &mut f64, what: &str, invalid: Option<&In
     row(
         ui,
         "Timeout",
-        &format!("A {what} longer than this is killed (with everything it started) and fails its point."),
+        &format!(
+            "A {what} longer than this is killed (with everything it started) and fails its point."
+        ),
         &["workload.timeout_s"],
         invalid,
         |ui| ui.add(number(timeout_s, " s", 1.0).range(0.001..=86_400.0)),
@@ -1104,8 +1125,7 @@ fn python_fields_ui(ui: &mut Ui, call: &mut PythonCallSpec, invalid: Option<&Inv
                         if text.trim().is_empty() {
                             return Ok(Vec::new());
                         }
-                        serde_json::from_str(text)
-                            .map_err(|err| format!("not a JSON array: {err}"))
+                        serde_json::from_str(text).map_err(|err| format!("not a JSON array: {err}"))
                     },
                 ),
                 ("[]", 0),
@@ -1661,7 +1681,8 @@ mod tests {
     #[test]
     fn every_source_starts_from_a_valid_workload_on_a_pool_that_fits() {
         for source in Source::ALL {
-            let workload = workload_of_kind(source.first_kind(), &WorkloadSpec::Cpu { compute_us: 1 });
+            let workload =
+                workload_of_kind(source.first_kind(), &WorkloadSpec::Cpu { compute_us: 1 });
             assert_eq!(Source::of(&workload), source);
             assert_eq!(workload.validate(1, u64::MAX), Ok(()), "{source:?}");
             let mut pool = PoolSpec::Process {

@@ -291,7 +291,7 @@ impl SweepTab {
                 if let Ok(text) = spec::to_toml(&preset) {
                     let file = PresetFile::of(path, text.as_bytes());
                     self.written.push(file.content_hash.clone());
-                    self.draft.file = Some(file);
+                    self.draft.set_file(file);
                 }
                 self.presets = spec::list_presets();
                 Reply::Inform(format!("Saved {} to {}", preset.name, path.display()))
