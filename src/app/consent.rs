@@ -76,9 +76,15 @@ fn lines_ui(ui: &mut Ui, lines: &[CodeLine]) {
     }
 }
 
+/// Below this window height (in points) the lines of a preset that will run without asking
+/// start folded to one line, so that the plots keep their room; a preset that will ask
+/// always shows them whole.
+const FOLD_BELOW_HEIGHT: f32 = 800.0;
+
 /// The lines a preset runs, drawn above Run, with whether Run will ask first.
 pub fn code_ui(ui: &mut Ui, code: &CodeToRun, trusted: &TrustedFiles) {
-    let note = match code.trust(trusted) {
+    let trust = code.trust(trusted);
+    let note = match trust {
         Trust::WrittenHere => "written in this app".to_owned(),
         Trust::Shipped => "a shipped preset".to_owned(),
         Trust::Allowed => "you allowed this file before".to_owned(),
@@ -87,7 +93,8 @@ pub fn code_ui(ui: &mut Ui, code: &CodeToRun, trusted: &TrustedFiles) {
             file.path.display()
         ),
     };
-    let asks = matches!(code.trust(trusted), Trust::Ask(_));
+    const TIP: &str = "The exact commands the next run starts, {threads} and the other placeholders as written (they change with every point). They run in the preset file's folder.";
+    let asks = matches!(trust, Trust::Ask(_));
     let fill = if asks {
         ui.visuals().warn_fg_color.gamma_multiply(0.12)
     } else {
@@ -95,12 +102,25 @@ pub fn code_ui(ui: &mut Ui, code: &CodeToRun, trusted: &TrustedFiles) {
     };
     egui::Frame::group(ui.style()).fill(fill).show(ui, |ui| {
         ui.set_width(ui.available_width());
-        ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new("This preset runs:").strong())
-                .on_hover_text("The exact commands the next run starts, {threads} and the other placeholders as written (they change with every point). They run in the preset file's folder.");
-            ui.weak(format!("({note})"));
-        });
-        lines_ui(ui, &code.lines);
+        if asks {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new("This preset runs:").strong())
+                    .on_hover_text(TIP);
+                ui.weak(format!("({note})"));
+            });
+            lines_ui(ui, &code.lines);
+        } else {
+            let tall = ui.ctx().content_rect().height() >= FOLD_BELOW_HEIGHT;
+            let count = crate::words::counted_usize(code.lines.len(), "line", "lines");
+            egui::CollapsingHeader::new(
+                RichText::new(format!("This preset runs: {count} ({note})")).strong(),
+            )
+            .id_salt("code_to_run")
+            .default_open(tall)
+            .show(ui, |ui| lines_ui(ui, &code.lines))
+            .header_response
+            .on_hover_text(TIP);
+        }
     });
 }
 

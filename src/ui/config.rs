@@ -1347,6 +1347,8 @@ fn sweep_ui(ui: &mut Ui, draft: &mut ConfigDraft, invalid: Option<&InvalidValue>
         threads_text,
         ..
     } = draft;
+    // A program's trial is one run of it: no trial length, and its warm-up is in runs.
+    let runs_a_program = matches!(preset.workload, WorkloadSpec::Command(_));
     let sweep = &mut preset.sweep;
     Grid::new("sweep_grid")
         .num_columns(2)
@@ -1390,56 +1392,67 @@ fn sweep_ui(ui: &mut Ui, draft: &mut ConfigDraft, invalid: Option<&InvalidValue>
                 invalid,
                 |ui| ui.add(number(&mut sweep.trials, "", 0.1)),
             );
-            let mut by_time = sweep.tasks_per_trial.is_none();
-            row(
-                ui,
-                "Trial length",
-                "A trial either runs a fixed number of tasks, or as many tasks as fit in a fixed time.",
-                &[],
-                invalid,
-                |ui| {
-                    ui.horizontal(|ui| {
-                        ui.radio_value(&mut by_time, true, "time");
-                        ui.radio_value(&mut by_time, false, "tasks");
-                    })
-                    .response
-                },
-            );
-            if by_time && sweep.tasks_per_trial.is_some() {
-                sweep.tasks_per_trial = None;
-                sweep.trial_ms = Some(sweep.trial_ms.unwrap_or(500));
-            } else if !by_time && sweep.tasks_per_trial.is_none() {
-                sweep.trial_ms = None;
-                sweep.tasks_per_trial = Some(1000);
-            }
-            if let Some(ms) = &mut sweep.trial_ms {
+            if runs_a_program {
                 row(
                     ui,
-                    "Trial time",
-                    "How long each measured trial runs, in milliseconds.",
-                    &["sweep.trial_ms"],
+                    "Trial",
+                    "One trial is one run of the program, so there is no trial length to set; the untimed runs before each thread count are the workload's \"Warm-up runs\".",
+                    &[],
                     invalid,
-                    |ui| ui.add(number(ms, " ms", 10.0)),
+                    |ui| ui.label("one run of the program"),
                 );
-            }
-            if let Some(tasks) = &mut sweep.tasks_per_trial {
+            } else {
+                let mut by_time = sweep.tasks_per_trial.is_none();
                 row(
                     ui,
-                    "Tasks per trial",
-                    "How many tasks each measured trial runs.",
-                    &["sweep.tasks_per_trial"],
+                    "Trial length",
+                    "A trial either runs a fixed number of tasks, or as many tasks as fit in a fixed time.",
+                    &[],
                     invalid,
-                    |ui| ui.add(number(tasks, "", 10.0)),
+                    |ui| {
+                        ui.horizontal(|ui| {
+                            ui.radio_value(&mut by_time, true, "time");
+                            ui.radio_value(&mut by_time, false, "tasks");
+                        })
+                        .response
+                    },
+                );
+                if by_time && sweep.tasks_per_trial.is_some() {
+                    sweep.tasks_per_trial = None;
+                    sweep.trial_ms = Some(sweep.trial_ms.unwrap_or(500));
+                } else if !by_time && sweep.tasks_per_trial.is_none() {
+                    sweep.trial_ms = None;
+                    sweep.tasks_per_trial = Some(1000);
+                }
+                if let Some(ms) = &mut sweep.trial_ms {
+                    row(
+                        ui,
+                        "Trial time",
+                        "How long each measured trial runs, in milliseconds.",
+                        &["sweep.trial_ms"],
+                        invalid,
+                        |ui| ui.add(number(ms, " ms", 10.0)),
+                    );
+                }
+                if let Some(tasks) = &mut sweep.tasks_per_trial {
+                    row(
+                        ui,
+                        "Tasks per trial",
+                        "How many tasks each measured trial runs.",
+                        &["sweep.tasks_per_trial"],
+                        invalid,
+                        |ui| ui.add(number(tasks, "", 10.0)),
+                    );
+                }
+                row(
+                    ui,
+                    "Warm-up",
+                    "An unmeasured run before the trials at each thread count, so that starting threads and filling caches do not count.",
+                    &["sweep.warmup_ms"],
+                    invalid,
+                    |ui| ui.add(number(&mut sweep.warmup_ms, " ms", 10.0)),
                 );
             }
-            row(
-                ui,
-                "Warm-up",
-                "An unmeasured run before the trials at each thread count, so that starting threads and filling caches do not count.",
-                &["sweep.warmup_ms"],
-                invalid,
-                |ui| ui.add(number(&mut sweep.warmup_ms, " ms", 10.0)),
-            );
         });
     // Errors about the sweep as a whole have no single widget to outline.
     if let Some(invalid) =
