@@ -302,3 +302,50 @@ fn a_preset_saved_in_this_app_runs_without_asking() {
     click_run(&mut harness);
     assert!(harness.state().asking().is_some());
 }
+
+#[test]
+fn a_comparison_from_a_file_not_written_here_asks_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cmp.toml");
+    std::fs::write(
+        &path,
+        r#"schema_version = 1
+name = "true per task, compared"
+
+[sweep]
+threads = [1]
+trials = 3
+tasks_per_trial = 4
+warmup_ms = 0
+
+[[series]]
+label = "true"
+kind = "custom"
+workload = { kind = "exec", run = ["true"] }
+pool = { kind = "queue" }
+"#,
+    )
+    .unwrap();
+    let mut harness = app();
+    harness.get_by_label("Compare").click();
+    harness.run_ok();
+    retype(&mut harness, "Comparison file", &path.display().to_string());
+    harness.get_by_label("Load comparison").click();
+    harness.run_ok();
+    assert!(shows(&harness, "true, run, each task: true"));
+    harness.get_by_label("Run comparison").click();
+    harness.run_ok();
+    let ask = harness.state().asking().cloned().expect("Run asks first");
+    assert_eq!(ask.file.path, path);
+    assert!(harness.state().compare().data().is_none(), "it ran unasked");
+    harness.get_by_label("Run them").click();
+    harness.run_ok();
+    assert!(harness.state().asking().is_none());
+    assert!(harness.state().compare().data().is_some(), "Run them ran nothing");
+    wait_for(
+        &mut harness,
+        "the comparison to end",
+        Duration::from_secs(60),
+        |app| !app.compare().is_running(),
+    );
+}
