@@ -341,7 +341,10 @@ pool = { kind = "queue" }
     harness.get_by_label("Run them").click();
     harness.run_ok();
     assert!(harness.state().asking().is_none());
-    assert!(harness.state().compare().data().is_some(), "Run them ran nothing");
+    assert!(
+        harness.state().compare().data().is_some(),
+        "Run them ran nothing"
+    );
     wait_for(
         &mut harness,
         "the comparison to end",
