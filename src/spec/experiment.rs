@@ -271,8 +271,6 @@ impl_experiment!(
 mod tests {
     use std::path::Path;
 
-    use super::*;
-
     const COMMAND: &str = "schema_version = 1\nname = \"xz\"\n\n[workload]\nkind = \"command\"\nrun = [\"xz\", \"-T{threads}\"]\n\n[sweep]\nthreads = [1, 2]\ntrials = 3\n";
 
     #[test]
