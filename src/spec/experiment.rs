@@ -49,7 +49,7 @@ macro_rules! impl_experiment {
 }
 
 /// One experiment: what each task does, which pool runs the tasks, and which thread counts to try.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "PresetToml", into = "PresetToml")]
 pub struct Preset {
     /// Format version of the file; a newer one than [`SCHEMA_VERSION`](super::SCHEMA_VERSION) is refused.
@@ -191,8 +191,30 @@ impl_experiment!(
      # Keys and allowed values: see README.md, section \"Presets\".\n"
 );
 
+/// Two presets are equal when their files would be: where a file lies ([`Preset::folder`])
+/// is not part of what it says (a preset loaded from a file equals the one saved there).
+impl PartialEq for Preset {
+    fn eq(&self, other: &Preset) -> bool {
+        let Preset {
+            schema_version,
+            name,
+            description,
+            workload,
+            pool,
+            sweep,
+            folder: _,
+        } = self;
+        *schema_version == other.schema_version
+            && *name == other.name
+            && *description == other.description
+            && *workload == other.workload
+            && *pool == other.pool
+            && *sweep == other.sweep
+    }
+}
+
 /// A comparison: the same sweep run for several configurations, interleaved per thread count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComparisonPreset {
     /// Format version of the file; a newer one than [`SCHEMA_VERSION`](super::SCHEMA_VERSION) is refused.
@@ -211,6 +233,25 @@ pub struct ComparisonPreset {
     /// Never written.
     #[serde(skip)]
     pub folder: Option<PathBuf>,
+}
+
+/// Equal when their files would be, as for [`Preset`]: the folder is left out.
+impl PartialEq for ComparisonPreset {
+    fn eq(&self, other: &ComparisonPreset) -> bool {
+        let ComparisonPreset {
+            schema_version,
+            name,
+            description,
+            sweep,
+            series,
+            folder: _,
+        } = self;
+        *schema_version == other.schema_version
+            && *name == other.name
+            && *description == other.description
+            && *sweep == other.sweep
+            && *series == other.series
+    }
 }
 
 impl ComparisonPreset {
