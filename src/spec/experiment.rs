@@ -49,7 +49,9 @@ macro_rules! impl_experiment {
 }
 
 /// One experiment: what each task does, which pool runs the tasks, and which thread counts to try.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Two presets are equal when they say the same: where the file was read from
+/// ([`Preset::folder`]) is not part of what it says, so a draft equals the file it was saved to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "PresetToml", into = "PresetToml")]
 pub struct Preset {
     /// Format version of the file; a newer one than [`SCHEMA_VERSION`](super::SCHEMA_VERSION) is refused.
@@ -70,6 +72,27 @@ pub struct Preset {
     /// it and its runs start in it. None for a preset made in memory (the current directory).
     /// Never written to a file.
     pub folder: Option<PathBuf>,
+}
+
+impl PartialEq for Preset {
+    fn eq(&self, other: &Self) -> bool {
+        // Every field but `folder`, written out so that a new field is not forgotten here.
+        let Preset {
+            schema_version,
+            name,
+            description,
+            workload,
+            pool,
+            sweep,
+            folder: _,
+        } = self;
+        *schema_version == other.schema_version
+            && *name == other.name
+            && *description == other.description
+            && *workload == other.workload
+            && *pool == other.pool
+            && *sweep == other.sweep
+    }
 }
 
 /// A sweep file as written: the `[pool]` table may be absent (rayon), and must be for a
@@ -192,7 +215,8 @@ impl_experiment!(
 );
 
 /// A comparison: the same sweep run for several configurations, interleaved per thread count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Equal when they say the same, wherever the files were read from (as [`Preset`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComparisonPreset {
     /// Format version of the file; a newer one than [`SCHEMA_VERSION`](super::SCHEMA_VERSION) is refused.
@@ -211,6 +235,25 @@ pub struct ComparisonPreset {
     /// Never written.
     #[serde(skip)]
     pub folder: Option<PathBuf>,
+}
+
+impl PartialEq for ComparisonPreset {
+    fn eq(&self, other: &Self) -> bool {
+        // Every field but `folder`, written out so that a new field is not forgotten here.
+        let ComparisonPreset {
+            schema_version,
+            name,
+            description,
+            sweep,
+            series,
+            folder: _,
+        } = self;
+        *schema_version == other.schema_version
+            && *name == other.name
+            && *description == other.description
+            && *sweep == other.sweep
+            && *series == other.series
+    }
 }
 
 impl ComparisonPreset {
