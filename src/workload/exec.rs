@@ -8,154 +8,32 @@
 //! `{threads}`), and the `inputs` glob expanded (task i gets match i mod count). [`Exec`] runs
 //! the plan for one thread count.
 //!
-//! Each child runs in a process group of its own; a Stop, the trial's abort or the task's
-//! timeout kills the whole group at once, and every child is reaped exactly once. This module
-//! never runs a shell unless the command starts one.
+//! Each child is run by the launcher ([`crate::child::launch`]): a process group of its own,
+//! a Stop or the task's timeout ends the whole group, and every child is reaped exactly once.
+//! This module never runs a shell unless the command starts one.
 
-use std::fs::File;
-use std::io::Read as _;
-use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
-use std::os::unix::fs::PermissionsExt as _;
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{ChildUsage, TaskCtx, Workload};
-use crate::cancel::TrialStop;
-use crate::child::Tail;
+use crate::child::launch::{self, Launch, Output, Placeholders, Stopped};
 use crate::spec::{CommandLine, ExecSpec};
 
-/// Longest a waiting task goes without looking at the trial's stop flag: a Stop kills the
-/// running children within this (plus the kill and the reaping), well inside the 200 ms the
-/// issue allows. The wait itself is woken the moment the child exits (a pidfd), so this adds
-/// nothing to a task's measured time.
-const STOP_CHECK: Duration = Duration::from_millis(10);
-
-/// Bytes of a task's standard error kept for the message of a failing task.
-const STDERR_TAIL_BYTES: usize = 2000;
-
-/// Lines of that tail quoted in the message.
+/// Lines of a failing task's standard error quoted in the point's message.
 const STDERR_TAIL_LINES: usize = 5;
 
-/// The placeholders a task's command and environment may use.
-const PLACEHOLDERS: &str = "{input}, {task}, {worker} and {threads}";
-
-/// A value a placeholder stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    /// The task's input file (a match of `inputs`).
-    Input,
-    /// The task's index within its trial.
-    Task,
-    /// The worker running the task, `0..threads`.
-    Worker,
-    /// The pool's thread count.
-    Threads,
-}
-
-/// One piece of a word: text as written, or a placeholder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
-    Text(String),
-    Slot(Slot),
-}
-
-/// A word of the command (or an environment value) with its placeholders found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Template(Vec<Piece>);
-
-/// What a task's placeholders are filled with.
-struct Values<'a> {
-    input: &'a str,
-    task: u64,
-    worker: usize,
-    threads: usize,
-}
-
-impl Template {
-    /// Parses `text` (`{{` and `}}` stand for braces); `field` names it in errors.
-    fn parse(field: &str, text: &str) -> Result<Template, String> {
-        let mut pieces = Vec::new();
-        let mut literal = String::new();
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    literal.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    literal.push('}');
-                }
-                '{' => {
-                    let mut name = String::new();
-                    let mut closed = false;
-                    for c in chars.by_ref() {
-                        if c == '}' {
-                            closed = true;
-                            break;
-                        }
-                        name.push(c);
-                    }
-                    if !closed {
-                        return Err(format!(
-                            "`{field}` = {text:?} opens a placeholder with {{ and never closes \
-                             it: write {{{{ for a brace, or one of {PLACEHOLDERS}"
-                        ));
-                    }
-                    let slot = match name.as_str() {
-                        "input" => Slot::Input,
-                        "task" => Slot::Task,
-                        "worker" => Slot::Worker,
-                        "threads" => Slot::Threads,
-                        _ => {
-                            return Err(format!(
-                                "`{field}` = {text:?} has the placeholder {{{name}}}: an exec \
-                                 task knows {PLACEHOLDERS} (write {{{{ for a brace)"
-                            ));
-                        }
-                    };
-                    if !literal.is_empty() {
-                        pieces.push(Piece::Text(std::mem::take(&mut literal)));
-                    }
-                    pieces.push(Piece::Slot(slot));
-                }
-                '}' => {
-                    return Err(format!(
-                        "`{field}` = {text:?} has a }} that closes no placeholder: write }}}} \
-                         for a brace"
-                    ));
-                }
-                c => literal.push(c),
-            }
-        }
-        if !literal.is_empty() {
-            pieces.push(Piece::Text(literal));
-        }
-        Ok(Template(pieces))
-    }
-
-    fn uses(&self, slot: Slot) -> bool {
-        self.0.contains(&Piece::Slot(slot))
-    }
-
-    fn fill(&self, values: &Values<'_>) -> String {
-        let mut out = String::new();
-        for piece in &self.0 {
-            match piece {
-                Piece::Text(text) => out.push_str(text),
-                Piece::Slot(Slot::Input) => out.push_str(values.input),
-                Piece::Slot(Slot::Task) => out.push_str(&values.task.to_string()),
-                Piece::Slot(Slot::Worker) => out.push_str(&values.worker.to_string()),
-                Piece::Slot(Slot::Threads) => out.push_str(&values.threads.to_string()),
-            }
-        }
-        out
-    }
+/// The placeholders of a task, with the values they take (`{input}` only with `inputs`).
+fn placeholders(input: Option<&str>, task: u64, worker: usize, threads: usize) -> Placeholders {
+    let values = match input {
+        Some(input) => Placeholders::new().with("input", input),
+        None => Placeholders::new(),
+    };
+    values
+        .with("task", task)
+        .with("worker", worker)
+        .with("threads", threads)
 }
 
 /// An exec workload resolved against its folder: what every task runs, found and checked
@@ -166,10 +44,10 @@ pub struct ExecPlan {
     display: String,
     /// The program's path, found once (not searched again per task).
     program: PathBuf,
-    /// Its arguments (after the program's name).
-    args: Vec<Template>,
-    /// Variables set for each task, on top of pooltune's environment.
-    env: Vec<(String, Template)>,
+    /// Its arguments (after the program's name), placeholders as written.
+    args: Vec<String>,
+    /// Variables set for each task, on top of pooltune's environment, as written.
+    env: Vec<(String, String)>,
     /// The `inputs` glob's matches, as paths relative to `folder` (or absolute, for an
     /// absolute glob), sorted.
     inputs: Vec<String>,
@@ -205,22 +83,30 @@ impl ExecPlan {
             ));
         }
         let program = find_program(&name, &folder)?;
-        let args = words
+        let args: Vec<(String, String)> = words
             .iter()
             .enumerate()
-            .map(|(i, word)| Template::parse(&format!("workload.run[{}]", i + 1), word))
-            .collect::<Result<Vec<_>, _>>()?;
-        let env = spec
+            .map(|(i, word)| (format!("workload.run[{}]", i + 1), word.clone()))
+            .collect();
+        let env: Vec<(String, String)> = spec
             .env
             .iter()
-            .map(|(key, value)| {
-                Template::parse(&format!("workload.env.{key}"), value).map(|t| (key.clone(), t))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let uses_input = args
-            .iter()
-            .chain(env.iter().map(|(_, t)| t))
-            .any(|t| t.uses(Slot::Input));
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        let fields = || {
+            args.iter().cloned().chain(
+                env.iter()
+                    .map(|(k, v)| (format!("workload.env.{k}"), v.clone())),
+            )
+        };
+        // Every placeholder is checked now, with a task's values, not at the first task.
+        let all = placeholders(Some(""), 0, 0, 1);
+        for (field, text) in fields() {
+            launch::substitute(&field, &text, &all)?;
+        }
+        let uses_input = fields().any(|(field, text)| {
+            launch::substitute(&field, &text, &placeholders(None, 0, 0, 1)).is_err()
+        });
         let inputs = match &spec.inputs {
             Some(pattern) => {
                 let matches = expand_glob(pattern, &folder)?;
@@ -245,7 +131,7 @@ impl ExecPlan {
         Ok(ExecPlan {
             display: spec.run.display(),
             program,
-            args,
+            args: args.into_iter().map(|(_, word)| word).collect(),
             env,
             inputs,
             folder,
@@ -304,38 +190,87 @@ impl Exec {
     }
 }
 
+impl Exec {
+    /// The launch of task `task` on worker `worker`: the plan's command with its placeholders
+    /// filled (checked when the plan was made, so this cannot fail on a placeholder).
+    fn launch(&self, task: u64, worker: usize) -> Result<Launch, String> {
+        let input = (!self.plan.inputs.is_empty()).then(|| self.plan.input_of(task));
+        let values = placeholders(input, task, worker, self.threads);
+        let args = self
+            .plan
+            .args
+            .iter()
+            .map(|word| launch::substitute("workload.run", word, &values))
+            .collect::<Result<Vec<_>, _>>()?;
+        let env = self
+            .plan
+            .env
+            .iter()
+            .map(|(key, value)| {
+                launch::substitute(&format!("workload.env.{key}"), value, &values)
+                    .map(|value| (key.clone(), value))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Launch {
+            program: self.plan.program.clone(),
+            args,
+            env,
+            cwd: Some(self.plan.folder.clone()),
+            output: if self.plan.keep_output {
+                Output::Keep
+            } else {
+                Output::Discard
+            },
+            timeout: Some(self.plan.timeout),
+        })
+    }
+}
+
 impl Workload for Exec {
     fn run_task(&self, ctx: &TaskCtx<'_>) {
         if ctx.stop.interrupted() {
             return;
         }
-        let values = Values {
-            input: self.plan.input_of(ctx.task),
-            task: ctx.task,
-            worker: ctx.worker,
-            threads: self.threads,
+        let launch = match self.launch(ctx.task, ctx.worker) {
+            Ok(launch) => launch,
+            Err(message) => return ctx.stop.record_error(message),
         };
-        let args: Vec<String> = self.plan.args.iter().map(|t| t.fill(&values)).collect();
-        let env: Vec<(&str, String)> = self
-            .plan
-            .env
-            .iter()
-            .map(|(key, t)| (key.as_str(), t.fill(&values)))
+        let finished = match launch.run(ctx.stop.cancel_token()) {
+            Ok(finished) => finished,
+            Err(err) => return ctx.stop.record_error(format!("task {}: {err}", ctx.task)),
+        };
+        let cpu_ns = u64::try_from(finished.cpu().as_nanos()).unwrap_or(u64::MAX);
+        self.child_cpu_ns.fetch_add(cpu_ns, Ordering::Relaxed);
+        self.child_peak_rss_bytes
+            .fetch_max(finished.max_rss_bytes, Ordering::Relaxed);
+        self.children.fetch_add(1, Ordering::Relaxed);
+        let what = match finished.stopped {
+            // A stopped trial is discarded, and says so itself.
+            Some(Stopped::Cancelled) => return,
+            Some(Stopped::Timeout) => format!(
+                "ran longer than workload.timeout_s = {} s and was killed",
+                self.plan.timeout.as_secs_f64()
+            ),
+            None if finished.succeeded() => return,
+            None => format!("ended with {}", finished.end),
+        };
+        let lines: Vec<&str> = finished
+            .stderr_lines()
+            .into_iter()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
             .collect();
-        match run_child(&self.plan, &args, &env, ctx.stop) {
-            Ok(end) => {
-                self.child_cpu_ns.fetch_add(end.cpu_ns, Ordering::Relaxed);
-                self.child_peak_rss_bytes
-                    .fetch_max(end.max_rss_bytes, Ordering::Relaxed);
-                self.children.fetch_add(1, Ordering::Relaxed);
-                if let Some(failure) = end.failure(&self.plan, ctx.task, &args) {
-                    ctx.stop.record_error(failure);
-                }
-            }
-            Err(message) => ctx
-                .stop
-                .record_error(format!("task {}: {message}", ctx.task)),
-        }
+        let tail = if lines.is_empty() {
+            "its stderr was empty".to_owned()
+        } else {
+            let from = lines.len().saturating_sub(STDERR_TAIL_LINES);
+            format!("its stderr ended: {}", lines[from..].join(" / "))
+        };
+        ctx.stop.record_error(format!(
+            "task {} failed: `{}` {what}; {tail}",
+            ctx.task,
+            launch.display()
+        ));
     }
 
     fn take_child_usage(&self) -> Option<ChildUsage> {
@@ -347,320 +282,13 @@ impl Workload for Exec {
     }
 }
 
-/// How a child ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ending {
-    /// It exited with this code.
-    Exited(i32),
-    /// A signal ended it (not one pooltune sent).
-    Signalled(i32),
-    /// Pooltune killed it: the trial was stopped.
-    Stopped,
-    /// Pooltune killed it: it ran longer than the timeout.
-    TimedOut,
-}
-
-/// What `wait4` said about a reaped child, and the end of its standard error.
-#[derive(Debug)]
-struct ChildEnd {
-    ending: Ending,
-    cpu_ns: u64,
-    max_rss_bytes: u64,
-    stderr: Tail,
-}
-
-impl ChildEnd {
-    /// The message that fails the point, or None for a task that succeeded (or was stopped:
-    /// a stopped trial is discarded, and says so itself).
-    fn failure(&self, plan: &ExecPlan, task: u64, args: &[String]) -> Option<String> {
-        let what = match self.ending {
-            Ending::Exited(0) | Ending::Stopped => return None,
-            Ending::Exited(code) => format!("exited with code {code}"),
-            Ending::Signalled(signal) => format!("was killed by signal {signal}"),
-            Ending::TimedOut => format!(
-                "ran longer than workload.timeout_s = {} s and was killed",
-                plan.timeout.as_secs_f64()
-            ),
-        };
-        let text = self.stderr.text();
-        let lines: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty())
-            .collect();
-        let tail = if lines.is_empty() {
-            "its stderr was empty".to_owned()
-        } else {
-            let from = lines.len().saturating_sub(STDERR_TAIL_LINES);
-            format!("its stderr ended: {}", lines[from..].join(" / "))
-        };
-        let run = std::iter::once(plan.program.display().to_string())
-            .chain(args.iter().cloned())
-            .collect::<Vec<_>>();
-        Some(format!(
-            "task {task} failed: `{}` {what}; {tail}",
-            CommandLine::Argv(run).display()
-        ))
-    }
-}
-
-/// Starts one task's child in its own process group and waits for it: woken at once when it
-/// exits (a pidfd), looking at the trial's stop flag every [`STOP_CHECK`]. A stopped trial
-/// or a timeout kills the whole group. Whatever else the child left in its group (a
-/// background job) is killed before the child is reaped, so no task leaves a process behind.
-fn run_child(
-    plan: &ExecPlan,
-    args: &[String],
-    env: &[(&str, String)],
-    stop: &TrialStop,
-) -> Result<ChildEnd, String> {
-    let mut command = Command::new(&plan.program);
-    command
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .current_dir(&plan.folder)
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    if plan.keep_output {
-        // The task's output goes to pooltune's stderr: pooltune's stdout carries its results.
-        let stderr = std::io::stderr()
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|err| format!("could not pass stderr to a task: {err}"))?;
-        command.stdout(Stdio::from(stderr));
-    } else {
-        command.stdout(Stdio::null());
-    }
-    let started = Instant::now();
-    let mut child = command
-        .spawn()
-        .map_err(|err| format!("could not start {}: {err}", plan.program.display()))?;
-    let pid = child.id();
-    let _registered = crate::child::register_group(pid);
-    let pid = libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX);
-    let mut stderr = child.stderr.take().map(|pipe| {
-        let fd = OwnedFd::from(pipe);
-        set_nonblocking(&fd);
-        File::from(fd)
-    });
-    let pidfd = pidfd_open(pid);
-    let mut tail = Tail::new(STDERR_TAIL_BYTES);
-    let deadline = started + plan.timeout;
-    let mut ending = None;
-    loop {
-        let exited = wait_a_moment(pid, pidfd.as_ref(), stderr.as_ref());
-        if drain(&mut stderr, &mut tail) {
-            stderr = None;
-        }
-        if exited {
-            break;
-        }
-        if stop.interrupted() {
-            ending = Some(Ending::Stopped);
-            break;
-        }
-        if Instant::now() >= deadline {
-            ending = Some(Ending::TimedOut);
-            break;
-        }
-    }
-    // The child is a zombie or still running: its pid (and so its group's id) is not free
-    // until it is reaped, so this kill cannot reach another process's group.
-    // SAFETY: kill with a negative pid signals that process group; no memory is involved.
-    unsafe {
-        libc::kill(-pid, libc::SIGKILL);
-    }
-    let (status, usage) = reap(pid)?;
-    drain(&mut stderr, &mut tail);
-    let ending = ending.unwrap_or(if libc::WIFEXITED(status) {
-        Ending::Exited(libc::WEXITSTATUS(status))
-    } else if libc::WIFSIGNALED(status) {
-        Ending::Signalled(libc::WTERMSIG(status))
-    } else {
-        Ending::Exited(-1)
-    });
-    Ok(ChildEnd {
-        ending,
-        cpu_ns: rusage_cpu_ns(&usage),
-        max_rss_bytes: (usage.ru_maxrss.max(0) as u64).saturating_mul(1024),
-        stderr: tail,
-    })
-}
-
-/// Waits until the child exits, its stderr has something to read, or [`STOP_CHECK`]
-/// passes. True when the child has exited (it is not reaped: see [`reap`]).
-fn wait_a_moment(pid: libc::pid_t, pidfd: Option<&OwnedFd>, stderr: Option<&File>) -> bool {
-    let timeout_ms = STOP_CHECK.as_millis() as libc::c_int;
-    match pidfd {
-        Some(pidfd) => {
-            let mut fds = [
-                libc::pollfd {
-                    fd: pidfd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    // poll ignores a negative descriptor: stderr closed or absent.
-                    fd: stderr.map_or(-1, |f| f.as_raw_fd()),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            // SAFETY: `fds` is a valid array of two pollfd for the length of the call.
-            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
-            ready > 0 && fds[0].revents != 0
-        }
-        None => {
-            // No pidfd (a kernel before 5.3): look every millisecond.
-            std::thread::sleep(Duration::from_millis(1));
-            has_exited(pid)
-        }
-    }
-}
-
-/// True when child `pid` has exited, without reaping it (waitid with WNOWAIT).
-fn has_exited(pid: libc::pid_t) -> bool {
-    // SAFETY: an all-zero siginfo_t is a valid value for waitid to overwrite.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `info` is valid and writable; the flags ask only to look.
-    let rc = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    // SAFETY: waitid filled `info` (or left it zeroed: pid 0, not exited).
-    rc == 0 && unsafe { info.si_pid() } == pid
-}
-
-/// Reads what the child's stderr has now into `tail`; true once the pipe is closed or broken.
-fn drain(stderr: &mut Option<File>, tail: &mut Tail) -> bool {
-    let Some(pipe) = stderr.as_mut() else {
-        return false;
-    };
-    let mut buffer = [0u8; 4096];
-    loop {
-        match pipe.read(&mut buffer) {
-            Ok(0) => return true,
-            Ok(n) => tail.push(&buffer[..n]),
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return false,
-            Err(_) => return true,
-        }
-    }
-}
-
-/// Reaps `pid` with wait4, returning its status and resource usage.
-fn reap(pid: libc::pid_t) -> Result<(libc::c_int, libc::rusage), String> {
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to overwrite.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `status` and `usage` are valid and writable; `pid` is our unreaped child.
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if rc == pid {
-            return Ok((status, usage));
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(format!("could not wait for child {pid}: {err}"));
-        }
-    }
-}
-
-/// A pidfd for `pid`, readable once it exits; None where the kernel has none.
-fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: the descriptor was just returned by the kernel and is owned by no one else.
-    Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as libc::c_int) })
-}
-
-fn set_nonblocking(fd: &OwnedFd) {
-    // SAFETY: fcntl on a descriptor we own, with flags read from it.
-    unsafe {
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        if flags >= 0 {
-            libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
-        }
-    }
-}
-
-fn rusage_cpu_ns(usage: &libc::rusage) -> u64 {
-    let tv_ns = |tv: libc::timeval| {
-        (tv.tv_sec.max(0) as u64).saturating_mul(1_000_000_000) + (tv.tv_usec.max(0) as u64) * 1000
-    };
-    tv_ns(usage.ru_utime) + tv_ns(usage.ru_stime)
-}
-
-/// Finds the program `name`: a name with a `/` is taken relative to `folder` (the preset's),
-/// any other is searched on PATH. It must be a file that can be executed; the error names
-/// `workload.run` and the directories searched.
+/// Finds the program `name` with the launcher's rules (a name with a `/` relative to
+/// `folder`, any other on PATH), as an absolute path: a relative program path would be read
+/// against the child's working directory on some systems and pooltune's on others. The error
+/// names `workload.run`.
 pub fn find_program(name: &str, folder: &Path) -> Result<PathBuf, String> {
-    if name.contains('/') {
-        // Absolute: a relative program path would be read against the child's working
-        // directory on some systems and pooltune's on others.
-        let path = std::path::absolute(folder.join(name)).unwrap_or_else(|_| folder.join(name));
-        return match check_executable(&path) {
-            Ok(()) => Ok(path),
-            Err(why) => Err(format!(
-                "`workload.run` names the program {name:?}: {} {why}",
-                path.display()
-            )),
-        };
-    }
-    let path_var = std::env::var_os("PATH").unwrap_or_default();
-    let dirs: Vec<PathBuf> = std::env::split_paths(&path_var).collect();
-    let mut not_executable = None;
-    for dir in &dirs {
-        let candidate = dir.join(name);
-        match check_executable(&candidate) {
-            Ok(()) => return Ok(candidate),
-            Err(why) if candidate.exists() && not_executable.is_none() => {
-                not_executable = Some(format!("{} {why}", candidate.display()));
-            }
-            Err(_) => {}
-        }
-    }
-    let searched = dirs
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect::<Vec<_>>()
-        .join(":");
-    Err(match not_executable {
-        Some(found) => format!(
-            "`workload.run` names the program {name:?}: {found} (PATH searched: {searched})"
-        ),
-        None => format!(
-            "`workload.run` names the program {name:?}, which is not on PATH (searched: \
-             {searched}); give its path (with a /, relative to the preset's folder) or install it"
-        ),
-    })
-}
-
-/// Ok for a regular file with an execute bit the caller may use; else why not.
-fn check_executable(path: &Path) -> Result<(), &'static str> {
-    let meta = std::fs::metadata(path).map_err(|_| "does not exist")?;
-    if !meta.is_file() {
-        return Err("is not a file");
-    }
-    if meta.permissions().mode() & 0o111 == 0 {
-        return Err("is not executable (chmod +x)");
-    }
-    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
-        return Err("has a NUL byte in its name");
-    };
-    // SAFETY: a valid NUL-terminated path; access only reads it.
-    if unsafe { libc::access(c_path.as_ptr(), libc::X_OK) } != 0 {
-        return Err("is not executable by this user");
-    }
-    Ok(())
+    let found = launch::find_program(name, folder).map_err(|err| format!("workload.run: {err}"))?;
+    Ok(std::path::absolute(&found).unwrap_or(found))
 }
 
 /// The files `pattern` matches, relative to `folder` unless the pattern is absolute; sorted,
@@ -851,7 +479,7 @@ fn class_match(pattern: &[char], c: char) -> Option<(bool, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cancel::CancelToken;
+    use crate::cancel::{CancelToken, TrialStop};
     use std::collections::BTreeMap;
 
     fn spec(run: &[&str]) -> ExecSpec {
@@ -921,18 +549,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err =
             ExecPlan::new(&spec(&["no-such-program-pooltune"]), Some(dir.path())).unwrap_err();
-        assert!(err.contains("`workload.run`"), "{err}");
-        assert!(err.contains("not on PATH (searched: "), "{err}");
+        assert!(err.starts_with("workload.run: "), "{err}");
+        assert!(
+            err.contains("no-such-program-pooltune") && err.contains("searched PATH: "),
+            "{err}"
+        );
         let err = ExecPlan::new(&spec(&["./missing.sh"]), Some(dir.path())).unwrap_err();
         assert!(err.contains("does not exist"), "{err}");
         std::fs::write(dir.path().join("plain.sh"), "echo hi").unwrap();
         let err = ExecPlan::new(&spec(&["./plain.sh"]), Some(dir.path())).unwrap_err();
         assert!(err.contains("is not executable"), "{err}");
         let err = ExecPlan::new(&spec(&["sh", "-c", "cat {file}"]), Some(dir.path())).unwrap_err();
-        assert!(err.contains("`workload.run[2]`"), "{err}");
+        assert!(err.starts_with("workload.run[2]: "), "{err}");
         assert!(err.contains("{file}"), "{err}");
         assert!(
-            err.contains("{input}, {task}, {worker} and {threads}"),
+            err.contains("{input}, {task}, {worker}, {threads}"),
             "{err}"
         );
         let err = ExecPlan::new(&spec(&["cat", "{input}"]), Some(dir.path())).unwrap_err();
@@ -947,7 +578,7 @@ mod tests {
         let mut env = spec(&["true"]);
         env.env.insert("WHO".to_owned(), "{worker".to_owned());
         let err = ExecPlan::new(&env, Some(dir.path())).unwrap_err();
-        assert!(err.contains("`workload.env.WHO`"), "{err}");
+        assert!(err.starts_with("workload.env.WHO: "), "{err}");
         let plan = ExecPlan::new(&spec(&["sh", "-c", "echo {{literal}} {task}"]), None).unwrap();
         assert!(plan.program().is_absolute());
     }
@@ -1007,7 +638,7 @@ mod tests {
             panic!("no fault: {:?}", stop.fault());
         };
         assert!(message.starts_with("task 7 failed: `"), "{message}");
-        assert!(message.contains("exited with code 3"), "{message}");
+        assert!(message.contains("` ended with exit code 3; "), "{message}");
         assert!(
             message.ends_with("its stderr ended: first / no such file: x"),
             "{message}"
