@@ -3,11 +3,13 @@
 //!
 //! - [`in_process`]: a built-in workload × one of pooltune's pools.
 //! - [`python`]: the shipped script on a probed CPython.
+//! - [`command`]: a user's program that runs its own threads.
 //!
 //! A sweep preset is a plan of one series ([`SeriesPlan`] for [`Preset`]); a comparison is a
 //! plan of several ([`ComparisonPlan`]). Sources never emit events and never decide the
 //! order of a run: the engine does.
 
+pub mod command;
 pub mod in_process;
 pub mod python;
 
@@ -42,6 +44,9 @@ pub struct BuildContext<'a> {
     pub calibration: &'a Calibration,
     /// Interpreters found and probed so far, and the script they run.
     pub python: python::PythonRun<'a>,
+    /// The folder of the preset file: relative paths resolve against it and programs run in
+    /// it. None for a preset made in memory (the current directory).
+    pub folder: Option<PathBuf>,
 }
 
 impl<'a> BuildContext<'a> {
@@ -61,6 +66,7 @@ impl<'a> BuildContext<'a> {
             sweep,
             calibration,
             python: python::PythonRun::new(options, shape, cancel),
+            folder: None,
         }
     }
 }
@@ -82,8 +88,23 @@ pub fn build(spec: &SeriesSpec, context: &mut BuildContext<'_>) -> PreparedSerie
             )))),
         },
         SeriesSetup::Python(setup) => context.python.prepare(spec, setup),
-        // Issue 12: source/command.rs and the Python source's function call.
-        SeriesSetup::Command(_) | SeriesSetup::PythonCall { .. } => PreparedSeries {
+        SeriesSetup::Command(command) => {
+            let folder = match &context.folder {
+                Some(folder) => folder.clone(),
+                None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            };
+            PreparedSeries {
+                info: SeriesInfo {
+                    label: spec.label.clone(),
+                    kind: spec.kind,
+                    interpreter: None,
+                },
+                series: command::CommandSeries::new(command, &folder, context.sweep)
+                    .map(|series| Box::new(series) as Box<dyn crate::engine::Series>),
+            }
+        }
+        // Issue 12: the Python source's function call.
+        SeriesSetup::PythonCall { .. } => PreparedSeries {
             info: SeriesInfo {
                 label: spec.label.clone(),
                 kind: spec.kind,
@@ -128,6 +149,7 @@ impl SeriesPlan for Preset {
         };
         let options = CompareOptions::default();
         let mut context = BuildContext::new(&self.sweep, calibration, &options, cancel);
+        context.folder = self.folder.clone();
         vec![build(&spec, &mut context)]
     }
 }

@@ -174,13 +174,17 @@ pub trait Experiment: Serialize + DeserializeOwned {
     /// ask for.
     fn check_values(&self, available_memory_bytes: u64) -> Result<(), InvalidValue>;
 
+    /// Remembers where the file was read from (`origin`), for paths relative to its folder.
+    fn came_from(&mut self, _origin: &Path) {}
+
     /// Parses and validates the file's text. `origin` names the source in error messages.
     fn parse(text: &str, origin: &Path) -> Result<Self, PresetError> {
         refuse_the_other_kind(Self::KIND, text, origin)?;
-        let experiment: Self = parse_toml(text, origin)?;
+        let mut experiment: Self = parse_toml(text, origin)?;
         experiment
             .check_values(available_memory_bytes())
             .map_err(|invalid| invalid_at(text, origin, invalid))?;
+        experiment.came_from(origin);
         Ok(experiment)
     }
 
