@@ -24,16 +24,29 @@ use crate::spec::{CommandLine, ExecSpec};
 /// Lines of a failing task's standard error quoted in the point's message.
 const STDERR_TAIL_LINES: usize = 5;
 
-/// The placeholders of a task, with the values they take (`{input}` only with `inputs`).
-fn placeholders(input: Option<&str>, task: u64, worker: usize, threads: usize) -> Placeholders {
-    let values = match input {
-        Some(input) => Placeholders::new().with("input", input),
-        None => Placeholders::new(),
-    };
+/// The placeholder of the run's scratch folder (made by the series before `setup`).
+pub const SCRATCH: &str = "scratch";
+
+/// The placeholders of a task, with the values they take (`{input}` only with `inputs`,
+/// `{scratch}` only when the series made a scratch folder).
+fn placeholders(
+    scratch: Option<&str>,
+    input: Option<&str>,
+    task: u64,
+    worker: usize,
+    threads: usize,
+) -> Placeholders {
+    let mut values = Placeholders::new();
+    if let Some(input) = input {
+        values.set("input", input);
+    }
+    values.set("task", task);
+    values.set("worker", worker);
+    values.set("threads", threads);
+    if let Some(scratch) = scratch {
+        values.set(SCRATCH, scratch);
+    }
     values
-        .with("task", task)
-        .with("worker", worker)
-        .with("threads", threads)
 }
 
 /// An exec workload resolved against its folder: what every task runs, found and checked
@@ -48,11 +61,15 @@ pub struct ExecPlan {
     args: Vec<String>,
     /// Variables set for each task, on top of pooltune's environment, as written.
     env: Vec<(String, String)>,
+    /// The `inputs` glob as written.
+    pattern: Option<String>,
     /// The `inputs` glob's matches, as paths relative to `folder` (or absolute, for an
-    /// absolute glob), sorted.
+    /// absolute glob), sorted; empty until [`ExecPlan::expand_inputs`].
     inputs: Vec<String>,
     /// The working directory of every task: the preset's folder.
     folder: PathBuf,
+    /// The run's scratch folder, for `{scratch}`.
+    scratch: Option<String>,
     timeout: Duration,
     keep_output: bool,
 }
@@ -62,27 +79,44 @@ impl ExecPlan {
     /// the program, checks the placeholders and expands `inputs`. The error names the field,
     /// what was found and what is allowed, so that it can be shown before anything runs.
     pub fn new(spec: &ExecSpec, folder: Option<&Path>) -> Result<ExecPlan, String> {
-        spec.validate().map_err(|invalid| invalid.to_string())?;
         let folder = match folder {
             Some(folder) => folder.to_path_buf(),
             None => std::env::current_dir()
                 .map_err(|err| format!("could not read the current directory: {err}"))?,
         };
+        let mut plan = ExecPlan::prepare(spec, &folder, None)?;
+        plan.expand_inputs()?;
+        Ok(plan)
+    }
+
+    /// [`ExecPlan::new`] but for the inputs, which a series expands after its `setup` has
+    /// run (setup may be what makes them): the program found, every placeholder checked
+    /// (`{scratch}` is `scratch`, when given).
+    pub fn prepare(
+        spec: &ExecSpec,
+        folder: &Path,
+        scratch: Option<&Path>,
+    ) -> Result<ExecPlan, String> {
+        spec.validate().map_err(|invalid| invalid.to_string())?;
+        let scratch = scratch.map(|path| path.display().to_string());
         let (name, words): (String, Vec<String>) = match &spec.run {
             CommandLine::Argv(words) => match words.split_first() {
                 Some((name, rest)) => (name.clone(), rest.to_vec()),
-                None => return Err("`workload.run` names no program".to_owned()),
+                None => return Err("workload.run: the command is empty".to_owned()),
             },
-            CommandLine::Shell(line) => ("sh".to_owned(), vec!["-c".to_owned(), line.clone()]),
+            CommandLine::Shell(line) => (
+                launch::SHELL.to_owned(),
+                vec!["-c".to_owned(), line.clone()],
+            ),
         };
         if name.contains('{') {
             return Err(format!(
-                "`workload.run` names its program {name:?} with a placeholder: the program is \
-                 found before anything runs, so it must be written out (placeholders may \
-                 follow in its arguments)"
+                "workload.run: the program {name:?} has a placeholder; the program is found \
+                 before anything runs, so it must be written out (placeholders may follow in \
+                 its arguments)"
             ));
         }
-        let program = find_program(&name, &folder)?;
+        let program = find_program(&name, folder)?;
         let args: Vec<(String, String)> = words
             .iter()
             .enumerate()
@@ -100,44 +134,62 @@ impl ExecPlan {
             )
         };
         // Every placeholder is checked now, with a task's values, not at the first task.
-        let all = placeholders(Some(""), 0, 0, 1);
+        let all = placeholders(scratch.as_deref(), Some(""), 0, 0, 1);
         for (field, text) in fields() {
             launch::substitute(&field, &text, &all)?;
         }
-        let uses_input = fields().any(|(field, text)| {
-            launch::substitute(&field, &text, &placeholders(None, 0, 0, 1)).is_err()
-        });
-        let inputs = match &spec.inputs {
-            Some(pattern) => {
-                let matches = expand_glob(pattern, &folder)?;
-                if matches.is_empty() {
-                    return Err(format!(
-                        "`workload.inputs` = {pattern:?} matches no file in {}: a task gets \
-                         one of its matches as {{input}}, so it needs at least one",
-                        folder.display()
-                    ));
-                }
-                matches
+        let without_input = placeholders(scratch.as_deref(), None, 0, 0, 1);
+        let uses_input = fields()
+            .any(|(field, text)| launch::substitute(&field, &text, &without_input).is_err());
+        if let Some(pattern) = &spec.inputs {
+            let only_scratch = placeholders(scratch.as_deref(), None, 0, 0, 1);
+            let mut values = Placeholders::new();
+            if let Some(scratch) = only_scratch.get(SCRATCH) {
+                values.set(SCRATCH, scratch);
             }
-            None if uses_input => {
-                return Err(
-                    "`workload.run` uses {input}, and there is no `workload.inputs` glob to \
-                     take the inputs from: add one, such as inputs = \"corpus/*.txt\""
-                        .to_owned(),
-                );
-            }
-            None => Vec::new(),
-        };
+            launch::substitute("workload.inputs", pattern, &values)?;
+        } else if uses_input {
+            return Err(
+                "workload.run uses {input}, and there is no `workload.inputs` glob to take the \
+                 inputs from: add one, such as inputs = \"corpus/*.txt\""
+                    .to_owned(),
+            );
+        }
         Ok(ExecPlan {
             display: spec.run.display(),
             program,
             args: args.into_iter().map(|(_, word)| word).collect(),
             env,
-            inputs,
-            folder,
+            pattern: spec.inputs.clone(),
+            inputs: Vec::new(),
+            folder: folder.to_path_buf(),
+            scratch,
             timeout: Duration::from_secs_f64(spec.timeout_s),
             keep_output: spec.keep_output,
         })
+    }
+
+    /// Expands the `inputs` glob (its `{scratch}` filled in) against the folder; no match is
+    /// an error naming `workload.inputs`, since a task needs one.
+    pub fn expand_inputs(&mut self) -> Result<(), String> {
+        let Some(pattern) = &self.pattern else {
+            return Ok(());
+        };
+        let mut values = Placeholders::new();
+        if let Some(scratch) = &self.scratch {
+            values.set(SCRATCH, scratch);
+        }
+        let glob = launch::substitute("workload.inputs", pattern, &values)?;
+        let matches = expand_glob(&glob, &self.folder)?;
+        if matches.is_empty() {
+            return Err(format!(
+                "workload.inputs = {pattern:?} matches no file in {}: a task gets one of its \
+                 matches as {{input}}, so it needs at least one",
+                self.folder.display()
+            ));
+        }
+        self.inputs = matches;
+        Ok(())
     }
 
     /// The command as written in the preset (`sha256sum {input}`): what pooltune shows
@@ -195,7 +247,13 @@ impl Exec {
     /// filled (checked when the plan was made, so this cannot fail on a placeholder).
     fn launch(&self, task: u64, worker: usize) -> Result<Launch, String> {
         let input = (!self.plan.inputs.is_empty()).then(|| self.plan.input_of(task));
-        let values = placeholders(input, task, worker, self.threads);
+        let values = placeholders(
+            self.plan.scratch.as_deref(),
+            input,
+            task,
+            worker,
+            self.threads,
+        );
         let args = self
             .plan
             .args
@@ -488,6 +546,8 @@ mod tests {
             shell: false,
             inputs: None,
             env: BTreeMap::new(),
+            setup: None,
+            cleanup: None,
             timeout_s: 30.0,
             keep_output: false,
         }
@@ -568,11 +628,12 @@ mod tests {
         );
         let err = ExecPlan::new(&spec(&["cat", "{input}"]), Some(dir.path())).unwrap_err();
         assert!(err.contains("no `workload.inputs` glob"), "{err}");
+        assert!(err.starts_with("workload.run uses {input}"), "{err}");
         let mut globbed = spec(&["cat", "{input}"]);
         globbed.inputs = Some("corpus/*.txt".to_owned());
         let err = ExecPlan::new(&globbed, Some(dir.path())).unwrap_err();
         assert!(
-            err.contains("`workload.inputs` = \"corpus/*.txt\" matches no file"),
+            err.starts_with("workload.inputs = \"corpus/*.txt\" matches no file"),
             "{err}"
         );
         let mut env = spec(&["true"]);
