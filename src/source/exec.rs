@@ -125,10 +125,11 @@ impl ExecSeries {
         }
     }
 
-    /// The plan with its inputs, running `setup` first the first time.
-    fn ready(&mut self, cancel: &CancelToken) -> Result<Arc<ExecPlan>, Measured> {
+    /// The plan with its inputs, running `setup` first the first time. Err(None): stopped
+    /// during `setup`; Err(Some(why)): the series cannot run.
+    fn ready(&mut self, cancel: &CancelToken) -> Result<Arc<ExecPlan>, Option<String>> {
         if let Some(message) = &self.failed {
-            return Err(Measured::SeriesFailed(message.clone()));
+            return Err(Some(message.clone()));
         }
         if let Some(plan) = &self.ready {
             return Ok(Arc::clone(plan));
@@ -138,7 +139,7 @@ impl ExecSeries {
             outcome = self.run_once("workload.setup", &line, cancel);
         }
         if outcome.is_err() && cancel.is_cancelled() {
-            return Err(Measured::Cancelled);
+            return Err(None);
         }
         let outcome = outcome.and_then(|()| {
             let mut plan = self.plan.clone();
@@ -151,7 +152,7 @@ impl ExecSeries {
             }
             Err(message) => {
                 self.failed = Some(message.clone());
-                Err(Measured::SeriesFailed(message))
+                Err(Some(message))
             }
         }
     }
@@ -162,7 +163,8 @@ impl Series for ExecSeries {
         self.started = true;
         let plan = match self.ready(cancel) {
             Ok(plan) => plan,
-            Err(end) => return end,
+            Err(Some(message)) => return Measured::SeriesFailed(message),
+            Err(None) => return Measured::Cancelled,
         };
         let workload: Arc<dyn Workload> = Arc::new(Exec::new(plan, threads));
         match measure_workload(&self.setup, &workload, threads, cancel, on_step) {
