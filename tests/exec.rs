@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -352,7 +352,7 @@ fn setup_makes_the_inputs_in_scratch_before_the_glob_is_read() {
     }
     // Cleanup ran once the sweep ended, while the scratch folder was still there.
     assert_eq!(lines(&dir.path().join("listed.txt")), ["1.dat", "2.dat"]);
-    let scratch = PathBuf::from(std::env::temp_dir());
+    let scratch = std::env::temp_dir();
     let leftovers = std::fs::read_dir(scratch)
         .unwrap()
         .flatten()
