@@ -315,6 +315,7 @@ fn stop_kills_the_running_children_leaves_no_process_and_runs_cleanup() {
     cancel.cancel();
     let stopped = Instant::now();
     let (points, _) = runner.join().unwrap();
+    eprintln!("the sweep ended {:?} after the Stop", stopped.elapsed());
     // A hang detector, not a timing claim.
     assert!(
         stopped.elapsed() < Duration::from_secs(5),
