@@ -5,8 +5,10 @@
 //!
 //! An [`ExecPlan`] is resolved once, before anything runs: the program found (relative to the
 //! preset's folder, or on PATH), every placeholder checked (`{input}`, `{task}`, `{worker}`,
-//! `{threads}`), and the `inputs` glob expanded (task i gets match i mod count). [`Exec`] runs
-//! the plan for one thread count.
+//! `{threads}`, and `{scratch}` when the series made a scratch folder), and the `inputs` glob
+//! expanded (task i gets match i mod count; after `setup`, when there is one, since it may
+//! make them). [`Exec`] runs the plan for one thread count; a failing task stops its trial and
+//! fails the point with its stderr tail.
 //!
 //! Each child is run by the launcher ([`crate::child::launch`]): a process group of its own,
 //! a Stop or the task's timeout ends the whole group, and every child is reaped exactly once.
@@ -240,9 +242,7 @@ impl Exec {
             children: AtomicU64::new(0),
         }
     }
-}
 
-impl Exec {
     /// The launch of task `task` on worker `worker`: the plan's command with its placeholders
     /// filled (checked when the plan was made, so this cannot fail on a placeholder).
     fn launch(&self, task: u64, worker: usize) -> Result<Launch, String> {
