@@ -142,16 +142,19 @@ pub(super) fn forget_children(plan: &TrialPlan<'_>) {
 /// own work (so into `worker_cpu_ns`, read as CPU per task: W and C are the child's), and it
 /// is CPU the process's own getrusage does not see (so into `child_cpu_ns`, added to the
 /// point's utilisation). The launching thread's CPU (starting and reaping the child) stays
-/// in both as it was measured. Peak RSS: the largest child's `ru_maxrss`.
+/// in both as it was measured. Peak RSS: the largest child's `ru_maxrss`, when one was known
+/// (see [`crate::workload::ChildUsage::peak_rss_bytes`]).
 pub(super) fn count_children(plan: &TrialPlan<'_>, mut run: TrialRun) -> TrialRun {
     if let Some(children) = plan.workload.take_child_usage() {
         run.worker_cpu_ns += children.cpu_ns;
         run.child_cpu_ns += children.cpu_ns;
-        run.child_peak_rss_bytes = Some(
-            run.child_peak_rss_bytes
-                .unwrap_or(0)
-                .max(children.peak_rss_bytes),
-        );
+        if children.peak_rss_bytes > 0 {
+            run.child_peak_rss_bytes = Some(
+                run.child_peak_rss_bytes
+                    .unwrap_or(0)
+                    .max(children.peak_rss_bytes),
+            );
+        }
     }
     run
 }

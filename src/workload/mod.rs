@@ -67,7 +67,10 @@ pub struct ChildUsage {
     /// User plus system CPU time of the children (their threads and the processes they
     /// waited for), in nanoseconds.
     pub cpu_ns: u64,
-    /// The largest resident memory of any one child (`ru_maxrss`), in bytes.
+    /// The largest resident memory of any one child (`ru_maxrss`), in bytes, counting only
+    /// children whose figure is above pooltune's own peak (0: none was). Linux starts a
+    /// child's `ru_maxrss` at its parent's high-water mark when it execs, so below pooltune's
+    /// own peak the figure is pooltune's, not the child's.
     pub peak_rss_bytes: u64,
     /// Children reaped.
     pub children: u64,
