@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use crate::engine::{PreparedSeries, SeriesInfo, SeriesPlan};
 use crate::result::Calibration;
 use crate::source::python::script::TrialShape;
-use crate::spec::{ComparisonPreset, SeriesKind, SeriesSetup, SeriesSpec};
+use crate::spec::{ComparisonPreset, SeriesSetup, SeriesSpec};
 use crate::spec::{InvalidValue, Preset, SweepSpec};
 
 use self::in_process::{InProcessSeries, PointSetup};
@@ -131,18 +131,11 @@ pub fn build(spec: &SeriesSpec, context: &mut BuildContext<'_>) -> PreparedSerie
                     .map(|series| Box::new(series) as Box<dyn crate::engine::Series>),
             }
         }
-        // Issue 12: the Python source's function call.
-        SeriesSetup::PythonCall { .. } => PreparedSeries {
-            info: SeriesInfo {
-                label: spec.label.clone(),
-                kind: spec.kind,
-                interpreter: None,
-            },
-            series: Err(format!(
-                "{}: this source is being built (issue 12)",
-                spec.setup.summary()
-            )),
-        },
+        SeriesSetup::PythonCall { call, pool } => {
+            context
+                .python
+                .prepare_call(spec, call, pool, context.folder.as_deref())
+        }
     }
 }
 
@@ -170,10 +163,11 @@ impl SeriesPlan for Preset {
     }
 
     fn prepare(&self, calibration: &Calibration, cancel: &CancelToken) -> Vec<PreparedSeries> {
+        let setup = self.setup();
         let spec = SeriesSpec {
             label: self.name.clone(),
-            kind: SeriesKind::Custom,
-            setup: self.setup(),
+            kind: setup.sweep_file_kind(),
+            setup,
         };
         let options = CompareOptions::default();
         let mut context = BuildContext::new(&self.sweep, calibration, &options, cancel);
@@ -212,6 +206,7 @@ impl SeriesPlan for ComparisonPlan {
 
     fn prepare(&self, calibration: &Calibration, cancel: &CancelToken) -> Vec<PreparedSeries> {
         let mut context = BuildContext::new(&self.preset.sweep, calibration, &self.options, cancel);
+        context.folder = self.preset.folder.clone();
         self.preset
             .series
             .iter()

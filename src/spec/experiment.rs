@@ -177,7 +177,7 @@ impl Preset {
             ),
             SeriesSetup::Command(command) => rules::check_command_series(&command, place),
             SeriesSetup::PythonCall { call, pool } => {
-                rules::check_python_call_series(&call, &pool, place)
+                rules::check_python_call_series(&call, &pool, &self.sweep, place)
             }
             SeriesSetup::Python(_) => Ok(()),
         }
@@ -206,11 +206,22 @@ pub struct ComparisonPreset {
     pub sweep: SweepSpec,
     /// The configurations compared, in the order they run at each thread count.
     pub series: Vec<SeriesSpec>,
+    /// The folder of the file this was read from: a Python function's relative `path`
+    /// resolves against it. None for a comparison made in memory (the current directory).
+    /// Never written.
+    #[serde(skip)]
+    pub folder: Option<PathBuf>,
 }
 
 impl ComparisonPreset {
-    /// A comparison keeps no folder (its series run no program yet).
-    fn came_from_file(&mut self, _origin: &Path) {}
+    /// Sets [`ComparisonPreset::folder`] to the folder of the file `origin`; a name without a
+    /// folder leaves it None.
+    fn came_from_file(&mut self, origin: &Path) {
+        self.folder = origin
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+            .map(Path::to_path_buf);
+    }
 
     /// The thread counts every series runs, in order.
     pub fn thread_counts(&self) -> Vec<usize> {

@@ -435,7 +435,10 @@ pub(crate) mod test_files {
         let path = dir.path().join("file.toml");
         good.save(&path).unwrap();
         let before = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(T::load(&path).unwrap(), good);
+        // Loaded, it also knows its folder (never written): equal to `good` once saved.
+        let again = dir.path().join("again.toml");
+        T::load(&path).unwrap().save(&again).unwrap();
+        assert_eq!(std::fs::read_to_string(&again).unwrap(), before);
         let mut bad = good.clone();
         break_it(&mut bad);
         let err = bad.save(&path).unwrap_err().to_string();
