@@ -46,7 +46,8 @@ pub struct TrialRun {
     pub tasks: u64,
     /// Wall time from the first task handed out to the last one finished.
     pub wall: Duration,
-    /// Sum of the workers' thread CPU time spent running tasks, in nanoseconds.
+    /// Sum of the workers' thread CPU time spent running tasks, in nanoseconds; for tasks that
+    /// start child processes (`exec`), their children's CPU time too: it is the tasks' work.
     pub worker_cpu_ns: u64,
     /// Task times in nanoseconds (sampled per [`TrialPlan::sample_every`]), all workers merged.
     pub latency_ns: Histogram<u64>,
