@@ -229,6 +229,10 @@ pub struct Exec {
     child_cpu_ns: AtomicU64,
     child_peak_rss_bytes: AtomicU64,
     children: AtomicU64,
+    /// Pooltune's own peak resident memory as last read: it only grows, so it is read again
+    /// only when a child's figure is above it (getrusage of a process walks all its threads:
+    /// once per task would cost O(N) per task at N threads).
+    own_peak_rss_bytes: AtomicU64,
 }
 
 impl Exec {
@@ -240,7 +244,20 @@ impl Exec {
             child_cpu_ns: AtomicU64::new(0),
             child_peak_rss_bytes: AtomicU64::new(0),
             children: AtomicU64::new(0),
+            own_peak_rss_bytes: AtomicU64::new(0),
         }
+    }
+
+    /// Pooltune's own peak resident memory, at least as large as any figure a child can have
+    /// inherited from it: read again only when `child_bytes` is above the last reading.
+    fn own_peak_rss_bytes(&self, child_bytes: u64) -> u64 {
+        let known = self.own_peak_rss_bytes.load(Ordering::Relaxed);
+        if child_bytes <= known {
+            return known;
+        }
+        let now = crate::measure::ProcessUsage::now().max_rss_bytes;
+        self.own_peak_rss_bytes.fetch_max(now, Ordering::Relaxed);
+        now.max(known)
     }
 
     /// The launch of task `task` on worker `worker`: the plan's command with its placeholders
@@ -303,7 +320,7 @@ impl Workload for Exec {
         // child smaller than pooltune reports pooltune's peak (a 3 MiB `true` read 303 MiB
         // under a 300 MiB parent). Above pooltune's own peak the figure can only be the
         // child's; below it the child's own peak is unknown and not reported.
-        if finished.max_rss_bytes > crate::measure::ProcessUsage::now().max_rss_bytes {
+        if finished.max_rss_bytes > self.own_peak_rss_bytes(finished.max_rss_bytes) {
             self.child_peak_rss_bytes
                 .fetch_max(finished.max_rss_bytes, Ordering::Relaxed);
         }
