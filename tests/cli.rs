@@ -256,12 +256,20 @@ fn every_shipped_preset_parses_validates_and_runs_a_short_sweep() {
         preset.sweep.tasks_per_trial = Some(4);
         preset.sweep.trial_ms = None;
         preset.sweep.warmup_ms = 0;
+        // A program's trial is one run of `work_per_run` units, whatever tasks_per_trial says.
+        let tasks = match &mut preset.workload {
+            spec::WorkloadSpec::Command(command) => {
+                command.warmup_runs = 0;
+                command.work_per_run
+            }
+            _ => 4.0,
+        };
         let result = sweep::run(&preset, &CancelToken::new(), &mut |_| {})
             .unwrap_or_else(|err| panic!("{}: {err}", file.display()));
         assert_eq!(result.points.len(), 2);
         for point in &result.points {
             assert_eq!(point.error, None, "{}", file.display());
-            assert_eq!(point.tasks_per_trial, 4.0);
+            assert_eq!(point.tasks_per_trial, tasks);
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::cost::{CostResult, WorkerKind};
 use crate::model::{self, ModelOptions, Recommendation};
 use crate::result::SweepResult;
 use crate::result::comparison::{ComparisonResult, Scaling, SeriesResult};
-use crate::spec::TrialLength;
+use crate::spec::{TrialLength, WorkloadSpec};
 use crate::trust;
 
 /// Writes an aligned table with a header that says what was run (and, for a sweep, the
@@ -26,13 +26,30 @@ impl Exporter<SweepResult> for TableExporter {
         let mut out = String::new();
         let preset = &result.preset;
         let m = &result.machine;
-        writeln!(
-            out,
-            "{}: {} workload on a {} pool",
-            preset.name,
-            preset.workload.kind_name(),
-            preset.pool.kind_name()
-        )?;
+        // A program that runs its own threads: one trial is one run doing `work_per_run`
+        // units, so rates are in its unit and times are per run (a time per byte would
+        // round to 0.0).
+        let command = match &preset.workload {
+            WorkloadSpec::Command(command) => Some(command),
+            _ => None,
+        };
+        match command {
+            Some(command) => writeln!(
+                out,
+                "{}: the program `{}`, on its own threads ({} {} per run)",
+                preset.name,
+                command.run,
+                number(command.work_per_run, 0),
+                command.work_unit
+            )?,
+            None => writeln!(
+                out,
+                "{}: {} workload on a {} pool",
+                preset.name,
+                preset.workload.kind_name(),
+                preset.pool.kind_name()
+            )?,
+        }
         writeln!(
             out,
             "machine: {} logical / {} physical CPUs ({} usable), {:.1} GiB",
@@ -46,9 +63,10 @@ impl Exporter<SweepResult> for TableExporter {
             .points
             .iter()
             .any(|p| p.workers_peak_rss_bytes.is_some());
+        let rate = command.map(|c| format!("{}/s", c.work_unit));
         let mut header = vec![
             "threads",
-            "tasks/s",
+            rate.as_deref().unwrap_or("tasks/s"),
             "±95%",
             "p50 µs",
             "p95 µs",
@@ -66,6 +84,22 @@ impl Exporter<SweepResult> for TableExporter {
         if with_workers {
             header.insert(RSS_COLUMN + 1, "workers RSS MiB");
         }
+        if command.is_some() {
+            for (column, name) in [
+                (2, "run p50 ms"),
+                (3, "run p95 ms"),
+                (4, "run p99 ms"),
+                (5, "cpu/run ms"),
+                (6, "wall/run ms"),
+            ] {
+                header[column + 1] = name;
+            }
+        }
+        // Per run in ms for a command (its latency fields are whole runs' wall times already).
+        let (latency_scale, per_task_scale) = match command {
+            Some(c) => (1e-3, c.work_per_run * 1e-3),
+            None => (1.0, 1.0),
+        };
         let mib = |bytes: u64| number(bytes as f64 / (1u64 << 20) as f64, 1);
         let mut rows = header_row(&header);
         for p in &result.points {
@@ -79,11 +113,11 @@ impl Exporter<SweepResult> for TableExporter {
                 [
                     p.throughput_per_s,
                     p.throughput_ci95_per_s,
-                    p.latency_p50_us,
-                    p.latency_p95_us,
-                    p.latency_p99_us,
-                    p.cpu_time_per_task_us,
-                    p.wall_time_per_task_us,
+                    p.latency_p50_us * latency_scale,
+                    p.latency_p95_us * latency_scale,
+                    p.latency_p99_us * latency_scale,
+                    p.cpu_time_per_task_us * per_task_scale,
+                    p.wall_time_per_task_us * per_task_scale,
                 ]
                 .map(|value| number(value, 1)),
             );

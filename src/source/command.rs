@@ -141,10 +141,10 @@ impl CommandSeries {
         Duration::from_secs_f64(self.spec.timeout_s)
     }
 
-    /// Runs `setup` the first time; its failure fails the series.
-    fn ensure_setup(&mut self, cancel: &CancelToken) -> Result<(), Measured> {
+    /// Runs `setup` the first time; its failure (`PointEnd::Failed`) fails the series.
+    fn ensure_setup(&mut self, cancel: &CancelToken) -> Result<(), PointEnd> {
         if let Some(message) = &self.setup_failed {
-            return Err(Measured::SeriesFailed(message.clone()));
+            return Err(PointEnd::Failed(message.clone()));
         }
         if self.started {
             return Ok(());
@@ -158,10 +158,10 @@ impl CommandSeries {
             .and_then(|launch| untimed(&launch, cancel, "workload.setup", self.timeout()));
         match outcome {
             Ok(()) => Ok(()),
-            Err(_) if cancel.is_cancelled() => Err(Measured::Cancelled),
+            Err(_) if cancel.is_cancelled() => Err(PointEnd::Cancelled),
             Err(message) => {
                 self.setup_failed = Some(message.clone());
-                Err(Measured::SeriesFailed(message))
+                Err(PointEnd::Failed(message))
             }
         }
     }
@@ -286,8 +286,10 @@ fn untimed(
 
 impl Series for CommandSeries {
     fn measure(&mut self, threads: usize, cancel: &CancelToken, on_step: &mut OnStep) -> Measured {
-        if let Err(end) = self.ensure_setup(cancel) {
-            return end;
+        match self.ensure_setup(cancel) {
+            Ok(()) => {}
+            Err(PointEnd::Cancelled) => return Measured::Cancelled,
+            Err(PointEnd::Failed(message)) => return Measured::SeriesFailed(message),
         }
         match self.measure_point(threads, cancel, on_step) {
             Ok(point) => Measured::Point(point),
