@@ -154,7 +154,10 @@ pub fn build(
             updates_per_task,
             workers,
         )?),
-        WorkloadSpec::Command(_) | WorkloadSpec::Exec(_) | WorkloadSpec::Python(_) => {
+        WorkloadSpec::Command(_)
+        | WorkloadSpec::Exec(_)
+        | WorkloadSpec::Python(_)
+        | WorkloadSpec::Closure { .. } => {
             return Err(format!(
                 "the {} workload is not built by pooltune's pools: its own source runs it",
                 spec.kind_name()
