@@ -90,7 +90,9 @@ pub fn tune(settings: &Settings, measured_calls: Arc<AtomicU64>) -> Result<TuneR
         std::time::Duration::from_micros(settings.store_wait_us),
     );
     Tuner::new("parse and store logs")
-        .description("Parse a batch of access-log lines, then wait for the store: how many threads?")
+        .description(
+            "Parse a batch of access-log lines, then wait for the store: how many threads?",
+        )
         .threads(settings.threads.iter().copied())
         .trial_ms(settings.trial_ms)
         .warmup_ms(settings.warmup_ms)
@@ -117,7 +119,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (label, recommendation) in result.recommendations(&Default::default()) {
         match recommendation.recommended_threads {
             Some(threads) => println!("\n{label}: use {threads} threads"),
-            None => println!("\n{label}: no recommendation ({})", recommendation.explanation),
+            None => println!(
+                "\n{label}: no recommendation ({})",
+                recommendation.explanation
+            ),
         }
     }
     let counted: f64 = result.sweeps()[0]
@@ -126,7 +131,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|p| p.error.is_none())
         .map(|p| p.tasks_per_trial * f64::from(p.trials))
         .sum();
-    let repeated: u32 = result.sweeps()[0].points.iter().map(|p| p.retried_trials).sum();
+    let repeated: u32 = result.sweeps()[0]
+        .points
+        .iter()
+        .map(|p| p.retried_trials)
+        .sum();
     println!(
         "the closure ran {} times in the measured trials; the result counts {counted:.0} tasks \
          ({repeated} trial(s) measured again because other programs used the CPUs: their \

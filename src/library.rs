@@ -481,7 +481,11 @@ impl Tuner {
             checked.map_err(|invalid| TuneError::Invalid {
                 at: series.at,
                 invalid: InvalidValue {
-                    field: format!("ClosureSeries {:?}: {}", series.label, strip(&invalid.field)),
+                    field: format!(
+                        "ClosureSeries {:?}: {}",
+                        series.label,
+                        strip(&invalid.field)
+                    ),
                     ..invalid
                 },
             })?;
@@ -626,11 +630,12 @@ impl engine::Series for ClosureSource {
         self.phase.threads.store(threads, Ordering::Relaxed);
         self.phase.warm_up.store(true, Ordering::Relaxed);
         let phase = Arc::clone(&self.phase);
-        let measured = measure_workload(&self.setup, &self.workload, threads, cancel, &mut |step| {
-            // Step 1 is the end of the warm-up (the engine's Series contract).
-            phase.warm_up.store(false, Ordering::Relaxed);
-            on_step(step);
-        });
+        let measured =
+            measure_workload(&self.setup, &self.workload, threads, cancel, &mut |step| {
+                // Step 1 is the end of the warm-up (the engine's Series contract).
+                phase.warm_up.store(false, Ordering::Relaxed);
+                on_step(step);
+            });
         match measured {
             Some(point) => Measured::Point(point),
             None => Measured::Cancelled,
@@ -773,17 +778,16 @@ mod tests {
     #[test]
     fn a_setting_out_of_range_names_the_method_and_the_line_that_set_it() {
         let line = line!() + 1;
-        let tuner = Tuner::new("t").trial_ms(5).series(ClosureSeries::new(
-            "a",
-            PoolKind::Rayon,
-            |_| (),
-        ));
+        let tuner =
+            Tuner::new("t")
+                .trial_ms(5)
+                .series(ClosureSeries::new("a", PoolKind::Rayon, |_| ()));
         let err = tuner.check().unwrap_err().to_string();
+        assert!(err.starts_with(&format!("src/library.rs:{line}:")), "{err}");
         assert!(
-            err.starts_with(&format!("src/library.rs:{line}:")),
+            err.contains("`Tuner::trial_ms` = 5 is not allowed"),
             "{err}"
         );
-        assert!(err.contains("`Tuner::trial_ms` = 5 is not allowed"), "{err}");
     }
 
     #[test]
@@ -809,7 +813,10 @@ mod tests {
             .check()
             .unwrap_err()
             .to_string();
-        assert!(err.contains("ClosureSeries \"q\": pool.queue_capacity"), "{err}");
+        assert!(
+            err.contains("ClosureSeries \"q\": pool.queue_capacity"),
+            "{err}"
+        );
     }
 
     #[test]

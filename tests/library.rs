@@ -81,16 +81,20 @@ fn every_trial_calls_the_closure_exactly_as_often_as_the_result_says() {
         .threads(threads)
         .trials(TRIALS)
         .tasks_per_trial(TASKS)
-        .series(ClosureSeries::new("queue", PoolKind::queue(), move |task| {
-            if task.worker >= task.threads || task.index >= TASKS {
-                o.fetch_add(1, Ordering::Relaxed);
-            }
-            if task.warm_up {
-                w.fetch_add(1, Ordering::Relaxed);
-            } else {
-                m[task.threads].fetch_add(1, Ordering::Relaxed);
-            }
-        }))
+        .series(ClosureSeries::new(
+            "queue",
+            PoolKind::queue(),
+            move |task| {
+                if task.worker >= task.threads || task.index >= TASKS {
+                    o.fetch_add(1, Ordering::Relaxed);
+                }
+                if task.warm_up {
+                    w.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    m[task.threads].fetch_add(1, Ordering::Relaxed);
+                }
+            },
+        ))
         .run()
         .unwrap();
     let sweep = sweep(&result);
@@ -181,7 +185,10 @@ fn a_bad_setting_is_refused_before_anything_runs_naming_the_line() {
         move |_| counter.fetch_add(1, Ordering::Relaxed),
     ));
     let err = tuner.run().unwrap_err().to_string();
-    assert!(err.starts_with(&format!("tests/library.rs:{line}:")), "{err}");
+    assert!(
+        err.starts_with(&format!("tests/library.rs:{line}:")),
+        "{err}"
+    );
     assert!(
         err.contains("`Tuner::threads` = 0 is not allowed: thread counts from 1 to 4096"),
         "{err}"
@@ -196,7 +203,9 @@ fn the_json_written_reads_back_as_the_clis_results() {
     let one = short("json")
         .threads([1, 2])
         .tasks_per_trial(200)
-        .series(ClosureSeries::new("rayon", PoolKind::Rayon, |task| task.index * 3))
+        .series(ClosureSeries::new("rayon", PoolKind::Rayon, |task| {
+            task.index * 3
+        }))
         .run()
         .unwrap();
     let path = dir.path().join("sweep.json");
@@ -233,8 +242,12 @@ fn the_json_written_reads_back_as_the_clis_results() {
     let two = short("json compare")
         .threads([1, 2])
         .tasks_per_trial(200)
-        .series(ClosureSeries::new("rayon", PoolKind::Rayon, |task| task.index))
-        .series(ClosureSeries::new("spawn", PoolKind::Spawn, |task| task.index))
+        .series(ClosureSeries::new("rayon", PoolKind::Rayon, |task| {
+            task.index
+        }))
+        .series(ClosureSeries::new("spawn", PoolKind::Spawn, |task| {
+            task.index
+        }))
         .run()
         .unwrap();
     let path = dir.path().join("compare.json");
@@ -242,7 +255,11 @@ fn the_json_written_reads_back_as_the_clis_results() {
     let read: ComparisonResult = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let labels: Vec<&str> = read.series.iter().map(|s| s.label.as_str()).collect();
     assert_eq!(labels, ["rayon", "spawn"]);
-    assert!(read.series.iter().all(|s| s.points.len() == 2 && s.error.is_none()));
+    assert!(
+        read.series
+            .iter()
+            .all(|s| s.points.len() == 2 && s.error.is_none())
+    );
     let TuneResult::Comparison(back) = TuneResult::read_json(&path).unwrap() else {
         panic!("two series give a comparison");
     };
