@@ -71,7 +71,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            threads: vec![1, 2, 4, 8, 16, 32],
+            threads: vec![1, 2, 4, 8, 16, 32, 64, 128],
             trial_ms: 400,
             warmup_ms: 200,
             retry_disturbed: 1,
