@@ -18,6 +18,23 @@ parses (see README.md, "Threads without a GIL: compare mode"):
 
 `probe` prints the header, the interpreter line, the calibration line and `end`. `run` measures
 one thread count: header, interpreter, setup, warmup, one `trial` line per trial, summary, end.
+
+`call` does the same for the user's own function (`module:function` imported from `--path`,
+called with the JSON `--args`) on a ThreadPoolExecutor, a ProcessPoolExecutor (start method
+fork, spawn or forkserver) or an InterpreterPoolExecutor (CPython 3.14+); its setup line is
+
+    setup executor=processes threads=2 call=hashwork:sha256_block start_method=forkserver chunk_size=1 trials=3
+
+and where the function cannot be imported or raises, a line `failed stage=import|call <the
+traceback's last line>` replaces the rest, then `end` (exit code 0: the point failed, not the
+script). `check` imports the function once and says whether the pool can run it:
+
+    check call=hashwork:sha256_block executor=processes importable=yes
+    refused <why, in words>                                        (only when it cannot)
+    end
+
+For `call` and `check`, the function's own prints go to standard error: standard output
+carries only these lines.
 Every value is one token; nothing else is written to standard output. Errors go to standard
 error with a non-zero exit code.
 
@@ -28,6 +45,8 @@ standard input closes, which happens when pooltune exits or is killed.
 
 import argparse
 import concurrent.futures
+import importlib
+import json
 import multiprocessing
 import os
 import platform
@@ -36,6 +55,7 @@ import sys
 import sysconfig
 import threading
 import time
+import traceback
 
 try:
     import resource
@@ -93,9 +113,22 @@ def token(text):
     return "_".join(str(text).split()) or "unknown"
 
 
+# Where the line format goes: standard output, or for `call` and `check` a copy of it made
+# before standard output is pointed at standard error (so the user's prints cannot break it).
+OUT = sys.stdout
+
+
 def emit(line):
-    sys.stdout.write(line + "\n")
+    OUT.write(line + "\n")
+    OUT.flush()
+
+
+def keep_stdout_for_lines():
+    """Keeps the line format on a copy of standard output; fd 1 becomes standard error."""
+    global OUT
     sys.stdout.flush()
+    OUT = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
 
 
 def emit_interpreter():
@@ -147,6 +180,14 @@ def run_chunk(job):
     )
 
 
+class TrialFailed(Exception):
+    """A task of a trial raised `error`."""
+
+    def __init__(self, error):
+        Exception.__init__(self, repr(error))
+        self.error = error
+
+
 class Trial:
     """One batch of tasks: a fixed number, or as many as start before a deadline.
 
@@ -196,7 +237,7 @@ class Trial:
             self.submit(count, self._done, self._failed)
         self.finished.wait()
         if self.error is not None:
-            raise RuntimeError("a task failed: %r" % (self.error,))
+            raise TrialFailed(self.error)
 
     def _done(self, result):
         now = time.perf_counter_ns()
@@ -287,84 +328,7 @@ def measure(args):
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.threads)
         submit = thread_submitter(pool, job_of)
     try:
-        # Warm-up: starts every worker and runs for warmup_ms (at least one task per worker).
-        if args.warmup_ms > 0:
-            warm = Trial(
-                submit,
-                args.threads,
-                args.chunk_size,
-                None,
-                time.perf_counter_ns() + args.warmup_ms * 1_000_000,
-            )
-        else:
-            warm = Trial(
-                submit, args.threads, args.chunk_size, args.threads * args.chunk_size, None
-            )
-        warm.run()
-        emit("warmup tasks=%d wall_us=%.1f" % (warm.tasks(), warm.wall_ns() / 1000.0))
-
-        durations = []
-        workers_peak_rss = {}
-        own_peak_rss = 0
-        for index in range(1, args.trials + 1):
-            if args.trial_ms is not None:
-                trial = Trial(
-                    submit,
-                    args.threads,
-                    args.chunk_size,
-                    None,
-                    time.perf_counter_ns() + args.trial_ms * 1_000_000,
-                )
-            else:
-                trial = Trial(
-                    submit, args.threads, args.chunk_size, args.tasks_per_trial, None
-                )
-            cpu_before = time.process_time_ns()
-            vol_before, invol_before, _ = usage()
-            trial.run()
-            cpu_ns = time.process_time_ns() - cpu_before
-            vol_after, invol_after, own_rss = usage()
-            voluntary = vol_after - vol_before
-            involuntary = invol_after - invol_before
-            task_cpu_ns = 0
-            for pid, chunk_durations, chunk_task_cpu, chunk_cpu, vol, invol, rss in trial.results:
-                durations.extend(chunk_durations)
-                task_cpu_ns += chunk_task_cpu
-                if processes:
-                    # Worker processes' own CPU and switches; for threads they are already in
-                    # this process's counters.
-                    cpu_ns += chunk_cpu
-                    voluntary += vol
-                    involuntary += invol
-                    workers_peak_rss[pid] = max(workers_peak_rss.get(pid, 0), rss)
-            own_peak_rss = max(own_peak_rss, own_rss)
-            emit(
-                "trial index=%d tasks=%d wall_us=%.1f task_cpu_us=%.1f cpu_us=%.1f voluntary_switches=%d involuntary_switches=%d"
-                % (
-                    index,
-                    trial.tasks(),
-                    trial.wall_ns() / 1000.0,
-                    task_cpu_ns / 1000.0,
-                    cpu_ns / 1000.0,
-                    max(voluntary, 0),
-                    max(involuntary, 0),
-                )
-            )
-        durations.sort()
-        mean_us = (sum(durations) / len(durations) / 1000.0) if durations else 0.0
-        emit(
-            "summary latency_samples=%d latency_mean_us=%.1f latency_p50_us=%.1f latency_p95_us=%.1f latency_p99_us=%.1f latency_max_us=%.1f peak_rss_bytes=%d workers_peak_rss_bytes=%s"
-            % (
-                len(durations),
-                mean_us,
-                percentile(durations, 0.50) / 1000.0,
-                percentile(durations, 0.95) / 1000.0,
-                percentile(durations, 0.99) / 1000.0,
-                (durations[-1] if durations else 0) / 1000.0,
-                own_peak_rss,
-                str(sum(workers_peak_rss.values())) if processes else "none",
-            )
-        )
+        measure_trials(args, submit, processes)
     finally:
         if processes:
             pool.terminate()
@@ -372,6 +336,300 @@ def measure(args):
         else:
             pool.shutdown(wait=True)
     emit("end")
+
+
+def measure_trials(args, submit, processes):
+    """The warm-up, the trials and the summary, on a pool `submit` hands chunks to."""
+    # Warm-up: starts every worker and runs for warmup_ms (at least one task per worker).
+    if args.warmup_ms > 0:
+        warm = Trial(
+            submit,
+            args.threads,
+            args.chunk_size,
+            None,
+            time.perf_counter_ns() + args.warmup_ms * 1_000_000,
+        )
+    else:
+        warm = Trial(
+            submit, args.threads, args.chunk_size, args.threads * args.chunk_size, None
+        )
+    warm.run()
+    emit("warmup tasks=%d wall_us=%.1f" % (warm.tasks(), warm.wall_ns() / 1000.0))
+
+    durations = []
+    workers_peak_rss = {}
+    own_peak_rss = 0
+    for index in range(1, args.trials + 1):
+        if args.trial_ms is not None:
+            trial = Trial(
+                submit,
+                args.threads,
+                args.chunk_size,
+                None,
+                time.perf_counter_ns() + args.trial_ms * 1_000_000,
+            )
+        else:
+            trial = Trial(
+                submit, args.threads, args.chunk_size, args.tasks_per_trial, None
+            )
+        cpu_before = time.process_time_ns()
+        vol_before, invol_before, _ = usage()
+        trial.run()
+        cpu_ns = time.process_time_ns() - cpu_before
+        vol_after, invol_after, own_rss = usage()
+        voluntary = vol_after - vol_before
+        involuntary = invol_after - invol_before
+        task_cpu_ns = 0
+        for pid, chunk_durations, chunk_task_cpu, chunk_cpu, vol, invol, rss in trial.results:
+            durations.extend(chunk_durations)
+            task_cpu_ns += chunk_task_cpu
+            if processes:
+                # Worker processes' own CPU and switches; for threads they are already in
+                # this process's counters.
+                cpu_ns += chunk_cpu
+                voluntary += vol
+                involuntary += invol
+                workers_peak_rss[pid] = max(workers_peak_rss.get(pid, 0), rss)
+        own_peak_rss = max(own_peak_rss, own_rss)
+        emit(
+            "trial index=%d tasks=%d wall_us=%.1f task_cpu_us=%.1f cpu_us=%.1f voluntary_switches=%d involuntary_switches=%d"
+            % (
+                index,
+                trial.tasks(),
+                trial.wall_ns() / 1000.0,
+                task_cpu_ns / 1000.0,
+                cpu_ns / 1000.0,
+                max(voluntary, 0),
+                max(involuntary, 0),
+            )
+        )
+    durations.sort()
+    mean_us = (sum(durations) / len(durations) / 1000.0) if durations else 0.0
+    emit(
+        "summary latency_samples=%d latency_mean_us=%.1f latency_p50_us=%.1f latency_p95_us=%.1f latency_p99_us=%.1f latency_max_us=%.1f peak_rss_bytes=%d workers_peak_rss_bytes=%s"
+        % (
+            len(durations),
+            mean_us,
+            percentile(durations, 0.50) / 1000.0,
+            percentile(durations, 0.95) / 1000.0,
+            percentile(durations, 0.99) / 1000.0,
+            (durations[-1] if durations else 0) / 1000.0,
+            own_peak_rss,
+            str(sum(workers_peak_rss.values())) if processes else "none",
+        )
+    )
+
+
+class CallFailed(Exception):
+    """The user's function could not be imported, or raised: `stage` and the traceback's last line."""
+
+    def __init__(self, stage, message):
+        Exception.__init__(self, message)
+        self.stage = stage
+        self.message = message
+
+
+def last_line(error):
+    """The last line of the traceback `error` would print: `ValueError: boom`."""
+    text = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return " ".join(text.splitlines()[-1].split()) if text else type(error).__name__
+
+
+def add_to_path(folder):
+    if folder and folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
+def resolve(folder, call):
+    """The function `module:function` (a dotted name inside the module), imported from `folder`."""
+    add_to_path(folder)
+    module_name, _, function_name = call.partition(":")
+    try:
+        target = importlib.import_module(module_name)
+        for part in function_name.split("."):
+            target = getattr(target, part)
+    except BaseException as error:  # an import runs the user's code: anything may be raised
+        raise CallFailed("import", last_line(error))
+    if not callable(target):
+        raise CallFailed(
+            "import", "TypeError: %s is a %s, not a function" % (call, type(target).__name__)
+        )
+    return target
+
+
+def call_chunk(job):
+    """Calls the function `count` times; returns what the worker measured, like run_chunk.
+
+    Per call: wall time, and CPU time on the clock that belongs to the caller alone (the
+    worker thread's `time.thread_time`; the worker process's `time.process_time`).
+    """
+    function, args, count, clock_name = job
+    clock = time.process_time_ns if clock_name == "process" else time.thread_time_ns
+    cpu_before = time.process_time_ns()
+    vol_before, invol_before, _ = usage()
+    durations = []
+    task_cpu_ns = 0
+    for _ in range(count):
+        started = time.perf_counter_ns()
+        cpu_started = clock()
+        function(*args)
+        task_cpu_ns += clock() - cpu_started
+        durations.append(time.perf_counter_ns() - started)
+    vol_after, invol_after, rss = usage()
+    return (
+        os.getpid(),
+        durations,
+        task_cpu_ns,
+        time.process_time_ns() - cpu_before,
+        vol_after - vol_before,
+        invol_after - invol_before,
+        rss,
+    )
+
+
+def interpreter_pool_refusal():
+    """Why this interpreter has no InterpreterPoolExecutor, or None when it has one."""
+    if hasattr(concurrent.futures, "InterpreterPoolExecutor"):
+        return None
+    return (
+        "concurrent.futures.InterpreterPoolExecutor is not in Python %s (it came in CPython 3.14): "
+        "give a 3.14 interpreter as `interpreter`, or use python_threads or python_processes"
+        % platform.python_version()
+    )
+
+
+def pickle_refusal(function, args, call):
+    """Why a process pool cannot be handed `function` and `args`, or None when it can."""
+    import pickle
+
+    try:
+        pickle.dumps((function, args))
+    except Exception as error:
+        return (
+            "%s cannot be pickled for python_processes (%s): a process pool sends the function "
+            "to its workers by module and name, so it must be a `def` at the top level of its "
+            "module, not a lambda, a nested function or a bound method"
+            % (call, last_line(error))
+        )
+    return None
+
+
+def check(args):
+    keep_stdout_for_lines()
+    emit_interpreter()
+    refusal = None
+    importable = "yes"
+    try:
+        function = resolve(args.path, args.function)
+    except CallFailed:
+        # Not refused here: each point fails with the import error, as the user reads it.
+        importable = "no"
+        function = None
+    if args.executor == "interpreters":
+        refusal = interpreter_pool_refusal()
+    if refusal is None and function is not None and args.executor == "processes":
+        refusal = pickle_refusal(function, json.loads(args.args), args.function)
+    emit(
+        "check call=%s executor=%s importable=%s" % (args.function, args.executor, importable)
+    )
+    if refusal is not None:
+        emit("refused " + " ".join(refusal.split()))
+    emit("end")
+
+
+def call_executor(args):
+    """The pool of `args.threads` workers, and the clock a call's CPU time is read on."""
+    if args.executor == "threads":
+        return concurrent.futures.ThreadPoolExecutor(max_workers=args.threads), "thread"
+    if args.executor == "processes":
+        context = multiprocessing.get_context(args.start_method)
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=args.threads,
+            mp_context=context,
+            initializer=add_to_path,
+            initargs=(args.path,),
+        )
+        return pool, "process"
+    refusal = interpreter_pool_refusal()
+    if refusal is not None:
+        raise CallFailed("import", refusal)
+    # Each interpreter imports afresh: `exec` (a builtin, so it reaches every interpreter)
+    # puts the user's folder and this script's folder on its path first.
+    setup = "import sys; sys.path[:0] = %r" % ([args.path, os.path.dirname(os.path.abspath(__file__))],)
+    pool = concurrent.futures.InterpreterPoolExecutor(
+        max_workers=args.threads, initializer=exec, initargs=(setup,)
+    )
+    return pool, "thread"
+
+
+def stop_executor(pool, processes):
+    """Ends the pool now: queued calls are dropped; busy worker processes are killed."""
+    if processes:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            try:
+                process.kill()
+            except (OSError, AttributeError):
+                pass
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def call(args):
+    keep_stdout_for_lines()
+    emit_interpreter()
+    emit(
+        "setup executor=%s threads=%d call=%s start_method=%s chunk_size=%d trials=%d"
+        % (
+            args.executor,
+            args.threads,
+            args.function,
+            args.start_method if args.executor == "processes" else "none",
+            args.chunk_size,
+            args.trials,
+        )
+    )
+    try:
+        function = resolve(args.path, args.function)
+        positional = tuple(json.loads(args.args))
+        pool, clock = call_executor(args)
+    except CallFailed as failure:
+        emit("failed stage=%s %s" % (failure.stage, failure.message))
+        emit("end")
+        return
+    runner = call_chunk
+    if args.executor == "interpreters":
+        # Functions of `__main__` do not reach another interpreter: this script, imported
+        # as a module from its folder (on each interpreter's path), does.
+        import pybench as runner_module
+
+        runner = runner_module.call_chunk
+
+    def job_of(count):
+        return (function, positional, count, clock)
+
+    processes = args.executor == "processes"
+    try:
+        measure_trials(args, futures_submitter(pool, runner, job_of), processes)
+    except TrialFailed as failure:
+        emit("failed stage=call %s" % last_line(failure.error))
+    finally:
+        stop_executor(pool, processes)
+    emit("end")
+
+
+def futures_submitter(executor, runner, job_of):
+    def submit(count, on_done, on_error):
+        future = executor.submit(runner, job_of(count))
+
+        def finished(f):
+            error = f.exception()
+            if error is not None:
+                on_error(error)
+            else:
+                on_done(f.result())
+
+        future.add_done_callback(finished)
+
+    return submit
 
 
 def watch_stdin():
@@ -429,6 +687,26 @@ def main(argv):
     length.add_argument("--trial-ms", type=positive)
     length.add_argument("--tasks-per-trial", type=positive)
     run.add_argument("--warmup-ms", type=non_negative, default=200)
+    for name, text in [
+        ("check", "import the user's function and say whether the pool can run it"),
+        ("call", "measure the user's function at one thread count"),
+    ]:
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument(
+            "--executor", choices=["threads", "processes", "interpreters"], required=True
+        )
+        sub.add_argument("--start-method", choices=["fork", "spawn", "forkserver"], default="forkserver")
+        sub.add_argument("--path", required=True, help="folder put first on sys.path")
+        sub.add_argument("--function", required=True, help="module:function")
+        sub.add_argument("--args", default="[]", help="the positional arguments, a JSON array")
+        if name == "call":
+            sub.add_argument("--threads", type=positive, required=True)
+            sub.add_argument("--chunk-size", type=positive, default=1)
+            sub.add_argument("--trials", type=positive, default=3)
+            length = sub.add_mutually_exclusive_group(required=True)
+            length.add_argument("--trial-ms", type=positive)
+            length.add_argument("--tasks-per-trial", type=positive)
+            sub.add_argument("--warmup-ms", type=non_negative, default=200)
     args = parser.parse_args(argv)
     if args.watch_stdin:
         watch_stdin()
@@ -437,6 +715,10 @@ def main(argv):
         emit_interpreter()
         emit("calibration loops_per_us=%r" % calibrate())
         emit("end")
+    elif args.command == "check":
+        check(args)
+    elif args.command == "call":
+        call(args)
     else:
         if args.task == "cpu" and args.wait_us != 0:
             parser.error("--wait-us must be 0 for a cpu task")

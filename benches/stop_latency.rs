@@ -85,6 +85,7 @@ fn main() {
                     warmup_ms: 100,
                     retry_disturbed: 1,
                 },
+                folder: None,
             };
             let cancel = CancelToken::new();
             let (tx, rx) = mpsc::channel();

@@ -88,6 +88,7 @@ mod tests {
                 retry_disturbed: 1,
             },
             series,
+            folder: None,
         }
     }
 

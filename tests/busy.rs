@@ -63,6 +63,7 @@ fn preset() -> Preset {
             // Measure what happens, not what a retry makes of it.
             retry_disturbed: 0,
         },
+        folder: None,
     }
 }
 

@@ -352,6 +352,7 @@ fn shared_state_preset(strategy: SharedStrategy, pool: PoolSpec) -> Preset {
             warmup_ms: 0,
             retry_disturbed: 1,
         },
+        folder: None,
     }
 }
 
@@ -428,6 +429,7 @@ fn blocking_preset(threads: Vec<usize>) -> Preset {
             warmup_ms: 20,
             retry_disturbed: 1,
         },
+        folder: None,
     }
 }
 
@@ -582,6 +584,7 @@ fn file_io_removes_its_directory_even_when_stopped() {
             warmup_ms: 0,
             retry_disturbed: 1,
         },
+        folder: None,
     };
     let result = sweep::run(&preset, &CancelToken::new(), &mut |_| {}).unwrap();
     assert!(

@@ -17,6 +17,7 @@
 //! the driver) reaps it.
 
 pub mod driver;
+pub mod launch;
 
 pub use driver::{ChildSpec, DriveError, Exit, Tail, drive};
 

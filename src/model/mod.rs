@@ -164,6 +164,7 @@ pub(crate) mod fixtures {
                     warmup_ms: 0,
                     retry_disturbed: 1,
                 },
+                folder: None,
             },
             calibration: Calibration {
                 spin_units_per_us: 1.0,

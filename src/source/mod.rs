@@ -3,11 +3,13 @@
 //!
 //! - [`in_process`]: a built-in workload × one of pooltune's pools.
 //! - [`python`]: the shipped script on a probed CPython.
+//! - [`command`]: a user's program that runs its own threads.
 //!
 //! A sweep preset is a plan of one series ([`SeriesPlan`] for [`Preset`]); a comparison is a
 //! plan of several ([`ComparisonPlan`]). Sources never emit events and never decide the
 //! order of a run: the engine does.
 
+pub mod command;
 pub mod in_process;
 pub mod python;
 
@@ -17,7 +19,7 @@ use std::path::PathBuf;
 use crate::engine::{PreparedSeries, SeriesInfo, SeriesPlan};
 use crate::result::Calibration;
 use crate::source::python::script::TrialShape;
-use crate::spec::{ComparisonPreset, SeriesKind, SeriesSetup, SeriesSpec};
+use crate::spec::{ComparisonPreset, SeriesSetup, SeriesSpec};
 use crate::spec::{InvalidValue, Preset, SweepSpec};
 
 use self::in_process::{InProcessSeries, PointSetup};
@@ -42,6 +44,9 @@ pub struct BuildContext<'a> {
     pub calibration: &'a Calibration,
     /// Interpreters found and probed so far, and the script they run.
     pub python: python::PythonRun<'a>,
+    /// The folder of the preset file: relative paths resolve against it and programs run in
+    /// it. None for a preset made in memory (the current directory).
+    pub folder: Option<PathBuf>,
 }
 
 impl<'a> BuildContext<'a> {
@@ -61,6 +66,7 @@ impl<'a> BuildContext<'a> {
             sweep,
             calibration,
             python: python::PythonRun::new(options, shape, cancel),
+            folder: None,
         }
     }
 }
@@ -82,18 +88,26 @@ pub fn build(spec: &SeriesSpec, context: &mut BuildContext<'_>) -> PreparedSerie
             )))),
         },
         SeriesSetup::Python(setup) => context.python.prepare(spec, setup),
-        // Issue 12: source/command.rs and the Python source's function call.
-        SeriesSetup::Command(_) | SeriesSetup::PythonCall { .. } => PreparedSeries {
-            info: SeriesInfo {
-                label: spec.label.clone(),
-                kind: spec.kind,
-                interpreter: None,
-            },
-            series: Err(format!(
-                "{}: this source is being built (issue 12)",
-                spec.setup.summary()
-            )),
-        },
+        SeriesSetup::Command(command) => {
+            let folder = match &context.folder {
+                Some(folder) => folder.clone(),
+                None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            };
+            PreparedSeries {
+                info: SeriesInfo {
+                    label: spec.label.clone(),
+                    kind: spec.kind,
+                    interpreter: None,
+                },
+                series: command::CommandSeries::new(command, &folder, context.sweep)
+                    .map(|series| Box::new(series) as Box<dyn crate::engine::Series>),
+            }
+        }
+        SeriesSetup::PythonCall { call, pool } => {
+            context
+                .python
+                .prepare_call(spec, call, pool, context.folder.as_deref())
+        }
     }
 }
 
@@ -121,13 +135,15 @@ impl SeriesPlan for Preset {
     }
 
     fn prepare(&self, calibration: &Calibration, cancel: &CancelToken) -> Vec<PreparedSeries> {
+        let setup = self.setup();
         let spec = SeriesSpec {
             label: self.name.clone(),
-            kind: SeriesKind::Custom,
-            setup: self.setup(),
+            kind: setup.sweep_file_kind(),
+            setup,
         };
         let options = CompareOptions::default();
         let mut context = BuildContext::new(&self.sweep, calibration, &options, cancel);
+        context.folder = self.folder.clone();
         vec![build(&spec, &mut context)]
     }
 }
@@ -162,6 +178,7 @@ impl SeriesPlan for ComparisonPlan {
 
     fn prepare(&self, calibration: &Calibration, cancel: &CancelToken) -> Vec<PreparedSeries> {
         let mut context = BuildContext::new(&self.preset.sweep, calibration, &self.options, cancel);
+        context.folder = self.preset.folder.clone();
         self.preset
             .series
             .iter()

@@ -4,6 +4,8 @@
 //! same [`super::rules`]. They serialise exactly as they always have: result JSON
 //! embeds them. This module never reads a file (that is [`super`]) nor runs anything.
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 use super::rules::{self, Place};
@@ -38,6 +40,10 @@ macro_rules! impl_experiment {
             fn check_values(&self, available_memory_bytes: u64) -> Result<(), InvalidValue> {
                 self.validate(available_memory_bytes)
             }
+
+            fn came_from(&mut self, origin: &std::path::Path) {
+                self.came_from_file(origin)
+            }
         }
     };
 }
@@ -60,6 +66,10 @@ pub struct Preset {
     pub pool: PoolSpec,
     /// Thread counts, trials and trial length.
     pub sweep: SweepSpec,
+    /// The folder of the file this was read from: a command's relative paths resolve against
+    /// it and its runs start in it. None for a preset made in memory (the current directory).
+    /// Never written to a file.
+    pub folder: Option<PathBuf>,
 }
 
 /// A sweep file as written: the `[pool]` table may be absent (rayon), and must be for a
@@ -97,6 +107,7 @@ impl TryFrom<PresetToml> for Preset {
             workload: raw.workload,
             pool: raw.pool.unwrap_or_default(),
             sweep: raw.sweep,
+            folder: None,
         })
     }
 }
@@ -119,6 +130,24 @@ impl From<Preset> for PresetToml {
 }
 
 impl Preset {
+    /// Sets [`Preset::folder`] to the folder of the file `origin`; a name without a folder
+    /// (an in-memory preset's label) leaves it None.
+    fn came_from_file(&mut self, origin: &Path) {
+        self.folder = origin
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+            .map(Path::to_path_buf);
+    }
+
+    /// The folder a command's relative paths resolve against and its runs start in: the
+    /// file's folder, or the current directory for a preset made in memory.
+    pub fn run_folder(&self) -> PathBuf {
+        match &self.folder {
+            Some(folder) => folder.clone(),
+            None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        }
+    }
+
     /// The one series this file describes: its workload on its pool, the user's program on
     /// its own threads, or the user's Python function on a CPython pool.
     pub fn setup(&self) -> SeriesSetup {
@@ -130,7 +159,12 @@ impl Preset {
     /// for (all workers' buffers together).
     pub fn validate(&self, available_memory_bytes: u64) -> Result<(), InvalidValue> {
         header::check(self.schema_version, &self.name)?;
-        self.sweep.validate()?;
+        if matches!(self.workload, WorkloadSpec::Command(_)) {
+            // One trial is one run of the program: no trial length to give.
+            self.sweep.validate_runs()?;
+        } else {
+            self.sweep.validate()?;
+        }
         let place = Place::SweepFile;
         match self.setup() {
             SeriesSetup::Rust { workload, pool } => rules::check_rust_series(
@@ -143,7 +177,7 @@ impl Preset {
             ),
             SeriesSetup::Command(command) => rules::check_command_series(&command, place),
             SeriesSetup::PythonCall { call, pool } => {
-                rules::check_python_call_series(&call, &pool, place)
+                rules::check_python_call_series(&call, &pool, &self.sweep, place)
             }
             SeriesSetup::Python(_) => Ok(()),
         }
@@ -172,9 +206,23 @@ pub struct ComparisonPreset {
     pub sweep: SweepSpec,
     /// The configurations compared, in the order they run at each thread count.
     pub series: Vec<SeriesSpec>,
+    /// The folder of the file this was read from: a Python function's relative `path`
+    /// resolves against it. None for a comparison made in memory (the current directory).
+    /// Never written.
+    #[serde(skip)]
+    pub folder: Option<PathBuf>,
 }
 
 impl ComparisonPreset {
+    /// Sets [`ComparisonPreset::folder`] to the folder of the file `origin`; a name without a
+    /// folder leaves it None.
+    fn came_from_file(&mut self, origin: &Path) {
+        self.folder = origin
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+            .map(Path::to_path_buf);
+    }
+
     /// The thread counts every series runs, in order.
     pub fn thread_counts(&self) -> Vec<usize> {
         self.sweep.thread_counts()

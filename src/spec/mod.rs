@@ -174,13 +174,17 @@ pub trait Experiment: Serialize + DeserializeOwned {
     /// ask for.
     fn check_values(&self, available_memory_bytes: u64) -> Result<(), InvalidValue>;
 
+    /// Remembers where the file was read from (`origin`), for paths relative to its folder.
+    fn came_from(&mut self, _origin: &Path) {}
+
     /// Parses and validates the file's text. `origin` names the source in error messages.
     fn parse(text: &str, origin: &Path) -> Result<Self, PresetError> {
         refuse_the_other_kind(Self::KIND, text, origin)?;
-        let experiment: Self = parse_toml(text, origin)?;
+        let mut experiment: Self = parse_toml(text, origin)?;
         experiment
             .check_values(available_memory_bytes())
             .map_err(|invalid| invalid_at(text, origin, invalid))?;
+        experiment.came_from(origin);
         Ok(experiment)
     }
 
@@ -431,7 +435,10 @@ pub(crate) mod test_files {
         let path = dir.path().join("file.toml");
         good.save(&path).unwrap();
         let before = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(T::load(&path).unwrap(), good);
+        // Loaded, it also knows its folder (never written): equal to `good` once saved.
+        let again = dir.path().join("again.toml");
+        T::load(&path).unwrap().save(&again).unwrap();
+        assert_eq!(std::fs::read_to_string(&again).unwrap(), before);
         let mut bad = good.clone();
         break_it(&mut bad);
         let err = bad.save(&path).unwrap_err().to_string();

@@ -37,7 +37,7 @@ impl PythonCallSpec {
                 && module
                     .split('.')
                     .chain(function.split('.'))
-                    .all(|part| is_identifier(part))
+                    .all(is_identifier)
         });
         if !well_formed {
             return Err(super::invalid(

@@ -65,8 +65,38 @@ pub fn check_setup_matches_kind(
             kind,
             "a Python kind (python_threads, python_processes, python_free_threaded) for a series with a task",
         )),
+        (SeriesSetup::Python(_), true) if kind == SeriesKind::PythonInterpreters => Err(invalid(
+            place.field("kind"),
+            kind,
+            "python_threads, python_processes or python_free_threaded for the script's task; \
+             a python_interpreters series calls a function (workload = { kind = \"python\", … })",
+        )),
+        (SeriesSetup::PythonCall { pool, .. }, _) => check_call_kind(kind, pool, place),
         _ => Ok(()),
     }
+}
+
+/// A user's function runs under its pool's own Python kind, or `custom`; a free-threaded
+/// series runs it on threads.
+fn check_call_kind(kind: SeriesKind, pool: &PoolSpec, place: Place) -> Result<(), InvalidValue> {
+    let fits = match kind {
+        SeriesKind::Custom => true,
+        SeriesKind::PythonFreeThreaded => *pool == PoolSpec::PythonThreads,
+        SeriesKind::Rust | SeriesKind::SimulatedGil => false,
+        _ => SeriesKind::of_python_pool(pool) == kind,
+    };
+    if fits {
+        return Ok(());
+    }
+    Err(invalid(
+        place.field("kind"),
+        kind,
+        format!(
+            "{} or custom for a Python function on a {} pool",
+            SeriesKind::of_python_pool(pool),
+            pool.kind_name()
+        ),
+    ))
 }
 
 /// The user's program, which runs its own threads: its values (whether the program exists
@@ -75,10 +105,12 @@ pub fn check_command_series(command: &CommandSpec, place: Place) -> Result<(), I
     command.validate().map_err(|err| place.locate(err))
 }
 
-/// The user's Python function: its values, on one of CPython's pools.
+/// The user's Python function: its values, on one of CPython's pools, a process pool no
+/// larger than [`MAX_PYTHON_PROCESSES`].
 pub fn check_python_call_series(
     call: &PythonCallSpec,
     pool: &PoolSpec,
+    sweep: &SweepSpec,
     place: Place,
 ) -> Result<(), InvalidValue> {
     call.validate().map_err(|err| place.locate(err))?;
@@ -87,7 +119,22 @@ pub fn check_python_call_series(
         return Err(invalid(
             place.field("pool.kind"),
             pool.kind_name(),
-            "python_threads, python_processes or python_interpreters: a python workload runs on CPython's pools",
+            "python_threads, python_processes or python_interpreters: a python workload runs on \
+             CPython's pools (give one in the pool table; without one the pool is rayon)",
+        ));
+    }
+    let max_threads = max_threads(sweep);
+    if matches!(pool, PoolSpec::PythonProcesses { .. }) && max_threads > MAX_PYTHON_PROCESSES {
+        return Err(invalid(
+            "sweep.threads",
+            max_threads,
+            format!(
+                "at most {MAX_PYTHON_PROCESSES} for a python_processes pool{}: each worker is a whole interpreter",
+                match place {
+                    Place::SweepFile => String::new(),
+                    Place::Series(_) => format!(" ({})", place.field("").trim_end_matches('.')),
+                }
+            ),
         ));
     }
     Ok(())

@@ -29,18 +29,22 @@ pub enum SeriesKind {
     PythonProcesses,
     /// `ThreadPoolExecutor` on a free-threaded CPython build (`python3.13t`, `python3.14t`).
     PythonFreeThreaded,
+    /// `concurrent.futures.InterpreterPoolExecutor(N)` (CPython 3.14+): one interpreter per
+    /// worker thread, each with its own GIL. Runs a user's function only.
+    PythonInterpreters,
     /// A user's own Rust configuration (any workload and pool).
     Custom,
 }
 
 impl SeriesKind {
     /// Every kind, in the order of the GIL comparison.
-    pub const ALL: [SeriesKind; 6] = [
+    pub const ALL: [SeriesKind; 7] = [
         SeriesKind::Rust,
         SeriesKind::SimulatedGil,
         SeriesKind::PythonThreads,
         SeriesKind::PythonProcesses,
         SeriesKind::PythonFreeThreaded,
+        SeriesKind::PythonInterpreters,
         SeriesKind::Custom,
     ];
 
@@ -52,6 +56,7 @@ impl SeriesKind {
             SeriesKind::PythonThreads => "python_threads",
             SeriesKind::PythonProcesses => "python_processes",
             SeriesKind::PythonFreeThreaded => "python_free_threaded",
+            SeriesKind::PythonInterpreters => "python_interpreters",
             SeriesKind::Custom => "custom",
         }
     }
@@ -63,7 +68,36 @@ impl SeriesKind {
             SeriesKind::PythonThreads
                 | SeriesKind::PythonProcesses
                 | SeriesKind::PythonFreeThreaded
+                | SeriesKind::PythonInterpreters
         )
+    }
+
+    /// The kind of a series that runs a user's function on `pool`: the CPython pool's own
+    /// kind (so a sweep file's Python series reads "python_processes" in legends and JSON);
+    /// `custom` for a pool that is not CPython's.
+    pub fn of_python_pool(pool: &PoolSpec) -> SeriesKind {
+        match pool {
+            PoolSpec::PythonThreads => SeriesKind::PythonThreads,
+            PoolSpec::PythonProcesses { .. } => SeriesKind::PythonProcesses,
+            PoolSpec::PythonInterpreters => SeriesKind::PythonInterpreters,
+            _ => SeriesKind::Custom,
+        }
+    }
+
+    /// The CPython pool a series of this kind with a `python` workload and no `pool` table
+    /// runs on; None for a kind that needs the table (`custom`) or runs no function.
+    pub fn default_python_pool(self) -> Option<PoolSpec> {
+        match self {
+            SeriesKind::PythonThreads | SeriesKind::PythonFreeThreaded => {
+                Some(PoolSpec::PythonThreads)
+            }
+            SeriesKind::PythonProcesses => Some(PoolSpec::PythonProcesses {
+                start_method: super::StartMethod::default(),
+                chunk_size: 1,
+            }),
+            SeriesKind::PythonInterpreters => Some(PoolSpec::PythonInterpreters),
+            SeriesKind::Rust | SeriesKind::SimulatedGil | SeriesKind::Custom => None,
+        }
     }
 }
 
@@ -124,6 +158,17 @@ impl SeriesSetup {
                 workload: workload.clone(),
                 pool: pool.clone(),
             },
+        }
+    }
+
+    /// The kind of the one series a sweep file describes: a user's Python function is its
+    /// CPython pool's kind, everything else `custom`.
+    pub fn sweep_file_kind(&self) -> SeriesKind {
+        match self {
+            SeriesSetup::PythonCall { pool, .. } => SeriesKind::of_python_pool(pool),
+            SeriesSetup::Rust { .. } | SeriesSetup::Python(_) | SeriesSetup::Command(_) => {
+                SeriesKind::Custom
+            }
         }
     }
 
@@ -236,14 +281,23 @@ impl TryFrom<SeriesToml> for SeriesSpec {
     // line, and the key first is what a reader looks for.
     fn try_from(raw: SeriesToml) -> Result<Self, Self::Error> {
         let kind = raw.kind;
-        let label = raw.label;
+        let label = raw.label.clone();
         let missing = |key: &str, needs: &str| {
             format!("`{key}` is missing: series \"{label}\" (kind {kind}) needs {needs}")
         };
-        let setup = if kind.is_python() {
+        let setup = if let (true, Some(WorkloadSpec::Python(call))) =
+            (kind.is_python(), &raw.workload)
+        {
+            python_call_of_series(&raw, call, &label)?
+        } else if kind.is_python() {
+            if kind == SeriesKind::PythonInterpreters {
+                return Err(format!(
+                    "`workload` is missing: series \"{label}\" (kind {kind}) runs a Python function: give workload = {{ kind = \"python\", call = \"module:function\" }}"
+                ));
+            }
             if raw.workload.is_some() || raw.pool.is_some() {
                 return Err(format!(
-                    "`workload` and `pool` are for Rust series: series \"{label}\" (kind {kind}) runs the Python script and takes task, compute_us, wait_us, interpreter{}",
+                    "`workload` and `pool` are for Rust series and Python functions (workload = {{ kind = \"python\", … }}): series \"{label}\" (kind {kind}) runs the Python script and takes task, compute_us, wait_us, interpreter{}",
                     if kind == SeriesKind::PythonProcesses {
                         ", chunk_size"
                     } else {
@@ -299,6 +353,49 @@ impl TryFrom<SeriesToml> for SeriesSpec {
     }
 }
 
+/// A Python kind's series with a `python` workload: the user's function, on the pool the
+/// kind names (a `pool` table may say more, such as a start method, but not another kind).
+/// The script's task keys are refused: the function is the task.
+fn python_call_of_series(
+    raw: &SeriesToml,
+    call: &PythonCallSpec,
+    label: &str,
+) -> Result<SeriesSetup, String> {
+    let kind = raw.kind;
+    let script_keys = [
+        ("task", raw.task.is_some()),
+        ("compute_us", raw.compute_us.is_some()),
+        ("wait_us", raw.wait_us.is_some()),
+        ("chunk_size", raw.chunk_size.is_some()),
+        ("interpreter", raw.interpreter.is_some()),
+    ];
+    if let Some((key, _)) = script_keys.iter().find(|(_, given)| *given) {
+        return Err(format!(
+            "`{key}` is for the script's own task: series \"{label}\" (kind {kind}) calls {}; \
+             its interpreter goes in the workload table, its chunk_size and start_method in \
+             pool = {{ kind = \"python_processes\", … }}",
+            call.call
+        ));
+    }
+    let pool = match (&raw.pool, kind.default_python_pool()) {
+        (Some(pool), Some(default)) if pool.kind_name() != default.kind_name() => {
+            return Err(format!(
+                "`pool` = {{ kind = \"{}\" }} does not match series \"{label}\" (kind {kind}): \
+                 its pool is {}; leave the pool table out or make the kinds agree",
+                pool.kind_name(),
+                default.kind_name()
+            ));
+        }
+        (Some(pool), _) => pool.clone(),
+        (None, Some(default)) => default,
+        (None, None) => PoolSpec::default(),
+    };
+    Ok(SeriesSetup::PythonCall {
+        call: call.clone(),
+        pool,
+    })
+}
+
 impl From<SeriesSpec> for SeriesToml {
     fn from(spec: SeriesSpec) -> Self {
         let mut raw = SeriesToml {
@@ -340,10 +437,11 @@ impl SeriesSpec {
     /// A `custom` series running a sweep preset's workload and pool, for building a
     /// comparison out of the user's own presets.
     pub fn from_sweep_preset(preset: &Preset, label: impl Into<String>) -> SeriesSpec {
+        let setup = preset.setup();
         SeriesSpec {
             label: label.into(),
-            kind: SeriesKind::Custom,
-            setup: preset.setup(),
+            kind: setup.sweep_file_kind(),
+            setup,
         }
     }
 }
@@ -381,7 +479,7 @@ impl SeriesSpec {
             }
             SeriesSetup::Command(command) => rules::check_command_series(command, place),
             SeriesSetup::PythonCall { call, pool } => {
-                rules::check_python_call_series(call, pool, place)
+                rules::check_python_call_series(call, pool, sweep, place)
             }
         }
     }
@@ -576,6 +674,93 @@ mod tests {
         assert_eq!(python.chunk_size, 4);
         assert_eq!(python.task, PythonTask::Cpu);
         assert_eq!(python.interpreter, None);
+    }
+
+    /// A Python kind's series may call the user's function: the pool follows the kind, a
+    /// `pool` table of the same kind says more, another kind or a script key is refused.
+    #[test]
+    fn a_python_series_calls_a_function_on_the_pool_of_its_kind() {
+        let with = |series: &str| format!("{GOOD}\n[[series]]\nlabel = \"Mine\"\n{series}\n");
+        let call =
+            "workload = { kind = \"python\", call = \"hashwork:sha256_block\", args = [1024] }";
+        let c = parse_str(&with(&format!("kind = \"python_processes\"\n{call}"))).unwrap();
+        let SeriesSetup::PythonCall { call: spec, pool } = &c.series[4].setup else {
+            panic!("a function call expected: {:?}", c.series[4].setup);
+        };
+        assert_eq!(spec.call, "hashwork:sha256_block");
+        assert_eq!(pool.kind_name(), "python_processes");
+        let text = with(&format!(
+            "kind = \"python_processes\"\n{call}\npool = {{ kind = \"python_processes\", start_method = \"spawn\" }}"
+        ));
+        let c = parse_str(&text).unwrap();
+        assert_eq!(
+            c.series[4].setup,
+            SeriesSetup::PythonCall {
+                call: spec.clone(),
+                pool: PoolSpec::PythonProcesses {
+                    start_method: crate::spec::StartMethod::Spawn,
+                    chunk_size: 1
+                }
+            }
+        );
+        assert_eq!(parse_str(&to_toml(&c).unwrap()).unwrap(), c, "round trip");
+        let err = refusal(&with(&format!(
+            "kind = \"python_threads\"\n{call}\npool = {{ kind = \"python_processes\" }}"
+        )));
+        assert!(
+            err.contains("does not match series \"Mine\" (kind python_threads)"),
+            "{err}"
+        );
+        let err = refusal(&with(&format!(
+            "kind = \"python_threads\"\n{call}\ncompute_us = 5"
+        )));
+        assert!(
+            err.contains("`compute_us` is for the script's own task"),
+            "{err}"
+        );
+        let err = refusal(&with(
+            "kind = \"python_interpreters\"\ntask = \"cpu\"\ncompute_us = 5",
+        ));
+        assert!(err.contains("runs a Python function"), "{err}");
+        // A custom series names its CPython pool; a Rust kind cannot call a function.
+        let custom = with(&format!(
+            "kind = \"custom\"\n{call}\npool = {{ kind = \"python_threads\" }}"
+        ));
+        assert!(parse_str(&custom).is_ok());
+        assert_eq!(
+            invalid_field(&with(&format!("kind = \"custom\"\n{call}"))),
+            "series[5].pool.kind"
+        );
+        assert_eq!(
+            invalid_field(&with(&format!("kind = \"rust\"\n{call}"))),
+            "series[5].kind"
+        );
+    }
+
+    #[test]
+    fn a_sweep_files_function_series_has_its_pools_kind() {
+        let call = PythonCallSpec {
+            call: "m:f".to_owned(),
+            path: PathBuf::from("."),
+            args: Vec::new(),
+            interpreter: None,
+        };
+        for (pool, kind) in [
+            (PoolSpec::PythonThreads, SeriesKind::PythonThreads),
+            (PoolSpec::PythonInterpreters, SeriesKind::PythonInterpreters),
+            (PoolSpec::Rayon, SeriesKind::Custom),
+        ] {
+            let setup = SeriesSetup::PythonCall {
+                call: call.clone(),
+                pool,
+            };
+            assert_eq!(setup.sweep_file_kind(), kind);
+        }
+        let rust = SeriesSetup::Rust {
+            workload: WorkloadSpec::Cpu { compute_us: 5 },
+            pool: PoolSpec::Rayon,
+        };
+        assert_eq!(rust.sweep_file_kind(), SeriesKind::Custom);
     }
 
     #[test]

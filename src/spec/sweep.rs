@@ -217,6 +217,23 @@ impl SweepSpec {
 
     /// Checks thread counts, trials and trial length.
     pub fn validate(&self) -> Result<(), InvalidValue> {
+        self.validate_counts_and_trials()?;
+        self.validate_trial_length()?;
+        self.validate_warmup_and_retries()
+    }
+
+    /// Checks a sweep whose trial is one run of a program (`kind = "command"`): only thread
+    /// counts and trials are needed. A trial length is checked only where written (a
+    /// comparison's other series use it); a command series does not.
+    pub fn validate_runs(&self) -> Result<(), InvalidValue> {
+        self.validate_counts_and_trials()?;
+        if self.tasks_per_trial.is_some() || self.trial_ms.is_some() {
+            self.validate_trial_length()?;
+        }
+        self.validate_warmup_and_retries()
+    }
+
+    fn validate_counts_and_trials(&self) -> Result<(), InvalidValue> {
         use limits::*;
         match self.written_thread_counts()? {
             ThreadCounts::List(list) => {
@@ -251,7 +268,11 @@ impl SweepSpec {
             self.trials,
             TRIALS,
             format!("{lo} to {hi} (three or more give a confidence interval)"),
-        )?;
+        )
+    }
+
+    fn validate_trial_length(&self) -> Result<(), InvalidValue> {
+        use limits::*;
         match self.written_trial_length()? {
             TrialLength::Tasks(tasks) => check_within(
                 "sweep.tasks_per_trial",
@@ -269,6 +290,11 @@ impl SweepSpec {
                 )?;
             }
         }
+        Ok(())
+    }
+
+    fn validate_warmup_and_retries(&self) -> Result<(), InvalidValue> {
+        use limits::*;
         check_within(
             "sweep.warmup_ms",
             self.warmup_ms,

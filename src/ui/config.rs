@@ -89,6 +89,7 @@ pub fn default_preset() -> Preset {
             warmup_ms: 200,
             retry_disturbed: 1,
         },
+        folder: None,
     }
 }
 

@@ -645,6 +645,7 @@ mod tests {
                 warmup_ms: 0,
                 retry_disturbed: 1,
             },
+            folder: None,
         });
         for p in points {
             session.apply(id, measured(p));

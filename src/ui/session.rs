@@ -282,6 +282,7 @@ pub(crate) mod tests {
                 warmup_ms: 0,
                 retry_disturbed: 1,
             },
+            folder: None,
         }
     }
 

@@ -15,10 +15,20 @@
 //! summary latency_samples=750 latency_mean_us=2001.0 latency_p50_us=2000.0 latency_p95_us=2100.0 latency_p99_us=2300.0 latency_max_us=2500.0 peak_rss_bytes=10485760 workers_peak_rss_bytes=none
 //! end
 //! ```
+//!
+//! A run of the user's own function (`pybench.py call`) has the same lines but its own
+//! `setup` line, and a `failed stage=import|call <the traceback's last line>` line may
+//! replace the measurements when the function cannot be imported or raises:
+//!
+//! ```text
+//! setup executor=processes threads=2 call=hashwork:sha256_block start_method=forkserver chunk_size=1 trials=3
+//! failed stage=call ValueError: boom
+//! end
+//! ```
 
 use std::fmt;
 
-use crate::spec::PythonTask;
+use crate::spec::{PythonTask, StartMethod};
 
 /// The first line of every output this build understands.
 pub const HEADER: &str = "pooltune-pybench 2";
@@ -49,8 +59,11 @@ impl std::error::Error for FormatError {}
 pub enum Executor {
     /// `concurrent.futures.ThreadPoolExecutor(max_workers=N)`.
     Threads,
-    /// `multiprocessing.Pool(N)`, tasks sent in chunks.
+    /// `multiprocessing.Pool(N)` (`ProcessPoolExecutor` for a user's function), tasks sent
+    /// in chunks.
     Processes,
+    /// `concurrent.futures.InterpreterPoolExecutor(N)` (CPython 3.14+; a user's function only).
+    Interpreters,
 }
 
 impl Executor {
@@ -59,6 +72,7 @@ impl Executor {
         match self {
             Executor::Threads => "threads",
             Executor::Processes => "processes",
+            Executor::Interpreters => "interpreters",
         }
     }
 }
@@ -104,6 +118,62 @@ pub struct RunRequest {
     pub loops_per_us: f64,
     /// Measured trials.
     pub trials: u32,
+}
+
+/// What pooltune asked `pybench.py call` to run; the `setup` line must echo it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRequest {
+    /// The pool.
+    pub executor: Executor,
+    /// How worker processes start (a process pool only).
+    pub start_method: Option<StartMethod>,
+    /// Workers in the pool.
+    pub threads: usize,
+    /// `module:function`.
+    pub call: String,
+    /// Calls per message to a worker.
+    pub chunk_size: usize,
+    /// Measured trials.
+    pub trials: u32,
+}
+
+/// What a parser checks the `setup` line against.
+#[derive(Debug, Clone, PartialEq)]
+enum Asked {
+    Task(RunRequest),
+    Call(CallRequest),
+}
+
+impl Asked {
+    fn trials(&self) -> u32 {
+        match self {
+            Asked::Task(request) => request.trials,
+            Asked::Call(request) => request.trials,
+        }
+    }
+}
+
+/// Where the user's function failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallStage {
+    /// Importing its module or finding the function in it.
+    Import,
+    /// A call raised.
+    Call,
+}
+
+/// The output of `pybench.py call`: the trials, or where and how the function failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallOutput {
+    /// Every trial ran.
+    Measured(RunOutput),
+    /// The function could not be imported, or raised; `message` is the traceback's last line.
+    Failed {
+        /// Where it failed.
+        stage: CallStage,
+        /// `ValueError: boom`.
+        message: String,
+    },
 }
 
 /// One measured trial.
@@ -412,7 +482,7 @@ enum RunState {
 /// echoes what was asked (so a script of another version is refused, not misread).
 #[derive(Debug)]
 pub struct RunParser {
-    request: RunRequest,
+    request: Asked,
     state: RunState,
     lines: usize,
     last: String,
@@ -420,11 +490,21 @@ pub struct RunParser {
     warmup_tasks: u64,
     trials: Vec<TrialLine>,
     summary: Option<SummaryLine>,
+    failure: Option<(CallStage, String)>,
 }
 
 impl RunParser {
     /// A parser expecting the output of `request`.
     pub fn new(request: RunRequest) -> RunParser {
+        RunParser::asked(Asked::Task(request))
+    }
+
+    /// A parser expecting the output of `pybench.py call` for `request`.
+    pub fn for_call(request: CallRequest) -> RunParser {
+        RunParser::asked(Asked::Call(request))
+    }
+
+    fn asked(request: Asked) -> RunParser {
         RunParser {
             request,
             state: RunState::Header,
@@ -434,6 +514,7 @@ impl RunParser {
             warmup_tasks: 0,
             trials: Vec::new(),
             summary: None,
+            failure: None,
         }
     }
 
@@ -453,8 +534,18 @@ impl RunParser {
                 self.state = RunState::Setup;
                 Ok(Step::Preamble)
             }
+            RunState::Warmup | RunState::Trials
+                if matches!(self.request, Asked::Call(_)) && line.starts_with("failed ") =>
+            {
+                self.failure = Some(failed(n, line)?);
+                self.state = RunState::End;
+                Ok(Step::Summary)
+            }
             RunState::Setup => {
-                self.check_setup(n, line)?;
+                match &self.request {
+                    Asked::Task(request) => check_setup(request, n, line)?,
+                    Asked::Call(request) => check_call_setup(request, n, line)?,
+                }
                 self.state = RunState::Warmup;
                 Ok(Step::Preamble)
             }
@@ -465,7 +556,7 @@ impl RunParser {
                 self.state = RunState::Trials;
                 Ok(Step::Warmup)
             }
-            RunState::Trials if self.trials.len() < self.request.trials as usize => {
+            RunState::Trials if self.trials.len() < self.request.trials() as usize => {
                 let trial = trial(n, line)?;
                 let expected = self.trials.len() as u32 + 1;
                 if trial.index != expected {
@@ -504,64 +595,142 @@ impl RunParser {
             }),
         }
     }
+}
 
-    fn check_setup(&self, n: usize, line: &str) -> Result<(), FormatError> {
-        let v = fields(
-            n,
-            line,
-            "setup executor threads task compute_us wait_us chunk_size loops_per_us trials",
-        )?;
-        let r = &self.request;
-        let mismatch = |key: &str, found: &str, asked: String| FormatError {
+fn check_setup(r: &RunRequest, n: usize, line: &str) -> Result<(), FormatError> {
+    let v = fields(
+        n,
+        line,
+        "setup executor threads task compute_us wait_us chunk_size loops_per_us trials",
+    )?;
+    let mismatch = |key: &str, found: &str, asked: String| setup_mismatch(n, key, found, &asked);
+    if v[0] != r.executor.as_str() {
+        return Err(mismatch("executor", v[0], r.executor.as_str().into()));
+    }
+    if count(n, "threads", v[1])? != r.threads as u64 {
+        return Err(mismatch("threads", v[1], r.threads.to_string()));
+    }
+    if v[2] != r.task.as_str() {
+        return Err(mismatch("task", v[2], r.task.as_str().into()));
+    }
+    if count(n, "compute_us", v[3])? != r.compute_us {
+        return Err(mismatch("compute_us", v[3], r.compute_us.to_string()));
+    }
+    if count(n, "wait_us", v[4])? != r.wait_us {
+        return Err(mismatch("wait_us", v[4], r.wait_us.to_string()));
+    }
+    if count(n, "chunk_size", v[5])? != r.chunk_size as u64 {
+        return Err(mismatch("chunk_size", v[5], r.chunk_size.to_string()));
+    }
+    let loops = amount(n, "loops_per_us", v[6])?;
+    if (loops - r.loops_per_us).abs() > 1e-9 * r.loops_per_us.abs().max(1.0) {
+        return Err(mismatch("loops_per_us", v[6], r.loops_per_us.to_string()));
+    }
+    if count(n, "trials", v[7])? != u64::from(r.trials) {
+        return Err(mismatch("trials", v[7], r.trials.to_string()));
+    }
+    Ok(())
+}
+
+/// The error for a `setup` value that is not what pooltune asked.
+fn setup_mismatch(n: usize, key: &str, found: &str, asked: &str) -> FormatError {
+    FormatError {
+        line: n,
+        message: format!(
+            "the script ran `{key}={}` but pooltune asked for `{key}={asked}`",
+            shorten(found)
+        ),
+    }
+}
+
+fn check_call_setup(r: &CallRequest, n: usize, line: &str) -> Result<(), FormatError> {
+    let v = fields(
+        n,
+        line,
+        "setup executor threads call start_method chunk_size trials",
+    )?;
+    let start_method = r.start_method.map_or("none", StartMethod::as_str);
+    let expected = [
+        r.executor.as_str().to_owned(),
+        r.threads.to_string(),
+        r.call.clone(),
+        start_method.to_owned(),
+        r.chunk_size.to_string(),
+        r.trials.to_string(),
+    ];
+    let keys = [
+        "executor",
+        "threads",
+        "call",
+        "start_method",
+        "chunk_size",
+        "trials",
+    ];
+    for ((key, found), asked) in keys.iter().zip(&v).zip(&expected) {
+        if *found != asked.as_str() {
+            return Err(setup_mismatch(n, key, found, asked));
+        }
+    }
+    Ok(())
+}
+
+/// `failed stage=import|call <message>`: the message is the rest of the line.
+fn failed(n: usize, line: &str) -> Result<(CallStage, String), FormatError> {
+    let rest = line.strip_prefix("failed stage=").unwrap_or_default();
+    let (stage, message) = rest.split_once(' ').unwrap_or((rest, ""));
+    let stage = match stage {
+        "import" => CallStage::Import,
+        "call" => CallStage::Call,
+        _ => {
+            return Err(FormatError {
+                line: n,
+                message: format!(
+                    "expected `failed stage=import …` or `failed stage=call …`, found `{}`",
+                    shorten(line)
+                ),
+            });
+        }
+    };
+    if message.trim().is_empty() {
+        return Err(FormatError {
             line: n,
-            message: format!(
-                "the script ran `{key}={}` but pooltune asked for `{key}={asked}`",
-                shorten(found)
-            ),
-        };
-        if v[0] != r.executor.as_str() {
-            return Err(mismatch("executor", v[0], r.executor.as_str().into()));
+            message: "a `failed` line without the error".to_owned(),
+        });
+    }
+    Ok((stage, message.trim().to_owned()))
+}
+
+impl RunParser {
+    /// The parsed run of the user's function: its trials, or the `failed` line; or the error
+    /// for output that stopped early.
+    pub fn finish_call(mut self) -> Result<CallOutput, FormatError> {
+        match self.failure.take() {
+            Some((stage, message)) if self.state == RunState::Done => {
+                Ok(CallOutput::Failed { stage, message })
+            }
+            Some(_) => Err(truncated(self.lines, &self.last, "`end`")),
+            None => self.finish().map(CallOutput::Measured),
         }
-        if count(n, "threads", v[1])? != r.threads as u64 {
-            return Err(mismatch("threads", v[1], r.threads.to_string()));
-        }
-        if v[2] != r.task.as_str() {
-            return Err(mismatch("task", v[2], r.task.as_str().into()));
-        }
-        if count(n, "compute_us", v[3])? != r.compute_us {
-            return Err(mismatch("compute_us", v[3], r.compute_us.to_string()));
-        }
-        if count(n, "wait_us", v[4])? != r.wait_us {
-            return Err(mismatch("wait_us", v[4], r.wait_us.to_string()));
-        }
-        if count(n, "chunk_size", v[5])? != r.chunk_size as u64 {
-            return Err(mismatch("chunk_size", v[5], r.chunk_size.to_string()));
-        }
-        let loops = amount(n, "loops_per_us", v[6])?;
-        if (loops - r.loops_per_us).abs() > 1e-9 * r.loops_per_us.abs().max(1.0) {
-            return Err(mismatch("loops_per_us", v[6], r.loops_per_us.to_string()));
-        }
-        if count(n, "trials", v[7])? != u64::from(r.trials) {
-            return Err(mismatch("trials", v[7], r.trials.to_string()));
-        }
-        Ok(())
     }
 
     /// The parsed run, or the error for output that stopped early.
     pub fn finish(self) -> Result<RunOutput, FormatError> {
-        let expected =
-            match self.state {
-                RunState::Done => None,
-                RunState::Header => Some(format!("`{HEADER}`")),
-                RunState::Interpreter => Some("the `interpreter` line".to_owned()),
-                RunState::Setup => Some("the `setup` line".to_owned()),
-                RunState::Warmup => Some("the `warmup` line".to_owned()),
-                RunState::Trials if self.trials.len() < self.request.trials as usize => Some(
-                    format!("trial {} of {}", self.trials.len() + 1, self.request.trials),
-                ),
-                RunState::Trials => Some("the `summary` line".to_owned()),
-                RunState::End => Some("`end`".to_owned()),
-            };
+        let expected = match self.state {
+            RunState::Done => None,
+            RunState::Header => Some(format!("`{HEADER}`")),
+            RunState::Interpreter => Some("the `interpreter` line".to_owned()),
+            RunState::Setup => Some("the `setup` line".to_owned()),
+            RunState::Warmup => Some("the `warmup` line".to_owned()),
+            RunState::Trials if self.trials.len() < self.request.trials() as usize => {
+                Some(format!(
+                    "trial {} of {}",
+                    self.trials.len() + 1,
+                    self.request.trials()
+                ))
+            }
+            RunState::Trials => Some("the `summary` line".to_owned()),
+            RunState::End => Some("`end`".to_owned()),
+        };
         if let Some(expected) = expected {
             return Err(truncated(self.lines, &self.last, &expected));
         }
@@ -620,6 +789,63 @@ fn summary(n: usize, line: &str) -> Result<SummaryLine, FormatError> {
             "none" => None,
             value => Some(count(n, "workers_peak_rss_bytes", value)?),
         },
+    })
+}
+
+/// The output of `pybench.py check`: the interpreter, whether the function imports, and why
+/// the pool cannot run it (a process pool and a function that cannot be pickled; an
+/// interpreter pool on a CPython before 3.14).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckOutput {
+    /// The interpreter.
+    pub interpreter: InterpreterLine,
+    /// The module imported and has the function (when not, each point fails saying why).
+    pub importable: bool,
+    /// Why the series cannot run, in words.
+    pub refused: Option<String>,
+}
+
+/// Parses the whole output of `pybench.py check` for `call` on `executor`.
+pub fn parse_check(text: &str, call: &str, executor: Executor) -> Result<CheckOutput, FormatError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |n: usize| lines.get(n - 1).copied();
+    let stopped = |n: usize, expected: &str| {
+        let last = if n > 1 { lines[n - 2] } else { "" };
+        truncated(n - 1, last, expected)
+    };
+    header(1, at(1).ok_or_else(|| stopped(1, &format!("`{HEADER}`")))?)?;
+    let interpreter = interpreter(
+        2,
+        at(2).ok_or_else(|| stopped(2, "the `interpreter` line"))?,
+    )?;
+    let line = at(3).ok_or_else(|| stopped(3, "the `check` line"))?;
+    let v = fields(3, line, "check call executor importable")?;
+    if v[0] != call {
+        return Err(setup_mismatch(3, "call", v[0], call));
+    }
+    if v[1] != executor.as_str() {
+        return Err(setup_mismatch(3, "executor", v[1], executor.as_str()));
+    }
+    let importable = flag(3, "importable", v[2], "yes", "no")?;
+    let (refused, end_line) = match at(4).and_then(|l| l.strip_prefix("refused ")) {
+        Some(why) => (Some(why.trim().to_owned()), 5),
+        None => (None, 4),
+    };
+    fields(
+        end_line,
+        at(end_line).ok_or_else(|| stopped(end_line, "`end`"))?,
+        "end",
+    )?;
+    if let Some(extra) = at(end_line + 1) {
+        return Err(FormatError {
+            line: end_line + 1,
+            message: format!("unexpected output after `end`: `{}`", shorten(extra)),
+        });
+    }
+    Ok(CheckOutput {
+        interpreter,
+        importable,
+        refused,
     })
 }
 
@@ -805,6 +1031,116 @@ end
             "ran `executor=processes` but pooltune asked for `executor=threads`",
         );
         refused("loops_per_us=12.5", "loops_per_us=13", "loops_per_us");
+    }
+
+    fn call_request() -> CallRequest {
+        CallRequest {
+            executor: Executor::Processes,
+            start_method: Some(StartMethod::Spawn),
+            threads: 2,
+            call: "hashwork:sha256_block".to_owned(),
+            chunk_size: 1,
+            trials: 3,
+        }
+    }
+
+    /// [`GOOD_RUN`] as `pybench.py call` prints it for [`call_request`].
+    fn good_call_run() -> String {
+        GOOD_RUN.replace(
+            "setup executor=threads threads=2 task=cpu compute_us=2000 wait_us=0 chunk_size=1 loops_per_us=12.5 trials=3",
+            "setup executor=processes threads=2 call=hashwork:sha256_block start_method=spawn chunk_size=1 trials=3",
+        )
+    }
+
+    fn parse_call(text: &str) -> Result<CallOutput, FormatError> {
+        let mut parser = RunParser::for_call(call_request());
+        for line in text.lines() {
+            parser.feed(line)?;
+        }
+        parser.finish_call()
+    }
+
+    #[test]
+    fn a_call_run_is_parsed_like_a_task_run() {
+        let CallOutput::Measured(out) = parse_call(&good_call_run()).unwrap() else {
+            panic!("measured expected");
+        };
+        assert_eq!(out.trials.len(), 3);
+        assert_eq!(out.summary.latency_samples, 330);
+        // The task's setup line is not the call's: refused, naming what differs.
+        let err = parse_call(GOOD_RUN).unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("expected `setup executor=…"), "{err}");
+        let err = parse_call(&good_call_run().replace("start_method=spawn", "start_method=fork"))
+            .unwrap_err();
+        assert!(
+            err.message
+                .contains("ran `start_method=fork` but pooltune asked for `start_method=spawn`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_failed_line_ends_a_call_run_with_the_python_error() {
+        let head: String = good_call_run()
+            .lines()
+            .take(3)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for (stage_word, stage) in [("import", CallStage::Import), ("call", CallStage::Call)] {
+            let text = format!("{head}failed stage={stage_word} ValueError: boom 7\nend\n");
+            assert_eq!(
+                parse_call(&text).unwrap(),
+                CallOutput::Failed {
+                    stage,
+                    message: "ValueError: boom 7".to_owned()
+                }
+            );
+        }
+        // After a trial too (the function raised in trial 2).
+        let one_trial: String = good_call_run()
+            .lines()
+            .take(5)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let text = format!("{one_trial}failed stage=call KeyError: 'x'\nend\n");
+        assert!(matches!(parse_call(&text), Ok(CallOutput::Failed { .. })));
+        // Not without `end`, not of an unknown stage, not without a message, not in a task run.
+        let err = parse_call(&format!("{head}failed stage=call ValueError: boom\n")).unwrap_err();
+        assert!(err.message.contains("truncated"), "{err}");
+        let err = parse_call(&format!("{head}failed stage=later oops\nend\n")).unwrap_err();
+        assert!(err.message.contains("stage=import"), "{err}");
+        let err = parse_call(&format!("{head}failed stage=call \nend\n")).unwrap_err();
+        assert!(err.message.contains("without the error"), "{err}");
+        let task_head: String = GOOD_RUN.lines().take(3).map(|l| format!("{l}\n")).collect();
+        let err =
+            parse_run(&format!("{task_head}failed stage=call X\nend\n"), request()).unwrap_err();
+        assert!(err.message.contains("expected `warmup tasks=…"), "{err}");
+    }
+
+    #[test]
+    fn a_check_says_whether_the_pool_can_run_the_function() {
+        let head = "pooltune-pybench 2\ninterpreter implementation=cpython version=3.11.7 gil=on free_threaded_build=no\n";
+        let ok = format!("{head}check call=m:f executor=processes importable=yes\nend\n");
+        let checked = parse_check(&ok, "m:f", Executor::Processes).unwrap();
+        assert!(checked.importable);
+        assert_eq!(checked.refused, None);
+        assert_eq!(checked.interpreter.version, "3.11.7");
+        let refused = format!(
+            "{head}check call=m:f executor=processes importable=yes\nrefused m:f cannot be pickled\nend\n"
+        );
+        let checked = parse_check(&refused, "m:f", Executor::Processes).unwrap();
+        assert_eq!(checked.refused.as_deref(), Some("m:f cannot be pickled"));
+        let err = parse_check(&ok, "m:g", Executor::Processes).unwrap_err();
+        assert!(err.message.contains("asked for `call=m:g`"), "{err}");
+        let err = parse_check(&ok, "m:f", Executor::Threads).unwrap_err();
+        assert!(err.message.contains("`executor=threads`"), "{err}");
+        let err = parse_check(head, "m:f", Executor::Processes).unwrap_err();
+        assert!(err.message.contains("the `check` line"), "{err}");
+        assert!(err.message.contains("truncated"), "{err}");
+        let err = parse_check(&format!("{ok}more\n"), "m:f", Executor::Processes).unwrap_err();
+        assert!(err.message.contains("after `end`"), "{err}");
+        assert!(parse_check("", "m:f", Executor::Processes).is_err());
     }
 
     #[test]

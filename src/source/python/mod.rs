@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::cancel::CancelToken;
 use crate::source::CompareOptions;
+pub mod call;
 pub mod format;
 pub mod script;
 
@@ -113,18 +114,22 @@ impl<'a> PythonRun<'a> {
         } else {
             self.options.python.as_deref()
         };
-        let ready =
-            script::resolve_interpreter(spec.kind, setup, override_path, &self.options.advice)
-                .and_then(|path| {
-                    let script = self.script()?;
-                    let cancel = self.cancel;
-                    let probe = self
-                        .probes
-                        .entry(path.clone())
-                        .or_insert_with(|| probe(&script.path(), &path, cancel))
-                        .clone()?;
-                    Ok((script, probe))
-                });
+        let ready = script::resolve_interpreter(
+            spec.kind,
+            setup.interpreter.as_deref(),
+            override_path,
+            &self.options.advice,
+        )
+        .and_then(|path| {
+            let script = self.script()?;
+            let cancel = self.cancel;
+            let probe = self
+                .probes
+                .entry(path.clone())
+                .or_insert_with(|| probe(&script.path(), &path, cancel))
+                .clone()?;
+            Ok((script, probe))
+        });
         let series: Result<Box<dyn Series>, String> = match ready {
             Ok((script, interpreter)) => {
                 // A "free-threaded" series given an ordinary build says so on the chart.

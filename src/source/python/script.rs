@@ -38,7 +38,7 @@ const PROBE_LINE_GAP: Duration = Duration::from_secs(3);
 /// Time a `multiprocessing` worker may take to start, for the expected time before the first
 /// line of a run: a `spawn` worker imports the script afresh, a few hundred milliseconds on a
 /// loaded machine.
-const PROCESS_START: Duration = Duration::from_millis(300);
+pub(super) const PROCESS_START: Duration = Duration::from_millis(300);
 
 /// Why a script run gave no result.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,7 +116,7 @@ impl Default for InterpreterAdvice {
 /// how to give it (`advice`).
 pub fn resolve_interpreter(
     kind: SeriesKind,
-    setup: &PythonSetup,
+    series_interpreter: Option<&Path>,
     override_path: Option<&Path>,
     advice: &InterpreterAdvice,
 ) -> Result<PathBuf, String> {
@@ -126,7 +126,7 @@ pub fn resolve_interpreter(
     } else {
         &advice.python
     };
-    if let Some(given) = override_path.or(setup.interpreter.as_deref()) {
+    if let Some(given) = override_path.or(series_interpreter) {
         let is_bare_name = given.components().count() == 1 && !given.is_absolute();
         if is_bare_name {
             return find_on_path(&given.to_string_lossy()).ok_or_else(|| {
@@ -359,7 +359,7 @@ pub(crate) struct Exit {
 
 /// Judges a finished run by its parsed output and its exit status together, so that a crash
 /// is reported with both the truncation and Python's own last words.
-fn conclude<T>(
+pub(super) fn conclude<T>(
     interpreter: &Path,
     exit: &Exit,
     parsed: Result<T, FormatError>,
@@ -499,7 +499,13 @@ mod tests {
             chunk_size: 1,
         };
         let refused = |kind, given: &str, advice: &InterpreterAdvice| {
-            resolve_interpreter(kind, &setup, Some(Path::new(given)), advice).unwrap_err()
+            resolve_interpreter(
+                kind,
+                setup.interpreter.as_deref(),
+                Some(Path::new(given)),
+                advice,
+            )
+            .unwrap_err()
         };
         let cli = InterpreterAdvice::default();
         let err = refused(SeriesKind::PythonThreads, "/no/such/python3", &cli);
