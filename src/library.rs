@@ -517,6 +517,7 @@ impl Tuner {
             workload: series.workload_spec(),
             pool: series.pool.into(),
             sweep: self.sweep.clone(),
+            folder: None,
         }
     }
 
@@ -527,6 +528,7 @@ impl Tuner {
             name: self.name.clone(),
             description: self.description.clone(),
             sweep: self.sweep.clone(),
+            folder: None,
             series: self
                 .series
                 .iter()
@@ -677,6 +679,7 @@ impl TuneResult {
                             workload,
                             pool,
                             sweep: comparison.preset.sweep.clone(),
+                            folder: None,
                         },
                         calibration: comparison.calibration.clone(),
                         points: series.points.clone(),
