@@ -780,11 +780,9 @@ mod tests {
 
     #[test]
     fn a_setting_out_of_range_names_the_method_and_the_line_that_set_it() {
+        let tuner = Tuner::new("t").series(ClosureSeries::new("a", PoolKind::Rayon, |_| ()));
         let line = line!() + 1;
-        let tuner =
-            Tuner::new("t")
-                .trial_ms(5)
-                .series(ClosureSeries::new("a", PoolKind::Rayon, |_| ()));
+        let tuner = tuner.trial_ms(5);
         let err = tuner.check().unwrap_err().to_string();
         assert!(err.starts_with(&format!("src/library.rs:{line}:")), "{err}");
         assert!(
