@@ -18,6 +18,7 @@ use crate::source::CompareOptions;
 use crate::spec::AnyPreset;
 use crate::spec::ComparisonPreset;
 use crate::spec::Experiment;
+use crate::spec::consent;
 use crate::spec::{self, Preset};
 
 /// Command-line arguments.
@@ -333,6 +334,12 @@ pub fn load_with_overrides<T: Experiment>(
 /// `pooltune sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
     let preset: Preset = args.run.load(&args.preset)?;
+    say_code_to_run(
+        &consent::code_lines(&preset),
+        &args.preset,
+        &preset.sweep.thread_counts(),
+        &mut std::io::stderr(),
+    );
     let steps = preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1);
     let result = run_on_terminal(steps, false, |cancel, emit| {
         crate::sweep::run(&preset, cancel, emit)
@@ -352,6 +359,48 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
         ("thread count", "thread counts"),
         &[],
     )
+}
+
+/// Says on `out` (stderr) every command line a preset will run, before the first run: a
+/// user's program, command per task or Python function runs code, and the user reads here
+/// exactly what (the command they typed is their consent; the app asks instead). Nothing is
+/// said for a preset that runs only pooltune's own workloads.
+fn say_code_to_run(
+    lines: &[consent::CodeLine],
+    preset: &Path,
+    threads: &[usize],
+    out: &mut dyn std::io::Write,
+) {
+    if lines.is_empty() {
+        return;
+    }
+    let folder = preset
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let folder = folder
+        .canonicalize()
+        .unwrap_or_else(|_| folder.to_path_buf());
+    let mut text = format!(
+        "pooltune: {} runs these commands, in {}:\n",
+        preset.display(),
+        folder.display()
+    );
+    for line in lines {
+        text.push_str(&format!("  {line}\n"));
+    }
+    if lines.iter().any(|l| l.line.contains("{threads}")) {
+        text.push_str(&format!(
+            "  ({{threads}} is each thread count in turn: {})\n",
+            threads
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // A closed stderr has no reader to tell; the run goes on.
+    let _ = out.write_all(text.as_bytes());
 }
 
 /// Runs a series experiment of `steps` steps with its events on the terminal ([`RunProgress`];
@@ -502,6 +551,12 @@ fn nothing_measured<'a>(
 /// `pooltune compare`.
 pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     let comparison: ComparisonPreset = args.run.load(&args.preset)?;
+    say_code_to_run(
+        &consent::comparison_lines(&comparison),
+        &args.preset,
+        &comparison.thread_counts(),
+        &mut std::io::stderr(),
+    );
     let options = CompareOptions {
         python: args.python.clone(),
         free_threaded_python: args.free_threaded_python.clone(),
@@ -944,8 +999,16 @@ pub fn presets() -> Result<(), CliError> {
                     AnyPreset::Sweep(_) => ("sweep", "pooltune sweep"),
                     AnyPreset::Comparison(_) => ("comparison", "pooltune compare"),
                 };
+                // A preset that runs code says which program, so that it is seen before
+                // it is run.
+                let programs = consent::programs(p);
+                let runs = if programs.is_empty() {
+                    String::new()
+                } else {
+                    format!("  runs the program {}", programs.join(", "))
+                };
                 println!(
-                    "{}  [{origin} {kind}: {command} --preset ...]\n    {}: {}",
+                    "{}  [{origin} {kind}: {command} --preset ...]{runs}\n    {}: {}",
                     entry.path.display(),
                     p.name(),
                     p.description().lines().next().unwrap_or("")

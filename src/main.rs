@@ -45,12 +45,15 @@ fn open_app(cli: &Cli) -> Result<(), CliError> {
         ));
     }
     // A comparison file opens the Compare tab; a sweep preset the Sweep tab.
-    let (preset, comparison) = match &cli.preset {
-        Some(path) => match pooltune::spec::load_any(path)? {
-            pooltune::spec::AnyPreset::Sweep(preset) => (Some(preset), None),
-            pooltune::spec::AnyPreset::Comparison(comparison) => (None, Some(comparison)),
+    // Read once with its content hash: the app asks before the first run of its code.
+    let (preset, comparison, preset_file) = match &cli.preset {
+        Some(path) => match pooltune::spec::consent::load_any_with_file(path)? {
+            (pooltune::spec::AnyPreset::Sweep(preset), file) => (Some(preset), None, Some(file)),
+            (pooltune::spec::AnyPreset::Comparison(comparison), file) => {
+                (None, Some(comparison), Some(file))
+            }
         },
-        None => (None, None),
+        None => (None, None, None),
     };
     let options = pooltune::app::AppOptions {
         preset,
@@ -58,6 +61,7 @@ fn open_app(cli: &Cli) -> Result<(), CliError> {
         run_at_start: cli.run,
         screenshot_when_done: cli.screenshot.clone(),
         tab: cost_tab.then_some(pooltune::app::TabId::Cost),
+        preset_file,
         ..pooltune::app::AppOptions::default()
     };
     pooltune::app::launch(options).map_err(|err| CliError::Run(anyhow::Error::new(err)))

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+pub use crate::app::consent::Answer;
 use crate::model::ModelOptions;
 pub use crate::ui::ExportTarget;
 pub use crate::ui::config::ConfigAction;
@@ -29,6 +30,9 @@ pub enum Command {
     Compare(CompareCommand),
     /// Something for the Worker cost tab.
     Cost(CostCommand),
+    /// The answer to "Run this preset's commands?" (the shell's question before the first
+    /// run of a file's code).
+    Consent(Answer),
 }
 
 /// Something the user asked of the Sweep tab.

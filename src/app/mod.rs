@@ -21,6 +21,7 @@ use egui::{Key, KeyboardShortcut, Modifiers, RichText, ThemePreference, Ui};
 
 use crate::monitor::{History, Monitor, Sample};
 use crate::spec::ComparisonPreset;
+use crate::spec::consent::PresetFile;
 use crate::spec::{self, Preset, PresetEntry};
 use crate::ui::config::{ConfigDraft, PresetPaths};
 use crate::ui::cost::CostDraft;
@@ -29,6 +30,7 @@ use crate::ui::plots::PlotOptions;
 use crate::ui::session::Session;
 
 pub mod command;
+pub mod consent;
 pub mod remembered;
 pub mod run;
 pub mod tabs;
@@ -95,6 +97,12 @@ pub struct PersistedState {
     pub cost: CostDraft,
     /// The Worker cost tab's export field.
     pub cost_export_path: String,
+    /// The file the configuration was read from, with its content hash (None: written in
+    /// this app), so that a restart does not turn a file's code into the app's own.
+    pub draft_file: Option<PresetFile>,
+    /// The content hashes of the preset files whose code the user allowed to run, and of
+    /// those this app wrote.
+    pub trusted_files: remembered::TrustedFiles,
 }
 
 impl Default for PersistedState {
@@ -111,6 +119,8 @@ impl Default for PersistedState {
             compare: CompareInputs::default(),
             cost: CostDraft::default(),
             cost_export_path: "pooltune-cost".to_owned(),
+            draft_file: None,
+            trusted_files: remembered::TrustedFiles::default(),
         }
     }
 }
@@ -131,6 +141,10 @@ pub struct AppOptions {
     pub live_readings: bool,
     /// Open on this tab instead of the remembered one (`--tab`); `--run` runs that tab's run.
     pub tab: Option<TabId>,
+    /// The file `preset` or `comparison` was read from, with its content hash: the app asks
+    /// before the first run of its code unless it is shipped or was allowed before. None for
+    /// a preset made in memory (a test's), which counts as written in this app.
+    pub preset_file: Option<PresetFile>,
 }
 
 impl Default for AppOptions {
@@ -142,6 +156,7 @@ impl Default for AppOptions {
             screenshot_when_done: None,
             live_readings: true,
             tab: None,
+            preset_file: None,
         }
     }
 }
@@ -194,6 +209,8 @@ pub struct PooltuneApp {
     run_at_start: bool,
     screenshot_when_done: Option<PathBuf>,
     applied_theme: Option<ThemePreference>,
+    trusted: remembered::TrustedFiles,
+    asking: Option<consent::Ask>,
 }
 
 impl PooltuneApp {
@@ -213,9 +230,22 @@ impl PooltuneApp {
             state.tab = tab;
         }
         let draft = match options.preset {
-            Some(preset) => ConfigDraft::new(preset),
-            None => tabs::sweep::remembered_draft(&state.draft_toml, &state.threads_text),
+            Some(preset) => match options.preset_file.clone() {
+                Some(file) => ConfigDraft::from_file(preset, file),
+                None => ConfigDraft::new(preset),
+            },
+            None => {
+                let mut draft =
+                    tabs::sweep::remembered_draft(&state.draft_toml, &state.threads_text);
+                if let Some(file) = state.draft_file.clone() {
+                    draft.set_file(file);
+                }
+                draft
+            }
         };
+        let comparison = options
+            .comparison
+            .map(|comparison| (comparison, options.preset_file.clone()));
         let live = if options.live_readings {
             start_live(&cc.egui_ctx, state.live_paused)
         } else {
@@ -238,6 +268,7 @@ impl PooltuneApp {
             compare,
             cost,
             cost_export_path,
+            trusted_files,
             ..
         } = state;
         PooltuneApp {
@@ -245,7 +276,7 @@ impl PooltuneApp {
             live_paused,
             tab,
             sweep: SweepTab::new(draft, plot, paths, export_path),
-            compare: CompareTab::new(options.comparison, compare),
+            compare: CompareTab::new(comparison, compare),
             cost: CostTab::new(cost, cost_export_path),
             live,
             notice: None,
@@ -255,7 +286,19 @@ impl PooltuneApp {
             run_at_start: options.run_at_start,
             screenshot_when_done: options.screenshot_when_done,
             applied_theme: None,
+            trusted: trusted_files,
+            asking: None,
         }
+    }
+
+    /// The question "Run this preset's commands?" while it is open.
+    pub fn asking(&self) -> Option<&consent::Ask> {
+        self.asking.as_ref()
+    }
+
+    /// The content hashes of the files whose code may run without asking.
+    pub fn trusted_files(&self) -> &remembered::TrustedFiles {
+        &self.trusted
     }
 
     /// The configuration being edited.
@@ -323,6 +366,8 @@ impl PooltuneApp {
             compare: self.compare.inputs(),
             cost: self.cost.draft.clone(),
             cost_export_path: self.cost.export_path.clone(),
+            draft_file: sweep.draft.file.clone(),
+            trusted_files: self.trusted.clone(),
         }
     }
 
@@ -352,13 +397,64 @@ impl PooltuneApp {
         }
     }
 
+    /// The command to apply, or None when a run must first be allowed: a run of code from a
+    /// file the app did not write, whose content was not allowed before, opens the question
+    /// instead of starting.
+    fn consent_first(&mut self, command: Command) -> Option<Command> {
+        let tab = match command {
+            Command::Sweep(SweepCommand::Run) => TabId::Sweep,
+            Command::Compare(CompareCommand::Run) => TabId::Compare,
+            _ => return Some(command),
+        };
+        if self.tab(tab).is_running() {
+            return Some(command);
+        }
+        let Some(code) = self.tab(tab).code_to_run() else {
+            return Some(command);
+        };
+        match code.trust(&self.trusted) {
+            consent::Trust::Ask(file) => {
+                self.asking = Some(consent::Ask {
+                    tab,
+                    file: file.clone(),
+                    lines: code.lines.clone(),
+                });
+                None
+            }
+            consent::Trust::WrittenHere | consent::Trust::Shipped | consent::Trust::Allowed => {
+                Some(command)
+            }
+        }
+    }
+
     /// Applies one command.
     fn run_cmd(&mut self, ctx: &egui::Context, command: Command) {
         let memory = self.available_memory;
+        let Some(command) = self.consent_first(command) else {
+            return;
+        };
         let reply = match command {
+            // While the question is open, Space answers nothing.
+            Command::ToggleRun if self.asking.is_some() => None,
             Command::ToggleRun => {
                 let next = self.tab(self.tab).toggle_run();
                 return self.run_cmd(ctx, next);
+            }
+            Command::Consent(answer) => {
+                let Some(ask) = self.asking.take() else {
+                    return;
+                };
+                if answer == consent::Answer::Refuse {
+                    return;
+                }
+                self.trusted.trust(&ask.file.content_hash);
+                // Through `consent_first` again: a file changed meanwhile is asked about anew.
+                let run = match ask.tab {
+                    TabId::Sweep => Command::Sweep(SweepCommand::Run),
+                    TabId::Compare => Command::Compare(CompareCommand::Run),
+                    TabId::Cost => return,
+                };
+                return self.run_cmd(ctx, run);
             }
             Command::LoadFromField => Some(self.sweep.load_from_field()),
             Command::SaveToField => Some(self.sweep.save_to_field(memory)),
@@ -366,6 +462,15 @@ impl PooltuneApp {
             Command::Compare(command) => self.compare.run_cmd(ctx, command, memory),
             Command::Cost(command) => self.cost.run_cmd(ctx, command),
         };
+        // A preset this app wrote runs its code without asking.
+        for hash in self
+            .sweep
+            .take_written()
+            .into_iter()
+            .chain(self.compare.take_written())
+        {
+            self.trusted.trust(&hash);
+        }
         if let Some(reply) = reply {
             self.reply(ctx, reply);
         }
@@ -490,6 +595,18 @@ impl PooltuneApp {
 
     fn top_bar_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
         let memory = self.available_memory;
+        // The code the next run starts, above Run, until it runs.
+        let shown = if self.sweep.is_running() {
+            TabId::Sweep
+        } else {
+            self.tab
+        };
+        if !self.tab(shown).is_running()
+            && let Some(code) = self.tab(shown).code_to_run()
+        {
+            ui.add_space(2.0);
+            consent::code_ui(ui, &code, &self.trusted);
+        }
         ui.horizontal(|ui| {
             ui.heading(RichText::new("pooltune").strong());
             ui.separator();
@@ -689,12 +806,21 @@ impl eframe::App for PooltuneApp {
             commands.extend(self.tab_mut(self.tab).ui(ui, memory));
         });
 
+        // Whether the question was drawn in this frame (for `--screenshot` below).
+        let asked = self.asking.is_some();
+        if let Some(ask) = &self.asking
+            && let Some(answer) = consent::ask_ui(ui.ctx(), ask)
+        {
+            commands.push(Command::Consent(answer));
+        }
+
         for command in commands {
             self.run_cmd(ui.ctx(), command);
         }
 
-        // `--screenshot`: once the run of the shown tab has ended and its last frame is drawn.
-        if self.tab(self.tab).has_ended()
+        // `--screenshot`: once the run of the shown tab has ended and its last frame is drawn,
+        // or once the app asks whether it may run a file's code (it will not run unasked).
+        if (self.tab(self.tab).has_ended() || (asked && self.asking.is_some()))
             && self.shot.is_none()
             && let Some(path) = self.screenshot_when_done.take()
         {

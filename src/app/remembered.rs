@@ -6,6 +6,10 @@
 //! their defaults here; everything else is left as eframe wrote it.
 //!
 //! It never opens a window and never changes a value that is in range.
+//!
+//! It also holds [`TrustedFiles`]: the content hashes of the preset files the user allowed
+//! to run their code, remembered with pooltune's state so that the app asks once per file
+//! content.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -221,5 +225,44 @@ pub fn repair(path: &Path, screens: &[egui::Rect]) {
             "pooltune: {}: {outcome} the remembered {what}",
             path.display()
         );
+    }
+}
+
+/// Most content hashes remembered: beyond this the oldest is forgotten (and that file is
+/// asked about again), so that the state file does not grow with every edit of a preset.
+pub const MAX_TRUSTED_FILES: usize = 500;
+
+/// The SHA-256 content hashes of the preset files whose code the user allowed to run (and of
+/// the files this app wrote), oldest first. A file changed since is a new content: it is
+/// asked about again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct TrustedFiles(Vec<String>);
+
+impl TrustedFiles {
+    /// True when this content was allowed (or written here).
+    pub fn contains(&self, content_hash: &str) -> bool {
+        self.0.iter().any(|hash| hash == content_hash)
+    }
+
+    /// Remembers a content as allowed; the newest at the end, at most
+    /// [`MAX_TRUSTED_FILES`].
+    pub fn trust(&mut self, content_hash: &str) {
+        self.0.retain(|hash| hash != content_hash);
+        self.0.push(content_hash.to_owned());
+        if self.0.len() > MAX_TRUSTED_FILES {
+            let excess = self.0.len() - MAX_TRUSTED_FILES;
+            self.0.drain(..excess);
+        }
+    }
+
+    /// How many contents are remembered.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when none is.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }

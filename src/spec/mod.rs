@@ -23,6 +23,7 @@ use serde::de::DeserializeOwned;
 use crate::error::PresetError;
 
 pub mod command;
+pub mod consent;
 pub mod experiment;
 pub mod folders;
 pub mod header;

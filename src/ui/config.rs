@@ -8,9 +8,13 @@
 use eframe::egui;
 use egui::{ComboBox, DragValue, Grid, Response, RichText, Stroke, StrokeKind, Ui};
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::spec::consent::PresetFile;
 use crate::spec::{
-    Feeding, InvalidValue, PoolSpec, Preset, PresetEntry, RangeStep, SharedStrategy, SweepSpec,
-    ThreadRange, WorkloadSpec,
+    CommandLine, CommandSpec, ExecSpec, Feeding, InvalidValue, PoolSpec, Preset, PresetEntry,
+    PythonCallSpec, RangeStep, SharedStrategy, StartMethod, SweepSpec, ThreadRange, WorkloadSpec,
 };
 
 /// The configuration being edited. The thread list is kept as the text the user typed, so
@@ -21,10 +25,13 @@ pub struct ConfigDraft {
     pub preset: Preset,
     /// The thread counts as typed, used when the sweep has a list (not a range).
     pub threads_text: String,
+    /// The file the preset was read from, with its content hash: the app asks before the
+    /// first run of code from a file it did not write. None for a preset written in this app.
+    pub file: Option<PresetFile>,
 }
 
 impl ConfigDraft {
-    /// A draft holding `preset`.
+    /// A draft holding `preset`, written in this app.
     pub fn new(preset: Preset) -> ConfigDraft {
         let threads_text = preset
             .sweep
@@ -35,7 +42,33 @@ impl ConfigDraft {
         ConfigDraft {
             preset,
             threads_text,
+            file: None,
         }
+    }
+
+    /// A draft holding `preset` as read from `file`.
+    pub fn from_file(preset: Preset, file: PresetFile) -> ConfigDraft {
+        ConfigDraft {
+            file: Some(file),
+            ..ConfigDraft::new(preset)
+        }
+    }
+
+    /// The folder the preset's relative paths are read against: its file's, else the
+    /// current directory ([`Preset::run_folder`]).
+    pub fn folder(&self) -> PathBuf {
+        self.preset.run_folder()
+    }
+
+    /// Records that the preset now comes from `file` (read, or saved there): its relative
+    /// paths become that file's folder's.
+    pub fn set_file(&mut self, file: PresetFile) {
+        self.preset.folder = file
+            .path
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+            .map(std::path::Path::to_path_buf);
+        self.file = Some(file);
     }
 
     /// The preset the draft describes, or the first value that is not allowed.
@@ -136,10 +169,16 @@ pub fn config_ui(
 
     ui.heading("Workload");
     workload_ui(ui, &mut draft.preset.workload, invalid);
+    fit_pool_to_workload(&draft.preset.workload, &mut draft.preset.pool);
     ui.separator();
 
     ui.heading("Pool");
-    pool_ui(ui, &mut draft.preset.pool, invalid);
+    if matches!(draft.preset.workload, WorkloadSpec::Command(_)) {
+        ui.label("None: the program runs its own threads, told how many by {threads}.")
+            .on_hover_text("A program workload is its own pool: pooltune runs it once per trial and passes the thread count being measured through {threads} in its arguments or environment.");
+    } else {
+        pool_ui(ui, &mut draft.preset.pool, &draft.preset.workload, invalid);
+    }
     ui.separator();
 
     ui.heading("Sweep");
@@ -289,8 +328,153 @@ pub fn workload_of_kind(kind: &str, current: &WorkloadSpec) -> WorkloadSpec {
             strategy: SharedStrategy::Mutex,
             updates_per_task: 1000,
         },
+        "command" => WorkloadSpec::Command(default_command()),
+        "exec" => WorkloadSpec::Exec(ExecSpec {
+            run: argv(&[
+                "sh",
+                "-c",
+                "sha256sum /etc/hostname > /dev/null; sleep 0.01",
+            ]),
+            shell: false,
+            inputs: None,
+            env: BTreeMap::new(),
+            timeout_s: 60.0,
+            keep_output: false,
+        }),
+        "python" => WorkloadSpec::Python(PythonCallSpec {
+            call: "hashwork:sha256_block".to_owned(),
+            path: PathBuf::from("."),
+            args: vec![serde_json::json!(1_048_576)],
+            interpreter: None,
+        }),
         _ => WorkloadSpec::Cpu { compute_us },
     }
+}
+
+fn argv(words: &[&str]) -> CommandLine {
+    CommandLine::Argv(words.iter().map(|w| (*w).to_owned()).collect())
+}
+
+/// A new program workload: xz compressing 8 MB that its setup writes, with {threads}.
+fn default_command() -> CommandSpec {
+    CommandSpec {
+        run: argv(&["xz", "-T{threads}", "-3", "-c", "pooltune-data.bin"]),
+        shell: false,
+        work_per_run: 8_000_000.0,
+        work_unit: "bytes".to_owned(),
+        env: BTreeMap::new(),
+        setup: Some(argv(&[
+            "sh",
+            "-c",
+            "head -c 4000000 /dev/urandom > pooltune-data.bin; head -c 4000000 /dev/zero >> pooltune-data.bin",
+        ])),
+        prepare: None,
+        cleanup: Some(argv(&["rm", "-f", "pooltune-data.bin"])),
+        timeout_s: 120.0,
+        warmup_runs: 1,
+        keep_output: false,
+    }
+}
+
+/// Where a workload comes from: the first choice of the workload panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// One of pooltune's own workloads, on a pool of pooltune's.
+    BuiltIn,
+    /// The user's program, which runs its own threads (`command`).
+    Program,
+    /// One run of the user's command per task, on a pool of pooltune's (`exec`).
+    CommandPerTask,
+    /// The user's Python function, on one of CPython's pools (`python`).
+    PythonFunction,
+}
+
+impl Source {
+    /// Every source, in the order offered.
+    pub const ALL: [Source; 4] = [
+        Source::BuiltIn,
+        Source::Program,
+        Source::CommandPerTask,
+        Source::PythonFunction,
+    ];
+
+    /// The source of `workload`.
+    pub fn of(workload: &WorkloadSpec) -> Source {
+        match workload {
+            WorkloadSpec::Command(_) => Source::Program,
+            WorkloadSpec::Exec(_) => Source::CommandPerTask,
+            WorkloadSpec::Python(_) => Source::PythonFunction,
+            _ => Source::BuiltIn,
+        }
+    }
+
+    /// Its name in the picker.
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::BuiltIn => "built-in workload",
+            Source::Program => "program",
+            Source::CommandPerTask => "command per task",
+            Source::PythonFunction => "Python function",
+        }
+    }
+
+    fn tip(self) -> &'static str {
+        match self {
+            Source::BuiltIn => {
+                "One of pooltune's own tasks (computation, waiting, I/O, a lock, …) on one of its pools: the sizing formula's textbook cases."
+            }
+            Source::Program => {
+                "Your program, which runs its own threads (xz -T{threads}, make -j{threads}, sort --parallel={threads}): pooltune runs it once per trial and measures its wall and CPU time."
+            }
+            Source::CommandPerTask => {
+                "Your command, run once per task by a pool of N threads (like GNU parallel -j N): each task is one child process, whose wall and CPU time pooltune measures."
+            }
+            Source::PythonFunction => {
+                "Your Python function (module:function), called once per task by CPython's ThreadPoolExecutor, a process pool or an interpreter pool of N workers."
+            }
+        }
+    }
+
+    /// The workload kind a switch to this source starts from.
+    fn first_kind(self) -> &'static str {
+        match self {
+            Source::BuiltIn => "cpu",
+            Source::Program => "command",
+            Source::CommandPerTask => "exec",
+            Source::PythonFunction => "python",
+        }
+    }
+}
+
+/// The built-in workload kinds, for the "Kind" picker.
+const BUILT_IN_KINDS: [&str; 7] = [
+    "cpu",
+    "blocking",
+    "file_io",
+    "memory",
+    "contended",
+    "gil",
+    "shared_state",
+];
+
+/// The pool kinds that can run `workload`: CPython's for a Python function, pooltune's
+/// otherwise (an exec task is already a process: no process pool).
+pub fn pool_kinds_for(workload: &WorkloadSpec) -> &'static [&'static str] {
+    match workload {
+        WorkloadSpec::Python(_) => &["python_threads", "python_processes", "python_interpreters"],
+        WorkloadSpec::Exec(_) => &["rayon", "queue", "spawn"],
+        _ => &["rayon", "queue", "spawn", "process"],
+    }
+}
+
+/// Replaces a pool that cannot run `workload` by the first that can (a Python function
+/// moves to CPython's threads, a built-in workload back to rayon).
+pub fn fit_pool_to_workload(workload: &WorkloadSpec, pool: &mut PoolSpec) {
+    let kinds = pool_kinds_for(workload);
+    if matches!(workload, WorkloadSpec::Command(_)) || kinds.contains(&pool.kind_name()) {
+        return;
+    }
+    *pool = pool_of_kind(kinds[0]);
 }
 
 fn workload_kind_tip(kind: &str) -> &'static str {
@@ -312,6 +496,9 @@ fn workload_kind_tip(kind: &str) -> &'static str {
         "shared_state" => {
             "Each task adds to a shared counter by one strategy (mutex, atomic, channel, per-thread)."
         }
+        "command" => Source::Program.tip(),
+        "exec" => Source::CommandPerTask.tip(),
+        "python" => Source::PythonFunction.tip(),
         _ => "",
     }
 }
@@ -360,20 +547,27 @@ fn workload_ui(ui: &mut Ui, workload: &mut WorkloadSpec, invalid: Option<&Invali
         .num_columns(2)
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
-            let kind = kind_row(
-                ui,
-                "workload_kind",
-                "What one task does. Hover over each kind for its meaning.",
-                (workload.kind_name(), &WorkloadSpec::KIND_NAMES),
-                workload_kind_tip,
-                invalid,
-            );
-            if kind != workload.kind_name() {
-                *workload = workload_of_kind(kind, workload);
+            let source = source_row(ui, Source::of(workload), invalid);
+            if source != Source::of(workload) {
+                *workload = workload_of_kind(source.first_kind(), workload);
+            }
+            if source == Source::BuiltIn {
+                let kind = kind_row(
+                    ui,
+                    "workload_kind",
+                    "What one task does. Hover over each kind for its meaning.",
+                    (workload.kind_name(), &BUILT_IN_KINDS),
+                    workload_kind_tip,
+                    invalid,
+                );
+                if kind != workload.kind_name() {
+                    *workload = workload_of_kind(kind, workload);
+                }
             }
             match workload {
-                // The fields of the user's own workloads: issue 12, §5.
-                WorkloadSpec::Command(_) | WorkloadSpec::Exec(_) | WorkloadSpec::Python(_) => {}
+                WorkloadSpec::Command(command) => command_fields_ui(ui, command, invalid),
+                WorkloadSpec::Exec(exec) => exec_fields_ui(ui, exec, invalid),
+                WorkloadSpec::Python(call) => python_fields_ui(ui, call, invalid),
                 WorkloadSpec::Cpu { compute_us } => {
                     compute_row(ui, compute_us, invalid);
                 }
@@ -487,6 +681,486 @@ fn workload_ui(ui: &mut Ui, workload: &mut WorkloadSpec, invalid: Option<&Invali
         });
 }
 
+/// The "Source" row: built-in workload, program, command per task or Python function, each
+/// explained when hovered. Returns the source chosen.
+fn source_row(ui: &mut Ui, current: Source, invalid: Option<&InvalidValue>) -> Source {
+    let mut source = current;
+    row(
+        ui,
+        "Source",
+        "Where the work comes from: one of pooltune's workloads, your program, your command run once per task, or your Python function. Hover over each for its meaning.",
+        &[],
+        invalid,
+        |ui| {
+            ComboBox::from_id_salt("workload_source")
+                .selected_text(source.label())
+                .show_ui(ui, |ui| {
+                    for choice in Source::ALL {
+                        ui.selectable_value(&mut source, choice, choice.label())
+                            .on_hover_text(choice.tip());
+                    }
+                })
+                .response
+        },
+    );
+    source
+}
+
+/// A text field that edits `value` through its text: the text typed is kept (in egui's
+/// memory, under `id`) while it reads back as `value`, or while it does not read at all (a
+/// half-typed line, marked in red with `parse`'s reason); a `value` changed elsewhere
+/// replaces it.
+fn parsed_text_ui<T: PartialEq>(
+    ui: &mut Ui,
+    id: &str,
+    value: &mut T,
+    (to_text, parse): (impl Fn(&T) -> String, impl Fn(&str) -> Result<T, String>),
+    (hint, rows): (&str, usize),
+) -> Response {
+    // `rows`: 0 for one line that Enter leaves, else a box of that many rows that grows.
+    let id = egui::Id::unique(("config_text", id));
+    let remembered: Option<(String, String)> = ui.data(|d| d.get_temp(id));
+    let mut text = match remembered {
+        Some((text, shown)) if shown == to_text(value) => text,
+        _ => to_text(value),
+    };
+    // Several rows wrap a long command line instead of hiding its end.
+    let edit = if rows > 0 {
+        egui::TextEdit::multiline(&mut text).desired_rows(rows)
+    } else {
+        egui::TextEdit::singleline(&mut text)
+    };
+    let response = ui.add(edit.hint_text(hint).desired_width(220.0).code_editor());
+    let reason = match parse(&text) {
+        Ok(parsed) => {
+            if parsed != *value {
+                *value = parsed;
+            }
+            None
+        }
+        Err(why) => Some(why),
+    };
+    ui.data_mut(|d| d.insert_temp(id, (text, to_text(value))));
+    if let Some(why) = reason {
+        let color = ui.visuals().error_fg_color;
+        ui.painter().rect_stroke(
+            response.rect.expand(2.0),
+            2.0,
+            Stroke::new(1.5, color),
+            StrokeKind::Outside,
+        );
+        response.on_hover_text(RichText::new(why).color(color))
+    } else {
+        response
+    }
+}
+
+/// Splits a command line into words as a shell would, without running one: spaces separate
+/// words, '…' and "…" quote (a backslash escapes in "…" and outside quotes). Nothing is
+/// expanded: `{threads}` stays as typed.
+pub fn split_words(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => word.push(c),
+                        None => return Err("a ' that is not closed".to_owned()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c) => word.push(c),
+                            None => return Err("a \" that is not closed".to_owned()),
+                        },
+                        Some(c) => word.push(c),
+                        None => return Err("a \" that is not closed".to_owned()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some(c) => word.push(c),
+                    None => return Err("a \\ at the end of the line".to_owned()),
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// A command line as typed: the words of an argv, or a shell line as it is.
+fn line_text(line: &CommandLine) -> String {
+    line.display()
+}
+
+/// An argv or, with `shell`, a shell line, from the text typed.
+fn parse_line(text: &str, shell: bool) -> Result<CommandLine, String> {
+    if shell {
+        Ok(CommandLine::Shell(text.to_owned()))
+    } else {
+        split_words(text).map(CommandLine::Argv)
+    }
+}
+
+/// An optional command (setup, prepare, cleanup): empty text is none.
+fn optional_line_ui(
+    ui: &mut Ui,
+    (label, field): (&str, &str),
+    tip: &str,
+    line: &mut Option<CommandLine>,
+    invalid: Option<&InvalidValue>,
+) {
+    row(ui, label, tip, &[field], invalid, |ui| {
+        parsed_text_ui(
+            ui,
+            field,
+            line,
+            (
+                |line: &Option<CommandLine>| line.as_ref().map(line_text).unwrap_or_default(),
+                |text: &str| {
+                    if text.trim().is_empty() {
+                        Ok(None)
+                    } else {
+                        split_words(text).map(|words| Some(CommandLine::Argv(words)))
+                    }
+                },
+            ),
+            ("none", 1),
+        )
+    });
+}
+
+/// The run line and its shell switch, shared by a program and a command per task.
+fn run_line_ui(
+    ui: &mut Ui,
+    tip: &str,
+    (run, shell): (&mut CommandLine, &mut bool),
+    invalid: Option<&InvalidValue>,
+) {
+    let is_shell = *shell;
+    row(ui, "Command line", tip, &["workload.run"], invalid, |ui| {
+        parsed_text_ui(
+            ui,
+            if is_shell { "run_shell" } else { "run_argv" },
+            run,
+            (line_text, |text: &str| parse_line(text, is_shell)),
+            ("xz -T{threads} -3 -c data.txt", 1),
+        )
+    });
+    let mut want_shell = *shell;
+    row(
+        ui,
+        "Shell",
+        "Off: the line is split into words and run directly (no shell, no globbing, quotes as in a shell). On: the whole line is run by sh -c, with pipes, redirections and globs.",
+        &["workload.shell"],
+        invalid,
+        |ui| ui.checkbox(&mut want_shell, "run by sh -c"),
+    );
+    if want_shell != *shell {
+        *shell = want_shell;
+        *run = match (&*run, want_shell) {
+            (CommandLine::Argv(_), true) => CommandLine::Shell(run.display()),
+            (CommandLine::Shell(text), false) => {
+                CommandLine::Argv(split_words(text).unwrap_or_else(|_| vec![text.clone()]))
+            }
+            (line, _) => line.clone(),
+        };
+    }
+}
+
+/// `KEY=VALUE` lines: the environment of every run.
+fn env_ui(ui: &mut Ui, env: &mut BTreeMap<String, String>, invalid: Option<&InvalidValue>) {
+    row(
+        ui,
+        "Environment",
+        "Variables set for every run, one KEY=VALUE a line; {threads} works in values (OMP_NUM_THREADS={threads}).",
+        &["workload.env"],
+        invalid,
+        |ui| {
+            parsed_text_ui(
+                ui,
+                "env",
+                env,
+                (
+                    |env: &BTreeMap<String, String>| {
+                        env.iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    },
+                    |text: &str| {
+                        text.lines()
+                            .filter(|line| !line.trim().is_empty())
+                            .map(|line| match line.split_once('=') {
+                                Some((key, value)) if !key.trim().is_empty() => {
+                                    Ok((key.trim().to_owned(), value.to_owned()))
+                                }
+                                _ => Err(format!("{line:?} is not KEY=VALUE")),
+                            })
+                            .collect()
+                    },
+                ),
+                ("OMP_NUM_THREADS={threads}", 1),
+            )
+        },
+    );
+}
+
+fn timeout_row(ui: &mut Ui, timeout_s: &mut f64, what: &str, invalid: Option<&InvalidValue>) {
+    row(
+        ui,
+        "Timeout",
+        &format!(
+            "A {what} longer than this is killed (with everything it started) and fails its point."
+        ),
+        &["workload.timeout_s"],
+        invalid,
+        |ui| ui.add(number(timeout_s, " s", 1.0).range(0.001..=86_400.0)),
+    );
+}
+
+fn keep_output_row(ui: &mut Ui, keep_output: &mut bool, invalid: Option<&InvalidValue>) {
+    row(
+        ui,
+        "Output",
+        "Off: standard output goes to /dev/null. On: it is shown on pooltune's standard error. Standard error's last lines are always kept for the error message.",
+        &[],
+        invalid,
+        |ui| ui.checkbox(keep_output, "keep standard output"),
+    );
+}
+
+/// The fields of a program that runs its own threads (`kind = "command"`).
+fn command_fields_ui(ui: &mut Ui, command: &mut CommandSpec, invalid: Option<&InvalidValue>) {
+    let CommandSpec {
+        run,
+        shell,
+        work_per_run,
+        work_unit,
+        env,
+        setup,
+        prepare,
+        cleanup,
+        timeout_s,
+        warmup_runs,
+        keep_output,
+    } = command;
+    run_line_ui(
+        ui,
+        "The program and its arguments, run once per trial; {threads} is replaced by the thread count being measured (xz -T{threads}, make -j{threads}). Relative paths are the preset file's folder's. A program that is not found is marked here before Run.",
+        (run, shell),
+        invalid,
+    );
+    row(
+        ui,
+        "Work per run",
+        "What one run accomplishes, in the unit below (the input's size in bytes, say): throughput is this over the run's wall time.",
+        &["workload.work_per_run"],
+        invalid,
+        |ui| ui.add(number(work_per_run, "", 1000.0).range(0.0..=f64::MAX)),
+    );
+    row(
+        ui,
+        "Work unit",
+        "The unit of the work per run, shown in the table and on the axes (bytes, files, runs).",
+        &["workload.work_unit"],
+        invalid,
+        |ui| ui.add(egui::TextEdit::singleline(work_unit).desired_width(200.0)),
+    );
+    env_ui(ui, env, invalid);
+    optional_line_ui(
+        ui,
+        ("Setup", "workload.setup"),
+        "Run once before the sweep, untimed (to generate the input data, say). Empty: none.",
+        setup,
+        invalid,
+    );
+    optional_line_ui(
+        ui,
+        ("Prepare", "workload.prepare"),
+        "Run before each run, untimed (to remove the last run's output, say). Empty: none.",
+        prepare,
+        invalid,
+    );
+    optional_line_ui(
+        ui,
+        ("Cleanup", "workload.cleanup"),
+        "Run once at the end, also after Stop or an error (to remove the input data, say). Empty: none.",
+        cleanup,
+        invalid,
+    );
+    timeout_row(ui, timeout_s, "run", invalid);
+    row(
+        ui,
+        "Warm-up runs",
+        "Untimed runs before each thread count's trials (caches, page cache, CPU frequency).",
+        &["workload.warmup_runs"],
+        invalid,
+        |ui| ui.add(number(warmup_runs, "", 0.1).range(0..=100)),
+    );
+    keep_output_row(ui, keep_output, invalid);
+}
+
+/// The fields of a command run once per task (`kind = "exec"`).
+fn exec_fields_ui(ui: &mut Ui, exec: &mut ExecSpec, invalid: Option<&InvalidValue>) {
+    let ExecSpec {
+        run,
+        shell,
+        inputs,
+        env,
+        timeout_s,
+        keep_output,
+    } = exec;
+    run_line_ui(
+        ui,
+        "The command each task runs, as one child process; {input} is the task's input file, {task} its number, {worker} the worker running it. A program that is not found is marked here before Run.",
+        (run, shell),
+        invalid,
+    );
+    row(
+        ui,
+        "Inputs",
+        "A glob relative to the preset file's folder (corpus/*.txt): task i gets match i mod count as {input}. Empty: none.",
+        &["workload.inputs"],
+        invalid,
+        |ui| {
+            parsed_text_ui(
+                ui,
+                "inputs",
+                inputs,
+                (
+                    |inputs: &Option<String>| inputs.clone().unwrap_or_default(),
+                    |text: &str| Ok((!text.trim().is_empty()).then(|| text.to_owned())),
+                ),
+                ("corpus/*.txt", 0),
+            )
+        },
+    );
+    env_ui(ui, env, invalid);
+    timeout_row(ui, timeout_s, "task", invalid);
+    keep_output_row(ui, keep_output, invalid);
+}
+
+/// The fields of a Python function (`kind = "python"`).
+fn python_fields_ui(ui: &mut Ui, call: &mut PythonCallSpec, invalid: Option<&InvalidValue>) {
+    let PythonCallSpec {
+        call,
+        path,
+        args,
+        interpreter,
+    } = call;
+    row(
+        ui,
+        "Function",
+        "module:function, such as hashwork:sha256_block: the module is imported from the folder below and the function called once per task.",
+        &["workload.call"],
+        invalid,
+        |ui| {
+            ui.add(
+                egui::TextEdit::singleline(call)
+                    .hint_text("module:function")
+                    .desired_width(200.0)
+                    .code_editor(),
+            )
+        },
+    );
+    row(
+        ui,
+        "Module folder",
+        "The folder put first on sys.path, relative to the preset file's folder (. is that folder).",
+        &["workload.path"],
+        invalid,
+        |ui| {
+            parsed_text_ui(
+                ui,
+                "python_path",
+                path,
+                (
+                    |path: &PathBuf| path.display().to_string(),
+                    |text: &str| Ok(PathBuf::from(text)),
+                ),
+                (".", 0),
+            )
+        },
+    );
+    row(
+        ui,
+        "Arguments",
+        "The values passed to the function, positionally, as a JSON array: [4194304] or [\"a\", 2].",
+        &["workload.args"],
+        invalid,
+        |ui| {
+            parsed_text_ui(
+                ui,
+                "python_args",
+                args,
+                (
+                    |args: &Vec<serde_json::Value>| {
+                        serde_json::to_string(args).unwrap_or_else(|_| "[]".to_owned())
+                    },
+                    |text: &str| {
+                        if text.trim().is_empty() {
+                            return Ok(Vec::new());
+                        }
+                        serde_json::from_str(text).map_err(|err| format!("not a JSON array: {err}"))
+                    },
+                ),
+                ("[]", 0),
+            )
+        },
+    );
+    row(
+        ui,
+        "Interpreter",
+        "The Python to run (a path, or a name on PATH); empty: python3. Free-threaded and 3.14+ builds are detected. One that is not found is marked here before Run.",
+        &["workload.interpreter"],
+        invalid,
+        |ui| {
+            parsed_text_ui(
+                ui,
+                "python_interpreter",
+                interpreter,
+                (
+                    |interpreter: &Option<PathBuf>| {
+                        interpreter
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    },
+                    |text: &str| Ok((!text.trim().is_empty()).then(|| PathBuf::from(text))),
+                ),
+                ("python3", 0),
+            )
+        },
+    );
+}
+
 fn compute_row(ui: &mut Ui, compute_us: &mut u64, invalid: Option<&InvalidValue>) {
     row(
         ui,
@@ -521,6 +1195,12 @@ pub fn pool_of_kind(kind: &str) -> PoolSpec {
             chunk_size: 1,
             feeding: Feeding::Lazy,
         },
+        "python_threads" => PoolSpec::PythonThreads,
+        "python_processes" => PoolSpec::PythonProcesses {
+            start_method: StartMethod::default(),
+            chunk_size: 1,
+        },
+        "python_interpreters" => PoolSpec::PythonInterpreters,
         _ => PoolSpec::Rayon,
     }
 }
@@ -535,11 +1215,25 @@ fn pool_kind_tip(kind: &str) -> &'static str {
             "A new OS thread for every task, at most N at once: shows what creating threads costs."
         }
         "process" => "N worker processes fed over pipes, like Python's multiprocessing.Pool.",
+        "python_threads" => {
+            "CPython's ThreadPoolExecutor(max_workers=N): threads share one interpreter, so under the GIL only calls that release it (hashing, I/O, sleeping) run at once."
+        }
+        "python_processes" => {
+            "CPython's process pool of N workers: one interpreter each, so pure-Python code scales with the cores; the function and its arguments must pickle."
+        }
+        "python_interpreters" => {
+            "CPython's InterpreterPoolExecutor(N) (3.14 and later): N interpreters in one process, each with its own GIL."
+        }
         _ => "",
     }
 }
 
-fn pool_ui(ui: &mut Ui, pool: &mut PoolSpec, invalid: Option<&InvalidValue>) {
+fn pool_ui(
+    ui: &mut Ui,
+    pool: &mut PoolSpec,
+    workload: &WorkloadSpec,
+    invalid: Option<&InvalidValue>,
+) {
     Grid::new("pool_grid")
         .num_columns(2)
         .spacing([8.0, 4.0])
@@ -548,7 +1242,7 @@ fn pool_ui(ui: &mut Ui, pool: &mut PoolSpec, invalid: Option<&InvalidValue>) {
                 ui,
                 "pool_kind",
                 "Which kind of pool runs the tasks; N is the thread count being measured.",
-                (pool.kind_name(), &PoolSpec::KIND_NAMES),
+                (pool.kind_name(), pool_kinds_for(workload)),
                 pool_kind_tip,
                 invalid,
             );
@@ -561,8 +1255,38 @@ fn pool_ui(ui: &mut Ui, pool: &mut PoolSpec, invalid: Option<&InvalidValue>) {
                 | PoolSpec::Spawn
                 | PoolSpec::PythonThreads
                 | PoolSpec::PythonInterpreters => {}
-                // The fields of the user's own workloads and CPython's pools: issue 12, §5.
-                PoolSpec::PythonProcesses { .. } => {}
+                PoolSpec::PythonProcesses {
+                    start_method,
+                    chunk_size,
+                } => {
+                    row(
+                        ui,
+                        "Start method",
+                        "How CPython starts the worker processes: fork copies pooltune's Python parent (fastest), spawn starts a fresh interpreter each (slowest, nothing inherited), forkserver forks them from a clean server process (CPython 3.14's default on Linux).",
+                        &["pool.start_method"],
+                        invalid,
+                        |ui| {
+                            ComboBox::from_id_salt("start_method")
+                                .selected_text(start_method.as_str())
+                                .show_ui(ui, |ui| {
+                                    for method in
+                                        [StartMethod::Fork, StartMethod::Spawn, StartMethod::Forkserver]
+                                    {
+                                        ui.selectable_value(start_method, method, method.as_str());
+                                    }
+                                })
+                                .response
+                        },
+                    );
+                    row(
+                        ui,
+                        "Chunk size",
+                        "Calls handed to a worker process in one message (chunksize of Pool.map); 1 sends calls one by one.",
+                        &["pool.chunk_size"],
+                        invalid,
+                        |ui| ui.add(number(chunk_size, "", 1.0)),
+                    );
+                }
                 PoolSpec::Queue {
                     queue_capacity,
                     chunk_size,
@@ -624,7 +1348,10 @@ fn sweep_ui(ui: &mut Ui, draft: &mut ConfigDraft, invalid: Option<&InvalidValue>
     let ConfigDraft {
         preset,
         threads_text,
+        ..
     } = draft;
+    // A program's trial is one run of it: no trial length, and its warm-up is in runs.
+    let runs_a_program = matches!(preset.workload, WorkloadSpec::Command(_));
     let sweep = &mut preset.sweep;
     Grid::new("sweep_grid")
         .num_columns(2)
@@ -668,56 +1395,67 @@ fn sweep_ui(ui: &mut Ui, draft: &mut ConfigDraft, invalid: Option<&InvalidValue>
                 invalid,
                 |ui| ui.add(number(&mut sweep.trials, "", 0.1)),
             );
-            let mut by_time = sweep.tasks_per_trial.is_none();
-            row(
-                ui,
-                "Trial length",
-                "A trial either runs a fixed number of tasks, or as many tasks as fit in a fixed time.",
-                &[],
-                invalid,
-                |ui| {
-                    ui.horizontal(|ui| {
-                        ui.radio_value(&mut by_time, true, "time");
-                        ui.radio_value(&mut by_time, false, "tasks");
-                    })
-                    .response
-                },
-            );
-            if by_time && sweep.tasks_per_trial.is_some() {
-                sweep.tasks_per_trial = None;
-                sweep.trial_ms = Some(sweep.trial_ms.unwrap_or(500));
-            } else if !by_time && sweep.tasks_per_trial.is_none() {
-                sweep.trial_ms = None;
-                sweep.tasks_per_trial = Some(1000);
-            }
-            if let Some(ms) = &mut sweep.trial_ms {
+            if runs_a_program {
                 row(
                     ui,
-                    "Trial time",
-                    "How long each measured trial runs, in milliseconds.",
-                    &["sweep.trial_ms"],
+                    "Trial",
+                    "One trial is one run of the program, so there is no trial length to set; the untimed runs before each thread count are the workload's \"Warm-up runs\".",
+                    &[],
                     invalid,
-                    |ui| ui.add(number(ms, " ms", 10.0)),
+                    |ui| ui.label("one run of the program"),
                 );
-            }
-            if let Some(tasks) = &mut sweep.tasks_per_trial {
+            } else {
+                let mut by_time = sweep.tasks_per_trial.is_none();
                 row(
                     ui,
-                    "Tasks per trial",
-                    "How many tasks each measured trial runs.",
-                    &["sweep.tasks_per_trial"],
+                    "Trial length",
+                    "A trial either runs a fixed number of tasks, or as many tasks as fit in a fixed time.",
+                    &[],
                     invalid,
-                    |ui| ui.add(number(tasks, "", 10.0)),
+                    |ui| {
+                        ui.horizontal(|ui| {
+                            ui.radio_value(&mut by_time, true, "time");
+                            ui.radio_value(&mut by_time, false, "tasks");
+                        })
+                        .response
+                    },
+                );
+                if by_time && sweep.tasks_per_trial.is_some() {
+                    sweep.tasks_per_trial = None;
+                    sweep.trial_ms = Some(sweep.trial_ms.unwrap_or(500));
+                } else if !by_time && sweep.tasks_per_trial.is_none() {
+                    sweep.trial_ms = None;
+                    sweep.tasks_per_trial = Some(1000);
+                }
+                if let Some(ms) = &mut sweep.trial_ms {
+                    row(
+                        ui,
+                        "Trial time",
+                        "How long each measured trial runs, in milliseconds.",
+                        &["sweep.trial_ms"],
+                        invalid,
+                        |ui| ui.add(number(ms, " ms", 10.0)),
+                    );
+                }
+                if let Some(tasks) = &mut sweep.tasks_per_trial {
+                    row(
+                        ui,
+                        "Tasks per trial",
+                        "How many tasks each measured trial runs.",
+                        &["sweep.tasks_per_trial"],
+                        invalid,
+                        |ui| ui.add(number(tasks, "", 10.0)),
+                    );
+                }
+                row(
+                    ui,
+                    "Warm-up",
+                    "An unmeasured run before the trials at each thread count, so that starting threads and filling caches do not count.",
+                    &["sweep.warmup_ms"],
+                    invalid,
+                    |ui| ui.add(number(&mut sweep.warmup_ms, " ms", 10.0)),
                 );
             }
-            row(
-                ui,
-                "Warm-up",
-                "An unmeasured run before the trials at each thread count, so that starting threads and filling caches do not count.",
-                &["sweep.warmup_ms"],
-                invalid,
-                |ui| ui.add(number(&mut sweep.warmup_ms, " ms", 10.0)),
-            );
         });
     // Errors about the sweep as a whole have no single widget to outline.
     if let Some(invalid) =
@@ -930,6 +1668,49 @@ mod tests {
         }
         for kind in PoolSpec::KIND_NAMES {
             assert_eq!(pool_of_kind(kind).kind_name(), kind);
+        }
+    }
+
+    #[test]
+    fn a_command_line_splits_as_a_shell_would_and_reads_back() {
+        assert_eq!(
+            split_words(r#"xz -T{threads}  'a b' "c \"d\"" e\ f"#).unwrap(),
+            ["xz", "-T{threads}", "a b", "c \"d\"", "e f"]
+        );
+        assert_eq!(split_words("").unwrap(), Vec::<String>::new());
+        assert!(split_words("sh -c 'echo").is_err());
+        assert_eq!(split_words(r"a\\").unwrap(), [r"a\"]);
+        // What the field shows for an argv splits back into the same words.
+        for words in [
+            vec!["sh", "-c", "echo it's {threads} > out"],
+            vec!["", "x y", "plain"],
+        ] {
+            let line = CommandLine::Argv(words.iter().map(|w| (*w).to_owned()).collect());
+            assert_eq!(
+                parse_line(&line_text(&line), false).unwrap(),
+                line,
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_source_starts_from_a_valid_workload_on_a_pool_that_fits() {
+        for source in Source::ALL {
+            let workload =
+                workload_of_kind(source.first_kind(), &WorkloadSpec::Cpu { compute_us: 1 });
+            assert_eq!(Source::of(&workload), source);
+            assert_eq!(workload.validate(1, u64::MAX), Ok(()), "{source:?}");
+            let mut pool = PoolSpec::Process {
+                chunk_size: 1,
+                feeding: Feeding::Lazy,
+            };
+            fit_pool_to_workload(&workload, &mut pool);
+            match source {
+                Source::PythonFunction => assert_eq!(pool, PoolSpec::PythonThreads),
+                Source::CommandPerTask => assert_eq!(pool, PoolSpec::Rayon),
+                Source::BuiltIn | Source::Program => assert_eq!(pool.kind_name(), "process"),
+            }
         }
     }
 

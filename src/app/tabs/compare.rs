@@ -19,6 +19,7 @@ use eframe::egui;
 use egui::{ComboBox, RichText, Ui};
 
 use crate::app::command::{Command, CompareCommand, Reply};
+use crate::app::consent::CodeToRun;
 use crate::app::run::{RunEnd, RunHandle, RunStatus};
 use crate::app::tabs::{Tab, export_reply, write_export};
 use crate::engine::{self, Event, Progress, RunResult, SeriesInfo, SeriesResult};
@@ -31,6 +32,7 @@ use crate::source::ComparisonPlan;
 use crate::source::python::script::InterpreterAdvice;
 use crate::spec::AnyPreset;
 use crate::spec::ComparisonPreset;
+use crate::spec::consent::{self, PresetFile};
 use crate::ui::compare::{self as compare_ui, ChartData, CompareView};
 use crate::ui::{ExportTips, config, export_row, format};
 
@@ -204,6 +206,9 @@ pub struct CompareInputs {
     pub fields: CompareFields,
     /// The loaded comparison as preset TOML.
     pub comparison_toml: String,
+    /// The file the loaded comparison was read from, with its content hash (None: written
+    /// in this app): the app asks before the first run of code from a file it did not write.
+    pub comparison_file: Option<PresetFile>,
 }
 
 /// A comparison preset found on disk, for the picker.
@@ -220,18 +225,24 @@ pub struct CompareTab {
     pub fields: CompareFields,
     chart_rect: Option<egui::Rect>,
     comparison: Option<ComparisonPreset>,
+    file: Option<PresetFile>,
     load_error: Option<String>,
     presets: Vec<PresetChoice>,
     data: Option<ComparisonData>,
     run: Option<CompareRun>,
+    written: Vec<String>,
 }
 
 impl CompareTab {
     /// The tab with `comparison` loaded, or else the remembered one, or else the first
     /// shipped comparison preset; its fields as `remembered`.
-    pub fn new(comparison: Option<ComparisonPreset>, remembered: CompareInputs) -> CompareTab {
+    pub fn new(
+        comparison: Option<(ComparisonPreset, Option<PresetFile>)>,
+        remembered: CompareInputs,
+    ) -> CompareTab {
         let presets = comparison_choices();
-        let comparison = comparison
+        let remembered_file = remembered.comparison_file.clone();
+        let (comparison, file) = match comparison
             .or_else(|| {
                 // A remembered comparison that no longer parses (an older pooltune's) is
                 // dropped for the shipped default rather than shown broken.
@@ -244,21 +255,44 @@ impl CompareTab {
                         .ok()
                     })
                     .flatten()
+                    .map(|comparison| (comparison, remembered_file))
             })
             .or_else(|| {
-                presets
-                    .iter()
-                    .find_map(|choice| crate::spec::load_comparison(&choice.path).ok())
-            });
+                presets.iter().find_map(|choice| {
+                    consent::load_comparison_with_file(&choice.path)
+                        .ok()
+                        .map(|(comparison, file)| (comparison, Some(file)))
+                })
+            }) {
+            Some((comparison, file)) => (Some(comparison), file),
+            None => (None, None),
+        };
         CompareTab {
             fields: remembered.fields,
             chart_rect: None,
             comparison,
+            file,
             load_error: None,
             presets,
             data: None,
             run: None,
+            written: Vec::new(),
         }
+    }
+
+    /// The content hashes of the comparison files this tab wrote since the last call (see
+    /// `SweepTab::take_written`).
+    pub fn take_written(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.written)
+    }
+
+    /// The code of the user's the loaded comparison runs, and the file it came from.
+    pub fn code(&self) -> Option<CodeToRun> {
+        let lines = consent::comparison_lines(self.comparison.as_ref()?);
+        (!lines.is_empty()).then(|| CodeToRun {
+            lines,
+            file: self.file.clone(),
+        })
     }
 
     /// What the tab remembers across restarts.
@@ -270,6 +304,7 @@ impl CompareTab {
                 .as_ref()
                 .and_then(|c| crate::spec::comparison_to_toml(c).ok())
                 .unwrap_or_default(),
+            comparison_file: self.file.clone(),
         }
     }
 
@@ -385,6 +420,12 @@ impl CompareTab {
         crate::spec::prepare_save_folder(path).map_err(|why| format!("Not saved: {why}"))?;
         crate::spec::save_comparison(&comparison, path)
             .map_err(|err| format!("Not saved: {err}"))?;
+        // What was written is this text: a file written here (see the Sweep tab's save).
+        if let Ok(text) = crate::spec::comparison_to_toml(&comparison) {
+            let file = PresetFile::of(path, text.as_bytes());
+            self.written.push(file.content_hash.clone());
+            self.file = Some(file);
+        }
         self.presets = comparison_choices();
         Ok(format!("Saved {} to {}", comparison.name, path.display()))
     }
@@ -407,9 +448,10 @@ impl CompareTab {
     }
 
     fn load(&mut self, path: &Path) {
-        match crate::spec::load_comparison(path) {
-            Ok(comparison) => {
+        match consent::load_comparison_with_file(path) {
+            Ok((comparison, file)) => {
                 self.comparison = Some(comparison);
+                self.file = Some(file);
                 self.load_error = None;
             }
             Err(err) => {
@@ -803,6 +845,10 @@ impl Tab for CompareTab {
         } else {
             CompareCommand::Run
         })
+    }
+
+    fn code_to_run(&self) -> Option<CodeToRun> {
+        self.code()
     }
 }
 

@@ -15,6 +15,7 @@ use eframe::egui;
 use egui::Ui;
 
 use crate::app::command::{Command, ExportTarget, Reply};
+use crate::app::consent::CodeToRun;
 use crate::export::Format;
 
 pub mod compare;
@@ -56,6 +57,13 @@ pub trait Tab {
 
     /// What Space asks for: run when idle, stop when running.
     fn toggle_run(&self) -> Command;
+
+    /// The code of the user's that the tab's next run would start (shown above Run, and
+    /// asked about first when it comes from a file the app did not write); None when it runs
+    /// only pooltune's own workloads.
+    fn code_to_run(&self) -> Option<CodeToRun> {
+        None
+    }
 }
 
 /// Writes an export (`bytes`, or why they could not be made) atomically to `path`. Returns

@@ -16,11 +16,13 @@ use eframe::egui;
 use egui::{RichText, Ui};
 
 use crate::app::command::{Command, ConfigAction, Reply, RunsAction, SweepCommand};
+use crate::app::consent::CodeToRun;
 use crate::app::run::{RunEnd, RunHandle};
 use crate::app::tabs::{Tab, export_reply, write_export};
 use crate::engine::{self, Event, Progress, RunResult};
 use crate::error::EngineError;
 use crate::export;
+use crate::spec::consent::{self, CodeLine, PresetFile};
 use crate::spec::{self, InvalidValue, Preset, PresetEntry};
 use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths};
 use crate::ui::plots::{self, PlotOptions};
@@ -38,6 +40,17 @@ struct SweepRun {
     progress: Option<(Progress, Instant)>,
 }
 
+/// How long a check that the draft's programs are there holds: a program installed
+/// meanwhile is found within this (the check looks at a few files, but not every frame).
+const PROGRAM_CHECK_TTL: Duration = Duration::from_secs(2);
+
+/// The last check that the draft's programs are there: for which lines and folder, when.
+struct ProgramCheck {
+    key: (Vec<CodeLine>, PathBuf),
+    at: Instant,
+    outcome: Result<(), InvalidValue>,
+}
+
 /// Everything the Sweep tab holds.
 pub struct SweepTab {
     /// The configuration being edited.
@@ -52,6 +65,8 @@ pub struct SweepTab {
     run: Option<SweepRun>,
     presets: Vec<PresetEntry>,
     plots_rect: Option<egui::Rect>,
+    programs: Option<ProgramCheck>,
+    written: Vec<String>,
 }
 
 impl SweepTab {
@@ -71,6 +86,41 @@ impl SweepTab {
             run: None,
             presets: spec::list_presets(),
             plots_rect: None,
+            programs: None,
+            written: Vec::new(),
+        }
+    }
+
+    /// The content hashes of the preset files this tab wrote since the last call: the shell
+    /// remembers them as written in this app (their code runs without asking).
+    pub fn take_written(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.written)
+    }
+
+    /// The draft checked as [`ConfigDraft::checked`] does, and then whether the programs it
+    /// starts are there (a program not found is marked before Run, naming the PATH
+    /// searched). The lookup is remembered for [`PROGRAM_CHECK_TTL`].
+    pub fn check(&mut self, available_memory: u64) -> Result<Preset, InvalidValue> {
+        let preset = self.draft.checked(available_memory)?;
+        let key = (consent::code_lines(&preset), self.draft.folder());
+        if key.0.is_empty() {
+            return Ok(preset);
+        }
+        let fresh = self
+            .programs
+            .as_ref()
+            .is_some_and(|c| c.key == key && c.at.elapsed() < PROGRAM_CHECK_TTL);
+        if !fresh {
+            let outcome = consent::check_programs(&preset.setup(), &key.1);
+            self.programs = Some(ProgramCheck {
+                key,
+                at: Instant::now(),
+                outcome,
+            });
+        }
+        match self.programs.as_ref().map(|c| &c.outcome) {
+            Some(Err(invalid)) => Err(invalid.clone()),
+            _ => Ok(preset),
         }
     }
 
@@ -173,7 +223,9 @@ impl SweepTab {
         if self.run.is_some() {
             return None;
         }
-        let preset = match self.draft.checked(available_memory) {
+        // Checked afresh: a program removed since the last frame is refused here.
+        self.programs = None;
+        let preset = match self.check(available_memory) {
             Ok(preset) => preset,
             Err(invalid) => return Some(Reply::Complain(format!("Cannot run: {invalid}"))),
         };
@@ -212,10 +264,10 @@ impl SweepTab {
     }
 
     fn load_preset(&mut self, path: &Path) -> Reply {
-        match spec::load(path) {
-            Ok(preset) => {
+        match consent::load_with_file(path) {
+            Ok((preset, file)) => {
                 let done = format!("Loaded {} from {}", preset.name, path.display());
-                self.draft = ConfigDraft::new(preset);
+                self.draft = ConfigDraft::from_file(preset, file);
                 Reply::Inform(done)
             }
             Err(err) => Reply::Complain(format!(
@@ -234,6 +286,13 @@ impl SweepTab {
         }
         match spec::save(&preset, path) {
             Ok(()) => {
+                // What `save` wrote is this text: its content hash is of a file written
+                // here, and the draft's relative paths are now that file's folder's.
+                if let Ok(text) = spec::to_toml(&preset) {
+                    let file = PresetFile::of(path, text.as_bytes());
+                    self.written.push(file.content_hash.clone());
+                    self.draft.set_file(file);
+                }
                 self.presets = spec::list_presets();
                 Reply::Inform(format!("Saved {} to {}", preset.name, path.display()))
             }
@@ -333,7 +392,7 @@ impl Tab for SweepTab {
                 );
             }
             None => {
-                let check = self.draft.checked(available_memory);
+                let check = self.check(available_memory);
                 Self::run_button_ui(ui, &check, &mut commands);
             }
         }
@@ -342,7 +401,7 @@ impl Tab for SweepTab {
 
     /// The sweep's configuration: workload, pool, sweep and preset files.
     fn side_panel_ui(&mut self, ui: &mut Ui, available_memory: u64) -> Vec<Command> {
-        let check = self.draft.checked(available_memory);
+        let check = self.check(available_memory);
         let context = ConfigContext {
             presets: &self.presets,
             check: &check,
@@ -426,6 +485,14 @@ impl Tab for SweepTab {
             SweepCommand::Stop
         } else {
             SweepCommand::Run
+        })
+    }
+
+    fn code_to_run(&self) -> Option<CodeToRun> {
+        let lines = consent::code_lines(&self.draft.preset);
+        (!lines.is_empty()).then(|| CodeToRun {
+            lines,
+            file: self.draft.file.clone(),
         })
     }
 }
