@@ -676,6 +676,9 @@ fn workload_ui(ui: &mut Ui, workload: &mut WorkloadSpec, invalid: Option<&Invali
                         |ui| ui.add(number(updates_per_task, "", 10.0)),
                     );
                 }
+                // A closure is measured by the program that defines it (pooltune::Tuner):
+                // a preset cannot hold one, so there is nothing to edit.
+                WorkloadSpec::Closure { .. } => {}
             }
         });
 }

@@ -182,7 +182,7 @@ pub fn build(
             Arc::new(exec::ExecPlan::new(exec, None)?),
             workers,
         )),
-        WorkloadSpec::Command(_) | WorkloadSpec::Python(_) => {
+        WorkloadSpec::Command(_) | WorkloadSpec::Python(_) | WorkloadSpec::Closure { .. } => {
             return Err(format!(
                 "the {} workload is not built by pooltune's pools: its own source runs it",
                 spec.kind_name()
