@@ -683,6 +683,7 @@ impl TuneResult {
                         },
                         calibration: comparison.calibration.clone(),
                         points: series.points.clone(),
+                        error: series.error.clone(),
                         outcome: comparison.outcome.clone(),
                     };
                     sweep.outcome.warnings = crate::trust::sweep_warnings(&sweep);
