@@ -68,6 +68,12 @@ impl TrialStop {
         self.interrupted() || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
+    /// The user's Stop behind this trial, for a task that waits on something of its own
+    /// (an `exec` task's child process, ended by the launcher when the token is set).
+    pub fn cancel_token(&self) -> &CancelToken {
+        &self.cancel
+    }
+
     /// True when the user cancelled (as opposed to a panic or the deadline).
     pub fn cancelled(&self) -> bool {
         self.cancel.is_cancelled()

@@ -354,10 +354,11 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
             preset.sweep.thread_counts().len()
         )
     })?;
+    let unrun: Vec<&str> = result.error.as_deref().into_iter().collect();
     nothing_measured(
         result.points.iter().map(|p| p.error.as_deref()),
         ("thread count", "thread counts"),
-        &[],
+        &unrun,
     )
 }
 
@@ -480,12 +481,14 @@ impl RunProgress {
             engine::Event::SeriesFailed { .. } if crate::child::ending() => {}
             engine::Event::SeriesFailed { series, message } => {
                 // Said once on the terminal as it happens; the result says it again.
-                let label = self
-                    .labels
-                    .as_ref()
-                    .and_then(|labels| labels.get(series))
-                    .map_or("a series", String::as_str);
-                let line = format!("{label}: {message}");
+                // A sweep's one series is the preset itself: its message alone.
+                let line = match &self.labels {
+                    Some(labels) => format!(
+                        "{}: {message}",
+                        labels.get(series).map_or("a series", String::as_str)
+                    ),
+                    None => message,
+                };
                 match &self.bar {
                     Some(bar) => bar.println(line),
                     None => eprintln!("{line}"),

@@ -449,3 +449,41 @@ fn run_needs_a_preset_or_the_cost_tab() {
     assert_eq!(tab.status.code(), Some(2));
     assert!(text(&tab.stderr).contains("cost"));
 }
+
+/// A sweep whose one series cannot start (here: its program is not on PATH) says why on
+/// stderr, writes the result with the reason in its `error`, and exits 1: it used to write
+/// an empty result and exit 0, as if there had been nothing to measure.
+#[test]
+fn a_sweep_whose_series_cannot_start_fails_and_its_result_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("missing.toml");
+    std::fs::write(
+        &preset,
+        "schema_version = 1\nname = \"missing\"\n[workload]\nkind = \"command\"\n\
+         run = [\"no-such-program-pooltune-test\", \"-T{threads}\"]\n\
+         [sweep]\nthreads = [1, 2]\ntrials = 3\n",
+    )
+    .unwrap();
+    let out_file = dir.path().join("result.json");
+    let out = pooltune(&[
+        "sweep",
+        "--preset",
+        preset.to_str().unwrap(),
+        "--format",
+        "json",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("no program `no-such-program-pooltune-test` found"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was measured"), "{stderr}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    assert!(json["points"].as_array().unwrap().is_empty());
+    let error = json["error"].as_str().unwrap();
+    assert!(error.starts_with("workload.run: no program"), "{error}");
+}

@@ -171,6 +171,7 @@ pub(crate) mod fixtures {
                 timer_cost_ns: 20.0,
             },
             points,
+            error: None,
             outcome: crate::export::fixtures::one_second_run(),
         }
     }

@@ -46,17 +46,20 @@ pub struct TrialRun {
     pub tasks: u64,
     /// Wall time from the first task handed out to the last one finished.
     pub wall: Duration,
-    /// Sum of the workers' thread CPU time spent running tasks, in nanoseconds.
+    /// Sum of the workers' thread CPU time spent running tasks, in nanoseconds; for tasks that
+    /// start child processes (`exec`), their children's CPU time too: it is the tasks' work.
     pub worker_cpu_ns: u64,
     /// Task times in nanoseconds (sampled per [`TrialPlan::sample_every`]), all workers merged.
     pub latency_ns: Histogram<u64>,
     /// Sum of the sampled task times, in nanoseconds (for the mean wall time per task).
     pub sampled_time_ns: u64,
-    /// CPU time used during the trial by child processes (a process pool's workers), in
-    /// nanoseconds; counted into the point's CPU utilisation beside this process's own.
+    /// CPU time used during the trial by child processes (a process pool's workers, an
+    /// `exec` workload's tasks), in nanoseconds; counted into the point's CPU utilisation
+    /// beside this process's own.
     pub child_cpu_ns: u64,
     /// Sum of the worker processes' own peak resident memory during the trial, in bytes (each
-    /// worker resets its watermark when the trial begins); None for pools of threads.
+    /// worker resets its watermark when the trial begins); for an `exec` workload the largest
+    /// task child's; None for pools of threads running tasks without children.
     pub child_peak_rss_bytes: Option<u64>,
 }
 

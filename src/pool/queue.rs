@@ -151,6 +151,7 @@ impl Pool for QueuePool {
             check_every: plan.chunk_tasks.max(1),
         });
         let threads = self.workers.len();
+        super::recorder::forget_children(plan);
         let started = Instant::now();
         let mut next = 0;
         while next < plan.max_tasks && !stop.should_stop() {

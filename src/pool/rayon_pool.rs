@@ -192,6 +192,7 @@ impl Pool for RayonPool {
 
     fn run_trial(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
         self.wait_for_workers()?;
+        super::recorder::forget_children(plan);
         for recorder in &self.shared.recorders {
             recorder.lock().map_err(|_| poisoned())?.reset();
         }
@@ -274,7 +275,7 @@ pub(super) fn finish_trial<'r, E>(
     for recorder in recorders {
         total.absorb(recorder.map_err(|_| poisoned())?);
     }
-    Ok(TrialRun {
+    let run = TrialRun {
         tasks: total.tasks,
         wall,
         worker_cpu_ns: total.cpu_ns,
@@ -282,5 +283,6 @@ pub(super) fn finish_trial<'r, E>(
         sampled_time_ns: total.sampled_time_ns,
         child_cpu_ns: 0,
         child_peak_rss_bytes: None,
-    })
+    };
+    Ok(super::recorder::count_children(plan, run))
 }

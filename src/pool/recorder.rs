@@ -1,13 +1,14 @@
 //! The per-worker measuring loop shared by every in-process pool: runs a chunk of tasks,
 //! times one in `sample_every` of them into the worker's own histogram, reads the worker's
-//! CPU clock once per chunk, and catches panics.
+//! CPU clock once per chunk, and catches panics. Also where a trial's child processes (an
+//! `exec` task's) are counted into what the trial measured.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
 
-use super::{TrialPlan, panic_text};
+use super::{TrialPlan, TrialRun, panic_text};
 use crate::measure::thread_cpu_ns;
 use crate::workload::TaskCtx;
 
@@ -129,4 +130,31 @@ impl WorkerRecorder {
         self.tasks += other.tasks;
         self.cpu_ns += other.cpu_ns;
     }
+}
+
+/// Forgets what the workload's children used before this trial (a warm-up's task that
+/// outlived it, an abandoned trial): called as a trial begins.
+pub(super) fn forget_children(plan: &TrialPlan<'_>) {
+    let _ = plan.workload.take_child_usage();
+}
+
+/// Counts the trial's child processes into `run`, once each way: their CPU time is the tasks'
+/// own work (so into `worker_cpu_ns`, read as CPU per task: W and C are the child's), and it
+/// is CPU the process's own getrusage does not see (so into `child_cpu_ns`, added to the
+/// point's utilisation). The launching thread's CPU (starting and reaping the child) stays
+/// in both as it was measured. Peak RSS: the largest child's `ru_maxrss`, when one was known
+/// (see [`crate::workload::ChildUsage::peak_rss_bytes`]).
+pub(super) fn count_children(plan: &TrialPlan<'_>, mut run: TrialRun) -> TrialRun {
+    if let Some(children) = plan.workload.take_child_usage() {
+        run.worker_cpu_ns += children.cpu_ns;
+        run.child_cpu_ns += children.cpu_ns;
+        if children.peak_rss_bytes > 0 {
+            run.child_peak_rss_bytes = Some(
+                run.child_peak_rss_bytes
+                    .unwrap_or(0)
+                    .max(children.peak_rss_bytes),
+            );
+        }
+    }
+    run
 }

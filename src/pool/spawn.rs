@@ -91,6 +91,7 @@ impl Pool for SpawnPool {
             tasks += u64::from(report.completed);
         };
         let every = plan.sample_every.max(1);
+        super::recorder::forget_children(plan);
         let started = Instant::now();
         let mut next = 0;
         while next < plan.max_tasks && !plan.stop.should_stop() {
@@ -147,7 +148,7 @@ impl Pool for SpawnPool {
         if plan.stop.cancelled() {
             return Err(TrialFailure::Cancelled);
         }
-        Ok(TrialRun {
+        let run = TrialRun {
             tasks,
             wall,
             worker_cpu_ns: cpu_ns,
@@ -155,7 +156,8 @@ impl Pool for SpawnPool {
             sampled_time_ns,
             child_cpu_ns: 0,
             child_peak_rss_bytes: None,
-        })
+        };
+        Ok(super::recorder::count_children(plan, run))
     }
 }
 

@@ -159,6 +159,11 @@ pub struct SweepResult {
     pub calibration: Calibration,
     /// One point per thread count finished, in the order run.
     pub points: Vec<Point>,
+    /// Why the series stopped, or never started (a program not found, a function a process
+    /// pool cannot be handed, an interpreter that crashed); absent when it ran. The points
+    /// measured before the failure stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// Stopped or not, when, how long, and the warnings (written inline, last, as always).
     #[serde(flatten)]
     pub outcome: RunOutcome,
@@ -168,17 +173,18 @@ impl SweepResult {
     /// The sweep `preset` ran as, from the engine's result (its one series), with its
     /// warnings.
     pub fn from_run(preset: Preset, run: crate::engine::RunResult) -> SweepResult {
-        let points = run
+        let (points, error) = run
             .series
             .into_iter()
             .next()
-            .map(|series| series.points)
+            .map(|series| (series.points, series.error))
             .unwrap_or_default();
         let mut result = SweepResult {
             machine: run.machine,
             preset,
             calibration: run.calibration,
             points,
+            error,
             outcome: run.outcome,
         };
         result.outcome.warnings = crate::trust::sweep_warnings(&result);

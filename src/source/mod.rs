@@ -4,12 +4,14 @@
 //! - [`in_process`]: a built-in workload × one of pooltune's pools.
 //! - [`python`]: the shipped script on a probed CPython.
 //! - [`command`]: a user's program that runs its own threads.
+//! - [`exec`]: a user's command per task, on one of pooltune's pools.
 //!
 //! A sweep preset is a plan of one series ([`SeriesPlan`] for [`Preset`]); a comparison is a
 //! plan of several ([`ComparisonPlan`]). Sources never emit events and never decide the
 //! order of a run: the engine does.
 
 pub mod command;
+pub mod exec;
 pub mod in_process;
 pub mod python;
 
@@ -74,6 +76,32 @@ impl<'a> BuildContext<'a> {
 /// The series `spec` describes, ready to run or failed before the start.
 pub fn build(spec: &SeriesSpec, context: &mut BuildContext<'_>) -> PreparedSeries {
     match &spec.setup {
+        // A command per task: the exec source (a scratch folder, setup and cleanup, the
+        // program found and the inputs expanded before anything runs) around the same pools.
+        SeriesSetup::Rust {
+            workload: crate::spec::WorkloadSpec::Exec(exec),
+            pool,
+        } => {
+            let folder = match &context.folder {
+                Some(folder) => folder.clone(),
+                None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            };
+            PreparedSeries {
+                info: SeriesInfo {
+                    label: spec.label.clone(),
+                    kind: spec.kind,
+                    interpreter: None,
+                },
+                series: exec::ExecSeries::new(
+                    exec,
+                    pool,
+                    &folder,
+                    context.sweep,
+                    context.calibration,
+                )
+                .map(|series| Box::new(series) as Box<dyn crate::engine::Series>),
+            }
+        }
         SeriesSetup::Rust { workload, pool } => PreparedSeries {
             info: SeriesInfo {
                 label: spec.label.clone(),

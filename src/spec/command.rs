@@ -148,7 +148,8 @@ pub struct CommandSpec {
 }
 
 /// `kind = "exec"`: every task is one child process running `run`, on a thread pool of N
-/// workers; `{input}` is the task's input file, `{task}` its index, `{worker}` its worker.
+/// workers; `{input}` is the task's input file, `{task}` its index, `{worker}` its worker,
+/// `{threads}` the pool's size and `{scratch}` the run's scratch folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExecSpec {
@@ -157,12 +158,19 @@ pub struct ExecSpec {
     /// True when `run` is one string for `sh -c`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub shell: bool,
-    /// A glob (relative to the preset's folder): task i gets match i mod count as `{input}`.
+    /// A glob (relative to the preset's folder; `{scratch}` may start it): task i gets match
+    /// i mod count as `{input}`. Expanded after `setup`, before the first task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<String>,
     /// Environment variables set for every task.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// Run once before the sweep, untimed (generating the input files, say, in `{scratch}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<CommandLine>,
+    /// Run once at the end, also after a Stop or an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup: Option<CommandLine>,
     /// A task longer than this many seconds is killed and fails its point.
     #[serde(default = "default_timeout_s")]
     pub timeout_s: f64,
@@ -250,6 +258,14 @@ impl ExecSpec {
     /// Checks each value on its own (whether the program exists is checked before a run).
     pub fn validate(&self) -> Result<(), super::InvalidValue> {
         check_command_line("workload.run", &self.run, self.shell)?;
+        for (field, line) in [
+            ("workload.setup", &self.setup),
+            ("workload.cleanup", &self.cleanup),
+        ] {
+            if let Some(line) = line {
+                check_command_line(field, line, matches!(line, CommandLine::Shell(_)))?;
+            }
+        }
         if let Some(glob) = &self.inputs
             && glob.trim().is_empty()
         {

@@ -63,6 +63,11 @@ fn env_line(env: &std::collections::BTreeMap<String, String>) -> Option<String> 
 
 fn exec_lines(exec: &ExecSpec) -> Vec<String> {
     let mut lines = vec![format!("run, each task: {}", started_as(&exec.run))];
+    for (label, line) in [("setup", &exec.setup), ("cleanup", &exec.cleanup)] {
+        if let Some(line) = line {
+            lines.push(format!("{label}: {}", started_as(line)));
+        }
+    }
     lines.extend(env_line(&exec.env));
     lines
 }
@@ -190,7 +195,17 @@ pub fn check_programs(setup: &SeriesSetup, folder: &Path) -> Result<(), InvalidV
         SeriesSetup::Rust {
             workload: super::WorkloadSpec::Exec(exec),
             ..
-        } => lines.push(("workload.run", &exec.run)),
+        } => {
+            lines.push(("workload.run", &exec.run));
+            for (field, line) in [
+                ("workload.setup", &exec.setup),
+                ("workload.cleanup", &exec.cleanup),
+            ] {
+                if let Some(line) = line {
+                    lines.push((field, line));
+                }
+            }
+        }
         SeriesSetup::PythonCall { call, .. } => {
             let interpreter = python_interpreter(call).display().to_string();
             return launch::find_program(&interpreter, folder)
@@ -454,6 +469,8 @@ mod tests {
             shell: false,
             inputs: Some("corpus/*.txt".into()),
             env: Default::default(),
+            setup: None,
+            cleanup: None,
             timeout_s: 10.0,
             keep_output: false,
         };

@@ -49,6 +49,8 @@ macro_rules! impl_experiment {
 }
 
 /// One experiment: what each task does, which pool runs the tasks, and which thread counts to try.
+/// Two presets are equal when they say the same: where the file was read from
+/// ([`Preset::folder`]) is not part of what it says, so a draft equals the file it was saved to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(try_from = "PresetToml", into = "PresetToml")]
 pub struct Preset {
@@ -70,6 +72,27 @@ pub struct Preset {
     /// it and its runs start in it. None for a preset made in memory (the current directory).
     /// Never written to a file.
     pub folder: Option<PathBuf>,
+}
+
+impl PartialEq for Preset {
+    fn eq(&self, other: &Self) -> bool {
+        // Every field but `folder`, written out so that a new field is not forgotten here.
+        let Preset {
+            schema_version,
+            name,
+            description,
+            workload,
+            pool,
+            sweep,
+            folder: _,
+        } = self;
+        *schema_version == other.schema_version
+            && *name == other.name
+            && *description == other.description
+            && *workload == other.workload
+            && *pool == other.pool
+            && *sweep == other.sweep
+    }
 }
 
 /// A sweep file as written: the `[pool]` table may be absent (rayon), and must be for a
@@ -191,29 +214,8 @@ impl_experiment!(
      # Keys and allowed values: see README.md, section \"Presets\".\n"
 );
 
-/// Two presets are equal when their files would be: where a file lies ([`Preset::folder`])
-/// is not part of what it says (a preset loaded from a file equals the one saved there).
-impl PartialEq for Preset {
-    fn eq(&self, other: &Preset) -> bool {
-        let Preset {
-            schema_version,
-            name,
-            description,
-            workload,
-            pool,
-            sweep,
-            folder: _,
-        } = self;
-        *schema_version == other.schema_version
-            && *name == other.name
-            && *description == other.description
-            && *workload == other.workload
-            && *pool == other.pool
-            && *sweep == other.sweep
-    }
-}
-
 /// A comparison: the same sweep run for several configurations, interleaved per thread count.
+/// Equal when they say the same, wherever the files were read from (as [`Preset`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComparisonPreset {
@@ -235,9 +237,9 @@ pub struct ComparisonPreset {
     pub folder: Option<PathBuf>,
 }
 
-/// Equal when their files would be, as for [`Preset`]: the folder is left out.
 impl PartialEq for ComparisonPreset {
-    fn eq(&self, other: &ComparisonPreset) -> bool {
+    fn eq(&self, other: &Self) -> bool {
+        // Every field but `folder`, written out so that a new field is not forgotten here.
         let ComparisonPreset {
             schema_version,
             name,

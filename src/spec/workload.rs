@@ -74,6 +74,15 @@ pub enum WorkloadSpec {
     Exec(ExecSpec),
     /// A user's Python function called per task by a CPython pool (see [`PythonCallSpec`]).
     Python(PythonCallSpec),
+    /// A Rust closure measured by a program that uses pooltune as a library
+    /// ([`crate::Tuner`]): written into that program's results so they say what ran, never
+    /// read from a preset file (the closure lives in the program, not in the file).
+    Closure {
+        /// The closure's Rust type (`std::any::type_name`), which names the function it was
+        /// written in, such as `tune_closure::main::{{closure}}`.
+        #[serde(default)]
+        function: String,
+    },
 }
 
 fn default_passes() -> u32 {
@@ -134,6 +143,7 @@ impl WorkloadSpec {
             WorkloadSpec::Command(_) => "command",
             WorkloadSpec::Exec(_) => "exec",
             WorkloadSpec::Python(_) => "python",
+            WorkloadSpec::Closure { .. } => "closure",
         }
     }
 
@@ -155,6 +165,11 @@ impl WorkloadSpec {
                 "the process pool cannot run {}: it is not a built-in workload",
                 self.kind_name()
             )),
+            WorkloadSpec::Closure { .. } => Some(
+                "the process pool cannot run a closure: its worker processes rebuild their \
+                 workload from a spec, and a closure lives only in the program that made it"
+                    .to_owned(),
+            ),
             _ => None,
         }
     }
@@ -178,7 +193,10 @@ impl WorkloadSpec {
     pub fn is_built_in(&self) -> bool {
         !matches!(
             self,
-            WorkloadSpec::Command(_) | WorkloadSpec::Exec(_) | WorkloadSpec::Python(_)
+            WorkloadSpec::Command(_)
+                | WorkloadSpec::Exec(_)
+                | WorkloadSpec::Python(_)
+                | WorkloadSpec::Closure { .. }
         )
     }
 
@@ -202,7 +220,8 @@ impl WorkloadSpec {
             | WorkloadSpec::SharedState { .. }
             | WorkloadSpec::Command(_)
             | WorkloadSpec::Exec(_)
-            | WorkloadSpec::Python(_) => None,
+            | WorkloadSpec::Python(_)
+            | WorkloadSpec::Closure { .. } => None,
         }
     }
 }
@@ -318,6 +337,16 @@ impl WorkloadSpec {
             WorkloadSpec::Command(ref command) => command.validate(),
             WorkloadSpec::Exec(ref exec) => exec.validate(),
             WorkloadSpec::Python(ref call) => call.validate(),
+            WorkloadSpec::Closure { .. } => Err(invalid(
+                "workload.kind",
+                "closure",
+                format!(
+                    "one of {}: a closure is measured by the Rust program that defines it \
+                     (pooltune::Tuner, see README \"Your Rust closure\"); `closure` appears \
+                     only in that program's results",
+                    Self::KIND_NAMES.join(", ")
+                ),
+            )),
         }
     }
 }

@@ -338,6 +338,8 @@ pub fn workload_of_kind(kind: &str, current: &WorkloadSpec) -> WorkloadSpec {
             shell: false,
             inputs: None,
             env: BTreeMap::new(),
+            setup: None,
+            cleanup: None,
             timeout_s: 60.0,
             keep_output: false,
         }),
@@ -674,6 +676,9 @@ fn workload_ui(ui: &mut Ui, workload: &mut WorkloadSpec, invalid: Option<&Invali
                         |ui| ui.add(number(updates_per_task, "", 10.0)),
                     );
                 }
+                // A closure is measured by the program that defines it (pooltune::Tuner):
+                // a preset cannot hold one, so there is nothing to edit.
+                WorkloadSpec::Closure { .. } => {}
             }
         });
 }
@@ -1026,11 +1031,14 @@ fn command_fields_ui(ui: &mut Ui, command: &mut CommandSpec, invalid: Option<&In
 
 /// The fields of a command run once per task (`kind = "exec"`).
 fn exec_fields_ui(ui: &mut Ui, exec: &mut ExecSpec, invalid: Option<&InvalidValue>) {
+    // `setup` and `cleanup` are edited in the file (they are kept as written).
     let ExecSpec {
         run,
         shell,
         inputs,
         env,
+        setup: _,
+        cleanup: _,
         timeout_s,
         keep_output,
     } = exec;

@@ -10,6 +10,7 @@
 //! A workload never measures anything: the pools time tasks and read clocks around them.
 
 mod compute;
+pub mod exec;
 mod file_io;
 mod gil;
 mod locks;
@@ -50,6 +51,29 @@ pub trait Workload: Send + Sync {
         let _ = tasks_run;
         Ok(())
     }
+
+    /// What the child processes this workload's tasks started and reaped used since the last
+    /// call (None: its tasks start none). The pools call it as a trial begins and ends, and
+    /// count the children's CPU time in the trial's (an `exec` task's own work is its child's).
+    fn take_child_usage(&self) -> Option<ChildUsage> {
+        None
+    }
+}
+
+/// Resources used by the child processes of a workload's tasks, as `wait4` reported them
+/// when each was reaped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChildUsage {
+    /// User plus system CPU time of the children (their threads and the processes they
+    /// waited for), in nanoseconds.
+    pub cpu_ns: u64,
+    /// The largest resident memory of any one child (`ru_maxrss`), in bytes, counting only
+    /// children whose figure is above pooltune's own peak (0: none was). Linux starts a
+    /// child's `ru_maxrss` at its parent's high-water mark when it execs, so below pooltune's
+    /// own peak the figure is pooltune's, not the child's.
+    pub peak_rss_bytes: u64,
+    /// Children reaped.
+    pub children: u64,
 }
 
 /// What a worker process needs to rebuild a workload: its spec and the run's calibration.
@@ -154,7 +178,11 @@ pub fn build(
             updates_per_task,
             workers,
         )?),
-        WorkloadSpec::Command(_) | WorkloadSpec::Exec(_) | WorkloadSpec::Python(_) => {
+        WorkloadSpec::Exec(ref exec) => Arc::new(exec::Exec::new(
+            Arc::new(exec::ExecPlan::new(exec, None)?),
+            workers,
+        )),
+        WorkloadSpec::Command(_) | WorkloadSpec::Python(_) | WorkloadSpec::Closure { .. } => {
             return Err(format!(
                 "the {} workload is not built by pooltune's pools: its own source runs it",
                 spec.kind_name()

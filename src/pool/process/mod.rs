@@ -111,6 +111,7 @@ pub fn expected_task_time(spec: &WorkloadSpec) -> Duration {
         WorkloadSpec::SharedState { .. } => 0.0,
         // Never run by worker processes (`WorkloadSpec::worker_process_refusal`).
         WorkloadSpec::Command(_) | WorkloadSpec::Exec(_) | WorkloadSpec::Python(_) => 0.0,
+        WorkloadSpec::Closure { .. } => 0.0,
     };
     Duration::from_secs_f64((us / 1e6).clamp(0.0, 1e9))
 }
