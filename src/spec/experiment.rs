@@ -309,3 +309,46 @@ impl_experiment!(
     "# pooltune comparison. Edit by hand; `pooltune compare --preset THIS_FILE` runs it.\n\
      # Keys and allowed values: see README.md, section \"Threads without a GIL: compare mode\".\n"
 );
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    const COMMAND: &str = "schema_version = 1\nname = \"xz\"\n\n[workload]\nkind = \"command\"\nrun = [\"xz\", \"-T{threads}\"]\n\n[sweep]\nthreads = [1, 2]\ntrials = 3\n";
+
+    #[test]
+    fn a_command_sweep_needs_only_threads_and_trials() {
+        let preset = crate::spec::parse(COMMAND, Path::new("xz.toml")).unwrap();
+        assert_eq!(preset.sweep.trial_ms, None);
+        assert_eq!(preset.sweep.tasks_per_trial, None);
+        // A built-in workload still needs its trial length.
+        let cpu = COMMAND.replace(
+            "kind = \"command\"\nrun = [\"xz\", \"-T{threads}\"]",
+            "kind = \"cpu\"\ncompute_us = 10",
+        );
+        let err = crate::spec::parse(&cpu, Path::new("cpu.toml")).unwrap_err();
+        assert!(err.to_string().contains("tasks_per_trial"), "{err}");
+        // A trial length that is written is still checked.
+        let both = COMMAND.replace(
+            "trials = 3",
+            "trials = 3\ntrial_ms = 100\ntasks_per_trial = 5",
+        );
+        assert!(crate::spec::parse(&both, Path::new("xz.toml")).is_err());
+    }
+
+    #[test]
+    fn a_preset_knows_the_folder_of_its_file_and_never_writes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("xz.toml");
+        std::fs::write(&path, COMMAND).unwrap();
+        let preset = crate::spec::load(&path).unwrap();
+        assert_eq!(preset.folder.as_deref(), Some(dir.path()));
+        assert_eq!(preset.run_folder(), dir.path());
+        let text = crate::spec::to_toml(&preset).unwrap();
+        assert!(!text.contains("folder"), "{text}");
+        // Text without a file: no folder, the runs start in the current directory.
+        let in_memory = crate::spec::parse(COMMAND, Path::new("xz.toml")).unwrap();
+        assert_eq!(in_memory.folder, None);
+        assert_eq!(in_memory.run_folder(), std::env::current_dir().unwrap());
+    }
+}
