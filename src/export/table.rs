@@ -63,10 +63,11 @@ impl Exporter<SweepResult> for TableExporter {
             .points
             .iter()
             .any(|p| p.workers_peak_rss_bytes.is_some());
-        let rate = command.map(|c| format!("{}/s", c.work_unit));
+        let unit = model::throughput_unit(&preset.workload);
+        let rate = format!("{unit}/s");
         let mut header = vec![
             "threads",
-            rate.as_deref().unwrap_or("tasks/s"),
+            &rate,
             "±95%",
             "p50 µs",
             "p95 µs",
@@ -148,7 +149,7 @@ impl Exporter<SweepResult> for TableExporter {
         }
         writeln!(out)?;
         let recommendation = model::recommend(result, &self.model);
-        write_recommendation(&mut out, &recommendation, &result.outcome.warnings)?;
+        write_recommendation(&mut out, &recommendation, &result.outcome.warnings, unit)?;
         Ok(out.into_bytes())
     }
 }
@@ -167,11 +168,13 @@ fn others_cell(p: &crate::result::Point) -> String {
 }
 
 /// The recommendation under the table: the sentence (after the result's warnings, which say
-/// how far it can be trusted), then the numbers behind it.
+/// how far it can be trusted), then the numbers behind it; `unit` is what throughput is
+/// counted in ([`model::throughput_unit`]), for the fit's λ.
 pub fn write_recommendation(
     out: &mut String,
     rec: &Recommendation,
     warnings: &[String],
+    unit: &str,
 ) -> std::fmt::Result {
     let count = |n: Option<usize>| n.map_or_else(|| "none".to_owned(), |n| n.to_string());
     let ratio = |r: Option<f64>| r.map_or_else(|| "unknown".to_owned(), |r| format!("{r:.2}"));
@@ -207,7 +210,7 @@ pub fn write_recommendation(
     match (&rec.usl, &rec.usl_unavailable_reason) {
         (Some(fit), _) => writeln!(
             out,
-            "  USL fit: σ = {:.4}, κ = {:.3e}, λ = {:.1} tasks/s, N* = {}, R² = {:.3}",
+            "  USL fit: σ = {:.4}, κ = {:.3e}, λ = {:.1} {unit}/s, N* = {}, R² = {:.3}",
             fit.sigma,
             fit.kappa,
             fit.lambda,

@@ -17,6 +17,7 @@ use crate::model;
 
 use crate::result::Point;
 use crate::ui::format;
+use crate::ui::results;
 use crate::ui::session::{Run, Session};
 
 /// How the plots are drawn; remembered across restarts.
@@ -231,14 +232,31 @@ fn point_at(
         })
 }
 
+/// What a run's throughput is counted in: "tasks", or a command's `work_unit`.
+fn run_unit(run: &Run) -> &str {
+    model::throughput_unit(&run.preset.workload)
+}
+
+/// The throughput axis' title: in the visible runs' unit when they share one ("throughput
+/// (bytes/s)"), "per second" when they differ (each point's hover names its own).
+pub fn throughput_axis_label(session: &Session) -> String {
+    let mut units = session.visible_runs().map(run_unit);
+    let first = units.next().unwrap_or("tasks");
+    if units.all(|unit| unit == first) {
+        format!("throughput ({first}/s)")
+    } else {
+        "throughput (per second; units differ between runs)".to_owned()
+    }
+}
+
 /// What hovering a point shows.
 pub fn point_summary(run: &Run, p: &Point) -> String {
     let mut summary = format!(
         "{}\n{} threads\nthroughput {} ± {}\nlatency p50 {}, p99 {}\nCPU {}\npeak RSS {}\nother processes {}",
         run.name,
         p.threads,
-        format::rate(p.throughput_per_s),
-        format::rate(p.throughput_ci95_per_s),
+        results::unit_rate(p.throughput_per_s, run_unit(run)),
+        results::unit_rate(p.throughput_ci95_per_s, run_unit(run)),
         format::micros(p.latency_p50_us),
         format::micros(p.latency_p99_us),
         format::cpus(p.cpu_utilization),
@@ -377,7 +395,7 @@ fn throughput_plot_ui(
             .map(|p| p.throughput_per_s + p.throughput_ci95_per_s.max(0.0))
             .fold(0.0, f64::max);
     base_plot("throughput_plot", options, height, axis)
-        .y_axis_label("throughput (tasks/s)")
+        .y_axis_label(throughput_axis_label(session))
         .label_formatter(move |hover| match hover {
             HoverPosition::NearDataPoint { position, .. } => {
                 point_at(session, *position, log, |p| p.throughput_per_s)
