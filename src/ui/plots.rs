@@ -647,12 +647,17 @@ mod tests {
     }
 
     fn run_with(points: Vec<Point>) -> Session {
+        run_of(WorkloadSpec::Cpu { compute_us: 1 }, points)
+    }
+
+    /// A session with one run of `workload` that measured `points`.
+    fn run_of(workload: WorkloadSpec, points: Vec<Point>) -> Session {
         let mut session = Session::default();
         let id = session.start(Preset {
             schema_version: 1,
             name: "r".into(),
             description: String::new(),
-            workload: WorkloadSpec::Cpu { compute_us: 1 },
+            workload,
             pool: PoolSpec::Rayon,
             sweep: SweepSpec {
                 threads: Some(vec![4, 1, 2]),
@@ -691,6 +696,30 @@ mod tests {
         let summary = point_summary(run, &quiet);
         assert!(summary.contains("other processes 0.02 CPUs"), "{summary}");
         assert!(!summary.contains("disturbed"), "{summary}");
+    }
+
+    #[test]
+    fn a_command_runs_axis_and_hover_say_its_unit() {
+        let tasks = run_with(vec![point(1, 100.0, 5.0)]);
+        assert_eq!(throughput_axis_label(&tasks), "throughput (tasks/s)");
+        let hover = point_summary(&tasks.runs()[0], &point(1, 1905.0, 5.0));
+        assert!(
+            hover.contains("throughput 1905 tasks/s ± 5.0 tasks/s"),
+            "{hover}"
+        );
+
+        let command: crate::spec::CommandSpec =
+            toml::from_str("run = [\"xz\", \"-T{threads}\"]\nwork_unit = \"bytes\"\n")
+                .expect("a command spec");
+        let mut p = point(2, 16_892_923.0, 5.0);
+        p.throughput_ci95_per_s = 120_000.0;
+        let bytes = run_of(WorkloadSpec::Command(command), vec![p.clone()]);
+        assert_eq!(throughput_axis_label(&bytes), "throughput (bytes/s)");
+        let hover = point_summary(&bytes.runs()[0], &p);
+        assert!(
+            hover.contains("throughput 16.9 M bytes/s ± 120000 bytes/s"),
+            "{hover}"
+        );
     }
 
     #[test]

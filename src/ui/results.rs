@@ -10,10 +10,10 @@ use egui::{RichText, ScrollArea, Ui};
 
 use crate::result::Point;
 use crate::trust;
-use crate::words;
 use crate::ui::plots::run_color;
 use crate::ui::session::{Run, RunStatus, Session};
 use crate::ui::{ExportTarget, ExportTips, HeadedTable, export_row, format};
+use crate::words;
 
 /// What a button of the runs list or the results table asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
