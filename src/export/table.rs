@@ -210,10 +210,15 @@ pub fn write_recommendation(
     match (&rec.usl, &rec.usl_unavailable_reason) {
         (Some(fit), _) => writeln!(
             out,
-            "  USL fit: σ = {:.4}, κ = {:.3e}, λ = {:.1} {unit}/s, N* = {}, R² = {:.3}",
+            "  USL fit: σ = {:.4}, κ = {:.3e}, λ = {}, N* = {}, R² = {:.3}",
             fit.sigma,
             fit.kappa,
-            fit.lambda,
+            // A tenth for a few hundred tasks/s; a program's millions of bytes/s prefixed.
+            if fit.lambda.abs() >= 1e6 {
+                crate::words::rate(fit.lambda, unit)
+            } else {
+                format!("{:.1} {unit}/s", fit.lambda)
+            },
             fit.n_star
                 .map_or_else(|| "none (κ ≈ 0)".to_owned(), |n| format!("{n:.1}")),
             fit.r_squared
@@ -484,5 +489,34 @@ impl Exporter<CostResult> for TableExporter {
             writeln!(out, "(stopped before the end)")?;
         }
         Ok(out.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixtures::{ok_point, result};
+
+    #[test]
+    fn a_command_sweeps_table_counts_in_its_unit_throughout() {
+        let command: crate::spec::CommandSpec = toml::from_str(
+            "run = [\"xz\", \"-T{threads}\"]\nwork_per_run = 14941528\nwork_unit = \"bytes\"\n",
+        )
+        .expect("a command spec");
+        let points = [
+            (1, 9_000_000.0),
+            (2, 16_000_000.0),
+            (3, 21_000_000.0),
+            (4, 24_000_000.0),
+        ]
+        .map(|(threads, per_s)| ok_point(threads, per_s))
+        .to_vec();
+        let sweep = result(points, WorkloadSpec::Command(command));
+        let text = String::from_utf8(TableExporter::default().export(&sweep).expect("the table"))
+            .expect("utf-8");
+        assert!(text.contains("bytes/s  ±95%"), "{text}");
+        assert!(text.contains("peaked there (24.0 M bytes/s)"), "{text}");
+        assert!(text.contains("λ = 8.98 M bytes/s"), "{text}");
+        assert!(!text.contains("tasks/s"), "{text}");
     }
 }
