@@ -18,7 +18,7 @@ pub mod python;
 use crate::cancel::CancelToken;
 use std::path::PathBuf;
 
-use crate::engine::{PreparedSeries, SeriesInfo, SeriesPlan};
+use crate::engine::{PreparedSeries, Series, SeriesInfo, SeriesPlan};
 use crate::result::Calibration;
 use crate::source::python::script::TrialShape;
 use crate::spec::{ComparisonPreset, SeriesSetup, SeriesSpec};
@@ -71,6 +71,27 @@ impl<'a> BuildContext<'a> {
             folder: None,
         }
     }
+
+    /// The folder a user's program or command runs in and its relative paths resolve
+    /// against: the preset file's, or the current directory for a preset made in memory.
+    fn run_folder(&self) -> PathBuf {
+        match &self.folder {
+            Some(folder) => folder.clone(),
+            None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        }
+    }
+}
+
+/// A series of pooltune's own (no interpreter to announce), built or refused before the start.
+fn prepared<S: Series + 'static>(spec: &SeriesSpec, series: Result<S, String>) -> PreparedSeries {
+    PreparedSeries {
+        info: SeriesInfo {
+            label: spec.label.clone(),
+            kind: spec.kind,
+            interpreter: None,
+        },
+        series: series.map(|series| Box::new(series) as Box<dyn Series>),
+    }
 }
 
 /// The series `spec` describes, ready to run or failed before the start.
@@ -81,56 +102,30 @@ pub fn build(spec: &SeriesSpec, context: &mut BuildContext<'_>) -> PreparedSerie
         SeriesSetup::Rust {
             workload: crate::spec::WorkloadSpec::Exec(exec),
             pool,
-        } => {
-            let folder = match &context.folder {
-                Some(folder) => folder.clone(),
-                None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-            };
-            PreparedSeries {
-                info: SeriesInfo {
-                    label: spec.label.clone(),
-                    kind: spec.kind,
-                    interpreter: None,
-                },
-                series: exec::ExecSeries::new(
-                    exec,
-                    pool,
-                    &folder,
-                    context.sweep,
-                    context.calibration,
-                )
-                .map(|series| Box::new(series) as Box<dyn crate::engine::Series>),
-            }
-        }
-        SeriesSetup::Rust { workload, pool } => PreparedSeries {
-            info: SeriesInfo {
-                label: spec.label.clone(),
-                kind: spec.kind,
-                interpreter: None,
-            },
-            series: Ok(Box::new(InProcessSeries::new(PointSetup::new(
+        } => prepared(
+            spec,
+            exec::ExecSeries::new(
+                exec,
+                pool,
+                &context.run_folder(),
+                context.sweep,
+                context.calibration,
+            ),
+        ),
+        SeriesSetup::Rust { workload, pool } => prepared(
+            spec,
+            Ok(InProcessSeries::new(PointSetup::new(
                 workload,
                 pool,
                 context.sweep,
                 context.calibration.clone(),
-            )))),
-        },
+            ))),
+        ),
         SeriesSetup::Python(setup) => context.python.prepare(spec, setup),
-        SeriesSetup::Command(command) => {
-            let folder = match &context.folder {
-                Some(folder) => folder.clone(),
-                None => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
-            };
-            PreparedSeries {
-                info: SeriesInfo {
-                    label: spec.label.clone(),
-                    kind: spec.kind,
-                    interpreter: None,
-                },
-                series: command::CommandSeries::new(command, &folder, context.sweep)
-                    .map(|series| Box::new(series) as Box<dyn crate::engine::Series>),
-            }
-        }
+        SeriesSetup::Command(command) => prepared(
+            spec,
+            command::CommandSeries::new(command, &context.run_folder(), context.sweep),
+        ),
         SeriesSetup::PythonCall { call, pool } => {
             context
                 .python
