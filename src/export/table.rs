@@ -63,10 +63,11 @@ impl Exporter<SweepResult> for TableExporter {
             .points
             .iter()
             .any(|p| p.workers_peak_rss_bytes.is_some());
-        let rate = command.map(|c| format!("{}/s", c.work_unit));
+        let unit = model::throughput_unit(&preset.workload);
+        let rate = format!("{unit}/s");
         let mut header = vec![
             "threads",
-            rate.as_deref().unwrap_or("tasks/s"),
+            &rate,
             "±95%",
             "p50 µs",
             "p95 µs",
@@ -148,7 +149,7 @@ impl Exporter<SweepResult> for TableExporter {
         }
         writeln!(out)?;
         let recommendation = model::recommend(result, &self.model);
-        write_recommendation(&mut out, &recommendation, &result.outcome.warnings)?;
+        write_recommendation(&mut out, &recommendation, &result.outcome.warnings, unit)?;
         Ok(out.into_bytes())
     }
 }
@@ -167,11 +168,13 @@ fn others_cell(p: &crate::result::Point) -> String {
 }
 
 /// The recommendation under the table: the sentence (after the result's warnings, which say
-/// how far it can be trusted), then the numbers behind it.
+/// how far it can be trusted), then the numbers behind it; `unit` is what throughput is
+/// counted in ([`model::throughput_unit`]), for the fit's λ.
 pub fn write_recommendation(
     out: &mut String,
     rec: &Recommendation,
     warnings: &[String],
+    unit: &str,
 ) -> std::fmt::Result {
     let count = |n: Option<usize>| n.map_or_else(|| "none".to_owned(), |n| n.to_string());
     let ratio = |r: Option<f64>| r.map_or_else(|| "unknown".to_owned(), |r| format!("{r:.2}"));
@@ -207,10 +210,15 @@ pub fn write_recommendation(
     match (&rec.usl, &rec.usl_unavailable_reason) {
         (Some(fit), _) => writeln!(
             out,
-            "  USL fit: σ = {:.4}, κ = {:.3e}, λ = {:.1} tasks/s, N* = {}, R² = {:.3}",
+            "  USL fit: σ = {:.4}, κ = {:.3e}, λ = {}, N* = {}, R² = {:.3}",
             fit.sigma,
             fit.kappa,
-            fit.lambda,
+            // A tenth for a few hundred tasks/s; a program's millions of bytes/s prefixed.
+            if fit.lambda.abs() >= 1e6 {
+                crate::words::rate(fit.lambda, unit)
+            } else {
+                format!("{:.1} {unit}/s", fit.lambda)
+            },
             fit.n_star
                 .map_or_else(|| "none (κ ≈ 0)".to_owned(), |n| format!("{n:.1}")),
             fit.r_squared
@@ -481,5 +489,34 @@ impl Exporter<CostResult> for TableExporter {
             writeln!(out, "(stopped before the end)")?;
         }
         Ok(out.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fixtures::{ok_point, result};
+
+    #[test]
+    fn a_command_sweeps_table_counts_in_its_unit_throughout() {
+        let command: crate::spec::CommandSpec = toml::from_str(
+            "run = [\"xz\", \"-T{threads}\"]\nwork_per_run = 14941528\nwork_unit = \"bytes\"\n",
+        )
+        .expect("a command spec");
+        let points = [
+            (1, 9_000_000.0),
+            (2, 16_000_000.0),
+            (3, 21_000_000.0),
+            (4, 24_000_000.0),
+        ]
+        .map(|(threads, per_s)| ok_point(threads, per_s))
+        .to_vec();
+        let sweep = result(points, WorkloadSpec::Command(command));
+        let text = String::from_utf8(TableExporter::default().export(&sweep).expect("the table"))
+            .expect("utf-8");
+        assert!(text.contains("bytes/s  ±95%"), "{text}");
+        assert!(text.contains("peaked there (24.0 M bytes/s)"), "{text}");
+        assert!(text.contains("λ = 8.98 M bytes/s"), "{text}");
+        assert!(!text.contains("tasks/s"), "{text}");
     }
 }

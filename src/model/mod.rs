@@ -23,6 +23,18 @@ pub use recommend::{
 pub use usl::{FitError, UslFit, fit_points as fit_usl};
 
 use crate::result::{Point, SweepResult};
+use crate::spec::WorkloadSpec;
+
+/// The unit a workload's throughput is counted in: a command's `work_unit` (one run does
+/// `work_per_run` of them, so its rates are those per second), "tasks" for every other
+/// workload (a built-in task, a child process of `exec`, a call of a Python function). The
+/// model's sentences, the tables and the app's axes all ask here, so they say the same.
+pub fn throughput_unit(workload: &WorkloadSpec) -> &str {
+    match workload {
+        WorkloadSpec::Command(command) => &command.work_unit,
+        _ => "tasks",
+    }
+}
 
 /// How far past the last measured thread count the curves are drawn: a quarter more, so the
 /// fit's trend beyond the measurement shows without claiming much.

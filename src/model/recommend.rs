@@ -15,6 +15,7 @@ use super::usl::{self, FitError, UslFit};
 use crate::result::{Point, SweepResult};
 use crate::spec::limits;
 use crate::stats;
+use crate::words::{rate, rate_number};
 
 /// How far below the best measured throughput a thread count may be and still be recommended:
 /// 5%, about the trial-to-trial noise of a short trial on a desktop, so counts within it are
@@ -308,10 +309,11 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
         threads: under_latency_target(&measured, target).map(|m| m.threads),
     });
     let bound = super::bound(result);
+    let unit = super::throughput_unit(&result.preset.workload);
     let fit_reason = fit
         .as_ref()
         .err()
-        .map(|err| fit_refusal(err, &measured, knee.as_ref(), bound));
+        .map(|err| fit_refusal(err, &measured, knee.as_ref(), bound, unit));
 
     let evidence = Evidence {
         measured: &measured,
@@ -328,6 +330,7 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
         }),
         fit: &fit,
         latency_target,
+        unit,
     };
     let explanation = evidence.sentence();
 
@@ -379,6 +382,7 @@ fn fit_refusal(
     measured: &[Measured],
     knee: Option<&Knee>,
     bound: Option<Bound>,
+    unit: &str,
 ) -> String {
     if err.found_nothing()
         && let (Some(knee), Some(bound)) = (knee, bound)
@@ -394,10 +398,10 @@ fn fit_refusal(
                 _ => err.to_string(),
             };
             return format!(
-                "the curve is the {}-CPU cap ({} tasks/s against N_cpu / C = {}): nothing for a contention model to explain ({detail})",
+                "the curve is the {}-CPU cap ({} against N_cpu / C = {}): nothing for a contention model to explain ({detail})",
                 bound.usable_cpus,
-                rate(best),
-                rate(limit)
+                rate(best, unit),
+                rate_number(limit)
             );
         }
     }
@@ -422,9 +426,16 @@ struct Evidence<'a> {
     formula: Option<FormulaEvidence>,
     fit: &'a Result<UslFit, FitError>,
     latency_target: Option<LatencyTarget>,
+    /// What throughput is counted in ([`super::throughput_unit`]).
+    unit: &'a str,
 }
 
 impl Evidence<'_> {
+    /// A throughput with this sweep's unit: "1905 tasks/s", "16.9 M bytes/s".
+    fn rate(&self, per_s: f64) -> String {
+        rate(per_s, self.unit)
+    }
+
     fn sentence(&self) -> String {
         let Some(k) = &self.knee else {
             return "Nothing to recommend: no thread count was measured successfully.".to_owned();
@@ -440,9 +451,9 @@ impl Evidence<'_> {
         if knee.threads == best.threads {
             let _ = write!(
                 s,
-                "Use {}: the measured throughput peaked there ({} tasks/s)",
+                "Use {}: the measured throughput peaked there ({})",
                 threads_text(knee.threads),
-                rate(best.throughput_per_s)
+                self.rate(best.throughput_per_s)
             );
             if best.threads == self.largest_measured() {
                 s.push_str(", the largest count measured");
@@ -453,22 +464,22 @@ impl Evidence<'_> {
         } else if let Some(within) = within {
             let _ = write!(
                 s,
-                "Use {}: {within} are within noise of the best measured ({} tasks/s at {}), and {} reach {} tasks/s, within {:.0}% of it, so more threads add less than that",
+                "Use {}: {within} are within noise of the best measured ({} at {}), and {} reach {}, within {:.0}% of it, so more threads add less than that",
                 threads_text(knee.threads),
-                rate(best.throughput_per_s),
+                self.rate(best.throughput_per_s),
                 threads_text(best.threads),
                 knee.threads,
-                rate(knee.throughput_per_s),
+                self.rate(knee.throughput_per_s),
                 KNEE_TOLERANCE * 100.0,
             );
         } else {
             let _ = write!(
                 s,
-                "Use {}: they reach {} tasks/s, within {:.0}% of the best measured ({} tasks/s at {}), so more threads add less than that",
+                "Use {}: they reach {}, within {:.0}% of the best measured ({} at {}), so more threads add less than that",
                 threads_text(knee.threads),
-                rate(knee.throughput_per_s),
+                self.rate(knee.throughput_per_s),
                 KNEE_TOLERANCE * 100.0,
-                rate(best.throughput_per_s),
+                self.rate(best.throughput_per_s),
                 threads_text(best.threads)
             );
         }
@@ -613,8 +624,8 @@ impl Evidence<'_> {
         {
             let _ = write!(
                 s,
-                ", but the curve bends where the bound's two limits, N / (W + C) and N_cpu / C = {} tasks/s, cross (at {:.1} threads) and rounds that corner: it comes within {:.0}% of its plateau only at {}",
-                rate(limit),
+                ", but the curve bends where the bound's two limits, N / (W + C) and N_cpu / C = {}, cross (at {:.1} threads) and rounds that corner: it comes within {:.0}% of its plateau only at {}",
+                self.rate(limit),
                 bound.crossover_threads(),
                 KNEE_TOLERANCE * 100.0,
                 threads_text(knee.threads)
@@ -716,10 +727,10 @@ impl Evidence<'_> {
             Some(m) => {
                 let _ = write!(
                     s,
-                    "To keep p99 latency under {:.0} µs, use {} ({} tasks/s, p99 {:.0} µs).",
+                    "To keep p99 latency under {:.0} µs, use {} ({}, p99 {:.0} µs).",
                     target.p99_target_us,
                     threads_text(m.threads),
-                    rate(m.throughput_per_s),
+                    self.rate(m.throughput_per_s),
                     m.latency_p99_us
                 );
             }
@@ -755,23 +766,14 @@ fn threads_text(count: usize) -> String {
     crate::words::counted_usize(count, "thread", "threads")
 }
 
-/// A throughput for a sentence: whole tasks when there are many, more digits when few.
-fn rate(per_s: f64) -> String {
-    if per_s >= 100.0 {
-        format!("{per_s:.0}")
-    } else if per_s >= 1.0 {
-        format!("{per_s:.1}")
-    } else {
-        format!("{per_s:.3}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::fixtures::{
-        FLAT_AT_TWO_CPUS, WEB, assert_contains, assert_starts_with, point, result, web_points,
+        FLAT_AT_TWO_CPUS, WEB, assert_contains, assert_starts_with, ok_point, point, result,
+        web_points,
     };
+    use crate::spec::WorkloadSpec;
 
     /// The recommendation, with the default options, for a web-service sweep (C = 1 ms,
     /// W = 9 ms configured) that measured `points`.
@@ -1250,6 +1252,38 @@ mod tests {
             &reason,
             "the scalability fit does not describe the points: R² = ",
         );
+    }
+
+    /// A `kind = "command"` workload (xz compressing 14.9 MB per run) counting in `unit`.
+    fn command_workload(unit: &str) -> WorkloadSpec {
+        let spec: crate::spec::CommandSpec = toml::from_str(&format!(
+            "run = [\"xz\", \"-T{{threads}}\", \"-c\", \"data.txt\"]\n\
+             work_per_run = 14941528\nwork_unit = \"{unit}\"\n"
+        ))
+        .expect("a command spec");
+        WorkloadSpec::Command(spec)
+    }
+
+    #[test]
+    fn a_command_sweep_names_its_unit_and_reads_large_rates() {
+        // xz's bytes per second: climbing to 2 cores, then flat.
+        let points = [(1, 9_100_000.0), (2, 16_892_923.0), (3, 17_100_000.0)]
+            .map(|(threads, per_s)| ok_point(threads, per_s));
+        let rec = recommend(
+            &result(points.to_vec(), command_workload("bytes")),
+            &ModelOptions::default(),
+        );
+        let s = &rec.explanation;
+        assert_eq!(rec.recommended_threads, Some(2), "{s}");
+        assert_starts_with(s, "Use 2 threads: they reach 16.9 M bytes/s");
+        assert_contains(s, "(17.1 M bytes/s at 3 threads)");
+        assert!(!s.contains("tasks"), "a command's rates are not tasks: {s}");
+        // The same workload counting files says files.
+        let files = recommend(
+            &result(points.to_vec(), command_workload("files")),
+            &ModelOptions::default(),
+        );
+        assert_contains(&files.explanation, "16.9 M files/s");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::model;
 
 use crate::result::Point;
 use crate::ui::format;
+use crate::ui::results;
 use crate::ui::session::{Run, Session};
 
 /// How the plots are drawn; remembered across restarts.
@@ -231,14 +232,31 @@ fn point_at(
         })
 }
 
+/// What a run's throughput is counted in: "tasks", or a command's `work_unit`.
+fn run_unit(run: &Run) -> &str {
+    model::throughput_unit(&run.preset.workload)
+}
+
+/// The throughput axis' title: in the visible runs' unit when they share one ("throughput
+/// (bytes/s)"), "per second" when they differ (each point's hover names its own).
+pub fn throughput_axis_label(session: &Session) -> String {
+    let mut units = session.visible_runs().map(run_unit);
+    let first = units.next().unwrap_or("tasks");
+    if units.all(|unit| unit == first) {
+        format!("throughput ({first}/s)")
+    } else {
+        "throughput (per second; units differ between runs)".to_owned()
+    }
+}
+
 /// What hovering a point shows.
 pub fn point_summary(run: &Run, p: &Point) -> String {
     let mut summary = format!(
         "{}\n{} threads\nthroughput {} ± {}\nlatency p50 {}, p99 {}\nCPU {}\npeak RSS {}\nother processes {}",
         run.name,
         p.threads,
-        format::rate(p.throughput_per_s),
-        format::rate(p.throughput_ci95_per_s),
+        results::unit_rate(p.throughput_per_s, run_unit(run)),
+        results::unit_rate(p.throughput_ci95_per_s, run_unit(run)),
         format::micros(p.latency_p50_us),
         format::micros(p.latency_p99_us),
         format::cpus(p.cpu_utilization),
@@ -377,7 +395,7 @@ fn throughput_plot_ui(
             .map(|p| p.throughput_per_s + p.throughput_ci95_per_s.max(0.0))
             .fold(0.0, f64::max);
     base_plot("throughput_plot", options, height, axis)
-        .y_axis_label("throughput (tasks/s)")
+        .y_axis_label(throughput_axis_label(session))
         .label_formatter(move |hover| match hover {
             HoverPosition::NearDataPoint { position, .. } => {
                 point_at(session, *position, log, |p| p.throughput_per_s)
@@ -629,12 +647,17 @@ mod tests {
     }
 
     fn run_with(points: Vec<Point>) -> Session {
+        run_of(WorkloadSpec::Cpu { compute_us: 1 }, points)
+    }
+
+    /// A session with one run of `workload` that measured `points`.
+    fn run_of(workload: WorkloadSpec, points: Vec<Point>) -> Session {
         let mut session = Session::default();
         let id = session.start(Preset {
             schema_version: 1,
             name: "r".into(),
             description: String::new(),
-            workload: WorkloadSpec::Cpu { compute_us: 1 },
+            workload,
             pool: PoolSpec::Rayon,
             sweep: SweepSpec {
                 threads: Some(vec![4, 1, 2]),
@@ -673,6 +696,30 @@ mod tests {
         let summary = point_summary(run, &quiet);
         assert!(summary.contains("other processes 0.02 CPUs"), "{summary}");
         assert!(!summary.contains("disturbed"), "{summary}");
+    }
+
+    #[test]
+    fn a_command_runs_axis_and_hover_say_its_unit() {
+        let tasks = run_with(vec![point(1, 100.0, 5.0)]);
+        assert_eq!(throughput_axis_label(&tasks), "throughput (tasks/s)");
+        let hover = point_summary(&tasks.runs()[0], &point(1, 1905.0, 5.0));
+        assert!(
+            hover.contains("throughput 1905 tasks/s ± 5.0 tasks/s"),
+            "{hover}"
+        );
+
+        let command: crate::spec::CommandSpec =
+            toml::from_str("run = [\"xz\", \"-T{threads}\"]\nwork_unit = \"bytes\"\n")
+                .expect("a command spec");
+        let mut p = point(2, 16_892_923.0, 5.0);
+        p.throughput_ci95_per_s = 120_000.0;
+        let bytes = run_of(WorkloadSpec::Command(command), vec![p.clone()]);
+        assert_eq!(throughput_axis_label(&bytes), "throughput (bytes/s)");
+        let hover = point_summary(&bytes.runs()[0], &p);
+        assert!(
+            hover.contains("throughput 16.9 M bytes/s ± 120000 bytes/s"),
+            "{hover}"
+        );
     }
 
     #[test]

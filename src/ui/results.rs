@@ -13,6 +13,7 @@ use crate::trust;
 use crate::ui::plots::run_color;
 use crate::ui::session::{Run, RunStatus, Session};
 use crate::ui::{ExportTarget, ExportTips, HeadedTable, export_row, format};
+use crate::words;
 
 /// What a button of the runs list or the results table asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +100,7 @@ const COLUMNS: [(&str, &str); 10] = [
     ("Threads", "Threads (or worker processes) in the pool."),
     (
         "Throughput",
-        "Tasks completed per second, mean over the trials.",
+        "Tasks completed per second (a command's work units), mean over the trials.",
     ),
     (
         "± 95% CI",
@@ -135,12 +136,23 @@ const COLUMNS: [(&str, &str); 10] = [
     ),
 ];
 
-/// The text of each cell of a point's row, in [`COLUMNS`] order.
-pub fn table_row(p: &Point) -> [String; 10] {
+/// A throughput for a cell or a hover text: "1905 tasks/s", "16.9 M bytes/s" (see
+/// [`words::rate`]), "–" when unknown.
+pub fn unit_rate(per_s: f64, unit: &str) -> String {
+    if per_s.is_finite() {
+        words::rate(per_s, unit)
+    } else {
+        format::UNKNOWN.to_owned()
+    }
+}
+
+/// The text of each cell of a point's row, in [`COLUMNS`] order; rates in `unit`
+/// ([`crate::model::throughput_unit`]).
+pub fn table_row(p: &Point, unit: &str) -> [String; 10] {
     [
         p.threads.to_string(),
-        format::rate(p.throughput_per_s),
-        format::rate(p.throughput_ci95_per_s),
+        unit_rate(p.throughput_per_s, unit),
+        unit_rate(p.throughput_ci95_per_s, unit),
         format::micros(p.latency_p50_us),
         format::micros(p.latency_p99_us),
         format::number(p.cpu_utilization, 2),
@@ -205,9 +217,10 @@ pub fn table_ui(
         shrink_height: false,
         min_col_width: Some(48.0),
     };
+    let unit = crate::model::throughput_unit(&run.preset.workload);
     table.ui(ui, |ui| {
         for point in &run.points {
-            for cell in table_row(point) {
+            for cell in table_row(point, unit) {
                 ui.label(cell);
             }
             match &point.error {
