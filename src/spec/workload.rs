@@ -174,8 +174,8 @@ impl WorkloadSpec {
         }
     }
 
-    /// Every workload kind name, for error messages and pickers.
-    pub const KIND_NAMES: [&'static str; 10] = [
+    /// The kinds pooltune builds itself ([`WorkloadSpec::is_built_in`]), for the app's picker.
+    pub const BUILT_IN_KIND_NAMES: [&'static str; 7] = [
         "cpu",
         "blocking",
         "file_io",
@@ -183,10 +183,25 @@ impl WorkloadSpec {
         "contended",
         "gil",
         "shared_state",
-        "command",
-        "exec",
-        "python",
     ];
+
+    /// Every workload kind name a file may write, for error messages and pickers: the
+    /// built-in kinds, then a user's program, command per task and Python function.
+    pub const KIND_NAMES: [&'static str; 10] = {
+        const USERS: [&str; 3] = ["command", "exec", "python"];
+        let built_in = WorkloadSpec::BUILT_IN_KIND_NAMES;
+        let mut all = [""; 10];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = if i < built_in.len() {
+                built_in[i]
+            } else {
+                USERS[i - built_in.len()]
+            };
+            i += 1;
+        }
+        all
+    };
 
     /// True for the workloads pooltune builds itself (and a process pool's workers can
     /// rebuild from their spec); false for a user's program, command per task or function.

@@ -449,15 +449,7 @@ impl Source {
 }
 
 /// The built-in workload kinds, for the "Kind" picker.
-const BUILT_IN_KINDS: [&str; 7] = [
-    "cpu",
-    "blocking",
-    "file_io",
-    "memory",
-    "contended",
-    "gil",
-    "shared_state",
-];
+const BUILT_IN_KINDS: [&str; 7] = WorkloadSpec::BUILT_IN_KIND_NAMES;
 
 /// The pool kinds that can run `workload`: CPython's for a Python function, pooltune's
 /// otherwise (an exec task is already a process: no process pool).

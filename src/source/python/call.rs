@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::PythonRun;
-use super::format::{CallOutput, CallRequest, CallStage, Executor, RunParser, Step, parse_check};
+use super::format::{CallOutput, CallRequest, CallStage, Executor, RunParser, parse_check};
 use super::script::{self, ScriptError, ScriptFile, TrialShape};
 use crate::cancel::CancelToken;
 use crate::engine::{InterpreterInfo, Measured, OnStep, PreparedSeries, Series, SeriesInfo};
@@ -170,11 +170,7 @@ impl Series for PythonCallSeries {
             cancel,
             self.line_gap(threads),
             &mut |line| {
-                match parser.feed(line)? {
-                    Step::Warmup => on_step(1),
-                    Step::Trial(k) => on_step(k as usize + 1),
-                    Step::Preamble | Step::Summary | Step::End => {}
-                }
+                script::report_step(parser.feed(line)?, on_step);
                 Ok(())
             },
             &mut |_| {},

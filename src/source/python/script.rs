@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::format::{Executor, FormatError, ProbeParser, RunOutput, RunParser, RunRequest, Step};
 use crate::cancel::CancelToken;
 use crate::child::{ChildSpec, DriveError};
-use crate::engine::InterpreterInfo;
+use crate::engine::{InterpreterInfo, OnStep};
 use crate::result::Point;
 use crate::spec::TrialLength;
 use crate::spec::{PythonSetup, SeriesKind};
@@ -221,17 +221,23 @@ pub fn measure(
         cancel,
         gap,
         &mut |line| {
-            match parser.feed(line)? {
-                Step::Warmup => on_step(1),
-                Step::Trial(k) => on_step(k as usize + 1),
-                Step::Preamble | Step::Summary | Step::End => {}
-            }
+            report_step(parser.feed(line)?, on_step);
             Ok(())
         },
         &mut |_| {},
     )?;
     let output = conclude(&interpreter.path, &exit, parser.finish())?;
     Ok(point_from_run(request.threads, &output))
+}
+
+/// Tells the engine a step of a run ended: `on_step(1)` after the warm-up, `on_step(k + 1)`
+/// after trial k (the [`crate::engine::Series`] contract), for a line the parser read.
+pub(super) fn report_step(step: Step, on_step: &mut OnStep) {
+    match step {
+        Step::Warmup => on_step(1),
+        Step::Trial(k) => on_step(k as usize + 1),
+        Step::Preamble | Step::Summary | Step::End => {}
+    }
 }
 
 /// The script's arguments for one run: `run` and one flag per field of the request and shape.
