@@ -14,8 +14,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use pooltune::app::{AppOptions, PooltuneApp};
 use pooltune::spec::{self, WorkloadSpec};
-use pooltune::ui::format;
 use pooltune::ui::plots;
+use pooltune::ui::results;
 use pooltune::ui::session::RunStatus;
 
 /// The app in a window of the README screenshot's size, without the monitor thread.
@@ -73,7 +73,7 @@ fn a_shipped_preset_runs_into_the_table_and_the_plot() {
     // Each point reached the table, as the table formats it ...
     for point in &run.points {
         assert!(point.is_ok(), "{point:?}");
-        let cell = format::rate(point.throughput_per_s);
+        let cell = results::unit_rate(point.throughput_per_s, "tasks");
         assert!(
             !harness
                 .query_all_by_label(&cell)
@@ -156,7 +156,7 @@ fn stop_keeps_the_finished_points() {
     let result = run.result.as_ref().unwrap();
     assert!(result.outcome.cancelled);
     assert_eq!(result.points, run.points);
-    let first = format::rate(run.points[0].throughput_per_s);
+    let first = results::unit_rate(run.points[0].throughput_per_s, "tasks");
     assert!(
         !harness
             .query_all_by_label(&first)
