@@ -62,6 +62,19 @@ pub enum Command {
     /// Measure what a worker costs: start, memory and stop of N idle threads and processes
     /// (Rust, and CPython when python3 is found).
     Cost(CostArgs),
+    /// Open result files (the JSON `sweep`, `compare` and `cost` write) in the desktop app.
+    Open(OpenArgs),
+}
+
+/// Arguments of `pooltune open`.
+#[derive(Debug, clap::Args)]
+pub struct OpenArgs {
+    /// The result files to open (JSON written by `pooltune sweep`, `compare` or `cost`).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Once the files are loaded, save a PNG of the whole window to FILE and close the app.
+    #[arg(long, value_name = "FILE")]
+    pub screenshot: Option<PathBuf>,
 }
 
 /// Arguments of `pooltune cost`.
@@ -111,6 +124,19 @@ pub struct OutputArgs {
     /// Where to write the result: a file (written atomically) or - for standard output.
     #[arg(long, value_name = "FILE|-", default_value = "-")]
     pub out: String,
+    /// Also write the result as JSON to FILE (atomically), whatever --format says.
+    #[arg(long, value_name = "FILE")]
+    pub export_json: Option<PathBuf>,
+    /// Also write the result as CSV to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub export_csv: Option<PathBuf>,
+    /// Also write the result as a Markdown table to FILE (atomically), the recommendation
+    /// above it.
+    #[arg(long, value_name = "FILE")]
+    pub export_markdown: Option<PathBuf>,
+    /// Show every column of the table, however wide the terminal.
+    #[arg(long)]
+    pub wide: bool,
 }
 
 impl OutputArgs {
@@ -187,6 +213,23 @@ pub struct RunArgs {
     /// Where and how to write the result.
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Where the run happens and how it reports.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// `--events` and `--via`, the same for `pooltune sweep` and `pooltune compare`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RemoteArgs {
+    /// Write the engine's events as JSON lines on stdout (`started`, `progress`, `point`,
+    /// `finished`), one per line; the last line is the whole result.
+    #[arg(long)]
+    pub events: bool,
+    /// Run on another machine: PREFIX is a command that runs a program there (`ssh host`,
+    /// `docker exec -i ctr`, `taskset -c 0`); pooltune runs `PREFIX pooltune sweep --preset -
+    /// --events` with the preset on stdin and shows the run as if it were local.
+    #[arg(long, value_name = "PREFIX")]
+    pub via: Option<String>,
 }
 
 impl RunArgs {

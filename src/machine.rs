@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 /// The machine a result was measured on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MachineInfo {
+    /// The machine's host name, when known (empty in results written before it was recorded):
+    /// a result opened elsewhere says where it was measured.
+    #[serde(default)]
+    pub host_name: String,
     /// Logical CPUs online (hardware threads).
     pub logical_cpus: usize,
     /// Physical cores, as the OS reports them (equal to `logical_cpus` when unknown).
@@ -47,6 +51,7 @@ impl MachineInfo {
         .trim()
         .to_owned();
         MachineInfo {
+            host_name: sysinfo::System::host_name().unwrap_or_default(),
             logical_cpus,
             physical_cpus,
             usable_cpus: usable_cpus(),

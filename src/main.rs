@@ -29,6 +29,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Compare(args)) => cli::compare(args),
         Some(Command::Presets) => cli::presets(),
         Some(Command::Cost(args)) => cli::cost(args),
+        // SKELETON: opened in the app on branch i13-open.
+        Some(Command::Open(_)) => Err(CliError::Usage("pooltune open is not built yet".to_owned())),
         None => open_app(&cli),
     }
 }

@@ -18,6 +18,7 @@ pub(crate) fn one_second_run() -> crate::engine::RunOutcome {
 /// A machine with 2 usable CPUs, 2 physical and 4 logical, 1 GiB.
 pub(crate) fn machine() -> MachineInfo {
     MachineInfo {
+        host_name: "test-host".into(),
         logical_cpus: 4,
         physical_cpus: 2,
         usable_cpus: 2,

@@ -59,6 +59,8 @@ fn cost() -> CostResult {
 fn extension(format: Format) -> &'static str {
     match format {
         Format::Table => "txt",
+        Format::Markdown => "md",
+        Format::Code => "code.txt",
         Format::Json => "json",
         Format::Csv => "csv",
     }

@@ -5,8 +5,10 @@
 //!
 //! Exporters only format: they never measure, never read files and never print.
 
+mod code;
 mod csv_format;
 mod json;
+mod markdown;
 mod table;
 
 #[cfg(test)]
@@ -14,8 +16,10 @@ pub(crate) mod fixtures;
 #[cfg(test)]
 mod golden;
 
+pub use code::CodeExporter;
 pub use csv_format::{COST_CSV_COLUMNS, CSV_COLUMNS, CsvExporter, comparison_csv_columns, csv_row};
 pub use json::{JsonExporter, JsonReport};
+pub use markdown::MarkdownExporter;
 pub use table::{TableExporter, write_recommendation};
 
 use crate::model::ModelOptions;
@@ -30,6 +34,11 @@ pub enum Format {
     Json,
     /// One row per point (or per worker-cost entry), the same field names as JSON.
     Csv,
+    /// A GitHub-style table with the recommendation sentence above it.
+    Markdown,
+    /// The recommendation as code to paste: the pool of what was measured sized to the
+    /// recommended count, and a fixed pool in the common languages.
+    Code,
 }
 
 /// Turns a result of kind `R` (a [`crate::result::SweepResult`], a
@@ -46,6 +55,8 @@ where
     TableExporter: Exporter<R>,
     JsonExporter: Exporter<R>,
     CsvExporter: Exporter<R>,
+    MarkdownExporter: Exporter<R>,
+    CodeExporter: Exporter<R>,
 {
     exporter_with_model(format, ModelOptions::default())
 }
@@ -57,11 +68,15 @@ where
     TableExporter: Exporter<R>,
     JsonExporter: Exporter<R>,
     CsvExporter: Exporter<R>,
+    MarkdownExporter: Exporter<R>,
+    CodeExporter: Exporter<R>,
 {
     match format {
         Format::Table => Box::new(TableExporter { model }),
         Format::Json => Box::new(JsonExporter { model }),
         Format::Csv => Box::new(CsvExporter),
+        Format::Markdown => Box::new(MarkdownExporter { model }),
+        Format::Code => Box::new(CodeExporter { model }),
     }
 }
 
@@ -72,6 +87,8 @@ where
     TableExporter: Exporter<R>,
     JsonExporter: Exporter<R>,
     CsvExporter: Exporter<R>,
+    MarkdownExporter: Exporter<R>,
+    CodeExporter: Exporter<R>,
 {
     exporter(format).export(result)
 }
@@ -111,7 +128,7 @@ mod tests {
         for (key, value) in expected.as_object().unwrap() {
             assert_eq!(object.get(key), Some(value), "top-level `{key}`");
         }
-        assert_eq!(object.len(), expected.as_object().unwrap().len() + 1);
+        assert_eq!(object.len(), expected.as_object().unwrap().len() + 2);
         let rec = &json["recommendation"];
         assert_eq!(rec["recommended_threads"], 20);
         assert_eq!(rec["best_measured_threads"], 24);

@@ -152,6 +152,7 @@ pub(crate) mod fixtures {
     pub(crate) fn result(points: Vec<Point>, workload: WorkloadSpec) -> SweepResult {
         SweepResult {
             machine: MachineInfo {
+                host_name: String::new(),
                 logical_cpus: 4,
                 physical_cpus: 2,
                 usable_cpus: 2,

@@ -148,6 +148,11 @@ pub struct Calibration {
     pub timer_cost_ns: f64,
 }
 
+/// The version of the JSON result files (sweep, comparison, worker cost) and event lines this
+/// pooltune writes, as their top-level `format_version`. A file without the key was written
+/// before it was added and reads as version 1; a reader refuses a newer version.
+pub const RESULT_FORMAT_VERSION: u32 = 1;
+
 /// A whole sweep: where, what, and the points measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepResult {

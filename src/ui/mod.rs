@@ -147,5 +147,7 @@ pub fn extension(format: crate::export::Format) -> &'static str {
         crate::export::Format::Csv => "csv",
         crate::export::Format::Json => "json",
         crate::export::Format::Table => "txt",
+        crate::export::Format::Markdown => "md",
+        crate::export::Format::Code => "txt",
     }
 }
