@@ -454,9 +454,12 @@ fn write_aligned(
         if !full(&row)
             && let Some(width) = width
         {
-            let first = row.first().map_or(0, |cell| cell.chars().count());
-            let under = format!("{indent}{}", " ".repeat(first + 2));
-            for line in wrap(&row.join("  "), width, indent, &under) {
+            let (first, rest) = row
+                .split_first()
+                .map_or(("", &[][..]), |(f, r)| (f.as_str(), r));
+            let lead = format!("{indent}{first}  ");
+            let under = " ".repeat(lead.chars().count());
+            for line in wrap(&rest.join("  "), width, &lead, &under) {
                 writeln!(out, "{line}")?;
             }
             continue;
