@@ -537,12 +537,12 @@ impl Exporter<ComparisonResult> for TableExporter {
                 write_prose(&mut out, &format!("    {note}"), self.width)?;
             }
         }
+        write_hidden(&mut out, &hidden, self.width)?;
         if let Some(grid) = summary_grid(result) {
             writeln!(out)?;
             writeln!(out, "speedup X(N)/X(1) by series:")?;
             grid.write(&mut out, "    ", 0, None)?;
         }
-        write_hidden(&mut out, &hidden, self.width)?;
         if result.outcome.cancelled {
             writeln!(out, "{COMPARISON_STOPPED}")?;
         }
