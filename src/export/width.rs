@@ -143,8 +143,8 @@ mod tests {
     #[test]
     fn full_width_leaves_a_line_as_it_is() {
         let line = "  formula:   N = N_cpu × U".to_owned();
-        assert_eq!(fit_line(&line, None), [line.clone()]);
-        assert_eq!(fit_line(&line, Some(80)), [line.clone()]);
+        assert_eq!(fit_line(&line, None), std::slice::from_ref(&line));
+        assert_eq!(fit_line(&line, Some(80)), std::slice::from_ref(&line));
         assert_eq!(
             fit_line(&line, Some(16)),
             ["  formula: N =", "    N_cpu × U"]
