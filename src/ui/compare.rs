@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use eframe::egui;
 use egui::{Grid, RichText, ScrollArea, Ui};
-use egui_plot::{Legend, Line, LineStyle, Plot, VLine};
+use egui_plot::{Line, LineStyle, Plot, VLine};
 
 use crate::engine::Progress;
 use crate::engine::SeriesResult;
@@ -23,8 +23,9 @@ use crate::result::comparison::Scaling;
 use crate::result::comparison::ScalingPoint;
 use crate::spec::ComparisonPreset;
 use crate::spec::TrialLength;
+use crate::ui::legend::{self, LegendEntry, LineKind, Marker};
 use crate::ui::plots::{self, run_color};
-use crate::ui::{config, format, progress};
+use crate::ui::{axis, config, format, progress};
 
 /// Which of the three views of a comparison is drawn.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -329,41 +330,79 @@ pub fn table_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) {
         });
 }
 
-/// Draws the chart of `view`; returns where it is (for a PNG of it).
+/// The grey of the ideal line and the CPU markers: no series' colour.
+const GUIDE_COLOR: egui::Color32 = egui::Color32::from_gray(140);
+
+/// The chart's legend: each series (solid line, filled dots) in its colour, hollow dots when
+/// a point was disturbed, the ideal line of the view and the CPU counts marked.
+pub fn chart_legend(data: ChartData<'_>, view: CompareView) -> Vec<LegendEntry> {
+    let mut entries: Vec<LegendEntry> = data
+        .series
+        .iter()
+        .enumerate()
+        .map(|(index, series)| {
+            LegendEntry::new(
+                series.label.clone(),
+                run_color(index as u64),
+                LineKind::Solid,
+                Marker::Dot,
+            )
+        })
+        .collect();
+    if data
+        .series
+        .iter()
+        .any(|s| s.points.iter().any(|p| p.is_ok() && p.disturbed))
+    {
+        entries.push(
+            LegendEntry::new("disturbed", GUIDE_COLOR, LineKind::None, Marker::HollowDot)
+                .meaning("Hollow: other processes used the CPUs while this point was measured, so it is not this series' alone."),
+        );
+    }
+    if !ideal_line(data, view).is_empty() {
+        entries.push(LegendEntry::new(
+            "ideal",
+            GUIDE_COLOR,
+            LineKind::Dashed,
+            Marker::None,
+        ));
+    }
+    if let Some(machine) = data.machine {
+        for (name, _) in cpu_markers(machine) {
+            entries.push(LegendEntry::new(
+                name,
+                GUIDE_COLOR,
+                LineKind::VerticalDotted,
+                Marker::None,
+            ));
+        }
+    }
+    entries
+}
+
+/// Draws the chart of `view` with its legend above it; returns where both are (for a PNG
+/// of them).
 pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Rect {
     let last = data
         .last_threads()
         .max(data.machine.map_or(1, |m| m.logical_cpus));
-    let mut plot = Plot::new("compare_plot")
-        .legend(
-            Legend::default()
-                .position(egui_plot::Corner::LeftTop)
-                .text_style(egui::TextStyle::Small),
-        )
+    let top = ui.cursor().min;
+    legend::legend_ui(ui, &chart_legend(data, view), Some(plots::ZOOM_HINT));
+    let plot = Plot::new("compare_plot")
         .x_axis_label("threads (or worker processes)")
         .y_axis_label(view.axis_label())
+        .y_grid_spacer(axis::nice_grid)
+        .y_axis_formatter(|mark, _range| axis::tick_label(mark))
         .include_x(0.0)
         .include_x(last as f64 + 0.5)
         .include_y(0.0)
         .allow_scroll(false);
-    // Room above the highest point (and the ideal value of speedup and efficiency, even when
-    // every series is far below it) for the legend in the top left corner.
-    let highest = data
-        .series
-        .iter()
-        .flat_map(|s| view_series(s, view))
-        .map(|[_, y]| y)
-        .chain(ideal_line(data, view).into_iter().map(|[_, y]| y))
-        .fold(0.0, f64::max);
-    if highest > 0.0 {
-        plot = plot.include_y(1.4 * highest);
-    }
     let shown = plot.show(ui, |plot_ui| {
         let ideal = ideal_line(data, view);
         if !ideal.is_empty() {
             plot_ui.line(
                 Line::new("ideal", ideal)
-                    .color(egui::Color32::GRAY)
+                    .color(GUIDE_COLOR)
                     .style(LineStyle::dashed_loose())
                     .allow_hover(false),
             );
@@ -372,7 +411,7 @@ pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Re
             for (name, x) in cpu_markers(machine) {
                 plot_ui.vline(
                     VLine::new(name, x)
-                        .color(egui::Color32::from_gray(140))
+                        .color(GUIDE_COLOR)
                         .style(LineStyle::dotted_dense()),
                 );
             }
@@ -389,7 +428,8 @@ pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Re
             plots::measured_points_ui(plot_ui, &series.label, color, quiet, disturbed);
         }
     });
-    shown.response.rect
+    // The legend is part of the picture.
+    shown.response.rect.union(egui::Rect::from_min_size(top, egui::Vec2::ZERO))
 }
 
 #[cfg(test)]

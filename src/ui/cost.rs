@@ -305,8 +305,12 @@ fn workers_label(n: f64) -> String {
     }
 }
 
+/// A memory figure or axis mark: "512 B" under a KiB (where [`format::bytes`] would say
+/// "0 KiB", so that the marks 256 B and 512 B both read "0 KiB"), else "16 KiB", "2.0 MiB".
 fn bytes_label(b: f64) -> String {
-    if b.is_finite() && b >= 0.0 {
+    if b.is_finite() && (0.0..1024.0).contains(&b.round()) {
+        format!("{} B", b.round())
+    } else if b.is_finite() && b >= 0.0 {
         format::bytes(b.round() as u64)
     } else {
         format::UNKNOWN.to_owned()
@@ -844,6 +848,31 @@ mod tests {
         });
         let values: Vec<f64> = marks.iter().map(|m| 10f64.powf(m.value).round()).collect();
         assert_eq!(values, [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]);
+    }
+
+    #[test]
+    fn memory_marks_under_a_kib_are_in_bytes_and_no_two_read_alike() {
+        // The log₂ axis from 128 B to 64 MiB: every mark its own label.
+        let labels: Vec<String> = super::super::plots::log2_grid(GridInput {
+            bounds: (7.0, 26.0),
+            base_step_size: 0.1,
+        })
+        .into_iter()
+        .map(|mark| bytes_label(mark.value.exp2()))
+        .collect();
+        assert_eq!(labels[..4], ["128 B", "256 B", "512 B", "1 KiB"]);
+        assert_eq!(labels.last().unwrap(), "64.0 MiB");
+        let mut unique = labels.clone();
+        unique.dedup();
+        assert_eq!(unique, labels);
+        // Marks only inside the bounds: one outside is drawn over the title or the axis.
+        let marks = super::super::plots::log2_grid(GridInput {
+            bounds: (11.6, 25.2),
+            base_step_size: 0.1,
+        });
+        assert_eq!(marks.first().unwrap().value, 12.0);
+        assert_eq!(marks.last().unwrap().value, 25.0);
+        assert_eq!(bytes_label(f64::NAN), format::UNKNOWN);
     }
 
     #[test]
