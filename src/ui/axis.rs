@@ -224,7 +224,10 @@ mod tests {
 
     #[test]
     fn the_ceiling_follows_the_data() {
-        assert_eq!(data_ceiling([5000.0, 38_000.0, f64::NAN]), Some(38_000.0 * 1.15));
+        assert_eq!(
+            data_ceiling([5000.0, 38_000.0, f64::NAN]),
+            Some(38_000.0 * 1.15)
+        );
         assert_eq!(data_ceiling([f64::NAN]), None);
         assert_eq!(data_ceiling([]), None);
     }
@@ -232,17 +235,19 @@ mod tests {
     #[test]
     fn a_curve_is_cut_where_it_leaves_the_range() {
         // The bound of shared-state: rises past the data and stays there.
-        let bound = [[1.0, 18_000.0], [2.0, 38_000.0], [3.0, 80_000.0], [4.0, 80_000.0]];
+        let bound = [
+            [1.0, 18_000.0],
+            [2.0, 38_000.0],
+            [3.0, 80_000.0],
+            [4.0, 80_000.0],
+        ];
         let parts = clip_to_ceiling(&bound, 28_000.0);
         assert_eq!(parts, vec![vec![[1.0, 18_000.0], [1.5, 28_000.0]]]);
         // A curve that rises above and comes back is drawn as two parts.
         let hump = [[0.0, 0.0], [1.0, 20.0], [2.0, 0.0]];
         assert_eq!(
             clip_to_ceiling(&hump, 10.0),
-            vec![
-                vec![[0.0, 0.0], [0.5, 10.0]],
-                vec![[1.5, 10.0], [2.0, 0.0]]
-            ]
+            vec![vec![[0.0, 0.0], [0.5, 10.0]], vec![[1.5, 10.0], [2.0, 0.0]]]
         );
         // Under the ceiling it is left whole.
         assert_eq!(clip_to_ceiling(&hump, 50.0), vec![hump.to_vec()]);

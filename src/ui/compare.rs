@@ -429,7 +429,10 @@ pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Re
         }
     });
     // The legend is part of the picture.
-    shown.response.rect.union(egui::Rect::from_min_size(top, egui::Vec2::ZERO))
+    shown
+        .response
+        .rect
+        .union(egui::Rect::from_min_size(top, egui::Vec2::ZERO))
 }
 
 #[cfg(test)]

@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::spec::consent::PresetFile;
-use crate::ui::picker;
 use crate::spec::{
     CommandLine, CommandSpec, ExecSpec, Feeding, InvalidValue, PoolSpec, Preset, PresetEntry,
     PythonCallSpec, RangeStep, SharedStrategy, StartMethod, SweepSpec, ThreadRange, WorkloadSpec,
 };
+use crate::ui::picker;
 
 /// The configuration being edited. The thread list is kept as the text the user typed, so
 /// that a half-typed list ("1, 2, ") is shown as it is, marked invalid, and not lost.

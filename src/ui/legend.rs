@@ -172,8 +172,14 @@ fn sample_ui(ui: &Ui, rect: egui::Rect, entry: &LegendEntry) {
     let painter = ui.painter_at(rect.expand(1.0));
     let stroke = Stroke::new(1.8, entry.color);
     let mid = rect.center();
-    let across = [Pos2::new(rect.left(), mid.y), Pos2::new(rect.right(), mid.y)];
-    let down = [Pos2::new(mid.x, rect.top()), Pos2::new(mid.x, rect.bottom())];
+    let across = [
+        Pos2::new(rect.left(), mid.y),
+        Pos2::new(rect.right(), mid.y),
+    ];
+    let down = [
+        Pos2::new(mid.x, rect.top()),
+        Pos2::new(mid.x, rect.bottom()),
+    ];
     match entry.line {
         LineKind::None => {}
         LineKind::Solid => {

@@ -99,9 +99,7 @@ pub fn choices<'a>(entries: &'a [PresetEntry], built_in: &'a Preset) -> Vec<Choi
         .filter(|e| !e.shipped)
         .map(entry_choice)
         .map(|mut choice| {
-            choice.same_as_shipped = choice
-                .preset
-                .is_ok_and(|p| shipped.iter().any(|s| *s == p));
+            choice.same_as_shipped = choice.preset.is_ok_and(|p| shipped.iter().any(|s| *s == p));
             choice
         })
         .collect();
@@ -235,8 +233,14 @@ mod tests {
         assert_eq!(
             listed,
             [
-                ("CPU 2 ms (yours)".to_owned(), Some(Path::new("mine/cpu-2-ms.toml"))),
-                ("CPU 2 ms (yours)".to_owned(), Some(Path::new("mine/cpu-changed.toml"))),
+                (
+                    "CPU 2 ms (yours)".to_owned(),
+                    Some(Path::new("mine/cpu-2-ms.toml"))
+                ),
+                (
+                    "CPU 2 ms (yours)".to_owned(),
+                    Some(Path::new("mine/cpu-changed.toml"))
+                ),
                 (
                     "CPU-bound: 1 ms of computation (yours)".to_owned(),
                     Some(Path::new("mine/default.toml"))

@@ -406,9 +406,17 @@ impl ModelColors {
     /// Greys and the text's own contrast, for a dark or a light background.
     pub fn for_theme(dark: bool) -> ModelColors {
         let (strong, mid, soft) = if dark {
-            (Color32::from_gray(235), Color32::from_gray(160), Color32::from_gray(115))
+            (
+                Color32::from_gray(235),
+                Color32::from_gray(160),
+                Color32::from_gray(115),
+            )
         } else {
-            (Color32::from_gray(20), Color32::from_gray(110), Color32::from_gray(150))
+            (
+                Color32::from_gray(20),
+                Color32::from_gray(110),
+                Color32::from_gray(150),
+            )
         };
         ModelColors {
             ideal: mid,
@@ -475,7 +483,11 @@ pub fn throughput_legend(
             ),
         );
     }
-    if options.show_ideal && session.visible_runs().any(|run| run.measured_points().next().is_some()) {
+    if options.show_ideal
+        && session
+            .visible_runs()
+            .any(|run| run.measured_points().next().is_some())
+    {
         entries.push(
             LegendEntry::new("ideal linear scaling", colors.ideal, LineKind::Dashed, Marker::None)
                 .meaning("Each run's 1-thread throughput times the thread count: what perfect scaling would give."),
@@ -535,8 +547,13 @@ pub fn latency_legend(session: &Session) -> Vec<LegendEntry> {
         .flat_map(|run| {
             let color = run_color(run.id);
             [
-                LegendEntry::new(format!("{} p50", run.name), color, LineKind::Solid, Marker::Dot)
-                    .meaning("Median task latency: from submitting a task to it finishing."),
+                LegendEntry::new(
+                    format!("{} p50", run.name),
+                    color,
+                    LineKind::Solid,
+                    Marker::Dot,
+                )
+                .meaning("Median task latency: from submitting a task to it finishing."),
                 LegendEntry::new(
                     format!("{} p99", run.name),
                     color,
@@ -978,7 +995,10 @@ mod tests {
             ci_whiskers(run, false),
             vec![[[1.0, 95.0], [1.0, 105.0]], [[4.0, 290.0], [4.0, 310.0]]]
         );
-        assert_eq!(latency_series(run, false, true, TimeUnit::Millis)[0], [1.0, 3.0]);
+        assert_eq!(
+            latency_series(run, false, true, TimeUnit::Millis)[0],
+            [1.0, 3.0]
+        );
     }
 
     #[test]
@@ -1017,6 +1037,125 @@ mod tests {
         assert_eq!(usl.len(), 200);
         assert_eq!(usl.first().unwrap()[0], 0.0);
         assert!((usl.last().unwrap()[0] - 50f64.log2()).abs() < 1e-12);
+    }
+
+    /// A session holding the finished web-service fixture run, selected, with the counts
+    /// `within` said to be within noise of its best.
+    fn finished_web_run(within: Option<Vec<usize>>) -> Session {
+        use crate::model::fixtures;
+        let result = fixtures::result(fixtures::web_points(), fixtures::WEB);
+        let mut session = Session::default();
+        let id = session.start(result.preset.clone());
+        session.apply(id, finished(&result));
+        session.select(id);
+        let run = session.get_mut(id).unwrap();
+        run.recommendation.as_mut().unwrap().within_noise_threads = within;
+        session
+    }
+
+    #[test]
+    fn the_legend_names_each_lines_style_and_no_model_line_wears_a_run_colour() {
+        let session = finished_web_run(Some(vec![20, 24]));
+        let run = &session.runs()[0];
+        let colors = ModelColors::for_theme(true);
+        let legend = throughput_legend(&session, &PlotOptions::default(), &colors);
+        let described: Vec<String> = legend.iter().map(LegendEntry::accessible_name).collect();
+        assert_eq!(
+            described,
+            [
+                format!("{}: solid line, filled dots", run.name),
+                "ideal linear scaling: dashed line".to_owned(),
+                "within noise of the best: rings".to_owned(),
+                "USL fit: dotted line".to_owned(),
+                "bound min(N/(W+C), N_cpu/C): solid line".to_owned(),
+                "recommended: 20 threads: solid vertical line".to_owned(),
+                format!(
+                    "formula N_cpu×U×(1+W/C): {:.1}: dotted vertical line",
+                    run.recommendation
+                        .as_ref()
+                        .unwrap()
+                        .formula_threads
+                        .unwrap()
+                ),
+            ]
+        );
+        assert_eq!(legend[0].color, run_color(run.id));
+        for entry in &legend[1..] {
+            assert!(
+                !RUN_COLORS.contains(&entry.color),
+                "{} shares a run's colour",
+                entry.name
+            );
+        }
+        // Without the model the legend is the run and its ideal line; the latency legend
+        // tells p50 from p99 by style.
+        let plain = PlotOptions {
+            show_model: false,
+            ..PlotOptions::default()
+        };
+        assert_eq!(throughput_legend(&session, &plain, &colors).len(), 2);
+        let latency: Vec<String> = latency_legend(&session)
+            .iter()
+            .map(LegendEntry::style)
+            .collect();
+        assert_eq!(
+            latency,
+            ["solid line, filled dots", "dashed line, diamonds"]
+        );
+    }
+
+    #[test]
+    fn counts_within_noise_of_the_best_are_ringed_and_their_hover_says_why() {
+        let session = finished_web_run(Some(vec![20, 24]));
+        let run = &session.runs()[0];
+        let ringed: Vec<f64> = within_noise_series(run, false)
+            .iter()
+            .map(|[x, _]| *x)
+            .collect();
+        assert_eq!(ringed, [20.0, 24.0]);
+        let at = |threads| run.points.iter().find(|p| p.threads == threads).unwrap();
+        assert_eq!(
+            run.recommendation.as_ref().unwrap().best_measured_threads,
+            Some(24)
+        );
+        let best = point_summary(run, at(24));
+        assert!(
+            best.contains("the best measured (ringed, with 1 other count within noise of it)"),
+            "{best}"
+        );
+        let near = point_summary(run, at(20));
+        assert!(
+            near.contains("within noise of the best (24 threads, ringed)"),
+            "{near}"
+        );
+        assert!(!point_summary(run, at(1)).contains("noise"));
+        // The best alone is no ring; nor is a run whose trials could not be tested.
+        for within in [Some(vec![24]), None] {
+            let session = finished_web_run(within);
+            assert!(within_noise_series(&session.runs()[0], false).is_empty());
+            let legend = throughput_legend(
+                &session,
+                &PlotOptions::default(),
+                &ModelColors::for_theme(false),
+            );
+            assert!(legend.iter().all(|e| e.marker != Marker::Ring));
+        }
+    }
+
+    #[test]
+    fn the_latency_axis_is_in_the_unit_its_largest_value_reads_in() {
+        let mut fast = point(1, 100.0, 1.0);
+        fast.latency_p50_us = 51.0;
+        fast.latency_p99_us = 72.0;
+        let session = run_with(vec![fast]);
+        assert_eq!(latency_unit(&session), TimeUnit::Micros);
+        assert_eq!(
+            latency_series(&session.runs()[0], false, true, TimeUnit::Micros),
+            vec![[1.0, 72.0]]
+        );
+        let mut slow = point(2, 100.0, 1.0);
+        slow.latency_p99_us = 81_000.0;
+        assert_eq!(latency_unit(&run_with(vec![slow])), TimeUnit::Millis);
     }
 
     #[test]
