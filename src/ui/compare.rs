@@ -448,6 +448,63 @@ pub(crate) mod tests {
         m
     }
 
+    fn series(label: &str, disturbed_at: Option<usize>) -> SeriesResult {
+        let points = [1, 2]
+            .into_iter()
+            .map(|threads| {
+                let mut p = crate::model::fixtures::ok_point(threads, 100.0 * threads as f64);
+                p.disturbed = disturbed_at == Some(threads);
+                p
+            })
+            .collect();
+        SeriesResult {
+            label: label.to_owned(),
+            kind: crate::spec::SeriesKind::Rust,
+            interpreter: None,
+            points,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_chart_legend_says_each_lines_style_beside_its_colour() {
+        let all = [series("rust", None), series("gil", Some(2))];
+        let m = machine(2, 4);
+        let data = ChartData {
+            machine: Some(&m),
+            thread_counts: &[1, 2],
+            series: &all,
+        };
+        let described = |view| -> Vec<String> {
+            chart_legend(data, view)
+                .iter()
+                .map(LegendEntry::accessible_name)
+                .collect()
+        };
+        assert_eq!(
+            described(CompareView::Speedup),
+            [
+                "rust: solid line, filled dots",
+                "gil: solid line, filled dots",
+                "disturbed: hollow dots",
+                "ideal: dashed line",
+                "2 physical cores: dotted vertical line",
+                "4 logical CPUs: dotted vertical line",
+            ]
+        );
+        // Throughput has no ideal line of its own.
+        assert!(
+            !described(CompareView::Throughput)
+                .iter()
+                .any(|e| e.starts_with("ideal"))
+        );
+        let colors: Vec<egui::Color32> = chart_legend(data, CompareView::Speedup)
+            .iter()
+            .map(|e| e.color)
+            .collect();
+        assert_eq!(colors[..2], [run_color(0), run_color(1)]);
+    }
+
     #[test]
     fn cpu_markers_name_physical_and_logical_counts() {
         let markers = cpu_markers(&machine(2, 4));
