@@ -75,10 +75,15 @@ impl CompareView {
 
     /// A point's value as the table shows it.
     pub fn cell(self, point: &ScalingPoint) -> String {
+        self.value_text(self.value(point))
+    }
+
+    /// A value of this view as the table and the hover write it: "269/s", "1.26×", "63%".
+    pub fn value_text(self, value: f64) -> String {
         match self {
-            CompareView::Throughput => format::rate(point.throughput_per_s),
-            CompareView::Speedup => format!("{}×", format::number(point.speedup, 2)),
-            CompareView::Efficiency => format!("{}%", format::number(100.0 * point.efficiency, 0)),
+            CompareView::Throughput => format::rate(value),
+            CompareView::Speedup => format!("{}×", format::number(value, 2)),
+            CompareView::Efficiency => format!("{}%", format::number(100.0 * value, 0)),
         }
     }
 }
@@ -330,6 +335,16 @@ pub fn table_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) {
         });
 }
 
+/// What hovering a point of series `name` at `threads` shows in `view`.
+pub fn hover_text(view: CompareView, name: &str, threads: f64, value: f64) -> String {
+    format!(
+        "{name}\n{}\n{} {}",
+        crate::words::counted_usize(threads.round().max(0.0) as usize, "thread", "threads"),
+        view.title(),
+        view.value_text(value)
+    )
+}
+
 /// The grey of the ideal line and the CPU markers: no series' colour.
 const GUIDE_COLOR: egui::Color32 = egui::Color32::from_gray(140);
 
@@ -389,6 +404,16 @@ pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Re
     let top = ui.cursor().min;
     legend::legend_ui(ui, &chart_legend(data, view), Some(plots::ZOOM_HINT));
     let plot = Plot::new("compare_plot")
+        // A tooltip (kept inside the window by egui) rather than egui_plot's default text
+        // beside the point, which the plot's edge cuts off.
+        .label_formatter(move |hover| match hover {
+            egui_plot::HoverPosition::NearDataPoint {
+                plot_name,
+                position,
+                ..
+            } => Some(hover_text(view, plot_name, position.x, position.y)),
+            egui_plot::HoverPosition::Elsewhere { .. } => None,
+        })
         .x_axis_label("threads (or worker processes)")
         .y_axis_label(view.axis_label())
         .y_grid_spacer(axis::nice_grid)
@@ -503,6 +528,22 @@ pub(crate) mod tests {
             .map(|e| e.color)
             .collect();
         assert_eq!(colors[..2], [run_color(0), run_color(1)]);
+    }
+
+    #[test]
+    fn hovering_a_point_names_its_series_count_and_value_in_the_view() {
+        assert_eq!(
+            hover_text(CompareView::Speedup, "gil", 2.0, 1.26),
+            "gil\n2 threads\nspeedup 1.26×"
+        );
+        assert_eq!(
+            hover_text(CompareView::Efficiency, "rust", 1.0, 0.634),
+            "rust\n1 thread\nefficiency 63%"
+        );
+        assert_eq!(
+            hover_text(CompareView::Throughput, "rust", 4.0, 395.2),
+            "rust\n4 threads\nthroughput 395/s"
+        );
     }
 
     #[test]
