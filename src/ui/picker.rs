@@ -99,7 +99,7 @@ pub fn choices<'a>(entries: &'a [PresetEntry], built_in: &'a Preset) -> Vec<Choi
         .filter(|e| !e.shipped)
         .map(entry_choice)
         .map(|mut choice| {
-            choice.same_as_shipped = choice.preset.is_ok_and(|p| shipped.iter().any(|s| *s == p));
+            choice.same_as_shipped = choice.preset.is_ok_and(|p| shipped.contains(&p));
             choice
         })
         .collect();
