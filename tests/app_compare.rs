@@ -66,11 +66,14 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     assert_eq!(data.thread_counts, [1, 2]);
     assert_eq!(data.series.len(), tiny.series.len());
     let machine = data.machine.as_ref().expect("the machine is known");
-    // The CPU counts are marked on the chart (in its legend).
+    // The CPU counts are marked on the chart (in its legend, with the line's style).
     let marker = if machine.physical_cpus == machine.logical_cpus {
-        format!("{} CPUs (physical = logical)", machine.logical_cpus)
+        format!(
+            "{} CPUs (physical = logical): dotted vertical line",
+            machine.logical_cpus
+        )
     } else {
-        format!("{} logical CPUs", machine.logical_cpus)
+        format!("{} logical CPUs: dotted vertical line", machine.logical_cpus)
     };
     assert!(on_screen(&harness, &marker), "no marker {marker}");
 
