@@ -1,4 +1,4 @@
-//! Opening result files in the app: File ▸ Open result… (the native dialog, `rfd`, on its own
+//! Opening result files in the app: File > Open result… (the native dialog, `rfd`, on its own
 //! named thread so that the window keeps drawing while it is open), File ▸ "Result file" (a
 //! typed path, which works where no dialog can be shown), files dropped on the window, and
 //! `pooltune open FILE…`. Each file is read by the engine's [`crate::result::open`] and handed
@@ -83,7 +83,7 @@ impl Opener {
                 None
             }
             Err(err) => Some(Reply::Complain(format!(
-                "The Open dialog could not start ({err}): type the file's path in File ▸ Result file instead."
+                "The Open dialog could not start ({err}): type the file's path in File > Result file instead."
             ))),
         }
     }
@@ -161,7 +161,7 @@ fn dialog_failure() -> String {
         "no XDG desktop portal answered on the D-Bus session, and no zenity answered"
     };
     format!(
-        "The Open dialog could not be shown: {why}. Type the file's path in File ▸ Result file instead, or drop the file on the window."
+        "The Open dialog could not be shown: {why}. Type the file's path in File > Result file instead, or drop the file on the window."
     )
 }
 
