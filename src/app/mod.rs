@@ -620,8 +620,9 @@ impl PooltuneApp {
                 }
             }
             ShotPurpose::WindowThenClose(path) => {
-                if let Err(err) = write_png(&image, None, self.pixels_per_point, &path) {
-                    eprintln!("error: could not write {}: {err}", full_path(&path));
+                match write_png(&image, None, self.pixels_per_point, &path) {
+                    Ok(()) => eprintln!("Wrote {}", full_path(&path)),
+                    Err(err) => eprintln!("error: could not write {}: {err}", full_path(&path)),
                 }
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }

@@ -22,7 +22,7 @@ use crate::app::tabs::compare::CompareTab;
 use crate::app::tabs::cost::CostTab;
 use crate::app::tabs::sweep::SweepTab;
 use crate::result::open::{self, OpenedResult};
-use crate::ui::format::{self, full_path};
+use crate::ui::format;
 
 /// What the Open dialog's thread sends back: the files picked (none when cancelled), or
 /// None when no dialog could be shown.
@@ -190,17 +190,19 @@ pub struct Tabs<'a> {
 }
 
 impl Tabs<'_> {
-    /// Hands a result read from `path` to the tab of its kind. Returns that tab and what
-    /// to say, or why not (a run of that kind is being measured); nothing changes then.
+    /// Hands a result read from `path` to the tab of its kind, which shows its full path.
+    /// Returns that tab and what to say, or why not (a run of that kind is being measured);
+    /// nothing changes then.
     pub fn place(
         &mut self,
         path: PathBuf,
         opened: OpenedResult,
     ) -> Result<(TabId, String), String> {
+        let path = std::path::absolute(&path).unwrap_or(path);
         let said = format!(
             "Opened the {} from {} (measured on {})",
             opened.kind_name(),
-            full_path(&path),
+            path.display(),
             format::machine(opened.machine())
         );
         let tab = match opened {
