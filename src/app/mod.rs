@@ -848,6 +848,7 @@ impl eframe::App for PooltuneApp {
         let memory = self.available_memory;
         let mut commands = Self::shortcuts(ui.ctx());
         commands.extend(open::dropped(ui.ctx()));
+        open::hovered_files_ui(ui.ctx());
 
         egui::Panel::top("top_bar").show(ui, |ui| {
             self.top_bar_ui(ui, &mut commands);

@@ -179,6 +179,32 @@ pub fn dropped(ctx: &egui::Context) -> Option<Command> {
     (!files.is_empty()).then_some(Command::Open(files))
 }
 
+/// While files are dragged over the window: a veil saying that dropping them opens them.
+pub fn hovered_files_ui(ctx: &egui::Context) {
+    let count = ctx.input(|input| input.raw.hovered_files.len());
+    if count == 0 {
+        return;
+    }
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("dropping_files"),
+    ));
+    let rect = ctx.content_rect();
+    painter.rect_filled(rect, 0.0, egui::Color32::from_black_alpha(180));
+    let text = if count == 1 {
+        "Drop to open the result file".to_owned()
+    } else {
+        format!("Drop to open the {count} result files")
+    };
+    painter.text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        text,
+        egui::FontId::proportional(24.0),
+        egui::Color32::WHITE,
+    );
+}
+
 /// The tabs a result can open on.
 pub struct Tabs<'a> {
     /// Sweeps join its runs.
