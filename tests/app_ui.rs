@@ -16,7 +16,7 @@ use pooltune::app::{AppOptions, PooltuneApp};
 use pooltune::spec::{self, WorkloadSpec};
 use pooltune::ui::plots;
 use pooltune::ui::results;
-use pooltune::ui::session::RunStatus;
+use pooltune::ui::session::{RunOrigin, RunStatus};
 
 /// The app in a window of the README screenshot's size, without the monitor thread.
 fn app() -> Harness<'static, PooltuneApp> {
@@ -500,4 +500,114 @@ fn the_preset_picker_lists_the_built_in_default_and_shows_what_is_loaded() {
     assert_eq!(harness.state().draft().preset, default);
     assert!(harness.state().draft().file.is_none());
     assert_eq!(picker(&harness), Some(built_in));
+}
+
+/// `tests/fixtures/export/sweep.json` (the JSON exporter's golden sweep) as measured on
+/// another machine: `build-server-7`, 8 usable CPUs of 16. Written into `dir`.
+fn sweep_from_another_machine(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(manifest_dir().join("tests/fixtures/export/sweep.json"))
+        .expect("the golden sweep");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    json["machine"]["host_name"] = "build-server-7".into();
+    json["machine"]["cpu_brand"] = "AMD EPYC 7763".into();
+    json["machine"]["usable_cpus"] = 8.into();
+    json["machine"]["physical_cpus"] = 8.into();
+    json["machine"]["logical_cpus"] = 16.into();
+    let path = dir.join("server.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).expect("JSON")).expect("written");
+    path
+}
+
+/// A result file dropped on the window (egui hands the app its path).
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|err| err.to_string())
+    }
+}
+
+/// `pooltune open FILE` (AppOptions::opened): the sweep is a finished run of the session,
+/// listed with the machine it was measured on, and its model uses that machine's 8 CPUs.
+/// Then File ▸ Result file with a damaged file: the error names it and the runs are
+/// unchanged; a dropped copy of the good file joins as a second run.
+#[test]
+fn an_opened_sweep_joins_the_runs_with_its_machine_and_a_bad_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sweep_from_another_machine(dir.path());
+    let opened = pooltune::result::open::open(&path).unwrap();
+    let mut harness = app_with(AppOptions {
+        opened: vec![(path.clone(), opened)],
+        ..AppOptions::default()
+    });
+    harness.run_ok();
+    let runs = harness.state().session().runs();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(run.status, RunStatus::Finished);
+    assert_eq!(run.origin, RunOrigin::Opened(path.clone()));
+    assert_eq!(run.points.len(), 11);
+    let recommendation = run.recommendation.as_ref().expect("the model's answer");
+    assert_eq!(recommendation.cpus.usable, 8);
+    assert_eq!(recommendation.cpus.logical, 16);
+    assert_eq!(run.bound.as_ref().expect("a bound").usable_cpus, 8);
+    // The runs list and the results header say where it was measured.
+    let machine = "build-server-7 · AMD EPYC 7763 · 8 usable CPUs, 8 physical, 16 logical";
+    harness.get_by_label(&format!(
+        "opened from {} · measured on {machine}",
+        path.display()
+    ));
+    harness.get_by_label(&format!("Measured on {machine}"));
+    let names: Vec<String> = harness
+        .state()
+        .session()
+        .runs()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+
+    // A truncated file typed in File ▸ Result file is refused, naming the file and the line.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cut = dir.path().join("cut.json");
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    harness.get_by_label("File").click();
+    harness.run_ok();
+    type_into(&mut harness, "Result file", &cut.display().to_string());
+    harness.get_by_label("Open").click();
+    harness.run_ok();
+    let notice = harness.state().notice().expect("an error is shown").clone();
+    assert!(notice.error, "{}", notice.text);
+    assert!(
+        notice
+            .text
+            .starts_with(&format!("Not opened: {}:", cut.display())),
+        "{}",
+        notice.text
+    );
+    assert!(notice.text.contains("EOF while parsing"), "{}", notice.text);
+    harness.get_by_label_contains("What was open before is unchanged.");
+    let after: Vec<String> = harness
+        .state()
+        .session()
+        .runs()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert_eq!(after, names);
+
+    // The good file dropped on the window: a second run, named apart.
+    harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path.clone())));
+    harness.run_ok();
+    let runs = harness.state().session().runs();
+    assert_eq!(runs.len(), 2, "{:?}", harness.state().notice());
+    assert_eq!(runs[1].name, format!("{} (2)", runs[0].name));
+    assert_eq!(harness.state().session().selected_id(), Some(runs[1].id));
+    assert!(!harness.state().notice().unwrap().error);
 }
