@@ -107,8 +107,9 @@ fn json_has_a_recommendation_with_the_documented_fields() {
 
 #[test]
 fn table_ends_with_the_recommendation_and_says_why_there_is_no_fit() {
-    // The fixture measures 2 thread counts: too few for the fit.
-    let out = pooltune(&["sweep", "--preset", &tiny()]);
+    // The fixture measures 2 thread counts: too few for the fit. `--wide`: every line whole,
+    // as a file has it (at a terminal's width the sentence wraps).
+    let out = pooltune(&["sweep", "--preset", &tiny(), "--wide"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     // On a busy machine the sentence starts with the warnings ("Warning: other processes
