@@ -73,7 +73,10 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
             machine.logical_cpus
         )
     } else {
-        format!("{} logical CPUs: dotted vertical line", machine.logical_cpus)
+        format!(
+            "{} logical CPUs: dotted vertical line",
+            machine.logical_cpus
+        )
     };
     assert!(on_screen(&harness, &marker), "no marker {marker}");
 
