@@ -36,6 +36,7 @@ pub mod consent;
 pub mod open;
 pub mod remembered;
 pub mod run;
+pub mod save_as;
 pub mod tabs;
 
 pub use command::{Command, CompareCommand, CostCommand, Reply, SweepCommand};
@@ -226,6 +227,7 @@ pub struct PooltuneApp {
     trusted: remembered::TrustedFiles,
     asking: Option<consent::Ask>,
     opener: open::Opener,
+    save_as: save_as::SaveAs,
 }
 
 impl PooltuneApp {
@@ -305,6 +307,7 @@ impl PooltuneApp {
             trusted: trusted_files,
             asking: None,
             opener: open::Opener::new(open_path),
+            save_as: save_as::SaveAs::default(),
         };
         // `pooltune open FILE…`: each file on the tab of its kind, the first one's tab shown.
         let mut said = Vec::new();
@@ -493,6 +496,13 @@ impl PooltuneApp {
     /// Applies one command.
     fn run_cmd(&mut self, ctx: &egui::Context, command: Command) {
         let memory = self.available_memory;
+        // "Save as…": the dialog first; the file chosen comes back as the tab's export.
+        if let Some((what, suggested)) = save_as::SaveFor::of(&command) {
+            if let Some(reply) = self.save_as.show(ctx, what, &suggested) {
+                self.reply(ctx, reply);
+            }
+            return;
+        }
         let Some(command) = self.consent_first(command) else {
             return;
         };
@@ -590,6 +600,11 @@ impl PooltuneApp {
             Some(Ok(files)) if !files.is_empty() => self.run_cmd(ctx, Command::Open(files)),
             Some(Err(reply)) => self.reply(ctx, reply),
             Some(Ok(_)) | None => {}
+        }
+        match self.save_as.poll() {
+            Some(Ok(export)) => self.run_cmd(ctx, export),
+            Some(Err(reply)) => self.reply(ctx, reply),
+            None => {}
         }
         self.receive_screenshot(ctx);
     }

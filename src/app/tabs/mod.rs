@@ -91,5 +91,9 @@ pub fn export_reply(
         (ExportTarget::Data(format), _) => Reply::from_outcome(write(format, &path)),
         (ExportTarget::Png, Some(rect)) => Reply::Screenshot(path, rect),
         (ExportTarget::Png, None) => Reply::Complain(nothing_on_screen.to_owned()),
+        // The shell shows the Save dialog before a tab sees this (`save_as::SaveFor::of`).
+        (ExportTarget::Choose, _) => Reply::Complain(
+            "Choose the file in the Save dialog, or type it in \"Export to\".".to_owned(),
+        ),
     }
 }
