@@ -109,3 +109,14 @@ fn cost_output_is_byte_for_byte_unchanged() {
         check(&format!("cost.{}", extension(format)), &bytes);
     }
 }
+
+#[test]
+fn code_output_is_byte_for_byte_unchanged() {
+    let sweep_code = super::export(&sweep(), Format::Code).unwrap();
+    check(&format!("sweep.{}", extension(Format::Code)), &sweep_code);
+    let comparison_code = super::export(&comparison(), Format::Code).unwrap();
+    check(
+        &format!("comparison.{}", extension(Format::Code)),
+        &comparison_code,
+    );
+}
