@@ -372,3 +372,88 @@ fn two_runs_overlay_and_each_can_be_hidden_renamed_and_removed() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].points.len(), 2);
 }
+
+/// Every text the frames since the last call copied to the clipboard, stepping frame by frame
+/// (the copy is in the output of the frame that applied the click).
+fn copied_texts(harness: &mut Harness<'static, PooltuneApp>, frames: usize) -> Vec<String> {
+    let mut copied = Vec::new();
+    for _ in 0..frames {
+        harness.step();
+        for command in &harness.output().platform_output.commands {
+            if let egui::OutputCommand::CopyText(text) = command {
+                copied.push(text.clone());
+            }
+        }
+    }
+    copied
+}
+
+#[test]
+fn the_recommendation_copies_as_code() {
+    let mut harness = app();
+    // Nothing is recommended before a run, so there is nothing to copy.
+    assert!(harness.query_by_label("Copy code").is_none());
+    shorten(&mut harness, "1, 2", 20);
+    harness.get_by_label("Run").click();
+    harness.run_ok();
+    wait_for(
+        &mut harness,
+        "the sweep to finish",
+        Duration::from_secs(120),
+        |app| !app.is_running(),
+    );
+    let recommendation = harness.state().session().runs()[0]
+        .recommendation
+        .clone()
+        .expect("a finished run has a recommendation");
+    let threads = recommendation.recommended_threads.expect("a count");
+    let rayon = &recommendation.code[0];
+    assert_eq!(rayon.language, "Rust (rayon)");
+    assert!(
+        rayon.snippet.contains(&format!(".num_threads({threads})")),
+        "{}",
+        rayon.snippet
+    );
+
+    // Copy: the measured pool's code, and the status line says so.
+    harness.get_by_label("Copy code").click();
+    assert_eq!(copied_texts(&mut harness, 3), [rayon.snippet.clone()]);
+    let notice = harness
+        .state()
+        .notice()
+        .expect("a status line")
+        .text
+        .clone();
+    assert!(
+        notice.starts_with(&format!(
+            "Copied the recommended {threads} thread{} as Rust (rayon) code",
+            if threads == 1 { "" } else { "s" }
+        )),
+        "{notice}"
+    );
+
+    // The picker copies another language's.
+    harness.get_by_label("Other languages").click();
+    harness.run_ok();
+    let java = recommendation
+        .code
+        .iter()
+        .find(|s| s.language.starts_with("Java"))
+        .expect("a Java snippet");
+    assert!(
+        java.snippet
+            .contains(&format!("newFixedThreadPool({threads})"))
+    );
+    harness.get_by_label(&java.language).click();
+    assert_eq!(copied_texts(&mut harness, 3), [java.snippet.clone()]);
+    let notice = harness
+        .state()
+        .notice()
+        .expect("a status line")
+        .text
+        .clone();
+    assert!(
+        notice.contains("as Java (Executors.newFixedThreadPool) code"),
+        "{notice}"
+    );
+}

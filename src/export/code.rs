@@ -36,11 +36,7 @@ fn write_snippets(out: &mut String, snippets: &[CodeSnippet]) -> std::fmt::Resul
 }
 
 fn threads_text(n: usize) -> String {
-    if n == 1 {
-        "1 thread".to_owned()
-    } else {
-        format!("{n} threads")
-    }
+    crate::words::counted_usize(n, "thread", "threads")
 }
 
 impl Exporter<SweepResult> for CodeExporter {

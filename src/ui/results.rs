@@ -26,6 +26,68 @@ pub enum RunsAction {
     Rename(u64, String),
     /// Write run `id` in a format, or a PNG of the plots; the extension is set already.
     Export(ExportTarget, u64, std::path::PathBuf),
+    /// Copy snippet `index` of run `id`'s recommendation as code (0: the measured pool) to
+    /// the clipboard.
+    CopyCode(u64, usize),
+}
+
+/// What [`RunsAction::CopyCode`] copies, and the status line that says so; None when the
+/// run has no such snippet (no count was recommended).
+pub fn code_to_copy(run: &Run, index: usize) -> Option<(String, String)> {
+    let recommendation = run.recommendation.as_ref()?;
+    let snippet = recommendation.code.get(index)?;
+    let threads = recommendation.recommended_threads?;
+    let status = format!(
+        "Copied the recommended {} as {} code to the clipboard ({} lines).",
+        words::counted_usize(threads, "thread", "threads"),
+        snippet.language,
+        snippet.snippet.lines().count()
+    );
+    Some((snippet.snippet.clone(), status))
+}
+
+/// The title of a finished run's PNG export, drawn above its plots: the preset's name, the
+/// machine (host name, CPU brand) and when the run started, `cpu-bound · build-1 (AMD EPYC
+/// 7B13) · 2026-12-02 16:30 UTC`; None until the run has a result.
+pub fn png_title(run: &Run) -> Option<String> {
+    let result = run.result.as_ref()?;
+    let known = |text: &str, unknown: &str| {
+        let text = text.trim();
+        if text.is_empty() {
+            unknown.to_owned()
+        } else {
+            text.to_owned()
+        }
+    };
+    Some(format!(
+        "{} · {} ({}) · {}",
+        result.preset.name,
+        known(&result.machine.host_name, "unknown host"),
+        known(&result.machine.cpu_brand, "unknown CPU"),
+        utc_minute(result.outcome.started_unix_s)
+    ))
+}
+
+/// Seconds since the Unix epoch as `2026-12-02 16:30 UTC` (Hinnant's days-to-civil, for
+/// the proleptic Gregorian calendar; no time-zone database is read).
+pub fn utc_minute(unix_s: u64) -> String {
+    let days = (unix_s / 86_400) as i64;
+    let minutes = (unix_s % 86_400) / 60;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minutes / 60,
+        minutes % 60
+    )
 }
 
 /// The runs list: show or hide, rename, pick for the table, remove.
@@ -207,6 +269,7 @@ pub fn table_ui(
         let sentence = trust::with_warnings(warnings, &recommendation.explanation);
         ui.label(RichText::new(sentence).strong())
             .on_hover_text("The model's answer: the knee of the measured curve (the fewest threads within 5% of the best throughput), beside the formula N = N_cpu × U × (1 + W/C) (Goetz 2006) and the peak of the fitted scalability curve (Gunther's USL).");
+        copy_code_ui(ui, run.id, recommendation, commands);
     }
     export_ui(ui, run, export_path, commands);
     let table = HeadedTable {
@@ -236,6 +299,51 @@ pub fn table_ui(
     });
 }
 
+/// Beside the sentence: Copy (the measured pool's code at the recommended count) and a
+/// picker of the other languages, each of which copies its own.
+fn copy_code_ui(
+    ui: &mut Ui,
+    id: u64,
+    recommendation: &crate::model::Recommendation,
+    commands: &mut Vec<RunsAction>,
+) {
+    let (Some(first), Some(threads)) = (
+        recommendation.code.first(),
+        recommendation.recommended_threads,
+    ) else {
+        return;
+    };
+    ui.horizontal(|ui| {
+        if ui
+            .button("Copy code")
+            .on_hover_text(format!(
+                "Copy the recommended {} as {} code, to paste into your program.",
+                words::counted_usize(threads, "thread", "threads"),
+                first.language
+            ))
+            .clicked()
+        {
+            commands.push(RunsAction::CopyCode(id, 0));
+        }
+        if recommendation.code.len() > 1 {
+            ui.menu_button("Other languages", |ui| {
+                for (index, snippet) in recommendation.code.iter().enumerate().skip(1) {
+                    if ui
+                        .button(&snippet.language)
+                        .on_hover_text(format!("Copy the {} code.", snippet.language))
+                        .clicked()
+                    {
+                        commands.push(RunsAction::CopyCode(id, index));
+                        ui.close();
+                    }
+                }
+            })
+            .response
+            .on_hover_text("The same count in another language or API.");
+        }
+    });
+}
+
 fn export_ui(ui: &mut Ui, run: &Run, export_path: &mut String, commands: &mut Vec<RunsAction>) {
     let tips = ExportTips {
         csv: "One row per point, the same columns as the JSON points.",
@@ -244,5 +352,20 @@ fn export_ui(ui: &mut Ui, run: &Run, export_path: &mut String, commands: &mut Ve
     };
     if let Some((target, path)) = export_row(ui, export_path, run.result.is_some(), &tips) {
         commands.push(RunsAction::Export(target, run.id, path));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc_calendar_days() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
+        // `date -u -d @1796229000`: Wed Dec  2 16:30:00 UTC 2026.
+        assert_eq!(utc_minute(1_796_229_000), "2026-12-02 16:30 UTC");
+        // A leap day, and the last minute of a century leap year.
+        assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_minute(978_307_199), "2000-12-31 23:59 UTC");
     }
 }
