@@ -104,13 +104,14 @@ fn rust_pool(pool: &PoolSpec, blocking: bool, n: usize) -> Vec<CodeSnippet> {
 /// `rayon::ThreadPoolBuilder::new().num_threads(N)` (rayon-core 1.13: `build()` returns
 /// `Result<ThreadPool, ThreadPoolBuildError>`, `install` runs a closure on the pool).
 fn rayon_pool(n: usize) -> CodeSnippet {
+    let threads = crate::words::counted_usize(n, "thread", "threads");
     CodeSnippet::new(
         "Rust (rayon)",
         format!(
             "fn main() -> Result<(), rayon::ThreadPoolBuildError> {{
     let pool = rayon::ThreadPoolBuilder::new().num_threads({n}).build()?;
     pool.install(|| {{
-        // your parallel work: par_iter(), join() and scope() run on these {n} threads
+        // your parallel work: par_iter(), join() and scope() run on its {threads}
     }});
     Ok(())
 }}
