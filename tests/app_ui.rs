@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{app_with, manifest_dir, restart, type_into, wait_for};
+use common::{app_with, manifest_dir, restart, retype, type_into, wait_for};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -456,4 +456,86 @@ fn the_recommendation_copies_as_code() {
         notice.contains("as Java (Executors.newFixedThreadPool) code"),
         "{notice}"
     );
+}
+
+#[test]
+fn the_png_export_is_titled_with_the_preset_the_machine_and_the_date() {
+    let mut harness = app();
+    shorten(&mut harness, "1, 2", 20);
+    harness.get_by_label("Run").click();
+    harness.run_ok();
+    wait_for(
+        &mut harness,
+        "the sweep to finish",
+        Duration::from_secs(120),
+        |app| !app.is_running(),
+    );
+    let run = harness.state().session().runs()[0].clone();
+    let result = run.result.as_ref().expect("a finished run has a result");
+    let title = results::png_title(&run).expect("a finished run has a title");
+    let host = match result.machine.host_name.trim() {
+        "" => "unknown host",
+        host => host,
+    };
+    assert!(
+        title.starts_with(&format!("{} · {host} (", result.preset.name)),
+        "{title}"
+    );
+    assert!(
+        title.ends_with(&results::utc_minute(result.outcome.started_unix_s)),
+        "{title}"
+    );
+    // The title is drawn above the plots, inside the area the PNG keeps.
+    let _ = harness.get_by_label(&title);
+
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("plots");
+    retype(&mut harness, "Export to", &base.display().to_string());
+    harness.get_by_label("PNG").click();
+    // Without a renderer the harness takes no screenshot: hand the app's request a white
+    // window, as the windowing system would hand it the pixels.
+    let mut requests = Vec::new();
+    for _ in 0..3 {
+        harness.step();
+        for viewport in harness.output().viewport_output.values() {
+            for command in &viewport.commands {
+                if let egui::ViewportCommand::Screenshot(callback) = command {
+                    requests.push(callback.clone());
+                }
+            }
+        }
+    }
+    assert_eq!(requests.len(), 1, "one screenshot asked for");
+    let window = egui::ColorImage::filled([1400, 1000], egui::Color32::WHITE);
+    for request in requests {
+        request.complete(std::sync::Arc::new(window.clone()));
+    }
+    harness.run_ok();
+    let path = base.with_extension("png");
+    let notice = harness
+        .state()
+        .notice()
+        .expect("the export is reported")
+        .clone();
+    assert!(!notice.error, "{}", notice.text);
+    assert!(
+        notice.text.contains(&path.display().to_string()),
+        "{}",
+        notice.text
+    );
+    let bytes = std::fs::read(&path).expect("the PNG was written");
+    let reader = png::Decoder::new(std::io::Cursor::new(&bytes))
+        .read_info()
+        .expect("a PNG");
+    // tEXt, or iTXt for a title beyond Latin-1 (a CPU brand with a ™ sign, say).
+    let info = reader.info();
+    let mut titles: Vec<(String, String)> = info
+        .uncompressed_latin1_text
+        .iter()
+        .map(|chunk| (chunk.keyword.clone(), chunk.text.clone()))
+        .collect();
+    for chunk in &info.utf8_text {
+        titles.push((chunk.keyword.clone(), chunk.get_text().unwrap()));
+    }
+    assert_eq!(titles, [("Title".to_owned(), title)]);
 }
