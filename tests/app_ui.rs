@@ -417,7 +417,10 @@ fn the_recommendation_copies_as_code() {
 
     // Copy: the measured pool's code, and the status line says so.
     harness.get_by_label("Copy code").click();
-    assert_eq!(copied_texts(&mut harness, 3), [rayon.snippet.clone()]);
+    assert_eq!(
+        copied_texts(&mut harness, 3),
+        std::slice::from_ref(&rayon.snippet)
+    );
     let notice = harness
         .state()
         .notice()
@@ -445,7 +448,10 @@ fn the_recommendation_copies_as_code() {
             .contains(&format!("newFixedThreadPool({threads})"))
     );
     harness.get_by_label(&java.language).click();
-    assert_eq!(copied_texts(&mut harness, 3), [java.snippet.clone()]);
+    assert_eq!(
+        copied_texts(&mut harness, 3),
+        std::slice::from_ref(&java.snippet)
+    );
     let notice = harness
         .state()
         .notice()
