@@ -488,7 +488,9 @@ fn the_png_export_is_titled_with_the_preset_the_machine_and_the_date() {
         "{title}"
     );
     assert!(
-        title.ends_with(&results::utc_minute(result.outcome.started_unix_s)),
+        title.ends_with(&pooltune::ui::format::utc_minute(
+            result.outcome.started_unix_s
+        )),
         "{title}"
     );
     // The title is drawn above the plots, inside the area the PNG keeps.
