@@ -35,10 +35,6 @@ fn write_snippets(out: &mut String, snippets: &[CodeSnippet]) -> std::fmt::Resul
     Ok(())
 }
 
-fn threads_text(n: usize) -> String {
-    crate::words::counted_usize(n, "thread", "threads")
-}
-
 impl Exporter<SweepResult> for CodeExporter {
     fn export(&self, result: &SweepResult) -> anyhow::Result<Vec<u8>> {
         let rec = model::recommend(result, &self.model);
@@ -49,7 +45,7 @@ impl Exporter<SweepResult> for CodeExporter {
                     out,
                     "{}: the recommended {} as code, the measured pool first",
                     result.preset.name,
-                    threads_text(n)
+                    model::code::count_text(&result.preset.pool, n)
                 )?;
                 write_snippets(&mut out, &rec.code)?;
             }
@@ -79,7 +75,11 @@ impl Exporter<ComparisonResult> for CodeExporter {
             let spec = result.preset.series.get(index);
             match (knee, spec) {
                 (Some(n), Some(spec)) => {
-                    writeln!(out, "{heading}: {}", threads_text(n))?;
+                    writeln!(
+                        out,
+                        "{heading}: {}",
+                        model::code::series_count_text(spec, n)
+                    )?;
                     write_snippets(&mut out, &model::code::for_series(spec, n))?;
                 }
                 (None, _) => {
@@ -152,7 +152,7 @@ mod tests {
             &out,
             &format!(
                 "[1] Rust (rust): {}\n\n--- Rust (rayon) ---\n",
-                threads_text(first)
+                crate::words::counted_usize(first, "thread", "threads")
             ),
         );
         assert_contains(&out, &format!(".num_threads({first})"));

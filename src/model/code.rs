@@ -39,6 +39,31 @@ impl CodeSnippet {
     }
 }
 
+/// A count of what `pool` is made of, as the headings and the status line say it: "2
+/// threads", "1 worker process" for the process pools.
+pub fn count_text(pool: &PoolSpec, n: usize) -> String {
+    match pool {
+        PoolSpec::Process { .. } | PoolSpec::PythonProcesses { .. } => {
+            crate::words::counted_usize(n, "worker process", "worker processes")
+        }
+        _ => crate::words::counted_usize(n, "thread", "threads"),
+    }
+}
+
+/// [`count_text`] for a series of a comparison (the shipped script's `python_processes`
+/// runs a process pool too).
+pub fn series_count_text(series: &SeriesSpec, n: usize) -> String {
+    match (&series.setup, series.kind) {
+        (SeriesSetup::Python(_), SeriesKind::PythonProcesses) => {
+            crate::words::counted_usize(n, "worker process", "worker processes")
+        }
+        (SeriesSetup::Rust { pool, .. } | SeriesSetup::PythonCall { pool, .. }, _) => {
+            count_text(pool, n)
+        }
+        _ => crate::words::counted_usize(n, "thread", "threads"),
+    }
+}
+
 /// How many calls the Python snippets make with the preset's arguments: enough that a pool
 /// of any recommended size has work, few enough to run in a moment.
 const PYTHON_CALLS: usize = 100;
@@ -946,6 +971,32 @@ mod tests {
                 .snippet
                 .contains("starmap(sha256_block, calls, chunksize=3)")
         );
+    }
+
+    #[test]
+    fn process_pools_count_worker_processes() {
+        let process = PoolSpec::Process {
+            chunk_size: 1,
+            feeding: Default::default(),
+        };
+        assert_eq!(count_text(&process, 1), "1 worker process");
+        assert_eq!(count_text(&PoolSpec::PythonInterpreters, 3), "3 threads");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/compare-gil-cpu.toml");
+        let comparison = crate::spec::load_comparison(&path).unwrap();
+        let counts: Vec<(SeriesKind, String)> = comparison
+            .series
+            .iter()
+            .map(|series| (series.kind, series_count_text(series, 2)))
+            .collect();
+        for (kind, text) in counts {
+            let expected = if kind == SeriesKind::PythonProcesses {
+                "2 worker processes"
+            } else {
+                "2 threads"
+            };
+            assert_eq!(text, expected, "{kind}");
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn code_to_copy(run: &Run, index: usize) -> Option<(String, String)> {
     let threads = recommendation.recommended_threads?;
     let status = format!(
         "Copied the recommended {} as {} code to the clipboard ({} lines).",
-        words::counted_usize(threads, "thread", "threads"),
+        crate::model::code::count_text(&run.preset.pool, threads),
         snippet.language,
         snippet.snippet.lines().count()
     );
@@ -236,7 +236,7 @@ pub fn table_ui(
         let sentence = trust::with_warnings(warnings, &recommendation.explanation);
         ui.label(RichText::new(sentence).strong())
             .on_hover_text("The model's answer: the knee of the measured curve (the fewest threads within 5% of the best throughput), beside the formula N = N_cpu × U × (1 + W/C) (Goetz 2006) and the peak of the fitted scalability curve (Gunther's USL).");
-        copy_code_ui(ui, run.id, recommendation, commands);
+        copy_code_ui(ui, run.id, recommendation, &run.preset.pool, commands);
     }
     export_ui(ui, run, export_path, commands);
     let table = HeadedTable {
@@ -272,6 +272,7 @@ fn copy_code_ui(
     ui: &mut Ui,
     id: u64,
     recommendation: &crate::model::Recommendation,
+    pool: &crate::spec::PoolSpec,
     commands: &mut Vec<RunsAction>,
 ) {
     let (Some(first), Some(threads)) = (
@@ -285,7 +286,7 @@ fn copy_code_ui(
             .button("Copy code")
             .on_hover_text(format!(
                 "Copy the recommended {} as {} code, to paste into your program.",
-                words::counted_usize(threads, "thread", "threads"),
+                crate::model::code::count_text(pool, threads),
                 first.language
             ))
             .clicked()
