@@ -133,7 +133,8 @@ fn rayon_pool(n: usize) -> CodeSnippet {
     CodeSnippet::new(
         "Rust (rayon)",
         format!(
-            "fn main() -> Result<(), rayon::ThreadPoolBuildError> {{
+            "// Cargo.toml: rayon = \"1\"
+fn main() -> Result<(), rayon::ThreadPoolBuildError> {{
     let pool = rayon::ThreadPoolBuilder::new().num_threads({n}).build()?;
     pool.install(|| {{
         // your parallel work: par_iter(), join() and scope() run on its {threads}
@@ -311,7 +312,8 @@ fn tokio(n: usize, blocking: bool) -> CodeSnippet {
     CodeSnippet::new(
         "Rust (tokio)",
         format!(
-            "fn main() -> std::io::Result<()> {{
+            "// Cargo.toml: tokio = {{ version = \"1\", features = [\"rt-multi-thread\"] }}
+fn main() -> std::io::Result<()> {{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         {setting}
         .enable_all()
@@ -469,16 +471,21 @@ fn python_generic_mp_pool(n: usize, chunk_size: usize) -> CodeSnippet {
     )
 }
 
+/// A function of `__main__` does not reach another interpreter (each imports afresh), so
+/// the task comes from a module, as pooltune's own runner does.
 fn python_generic_interpreters(n: usize) -> CodeSnippet {
     CodeSnippet::new(
         "Python 3.14+ (InterpreterPoolExecutor)",
-        python_generic(
-            "from concurrent.futures import InterpreterPoolExecutor",
-            &format!(
-                "    with InterpreterPoolExecutor(max_workers={n}) as pool:
+        format!(
+            "from concurrent.futures import InterpreterPoolExecutor
+
+# A function of a module: one defined in __main__ does not reach the other interpreters.
+from your_module import task
+
+if __name__ == \"__main__\":
+    with InterpreterPoolExecutor(max_workers={n}) as pool:
         results = list(pool.map(task, range({PYTHON_CALLS})))
 "
-            ),
         ),
     )
 }
@@ -570,13 +577,28 @@ fn python_call_threads(n: usize, call: &PythonCallSpec) -> CodeSnippet {
     )
 }
 
-fn python_call_interpreters(n: usize, call: &PythonCallSpec) -> CodeSnippet {
-    let call = PythonCall::of(call);
+/// Each interpreter imports afresh, so the function's folder is put on every worker's
+/// `sys.path` by the pool's initializer (`exec` of one line, as pooltune's runner does).
+fn python_call_interpreters(n: usize, call_spec: &PythonCallSpec) -> CodeSnippet {
+    let call = PythonCall::of(call_spec);
+    let path = call_spec.path.display().to_string();
+    let pool_line = if path.is_empty() || path == "." {
+        format!("    with InterpreterPoolExecutor(max_workers={n}) as pool:\n")
+    } else {
+        let setup = format!("import sys; sys.path.insert(0, {})", python_string(&path));
+        format!(
+            "    # every interpreter imports afresh: put the function's folder on its path too
+    setup = {}
+    with InterpreterPoolExecutor(max_workers={n}, initializer=exec, initargs=(setup,)) as pool:
+",
+            python_string(&setup)
+        )
+    };
     CodeSnippet::new(
         "Python 3.14+ (InterpreterPoolExecutor)",
         call.script(
             "from concurrent.futures import InterpreterPoolExecutor\n",
-            &format!("    with InterpreterPoolExecutor(max_workers={n}) as pool:\n"),
+            &pool_line,
             &call.map_lines(""),
         ),
     )
@@ -997,6 +1019,31 @@ mod tests {
             };
             assert_eq!(text, expected, "{kind}");
         }
+    }
+
+    #[test]
+    fn another_interpreter_gets_the_functions_folder_from_the_initializer() {
+        let preset = spec_of("python-hash.toml");
+        let snippets = for_setup(&preset.workload, &PoolSpec::PythonInterpreters, 3);
+        assert_eq!(
+            languages(&snippets),
+            ["Python 3.14+ (InterpreterPoolExecutor)"]
+        );
+        let code = &snippets[0].snippet;
+        assert!(
+            code.contains(r#"setup = "import sys; sys.path.insert(0, \"../assets/examples\")""#),
+            "{code}"
+        );
+        assert!(
+            code.contains(
+                "InterpreterPoolExecutor(max_workers=3, initializer=exec, initargs=(setup,))"
+            ),
+            "{code}"
+        );
+        assert!(
+            code.contains("pool.map(sha256_block, [4194304] * 100)"),
+            "{code}"
+        );
     }
 
     #[test]
