@@ -5,7 +5,7 @@
 //! them (Java, Go, tokio, .NET).
 //!
 //! Pure: a function of what was measured and a count, no I/O. It never chooses the count
-//! (that is [`super::recommend`]'s) and never claims more than was measured: a Python
+//! (that is [`super::recommend()`]'s) and never claims more than was measured: a Python
 //! function's snippets are CPython's pools only, a program's its own command line only.
 
 use std::fmt::Write as _;
