@@ -124,27 +124,58 @@ pub fn default_preset_path(name: &str) -> std::path::PathBuf {
     }
 }
 
+/// The machine a result was measured on, in one line: `build-7 · AMD EPYC 7763 · 8 usable
+/// CPUs, 4 physical, 8 logical`. A host name or CPU brand that was not recorded (results
+/// written before they were) is said to be unknown rather than left out.
+pub fn machine(machine: &crate::machine::MachineInfo) -> String {
+    let known = |text: &str, what: &str| {
+        let text = text.trim();
+        if text.is_empty() {
+            format!("{what} not recorded")
+        } else {
+            text.to_owned()
+        }
+    };
+    format!(
+        "{} · {} · {} usable CPUs, {} physical, {} logical",
+        known(&machine.host_name, "host name"),
+        known(&machine.cpu_brand, "CPU model"),
+        machine.usable_cpus,
+        machine.physical_cpus,
+        machine.logical_cpus
+    )
+}
+
+/// The full path of a file written or read, for a message: `path` made absolute against the
+/// current folder (as the OS resolved it), unchanged when that fails.
+pub fn full_path(path: &std::path::Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .display()
+        .to_string()
+}
+
 /// The title of a PNG export, drawn above its plots and written in the PNG's `Title`
 /// chunk: what ran (`name`), the machine (host name, CPU brand) and when it started,
-/// `cpu-bound · build-1 (AMD EPYC 7B13) · 2026-12-02 16:30 UTC`. A host or CPU the machine
-/// did not report is "unknown host", "unknown CPU".
+/// `cpu-bound · build-1 (AMD EPYC 7B13) · 2026-12-02 16:30 UTC`. A host name or CPU brand
+/// that was not recorded is said to be so, as [`machine`] says it.
 pub fn plot_title(
     name: &str,
     machine: &crate::machine::MachineInfo,
     started_unix_s: u64,
 ) -> String {
-    let known = |text: &str, unknown: &str| {
+    let known = |text: &str, what: &str| {
         let text = text.trim();
         if text.is_empty() {
-            unknown.to_owned()
+            format!("{what} not recorded")
         } else {
             text.to_owned()
         }
     };
     format!(
         "{name} · {} ({}) · {}",
-        known(&machine.host_name, "unknown host"),
-        known(&machine.cpu_brand, "unknown CPU"),
+        known(&machine.host_name, "host name"),
+        known(&machine.cpu_brand, "CPU model"),
         utc_minute(started_unix_s)
     )
 }
@@ -186,7 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn a_title_names_what_ran_where_and_when_and_what_is_unknown() {
+    fn a_title_names_what_ran_where_and_when_and_what_was_not_recorded() {
         let mut machine = crate::export::fixtures::machine();
         assert_eq!(
             plot_title("cpu-bound", &machine, 1_796_229_000),
@@ -196,8 +227,37 @@ mod tests {
         machine.cpu_brand.clear();
         assert_eq!(
             plot_title("cpu-bound", &machine, 0),
-            "cpu-bound · unknown host (unknown CPU) · 1970-01-01 00:00 UTC"
+            "cpu-bound · host name not recorded (CPU model not recorded) · 1970-01-01 00:00 UTC"
         );
+    }
+
+    #[test]
+    fn a_machine_reads_in_one_line_and_says_what_was_not_recorded() {
+        let mut m = crate::machine::MachineInfo::detect();
+        m.host_name = "build-7".into();
+        m.cpu_brand = "AMD EPYC 7763".into();
+        m.usable_cpus = 8;
+        m.physical_cpus = 4;
+        m.logical_cpus = 8;
+        assert_eq!(
+            machine(&m),
+            "build-7 · AMD EPYC 7763 · 8 usable CPUs, 4 physical, 8 logical"
+        );
+        m.host_name = String::new();
+        m.cpu_brand = " ".into();
+        assert!(
+            machine(&m).starts_with("host name not recorded · CPU model not recorded · "),
+            "{}",
+            machine(&m)
+        );
+    }
+
+    #[test]
+    fn a_relative_path_is_shown_in_full() {
+        let shown = full_path(std::path::Path::new("out.json"));
+        let expected = std::env::current_dir().unwrap().join("out.json");
+        assert_eq!(shown, expected.display().to_string());
+        assert_eq!(full_path(std::path::Path::new("/tmp/x.csv")), "/tmp/x.csv");
     }
 
     #[test]
