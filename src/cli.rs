@@ -917,6 +917,9 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
             invalid.allowed
         ))
     })?;
+    if args.output.format == Format::Code {
+        return Err(CliError::Usage(export::COST_HAS_NO_CODE.to_owned()));
+    }
     args.output.check_writable()?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(spec.planned_steps() as u64);

@@ -231,3 +231,14 @@ fn a_cost_table_fitted_to_80_columns_keeps_start_and_memory() {
     assert!(!header.contains("virtual/worker KiB"), "{header}");
     assert!(text.contains("Python process  fork"), "{text}");
 }
+
+#[test]
+fn code_output_is_byte_for_byte_unchanged() {
+    let sweep_code = super::export(&sweep(), Format::Code).unwrap();
+    check(&format!("sweep.{}", extension(Format::Code)), &sweep_code);
+    let comparison_code = super::export(&comparison(), Format::Code).unwrap();
+    check(
+        &format!("comparison.{}", extension(Format::Code)),
+        &comparison_code,
+    );
+}

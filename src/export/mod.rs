@@ -20,7 +20,7 @@ pub(crate) mod fixtures;
 #[cfg(test)]
 mod golden;
 
-pub use code::CodeExporter;
+pub use code::{COST_HAS_NO_CODE, CodeExporter};
 pub use csv_format::{COST_CSV_COLUMNS, CSV_COLUMNS, CsvExporter, comparison_csv_columns, csv_row};
 pub use json::{JsonExporter, JsonReport};
 pub use markdown::MarkdownExporter;

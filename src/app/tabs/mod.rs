@@ -65,6 +65,13 @@ pub trait Tab {
     fn code_to_run(&self) -> Option<CodeToRun> {
         None
     }
+
+    /// The title of the tab's PNG export (the preset's name, the machine, the date), drawn
+    /// above its plots and written in the PNG's `Title` chunk; None when the tab shows no
+    /// result.
+    fn png_title(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Writes an export (`bytes`, or why they could not be made) atomically to `path`. Returns
