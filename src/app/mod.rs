@@ -23,7 +23,7 @@ use crate::monitor::{History, Monitor, Sample};
 use crate::spec::ComparisonPreset;
 use crate::spec::consent::PresetFile;
 use crate::spec::{self, Preset, PresetEntry};
-use crate::ui::config::{ConfigDraft, PresetPaths};
+use crate::ui::config::{ConfigDraft, PresetPaths, RunOn};
 use crate::ui::cost::CostDraft;
 use crate::ui::live;
 use crate::ui::plots::PlotOptions;
@@ -103,6 +103,8 @@ pub struct PersistedState {
     /// The content hashes of the preset files whose code the user allowed to run, and of
     /// those this app wrote.
     pub trusted_files: remembered::TrustedFiles,
+    /// Where the Sweep tab's Run measures.
+    pub run_on: RunOn,
 }
 
 impl Default for PersistedState {
@@ -121,6 +123,7 @@ impl Default for PersistedState {
             cost_export_path: "pooltune-cost".to_owned(),
             draft_file: None,
             trusted_files: remembered::TrustedFiles::default(),
+            run_on: RunOn::default(),
         }
     }
 }
@@ -269,13 +272,14 @@ impl PooltuneApp {
             cost,
             cost_export_path,
             trusted_files,
+            run_on,
             ..
         } = state;
         PooltuneApp {
             theme,
             live_paused,
             tab,
-            sweep: SweepTab::new(draft, plot, paths, export_path),
+            sweep: SweepTab::new(draft, plot, paths, export_path).running_on(run_on),
             compare: CompareTab::new(comparison, compare),
             cost: CostTab::new(cost, cost_export_path),
             live,
@@ -368,6 +372,7 @@ impl PooltuneApp {
             cost_export_path: self.cost.export_path.clone(),
             draft_file: sweep.draft.file.clone(),
             trusted_files: self.trusted.clone(),
+            run_on: sweep.run_on.clone(),
         }
     }
 
