@@ -663,10 +663,8 @@ impl Running {
     /// Sends `signal` to the child's group while the child is unreaped (so the group id
     /// cannot have been reused).
     fn signal(&self, signal: libc::c_int) {
-        if self.status.is_none()
-            && let Ok(pgid) = u32::try_from(self.child.id())
-        {
-            kill_group(pgid, signal);
+        if self.status.is_none() {
+            kill_group(self.child.id(), signal);
         }
     }
 
@@ -813,21 +811,16 @@ mod tests {
     #[test]
     fn an_empty_prefix_is_refused_and_a_prefix_is_split_by_the_shell() {
         assert!(matches!(Via::new("  "), Err(RemoteError::EmptyPrefix)));
-        // `sh -c 'exec env A="b c" "$@"'`: the quotes are the shell's; our arguments pass
-        // through whole.
-        let via = Via::new("env A=\"b c\"").unwrap();
-        let output = via
-            .command(&[])
-            .arg("x y")
-            .output()
-            .map(|o| o.status)
-            .unwrap();
-        // `env A="b c" pooltune "x y"`: pooltune may be missing here; env ran (127 is "not
-        // found", anything else pooltune's own).
-        assert!(output.code().is_some());
+        // The prefix's quotes and variables are the shell's; our arguments (`pooltune`, then
+        // one with a space) reach the program whole.
+        let via = Via::new(r#"env A="b c" sh -c 'printf "%s|%s|%s" "$A" "$1" "$2"' sh"#).unwrap();
+        let output = via.command(&[OsString::from("x  y")]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "b c|pooltune|x  y");
         assert_eq!(
-            via.shown(&[OsString::from("--version")]),
-            "env A=\"b c\" pooltune --version"
+            Via::new("taskset -c 0")
+                .unwrap()
+                .shown(&[OsString::from("--version")]),
+            "taskset -c 0 pooltune --version"
         );
     }
 

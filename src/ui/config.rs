@@ -150,7 +150,7 @@ pub struct RunOn {
 
 /// "Run on: this machine / via [PREFIX]", drawn beside Run.
 pub fn run_on_ui(ui: &mut Ui, run_on: &mut RunOn) {
-    ui.label("Run on:");
+    let label = ui.label("Run on");
     ComboBox::from_id_salt("run_on")
         .selected_text(if run_on.via { "via" } else { "this machine" })
         .show_ui(ui, |ui| {
@@ -158,17 +158,20 @@ pub fn run_on_ui(ui: &mut Ui, run_on: &mut RunOn) {
             ui.selectable_value(&mut run_on.via, true, "via");
         })
         .response
+        .labelled_by(label.id)
         .on_hover_text(
             "Where Run measures. \"via\" runs `PREFIX pooltune sweep --preset - --events` \
              (the same pooltune version must be on the PATH there) and records that machine; \
              files the preset names are found there.",
         );
     if run_on.via {
+        let label = ui.weak("PREFIX");
         ui.add(
             egui::TextEdit::singleline(&mut run_on.prefix)
                 .hint_text("ssh build-server")
                 .desired_width(160.0),
         )
+        .labelled_by(label.id)
         .on_hover_text(
             "A command that runs a program elsewhere, split as sh splits it: `ssh host`, \
              `docker exec -i ctr`, `kubectl exec -i pod --`, `taskset -c 0`.",
