@@ -199,7 +199,7 @@ impl Via {
     pub fn check_version(&self, cancel: &CancelToken) -> Result<(), RemoteError> {
         let args = [OsString::from("--version")];
         let command = self.shown(&args);
-        let child = self
+        let mut child = self
             .command(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -209,41 +209,42 @@ impl Via {
                 prefix: self.prefix.clone(),
                 source,
             })?;
-        let pid = child.id();
-        let _registration = crate::child::register_group(pid);
-        let (sender, answer) = crossbeam_channel::bounded(1);
-        engine::named_thread("pooltune-via-version", move || {
-            let _ = sender.send(child.wait_with_output());
-        })
-        .map_err(RemoteError::Thread)?;
+        let _registration = crate::child::register_group(child.id());
+        let stdout = read_all(child.stdout.take(), "pooltune-via-version-out")?;
+        let stderr = read_all(child.stderr.take(), "pooltune-via-version-err")?;
         let asked = Instant::now();
-        let output = loop {
-            match answer.recv_timeout(POLL) {
-                Ok(output) => break output,
-                Err(RecvTimeoutError::Timeout)
-                    if !cancel.is_cancelled() && asked.elapsed() < VERSION_TIMEOUT => {}
-                Err(_) => {
-                    kill_group(pid, libc::SIGKILL);
-                    // The waiting thread reaps it once killed.
-                    let _ = answer.recv_timeout(TERM_GRACE);
-                    if cancel.is_cancelled() {
-                        return Err(RemoteError::StoppedBeforeStart(self.prefix.clone()));
-                    }
-                    return Err(RemoteError::NotPooltune {
-                        command,
-                        found: format!(
-                            "gave no answer within {} s (a prefix that asks for a password \
-                             cannot be answered here: use a key)",
-                            VERSION_TIMEOUT.as_secs()
-                        ),
-                    });
+        // Waited for without reaping, so that its group can still be killed by its id.
+        while !libc::pid_t::try_from(child.id()).is_ok_and(crate::child::has_exited) {
+            if cancel.is_cancelled() || asked.elapsed() >= VERSION_TIMEOUT {
+                kill_group(child.id(), libc::SIGKILL);
+                let _ = child.wait();
+                if cancel.is_cancelled() {
+                    return Err(RemoteError::StoppedBeforeStart(self.prefix.clone()));
                 }
+                return Err(RemoteError::NotPooltune {
+                    command,
+                    found: format!(
+                        "gave no answer within {} s (a prefix that asks for a password cannot \
+                         be answered here: use a key)",
+                        VERSION_TIMEOUT.as_secs()
+                    ),
+                });
             }
-        };
-        let output = output.map_err(|source| RemoteError::Start {
+            std::thread::sleep(POLL);
+        }
+        // What it started in its group goes with it.
+        kill_group(child.id(), libc::SIGKILL);
+        let status = child.wait().map_err(|source| RemoteError::Start {
             prefix: self.prefix.clone(),
             source,
         })?;
+        // A process outside its group may still hold a pipe: its output is what came by then.
+        let collected = |pipe: Receiver<Vec<u8>>| pipe.recv_timeout(TERM_GRACE).unwrap_or_default();
+        let output = std::process::Output {
+            status,
+            stdout: collected(stdout),
+            stderr: collected(stderr),
+        };
         let stdout = String::from_utf8_lossy(&output.stdout);
         let first = |text: &str| {
             text.lines()
@@ -530,6 +531,22 @@ pub fn run_comparison(
     Ok(result)
 }
 
+/// [`run_comparison`] on a thread named `thread_name`, with the shape of
+/// [`crate::engine::spawn_series`], for the app.
+pub fn spawn_comparison(
+    thread_name: &str,
+    preset: ComparisonPreset,
+    options: CompareOptions,
+    via: Via,
+    cancel: CancelToken,
+    mut emit: impl FnMut(Event) + Send + 'static,
+) -> Result<engine::RunHandle<RunResult, EngineError>, EngineError> {
+    engine::named_thread(thread_name, move || {
+        run_comparison(&preset, &options, &via, &cancel, &mut emit).map(|r| r.with_preset(()))
+    })
+    .map_err(EngineError::Spawn)
+}
+
 /// The far side's child while it runs.
 struct Running {
     child: Child,
@@ -722,6 +739,28 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.finish();
     }
+}
+
+/// How much of a pipe [`read_all`] keeps: a version line is short, and a prefix that prints
+/// more is not pooltune.
+const READ_ALL_LIMIT: u64 = 64 * 1024;
+
+/// Reads `pipe` to its end (at most [`READ_ALL_LIMIT`] bytes) on a named thread; the bytes
+/// arrive on the returned channel.
+fn read_all(
+    pipe: Option<impl std::io::Read + Send + 'static>,
+    thread_name: &str,
+) -> Result<Receiver<Vec<u8>>, RemoteError> {
+    let (sender, received) = crossbeam_channel::bounded(1);
+    engine::named_thread(thread_name, move || {
+        let mut bytes = Vec::new();
+        if let Some(pipe) = pipe {
+            let _ = pipe.take(READ_ALL_LIMIT).read_to_end(&mut bytes);
+        }
+        let _ = sender.send(bytes);
+    })
+    .map_err(RemoteError::Thread)?;
+    Ok(received)
 }
 
 /// Sends `signal` to process group `pgid`.
