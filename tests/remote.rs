@@ -532,3 +532,112 @@ fn ctrl_c_during_a_via_run_leaves_no_child_running() {
         cmdline(far)
     );
 }
+
+/// A comparison via `env` runs there with the `--python` given here passed on as a path there:
+/// a missing one fails its series by name, and the Rust series measure every count.
+#[test]
+fn a_comparison_via_a_prefix_passes_its_interpreters_on() {
+    let run = pooltune(&[
+        "compare",
+        "--preset",
+        &fixture("compare-tiny.toml"),
+        "--python",
+        "/no/such/python3",
+        "--via",
+        "env",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let json: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(json["format_version"], 1);
+    for series in json["series"].as_array().unwrap() {
+        let points = series["points"].as_array().unwrap().len();
+        match series["kind"].as_str().unwrap() {
+            "rust" | "simulated_gil" => assert_eq!(points, 2, "{series}"),
+            "python_threads" | "python_processes" => {
+                assert!(
+                    series["error"]
+                        .as_str()
+                        .unwrap()
+                        .contains("/no/such/python3")
+                )
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A far side that ignores both the end of its input and SIGTERM (a `sh` that traps TERM, then
+/// sleeps) is killed with SIGKILL after the two graces; the run stopped by Ctrl-C keeps the
+/// point the far side had sent and leaves nothing running.
+#[test]
+fn a_far_side_that_ignores_the_stop_is_killed_and_its_points_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    // A real `started` line and the first `point` line of the tiny sweep, to replay.
+    let real = pooltune(&["sweep", "--preset", &fixture("tiny.toml"), "--events"]);
+    assert_eq!(real.status.code(), Some(0), "{}", text(&real.stderr));
+    let lines = text(&real.stdout);
+    let replay: Vec<&str> = lines
+        .lines()
+        .filter(|l| l.contains("\"type\":\"started\""))
+        .chain(
+            lines
+                .lines()
+                .filter(|l| l.contains("\"type\":\"point\""))
+                .take(1),
+        )
+        .collect();
+    assert_eq!(replay.len(), 2);
+    let file = dir.path().join("replay.jsonl");
+    std::fs::write(&file, replay.join("\n") + "\n").unwrap();
+    let prefix = format!(
+        "sh -c 'if [ \"$2\" = --version ]; then echo \"pooltune {}\"; else cat {}; trap \"\" TERM; exec sleep 60; fi' sh",
+        env!("CARGO_PKG_VERSION"),
+        file.display()
+    );
+    let mut local = command(&["sweep", "--preset", &fixture("tiny.toml"), "--via", &prefix])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let waited = Instant::now();
+    let far = loop {
+        let far = children_of(local.id())
+            .into_iter()
+            .find(|pid| cmdline(*pid).starts_with("sleep 60"));
+        if let Some(far) = far {
+            break far;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "no far side started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(local.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let stopped = Instant::now();
+    let output = local.wait_with_output().unwrap();
+    let took = stopped.elapsed();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stopped by Ctrl-C"), "{stderr}");
+    // The 5 s for the end of input, the 2 s after SIGTERM, then SIGKILL at once.
+    assert!(
+        took >= Duration::from_secs(7) && took < Duration::from_secs(15),
+        "{took:?}"
+    );
+    let table = text(&output.stdout);
+    assert!(
+        table.lines().any(|l| l.trim_start().starts_with("1 ")),
+        "the replayed point at 1 thread is kept: {table}"
+    );
+    assert!(
+        !cmdline(far).starts_with("sleep 60"),
+        "pid {far} still runs"
+    );
+}
