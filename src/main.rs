@@ -29,8 +29,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Compare(args)) => cli::compare(args),
         Some(Command::Presets) => cli::presets(),
         Some(Command::Cost(args)) => cli::cost(args),
-        // SKELETON: opened in the app on branch i13-open.
-        Some(Command::Open(_)) => Err(CliError::Usage("pooltune open is not built yet".to_owned())),
+        Some(Command::Open(args)) => open_results(args),
         None => open_app(&cli),
     }
 }
@@ -67,6 +66,49 @@ fn open_app(cli: &Cli) -> Result<(), CliError> {
         ..pooltune::app::AppOptions::default()
     };
     pooltune::app::launch(options).map_err(|err| CliError::Run(anyhow::Error::new(err)))
+}
+
+/// `pooltune open FILE…`: every file is read first, so that a damaged or newer file is one
+/// `error:` line naming it (exit 2) before any window opens; then the app opens with them.
+fn open_results(args: &cli::OpenArgs) -> Result<(), CliError> {
+    let opened = args
+        .files
+        .iter()
+        .map(|path| {
+            pooltune::result::open::open(path)
+                .map(|result| (path.clone(), result))
+                .map_err(|err| CliError::Usage(err.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    show_results(opened, args.screenshot.clone())
+}
+
+/// Opens the app on results already read; `screenshot` saves the window once they are
+/// drawn and closes it.
+#[cfg(feature = "gui")]
+fn show_results(
+    opened: Vec<(std::path::PathBuf, pooltune::result::open::OpenedResult)>,
+    screenshot: Option<std::path::PathBuf>,
+) -> Result<(), CliError> {
+    let options = pooltune::app::AppOptions {
+        opened,
+        screenshot_when_done: screenshot,
+        ..pooltune::app::AppOptions::default()
+    };
+    pooltune::app::launch(options).map_err(|err| CliError::Run(anyhow::Error::new(err)))
+}
+
+/// Without the `gui` feature the files were read, but there is no window to show them in.
+#[cfg(not(feature = "gui"))]
+fn show_results(
+    _opened: Vec<(std::path::PathBuf, pooltune::result::open::OpenedResult)>,
+    _screenshot: Option<std::path::PathBuf>,
+) -> Result<(), CliError> {
+    Err(CliError::Usage(
+        "this pooltune was built without the desktop app (feature `gui`), so it cannot show \
+         results; the files read correctly"
+            .to_owned(),
+    ))
 }
 
 /// Without the `gui` feature there is no window; say what there is instead.

@@ -66,11 +66,17 @@ fn a_comparison_runs_and_every_series_reaches_the_chart_and_the_table() {
     assert_eq!(data.thread_counts, [1, 2]);
     assert_eq!(data.series.len(), tiny.series.len());
     let machine = data.machine.as_ref().expect("the machine is known");
-    // The CPU counts are marked on the chart (in its legend).
+    // The CPU counts are marked on the chart (in its legend, with the line's style).
     let marker = if machine.physical_cpus == machine.logical_cpus {
-        format!("{} CPUs (physical = logical)", machine.logical_cpus)
+        format!(
+            "{} CPUs (physical = logical): dotted vertical line",
+            machine.logical_cpus
+        )
     } else {
-        format!("{} logical CPUs", machine.logical_cpus)
+        format!(
+            "{} logical CPUs: dotted vertical line",
+            machine.logical_cpus
+        )
     };
     assert!(on_screen(&harness, &marker), "no marker {marker}");
 
@@ -438,4 +444,58 @@ fn a_comparison_given_at_start_opens_the_compare_tab_and_runs() {
     // The sweep side did not run.
     assert!(harness.state().session().runs().is_empty());
     assert_eq!(harness.state().compare().comparison(), Some(&tiny));
+}
+
+/// `pooltune open comparison.json cost.json`: the window opens on the Compare tab (the first
+/// file's) with the comparison shown as the stopped run it was, of the machine it was measured on,
+/// and the worker-cost figures wait on their tab, each saying the file and the machine.
+#[test]
+fn an_opened_comparison_and_worker_cost_show_on_their_tabs_with_their_machine() {
+    let export = manifest_dir().join("tests/fixtures/export");
+    let opened = ["comparison.json", "cost.json"]
+        .into_iter()
+        .map(|name| {
+            let path = export.join(name);
+            let result = pooltune::result::open::open(&path).unwrap();
+            (path, result)
+        })
+        .collect();
+    let mut harness = app_with(AppOptions {
+        opened,
+        ..AppOptions::default()
+    });
+    harness.run_ok();
+    let app = harness.state();
+    assert_eq!(app.shown_tab(), pooltune::app::TabId::Compare);
+    let data = app.compare().data().expect("the comparison is shown");
+    // The golden comparison was stopped (`"cancelled": true`), and reads back so.
+    assert_eq!(data.status, RunStatus::Stopped);
+    assert_eq!(data.opened_from, Some(export.join("comparison.json")));
+    assert_eq!(data.series.len(), 3);
+    assert_eq!(
+        data.series[2].error.as_deref(),
+        Some("not run: no `python3` on PATH")
+    );
+    assert_eq!(
+        view_series(&data.series[0], CompareView::Throughput),
+        [[1.0, 500.0], [2.0, 1000.0]]
+    );
+    let machine = "test-host · test CPU · 2 usable CPUs, 2 physical, 4 logical";
+    harness.get_by_label(&format!(
+        "Opened from {} · measured on {machine}",
+        export.join("comparison.json").display()
+    ));
+    let cost = harness.state().cost();
+    assert_eq!(cost.opened_from, Some(export.join("cost.json")));
+    let entries: usize = pooltune::cost::WorkerKind::ALL
+        .iter()
+        .map(|&kind| cost.result.as_ref().unwrap().entries(kind).len())
+        .sum();
+    assert_eq!(cost.measured.len(), entries);
+    harness.get_by_label("Worker cost").click();
+    harness.run_ok();
+    harness.get_by_label(&format!(
+        "Opened from {} · measured on {machine}",
+        export.join("cost.json").display()
+    ));
 }

@@ -16,7 +16,7 @@ use pooltune::app::{AppOptions, PooltuneApp};
 use pooltune::spec::{self, WorkloadSpec};
 use pooltune::ui::plots;
 use pooltune::ui::results;
-use pooltune::ui::session::RunStatus;
+use pooltune::ui::session::{RunOrigin, RunStatus};
 
 /// The app in a window of the README screenshot's size, without the monitor thread.
 fn app() -> Harness<'static, PooltuneApp> {
@@ -91,7 +91,10 @@ fn a_shipped_preset_runs_into_the_table_and_the_plot() {
             .map(|p| [p.threads as f64, p.throughput_per_s])
             .collect::<Vec<_>>()
     );
-    assert_eq!(plots::latency_series(run, false, true).len(), 2);
+    assert_eq!(
+        plots::latency_series(run, false, true, pooltune::ui::axis::TimeUnit::Millis).len(),
+        2
+    );
     // The result is there to export.
     assert!(run.result.as_ref().is_some_and(|r| !r.outcome.cancelled));
 }
@@ -440,4 +443,240 @@ fn two_runs_overlay_and_each_can_be_hidden_renamed_and_removed() {
     let runs = harness.state().session().runs();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].points.len(), 2);
+}
+
+#[test]
+fn the_legend_shows_each_lines_style_beside_its_colour() {
+    let mut harness = app();
+    shorten(&mut harness, "1, 2", 20);
+    harness.get_by_label("Run").click();
+    harness.run_ok();
+    wait_for(
+        &mut harness,
+        "the sweep to finish",
+        Duration::from_secs(120),
+        |app| !app.is_running(),
+    );
+    let run = harness.state().session().runs()[0].clone();
+    assert_eq!(
+        run.status,
+        RunStatus::Finished,
+        "{:?}",
+        harness.state().notice()
+    );
+    // Each line's sample is named with its style: a run is solid with filled dots, its ideal
+    // line dashed, its p99 latency dashed with diamonds.
+    for entry in [
+        format!("{}: solid line, filled dots", run.name),
+        "ideal linear scaling: dashed line".to_owned(),
+        format!("{} p50: solid line, filled dots", run.name),
+        format!("{} p99: dashed line, diamonds", run.name),
+    ] {
+        harness.get_by_label(&entry);
+    }
+    // The model of the run in the table is drawn and listed: the recommended count as a
+    // solid vertical line.
+    let recommendation = run.recommendation.as_ref().expect("a finished run's model");
+    if let Some(threads) = recommendation.recommended_threads {
+        harness.get_by_label(&format!(
+            "recommended: {threads} threads: solid vertical line"
+        ));
+    }
+    // A disturbed point is drawn hollow and the legend says what hollow means.
+    let disturbed = run.points.iter().any(|p| p.disturbed);
+    assert_eq!(
+        harness.query_by_label("disturbed: hollow dots").is_some(),
+        disturbed
+    );
+    // Turning the ideal line off takes it out of the legend too.
+    harness.get_by_label("ideal scaling").click();
+    harness.run_ok();
+    assert!(
+        harness
+            .query_by_label("ideal linear scaling: dashed line")
+            .is_none()
+    );
+    harness.get_by_label(&format!("{}: solid line, filled dots", run.name));
+}
+
+#[test]
+fn the_preset_picker_lists_the_built_in_default_and_shows_what_is_loaded() {
+    let mut harness = app();
+    let default = pooltune::ui::config::default_preset();
+    let built_in = format!("{} (built in)", default.name);
+    let picker = |harness: &Harness<'static, PooltuneApp>| harness.get_by_label("Preset").value();
+    // The app opens on the built-in default; the closed picker names it as such.
+    assert_eq!(picker(&harness), Some(built_in.clone()));
+    harness.get_by_label("Preset").click();
+    harness.run_ok();
+    // Open, the default is a line of the list, marked as the one loaded; the user's own
+    // presets (marked yours) come before it, the shipped ones after it.
+    let lines: Vec<(String, Option<egui::accesskit::Toggled>, f32)> = harness
+        .query_all_by_role(egui::accesskit::Role::Button)
+        .filter_map(|node| {
+            let label = node.accesskit_node().label()?;
+            let y = node.rect().top();
+            Some((label, node.accesskit_node().toggled(), y))
+        })
+        .collect();
+    let built_in_line = lines
+        .iter()
+        .find(|(label, selected, _)| *label == built_in && selected.is_some())
+        .unwrap_or_else(|| panic!("no {built_in:?} in the list: {lines:?}"));
+    assert_eq!(
+        built_in_line.1,
+        Some(egui::accesskit::Toggled::True),
+        "the default is the one loaded"
+    );
+    let shipped = lines
+        .iter()
+        .find(|(label, ..)| label == "CPU-bound: 2 ms of computation")
+        .expect("the shipped CPU-bound preset");
+    assert!(
+        shipped.2 > built_in_line.2,
+        "shipped presets follow the default"
+    );
+    for (label, _, y) in lines
+        .iter()
+        .filter(|(label, ..)| label.ends_with(" (yours)"))
+    {
+        assert!(*y < built_in_line.2, "{label} is listed after the default");
+    }
+    // Pick the shipped one: the picker names it; then back to the built-in default.
+    harness
+        .get_by_label("CPU-bound: 2 ms of computation")
+        .click();
+    harness.run_ok();
+    assert_eq!(
+        harness.state().draft().preset.name,
+        "CPU-bound: 2 ms of computation"
+    );
+    assert_eq!(
+        picker(&harness).as_deref(),
+        Some("CPU-bound: 2 ms of computation")
+    );
+    // An edit shows in the closed picker.
+    harness.state_mut().draft_mut().preset.sweep.trials = 7;
+    harness.run_ok();
+    assert_eq!(
+        picker(&harness).as_deref(),
+        Some("CPU-bound: 2 ms of computation, edited")
+    );
+    harness.get_by_label("Preset").click();
+    harness.run_ok();
+    harness.get_by_label(&built_in).click();
+    harness.run_ok();
+    assert_eq!(harness.state().draft().preset, default);
+    assert!(harness.state().draft().file.is_none());
+    assert_eq!(picker(&harness), Some(built_in));
+}
+
+/// `tests/fixtures/export/sweep.json` (the JSON exporter's golden sweep) as measured on
+/// another machine: `build-server-7`, 8 usable CPUs of 16. Written into `dir`.
+fn sweep_from_another_machine(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(manifest_dir().join("tests/fixtures/export/sweep.json"))
+        .expect("the golden sweep");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    json["machine"]["host_name"] = "build-server-7".into();
+    json["machine"]["cpu_brand"] = "AMD EPYC 7763".into();
+    json["machine"]["usable_cpus"] = 8.into();
+    json["machine"]["physical_cpus"] = 8.into();
+    json["machine"]["logical_cpus"] = 16.into();
+    let path = dir.join("server.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).expect("JSON")).expect("written");
+    path
+}
+
+/// A result file dropped on the window (egui hands the app its path).
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|err| err.to_string())
+    }
+}
+
+/// `pooltune open FILE` (AppOptions::opened): the sweep is a finished run of the session,
+/// listed with the machine it was measured on, and its model uses that machine's 8 CPUs.
+/// Then File ▸ Result file with a damaged file: the error names it and the runs are
+/// unchanged; a dropped copy of the good file joins as a second run.
+#[test]
+fn an_opened_sweep_joins_the_runs_with_its_machine_and_a_bad_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sweep_from_another_machine(dir.path());
+    let opened = pooltune::result::open::open(&path).unwrap();
+    let mut harness = app_with(AppOptions {
+        opened: vec![(path.clone(), opened)],
+        ..AppOptions::default()
+    });
+    harness.run_ok();
+    let runs = harness.state().session().runs();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(run.status, RunStatus::Finished);
+    assert_eq!(run.origin, RunOrigin::Opened(path.clone()));
+    assert_eq!(run.points.len(), 11);
+    let recommendation = run.recommendation.as_ref().expect("the model's answer");
+    assert_eq!(recommendation.cpus.usable, 8);
+    assert_eq!(recommendation.cpus.logical, 16);
+    assert_eq!(run.bound.as_ref().expect("a bound").usable_cpus, 8);
+    // The runs list and the results header say where it was measured.
+    let machine = "build-server-7 · AMD EPYC 7763 · 8 usable CPUs, 8 physical, 16 logical";
+    harness.get_by_label(&format!(
+        "opened from {} · measured on {machine}",
+        path.display()
+    ));
+    harness.get_by_label(&format!("Measured on {machine}"));
+    let names: Vec<String> = harness
+        .state()
+        .session()
+        .runs()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+
+    // A truncated file typed in File ▸ Result file is refused, naming the file and the line.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cut = dir.path().join("cut.json");
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    harness.get_by_label("File").click();
+    harness.run_ok();
+    type_into(&mut harness, "Result file", &cut.display().to_string());
+    harness.get_by_label("Open").click();
+    harness.run_ok();
+    let notice = harness.state().notice().expect("an error is shown").clone();
+    assert!(notice.error, "{}", notice.text);
+    assert!(
+        notice
+            .text
+            .starts_with(&format!("Not opened: {}:", cut.display())),
+        "{}",
+        notice.text
+    );
+    assert!(notice.text.contains("EOF while parsing"), "{}", notice.text);
+    harness.get_by_label_contains("What was open before is unchanged.");
+    let after: Vec<String> = harness
+        .state()
+        .session()
+        .runs()
+        .iter()
+        .map(|r| r.name.clone())
+        .collect();
+    assert_eq!(after, names);
+
+    // The good file dropped on the window: a second run, named apart.
+    harness
+        .input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path.clone())));
+    harness.run_ok();
+    let runs = harness.state().session().runs();
+    assert_eq!(runs.len(), 2, "{:?}", harness.state().notice());
+    assert_eq!(runs[1].name, format!("{} (2)", runs[0].name));
+    assert_eq!(harness.state().session().selected_id(), Some(runs[1].id));
+    assert!(!harness.state().notice().unwrap().error);
 }

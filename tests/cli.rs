@@ -487,3 +487,63 @@ fn a_sweep_whose_series_cannot_start_fails_and_its_result_says_why() {
     let error = json["error"].as_str().unwrap();
     assert!(error.starts_with("workload.run: no program"), "{error}");
 }
+
+/// `pooltune open` with no display: a damaged or newer file is one `error:` line naming the
+/// file, exit 2, read before any window is tried (a good file gets as far as the window,
+/// which then has no display: exit 1).
+#[test]
+fn open_refuses_a_damaged_file_before_any_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = fixture("export/sweep.json");
+    let json = std::fs::read_to_string(&good).unwrap();
+    let cut = dir.path().join("cut.json");
+    std::fs::write(&cut, &json[..json.len() / 3]).unwrap();
+    let newer = dir.path().join("newer.json");
+    std::fs::write(
+        &newer,
+        json.replacen("\"format_version\": 1", "\"format_version\": 7", 1),
+    )
+    .unwrap();
+    let open = |files: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pooltune"))
+            .arg("open")
+            .args(files)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .output()
+            .expect("pooltune runs")
+    };
+    let cut_name = cut.to_str().unwrap();
+    for (files, expected) in [
+        (vec![cut_name], format!("error: {cut_name}:")),
+        // The good file first: every file is read before the window.
+        (vec![good.as_str(), cut_name], format!("error: {cut_name}:")),
+        (
+            vec![newer.to_str().unwrap()],
+            format!(
+                "error: {}:2:3: `format_version` 7 is newer than this pooltune",
+                newer.display()
+            ),
+        ),
+    ] {
+        let out = open(&files);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{files:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.starts_with(&expected), "{expected}\n{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+    let out = open(&[cut_name]);
+    assert!(
+        text(&out.stderr).contains("EOF while parsing"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = open(&[good.as_str()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no display"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -596,7 +596,7 @@ fn a_far_side_that_ignores_the_stop_is_killed_and_its_points_are_kept() {
         env!("CARGO_PKG_VERSION"),
         file.display()
     );
-    let mut local = command(&["sweep", "--preset", &fixture("tiny.toml"), "--via", &prefix])
+    let local = command(&["sweep", "--preset", &fixture("tiny.toml"), "--via", &prefix])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

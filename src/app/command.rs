@@ -33,6 +33,12 @@ pub enum Command {
     /// The answer to "Run this preset's commands?" (the shell's question before the first
     /// run of a file's code).
     Consent(Answer),
+    /// Open these result files (sweep, comparison, worker cost): typed in File ▸ "Result file",
+    /// picked in the Open dialog, or dropped on the window. A file that cannot be read is
+    /// refused with the reason, and nothing already open changes.
+    Open(Vec<PathBuf>),
+    /// Show the native Open dialog (File > Open result…), on its own thread.
+    OpenDialog,
 }
 
 /// Something the user asked of the Sweep tab.

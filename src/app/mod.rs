@@ -20,17 +20,20 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use egui::{Key, KeyboardShortcut, Modifiers, RichText, ThemePreference, Ui};
 
 use crate::monitor::{History, Monitor, Sample};
+use crate::result::open::OpenedResult;
 use crate::spec::ComparisonPreset;
 use crate::spec::consent::PresetFile;
 use crate::spec::{self, Preset, PresetEntry};
 use crate::ui::config::{ConfigDraft, PresetPaths, RunOn};
 use crate::ui::cost::CostDraft;
+use crate::ui::format::full_path;
 use crate::ui::live;
 use crate::ui::plots::PlotOptions;
 use crate::ui::session::Session;
 
 pub mod command;
 pub mod consent;
+pub mod open;
 pub mod remembered;
 pub mod run;
 pub mod tabs;
@@ -51,6 +54,10 @@ const LIVE_INTERVAL_RUNNING: Duration = Duration::from_secs(1);
 /// costs a software-rendered window tens of milliseconds of CPU: one every 2 s keeps an idle
 /// window at a few percent of one CPU at worst (README, "The desktop app"); Pause stops them.
 const LIVE_INTERVAL_IDLE: Duration = Duration::from_secs(2);
+
+/// Frames drawn before `--screenshot` saves the window: egui lays out panels and grids over
+/// its first passes, and a window opened on results has nothing else to wait for.
+const SETTLED_FRAMES: u64 = 3;
 
 /// The tabs of the central area.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -105,6 +112,8 @@ pub struct PersistedState {
     pub trusted_files: remembered::TrustedFiles,
     /// Where the Sweep tab's Run measures.
     pub run_on: RunOn,
+    /// File ▸ "Result file" as typed.
+    pub open_path: String,
 }
 
 impl Default for PersistedState {
@@ -124,6 +133,7 @@ impl Default for PersistedState {
             draft_file: None,
             trusted_files: remembered::TrustedFiles::default(),
             run_on: RunOn::default(),
+            open_path: String::new(),
         }
     }
 }
@@ -148,6 +158,9 @@ pub struct AppOptions {
     /// before the first run of its code unless it is shipped or was allowed before. None for
     /// a preset made in memory (a test's), which counts as written in this app.
     pub preset_file: Option<PresetFile>,
+    /// Result files read before the window opened (`pooltune open FILE…`), with their paths:
+    /// each opens on the tab of its kind, and the app opens on the first one's tab.
+    pub opened: Vec<(PathBuf, OpenedResult)>,
 }
 
 impl Default for AppOptions {
@@ -160,6 +173,7 @@ impl Default for AppOptions {
             live_readings: true,
             tab: None,
             preset_file: None,
+            opened: Vec::new(),
         }
     }
 }
@@ -214,6 +228,7 @@ pub struct PooltuneApp {
     applied_theme: Option<ThemePreference>,
     trusted: remembered::TrustedFiles,
     asking: Option<consent::Ask>,
+    opener: open::Opener,
 }
 
 impl PooltuneApp {
@@ -273,9 +288,10 @@ impl PooltuneApp {
             cost_export_path,
             trusted_files,
             run_on,
+            open_path,
             ..
         } = state;
-        PooltuneApp {
+        let mut app = PooltuneApp {
             theme,
             live_paused,
             tab,
@@ -292,7 +308,53 @@ impl PooltuneApp {
             applied_theme: None,
             trusted: trusted_files,
             asking: None,
+            opener: open::Opener::new(open_path),
+        };
+        // `pooltune open FILE…`: each file on the tab of its kind, the first one's tab shown.
+        let mut said = Vec::new();
+        let mut first_tab = None;
+        let mut refused = false;
+        for (path, opened) in options.opened {
+            match app.tabs().place(path, opened) {
+                Ok((tab, line)) => {
+                    first_tab.get_or_insert(tab);
+                    said.push(line);
+                }
+                Err(why) => {
+                    refused = true;
+                    said.push(why);
+                }
+            }
         }
+        if let Some(tab) = first_tab {
+            app.tab = tab;
+        }
+        if !said.is_empty() {
+            app.notice = Some(Notice {
+                text: said.join("\n"),
+                error: refused,
+            });
+        }
+        app
+    }
+
+    /// The tabs a result file can open on.
+    fn tabs(&mut self) -> open::Tabs<'_> {
+        open::Tabs {
+            sweep: &mut self.sweep,
+            compare: &mut self.compare,
+            cost: &mut self.cost,
+        }
+    }
+
+    /// The File menu: its typed path, and whether its Open dialog is shown or could not be.
+    pub fn opener(&self) -> &open::Opener {
+        &self.opener
+    }
+
+    /// The tab shown.
+    pub fn shown_tab(&self) -> TabId {
+        self.tab
     }
 
     /// The question "Run this preset's commands?" while it is open.
@@ -373,6 +435,7 @@ impl PooltuneApp {
             draft_file: sweep.draft.file.clone(),
             trusted_files: self.trusted.clone(),
             run_on: sweep.run_on.clone(),
+            open_path: self.opener.path_text.clone(),
         }
     }
 
@@ -466,6 +529,14 @@ impl PooltuneApp {
             Command::Sweep(command) => self.sweep.run_cmd(ctx, command, memory),
             Command::Compare(command) => self.compare.run_cmd(ctx, command, memory),
             Command::Cost(command) => self.cost.run_cmd(ctx, command),
+            Command::Open(paths) => {
+                let (reply, tab) = open::open_files(&paths, self.tabs());
+                if let Some(tab) = tab {
+                    self.tab = tab;
+                }
+                Some(reply)
+            }
+            Command::OpenDialog => self.opener.show_dialog(ctx),
         };
         // A preset this app wrote runs its code without asking.
         for hash in self
@@ -520,6 +591,11 @@ impl PooltuneApp {
                 self.reply(ctx, reply);
             }
         }
+        match self.opener.poll() {
+            Some(Ok(files)) if !files.is_empty() => self.run_cmd(ctx, Command::Open(files)),
+            Some(Err(reply)) => self.reply(ctx, reply),
+            Some(Ok(_)) | None => {}
+        }
         self.receive_screenshot(ctx);
     }
 
@@ -541,16 +617,17 @@ impl PooltuneApp {
         match shot.purpose {
             ShotPurpose::Plots(path, rect) => {
                 match write_png(&image, Some(rect), self.pixels_per_point, &path) {
-                    Ok(()) => self.reply(ctx, Reply::Inform(format!("Wrote {}", path.display()))),
+                    Ok(()) => self.reply(ctx, Reply::Inform(format!("Wrote {}", full_path(&path)))),
                     Err(err) => self.reply(
                         ctx,
-                        Reply::Complain(format!("Could not write {}: {err}", path.display())),
+                        Reply::Complain(format!("Could not write {}: {err}", full_path(&path))),
                     ),
                 }
             }
             ShotPurpose::WindowThenClose(path) => {
-                if let Err(err) = write_png(&image, None, self.pixels_per_point, &path) {
-                    eprintln!("error: could not write {}: {err}", path.display());
+                match write_png(&image, None, self.pixels_per_point, &path) {
+                    Ok(()) => eprintln!("Wrote {}", full_path(&path)),
+                    Err(err) => eprintln!("error: could not write {}: {err}", full_path(&path)),
                 }
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
@@ -614,6 +691,7 @@ impl PooltuneApp {
         }
         ui.horizontal(|ui| {
             ui.heading(RichText::new("pooltune").strong());
+            self.opener.menu_ui(ui, commands);
             ui.separator();
             // A sweep's Stop and progress stay in view on every tab while it runs.
             let shown = if self.sweep.is_running() {
@@ -774,6 +852,8 @@ impl eframe::App for PooltuneApp {
         self.pixels_per_point = ui.ctx().pixels_per_point();
         let memory = self.available_memory;
         let mut commands = Self::shortcuts(ui.ctx());
+        commands.extend(open::dropped(ui.ctx()));
+        open::hovered_files_ui(ui.ctx());
 
         egui::Panel::top("top_bar").show(ui, |ui| {
             self.top_bar_ui(ui, &mut commands);
@@ -825,11 +905,17 @@ impl eframe::App for PooltuneApp {
 
         // `--screenshot`: once the run of the shown tab has ended and its last frame is drawn,
         // or once the app asks whether it may run a file's code (it will not run unasked).
+        // A window opened on results has ended at once: it waits for its first frames, in
+        // which egui still sizes panels and grids, to be drawn.
         if (self.tab(self.tab).has_ended() || (asked && self.asking.is_some()))
             && self.shot.is_none()
-            && let Some(path) = self.screenshot_when_done.take()
+            && self.screenshot_when_done.is_some()
         {
-            self.request_screenshot(ui.ctx(), ShotPurpose::WindowThenClose(path));
+            if ui.ctx().cumulative_frame_nr() < SETTLED_FRAMES {
+                ui.ctx().request_repaint();
+            } else if let Some(path) = self.screenshot_when_done.take() {
+                self.request_screenshot(ui.ctx(), ShotPurpose::WindowThenClose(path));
+            }
         }
     }
 

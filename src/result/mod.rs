@@ -5,6 +5,7 @@
 //! nothing else.
 
 pub mod comparison;
+pub mod open;
 
 use serde::{Deserialize, Serialize};
 

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use eframe::egui;
 use egui::{Grid, RichText, ScrollArea, Ui};
-use egui_plot::{Legend, Line, LineStyle, Plot, VLine};
+use egui_plot::{Line, LineStyle, Plot, VLine};
 
 use crate::engine::Progress;
 use crate::engine::SeriesResult;
@@ -23,8 +23,9 @@ use crate::result::comparison::Scaling;
 use crate::result::comparison::ScalingPoint;
 use crate::spec::ComparisonPreset;
 use crate::spec::TrialLength;
+use crate::ui::legend::{self, LegendEntry, LineKind, Marker};
 use crate::ui::plots::{self, run_color};
-use crate::ui::{config, format, progress};
+use crate::ui::{axis, config, format, progress};
 
 /// Which of the three views of a comparison is drawn.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -74,10 +75,15 @@ impl CompareView {
 
     /// A point's value as the table shows it.
     pub fn cell(self, point: &ScalingPoint) -> String {
+        self.value_text(self.value(point))
+    }
+
+    /// A value of this view as the table and the hover write it: "269/s", "1.26×", "63%".
+    pub fn value_text(self, value: f64) -> String {
         match self {
-            CompareView::Throughput => format::rate(point.throughput_per_s),
-            CompareView::Speedup => format!("{}×", format::number(point.speedup, 2)),
-            CompareView::Efficiency => format!("{}%", format::number(100.0 * point.efficiency, 0)),
+            CompareView::Throughput => format::rate(value),
+            CompareView::Speedup => format!("{}×", format::number(value, 2)),
+            CompareView::Efficiency => format!("{}%", format::number(100.0 * value, 0)),
         }
     }
 }
@@ -329,41 +335,99 @@ pub fn table_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) {
         });
 }
 
-/// Draws the chart of `view`; returns where it is (for a PNG of it).
+/// What hovering a point of series `name` at `threads` shows in `view`.
+pub fn hover_text(view: CompareView, name: &str, threads: f64, value: f64) -> String {
+    format!(
+        "{name}\n{}\n{} {}",
+        crate::words::counted_usize(threads.round().max(0.0) as usize, "thread", "threads"),
+        view.title(),
+        view.value_text(value)
+    )
+}
+
+/// The grey of the ideal line and the CPU markers: no series' colour.
+const GUIDE_COLOR: egui::Color32 = egui::Color32::from_gray(140);
+
+/// The chart's legend: each series (solid line, filled dots) in its colour, hollow dots when
+/// a point was disturbed, the ideal line of the view and the CPU counts marked.
+pub fn chart_legend(data: ChartData<'_>, view: CompareView) -> Vec<LegendEntry> {
+    let mut entries: Vec<LegendEntry> = data
+        .series
+        .iter()
+        .enumerate()
+        .map(|(index, series)| {
+            LegendEntry::new(
+                series.label.clone(),
+                run_color(index as u64),
+                LineKind::Solid,
+                Marker::Dot,
+            )
+        })
+        .collect();
+    if data
+        .series
+        .iter()
+        .any(|s| s.points.iter().any(|p| p.is_ok() && p.disturbed))
+    {
+        entries.push(
+            LegendEntry::new("disturbed", GUIDE_COLOR, LineKind::None, Marker::HollowDot)
+                .meaning("Hollow: other processes used the CPUs while this point was measured, so it is not this series' alone."),
+        );
+    }
+    if !ideal_line(data, view).is_empty() {
+        entries.push(LegendEntry::new(
+            "ideal",
+            GUIDE_COLOR,
+            LineKind::Dashed,
+            Marker::None,
+        ));
+    }
+    if let Some(machine) = data.machine {
+        for (name, _) in cpu_markers(machine) {
+            entries.push(LegendEntry::new(
+                name,
+                GUIDE_COLOR,
+                LineKind::VerticalDotted,
+                Marker::None,
+            ));
+        }
+    }
+    entries
+}
+
+/// Draws the chart of `view` with its legend above it; returns where both are (for a PNG
+/// of them).
 pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Rect {
     let last = data
         .last_threads()
         .max(data.machine.map_or(1, |m| m.logical_cpus));
-    let mut plot = Plot::new("compare_plot")
-        .legend(
-            Legend::default()
-                .position(egui_plot::Corner::LeftTop)
-                .text_style(egui::TextStyle::Small),
-        )
+    let top = ui.cursor().min;
+    legend::legend_ui(ui, &chart_legend(data, view), Some(plots::ZOOM_HINT));
+    let plot = Plot::new("compare_plot")
+        // A tooltip (kept inside the window by egui) rather than egui_plot's default text
+        // beside the point, which the plot's edge cuts off.
+        .label_formatter(move |hover| match hover {
+            egui_plot::HoverPosition::NearDataPoint {
+                plot_name,
+                position,
+                ..
+            } => Some(hover_text(view, plot_name, position.x, position.y)),
+            egui_plot::HoverPosition::Elsewhere { .. } => None,
+        })
         .x_axis_label("threads (or worker processes)")
         .y_axis_label(view.axis_label())
+        .y_grid_spacer(axis::nice_grid)
+        .y_axis_formatter(|mark, _range| axis::tick_label(mark))
         .include_x(0.0)
         .include_x(last as f64 + 0.5)
         .include_y(0.0)
         .allow_scroll(false);
-    // Room above the highest point (and the ideal value of speedup and efficiency, even when
-    // every series is far below it) for the legend in the top left corner.
-    let highest = data
-        .series
-        .iter()
-        .flat_map(|s| view_series(s, view))
-        .map(|[_, y]| y)
-        .chain(ideal_line(data, view).into_iter().map(|[_, y]| y))
-        .fold(0.0, f64::max);
-    if highest > 0.0 {
-        plot = plot.include_y(1.4 * highest);
-    }
     let shown = plot.show(ui, |plot_ui| {
         let ideal = ideal_line(data, view);
         if !ideal.is_empty() {
             plot_ui.line(
                 Line::new("ideal", ideal)
-                    .color(egui::Color32::GRAY)
+                    .color(GUIDE_COLOR)
                     .style(LineStyle::dashed_loose())
                     .allow_hover(false),
             );
@@ -372,7 +436,7 @@ pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Re
             for (name, x) in cpu_markers(machine) {
                 plot_ui.vline(
                     VLine::new(name, x)
-                        .color(egui::Color32::from_gray(140))
+                        .color(GUIDE_COLOR)
                         .style(LineStyle::dotted_dense()),
                 );
             }
@@ -389,7 +453,11 @@ pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Re
             plots::measured_points_ui(plot_ui, &series.label, color, quiet, disturbed);
         }
     });
-    shown.response.rect
+    // The legend is part of the picture.
+    shown
+        .response
+        .rect
+        .union(egui::Rect::from_min_size(top, egui::Vec2::ZERO))
 }
 
 #[cfg(test)]
@@ -403,6 +471,79 @@ pub(crate) mod tests {
         m.physical_cpus = physical;
         m.logical_cpus = logical;
         m
+    }
+
+    fn series(label: &str, disturbed_at: Option<usize>) -> SeriesResult {
+        let points = [1, 2]
+            .into_iter()
+            .map(|threads| {
+                let mut p = crate::model::fixtures::ok_point(threads, 100.0 * threads as f64);
+                p.disturbed = disturbed_at == Some(threads);
+                p
+            })
+            .collect();
+        SeriesResult {
+            label: label.to_owned(),
+            kind: crate::spec::SeriesKind::Rust,
+            interpreter: None,
+            points,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_chart_legend_says_each_lines_style_beside_its_colour() {
+        let all = [series("rust", None), series("gil", Some(2))];
+        let m = machine(2, 4);
+        let data = ChartData {
+            machine: Some(&m),
+            thread_counts: &[1, 2],
+            series: &all,
+        };
+        let described = |view| -> Vec<String> {
+            chart_legend(data, view)
+                .iter()
+                .map(LegendEntry::accessible_name)
+                .collect()
+        };
+        assert_eq!(
+            described(CompareView::Speedup),
+            [
+                "rust: solid line, filled dots",
+                "gil: solid line, filled dots",
+                "disturbed: hollow dots",
+                "ideal: dashed line",
+                "2 physical cores: dotted vertical line",
+                "4 logical CPUs: dotted vertical line",
+            ]
+        );
+        // Throughput has no ideal line of its own.
+        assert!(
+            !described(CompareView::Throughput)
+                .iter()
+                .any(|e| e.starts_with("ideal"))
+        );
+        let colors: Vec<egui::Color32> = chart_legend(data, CompareView::Speedup)
+            .iter()
+            .map(|e| e.color)
+            .collect();
+        assert_eq!(colors[..2], [run_color(0), run_color(1)]);
+    }
+
+    #[test]
+    fn hovering_a_point_names_its_series_count_and_value_in_the_view() {
+        assert_eq!(
+            hover_text(CompareView::Speedup, "gil", 2.0, 1.26),
+            "gil\n2 threads\nspeedup 1.26×"
+        );
+        assert_eq!(
+            hover_text(CompareView::Efficiency, "rust", 1.0, 0.634),
+            "rust\n1 thread\nefficiency 63%"
+        );
+        assert_eq!(
+            hover_text(CompareView::Throughput, "rust", 4.0, 395.2),
+            "rust\n4 threads\nthroughput 395/s"
+        );
     }
 
     #[test]

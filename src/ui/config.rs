@@ -16,6 +16,7 @@ use crate::spec::{
     CommandLine, CommandSpec, ExecSpec, Feeding, InvalidValue, PoolSpec, Preset, PresetEntry,
     PythonCallSpec, RangeStep, SharedStrategy, StartMethod, SweepSpec, ThreadRange, WorkloadSpec,
 };
+use crate::ui::picker;
 
 /// The configuration being edited. The thread list is kept as the text the user typed, so
 /// that a half-typed list ("1, 2, ") is shown as it is, marked invalid, and not lost.
@@ -234,51 +235,57 @@ pub fn config_ui(
 
 fn preset_picker_ui(
     ui: &mut Ui,
-    draft: &ConfigDraft,
+    draft: &mut ConfigDraft,
     presets: &[PresetEntry],
     commands: &mut Vec<ConfigAction>,
 ) {
+    let built_in = default_preset();
+    let choices = picker::choices(presets, &built_in);
+    let file = draft.file.as_ref().map(|f| f.path.as_path());
+    let loaded = picker::loaded_index(&choices, &draft.preset, file);
+    let title = picker::title(&choices, &draft.preset, file);
+    let mut load_built_in = false;
     ui.horizontal(|ui| {
-        let label = ui
-            .label("Preset")
-            .on_hover_text("A ready-made experiment: the shipped presets and your own saved ones.");
+        let label = ui.label("Preset").on_hover_text(
+            "A ready-made experiment: your own saved ones (marked yours) first, then the built-in default and the shipped presets.",
+        );
         let response = ComboBox::from_id_salt("preset_picker")
-            .selected_text(draft.preset.name.as_str())
+            .selected_text(title)
             .width(ui.available_width() - 8.0)
             .show_ui(ui, |ui| {
-                for entry in presets {
-                    let origin = if entry.shipped { "shipped" } else { "yours" };
-                    match &entry.loaded {
+                for (index, choice) in choices.iter().enumerate() {
+                    match choice.preset {
                         Ok(preset) => {
-                            let selected = preset.name == draft.preset.name;
-                            let place = format!("{origin}: {}", entry.path.display());
-                            if preset_choice_ui(
+                            let clicked = preset_choice_ui(
                                 ui,
-                                selected,
-                                &preset.name,
+                                loaded == Some(index),
+                                &choice.label(),
                                 &preset.description,
-                                &place,
-                            ) {
-                                commands.push(ConfigAction::Load(entry.path.clone()));
+                                &choice.place(),
+                            );
+                            if clicked {
+                                match picker::path_of(choice) {
+                                    Some(path) => commands.push(ConfigAction::Load(path)),
+                                    None => load_built_in = true,
+                                }
                             }
                         }
                         Err(error) => {
-                            let name = entry
-                                .path
-                                .file_name()
-                                .map(|n| n.to_string_lossy().into_owned())
-                                .unwrap_or_default();
                             ui.add_enabled(
                                 false,
-                                egui::Button::selectable(false, format!("{name} (unreadable)")),
+                                egui::Button::selectable(false, choice.label()),
                             )
-                            .on_disabled_hover_text(error.as_str());
+                            .on_disabled_hover_text(error);
                         }
                     }
                 }
             });
         response.response.labelled_by(label.id);
     });
+    if load_built_in {
+        // The built-in default is no file: the draft is replaced here, as a fresh start does.
+        *draft = ConfigDraft::new(built_in);
+    }
     if !draft.preset.description.is_empty() {
         ui.label(RichText::new(&draft.preset.description).weak());
     }

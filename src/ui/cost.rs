@@ -16,6 +16,7 @@ use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, MarkerShape
 
 use crate::cost::{CostSpec, PythonChoice, WorkerCost, WorkerKind, limits};
 use crate::spec::InvalidValue;
+use crate::ui::legend::{self, LegendEntry, LineKind, Marker};
 use crate::ui::{HeadedTable, format};
 
 /// Which Python the run measures besides Rust.
@@ -305,8 +306,12 @@ fn workers_label(n: f64) -> String {
     }
 }
 
+/// A memory figure or axis mark: "512 B" under a KiB (where [`format::bytes`] would say
+/// "0 KiB", so that the marks 256 B and 512 B both read "0 KiB"), else "16 KiB", "2.0 MiB".
 fn bytes_label(b: f64) -> String {
-    if b.is_finite() && b >= 0.0 {
+    if b.is_finite() && (0.0..1024.0).contains(&b.round()) {
+        format!("{} B", b.round())
+    } else if b.is_finite() && b >= 0.0 {
         format::bytes(b.round() as u64)
     } else {
         format::UNKNOWN.to_owned()
@@ -453,7 +458,8 @@ pub fn figures_ui(
     let empty_latency = latency
         .is_empty()
         .then(|| [10.0_f64.log10(), 100_000.0_f64.log10()]);
-    legend_ui(ui, measured);
+    let top = ui.cursor().min;
+    legend::legend_ui(ui, &legend(measured), Some(crate::ui::plots::ZOOM_HINT));
     let plots_rect = ui.columns(2, |columns| {
         columns[0].strong("Memory per worker").on_hover_text(
             format!("Solid: RSS, resident memory per worker. Dashed: PSS, a process's fair share of the pages it shares with the others (what one more process really adds).\n\n{THREAD_RSS_NOTE}"),
@@ -499,30 +505,48 @@ pub fn figures_ui(
             .rect;
         memory_rect.union(latency_rect)
     });
-    ui.weak("Solid: RSS (left) and p50 (right). Dashed: PSS, a process's fair share of shared pages (left), and p99 (right).")
-        .on_hover_text(THREAD_RSS_NOTE);
     table_ui(ui, measured);
-    plots_rect
+    // The legend is part of the picture.
+    plots_rect.union(egui::Rect::from_min_size(top, egui::Vec2::ZERO))
 }
 
-/// One legend for both plots (the same colours), above them rather than over the points.
-fn legend_ui(ui: &mut Ui, measured: &[(WorkerKind, WorkerCost)]) {
-    ui.horizontal_wrapped(|ui| {
-        for (i, (kind, method)) in groups(measured).into_iter().enumerate() {
-            let color = GROUP_COLORS[i % GROUP_COLORS.len()];
-            // One label per group, so that a name moves to the next line whole, its mark with it.
-            ui.add(
-                egui::Label::new(
-                    RichText::new(format!("— {}", group_name(kind, method.as_deref())))
-                        .color(color),
-                )
-                .wrap_mode(egui::TextWrapMode::Extend),
-            );
-            ui.add_space(8.0);
-        }
-    });
-    ui.add_space(4.0);
+/// The legend of both plots (the same colours), above them rather than over the points:
+/// each worker group in its colour, then what the two line styles mean on each plot.
+pub fn legend(measured: &[(WorkerKind, WorkerCost)]) -> Vec<LegendEntry> {
+    let mut entries: Vec<LegendEntry> = groups(measured)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (kind, method))| {
+            LegendEntry::new(
+                group_name(kind, method.as_deref()),
+                GROUP_COLORS[i % GROUP_COLORS.len()],
+                LineKind::Solid,
+                Marker::Dot,
+            )
+        })
+        .collect();
+    if !entries.is_empty() {
+        entries.push(
+            LegendEntry::new(
+                "RSS (left), p50 (right)",
+                STYLE_COLOR,
+                LineKind::Solid,
+                Marker::Dot,
+            )
+            .meaning(format!(
+                "Resident memory per worker, and the median start time.\n\n{THREAD_RSS_NOTE}"
+            )),
+        );
+        entries.push(
+            LegendEntry::new("PSS (left), p99 (right)", STYLE_COLOR, LineKind::Dashed, Marker::Diamond)
+                .meaning("PSS: a process's fair share of the pages it shares with the others (what one more process really adds). p99: the 99th percentile start time."),
+        );
+    }
+    entries
 }
+
+/// The grey of the legend's style entries: no group's colour.
+const STYLE_COLOR: Color32 = Color32::from_gray(150);
 
 /// The inputs: thread and process counts, stack size and which Python; `invalid` is outlined.
 pub fn inputs_ui(ui: &mut Ui, draft: &mut CostDraft, invalid: Option<&InvalidValue>) {
@@ -844,6 +868,59 @@ mod tests {
         });
         let values: Vec<f64> = marks.iter().map(|m| 10f64.powf(m.value).round()).collect();
         assert_eq!(values, [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0]);
+    }
+
+    #[test]
+    fn the_legend_gives_each_group_its_colour_and_each_metric_its_style() {
+        assert!(legend(&[]).is_empty());
+        let measured = vec![
+            (WorkerKind::RustThread, cost(1, None, 16384.0, None)),
+            (
+                WorkerKind::PythonProcess,
+                cost(1, Some("fork"), 9e6, Some(2e6)),
+            ),
+        ];
+        let described: Vec<String> = legend(&measured)
+            .iter()
+            .map(LegendEntry::accessible_name)
+            .collect();
+        assert_eq!(
+            described,
+            [
+                "Rust threads: solid line, filled dots",
+                "Python processes (fork): solid line, filled dots",
+                "RSS (left), p50 (right): solid line, filled dots",
+                "PSS (left), p99 (right): dashed line, diamonds",
+            ]
+        );
+        let colors: Vec<Color32> = legend(&measured).iter().map(|e| e.color).collect();
+        assert_eq!(colors[..2], [GROUP_COLORS[0], GROUP_COLORS[1]]);
+        assert!(!GROUP_COLORS.contains(&colors[2]));
+    }
+
+    #[test]
+    fn memory_marks_under_a_kib_are_in_bytes_and_no_two_read_alike() {
+        // The log₂ axis from 128 B to 64 MiB: every mark its own label.
+        let labels: Vec<String> = super::super::plots::log2_grid(GridInput {
+            bounds: (7.0, 26.0),
+            base_step_size: 0.1,
+        })
+        .into_iter()
+        .map(|mark| bytes_label(mark.value.exp2()))
+        .collect();
+        assert_eq!(labels[..4], ["128 B", "256 B", "512 B", "1 KiB"]);
+        assert_eq!(labels.last().unwrap(), "64.0 MiB");
+        let mut unique = labels.clone();
+        unique.dedup();
+        assert_eq!(unique, labels);
+        // Marks only inside the bounds: one outside is drawn over the title or the axis.
+        let marks = super::super::plots::log2_grid(GridInput {
+            bounds: (11.6, 25.2),
+            base_step_size: 0.1,
+        });
+        assert_eq!(marks.first().unwrap().value, 12.0);
+        assert_eq!(marks.last().unwrap().value, 25.0);
+        assert_eq!(bytes_label(f64::NAN), format::UNKNOWN);
     }
 
     #[test]

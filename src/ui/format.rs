@@ -124,9 +124,69 @@ pub fn default_preset_path(name: &str) -> std::path::PathBuf {
     }
 }
 
+/// The machine a result was measured on, in one line: `build-7 · AMD EPYC 7763 · 8 usable
+/// CPUs, 4 physical, 8 logical`. A host name or CPU brand that was not recorded (results
+/// written before they were) is said to be unknown rather than left out.
+pub fn machine(machine: &crate::machine::MachineInfo) -> String {
+    let known = |text: &str, what: &str| {
+        let text = text.trim();
+        if text.is_empty() {
+            format!("{what} not recorded")
+        } else {
+            text.to_owned()
+        }
+    };
+    format!(
+        "{} · {} · {} usable CPUs, {} physical, {} logical",
+        known(&machine.host_name, "host name"),
+        known(&machine.cpu_brand, "CPU model"),
+        machine.usable_cpus,
+        machine.physical_cpus,
+        machine.logical_cpus
+    )
+}
+
+/// The full path of a file written or read, for a message: `path` made absolute against the
+/// current folder (as the OS resolved it), unchanged when that fails.
+pub fn full_path(path: &std::path::Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .display()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_machine_reads_in_one_line_and_says_what_was_not_recorded() {
+        let mut m = crate::machine::MachineInfo::detect();
+        m.host_name = "build-7".into();
+        m.cpu_brand = "AMD EPYC 7763".into();
+        m.usable_cpus = 8;
+        m.physical_cpus = 4;
+        m.logical_cpus = 8;
+        assert_eq!(
+            machine(&m),
+            "build-7 · AMD EPYC 7763 · 8 usable CPUs, 4 physical, 8 logical"
+        );
+        m.host_name = String::new();
+        m.cpu_brand = " ".into();
+        assert!(
+            machine(&m).starts_with("host name not recorded · CPU model not recorded · "),
+            "{}",
+            machine(&m)
+        );
+    }
+
+    #[test]
+    fn a_relative_path_is_shown_in_full() {
+        let shown = full_path(std::path::Path::new("out.json"));
+        let expected = std::env::current_dir().unwrap().join("out.json");
+        assert_eq!(shown, expected.display().to_string());
+        assert_eq!(full_path(std::path::Path::new("/tmp/x.csv")), "/tmp/x.csv");
+    }
 
     #[test]
     fn unknown_values_are_a_dash() {

@@ -2,7 +2,9 @@
 //! (`config`), the sweep plots (`plots`), the live readings (`live`), the runs list and
 //! results table (`results`), the progress bar of a run (`progress`), the Compare tab's chart, table and series list (`compare`) and
 //! the Worker cost tab's inputs, plots and table (`cost`), plus the session's runs
-//! (`session`) and number formatting (`format`), which hold no egui at all.
+//! (`session`) and number formatting (`format`), which hold no egui at all; the legend drawn
+//! beside a plot (`legend`) and the plots' axis decisions as pure functions (`axis`),
+//! and which presets the picker offers (`picker`), also pure.
 //!
 //! Widgets only: drawing functions end in `_ui`, edit what they are given in place and return
 //! small actions of their own (such as [`ExportTarget`], `config::ConfigAction`,
@@ -10,11 +12,14 @@
 //! file, or waits on a thread, and nothing here imports the app module: the app's
 //! tabs hold the runs and turn these actions into commands.
 
+pub mod axis;
 pub mod compare;
 pub mod config;
 pub mod cost;
 pub mod format;
+pub mod legend;
 pub mod live;
+pub mod picker;
 pub mod plots;
 pub mod progress;
 pub mod results;

@@ -9,11 +9,13 @@
 use eframe::egui;
 use egui::{Color32, Rect, Ui};
 use egui_plot::{
-    GridInput, GridMark, HoverPosition, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoint,
-    PlotUi, Points, VLine,
+    GridInput, GridMark, HoverPosition, Line, LineStyle, MarkerShape, Plot, PlotPoint, PlotUi,
+    Points, VLine,
 };
 
 use crate::model;
+use crate::ui::axis::{self, TimeUnit};
+use crate::ui::legend::{self, LegendEntry, LineKind, Marker};
 
 use crate::result::Point;
 use crate::ui::format;
@@ -167,8 +169,8 @@ pub fn bound_series(run: &Run, log: bool) -> Vec<[f64; 2]> {
     }
 }
 
-/// `[x, latency in ms]` at the given percentile (0.50 or 0.99) of each measured point.
-pub fn latency_series(run: &Run, log: bool, p99: bool) -> Vec<[f64; 2]> {
+/// `[x, latency in unit]` at the given percentile (0.50 or 0.99) of each measured point.
+pub fn latency_series(run: &Run, log: bool, p99: bool, unit: TimeUnit) -> Vec<[f64; 2]> {
     sorted_points(run)
         .into_iter()
         .map(|p| {
@@ -177,9 +179,9 @@ pub fn latency_series(run: &Run, log: bool, p99: bool) -> Vec<[f64; 2]> {
             } else {
                 p.latency_p50_us
             };
-            [thread_x(p.threads, log), us / 1000.0]
+            [thread_x(p.threads, log), unit.from_us(us)]
         })
-        .filter(|[_, ms]| ms.is_finite())
+        .filter(|[_, y]| y.is_finite())
         .collect()
 }
 
@@ -264,7 +266,13 @@ pub fn point_summary(run: &Run, p: &Point) -> String {
         format::cpus(p.other_cpu_utilization),
     );
     if p.disturbed {
-        summary.push_str("\ndisturbed: other processes used the CPUs; not this workload's alone");
+        summary.push_str(
+            "\ndisturbed (hollow): other processes used the CPUs; not this workload's alone",
+        );
+    }
+    if let Some(note) = noise_note(run, p) {
+        summary.push('\n');
+        summary.push_str(&note);
     }
     if p.retried_trials > 0 {
         let trials = if p.retried_trials == 1 {
@@ -275,6 +283,27 @@ pub fn point_summary(run: &Run, p: &Point) -> String {
         summary.push_str(&format!("\n{} {trials} measured again", p.retried_trials));
     }
     summary
+}
+
+/// What a point's ring means, for a point of a finished run within noise of its best.
+fn noise_note(run: &Run, p: &Point) -> Option<String> {
+    let recommendation = run.recommendation.as_ref()?;
+    let within = recommendation
+        .within_noise_threads
+        .as_ref()
+        .filter(|within| within.len() > 1 && within.contains(&p.threads))?;
+    let others = within.len() - 1;
+    Some(match recommendation.best_measured_threads {
+        Some(best) if best == p.threads => format!(
+            "the best measured (ringed, with {} within noise of it)",
+            crate::words::counted_usize(others, "other count", "other counts")
+        ),
+        Some(best) => format!(
+            "within noise of the best ({}, ringed): not significantly slower",
+            crate::words::counted_usize(best, "thread", "threads")
+        ),
+        None => "within noise of the best (ringed)".to_owned(),
+    })
 }
 
 fn thread_axis_label(x: f64, log: bool) -> String {
@@ -288,8 +317,8 @@ fn thread_axis_label(x: f64, log: bool) -> String {
     }
 }
 
-/// Draws both plots, splitting `ui`'s height between them, and returns the screen rectangle
-/// that holds them (for the PNG export).
+/// Draws both plots, each with its legend above it, splitting `ui`'s height between them,
+/// and returns the screen rectangle that holds them (for the PNG export).
 ///
 /// `configured_threads` is the largest thread count of the configuration being edited: with
 /// no run shown, the empty plots already span the sweep it would run.
@@ -300,7 +329,6 @@ pub fn plots_ui(
     configured_threads: usize,
 ) -> Rect {
     let top = ui.cursor().min;
-    let height = ui.available_height();
     let empty = session.visible_runs().next().is_none();
     let axis = ThreadAxis {
         last_threads: if empty {
@@ -310,12 +338,25 @@ pub fn plots_ui(
         },
         empty,
     };
-    let throughput_height = (height * 0.62).max(120.0);
-    throughput_plot_ui(ui, session, options, throughput_height, axis);
-    let latency_height = (ui.available_height() - 4.0).max(100.0);
+    let colors = ModelColors::for_theme(ui.visuals().dark_mode);
+    legend::legend_ui(ui, &throughput_legend(session, options, &colors), None);
+    // The latency plot's legend is one row, its labels need about 120 points to read.
+    let below = LATENCY_LEGEND_HEIGHT + 4.0;
+    let plots_height = ui.available_height() - below;
+    let throughput_height = (plots_height * 0.58).max(120.0);
+    throughput_plot_ui(ui, session, options, throughput_height, axis, &colors);
+    legend::legend_ui(ui, &latency_legend(session), Some(ZOOM_HINT));
+    let latency_height = (ui.available_height() - 4.0).max(110.0);
     latency_plot_ui(ui, session, options, latency_height, axis);
     Rect::from_min_max(top, egui::pos2(ui.max_rect().right(), ui.cursor().min.y))
 }
+
+/// How to move about the plots, beside the latency plot's legend. Both plots share the
+/// thread axis, so zooming or panning one moves the other.
+pub const ZOOM_HINT: &str = "drag: pan · Ctrl+scroll: zoom · double-click: reset";
+
+/// About one row of the legend.
+const LATENCY_LEGEND_HEIGHT: f32 = 20.0;
 
 /// The largest thread count either plot shows, so that both share one thread axis: the
 /// runs' planned and measured counts, and how far the model's curves are drawn.
@@ -344,24 +385,216 @@ struct ThreadAxis {
     empty: bool,
 }
 
+/// The colours of what is not a run's own line. None of them is a run colour
+/// ([`RUN_COLORS`]), so a run, its fit and its ideal line are told apart by colour as well as
+/// by style.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelColors {
+    /// Ideal linear scaling (dashed).
+    pub ideal: Color32,
+    /// The USL fit (dotted).
+    pub usl: Color32,
+    /// The bound (solid, thin).
+    pub bound: Color32,
+    /// The formula's thread count (dotted vertical).
+    pub formula: Color32,
+    /// The ring around the counts within noise of the best.
+    pub within_noise: Color32,
+}
+
+impl ModelColors {
+    /// Greys and the text's own contrast, for a dark or a light background.
+    pub fn for_theme(dark: bool) -> ModelColors {
+        let (strong, mid, soft) = if dark {
+            (
+                Color32::from_gray(235),
+                Color32::from_gray(160),
+                Color32::from_gray(115),
+            )
+        } else {
+            (
+                Color32::from_gray(20),
+                Color32::from_gray(110),
+                Color32::from_gray(150),
+            )
+        };
+        ModelColors {
+            ideal: mid,
+            usl: strong,
+            bound: soft,
+            formula: mid,
+            within_noise: strong,
+        }
+    }
+}
+
+/// The run whose model is drawn: the one in the table, when it is shown and the model is on.
+fn model_run<'s>(session: &'s Session, options: &PlotOptions) -> Option<&'s Run> {
+    session
+        .selected()
+        .filter(|run| run.visible && options.show_model)
+}
+
+/// `[x, throughput]` of the points of a finished run that are within noise of its best
+/// measured count (not significantly below it), when more than the best is.
+pub fn within_noise_series(run: &Run, log: bool) -> Vec<[f64; 2]> {
+    let Some(within) = run
+        .recommendation
+        .as_ref()
+        .and_then(|r| r.within_noise_threads.as_ref())
+        .filter(|within| within.len() > 1)
+    else {
+        return Vec::new();
+    };
+    sorted_points(run)
+        .into_iter()
+        .filter(|p| within.contains(&p.threads))
+        .map(|p| [thread_x(p.threads, log), p.throughput_per_s])
+        .collect()
+}
+
+/// The legend of the throughput plot: every visible run (solid line, filled dots), then what
+/// is drawn besides: hollow dots for disturbed points, the ideal line, and the model of the
+/// run in the table.
+pub fn throughput_legend(
+    session: &Session,
+    options: &PlotOptions,
+    colors: &ModelColors,
+) -> Vec<LegendEntry> {
+    let mut entries: Vec<LegendEntry> = session
+        .visible_runs()
+        .map(|run| {
+            LegendEntry::new(
+                run.name.clone(),
+                run_color(run.id),
+                LineKind::Solid,
+                Marker::Dot,
+            )
+            .meaning("Measured throughput at each thread count; the whiskers are its 95% confidence interval.")
+        })
+        .collect();
+    let any_disturbed = session
+        .visible_runs()
+        .any(|run| run.measured_points().any(|p| p.disturbed));
+    if any_disturbed {
+        entries.push(
+            LegendEntry::new("disturbed", colors.usl, LineKind::None, Marker::HollowDot).meaning(
+                "Hollow: other processes used the CPUs while this point was measured, so it is not this workload's alone.",
+            ),
+        );
+    }
+    if options.show_ideal
+        && session
+            .visible_runs()
+            .any(|run| run.measured_points().next().is_some())
+    {
+        entries.push(
+            LegendEntry::new("ideal linear scaling", colors.ideal, LineKind::Dashed, Marker::None)
+                .meaning("Each run's 1-thread throughput times the thread count: what perfect scaling would give."),
+        );
+    }
+    let Some(run) = model_run(session, options) else {
+        return entries;
+    };
+    if !within_noise_series(run, false).is_empty() {
+        entries.push(
+            LegendEntry::new("within noise of the best", colors.within_noise, LineKind::None, Marker::Ring)
+                .meaning("Ringed: thread counts whose throughput is not significantly below the best measured (a one-sided t-test on the trials at 95%); the trials cannot tell them apart."),
+        );
+    }
+    if !usl_series(run, false).is_empty() {
+        entries.push(
+            LegendEntry::new("USL fit", colors.usl, LineKind::Dotted, Marker::None).meaning(
+                "The Universal Scalability Law (Gunther) fitted to the points of the run in the table.",
+            ),
+        );
+    }
+    if run.bound.is_some() {
+        entries.push(
+            LegendEntry::new("bound min(N/(W+C), N_cpu/C)", colors.bound, LineKind::Solid, Marker::None)
+                .meaning("The most throughput N threads could give with the measured compute C and wait W per task; it may run off the top of the plot."),
+        );
+    }
+    if let Some(recommendation) = &run.recommendation {
+        if let Some(threads) = recommendation.recommended_threads {
+            entries.push(LegendEntry::new(
+                format!("recommended: {threads} threads"),
+                RECOMMENDED_COLOR,
+                LineKind::Vertical,
+                Marker::None,
+            ));
+        }
+        if let Some(threads) = recommendation
+            .formula_threads
+            .filter(|n| n.is_finite() && *n > 0.0)
+        {
+            entries.push(LegendEntry::new(
+                format!("formula N_cpu×U×(1+W/C): {threads:.1}"),
+                colors.formula,
+                LineKind::VerticalDotted,
+                Marker::None,
+            ));
+        }
+    }
+    entries
+}
+
+/// The legend of the latency plot: each visible run's p50 (solid, dots) and p99 (dashed,
+/// diamonds) in the run's colour.
+pub fn latency_legend(session: &Session) -> Vec<LegendEntry> {
+    session
+        .visible_runs()
+        .flat_map(|run| {
+            let color = run_color(run.id);
+            [
+                LegendEntry::new(
+                    format!("{} p50", run.name),
+                    color,
+                    LineKind::Solid,
+                    Marker::Dot,
+                )
+                .meaning("Median task latency: from submitting a task to it finishing."),
+                LegendEntry::new(
+                    format!("{} p99", run.name),
+                    color,
+                    LineKind::Dashed,
+                    Marker::Diamond,
+                )
+                .meaning("99th percentile task latency."),
+            ]
+        })
+        .collect()
+}
+
+/// The unit of the latency plot: the one its largest p99 reads best in.
+fn latency_unit(session: &Session) -> TimeUnit {
+    TimeUnit::for_max_us(
+        session
+            .visible_runs()
+            .flat_map(|run| run.measured_points())
+            .map(|p| p.latency_p99_us.max(p.latency_p50_us))
+            .filter(|us| us.is_finite())
+            .fold(f64::NAN, f64::max),
+    )
+}
+
+/// Both plots' x axes are one: zoomed and panned together.
+const THREAD_AXIS_GROUP: &str = "sweep_thread_axis";
+
 fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, axis: ThreadAxis) -> Plot<'a> {
     let log = options.log_threads;
     let last_threads = axis.last_threads;
     let mut plot = Plot::new(id.to_owned())
         .height(height)
-        // Throughput curves rise from the bottom left and flatten high on the right, which
-        // leaves the bottom right free.
-        .legend(
-            Legend::default()
-                .position(egui_plot::Corner::RightBottom)
-                .text_style(egui::TextStyle::Small),
-        )
+        .link_axis(egui::Id::unique(THREAD_AXIS_GROUP), [true, false])
         .x_axis_label(if log {
             "threads (log₂ scale)"
         } else {
             "threads"
         })
         .x_axis_formatter(move |mark, _range| thread_axis_label(mark.value, log))
+        .y_grid_spacer(axis::nice_grid)
+        .y_axis_formatter(|mark, _range| axis::tick_label(mark))
         .include_x(thread_x(1, log))
         .include_x(if log {
             last_threads.log2()
@@ -384,16 +617,19 @@ fn throughput_plot_ui(
     options: &PlotOptions,
     height: f32,
     axis: ThreadAxis,
+    colors: &ModelColors,
 ) {
     let log = options.log_threads;
     // The model is drawn for one run, the one whose table is shown, to keep the chart readable.
-    let model_run = session.selected().filter(|run| run.visible);
-    let y_cap = 1.15
-        * session
+    let model_run = model_run(session, options);
+    // The y range follows the data: lines of the model are cut where they pass above it.
+    let ceiling = axis::data_ceiling(
+        session
             .visible_runs()
             .flat_map(|r| r.measured_points())
-            .map(|p| p.throughput_per_s + p.throughput_ci95_per_s.max(0.0))
-            .fold(0.0, f64::max);
+            .map(|p| p.throughput_per_s + p.throughput_ci95_per_s.max(0.0)),
+    );
+    let y_cap = ceiling.unwrap_or(f64::INFINITY);
     base_plot("throughput_plot", options, height, axis)
         .y_axis_label(throughput_axis_label(session))
         .label_formatter(move |hover| match hover {
@@ -411,9 +647,8 @@ fn throughput_plot_ui(
                     let ideal = ideal_series(run, log, y_cap);
                     if !ideal.is_empty() {
                         plot_ui.line(
-                            // One legend entry for every run's ideal line.
                             Line::new("ideal linear scaling", ideal)
-                                .color(color.gamma_multiply(0.6))
+                                .color(colors.ideal)
                                 .style(LineStyle::dashed_loose())
                                 .allow_hover(false),
                         );
@@ -438,10 +673,8 @@ fn throughput_plot_ui(
                 let (quiet, disturbed) = throughput_series_by_disturbance(run, log);
                 measured_points_ui(plot_ui, &run.name, color, quiet, disturbed);
             }
-            if options.show_model
-                && let Some(run) = model_run
-            {
-                model_ui(plot_ui, run, log);
+            if let Some(run) = model_run {
+                model_ui(plot_ui, run, log, y_cap, colors);
             }
         });
 }
@@ -474,24 +707,34 @@ pub fn measured_points_ui(
     }
 }
 
-/// The model of one run: the USL fit, the bound, the recommended and the formula's thread
-/// counts. Drawn for one run only, so the legend names them without the run's name.
-fn model_ui(plot_ui: &mut PlotUi<'_>, run: &Run, log: bool) {
-    let usl = usl_series(run, log);
-    if !usl.is_empty() {
-        plot_ui.line(
-            Line::new("USL fit", usl)
-                .color(run_color(run.id).gamma_multiply(0.8))
-                .style(LineStyle::dotted_dense())
-                .width(2.0)
+/// The model of one run: the counts within noise of its best, the USL fit and the bound (cut
+/// at `y_cap`, the top of the data), the recommended and the formula's thread counts. Drawn
+/// for one run only, so the legend names them without the run's name.
+fn model_ui(plot_ui: &mut PlotUi<'_>, run: &Run, log: bool, y_cap: f64, colors: &ModelColors) {
+    let within = within_noise_series(run, log);
+    if !within.is_empty() {
+        plot_ui.points(
+            Points::new("within noise of the best", within)
+                .color(colors.within_noise)
+                .radius(8.0)
+                .shape(MarkerShape::Circle)
+                .filled(false)
                 .allow_hover(false),
         );
     }
-    let bound = bound_series(run, log);
-    if !bound.is_empty() {
+    for part in axis::clip_to_ceiling(&usl_series(run, log), y_cap) {
         plot_ui.line(
-            Line::new("bound min(N/(W+C), N_cpu/C)", bound)
-                .color(Color32::GRAY)
+            Line::new("USL fit", part)
+                .color(colors.usl)
+                .style(LineStyle::dotted_dense())
+                .width(1.5)
+                .allow_hover(false),
+        );
+    }
+    for part in axis::clip_to_ceiling(&bound_series(run, log), y_cap) {
+        plot_ui.line(
+            Line::new("bound min(N/(W+C), N_cpu/C)", part)
+                .color(colors.bound)
                 .width(1.0)
                 .allow_hover(false),
         );
@@ -506,7 +749,8 @@ fn model_ui(plot_ui: &mut PlotUi<'_>, run: &Run, log: bool) {
                 thread_x(threads, log),
             )
             .color(RECOMMENDED_COLOR)
-            .width(2.0),
+            .width(2.0)
+            .allow_hover(false),
         );
     }
     if let Some(threads) = recommendation
@@ -516,9 +760,10 @@ fn model_ui(plot_ui: &mut PlotUi<'_>, run: &Run, log: bool) {
         let x = if log { threads.log2() } else { threads };
         plot_ui.vline(
             VLine::new(format!("formula N_cpu×U×(1+W/C): {threads:.1}"), x)
-                .color(Color32::GRAY)
+                .color(colors.formula)
                 .style(LineStyle::dotted_loose())
-                .width(1.5),
+                .width(1.5)
+                .allow_hover(false),
         );
     }
 }
@@ -534,12 +779,13 @@ fn latency_plot_ui(
     axis: ThreadAxis,
 ) {
     let log = options.log_threads;
+    let unit = latency_unit(session);
     base_plot("latency_plot", options, height, axis)
-        .y_axis_label("task latency (ms)")
+        .y_axis_label(format!("task latency ({})", unit.symbol()))
         .label_formatter(move |hover| match hover {
             HoverPosition::NearDataPoint { position, .. } => {
-                let p50 = point_at(session, *position, log, |p| p.latency_p50_us / 1000.0);
-                let p99 = point_at(session, *position, log, |p| p.latency_p99_us / 1000.0);
+                let p50 = point_at(session, *position, log, |p| unit.from_us(p.latency_p50_us));
+                let p99 = point_at(session, *position, log, |p| unit.from_us(p.latency_p99_us));
                 p50.or(p99).map(|(run, p)| point_summary(run, p))
             }
             HoverPosition::Elsewhere { .. } => None,
@@ -552,7 +798,7 @@ fn latency_plot_ui(
                     (true, LineStyle::dashed_dense(), MarkerShape::Diamond),
                 ] {
                     let name = format!("{} {}", run.name, if p99 { "p99" } else { "p50" });
-                    let series = latency_series(run, log, p99);
+                    let series = latency_series(run, log, p99, unit);
                     plot_ui.line(
                         Line::new(name.clone(), series.clone())
                             .color(color)
@@ -597,20 +843,25 @@ pub fn model_options_ui(
          this target.",
     );
     if has_target {
-        let mut ms = options.p99_target_us.unwrap_or(10_000.0) / 1000.0;
+        // In µs, as the recommendation's sentence and `--p99-target-us` say it.
+        let mut us = options.p99_target_us.unwrap_or(P99_TARGET_DEFAULT_US);
         ui.add(
-            egui::DragValue::new(&mut ms)
-                .range(0.001..=600_000.0)
-                .speed(0.1)
-                .suffix(" ms"),
+            egui::DragValue::new(&mut us)
+                .range(1.0..=600_000_000.0)
+                .speed(10.0)
+                .fixed_decimals(0)
+                .suffix(" µs"),
         )
-        .on_hover_text("p99 latency target");
-        options.p99_target_us = Some(ms * 1000.0);
+        .on_hover_text("p99 latency target, in microseconds (10000 µs = 10 ms), the unit the recommendation states it in");
+        options.p99_target_us = Some(us);
     } else {
         options.p99_target_us = None;
     }
     (options != current).then_some(options)
 }
+
+/// The p99 target a newly ticked "p99 target" starts from: 10 ms.
+const P99_TARGET_DEFAULT_US: f64 = 10_000.0;
 
 /// The plot settings above the plots: the thread axis, ideal scaling, CI whiskers, the model.
 pub fn options_ui(ui: &mut egui::Ui, plot: &mut PlotOptions) {
@@ -744,7 +995,10 @@ mod tests {
             ci_whiskers(run, false),
             vec![[[1.0, 95.0], [1.0, 105.0]], [[4.0, 290.0], [4.0, 310.0]]]
         );
-        assert_eq!(latency_series(run, false, true)[0], [1.0, 3.0]);
+        assert_eq!(
+            latency_series(run, false, true, TimeUnit::Millis)[0],
+            [1.0, 3.0]
+        );
     }
 
     #[test]
@@ -783,6 +1037,125 @@ mod tests {
         assert_eq!(usl.len(), 200);
         assert_eq!(usl.first().unwrap()[0], 0.0);
         assert!((usl.last().unwrap()[0] - 50f64.log2()).abs() < 1e-12);
+    }
+
+    /// A session holding the finished web-service fixture run, selected, with the counts
+    /// `within` said to be within noise of its best.
+    fn finished_web_run(within: Option<Vec<usize>>) -> Session {
+        use crate::model::fixtures;
+        let result = fixtures::result(fixtures::web_points(), fixtures::WEB);
+        let mut session = Session::default();
+        let id = session.start(result.preset.clone());
+        session.apply(id, finished(&result));
+        session.select(id);
+        let run = session.get_mut(id).unwrap();
+        run.recommendation.as_mut().unwrap().within_noise_threads = within;
+        session
+    }
+
+    #[test]
+    fn the_legend_names_each_lines_style_and_no_model_line_wears_a_run_colour() {
+        let session = finished_web_run(Some(vec![20, 24]));
+        let run = &session.runs()[0];
+        let colors = ModelColors::for_theme(true);
+        let legend = throughput_legend(&session, &PlotOptions::default(), &colors);
+        let described: Vec<String> = legend.iter().map(LegendEntry::accessible_name).collect();
+        assert_eq!(
+            described,
+            [
+                format!("{}: solid line, filled dots", run.name),
+                "ideal linear scaling: dashed line".to_owned(),
+                "within noise of the best: rings".to_owned(),
+                "USL fit: dotted line".to_owned(),
+                "bound min(N/(W+C), N_cpu/C): solid line".to_owned(),
+                "recommended: 20 threads: solid vertical line".to_owned(),
+                format!(
+                    "formula N_cpu×U×(1+W/C): {:.1}: dotted vertical line",
+                    run.recommendation
+                        .as_ref()
+                        .unwrap()
+                        .formula_threads
+                        .unwrap()
+                ),
+            ]
+        );
+        assert_eq!(legend[0].color, run_color(run.id));
+        for entry in &legend[1..] {
+            assert!(
+                !RUN_COLORS.contains(&entry.color),
+                "{} shares a run's colour",
+                entry.name
+            );
+        }
+        // Without the model the legend is the run and its ideal line; the latency legend
+        // tells p50 from p99 by style.
+        let plain = PlotOptions {
+            show_model: false,
+            ..PlotOptions::default()
+        };
+        assert_eq!(throughput_legend(&session, &plain, &colors).len(), 2);
+        let latency: Vec<String> = latency_legend(&session)
+            .iter()
+            .map(LegendEntry::style)
+            .collect();
+        assert_eq!(
+            latency,
+            ["solid line, filled dots", "dashed line, diamonds"]
+        );
+    }
+
+    #[test]
+    fn counts_within_noise_of_the_best_are_ringed_and_their_hover_says_why() {
+        let session = finished_web_run(Some(vec![20, 24]));
+        let run = &session.runs()[0];
+        let ringed: Vec<f64> = within_noise_series(run, false)
+            .iter()
+            .map(|[x, _]| *x)
+            .collect();
+        assert_eq!(ringed, [20.0, 24.0]);
+        let at = |threads| run.points.iter().find(|p| p.threads == threads).unwrap();
+        assert_eq!(
+            run.recommendation.as_ref().unwrap().best_measured_threads,
+            Some(24)
+        );
+        let best = point_summary(run, at(24));
+        assert!(
+            best.contains("the best measured (ringed, with 1 other count within noise of it)"),
+            "{best}"
+        );
+        let near = point_summary(run, at(20));
+        assert!(
+            near.contains("within noise of the best (24 threads, ringed)"),
+            "{near}"
+        );
+        assert!(!point_summary(run, at(1)).contains("noise"));
+        // The best alone is no ring; nor is a run whose trials could not be tested.
+        for within in [Some(vec![24]), None] {
+            let session = finished_web_run(within);
+            assert!(within_noise_series(&session.runs()[0], false).is_empty());
+            let legend = throughput_legend(
+                &session,
+                &PlotOptions::default(),
+                &ModelColors::for_theme(false),
+            );
+            assert!(legend.iter().all(|e| e.marker != Marker::Ring));
+        }
+    }
+
+    #[test]
+    fn the_latency_axis_is_in_the_unit_its_largest_value_reads_in() {
+        let mut fast = point(1, 100.0, 1.0);
+        fast.latency_p50_us = 51.0;
+        fast.latency_p99_us = 72.0;
+        let session = run_with(vec![fast]);
+        assert_eq!(latency_unit(&session), TimeUnit::Micros);
+        assert_eq!(
+            latency_series(&session.runs()[0], false, true, TimeUnit::Micros),
+            vec![[1.0, 72.0]]
+        );
+        let mut slow = point(2, 100.0, 1.0);
+        slow.latency_p99_us = 81_000.0;
+        assert_eq!(latency_unit(&run_with(vec![slow])), TimeUnit::Millis);
     }
 
     #[test]

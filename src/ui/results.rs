@@ -11,7 +11,7 @@ use egui::{RichText, ScrollArea, Ui};
 use crate::result::Point;
 use crate::trust;
 use crate::ui::plots::run_color;
-use crate::ui::session::{Run, RunStatus, Session};
+use crate::ui::session::{Run, RunOrigin, RunStatus, Session};
 use crate::ui::{ExportTarget, ExportTips, HeadedTable, export_row, format};
 use crate::words;
 
@@ -91,8 +91,25 @@ pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<RunsAction
                         commands.push(RunsAction::Remove(run.id));
                     }
                 });
+                origin_ui(ui, run);
             }
         });
+}
+
+/// Under a run's row: the machine it was measured on (known once its engine has started),
+/// and the file it was opened from.
+fn origin_ui(ui: &mut Ui, run: &Run) {
+    let machine = run.machine.as_ref().map(format::machine);
+    let text = match (&run.origin, machine) {
+        (RunOrigin::Measured, Some(machine)) => format!("measured here on {machine}"),
+        (RunOrigin::Measured, None) => return,
+        (RunOrigin::Opened(path), Some(machine)) => {
+            format!("opened from {} · measured on {machine}", path.display())
+        }
+        (RunOrigin::Opened(path), None) => format!("opened from {}", path.display()),
+    };
+    ui.label(RichText::new(text).small().weak())
+        .on_hover_text("The machine the run was measured on (host name, CPU model, CPUs usable by pooltune, physical cores, logical CPUs): the model of the run uses its CPUs.");
 }
 
 /// The column headings of the results table, with what each means.
@@ -199,6 +216,10 @@ pub fn table_ui(
         ui.heading("Results");
         ui.label(RichText::new(&run.name).color(run_color(run.id)).strong());
     });
+    if let Some(machine) = &run.machine {
+        ui.weak(format!("Measured on {}", format::machine(machine)))
+            .on_hover_text("The machine the run was measured on: the model (formula, bound, fit) uses its CPUs.");
+    }
     if let Some(recommendation) = &run.recommendation {
         let warnings = run
             .result

@@ -1,11 +1,16 @@
 //! The runs of this session: every sweep started from the app, its points as they arrive,
-//! and how the user labelled and filtered it. The plots and the results table draw from here.
+//! every sweep result opened from a file, and how the user labelled and filtered them. The
+//! plots and the results table draw from here.
 //!
 //! Pure data: no egui, no threads, no I/O. The app feeds it the engine's [`Event`]s (a sweep
-//! is a run of one series); when a sweep ends, the model's answer for it (`crate::model`) is
-//! kept beside its points.
+//! is a run of one series) and the results it read ([`Session::add_opened`]); once a sweep
+//! has its result, the model's answer for it (`crate::model`, which reads the CPUs of the
+//! machine the result was measured on) is kept beside its points.
+
+use std::path::PathBuf;
 
 use crate::engine::Event;
+use crate::machine::MachineInfo;
 use crate::model::{self, Bound, ModelOptions, Recommendation};
 use crate::result::{Point, SweepResult};
 use crate::spec::Preset;
@@ -44,6 +49,15 @@ impl RunStatus {
     }
 }
 
+/// Where a run of the session came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOrigin {
+    /// Measured by this app.
+    Measured,
+    /// Read from this result file (`pooltune open`, File ▸ Open, a dropped file).
+    Opened(PathBuf),
+}
+
 /// One sweep of the session.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -67,9 +81,24 @@ pub struct Run {
     pub recommendation: Option<Recommendation>,
     /// The throughput bound min(N / (W + C), N_cpu / C), once the sweep has ended.
     pub bound: Option<Bound>,
+    /// The machine it was measured on, once the engine has said (at once for an opened run).
+    pub machine: Option<MachineInfo>,
+    /// Measured here or opened from a file.
+    pub origin: RunOrigin,
 }
 
 impl Run {
+    /// Takes the sweep's whole result: its status, points, machine and the model's answer.
+    fn set_result(&mut self, result: SweepResult, options: &ModelOptions) {
+        self.status = RunStatus::ended(result.outcome.cancelled);
+        self.points.clone_from(&result.points);
+        self.machine = Some(result.machine.clone());
+        // Computed once here, not per frame: the fit is a small search.
+        self.recommendation = Some(model::recommend(&result, options));
+        self.bound = model::bound(&result);
+        self.result = Some(result);
+    }
+
     /// The measured points (failed ones left out), for plotting.
     pub fn measured_points(&self) -> impl Iterator<Item = &Point> {
         self.points
@@ -105,7 +134,36 @@ impl Session {
             status: RunStatus::Running,
             recommendation: None,
             bound: None,
+            machine: None,
+            origin: RunOrigin::Measured,
         });
+        self.selected = Some(id);
+        id
+    }
+
+    /// Adds a sweep result read from `path` as a run of the session and selects it: shown,
+    /// hidden, renamed, removed and exported as a run measured here. Its name is its
+    /// preset's, made unique; its model reads the CPUs of the machine it was measured on.
+    pub fn add_opened(&mut self, path: PathBuf, result: SweepResult) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let name = self.unique_name(&result.preset.name);
+        let mut run = Run {
+            id,
+            name,
+            visible: true,
+            preset: result.preset.clone(),
+            planned_threads: result.preset.sweep.thread_counts(),
+            points: Vec::new(),
+            result: None,
+            status: RunStatus::Running,
+            recommendation: None,
+            bound: None,
+            machine: None,
+            origin: RunOrigin::Opened(path),
+        };
+        run.set_result(result, &self.model_options);
+        self.runs.push(run);
         self.selected = Some(id);
         id
     }
@@ -129,17 +187,15 @@ impl Session {
             return;
         };
         match event {
-            Event::Started(started) => run.planned_threads = started.thread_counts,
+            Event::Started(started) => {
+                run.planned_threads = started.thread_counts;
+                run.machine = Some(started.machine);
+            }
             Event::Progress { .. } | Event::SeriesFailed { .. } => {}
             Event::Point { point, .. } => run.points.push(point),
             Event::Finished(finished) => {
                 let result = SweepResult::from_run(run.preset.clone(), *finished);
-                run.status = RunStatus::ended(result.outcome.cancelled);
-                run.points.clone_from(&result.points);
-                // Computed once here, not per frame: the fit is a small search.
-                run.recommendation = Some(model::recommend(&result, &options));
-                run.bound = model::bound(&result);
-                run.result = Some(result);
+                run.set_result(result, &options);
             }
         }
     }
@@ -366,6 +422,43 @@ pub(crate) mod tests {
         session.fail(c, "no".into());
         assert!(session.remove(c));
         assert_eq!(session.selected_id(), Some(b));
+    }
+
+    /// An opened sweep is a finished run of the session, with the machine it was measured
+    /// on, whose model uses that machine's CPU counts (8 usable here, whatever this one has).
+    #[test]
+    fn an_opened_sweep_joins_the_runs_with_its_own_machines_cpus() {
+        let mut session = Session::default();
+        let measured_here = session.start(preset("a"));
+        let blocking = WorkloadSpec::Blocking {
+            compute_us: 1000,
+            wait_us: 9000,
+        };
+        let mut result =
+            crate::model::fixtures::result(vec![point(1, 100.0), point(2, 200.0)], blocking);
+        result.machine.host_name = "build-server-7".into();
+        result.machine.usable_cpus = 8;
+        result.machine.physical_cpus = 4;
+        result.machine.logical_cpus = 8;
+        let path = PathBuf::from("/results/run.json");
+        let id = session.add_opened(path.clone(), result.clone());
+        assert_ne!(id, measured_here);
+        assert_eq!(session.selected_id(), Some(id));
+        let run = session.get(id).unwrap();
+        assert_eq!(run.origin, RunOrigin::Opened(path));
+        assert_eq!(run.status, RunStatus::Finished);
+        assert_eq!(run.machine.as_ref().unwrap().host_name, "build-server-7");
+        assert_eq!(run.planned_threads, [1, 2]);
+        assert_eq!(run.points.len(), 2);
+        let recommendation = run.recommendation.as_ref().unwrap();
+        assert_eq!(recommendation.cpus.usable, 8);
+        // N = 8 × 1 × (1 + 9000/1000).
+        assert_eq!(recommendation.formula_threads, Some(80.0));
+        assert_eq!(run.bound.as_ref().unwrap().usable_cpus, 8);
+        // It can be renamed and removed as a run measured here.
+        assert!(session.rename(id, "server"));
+        assert!(session.remove(id));
+        assert_eq!(session.runs().len(), 1);
     }
 
     #[test]

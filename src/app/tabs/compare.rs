@@ -63,6 +63,8 @@ pub struct ComparisonData {
     pub status: RunStatus,
     /// When the run was started.
     pub started: Instant,
+    /// The result file it was read from; None for a run measured here.
+    pub opened_from: Option<PathBuf>,
 }
 
 impl ComparisonData {
@@ -78,6 +80,23 @@ impl ComparisonData {
             result: None,
             status: RunStatus::Running,
             started: Instant::now(),
+            opened_from: None,
+        }
+    }
+
+    /// A comparison read from the result file at `path`, shown as a run that has ended.
+    pub fn opened(path: PathBuf, result: ComparisonResult) -> ComparisonData {
+        ComparisonData {
+            name: result.preset.name.clone(),
+            preset: Some(result.preset.clone()),
+            machine: Some(result.machine.clone()),
+            thread_counts: result.thread_counts.clone(),
+            series: result.series.clone(),
+            progress: None,
+            status: RunStatus::ended(result.outcome.cancelled),
+            result: Some(result),
+            started: Instant::now(),
+            opened_from: Some(path),
         }
     }
 
@@ -104,6 +123,7 @@ impl ComparisonData {
             result: None,
             status: RunStatus::Running,
             started: Instant::now(),
+            opened_from: None,
         }
     }
 
@@ -432,7 +452,11 @@ impl CompareTab {
             self.file = Some(file);
         }
         self.presets = comparison_choices();
-        Ok(format!("Saved {} to {}", comparison.name, path.display()))
+        Ok(format!(
+            "Saved {} to {}",
+            comparison.name,
+            crate::ui::format::full_path(path)
+        ))
     }
 
     /// Writes the last run's result (finished or stopped) in `format`, atomically.
@@ -443,6 +467,19 @@ impl CompareTab {
             .and_then(|d| d.result.as_ref())
             .ok_or("This comparison has no result yet: wait until it finishes or stop it.")?;
         write_export(path, crate::export::export(result, format))
+    }
+
+    /// Shows the comparison read from `path` in place of the last run (the loaded comparison,
+    /// which Run starts, stays). Refused while a comparison is measured: nothing changes.
+    pub fn show_opened(&mut self, path: PathBuf, result: ComparisonResult) -> Result<(), String> {
+        if self.is_running() {
+            return Err(format!(
+                "Not opened {}: a comparison is being measured; stop it first.",
+                crate::ui::format::full_path(&path)
+            ));
+        }
+        self.data = Some(ComparisonData::opened(path, result));
+        Ok(())
     }
 
     /// Asks the running comparison to stop; its points are kept.
@@ -589,6 +626,17 @@ fn compare_ui(
         tab.chart_rect = None;
         return;
     };
+    if let Some(machine) = &data.machine {
+        let text = match &data.opened_from {
+            Some(path) => format!(
+                "Opened from {} · measured on {}",
+                path.display(),
+                format::machine(machine)
+            ),
+            None => format!("Measured here on {}", format::machine(machine)),
+        };
+        ui.weak(text).on_hover_text("The machine the comparison was measured on (host name, CPU model, CPUs usable by pooltune, physical cores, logical CPUs); the chart marks its CPU counts.");
+    }
     let view = tab.fields.view;
     egui::Panel::right("compare_series_panel")
         .resizable(true)

@@ -8,7 +8,7 @@
 //! [`CostTab::run_cmd`], after the frame is drawn. Dropping the tab stops the run and waits
 //! for it ([`RunHandle`]'s `Drop`), so no worker thread or process outlives the window.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -45,6 +45,8 @@ pub struct CostTab {
     pub result: Option<CostResult>,
     /// Why the last run could not run, if it could not.
     pub error: Option<String>,
+    /// The result file the figures were read from; None for a run measured here.
+    pub opened_from: Option<PathBuf>,
     planned: usize,
     run: Option<CostRun>,
 }
@@ -108,6 +110,7 @@ impl CostTab {
         self.measured.clear();
         self.result = None;
         self.error = None;
+        self.opened_from = None;
         self.planned = spec.planned_steps();
         let repaint = ctx.clone();
         // A Rust thread's memory is read as the growth of this whole process's RSS, and the
@@ -148,6 +151,31 @@ impl CostTab {
             Ok(handle) => self.run = Some(CostRun { handle, still }),
             Err(err) => self.error = Some(err.to_string()),
         }
+    }
+
+    /// Shows the worker-cost result read from `path` in place of the last run's figures.
+    /// Refused while a run is measured: nothing changes.
+    pub fn show_opened(&mut self, path: PathBuf, result: CostResult) -> Result<(), String> {
+        if self.is_running() {
+            return Err(format!(
+                "Not opened {}: worker costs are being measured; stop first.",
+                format::full_path(&path)
+            ));
+        }
+        self.measured = WorkerKind::ALL
+            .iter()
+            .flat_map(|&kind| {
+                result
+                    .entries(kind)
+                    .iter()
+                    .map(move |cost| (kind, cost.clone()))
+            })
+            .collect();
+        self.planned = self.measured.len();
+        self.result = Some(result);
+        self.error = None;
+        self.opened_from = Some(path);
+        Ok(())
     }
 
     /// Asks the running measurement to stop; what it measured is kept.
@@ -283,6 +311,11 @@ impl Tab for CostTab {
             );
         }
         if let Some(result) = &self.result {
+            let machine = format::machine(&result.machine);
+            ui.weak(match &self.opened_from {
+                Some(path) => format!("Opened from {} · measured on {machine}", path.display()),
+                None => format!("Measured here on {machine}"),
+            });
             ui.weak(format!(
                 "Rust thread stack: {} reserved · {} on {} logical CPUs{}",
                 format::bytes(result.thread_stack_bytes),

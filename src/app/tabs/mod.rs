@@ -17,6 +17,7 @@ use egui::Ui;
 use crate::app::command::{Command, ExportTarget, Reply};
 use crate::app::consent::CodeToRun;
 use crate::export::Format;
+use crate::ui::format::full_path;
 
 pub mod compare;
 pub mod cost;
@@ -67,12 +68,13 @@ pub trait Tab {
 }
 
 /// Writes an export (`bytes`, or why they could not be made) atomically to `path`. Returns
-/// what to tell the user: `Ok("Wrote …")`, or `Err("Could not write …: why")`.
+/// what to tell the user, with the full path: `Ok("Wrote …")`, or `Err("Could not write …:
+/// why")`.
 pub fn write_export(path: &Path, bytes: anyhow::Result<Vec<u8>>) -> Result<String, String> {
     bytes
         .and_then(|bytes| crate::atomic_file::write(path, &bytes).map_err(Into::into))
-        .map(|()| format!("Wrote {}", path.display()))
-        .map_err(|err| format!("Could not write {}: {err:#}", path.display()))
+        .map(|()| format!("Wrote {}", full_path(path)))
+        .map_err(|err| format!("Could not write {}: {err:#}", full_path(path)))
 }
 
 /// What an export button asks of the shell, the same on every tab: data written by `write`

@@ -139,6 +139,12 @@ impl SweepTab {
         &self.session
     }
 
+    /// Adds a sweep result read from `path` to the session's runs, selected (see
+    /// [`Session::add_opened`]).
+    pub fn add_opened(&mut self, path: PathBuf, result: crate::result::SweepResult) -> u64 {
+        self.session.add_opened(path, result)
+    }
+
     /// The presets found on disk.
     pub fn presets(&self) -> &[PresetEntry] {
         &self.presets
@@ -317,7 +323,11 @@ impl SweepTab {
                     self.draft.set_file(file);
                 }
                 self.presets = spec::list_presets();
-                Reply::Inform(format!("Saved {} to {}", preset.name, path.display()))
+                Reply::Inform(format!(
+                    "Saved {} to {}",
+                    preset.name,
+                    format::full_path(path)
+                ))
             }
             Err(err) => Reply::Complain(format!("Not saved: {err}")),
         }
