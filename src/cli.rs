@@ -271,30 +271,125 @@ pub struct RunArgs {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RemoteArgs {
     /// Write the engine's events as JSON lines on stdout (`started`, `progress`, `point`,
-    /// `finished`), one per line; the last line is the whole result.
+    /// `series_failed`, `finished`), one per line, instead of the table; the last line is the
+    /// whole result, as --format json writes it. With --preset -, the end of standard input
+    /// (after a NUL byte that ends the preset) stops the run.
     #[arg(long)]
     pub events: bool,
     /// Run on another machine: PREFIX is a command that runs a program there (`ssh host`,
-    /// `docker exec -i ctr`, `taskset -c 0`); pooltune runs `PREFIX pooltune sweep --preset -
-    /// --events` with the preset on stdin and shows the run as if it were local.
+    /// `docker exec -i ctr`, `taskset -c 0`), split as sh splits it; pooltune runs `PREFIX
+    /// pooltune sweep --preset - --events` (or compare) with the preset on its stdin and shows
+    /// the run as if it were local. The same pooltune version must be on the PATH there; files
+    /// the preset names are found there.
     #[arg(long, value_name = "PREFIX")]
     pub via: Option<String>,
 }
 
 impl RunArgs {
-    /// The experiment file at `path` with the overrides applied, once `--out` is known to be
-    /// writable: everything the command line can get wrong is refused before anything runs.
-    pub fn load<T: Experiment>(&self, path: &Path) -> Result<T, CliError> {
-        let experiment = load_with_overrides(path, &self.overrides)?;
+    /// The experiment file at `path` (`-`: standard input, see [`read_stdin_preset`]) with the
+    /// overrides applied, once `--out` is known to be writable and `--via` is not empty:
+    /// everything the command line can get wrong is refused before anything runs. Also says
+    /// how the run is watched ([`Watching`]).
+    pub fn load<T: Experiment>(&self, path: &Path) -> Result<(T, Watching), CliError> {
+        let (experiment, marked) = if path == Path::new("-") {
+            let (text, marked) = read_stdin_preset()?;
+            let mut experiment = T::parse(&text, Path::new(STDIN_ORIGIN))?;
+            self.overrides.apply(&mut experiment)?;
+            (experiment, marked)
+        } else {
+            (load_with_overrides(path, &self.overrides)?, false)
+        };
         self.output.check_writable()?;
-        Ok(experiment)
+        let via = self
+            .remote
+            .via
+            .as_deref()
+            .map(crate::remote::Via::new)
+            .transpose()
+            .map_err(|err| CliError::Usage(err.to_string()))?;
+        Ok((
+            experiment,
+            Watching {
+                events: self.remote.events,
+                end_of_input_stops: marked && self.remote.events,
+                via,
+            },
+        ))
     }
+
+    /// Writes the result to every output (`--out`, `--export-*`; a sweep's recommendation
+    /// made with `model`), and with `--events` the `finished` line (the result as `--format
+    /// json` writes it) on stdout, where the table then is not printed (its warnings are in
+    /// the line's result; the export files are written as always).
+    pub fn write<R>(
+        &self,
+        result: &R,
+        model: ModelOptions,
+        warnings: &[String],
+    ) -> Result<(), CliError>
+    where
+        export::TableExporter: export::Exporter<R>,
+        export::JsonExporter: export::Exporter<R>,
+        export::CsvExporter: export::Exporter<R>,
+        export::MarkdownExporter: export::Exporter<R>,
+        export::CodeExporter: export::Exporter<R>,
+    {
+        if !self.remote.events {
+            return self.output.write(result, model, warnings);
+        }
+        let json = export::exporter_with_model(Format::Json, model).export(result)?;
+        crate::events::Writer::new(std::io::stdout().lock())
+            .finished(&json)
+            .map_err(|err| {
+                CliError::Run(anyhow::anyhow!("could not write the finished line: {err}"))
+            })?;
+        let mut stderr = std::io::stderr();
+        if self.output.out == "-" {
+            // Standard output holds the event lines: the table is not printed there.
+            Ok(self
+                .output
+                .outputs()
+                .write(result, model, &mut std::io::sink(), &mut stderr)?)
+        } else {
+            Ok(self.output.outputs().write(
+                result,
+                model,
+                &mut std::io::stdout().lock(),
+                &mut stderr,
+            )?)
+        }
+    }
+}
+
+/// How `--preset -` names standard input in error messages.
+pub const STDIN_ORIGIN: &str = "<stdin>";
+
+/// `--preset -`: the preset's text from standard input, up to its end or a NUL byte (what
+/// `--via` sends, see [`crate::remote::read_preset`]), and whether it ended with that byte.
+fn read_stdin_preset() -> Result<(String, bool), CliError> {
+    crate::remote::read_preset(&mut std::io::stdin().lock()).map_err(|err| {
+        CliError::Usage(format!(
+            "--preset -: could not read the preset from standard input: {err}"
+        ))
+    })
+}
+
+/// How a headless run is reported and stopped, besides Ctrl-C.
+#[derive(Debug, Clone, Default)]
+pub struct Watching {
+    /// `--events`: event lines on stdout instead of the progress bar.
+    pub events: bool,
+    /// The preset came on standard input ended by a NUL byte (from `--via`) and `--events`
+    /// is on: the end of standard input stops the run (the near side closed it).
+    pub end_of_input_stops: bool,
+    /// `--via`: where the run happens.
+    pub via: Option<crate::remote::Via>,
 }
 
 /// Arguments of `pooltune sweep`.
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
-    /// The preset to run (a TOML file).
+    /// The preset to run (a TOML file), or - to read it from standard input.
     #[arg(long, value_name = "FILE")]
     pub preset: PathBuf,
     /// What to change for this run and where its result goes.
@@ -373,7 +468,8 @@ fn parse_p99_target_us(text: &str) -> Result<f64, String> {
 /// Arguments of `pooltune compare`.
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
-    /// The comparison to run (a TOML file with [[series]] tables).
+    /// The comparison to run (a TOML file with [[series]] tables), or - to read it from
+    /// standard input.
     #[arg(long, value_name = "FILE")]
     pub preset: PathBuf,
     /// What to change for this run and where its result goes.
@@ -425,19 +521,24 @@ pub fn load_with_overrides<T: Experiment>(
 
 /// `pooltune sweep`.
 pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
-    let preset: Preset = args.run.load(&args.preset)?;
-    say_code_to_run(
-        &consent::code_lines(&preset),
-        &args.preset,
-        &preset.sweep.thread_counts(),
-        &mut std::io::stderr(),
-    );
+    let (preset, watching): (Preset, _) = args.run.load(&args.preset)?;
+    // Via a prefix, the far side says it, with the folder its commands run in.
+    if watching.via.is_none() {
+        say_code_to_run(
+            &consent::code_lines(&preset),
+            &args.preset,
+            &preset.sweep.thread_counts(),
+            &mut std::io::stderr(),
+        );
+    }
     let steps = preset.sweep.thread_counts().len() * (preset.sweep.trials as usize + 1);
-    let result = run_on_terminal(steps, false, |cancel, emit| {
-        crate::sweep::run(&preset, cancel, emit)
+    let result = run_on_terminal(steps, false, &watching, |cancel, emit| {
+        match &watching.via {
+            Some(via) => crate::remote::run_sweep(&preset, via, cancel, emit),
+            None => crate::sweep::run(&preset, cancel, emit),
+        }
     })?;
     args.run
-        .output
         .write(&result, args.model_options(), &result.outcome.warnings)?;
     stopped_by_ctrl_c(result.outcome.cancelled, || {
         format!(
@@ -474,9 +575,13 @@ fn say_code_to_run(
     let folder = folder
         .canonicalize()
         .unwrap_or_else(|_| folder.to_path_buf());
+    let shown = if preset == Path::new("-") {
+        "the preset on standard input".to_owned()
+    } else {
+        preset.display().to_string()
+    };
     let mut text = format!(
-        "pooltune: {} runs these commands, in {}:\n",
-        preset.display(),
+        "pooltune: {shown} runs these commands, in {}:\n",
         folder.display()
     );
     for line in lines {
@@ -497,23 +602,46 @@ fn say_code_to_run(
 }
 
 /// Runs a series experiment of `steps` steps with its events on the terminal ([`RunProgress`];
-/// `labelled`: a comparison's lines name their series) and Ctrl-C watched (the first stops
-/// the run, which keeps its points).
+/// `labelled`: a comparison's lines name their series), or as event lines on stdout with
+/// `--events` ([`crate::events`]; a write that fails stops the run), and Ctrl-C watched (the
+/// first stops the run, which keeps its points); see [`Watching`] for what else stops it.
 fn run_on_terminal<R>(
     steps: usize,
     labelled: bool,
+    watching: &Watching,
     run: impl FnOnce(
         &CancelToken,
         &mut dyn FnMut(engine::Event),
     ) -> Result<R, crate::error::EngineError>,
 ) -> Result<R, CliError> {
-    let bar = std::io::stderr().is_terminal().then(|| progress_bar(steps));
     let cancel = CancelToken::new();
     let ctrl_c_watch = ctrl_c::watch(&cancel);
-    let mut progress = RunProgress::new(bar, labelled);
-    let result = run(&cancel, &mut |event| progress.show(event));
+    if watching.end_of_input_stops {
+        crate::remote::stop_at_end_of_input(cancel.clone()).map_err(|err| {
+            CliError::Run(anyhow::anyhow!(
+                "could not start the thread watching standard input: {err}"
+            ))
+        })?;
+    }
+    let result = if watching.events {
+        let mut lines = crate::events::Writer::new(std::io::stdout());
+        run(&cancel, &mut |event| {
+            if lines.engine_event(&event).is_err() {
+                cancel.cancel();
+            }
+        })
+    } else {
+        let bar = std::io::stderr().is_terminal().then(|| progress_bar(steps));
+        let mut progress = RunProgress::new(bar, labelled);
+        run(&cancel, &mut |event| progress.show(event))
+    };
     drop(ctrl_c_watch);
-    result.map_err(|err| CliError::Run(err.into()))
+    result.map_err(|err| match err {
+        crate::error::EngineError::Remote(remote) if remote.is_usage() => {
+            CliError::Usage(remote.to_string())
+        }
+        err => CliError::Run(err.into()),
+    })
 }
 
 /// A series run's events on the terminal: the progress bar (when stderr is a terminal),
@@ -645,13 +773,16 @@ fn nothing_measured<'a>(
 
 /// `pooltune compare`.
 pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
-    let comparison: ComparisonPreset = args.run.load(&args.preset)?;
-    say_code_to_run(
-        &consent::comparison_lines(&comparison),
-        &args.preset,
-        &comparison.thread_counts(),
-        &mut std::io::stderr(),
-    );
+    let (comparison, watching): (ComparisonPreset, _) = args.run.load(&args.preset)?;
+    // Via a prefix, the far side says it, with the folder its commands run in.
+    if watching.via.is_none() {
+        say_code_to_run(
+            &consent::comparison_lines(&comparison),
+            &args.preset,
+            &comparison.thread_counts(),
+            &mut std::io::stderr(),
+        );
+    }
     let options = CompareOptions {
         python: args.python.clone(),
         free_threaded_python: args.free_threaded_python.clone(),
@@ -661,11 +792,11 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
     let steps = comparison.thread_counts().len()
         * comparison.series.len()
         * (comparison.sweep.trials as usize + 1);
-    let result = run_on_terminal(steps, true, |cancel, emit| {
-        crate::sweep::run_comparison(&comparison, &options, cancel, emit)
+    let result = run_on_terminal(steps, true, &watching, |cancel, emit| match &watching.via {
+        Some(via) => crate::remote::run_comparison(&comparison, &options, via, cancel, emit),
+        None => crate::sweep::run_comparison(&comparison, &options, cancel, emit),
     })?;
     args.run
-        .output
         .write(&result, ModelOptions::default(), &result.outcome.warnings)?;
     stopped_by_ctrl_c(result.outcome.cancelled, || {
         let measured: usize = result.series.iter().map(|s| s.points.len()).sum();

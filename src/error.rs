@@ -72,6 +72,9 @@ pub enum EngineError {
     /// The engine's own thread could not be started.
     #[error("could not start the engine thread: {0}")]
     Spawn(std::io::Error),
+    /// A run via `--via` could not start or gave no result (see [`crate::remote`]).
+    #[error(transparent)]
+    Remote(#[from] crate::remote::RemoteError),
 }
 
 /// `FILE:LINE:COLUMN`, or only `FILE` when the line is not known (0).

@@ -343,6 +343,54 @@ fn a_bad_comparison_file_shows_its_error_in_place_and_changes_nothing() {
     harness.get_by_label_contains("Cannot run: `sweep.threads`");
 }
 
+/// "Run on: via PREFIX" beside "Run comparison" runs it through the prefix (`taskset -c 0`,
+/// with this build's pooltune first on the PATH): the far side's machine (1 usable CPU) is the
+/// one recorded, the Rust series measure every count, and the "Python" field is passed on as
+/// a path there (a missing one fails its series there, by name).
+#[test]
+fn a_comparison_via_a_prefix_records_that_machine() {
+    let mut harness = app();
+    load(&mut harness, &tiny_path());
+    type_into(&mut harness, "Python", "/no/such/python3");
+    harness.get_by_label("Run on").click();
+    harness.run_ok();
+    harness.get_by_label("via").click();
+    harness.run_ok();
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_pooltune"))
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    type_into(
+        &mut harness,
+        "PREFIX",
+        &format!("env PATH={bin_dir}:$PATH taskset -c 0"),
+    );
+    harness.get_by_label("Run comparison").click();
+    harness.run_ok();
+    assert!(harness.state().compare().is_running());
+    wait_for(
+        &mut harness,
+        "the comparison via the prefix to finish",
+        Duration::from_secs(180),
+        |app| !app.compare().is_running(),
+    );
+    let data = harness.state().compare().data().unwrap().clone();
+    assert_eq!(data.status, RunStatus::Finished);
+    assert_eq!(data.machine.as_ref().unwrap().usable_cpus, 1);
+    let result = data.result.as_ref().unwrap();
+    assert_eq!(result.machine.usable_cpus, 1);
+    for series in &data.series {
+        match series.kind {
+            SeriesKind::PythonThreads | SeriesKind::PythonProcesses => {
+                let error = series.error.as_deref().expect("the series says why");
+                assert!(error.contains("/no/such/python3"), "{error}");
+            }
+            _ => assert_eq!(series.points.len(), 2, "{}", series.label),
+        }
+    }
+}
+
 #[test]
 fn a_missing_python_fails_its_series_plainly_and_the_rust_series_run() {
     let mut harness = app();

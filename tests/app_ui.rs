@@ -175,6 +175,75 @@ fn stop_keeps_the_finished_points() {
     assert!(!harness.get_by_label("Run").accesskit_node().is_disabled());
 }
 
+/// "Run on: via PREFIX" runs the sweep through the prefix (here `taskset -c 0`, with this
+/// build's pooltune first on the PATH): the points are drawn as they arrive, the result records
+/// the far side's machine (1 usable CPU), Stop ends it there and leaves no child running, and
+/// the choice is remembered.
+#[test]
+fn a_run_via_a_prefix_is_drawn_live_records_that_machine_and_stops() {
+    let mut harness = app();
+    shorten(&mut harness, "1, 2, 3, 4, 5, 6, 7, 8", 2000);
+    harness.get_by_label("Run on").click();
+    harness.run_ok();
+    harness.get_by_label("via").click();
+    harness.run_ok();
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_pooltune"))
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let prefix = format!("env PATH={bin_dir}:$PATH taskset -c 0");
+    type_into(&mut harness, "PREFIX", &prefix);
+    harness.get_by_label("Run").click();
+    harness.run_ok();
+    assert!(harness.state().is_running());
+    wait_for(
+        &mut harness,
+        "the first point from the far side",
+        Duration::from_secs(120),
+        |app| !app.session().runs()[0].points.is_empty(),
+    );
+    assert!(harness.state().is_running(), "drawn while it runs");
+    harness.get_by_label("Stop").click();
+    harness.run_ok();
+    wait_for(
+        &mut harness,
+        "the run via the prefix to stop",
+        Duration::from_secs(60),
+        |app| !app.is_running(),
+    );
+    let run = &harness.state().session().runs()[0];
+    assert_eq!(
+        run.status,
+        RunStatus::Stopped,
+        "{:?}",
+        harness.state().notice()
+    );
+    let result = run.result.as_ref().unwrap();
+    assert!(result.outcome.cancelled);
+    assert_eq!(result.machine.usable_cpus, 1);
+    assert!((1..8).contains(&result.points.len()));
+    assert_eq!(plots::throughput_series(run, false).len(), run.points.len());
+    // No far side is left: no child of this test runs `--events`.
+    let me = std::process::id();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|ppid| ppid.parse::<u32>().ok());
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        assert!(
+            !(ppid == Some(me) && String::from_utf8_lossy(&cmdline).contains("--events")),
+            "a far side still runs: {}",
+            entry.path().display()
+        );
+    }
+    let remembered = harness.state().persisted().run_on;
+    assert!(remembered.via);
+    assert_eq!(remembered.prefix, prefix);
+}
+
 #[test]
 fn a_bad_preset_file_shows_its_error_and_changes_nothing() {
     let mut harness = app();

@@ -24,7 +24,7 @@ use crate::result::open::OpenedResult;
 use crate::spec::ComparisonPreset;
 use crate::spec::consent::PresetFile;
 use crate::spec::{self, Preset, PresetEntry};
-use crate::ui::config::{ConfigDraft, PresetPaths};
+use crate::ui::config::{ConfigDraft, PresetPaths, RunOn};
 use crate::ui::cost::CostDraft;
 use crate::ui::format::full_path;
 use crate::ui::live;
@@ -111,6 +111,8 @@ pub struct PersistedState {
     /// The content hashes of the preset files whose code the user allowed to run, and of
     /// those this app wrote.
     pub trusted_files: remembered::TrustedFiles,
+    /// Where the Sweep tab's Run measures.
+    pub run_on: RunOn,
     /// File ▸ "Result file" as typed.
     pub open_path: String,
 }
@@ -131,6 +133,7 @@ impl Default for PersistedState {
             cost_export_path: "pooltune-cost".to_owned(),
             draft_file: None,
             trusted_files: remembered::TrustedFiles::default(),
+            run_on: RunOn::default(),
             open_path: String::new(),
         }
     }
@@ -286,6 +289,7 @@ impl PooltuneApp {
             cost,
             cost_export_path,
             trusted_files,
+            run_on,
             open_path,
             ..
         } = state;
@@ -293,7 +297,7 @@ impl PooltuneApp {
             theme,
             live_paused,
             tab,
-            sweep: SweepTab::new(draft, plot, paths, export_path),
+            sweep: SweepTab::new(draft, plot, paths, export_path).running_on(run_on),
             compare: CompareTab::new(comparison, compare),
             cost: CostTab::new(cost, cost_export_path),
             live,
@@ -433,6 +437,7 @@ impl PooltuneApp {
             cost_export_path: self.cost.export_path.clone(),
             draft_file: sweep.draft.file.clone(),
             trusted_files: self.trusted.clone(),
+            run_on: sweep.run_on.clone(),
             open_path: self.opener.path_text.clone(),
         }
     }

@@ -265,7 +265,7 @@ fn remove_folder(path: &Path) {
 }
 
 /// True when child `pid` has exited (or is not our child), without reaping it.
-fn has_exited(pid: libc::pid_t) -> bool {
+pub(crate) fn has_exited(pid: libc::pid_t) -> bool {
     // SAFETY: waitid writes only into `info`, a zeroed siginfo_t we own; WNOWAIT leaves the
     // child waitable for its owner.
     unsafe {

@@ -15,6 +15,8 @@ mod result;
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
+
 pub use result::{InterpreterInfo, RunOutcome, RunResult, SeriesResult};
 
 use crate::cancel::CancelToken;
@@ -54,8 +56,9 @@ pub trait Series: Send {
 /// warm-up, `on_step(k + 1)` after trial k; the engine turns it into [`Event::Progress`].
 pub type OnStep<'a> = dyn FnMut(usize) + 'a;
 
-/// A series as announced by [`Event::Started`].
-#[derive(Debug, Clone, PartialEq)]
+/// A series as announced by [`Event::Started`] (and in the `started` event line, see
+/// [`crate::events`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeriesInfo {
     /// The legend (with the interpreter's version and GIL state for Python series).
     pub label: String,
@@ -65,8 +68,9 @@ pub struct SeriesInfo {
     pub interpreter: Option<InterpreterInfo>,
 }
 
-/// What a series run announces once calibrated and its series are prepared.
-#[derive(Debug, Clone)]
+/// What a series run announces once calibrated and its series are prepared (also the fields
+/// of the `started` event line, see [`crate::events`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Started {
     /// The machine.
     pub machine: MachineInfo,
@@ -113,8 +117,9 @@ pub enum Event<S = Started, P = Point, R = RunResult> {
     Finished(Box<R>),
 }
 
-/// How far a run has got.
-#[derive(Debug, Clone, PartialEq)]
+/// How far a run has got (also the `progress` event line's `progress`, see
+/// [`crate::events`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     /// Thread count being measured.
     pub threads: usize,

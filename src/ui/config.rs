@@ -137,6 +137,49 @@ pub struct PresetPaths {
     pub save: String,
 }
 
+/// Where Run measures: this machine, or via a prefix that runs pooltune elsewhere
+/// ([`crate::remote`]). Remembered across restarts, the prefix kept while "this machine" is
+/// chosen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct RunOn {
+    /// True: via `prefix`; false: this machine.
+    pub via: bool,
+    /// The prefix as typed (`ssh build-server`, `taskset -c 0`).
+    pub prefix: String,
+}
+
+/// "Run on: this machine / via [PREFIX]", drawn beside Run.
+pub fn run_on_ui(ui: &mut Ui, run_on: &mut RunOn) {
+    let label = ui.label("Run on");
+    ComboBox::from_id_salt("run_on")
+        .selected_text(if run_on.via { "via" } else { "this machine" })
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut run_on.via, false, "this machine");
+            ui.selectable_value(&mut run_on.via, true, "via");
+        })
+        .response
+        .labelled_by(label.id)
+        .on_hover_text(
+            "Where Run measures. \"via\" runs `PREFIX pooltune sweep --preset - --events` \
+             (the same pooltune version must be on the PATH there) and records that machine; \
+             files the preset names are found there.",
+        );
+    if run_on.via {
+        let label = ui.weak("PREFIX");
+        ui.add(
+            egui::TextEdit::singleline(&mut run_on.prefix)
+                .hint_text("ssh build-server")
+                .desired_width(160.0),
+        )
+        .labelled_by(label.id)
+        .on_hover_text(
+            "A command that runs a program elsewhere, split as sh splits it: `ssh host`, \
+             `docker exec -i ctr`, `kubectl exec -i pod --`, `taskset -c 0`.",
+        );
+    }
+}
+
 /// What a button of the configuration panel asked for; the app applies it after the frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigAction {

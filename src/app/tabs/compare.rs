@@ -26,6 +26,7 @@ use crate::engine::{self, Event, Progress, RunResult, SeriesInfo, SeriesResult};
 use crate::error::EngineError;
 use crate::export::Format;
 use crate::machine::MachineInfo;
+use crate::remote;
 use crate::result::comparison::ComparisonResult;
 use crate::source::CompareOptions;
 use crate::source::ComparisonPlan;
@@ -34,6 +35,7 @@ use crate::spec::AnyPreset;
 use crate::spec::ComparisonPreset;
 use crate::spec::consent::{self, PresetFile};
 use crate::ui::compare::{self as compare_ui, ChartData, CompareView};
+use crate::ui::config::RunOn;
 use crate::ui::{ExportTips, config, export_row, format};
 
 /// The comparison being measured.
@@ -201,6 +203,8 @@ pub struct CompareFields {
     pub save_path: String,
     /// The "Export to" field.
     pub export_path: String,
+    /// Where "Run comparison" measures: this machine or via a prefix.
+    pub run_on: RunOn,
 }
 
 impl Default for CompareFields {
@@ -213,6 +217,7 @@ impl Default for CompareFields {
             threads_text: String::new(),
             save_path: String::new(),
             export_path: "pooltune-comparison".to_owned(),
+            run_on: RunOn::default(),
         }
     }
 }
@@ -516,16 +521,39 @@ impl CompareTab {
             }
         };
         let mut data = ComparisonData::new(&comparison);
+        let run_on = &self.fields.run_on;
+        let via = match run_on.via.then(|| remote::Via::new(&run_on.prefix)) {
+            Some(Err(err)) => {
+                data.status = RunStatus::Failed(format!("Cannot run: {err}"));
+                self.data = Some(data);
+                return;
+            }
+            Some(Ok(via)) => Some(via),
+            None => None,
+        };
         let repaint = ctx.clone();
         let spawned = RunHandle::spawn(|cancel, sender| {
-            let plan = ComparisonPlan {
-                preset: comparison,
-                options,
-            };
-            engine::spawn_series("pooltune-compare", plan, cancel, move |event| {
+            let emit = move |event| {
                 let _ = sender.send(event);
                 repaint.request_repaint();
-            })
+            };
+            match via {
+                Some(via) => remote::spawn_comparison(
+                    "pooltune-compare",
+                    comparison,
+                    options,
+                    via,
+                    cancel,
+                    emit,
+                ),
+                None => {
+                    let plan = ComparisonPlan {
+                        preset: comparison,
+                        options,
+                    };
+                    engine::spawn_series("pooltune-compare", plan, cancel, emit)
+                }
+            }
         });
         match spawned {
             Ok(run) => self.run = Some(run),
@@ -662,6 +690,7 @@ fn setup_ui(
                 python_text,
                 free_threaded_text,
                 threads_text,
+                run_on,
                 ..
             },
         comparison,
@@ -807,6 +836,7 @@ fn setup_ui(
             {
                 commands.push(CompareCommand::Run);
             }
+            config::run_on_ui(ui, run_on);
             match (check, data.as_ref().map(|d| &d.status)) {
                 (Err(reason), _) => {
                     ui.label(

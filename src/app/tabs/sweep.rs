@@ -22,9 +22,10 @@ use crate::app::tabs::{Tab, export_reply, write_export};
 use crate::engine::{self, Event, Progress, RunResult};
 use crate::error::EngineError;
 use crate::export;
+use crate::remote;
 use crate::spec::consent::{self, CodeLine, PresetFile};
 use crate::spec::{self, InvalidValue, Preset, PresetEntry};
-use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths};
+use crate::ui::config::{self, ConfigContext, ConfigDraft, PresetPaths, RunOn};
 use crate::ui::plots::{self, PlotOptions};
 use crate::ui::session::{RunStatus, Session};
 use crate::ui::{format, progress, results};
@@ -61,6 +62,8 @@ pub struct SweepTab {
     pub paths: PresetPaths,
     /// The export field.
     pub export_path: String,
+    /// Where Run measures: this machine or via a prefix.
+    pub run_on: RunOn,
     session: Session,
     run: Option<SweepRun>,
     presets: Vec<PresetEntry>,
@@ -82,6 +85,7 @@ impl SweepTab {
             plot,
             paths,
             export_path,
+            run_on: RunOn::default(),
             session: Session::default(),
             run: None,
             presets: spec::list_presets(),
@@ -89,6 +93,12 @@ impl SweepTab {
             programs: None,
             written: Vec::new(),
         }
+    }
+
+    /// The tab with Run measuring where `run_on` says.
+    pub fn running_on(mut self, run_on: RunOn) -> SweepTab {
+        self.run_on = run_on;
+        self
     }
 
     /// The content hashes of the preset files this tab wrote since the last call: the shell
@@ -250,10 +260,19 @@ impl SweepTab {
             Ok(preset) => preset,
             Err(invalid) => return Some(Reply::Complain(format!("Cannot run: {invalid}"))),
         };
+        let via = match self
+            .run_on
+            .via
+            .then(|| remote::Via::new(&self.run_on.prefix))
+        {
+            Some(Err(err)) => return Some(Reply::Complain(format!("Cannot run: {err}"))),
+            Some(Ok(via)) => Some(via),
+            None => None,
+        };
         let run_id = self.session.start(preset.clone());
         let repaint = ctx.clone();
         let spawned = RunHandle::spawn(|cancel, sender| {
-            engine::spawn_series("pooltune-sweep", preset, cancel, move |event| {
+            let emit = move |event| {
                 // A point or the end is drawn at once; progress (a step every trial, several a
                 // second) waits for the next repaint within RUNNING_REPAINT, so that drawing
                 // does not multiply with the engine's pace.
@@ -265,7 +284,11 @@ impl SweepTab {
                 } else {
                     repaint.request_repaint_after(RUNNING_REPAINT);
                 }
-            })
+            };
+            match via {
+                Some(via) => remote::spawn_sweep("pooltune-sweep", preset, via, cancel, emit),
+                None => engine::spawn_series("pooltune-sweep", preset, cancel, emit),
+            }
         });
         match spawned {
             Ok(handle) => {
@@ -368,6 +391,7 @@ impl SweepTab {
     fn run_button_ui(
         ui: &mut Ui,
         check: &Result<Preset, InvalidValue>,
+        run_on: &mut RunOn,
         commands: &mut Vec<Command>,
     ) {
         let run = ui
@@ -376,6 +400,7 @@ impl SweepTab {
         if run.clicked() {
             commands.push(Command::Sweep(SweepCommand::Run));
         }
+        config::run_on_ui(ui, run_on);
         match check {
             Err(invalid) => {
                 ui.label(
@@ -418,7 +443,7 @@ impl Tab for SweepTab {
             }
             None => {
                 let check = self.check(available_memory);
-                Self::run_button_ui(ui, &check, &mut commands);
+                Self::run_button_ui(ui, &check, &mut self.run_on, &mut commands);
             }
         }
         commands
