@@ -4,7 +4,7 @@
 //! a run error, a Ctrl-C or nothing measured, 2 bad arguments or a bad preset; every error is
 //! one `error:` line (after a bad argument, clap adds its usage lines).
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::cancel::CancelToken;
 use crate::engine;
 use crate::error::PresetError;
-use crate::export::{self, Format};
+use crate::export::{self, ExportFile, Format, OutputError, Outputs};
 use crate::model::{self, ModelOptions};
 use crate::source::CompareOptions;
 use crate::spec::AnyPreset;
@@ -140,22 +140,71 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    /// Refuses an `--out` that cannot be written before anything runs, so that a long run's
-    /// result is not lost at its end.
-    pub fn check_writable(&self) -> Result<(), CliError> {
-        if self.out == "-" {
-            return Ok(());
+    /// The run's outputs as these flags ask for them. A table on standard output is fitted
+    /// to the terminal's width (80 when it is not a terminal) unless `--wide`; a table in a
+    /// file has every column.
+    pub fn outputs(&self) -> Outputs {
+        let fitted = !self.wide && self.out == "-";
+        let files = [
+            ("--export-json", Format::Json, &self.export_json),
+            ("--export-csv", Format::Csv, &self.export_csv),
+            ("--export-markdown", Format::Markdown, &self.export_markdown),
+        ];
+        Outputs {
+            format: self.format,
+            out: self.out.clone(),
+            width: fitted.then(|| export::width::terminal_width(libc::STDOUT_FILENO)),
+            files: files
+                .into_iter()
+                .filter_map(|(flag, format, path)| {
+                    path.clone().map(|path| ExportFile { flag, format, path })
+                })
+                .collect(),
         }
-        check_writable(&self.out)
     }
 
-    /// Writes `bytes` to `--out` (or prints them) and says `warnings` on stderr. The warnings
-    /// are said even when the file could not be written (the result then went to stdout),
-    /// before that error ends the run.
-    pub fn write(&self, bytes: &[u8], warnings: &[String]) -> Result<(), CliError> {
-        let written = write_output_or_print(&self.out, bytes);
-        print_warnings(warnings);
-        written
+    /// Refuses an `--out` or `--export-*` file that cannot be written before anything runs,
+    /// so that a long run's result is not lost at its end.
+    pub fn check_writable(&self) -> Result<(), CliError> {
+        Ok(self.outputs().check()?)
+    }
+
+    /// Writes `result` to every output (a sweep's recommendation made with `model`) and says
+    /// `warnings` on stderr. The warnings are said even when an output could not be written
+    /// (the others were; `--out`'s result then went to stdout), before that error ends the
+    /// run.
+    pub fn write<R>(
+        &self,
+        result: &R,
+        model: ModelOptions,
+        warnings: &[String],
+    ) -> Result<(), CliError>
+    where
+        export::TableExporter: export::Exporter<R>,
+        export::JsonExporter: export::Exporter<R>,
+        export::CsvExporter: export::Exporter<R>,
+        export::MarkdownExporter: export::Exporter<R>,
+        export::CodeExporter: export::Exporter<R>,
+    {
+        let mut stderr = std::io::stderr();
+        let written =
+            self.outputs()
+                .write(result, model, &mut std::io::stdout().lock(), &mut stderr);
+        let width = (!self.wide && stderr.is_terminal())
+            .then(|| export::width::terminal_width(libc::STDERR_FILENO));
+        export::outputs::write_warnings(warnings, width, &mut stderr);
+        Ok(written?)
+    }
+}
+
+impl From<OutputError> for CliError {
+    /// A destination refused before the run is a bad argument (exit 2); one that failed at
+    /// the end fails the run (exit 1).
+    fn from(err: OutputError) -> CliError {
+        match err {
+            OutputError::Unwritable(message) => CliError::Usage(message),
+            OutputError::Failed(message) => CliError::Run(anyhow::anyhow!(message)),
+        }
     }
 }
 
@@ -268,27 +317,38 @@ impl RunArgs {
         ))
     }
 
-    /// Writes the result: `bytes` (in `--format`) to `--out` as always, and with `--events`
-    /// the `finished` line (`json`: the result as `--format json` writes it) on stdout,
-    /// where the table then is not printed (its warnings are in the line's result).
-    pub fn write(
+    /// Writes the result as [`OutputArgs::write`] does; with `--events`, first the `finished`
+    /// line (the result as `--format json` writes it) on stdout, where the table then is not
+    /// printed (`--out FILE` and `--export-*` are still written; the warnings are in the
+    /// line's result).
+    pub fn write<R>(
         &self,
-        bytes: &[u8],
-        json: impl FnOnce() -> anyhow::Result<Vec<u8>>,
+        result: &R,
+        model: ModelOptions,
         warnings: &[String],
-    ) -> Result<(), CliError> {
-        if self.remote.events {
-            let json = json()?;
-            crate::events::Writer::new(std::io::stdout().lock())
-                .finished(&json)
-                .map_err(|err| {
-                    CliError::Run(anyhow::anyhow!("could not write the finished line: {err}"))
-                })?;
-            if self.output.out == "-" {
-                return Ok(());
-            }
+    ) -> Result<(), CliError>
+    where
+        export::TableExporter: export::Exporter<R>,
+        export::JsonExporter: export::Exporter<R>,
+        export::CsvExporter: export::Exporter<R>,
+        export::MarkdownExporter: export::Exporter<R>,
+        export::CodeExporter: export::Exporter<R>,
+    {
+        if !self.remote.events {
+            return self.output.write(result, model, warnings);
         }
-        self.output.write(bytes, warnings)
+        let json = export::exporter_with_model(Format::Json, model).export(result)?;
+        crate::events::Writer::new(std::io::stdout().lock())
+            .finished(&json)
+            .map_err(|err| {
+                CliError::Run(anyhow::anyhow!("could not write the finished line: {err}"))
+            })?;
+        Ok(self.output.outputs().write(
+            result,
+            model,
+            &mut std::io::sink(),
+            &mut std::io::stderr(),
+        )?)
     }
 }
 
@@ -469,13 +529,8 @@ pub fn sweep(args: &SweepArgs) -> Result<(), CliError> {
             None => crate::sweep::run(&preset, cancel, emit),
         }
     })?;
-    let bytes = export::exporter_with_model(args.run.output.format, args.model_options())
-        .export(&result)?;
-    args.run.write(
-        &bytes,
-        || export::exporter_with_model(Format::Json, args.model_options()).export(&result),
-        &result.outcome.warnings,
-    )?;
+    args.run
+        .write(&result, args.model_options(), &result.outcome.warnings)?;
     stopped_by_ctrl_c(result.outcome.cancelled, || {
         format!(
             " after {} of {} thread counts; the finished ones were written",
@@ -732,12 +787,8 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         Some(via) => crate::remote::run_comparison(&comparison, &options, via, cancel, emit),
         None => crate::sweep::run_comparison(&comparison, &options, cancel, emit),
     })?;
-    let bytes = export::export(&result, args.run.output.format)?;
-    args.run.write(
-        &bytes,
-        || export::export(&result, Format::Json),
-        &result.outcome.warnings,
-    )?;
+    args.run
+        .write(&result, ModelOptions::default(), &result.outcome.warnings)?;
     stopped_by_ctrl_c(result.outcome.cancelled, || {
         let measured: usize = result.series.iter().map(|s| s.points.len()).sum();
         format!(" after {measured} points; the finished ones were written")
@@ -754,14 +805,6 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
         .map(|series| series.error.as_deref().unwrap_or("no point was run"))
         .collect();
     nothing_measured(errors, ("point", "points"), &unrun)
-}
-
-/// Each warning of a result on stderr as `warning: ...`, after the table or the file is
-/// written (hyperfine's habit), so that it is seen even with `--out`.
-fn print_warnings(warnings: &[String]) {
-    for warning in warnings {
-        eprintln!("warning: {warning}");
-    }
 }
 
 /// Ctrl-C while `pooltune sweep`, `compare` or `cost` runs: the first one stops the run as
@@ -973,101 +1016,6 @@ fn progress_bar(steps: usize) -> ProgressBar {
     ProgressBar { bar, ticker }
 }
 
-/// Refuses, before minutes of measuring, an output that could not be written at the end: a
-/// folder, a missing folder, an empty or too long name, a folder where no file can be created
-/// (`/proc`, a read-only mount, no write permission). The check creates and removes the
-/// temporary file the save will use. Anything else that exists and is not a plain file
-/// (`/dev/null`, a FIFO) is written in place and only has to exist.
-fn check_writable(out: &str) -> Result<(), CliError> {
-    if out.is_empty() {
-        return Err(CliError::Usage(
-            "--out is empty: give a file name, or - for standard output".to_owned(),
-        ));
-    }
-    let path = Path::new(out);
-    let shown = crate::error::one_line(out);
-    if path.is_dir() {
-        return Err(CliError::Usage(format!(
-            "--out {shown}: is a folder; give a file name in it, or - for standard output"
-        )));
-    }
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return Ok(());
-    }
-    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(folder) = folder
-        && !folder.is_dir()
-    {
-        let why = if folder.exists() {
-            "is not a folder"
-        } else {
-            "does not exist"
-        };
-        return Err(CliError::Usage(format!(
-            "--out {shown}: {} {why}",
-            crate::error::one_line(&folder.display().to_string())
-        )));
-    }
-    crate::atomic_file::probe(path).map_err(|err| {
-        CliError::Usage(format!(
-            "--out {shown}: cannot be written: {}; give another file, or - for standard output",
-            crate::error::one_line(&err.to_string())
-        ))
-    })
-}
-
-/// Writes the result as [`write_output`] does; when that fails, prints it to standard output
-/// instead so that the run is not lost, says so on stderr and fails (exit 1).
-fn write_output_or_print(out: &str, bytes: &[u8]) -> Result<(), CliError> {
-    write_output_or_print_to(out, bytes, &mut std::io::stdout().lock())
-}
-
-fn write_output_or_print_to(
-    out: &str,
-    bytes: &[u8],
-    stdout: &mut dyn std::io::Write,
-) -> Result<(), CliError> {
-    let Err(err) = write_output(out, bytes) else {
-        return Ok(());
-    };
-    if out == "-" {
-        return Err(err);
-    }
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Ok(()) => Err(CliError::Run(anyhow::anyhow!(
-            "{err}; the result was printed to standard output instead"
-        ))),
-        Err(print_err) => Err(CliError::Run(anyhow::anyhow!(
-            "{err}; printing it to standard output failed too: {print_err}"
-        ))),
-    }
-}
-
-/// Writes to standard output (`-`), atomically to a regular file, or in place to anything
-/// else that exists (`/dev/null`, a FIFO, a terminal): renaming a temporary file over those
-/// would replace the device with a plain file.
-pub fn write_output(out: &str, bytes: &[u8]) -> Result<(), CliError> {
-    let path = Path::new(out);
-    let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
-    let shown = crate::error::one_line(out);
-    if out == "-" {
-        let mut stdout = std::io::stdout().lock();
-        stdout
-            .write_all(bytes)
-            .and_then(|()| stdout.flush())
-            .map_err(|err| CliError::Run(anyhow::anyhow!("could not write the result: {err}")))
-    } else if special {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|mut file| file.write_all(bytes))
-            .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {shown}: {err}")))
-    } else {
-        crate::atomic_file::write(path, bytes)
-            .map_err(|err| CliError::Run(anyhow::anyhow!("could not write {shown}: {err}")))
-    }
-}
-
 /// `pooltune cost`. An explicit `--python` that fails makes the run fail (exit 1) after the
 /// result is written; a missing default python3 is only noted.
 pub fn cost(args: &CostArgs) -> Result<(), CliError> {
@@ -1091,6 +1039,9 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
             invalid.allowed
         ))
     })?;
+    if args.output.format == Format::Code {
+        return Err(CliError::Usage(export::COST_HAS_NO_CODE.to_owned()));
+    }
     args.output.check_writable()?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(spec.planned_steps() as u64);
@@ -1122,8 +1073,8 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
         CostError::Spawn(_) => CliError::Run(err.into()),
     })?;
     drop(ctrl_c_watch);
-    let bytes = export::export(&result, args.output.format)?;
-    args.output.write(&bytes, &result.outcome.warnings)?;
+    args.output
+        .write(&result, ModelOptions::default(), &result.outcome.warnings)?;
     stopped_by_ctrl_c(result.outcome.cancelled, || {
         "; the finished measurements were written".to_owned()
     })?;
@@ -1217,9 +1168,6 @@ mod tests {
         assert_eq!(said(&[Some("a"), None], counts, &[]), "");
         assert_eq!(said(&[], counts, &[]), "");
     }
-
-    use std::io::Read as _;
-    use std::os::unix::fs::FileTypeExt as _;
 
     use clap::Parser as _;
 
@@ -1331,58 +1279,5 @@ mod tests {
             assert!(text.contains("--p99-target-us"), "{text}");
             assert!(text.contains("greater than 0"), "{text}");
         }
-    }
-
-    /// A save that still fails at the end (the folder vanished during the run) prints the
-    /// result instead of losing it, and fails with a message that says so (item 5).
-    #[test]
-    fn a_result_that_cannot_be_saved_is_printed_instead() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("gone").join("result.json");
-        let mut printed = Vec::new();
-        let err = super::write_output_or_print_to(
-            out.to_str().unwrap(),
-            b"{\"points\": []}\n",
-            &mut printed,
-        )
-        .unwrap_err();
-        assert_eq!(printed, b"{\"points\": []}\n");
-        assert_eq!(err.exit_code(), 1);
-        let text = err.to_string();
-        assert!(text.contains("could not write"), "{text}");
-        assert!(
-            text.contains("printed to standard output instead"),
-            "{text}"
-        );
-        let mut nothing = Vec::new();
-        let fine = dir.path().join("result.json");
-        super::write_output_or_print_to(fine.to_str().unwrap(), b"x", &mut nothing).unwrap();
-        assert!(nothing.is_empty());
-    }
-
-    #[test]
-    fn output_to_a_fifo_is_written_in_place_not_replaced() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("out.fifo");
-        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo reads a NUL-terminated path we own.
-        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
-        let reader_path = fifo.clone();
-        let reader = std::thread::Builder::new()
-            .name("pooltune-test-fifo-reader".into())
-            .spawn(move || {
-                let mut text = String::new();
-                std::fs::File::open(reader_path)
-                    .unwrap()
-                    .read_to_string(&mut text)
-                    .unwrap();
-                text
-            })
-            .unwrap();
-        super::write_output(fifo.to_str().unwrap(), b"result\n").unwrap();
-        // Checked before joining: a replaced FIFO would leave the reader waiting forever.
-        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
-        assert!(kind.is_fifo(), "the FIFO was replaced by {kind:?}");
-        assert_eq!(reader.join().unwrap(), "result\n");
     }
 }

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{app_with, manifest_dir, restart, type_into, wait_for};
+use common::{app_with, manifest_dir, restart, retype, type_into, wait_for};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -679,4 +679,179 @@ fn an_opened_sweep_joins_the_runs_with_its_machine_and_a_bad_file_changes_nothin
     assert_eq!(runs[1].name, format!("{} (2)", runs[0].name));
     assert_eq!(harness.state().session().selected_id(), Some(runs[1].id));
     assert!(!harness.state().notice().unwrap().error);
+}
+
+/// Every text the frames since the last call copied to the clipboard, stepping frame by frame
+/// (the copy is in the output of the frame that applied the click).
+fn copied_texts(harness: &mut Harness<'static, PooltuneApp>, frames: usize) -> Vec<String> {
+    let mut copied = Vec::new();
+    for _ in 0..frames {
+        harness.step();
+        for command in &harness.output().platform_output.commands {
+            if let egui::OutputCommand::CopyText(text) = command {
+                copied.push(text.clone());
+            }
+        }
+    }
+    copied
+}
+
+#[test]
+fn the_recommendation_copies_as_code() {
+    let mut harness = app();
+    // Nothing is recommended before a run, so there is nothing to copy.
+    assert!(harness.query_by_label("Copy code").is_none());
+    shorten(&mut harness, "1, 2", 20);
+    harness.get_by_label("Run").click();
+    harness.run_ok();
+    wait_for(
+        &mut harness,
+        "the sweep to finish",
+        Duration::from_secs(120),
+        |app| !app.is_running(),
+    );
+    let recommendation = harness.state().session().runs()[0]
+        .recommendation
+        .clone()
+        .expect("a finished run has a recommendation");
+    let threads = recommendation.recommended_threads.expect("a count");
+    let rayon = &recommendation.code[0];
+    assert_eq!(rayon.language, "Rust (rayon)");
+    assert!(
+        rayon.snippet.contains(&format!(".num_threads({threads})")),
+        "{}",
+        rayon.snippet
+    );
+
+    // Copy: the measured pool's code, and the status line says so.
+    harness.get_by_label("Copy code").click();
+    assert_eq!(
+        copied_texts(&mut harness, 3),
+        std::slice::from_ref(&rayon.snippet)
+    );
+    let notice = harness
+        .state()
+        .notice()
+        .expect("a status line")
+        .text
+        .clone();
+    assert!(
+        notice.starts_with(&format!(
+            "Copied the recommended {threads} thread{} as Rust (rayon) code",
+            if threads == 1 { "" } else { "s" }
+        )),
+        "{notice}"
+    );
+
+    // The picker copies another language's.
+    harness.get_by_label("Other languages").click();
+    harness.run_ok();
+    let java = recommendation
+        .code
+        .iter()
+        .find(|s| s.language.starts_with("Java"))
+        .expect("a Java snippet");
+    assert!(
+        java.snippet
+            .contains(&format!("newFixedThreadPool({threads})"))
+    );
+    harness.get_by_label(&java.language).click();
+    assert_eq!(
+        copied_texts(&mut harness, 3),
+        std::slice::from_ref(&java.snippet)
+    );
+    let notice = harness
+        .state()
+        .notice()
+        .expect("a status line")
+        .text
+        .clone();
+    assert!(
+        notice.contains("as Java (Executors.newFixedThreadPool) code"),
+        "{notice}"
+    );
+}
+
+#[test]
+fn the_png_export_is_titled_with_the_preset_the_machine_and_the_date() {
+    let mut harness = app();
+    shorten(&mut harness, "1, 2", 20);
+    harness.get_by_label("Run").click();
+    harness.run_ok();
+    wait_for(
+        &mut harness,
+        "the sweep to finish",
+        Duration::from_secs(120),
+        |app| !app.is_running(),
+    );
+    let run = harness.state().session().runs()[0].clone();
+    let result = run.result.as_ref().expect("a finished run has a result");
+    let title = results::png_title(&run).expect("a finished run has a title");
+    let host = match result.machine.host_name.trim() {
+        "" => "host name not recorded",
+        host => host,
+    };
+    assert!(
+        title.starts_with(&format!("{} · {host} (", result.preset.name)),
+        "{title}"
+    );
+    assert!(
+        title.ends_with(&pooltune::ui::format::utc_minute(
+            result.outcome.started_unix_s
+        )),
+        "{title}"
+    );
+    // The title is drawn above the plots, inside the area the PNG keeps.
+    let _ = harness.get_by_label(&title);
+
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("plots");
+    retype(&mut harness, "Export to", &base.display().to_string());
+    harness.get_by_label("PNG").click();
+    // Without a renderer the harness takes no screenshot: hand the app's request a white
+    // window, as the windowing system would hand it the pixels.
+    let mut requests = Vec::new();
+    for _ in 0..3 {
+        harness.step();
+        for viewport in harness.output().viewport_output.values() {
+            for command in &viewport.commands {
+                if let egui::ViewportCommand::Screenshot(callback) = command {
+                    requests.push(callback.clone());
+                }
+            }
+        }
+    }
+    assert_eq!(requests.len(), 1, "one screenshot asked for");
+    let window = egui::ColorImage::filled([1400, 1000], egui::Color32::WHITE);
+    for request in requests {
+        request.complete(std::sync::Arc::new(window.clone()));
+    }
+    harness.run_ok();
+    let path = base.with_extension("png");
+    let notice = harness
+        .state()
+        .notice()
+        .expect("the export is reported")
+        .clone();
+    assert!(!notice.error, "{}", notice.text);
+    assert!(
+        notice.text.contains(&path.display().to_string()),
+        "{}",
+        notice.text
+    );
+    let bytes = std::fs::read(&path).expect("the PNG was written");
+    let reader = png::Decoder::new(std::io::Cursor::new(&bytes))
+        .read_info()
+        .expect("a PNG");
+    // tEXt, or iTXt for a title beyond Latin-1 (a CPU brand with a ™ sign, say).
+    let info = reader.info();
+    let mut titles: Vec<(String, String)> = info
+        .uncompressed_latin1_text
+        .iter()
+        .map(|chunk| (chunk.keyword.clone(), chunk.text.clone()))
+        .collect();
+    for chunk in &info.utf8_text {
+        titles.push((chunk.keyword.clone(), chunk.get_text().unwrap()));
+    }
+    assert_eq!(titles, [("Title".to_owned(), title)]);
 }

@@ -488,6 +488,234 @@ fn a_sweep_whose_series_cannot_start_fails_and_its_result_says_why() {
     assert!(error.starts_with("workload.run: no program"), "{error}");
 }
 
+/// `pooltune ARGS` with `COLUMNS` set, as a terminal of that width would have it.
+fn pooltune_at_width(args: &[&str], columns: usize) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pooltune"))
+        .args(args)
+        .env("POOLTUNE_PRESETS", manifest_dir().join("presets"))
+        .env("COLUMNS", columns.to_string())
+        .output()
+        .expect("pooltune runs")
+}
+
+/// The `wrote PATH (FORMAT)` lines on stderr, as (path, format).
+fn said_written(stderr: &str) -> Vec<(String, String)> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("wrote "))
+        .filter_map(|l| l.rsplit_once(" ("))
+        .map(|(path, format)| (path.to_owned(), format.trim_end_matches(')').to_owned()))
+        .collect()
+}
+
+/// Asserts that every line of `table` fits `width` characters.
+fn assert_within(table: &str, width: usize) {
+    for line in table.lines() {
+        assert!(line.chars().count() <= width, "{line:?} in\n{table}");
+    }
+}
+
+/// One run, hyperfine's way: the table on stdout fitted to the terminal, and the JSON, CSV
+/// and Markdown files beside it, each said on stderr with its full path (issue 13 §2).
+#[test]
+fn one_sweep_writes_every_export_beside_the_fitted_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (json, csv, md) = (path("r.json"), path("r.csv"), path("r.md"));
+    let out = pooltune_at_width(
+        &[
+            "sweep",
+            "--preset",
+            &fixture("tiny.toml"),
+            "--export-json",
+            &json,
+            "--export-csv",
+            &csv,
+            "--export-markdown",
+            &md,
+        ],
+        80,
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let table = text(&out.stdout);
+    assert_within(&table, 80);
+    let header = table.lines().find(|l| l.starts_with("threads")).unwrap();
+    for column in ["tasks/s", "±95%", "p50 µs", "p99 µs", "cpu util"] {
+        assert!(header.contains(column), "{column}: {table}");
+    }
+    assert!(!header.contains("invol csw"), "{table}");
+    assert!(table.contains("--wide shows every column"), "{table}");
+    assert!(table.contains("\nrecommendation: "), "{table}");
+
+    let folder = dir.path().canonicalize().unwrap();
+    let full = |name: &str| folder.join(name).to_string_lossy().into_owned();
+    assert_eq!(
+        said_written(&stderr),
+        [
+            (full("r.json"), "JSON".to_owned()),
+            (full("r.csv"), "CSV".to_owned()),
+            (full("r.md"), "Markdown".to_owned()),
+        ],
+        "{stderr}"
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(result["points"].as_array().map(Vec::len), Some(2));
+    assert!(result["recommendation"]["recommended_threads"].is_number());
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(
+        csv_text.lines().next(),
+        Some(pooltune::export::CSV_COLUMNS.join(",").as_str())
+    );
+    assert_eq!(csv_text.lines().count(), 3, "{csv_text}");
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    let sentence = markdown.find("**Recommendation:** ").unwrap();
+    let rows: Vec<&str> = markdown.lines().filter(|l| l.starts_with("| ")).collect();
+    assert_eq!(rows.len(), 2 + 2, "header, rule and 2 points:\n{markdown}");
+    assert!(
+        sentence < markdown.find("| threads |").unwrap(),
+        "{markdown}"
+    );
+    assert!(
+        rows[0].contains("| invol csw |"),
+        "every column: {markdown}"
+    );
+}
+
+#[test]
+fn wide_shows_every_column_and_a_wider_terminal_more() {
+    let columns = |out: &Output| {
+        let table = text(&out.stdout);
+        let header = table.lines().find(|l| l.starts_with("threads")).unwrap();
+        header.split("  ").filter(|c| !c.is_empty()).count()
+    };
+    let args = ["sweep", "--preset", &fixture("tiny.toml")];
+    let at_80 = pooltune_at_width(&args, 80);
+    let at_120 = pooltune_at_width(&args, 120);
+    let mut wide_args = args.to_vec();
+    wide_args.push("--wide");
+    let wide = pooltune_at_width(&wide_args, 80);
+    for out in [&at_80, &at_120, &wide] {
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    assert_within(&text(&at_120.stdout), 120);
+    assert!(
+        columns(&at_80) < columns(&at_120),
+        "{}",
+        text(&at_120.stdout)
+    );
+    assert_eq!(columns(&wide), 14, "{}", text(&wide.stdout));
+    assert!(!text(&wide.stdout).contains("hidden to fit"));
+}
+
+/// `compare` and `cost` take the same exports; a comparison of two Rust-side series runs
+/// without Python.
+#[test]
+fn compare_and_cost_write_their_exports_and_fit_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset = dir.path().join("two.toml");
+    let compare_tiny = std::fs::read_to_string(fixture("compare-tiny.toml")).unwrap();
+    let python_at = compare_tiny
+        .find("[[series]]\nlabel = \"Python threads\"")
+        .unwrap();
+    std::fs::write(&preset, &compare_tiny[..python_at]).unwrap();
+    let md = dir.path().join("c.md");
+    let json = dir.path().join("c.json");
+    let out = pooltune_at_width(
+        &[
+            "compare",
+            "--preset",
+            preset.to_str().unwrap(),
+            "--export-markdown",
+            md.to_str().unwrap(),
+            "--export-json",
+            json.to_str().unwrap(),
+        ],
+        80,
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_within(&text(&out.stdout), 80);
+    assert!(
+        text(&out.stdout).contains("efficiency"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(said_written(&stderr).len(), 2, "{stderr}");
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(markdown.contains("#### [2] Simulated GIL"), "{markdown}");
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(result["series"].as_array().map(Vec::len), Some(2));
+
+    let csv = dir.path().join("cost.csv");
+    let out = pooltune_at_width(
+        &[
+            "cost",
+            "--threads",
+            "2",
+            "--processes",
+            "1",
+            "--no-python",
+            "--export-csv",
+            csv.to_str().unwrap(),
+        ],
+        80,
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_within(&text(&out.stdout), 80);
+    assert_eq!(said_written(&stderr).len(), 1, "{stderr}");
+    let cost_csv = std::fs::read_to_string(&csv).unwrap();
+    assert!(cost_csv.contains("\nrust_thread,,2,"), "{cost_csv}");
+}
+
+/// An export that could not be written at the end is refused before the run (exit 2, one
+/// `error:` line naming the flag, nothing measured), for every command.
+#[test]
+fn an_unwritable_export_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/r.csv");
+    let folder = dir.path().to_str().unwrap().to_owned();
+    let tiny = fixture("tiny.toml");
+    let compare_tiny = fixture("compare-tiny.toml");
+    let cases: [(Vec<&str>, &str); 3] = [
+        (
+            vec![
+                "sweep",
+                "--preset",
+                &tiny,
+                "--export-csv",
+                missing.to_str().unwrap(),
+            ],
+            "--export-csv ",
+        ),
+        (
+            vec![
+                "compare",
+                "--preset",
+                &compare_tiny,
+                "--export-json",
+                &folder,
+            ],
+            "--export-json ",
+        ),
+        (
+            vec!["cost", "--no-python", "--export-markdown", &folder],
+            "--export-markdown ",
+        ),
+    ];
+    for (args, flag) in cases {
+        let out = pooltune(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(&format!("error: {flag}")), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
 /// `pooltune open` with no display: a damaged or newer file is one `error:` line naming the
 /// file, exit 2, read before any window is tried (a good file gets as far as the window,
 /// which then has no display: exit 1).

@@ -56,6 +56,7 @@ fn json_has_a_recommendation_with_the_documented_fields() {
         "usl_unavailable_reason",
         "cpus",
         "utilization_target",
+        "code",
     ] {
         assert!(
             rec.get(field).is_some(),
@@ -107,8 +108,9 @@ fn json_has_a_recommendation_with_the_documented_fields() {
 
 #[test]
 fn table_ends_with_the_recommendation_and_says_why_there_is_no_fit() {
-    // The fixture measures 2 thread counts: too few for the fit.
-    let out = pooltune(&["sweep", "--preset", &tiny()]);
+    // The fixture measures 2 thread counts: too few for the fit. `--wide`: every line whole,
+    // as a file has it (at a terminal's width the sentence wraps).
+    let out = pooltune(&["sweep", "--preset", &tiny(), "--wide"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     // On a busy machine the sentence starts with the warnings ("Warning: other processes
@@ -151,4 +153,59 @@ fn bad_model_flags_exit_2_before_running() {
         );
         assert!(out.stdout.is_empty());
     }
+}
+
+#[test]
+fn code_is_the_json_recommendations_snippets_under_headings() {
+    let json = pooltune(&["sweep", "--preset", &tiny(), "--format", "json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let recommended = json["recommendation"]["recommended_threads"]
+        .as_u64()
+        .unwrap();
+    let code = json["recommendation"]["code"].as_array().unwrap();
+    assert_eq!(code[0]["language"], "Rust (rayon)");
+    let rayon = code[0]["snippet"].as_str().unwrap();
+    assert!(
+        rayon.contains(&format!(".num_threads({recommended})")),
+        "{rayon}"
+    );
+
+    // Another run may recommend another count, so `--format code` is checked on its own
+    // terms: every snippet under its heading, for the count it names.
+    let out = pooltune(&["sweep", "--preset", &tiny(), "--format", "code"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let first = stdout.lines().next().unwrap();
+    let count: usize = first
+        .strip_prefix("tiny: the recommended ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a count in {first:?}"));
+    let headings: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("--- ")?.strip_suffix(" ---"))
+        .collect();
+    let languages: Vec<&str> = code
+        .iter()
+        .map(|snippet| snippet["language"].as_str().unwrap())
+        .collect();
+    assert_eq!(headings, languages, "{stdout}");
+    assert!(
+        stdout.contains(&format!("RAYON_NUM_THREADS={count} ./your-program\n")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn cost_refuses_format_code_before_running() {
+    let out = pooltune(&["cost", "--format", "code", "--no-python"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: --format code")
+            && stderr.contains("table, json, csv and markdown"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing was measured or written");
 }

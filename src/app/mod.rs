@@ -36,6 +36,7 @@ pub mod consent;
 pub mod open;
 pub mod remembered;
 pub mod run;
+pub mod save_as;
 pub mod tabs;
 
 pub use command::{Command, CompareCommand, CostCommand, Reply, SweepCommand};
@@ -199,8 +200,8 @@ struct Live {
 
 /// Why a screenshot was asked for.
 enum ShotPurpose {
-    /// The plots only, cropped to this rectangle (in points).
-    Plots(PathBuf, egui::Rect),
+    /// The plots only, cropped to this rectangle (in points), with the PNG's title.
+    Plots(PathBuf, egui::Rect, Option<String>),
     /// The whole window, then close (`--screenshot`).
     WindowThenClose(PathBuf),
 }
@@ -229,6 +230,7 @@ pub struct PooltuneApp {
     trusted: remembered::TrustedFiles,
     asking: Option<consent::Ask>,
     opener: open::Opener,
+    save_as: save_as::SaveAs,
 }
 
 impl PooltuneApp {
@@ -309,6 +311,7 @@ impl PooltuneApp {
             trusted: trusted_files,
             asking: None,
             opener: open::Opener::new(open_path),
+            save_as: save_as::SaveAs::default(),
         };
         // `pooltune open FILE…`: each file on the tab of its kind, the first one's tab shown.
         let mut said = Vec::new();
@@ -498,6 +501,13 @@ impl PooltuneApp {
     /// Applies one command.
     fn run_cmd(&mut self, ctx: &egui::Context, command: Command) {
         let memory = self.available_memory;
+        // "Save as…": the dialog first; the file chosen comes back as the tab's export.
+        if let Some((what, suggested)) = save_as::SaveFor::of(&command) {
+            if let Some(reply) = self.save_as.show(ctx, what, &suggested) {
+                self.reply(ctx, reply);
+            }
+            return;
+        }
         let Some(command) = self.consent_first(command) else {
             return;
         };
@@ -559,7 +569,8 @@ impl PooltuneApp {
             Reply::Complain(text) => self.notice = Some(Notice { text, error: true }),
             Reply::Dismiss => self.notice = None,
             Reply::Screenshot(path, rect) => {
-                self.request_screenshot(ctx, ShotPurpose::Plots(path, rect));
+                let title = self.tab(self.tab).png_title();
+                self.request_screenshot(ctx, ShotPurpose::Plots(path, rect, title));
             }
         }
     }
@@ -596,6 +607,11 @@ impl PooltuneApp {
             Some(Err(reply)) => self.reply(ctx, reply),
             Some(Ok(_)) | None => {}
         }
+        match self.save_as.poll() {
+            Some(Ok(export)) => self.run_cmd(ctx, export),
+            Some(Err(reply)) => self.reply(ctx, reply),
+            None => {}
+        }
         self.receive_screenshot(ctx);
     }
 
@@ -615,8 +631,13 @@ impl PooltuneApp {
             return;
         };
         match shot.purpose {
-            ShotPurpose::Plots(path, rect) => {
-                match write_png(&image, Some(rect), self.pixels_per_point, &path) {
+            ShotPurpose::Plots(path, rect, title) => {
+                let png = Png {
+                    crop: Some(rect),
+                    pixels_per_point: self.pixels_per_point,
+                    title: title.as_deref(),
+                };
+                match write_png(&image, &png, &path) {
                     Ok(()) => self.reply(ctx, Reply::Inform(format!("Wrote {}", full_path(&path)))),
                     Err(err) => self.reply(
                         ctx,
@@ -625,7 +646,12 @@ impl PooltuneApp {
                 }
             }
             ShotPurpose::WindowThenClose(path) => {
-                match write_png(&image, None, self.pixels_per_point, &path) {
+                let png = Png {
+                    crop: None,
+                    pixels_per_point: self.pixels_per_point,
+                    title: None,
+                };
+                match write_png(&image, &png, &path) {
                     Ok(()) => eprintln!("Wrote {}", full_path(&path)),
                     Err(err) => eprintln!("error: could not write {}: {err}", full_path(&path)),
                 }
@@ -776,29 +802,33 @@ fn start_live(ctx: &egui::Context, paused: bool) -> Live {
     }
 }
 
-/// Encodes `image` (cropped to `crop`, given in points) as PNG and writes it atomically.
-pub fn write_png(
-    image: &egui::ColorImage,
-    crop: Option<egui::Rect>,
-    pixels_per_point: f32,
-    path: &Path,
-) -> anyhow::Result<()> {
-    let bytes = png_bytes(image, crop, pixels_per_point)?;
+/// How a screenshot becomes a PNG: the part kept and the title it carries.
+#[derive(Debug, Clone, Copy)]
+pub struct Png<'a> {
+    /// The area to keep, in points; the whole image when None.
+    pub crop: Option<egui::Rect>,
+    /// Pixels per point of the screenshot.
+    pub pixels_per_point: f32,
+    /// The PNG's `Title` text chunk (the preset, the machine, the date), when there is one:
+    /// a `tEXt` chunk when the title is Latin-1 (as PNG requires of `tEXt`), else `iTXt`.
+    pub title: Option<&'a str>,
+}
+
+/// Encodes `image` as `png` says and writes it atomically.
+pub fn write_png(image: &egui::ColorImage, png: &Png<'_>, path: &Path) -> anyhow::Result<()> {
+    let bytes = png_bytes(image, png)?;
     crate::atomic_file::write(path, &bytes)?;
     Ok(())
 }
 
-/// The PNG encoding of `image`, cropped to `crop` (in points) when given.
-pub fn png_bytes(
-    image: &egui::ColorImage,
-    crop: Option<egui::Rect>,
-    pixels_per_point: f32,
-) -> anyhow::Result<Vec<u8>> {
+/// The PNG encoding of `image`, cropped and titled as `png` says.
+pub fn png_bytes(image: &egui::ColorImage, png: &Png<'_>) -> anyhow::Result<Vec<u8>> {
     let [width, height] = image.size;
-    let (x0, y0, x1, y1) = match crop {
+    let (x0, y0, x1, y1) = match png.crop {
         Some(rect) => {
-            let px =
-                |v: f32, max: usize| ((v * pixels_per_point).round().max(0.0) as usize).min(max);
+            let px = |v: f32, max: usize| {
+                ((v * png.pixels_per_point).round().max(0.0) as usize).min(max)
+            };
             (
                 px(rect.min.x, width),
                 px(rect.min.y, height),
@@ -815,11 +845,21 @@ pub fn png_bytes(
             rgba.extend_from_slice(&pixel.to_srgba_unmultiplied());
         }
     }
-    let buffer = image::RgbaImage::from_raw((x1 - x0) as u32, (y1 - y0) as u32, rgba)
-        .ok_or_else(|| anyhow::anyhow!("the screenshot has the wrong size"))?;
-    let mut png = Vec::new();
-    buffer.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
-    Ok(png)
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, (x1 - x0) as u32, (y1 - y0) as u32);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    if let Some(title) = png.title {
+        if title.chars().all(|c| u32::from(c) <= 0xff) {
+            encoder.add_text_chunk("Title".to_owned(), title.to_owned())?;
+        } else {
+            encoder.add_itxt_chunk("Title".to_owned(), title.to_owned())?;
+        }
+    }
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&rgba)?;
+    writer.finish()?;
+    Ok(bytes)
 }
 
 impl eframe::App for PooltuneApp {
@@ -1038,7 +1078,12 @@ mod tests {
         image.pixels[10 * 40 + 20] = egui::Color32::RED;
         // 2 pixels per point: points (10, 5)–(15, 10) are pixels (20, 10)–(30, 20).
         let rect = egui::Rect::from_min_max(egui::pos2(10.0, 5.0), egui::pos2(15.0, 10.0));
-        let png = png_bytes(&image, Some(rect), 2.0).unwrap();
+        let crop = Png {
+            crop: Some(rect),
+            pixels_per_point: 2.0,
+            title: None,
+        };
+        let png = png_bytes(&image, &crop).unwrap();
         let decoded = image::load_from_memory(&png).unwrap().to_rgba8();
         assert_eq!(decoded.dimensions(), (10, 10));
         assert_eq!(decoded.get_pixel(0, 0).0, [255, 0, 0, 255]);
@@ -1049,7 +1094,57 @@ mod tests {
     fn an_empty_crop_is_an_error_not_a_panic() {
         let image = egui::ColorImage::filled([4, 4], egui::Color32::WHITE);
         let rect = egui::Rect::from_min_max(egui::pos2(10.0, 10.0), egui::pos2(20.0, 20.0));
-        assert!(png_bytes(&image, Some(rect), 1.0).is_err());
+        let crop = Png {
+            crop: Some(rect),
+            pixels_per_point: 1.0,
+            title: None,
+        };
+        assert!(png_bytes(&image, &crop).is_err());
+    }
+
+    /// The title chunks of a PNG as (keyword, text): tEXt first, then iTXt.
+    fn png_titles(bytes: &[u8]) -> Vec<(String, String)> {
+        let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
+        let info = reader.info();
+        let mut chunks: Vec<(String, String)> = info
+            .uncompressed_latin1_text
+            .iter()
+            .map(|chunk| (chunk.keyword.clone(), chunk.text.clone()))
+            .collect();
+        for chunk in &info.utf8_text {
+            chunks.push((chunk.keyword.clone(), chunk.get_text().unwrap()));
+        }
+        chunks
+    }
+
+    #[test]
+    fn the_png_carries_its_title_and_its_pixels() {
+        let mut image = egui::ColorImage::filled([4, 3], egui::Color32::WHITE);
+        image.pixels[5] = egui::Color32::BLUE;
+        let title = "CPU-bound · build-1 (AMD EPYC® 7B13) · 2026-12-02 16:30 UTC";
+        let png = Png {
+            crop: None,
+            pixels_per_point: 1.0,
+            title: Some(title),
+        };
+        let bytes = png_bytes(&image, &png).unwrap();
+        assert_eq!(png_titles(&bytes), [("Title".to_owned(), title.to_owned())]);
+        let decoded = image::load_from_memory(&bytes).unwrap().to_rgba8();
+        assert_eq!(decoded.dimensions(), (4, 3));
+        assert_eq!(decoded.get_pixel(1, 1).0, [0, 0, 255, 255]);
+        // A title beyond Latin-1, which tEXt cannot hold, goes in iTXt whole.
+        let wide = "xz −T{threads} → 2 threads";
+        let png = Png {
+            title: Some(wide),
+            ..png
+        };
+        let bytes = png_bytes(&image, &png).unwrap();
+        assert_eq!(png_titles(&bytes), [("Title".to_owned(), wide.to_owned())]);
+        // No title, no chunk.
+        let png = Png { title: None, ..png };
+        assert!(png_titles(&png_bytes(&image, &png).unwrap()).is_empty());
     }
 
     /// app.ron as eframe 0.37 writes it: egui's memory with `zoom`, a window geometry, and

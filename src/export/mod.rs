@@ -3,23 +3,28 @@
 //! comparison, a worker-cost run), in the shape of hyperfine's `src/export`. The sweep's JSON
 //! and table carry the model's recommendation; comparisons and costs are written as they are.
 //!
-//! Exporters only format: they never measure, never read files and never print.
+//! Exporters only format: they never measure, never read files and never print; [`outputs`]
+//! writes what they make to standard output and files, and [`width`] fits the text table to
+//! the terminal.
 
 mod code;
 mod csv_format;
 mod json;
 mod markdown;
+pub mod outputs;
 mod table;
+pub mod width;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
 #[cfg(test)]
 mod golden;
 
-pub use code::CodeExporter;
+pub use code::{COST_HAS_NO_CODE, CodeExporter};
 pub use csv_format::{COST_CSV_COLUMNS, CSV_COLUMNS, CsvExporter, comparison_csv_columns, csv_row};
 pub use json::{JsonExporter, JsonReport};
 pub use markdown::MarkdownExporter;
+pub use outputs::{ExportFile, OutputError, Outputs};
 pub use table::{TableExporter, write_recommendation};
 
 use crate::model::ModelOptions;
@@ -71,8 +76,25 @@ where
     MarkdownExporter: Exporter<R>,
     CodeExporter: Exporter<R>,
 {
+    exporter_fitted(format, model, None)
+}
+
+/// The exporter of a format as [`exporter_with_model`] makes it, with a text table fitted to
+/// `width` characters (the terminal's); None, and every other format, at full width.
+pub fn exporter_fitted<R>(
+    format: Format,
+    model: ModelOptions,
+    width: Option<usize>,
+) -> Box<dyn Exporter<R>>
+where
+    TableExporter: Exporter<R>,
+    JsonExporter: Exporter<R>,
+    CsvExporter: Exporter<R>,
+    MarkdownExporter: Exporter<R>,
+    CodeExporter: Exporter<R>,
+{
     match format {
-        Format::Table => Box::new(TableExporter { model }),
+        Format::Table => Box::new(TableExporter { model, width }),
         Format::Json => Box::new(JsonExporter { model }),
         Format::Csv => Box::new(CsvExporter),
         Format::Markdown => Box::new(MarkdownExporter { model }),

@@ -9,16 +9,18 @@
 //! [`Recommendation::recommended_threads`] and [`Recommendation::formula_threads`] the vertical
 //! lines, [`curve_end_threads`] how far to draw.
 
+pub mod code;
 pub mod formula;
 pub mod recommend;
 pub mod usl;
 
+pub use code::CodeSnippet;
 pub use formula::{
     Bound, ComputeWait, configured_compute_wait, formula_threads, measured_compute_wait,
 };
 pub use recommend::{
     CpuCounts, KNEE_TOLERANCE, LatencyTarget, ModelOptions, Recommendation, UTILIZATION_MAX,
-    UTILIZATION_MIN, recommend,
+    UTILIZATION_MIN, knee_threads, recommend,
 };
 pub use usl::{FitError, UslFit, fit_points as fit_usl};
 

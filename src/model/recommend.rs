@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use super::code::{self, CodeSnippet};
 use super::formula::{self, Bound, ComputeWait};
 use super::usl::{self, FitError, UslFit};
 use crate::result::{Point, SweepResult};
@@ -114,6 +115,11 @@ pub struct Recommendation {
     /// The answer under a p99 latency target; absent when none was set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_target: Option<LatencyTarget>,
+    /// The recommended count as code to paste ([`super::code`]): the measured pool first,
+    /// then a fixed pool in the common languages; empty when nothing is recommended (and in
+    /// files written before pooltune had it).
+    #[serde(default)]
+    pub code: Vec<CodeSnippet>,
 }
 
 /// The measurement at one thread count: the mean throughput of its ok points, the worst p99,
@@ -333,13 +339,14 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
         unit,
     };
     let explanation = evidence.sentence();
+    let recommended_threads = knee.as_ref().map(|k| measured[k.knee].threads);
 
     Recommendation {
         formula_threads,
         measured_wait_over_compute: measured_wc,
         configured_wait_over_compute: configured_wc,
         best_measured_threads: knee.as_ref().map(|k| measured[k.best].threads),
-        recommended_threads: knee.as_ref().map(|k| measured[k.knee].threads),
+        recommended_threads,
         within_noise_threads: knee.as_ref().and_then(|k| {
             k.within_noise
                 .as_ref()
@@ -351,7 +358,19 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
         cpus,
         utilization_target: u,
         latency_target,
+        code: recommended_threads.map_or_else(Vec::new, |threads| {
+            code::for_setup(&result.preset.workload, &result.preset.pool, threads)
+        }),
     }
+}
+
+/// The knee of a series' measured points alone, the count [`recommend`] would recommend for
+/// them (the fewest threads within [`KNEE_TOLERANCE`] of the best and not significantly
+/// below it); None when no point was measured. For a comparison's series, which carry no
+/// workload for the formula.
+pub fn knee_threads(points: &[Point]) -> Option<usize> {
+    let measured = by_thread_count(points);
+    best_and_knee(&measured).map(|k| measured[k.knee].threads)
 }
 
 /// The knee among the thread counts whose p99 met the target.
@@ -1287,6 +1306,32 @@ mod tests {
     }
 
     #[test]
+    fn the_code_is_for_the_recommended_count_and_absent_without_one() {
+        let rec = recommend_web(web_points());
+        assert_eq!(rec.recommended_threads, Some(20));
+        assert_eq!(rec.code[0].language, "Rust (rayon)");
+        assert_contains(&rec.code[0].snippet, ".num_threads(20)");
+        let failed = recommend(
+            &result(vec![Point::failed(2, "x")], WEB),
+            &ModelOptions::default(),
+        );
+        assert_eq!(failed.recommended_threads, None);
+        assert!(failed.code.is_empty());
+        // A file written before `code` existed still reads, with no code.
+        let mut old = serde_json::to_value(&rec).unwrap();
+        old.as_object_mut().unwrap().remove("code");
+        let back: Recommendation = serde_json::from_value(old).unwrap();
+        assert!(back.code.is_empty());
+    }
+
+    #[test]
+    fn a_series_knee_is_the_sweeps_recommendation() {
+        let rec = recommend_web(web_points());
+        assert_eq!(knee_threads(&web_points()), rec.recommended_threads);
+        assert_eq!(knee_threads(&[Point::failed(4, "x")]), None);
+    }
+
+    #[test]
     fn json_has_the_documented_fields() {
         let rec = recommend_web(web_points());
         let json = serde_json::to_value(&rec).unwrap();
@@ -1301,6 +1346,7 @@ mod tests {
             keys,
             [
                 "best_measured_threads",
+                "code",
                 "configured_wait_over_compute",
                 "cpus",
                 "explanation",

@@ -155,9 +155,81 @@ pub fn full_path(path: &std::path::Path) -> String {
         .to_string()
 }
 
+/// The title of a PNG export, drawn above its plots and written in the PNG's `Title`
+/// chunk: what ran (`name`), the machine (host name, CPU brand) and when it started,
+/// `cpu-bound · build-1 (AMD EPYC 7B13) · 2026-12-02 16:30 UTC`. A host name or CPU brand
+/// that was not recorded is said to be so, as [`machine`] says it.
+pub fn plot_title(
+    name: &str,
+    machine: &crate::machine::MachineInfo,
+    started_unix_s: u64,
+) -> String {
+    let known = |text: &str, what: &str| {
+        let text = text.trim();
+        if text.is_empty() {
+            format!("{what} not recorded")
+        } else {
+            text.to_owned()
+        }
+    };
+    format!(
+        "{name} · {} ({}) · {}",
+        known(&machine.host_name, "host name"),
+        known(&machine.cpu_brand, "CPU model"),
+        utc_minute(started_unix_s)
+    )
+}
+
+/// Seconds since the Unix epoch as `2026-12-02 16:30 UTC` (Hinnant's days-to-civil, for
+/// the proleptic Gregorian calendar; no time-zone database is read).
+pub fn utc_minute(unix_s: u64) -> String {
+    let days = (unix_s / 86_400) as i64;
+    let minutes = (unix_s % 86_400) / 60;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_utc_calendar_days() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
+        // `date -u -d @1796229000`: Wed Dec  2 16:30:00 UTC 2026.
+        assert_eq!(utc_minute(1_796_229_000), "2026-12-02 16:30 UTC");
+        // A leap day, and the last minute of a century leap year.
+        assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc_minute(978_307_199), "2000-12-31 23:59 UTC");
+    }
+
+    #[test]
+    fn a_title_names_what_ran_where_and_when_and_what_was_not_recorded() {
+        let mut machine = crate::export::fixtures::machine();
+        assert_eq!(
+            plot_title("cpu-bound", &machine, 1_796_229_000),
+            "cpu-bound · test-host (test CPU) · 2026-12-02 16:30 UTC"
+        );
+        machine.host_name = " ".into();
+        machine.cpu_brand.clear();
+        assert_eq!(
+            plot_title("cpu-bound", &machine, 0),
+            "cpu-bound · host name not recorded (CPU model not recorded) · 1970-01-01 00:00 UTC"
+        );
+    }
 
     #[test]
     fn a_machine_reads_in_one_line_and_says_what_was_not_recorded() {

@@ -34,6 +34,8 @@ pub enum ExportTarget {
     Data(crate::export::Format),
     /// A PNG of the plots as they are shown.
     Png,
+    /// A file chosen in the Save dialog ("Save as…"), whose extension picks one of the above.
+    Choose,
 }
 
 /// What each button of an [`export_row`] says when hovered.
@@ -135,12 +137,18 @@ pub fn export_row(
         {
             clicked = Some(ExportTarget::Png);
         }
-        clicked.map(|target| {
-            let extension = match target {
-                ExportTarget::Data(format) => extension(format),
-                ExportTarget::Png => "png",
-            };
-            (target, path.with_extension(extension))
+        if ui
+            .button("Save as…")
+            .on_hover_text("Choose the file in the desktop's Save dialog; its extension (.json, .csv, .png) picks the format. Where no dialog can be shown, type the name on the left instead.")
+            .clicked()
+        {
+            clicked = Some(ExportTarget::Choose);
+        }
+        clicked.map(|target| match target {
+            ExportTarget::Data(format) => (target, path.with_extension(extension(format))),
+            ExportTarget::Png => (target, path.with_extension("png")),
+            // The typed name, as the dialog's starting point.
+            ExportTarget::Choose => (target, path.clone()),
         })
     })
     .inner

@@ -26,6 +26,35 @@ pub enum RunsAction {
     Rename(u64, String),
     /// Write run `id` in a format, or a PNG of the plots; the extension is set already.
     Export(ExportTarget, u64, std::path::PathBuf),
+    /// Copy snippet `index` of run `id`'s recommendation as code (0: the measured pool) to
+    /// the clipboard.
+    CopyCode(u64, usize),
+}
+
+/// What [`RunsAction::CopyCode`] copies, and the status line that says so; None when the
+/// run has no such snippet (no count was recommended).
+pub fn code_to_copy(run: &Run, index: usize) -> Option<(String, String)> {
+    let recommendation = run.recommendation.as_ref()?;
+    let snippet = recommendation.code.get(index)?;
+    let threads = recommendation.recommended_threads?;
+    let status = format!(
+        "Copied the recommended {} as {} code to the clipboard ({} lines).",
+        crate::model::code::count_text(&run.preset.pool, threads),
+        snippet.language,
+        snippet.snippet.lines().count()
+    );
+    Some((snippet.snippet.clone(), status))
+}
+
+/// The title of a finished run's PNG export, drawn above its plots
+/// ([`format::plot_title`]); None until the run has a result (and so a machine).
+pub fn png_title(run: &Run) -> Option<String> {
+    let result = run.result.as_ref()?;
+    Some(format::plot_title(
+        &result.preset.name,
+        &result.machine,
+        result.outcome.started_unix_s,
+    ))
 }
 
 /// The runs list: show or hide, rename, pick for the table, remove.
@@ -228,6 +257,7 @@ pub fn table_ui(
         let sentence = trust::with_warnings(warnings, &recommendation.explanation);
         ui.label(RichText::new(sentence).strong())
             .on_hover_text("The model's answer: the knee of the measured curve (the fewest threads within 5% of the best throughput), beside the formula N = N_cpu × U × (1 + W/C) (Goetz 2006) and the peak of the fitted scalability curve (Gunther's USL).");
+        copy_code_ui(ui, run.id, recommendation, &run.preset.pool, commands);
     }
     export_ui(ui, run, export_path, commands);
     let table = HeadedTable {
@@ -253,6 +283,52 @@ pub fn table_ui(
                 }
             }
             ui.end_row();
+        }
+    });
+}
+
+/// Beside the sentence: Copy (the measured pool's code at the recommended count) and a
+/// picker of the other languages, each of which copies its own.
+fn copy_code_ui(
+    ui: &mut Ui,
+    id: u64,
+    recommendation: &crate::model::Recommendation,
+    pool: &crate::spec::PoolSpec,
+    commands: &mut Vec<RunsAction>,
+) {
+    let (Some(first), Some(threads)) = (
+        recommendation.code.first(),
+        recommendation.recommended_threads,
+    ) else {
+        return;
+    };
+    ui.horizontal(|ui| {
+        if ui
+            .button("Copy code")
+            .on_hover_text(format!(
+                "Copy the recommended {} as {} code, to paste into your program.",
+                crate::model::code::count_text(pool, threads),
+                first.language
+            ))
+            .clicked()
+        {
+            commands.push(RunsAction::CopyCode(id, 0));
+        }
+        if recommendation.code.len() > 1 {
+            ui.menu_button("Other languages", |ui| {
+                for (index, snippet) in recommendation.code.iter().enumerate().skip(1) {
+                    if ui
+                        .button(&snippet.language)
+                        .on_hover_text(format!("Copy the {} code.", snippet.language))
+                        .clicked()
+                    {
+                        commands.push(RunsAction::CopyCode(id, index));
+                        ui.close();
+                    }
+                }
+            })
+            .response
+            .on_hover_text("The same count in another language or API.");
         }
     });
 }

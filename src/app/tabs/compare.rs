@@ -664,7 +664,13 @@ fn compare_ui(
             compare_ui::table_ui(ui, data.chart(), view);
         });
     egui::CentralPanel::no_frame().show(ui, |ui| {
-        tab.chart_rect = Some(compare_ui::chart_ui(ui, data.chart(), view));
+        // The title is inside the exported area, so the PNG says what it shows.
+        let top = ui.cursor().min;
+        if let Some(title) = comparison_title(data) {
+            ui.label(egui::RichText::new(title).weak());
+        }
+        let drawn = compare_ui::chart_ui(ui, data.chart(), view);
+        tab.chart_rect = Some(drawn.union(egui::Rect::from_min_max(top, top)));
     });
 }
 
@@ -888,7 +894,22 @@ fn with_typed_threads(
     Ok(comparison)
 }
 
+/// The title of a finished comparison's PNG ([`crate::ui::format::plot_title`]); None until it has a
+/// result.
+fn comparison_title(data: &ComparisonData) -> Option<String> {
+    let result = data.result.as_ref()?;
+    Some(crate::ui::format::plot_title(
+        &result.preset.name,
+        &result.machine,
+        result.outcome.started_unix_s,
+    ))
+}
+
 impl Tab for CompareTab {
+    fn png_title(&self) -> Option<String> {
+        self.data().and_then(comparison_title)
+    }
+
     fn title(&self) -> &'static str {
         "Compare"
     }

@@ -240,6 +240,15 @@ impl Tab for CostTab {
         "Worker cost"
     }
 
+    fn png_title(&self) -> Option<String> {
+        let result = self.result.as_ref()?;
+        Some(crate::ui::format::plot_title(
+            "Worker cost",
+            &result.machine,
+            result.outcome.started_unix_s,
+        ))
+    }
+
     fn top_bar_ui(&mut self, ui: &mut Ui, _available_memory: u64) -> Vec<Command> {
         ui.weak("Space: start/stop measuring what a worker costs");
         Vec::new()
@@ -339,7 +348,13 @@ impl Tab for CostTab {
         {
             commands.push(Command::Cost(CostCommand::Export(target, path)));
         }
-        self.plots_rect = Some(cost_ui::figures_ui(ui, &self.measured, check.as_ref().ok()));
+        // The title is inside the exported area, so the PNG says what it shows.
+        let top = ui.cursor().min;
+        if let Some(title) = self.png_title() {
+            ui.label(egui::RichText::new(title).weak());
+        }
+        let drawn = cost_ui::figures_ui(ui, &self.measured, check.as_ref().ok());
+        self.plots_rect = Some(drawn.union(egui::Rect::from_min_max(top, top)));
         commands
     }
 

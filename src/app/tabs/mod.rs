@@ -65,6 +65,13 @@ pub trait Tab {
     fn code_to_run(&self) -> Option<CodeToRun> {
         None
     }
+
+    /// The title of the tab's PNG export (the preset's name, the machine, the date), drawn
+    /// above its plots and written in the PNG's `Title` chunk; None when the tab shows no
+    /// result.
+    fn png_title(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Writes an export (`bytes`, or why they could not be made) atomically to `path`. Returns
@@ -91,5 +98,9 @@ pub fn export_reply(
         (ExportTarget::Data(format), _) => Reply::from_outcome(write(format, &path)),
         (ExportTarget::Png, Some(rect)) => Reply::Screenshot(path, rect),
         (ExportTarget::Png, None) => Reply::Complain(nothing_on_screen.to_owned()),
+        // The shell shows the Save dialog before a tab sees this (`save_as::SaveFor::of`).
+        (ExportTarget::Choose, _) => Reply::Complain(
+            "Choose the file in the Save dialog, or type it in \"Export to\".".to_owned(),
+        ),
     }
 }

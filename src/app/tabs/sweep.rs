@@ -189,12 +189,27 @@ impl SweepTab {
             SweepCommand::Config(ConfigAction::SaveToField) => {
                 Some(self.save_to_field(available_memory))
             }
-            SweepCommand::Runs(action) => self.runs_cmd(action),
+            SweepCommand::Runs(action) => self.runs_cmd(ctx, action),
         }
     }
 
-    fn runs_cmd(&mut self, action: RunsAction) -> Option<Reply> {
+    fn runs_cmd(&mut self, ctx: &egui::Context, action: RunsAction) -> Option<Reply> {
         match action {
+            RunsAction::CopyCode(id, index) => {
+                let copied = self
+                    .session
+                    .get(id)
+                    .and_then(|run| results::code_to_copy(run, index));
+                return Some(match copied {
+                    Some((text, status)) => {
+                        ctx.copy_text(text);
+                        Reply::Inform(status)
+                    }
+                    None => Reply::Complain(
+                        "There is no code to copy: this run recommends no thread count.".to_owned(),
+                    ),
+                });
+            }
             RunsAction::Select(id) => self.session.select(id),
             RunsAction::Remove(id) => {
                 self.session.remove(id);
@@ -488,7 +503,13 @@ impl Tab for SweepTab {
                 });
             });
         egui::CentralPanel::no_frame().show(ui, |ui| {
-            *plots_rect = Some(plots::plots_ui(ui, session, plot, configured_threads));
+            // The title is inside the exported area, so the PNG says what it shows.
+            let top = ui.cursor().min;
+            if let Some(title) = session.selected().and_then(results::png_title) {
+                ui.label(egui::RichText::new(title).weak());
+            }
+            let drawn = plots::plots_ui(ui, session, plot, configured_threads);
+            *plots_rect = Some(drawn.union(egui::Rect::from_min_max(top, top)));
         });
         commands.extend(
             actions
@@ -521,6 +542,10 @@ impl Tab for SweepTab {
         } else {
             SweepCommand::Run
         })
+    }
+
+    fn png_title(&self) -> Option<String> {
+        self.session.selected().and_then(results::png_title)
     }
 
     fn code_to_run(&self) -> Option<CodeToRun> {
