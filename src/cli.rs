@@ -317,10 +317,10 @@ impl RunArgs {
         ))
     }
 
-    /// Writes the result to every output (`--out`, `--export-*`; a sweep's recommendation
-    /// made with `model`), and with `--events` the `finished` line (the result as `--format
-    /// json` writes it) on stdout, where the table then is not printed (its warnings are in
-    /// the line's result; the export files are written as always).
+    /// Writes the result as [`OutputArgs::write`] does; with `--events`, first the `finished`
+    /// line (the result as `--format json` writes it) on stdout, where the table then is not
+    /// printed (`--out FILE` and `--export-*` are still written; the warnings are in the
+    /// line's result).
     pub fn write<R>(
         &self,
         result: &R,
@@ -343,21 +343,12 @@ impl RunArgs {
             .map_err(|err| {
                 CliError::Run(anyhow::anyhow!("could not write the finished line: {err}"))
             })?;
-        let mut stderr = std::io::stderr();
-        if self.output.out == "-" {
-            // Standard output holds the event lines: the table is not printed there.
-            Ok(self
-                .output
-                .outputs()
-                .write(result, model, &mut std::io::sink(), &mut stderr)?)
-        } else {
-            Ok(self.output.outputs().write(
-                result,
-                model,
-                &mut std::io::stdout().lock(),
-                &mut stderr,
-            )?)
-        }
+        Ok(self.output.outputs().write(
+            result,
+            model,
+            &mut std::io::sink(),
+            &mut std::io::stderr(),
+        )?)
     }
 }
 
