@@ -128,22 +128,25 @@ pub fn default_preset_path(name: &str) -> std::path::PathBuf {
 /// CPUs, 4 physical, 8 logical`. A host name or CPU brand that was not recorded (results
 /// written before they were) is said to be unknown rather than left out.
 pub fn machine(machine: &crate::machine::MachineInfo) -> String {
-    let known = |text: &str, what: &str| {
-        let text = text.trim();
-        if text.is_empty() {
-            format!("{what} not recorded")
-        } else {
-            text.to_owned()
-        }
-    };
     format!(
         "{} · {} · {} usable CPUs, {} physical, {} logical",
-        known(&machine.host_name, "host name"),
-        known(&machine.cpu_brand, "CPU model"),
+        recorded(&machine.host_name, "host name"),
+        recorded(&machine.cpu_brand, "CPU model"),
         machine.usable_cpus,
         machine.physical_cpus,
         machine.logical_cpus
     )
+}
+
+/// `text` as recorded in a result, or "`what` not recorded" when it is empty (results
+/// written before it was recorded): unknown is said, never left out.
+fn recorded(text: &str, what: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() {
+        format!("{what} not recorded")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The full path of a file written or read, for a message: `path` made absolute against the
@@ -164,18 +167,10 @@ pub fn plot_title(
     machine: &crate::machine::MachineInfo,
     started_unix_s: u64,
 ) -> String {
-    let known = |text: &str, what: &str| {
-        let text = text.trim();
-        if text.is_empty() {
-            format!("{what} not recorded")
-        } else {
-            text.to_owned()
-        }
-    };
     format!(
         "{name} · {} ({}) · {}",
-        known(&machine.host_name, "host name"),
-        known(&machine.cpu_brand, "CPU model"),
+        recorded(&machine.host_name, "host name"),
+        recorded(&machine.cpu_brand, "CPU model"),
         utc_minute(started_unix_s)
     )
 }
