@@ -31,6 +31,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::cancel::CancelToken;
+use crate::child::launch;
 use crate::engine::{self, Event, RunOutcome, RunResult, SeriesResult, Started};
 use crate::error::EngineError;
 use crate::events::{EventLine, LineEvent};
@@ -213,8 +214,10 @@ impl Via {
         let stdout = read_all(child.stdout.take(), "pooltune-via-version-out")?;
         let stderr = read_all(child.stderr.take(), "pooltune-via-version-err")?;
         let asked = Instant::now();
+        let pid = libc::pid_t::try_from(child.id()).ok();
+        let exit = pid.and_then(launch::pidfd_open);
         // Waited for without reaping, so that its group can still be killed by its id.
-        while !libc::pid_t::try_from(child.id()).is_ok_and(crate::child::has_exited) {
+        while !pid.is_some_and(crate::child::has_exited) {
             if cancel.is_cancelled() || asked.elapsed() >= VERSION_TIMEOUT {
                 kill_group(child.id(), libc::SIGKILL);
                 let _ = child.wait();
@@ -230,7 +233,7 @@ impl Via {
                     ),
                 });
             }
-            std::thread::sleep(POLL);
+            launch::wait_for_exit(exit.as_ref(), POLL);
         }
         // What it started in its group goes with it.
         kill_group(child.id(), libc::SIGKILL);
@@ -688,13 +691,13 @@ impl Running {
     /// Waits for the child to exit (honouring a Stop as [`Running::escalate`] does), kills
     /// what is left of its group and reaps it.
     fn wait(&mut self, cancel: &CancelToken) -> Option<ExitStatus> {
-        while self.status.is_none()
-            && !libc::pid_t::try_from(self.child.id()).is_ok_and(crate::child::has_exited)
-        {
+        let pid = libc::pid_t::try_from(self.child.id()).ok();
+        let exit = pid.and_then(launch::pidfd_open);
+        while self.status.is_none() && !pid.is_some_and(crate::child::has_exited) {
             // Its output is closed: once it exits, nothing more will be read, so its input
             // can close too (a far side waiting for it to end).
             self.escalate(cancel);
-            std::thread::sleep(POLL);
+            launch::wait_for_exit(exit.as_ref(), POLL);
         }
         self.finish()
     }

@@ -732,8 +732,28 @@ impl Drop for Running {
     }
 }
 
+/// Sleeps until the child whose `pidfd` this is exits or `wait` passes, without reaping it
+/// (its group can still be signalled by its id): one poll(2) on the pidfd, or a plain sleep
+/// of `wait` where the kernel gave none. For a caller that also wakes to check a Stop.
+pub(crate) fn wait_for_exit(pidfd: Option<&OwnedFd>, wait: Duration) {
+    let Some(pidfd) = pidfd else {
+        std::thread::sleep(wait);
+        return;
+    };
+    let mut fds = [libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    let millis = libc::c_int::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(5);
+    // SAFETY: `fds` is a valid array of one pollfd struct for the whole call.
+    unsafe {
+        libc::poll(fds.as_mut_ptr(), 1, millis);
+    }
+}
+
 /// A pidfd for `pid` (Linux 5.3+), readable once it exits; None where the kernel has none.
-fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
+pub(crate) fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
     // SAFETY: pidfd_open(2) takes a pid and flags and returns a new file descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     let fd = libc::c_int::try_from(fd).ok().filter(|fd| *fd >= 0)?;
