@@ -64,6 +64,70 @@ pub enum Command {
     Cost(CostArgs),
     /// Open result files (the JSON `sweep`, `compare` and `cost` write) in the desktop app.
     Open(OpenArgs),
+    /// Run a preset's workload continuously on a resizable pool and let a controller move
+    /// the thread count live; prints the trajectory and where it settled.
+    Tune(TuneArgs),
+    /// Drive the famous thread-count controllers (.NET's hill climbing, Netflix's Gradient2,
+    /// Vegas, AIMD) and pooltune's own against a measured curve from a result file.
+    Replay(ReplayArgs),
+}
+
+/// Which controller moves the thread count in `pooltune tune`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LiveController {
+    /// pooltune's own controller (see [`crate::controller`]).
+    #[default]
+    HillClimbing,
+    /// A gradient controller in the manner of Netflix's Gradient2.
+    Gradient,
+    /// Additive increase, multiplicative decrease.
+    Aimd,
+}
+
+/// Arguments of `pooltune tune`.
+#[derive(Debug, clap::Args)]
+pub struct TuneArgs {
+    /// The sweep preset whose workload and pool are tuned (`-` reads it from stdin).
+    #[arg(long, value_name = "FILE")]
+    pub preset: PathBuf,
+    /// How long to tune, in seconds.
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Which controller moves the thread count.
+    #[arg(long, value_enum, default_value_t = LiveController::HillClimbing)]
+    pub controller: LiveController,
+    /// Where and how to write the result.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Which controller `pooltune replay` drives against a measured curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplayController {
+    /// dotnet/runtime's `PortableThreadPool.HillClimbing`, with its published constants.
+    DotnetHillClimbing,
+    /// Netflix concurrency-limits' `Gradient2Limit`, with its defaults.
+    NetflixGradient2,
+    /// Netflix concurrency-limits' `VegasLimit`, with its defaults.
+    NetflixVegas,
+    /// Netflix concurrency-limits' `AIMDLimit`, with its defaults.
+    Aimd,
+    /// pooltune's own controller (the one `pooltune tune` uses by default).
+    Pooltune,
+}
+
+/// Arguments of `pooltune replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// A sweep result (JSON written by `pooltune sweep`) whose points make the curve.
+    #[arg(long, value_name = "FILE")]
+    pub result: PathBuf,
+    /// The controllers to replay (comma-separated); every one when absent.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub controller: Vec<ReplayController>,
+    /// Where and how to write the result.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Arguments of `pooltune open`.

@@ -169,9 +169,14 @@ impl TryFrom<PoolSpec> for PoolKind {
                     .worker_process_refusal()
                     .unwrap_or_default(),
             }),
+            PoolSpec::Async { .. } => Err(TuneError::PoolRefused {
+                pool: pool.kind_name(),
+                why: "a closure blocks its thread; the async pool runs tokio tasks".to_owned(),
+            }),
             PoolSpec::PythonThreads
             | PoolSpec::PythonProcesses { .. }
-            | PoolSpec::PythonInterpreters => Err(TuneError::PoolRefused {
+            | PoolSpec::PythonInterpreters
+            | PoolSpec::PythonAsyncio => Err(TuneError::PoolRefused {
                 pool: pool.kind_name(),
                 why: "CPython's pools call a Python function, not Rust code".to_owned(),
             }),

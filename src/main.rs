@@ -30,6 +30,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Some(Command::Presets) => cli::presets(),
         Some(Command::Cost(args)) => cli::cost(args),
         Some(Command::Open(args)) => open_results(args),
+        Some(Command::Tune(args)) => pooltune::tune::cli(args),
+        Some(Command::Replay(args)) => pooltune::replay::cli(args),
         None => open_app(&cli),
     }
 }

@@ -114,10 +114,12 @@ fn rust_pool(pool: &PoolSpec, blocking: bool, n: usize) -> Vec<CodeSnippet> {
             python_generic_processes(n, *chunk_size, None),
             python_generic_mp_pool(n, *chunk_size),
         ],
+        PoolSpec::Async { .. } => vec![tokio(n, blocking)],
         // CPython's pools are handled by `python_pool`; a Rust workload never runs on them.
         PoolSpec::PythonThreads
         | PoolSpec::PythonProcesses { .. }
-        | PoolSpec::PythonInterpreters => Vec::new(),
+        | PoolSpec::PythonInterpreters
+        | PoolSpec::PythonAsyncio => Vec::new(),
     };
     if !matches!(pool, PoolSpec::Process { .. }) {
         snippets.push(python_generic_threads(n, false));

@@ -351,10 +351,12 @@ pub fn idle_pool_reason(point: &Point, pool: &PoolSpec, max_tasks: u64) -> Optio
                  task(s) could not hand out work faster; a larger chunk_size lightens it"
             ),
             PoolSpec::Rayon
+            | PoolSpec::Async { .. }
             | PoolSpec::Process { .. }
             | PoolSpec::PythonThreads
             | PoolSpec::PythonProcesses { .. }
-            | PoolSpec::PythonInterpreters => "the pool could not hand out work faster".to_owned(),
+            | PoolSpec::PythonInterpreters
+            | PoolSpec::PythonAsyncio => "the pool could not hand out work faster".to_owned(),
         }
     };
     Some(format!(

@@ -24,6 +24,13 @@ pub enum PoolSpec {
     },
     /// One new OS thread per task, at most N alive at once, each joined: what creating threads costs.
     Spawn,
+    /// A tokio runtime of `worker_threads` threads running N concurrent tasks: N is a
+    /// concurrency, not a thread count (waits are `tokio::time::sleep`, not blocked threads).
+    Async {
+        /// The runtime's worker threads; None for the usable CPUs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worker_threads: Option<usize>,
+    },
     /// N worker processes (pooltune started in worker mode), tasks sent in chunks over pipes.
     Process {
         /// Tasks per message sent to a worker process.
@@ -47,6 +54,9 @@ pub enum PoolSpec {
     },
     /// `concurrent.futures.InterpreterPoolExecutor(N)` (CPython 3.14+), for a `python` workload.
     PythonInterpreters,
+    /// An `async def` function awaited on one asyncio event loop with at most N in flight (an
+    /// `asyncio.Semaphore(N)`), for a `python` workload.
+    PythonAsyncio,
 }
 
 /// How CPython starts a process pool's workers (`multiprocessing` start methods).
@@ -87,22 +97,26 @@ impl PoolSpec {
             PoolSpec::Rayon => "rayon",
             PoolSpec::Queue { .. } => "queue",
             PoolSpec::Spawn => "spawn",
+            PoolSpec::Async { .. } => "async",
             PoolSpec::Process { .. } => "process",
             PoolSpec::PythonThreads => "python_threads",
             PoolSpec::PythonProcesses { .. } => "python_processes",
             PoolSpec::PythonInterpreters => "python_interpreters",
+            PoolSpec::PythonAsyncio => "python_asyncio",
         }
     }
 
     /// Every pool kind name, for error messages and pickers.
-    pub const KIND_NAMES: [&'static str; 7] = [
+    pub const KIND_NAMES: [&'static str; 9] = [
         "rayon",
         "queue",
         "spawn",
+        "async",
         "process",
         "python_threads",
         "python_processes",
         "python_interpreters",
+        "python_asyncio",
     ];
 
     /// The pools of pooltune's own threads and processes (false for CPython's pools).
@@ -117,6 +131,7 @@ impl PoolSpec {
             PoolSpec::PythonThreads
                 | PoolSpec::PythonProcesses { .. }
                 | PoolSpec::PythonInterpreters
+                | PoolSpec::PythonAsyncio
         )
     }
 }
@@ -143,7 +158,12 @@ impl PoolSpec {
             PoolSpec::Rayon
             | PoolSpec::Spawn
             | PoolSpec::PythonThreads
-            | PoolSpec::PythonInterpreters => Ok(()),
+            | PoolSpec::PythonInterpreters
+            | PoolSpec::PythonAsyncio => Ok(()),
+            PoolSpec::Async { worker_threads } => match worker_threads {
+                Some(threads) => count("pool.worker_threads", threads),
+                None => Ok(()),
+            },
             PoolSpec::Queue {
                 queue_capacity,
                 chunk_size,

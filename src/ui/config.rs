@@ -1300,8 +1300,10 @@ fn pool_ui(
             match pool {
                 PoolSpec::Rayon
                 | PoolSpec::Spawn
+                | PoolSpec::Async { .. }
                 | PoolSpec::PythonThreads
-                | PoolSpec::PythonInterpreters => {}
+                | PoolSpec::PythonInterpreters
+                | PoolSpec::PythonAsyncio => {}
                 PoolSpec::PythonProcesses {
                     start_method,
                     chunk_size,
