@@ -7,10 +7,12 @@
 //! [`Trajectory`] is what either loop records: the `samples[]` of `pooltune tune` and
 //! `pooltune replay`, and where the controller settled.
 
+pub mod pooltune;
 pub mod trajectory;
 
 use std::time::Duration;
 
+pub use pooltune::Pooltune;
 pub use trajectory::{Trajectory, TrajectorySample};
 
 /// What a controller sees at the end of one sample interval.
