@@ -13,11 +13,13 @@ pub mod gradient2;
 pub mod netflix;
 pub mod registry;
 pub mod seeded;
+pub mod pooltune;
 pub mod trajectory;
 pub mod vegas;
 
 use std::time::Duration;
 
+pub use pooltune::Pooltune;
 pub use trajectory::{Trajectory, TrajectorySample};
 
 /// What a controller sees at the end of one sample interval.
