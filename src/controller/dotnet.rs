@@ -345,3 +345,95 @@ impl Controller for DotnetHillClimbing {
         self.cpu_utilization_percent = busy_percent;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds the climber `seconds` of a curve `throughput(threads)` with relative noise
+    /// `noise`; returns (sample duration, control setting before, after, threads) per sample.
+    fn drive(
+        climber: &mut DotnetHillClimbing,
+        seconds: f64,
+        noise: f64,
+        throughput: impl Fn(usize) -> f64,
+    ) -> Vec<(f64, f64, f64, usize)> {
+        let mut rng = SeededRng::new(11);
+        let mut threads = climber.initial_threads();
+        let mut t_s = 0.0;
+        let mut steps = Vec::new();
+        while t_s < seconds {
+            let duration_s = climber.sample_interval().as_secs_f64();
+            t_s += duration_s;
+            let rate = throughput(threads) * (1.0 + noise * rng.normal()).max(0.0);
+            let completed = (rate * duration_s).round() as u64;
+            let before = climber.current_control_setting;
+            let sample = Sample {
+                t_s,
+                threads,
+                duration_s,
+                completed,
+                throughput_per_s: completed as f64 / duration_s,
+                latency_mean_us: None,
+                latency_min_us: None,
+                latency_p99_us: None,
+            };
+            threads = climber.next_threads(&sample);
+            steps.push((duration_s, before, climber.current_control_setting, threads));
+        }
+        steps
+    }
+
+    #[test]
+    fn moves_at_most_its_limits_per_sample_and_climbs_a_rising_curve() {
+        let bounds = Bounds { min: 2, max: 1000 };
+        let mut climber = DotnetHillClimbing::new(bounds);
+        // Rising all the way: 1000 tasks/s per thread.
+        let steps = drive(&mut climber, 60.0, 0.02, |n| 1000.0 * n as f64);
+        let mut accumulated_s = 0.0;
+        // The first sample initialises the control setting to the pool's count (ForceChange).
+        assert_eq!(steps[0].2 - steps[0].1, 2.0);
+        for &(duration_s, before, after, threads) in &steps[1..] {
+            // A sample too short to trust is accumulated into the next one; the gain counts
+            // the whole accumulated duration.
+            accumulated_s += duration_s;
+            let limit = (MAX_CHANGE_PER_SECOND * accumulated_s).min(MAX_CHANGE_PER_SAMPLE);
+            assert!(
+                after - before <= limit + 1e-9,
+                "moved {} in {accumulated_s} s",
+                after - before
+            );
+            if after != before {
+                accumulated_s = 0.0;
+            }
+            assert!((bounds.min..=bounds.max).contains(&threads));
+            let ms = (duration_s * 1000.0).round() as u64;
+            assert!(ms == ACCUMULATE_SAMPLE_MS || (SAMPLE_INTERVAL_MS_LOW..=SAMPLE_INTERVAL_MS_HIGH).contains(&ms), "{ms} ms");
+        }
+        let end = climber.current_control_setting;
+        assert!(end > 20.0, "climbed only to {end}");
+        // At most 4 threads per second of samples: 60 s cannot take it past 2 + 240.
+        assert!(end <= 2.0 + 4.0 * 60.5, "{end}");
+    }
+
+    #[test]
+    fn refuses_to_climb_when_the_cpus_are_busy() {
+        let mut climber = DotnetHillClimbing::new(Bounds { min: 2, max: 1000 });
+        climber.observe_cpu_utilization(99.0);
+        drive(&mut climber, 30.0, 0.02, |n| 1000.0 * n as f64);
+        assert!(climber.current_control_setting <= 2.0 + 1e-9, "{}", climber.current_control_setting);
+    }
+
+    #[test]
+    fn goertzel_finds_the_square_wave() {
+        let mut climber = DotnetHillClimbing::new(Bounds { min: 1, max: 100 });
+        // A square wave of period 4 (two low, two high) in the last 8 entries.
+        let wave = [1.0, 1.0, 3.0, 3.0, 1.0, 1.0, 3.0, 3.0];
+        climber.samples[..8].copy_from_slice(&wave);
+        climber.total_samples = 8;
+        let at_period = climber.wave_component(&climber.samples.clone(), 8, 4.0).abs();
+        let beside = climber.wave_component(&climber.samples.clone(), 8, 8.0 / 3.0).abs();
+        assert!(at_period > 0.5, "{at_period}");
+        assert!(beside < 1e-9, "{beside}");
+    }
+}
