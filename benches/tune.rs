@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use pooltune::cancel::CancelToken;
+use pooltune::controller::dotnet::DotnetHillClimbing;
 use pooltune::controller::{Bounds, Controller, Pooltune, Sample};
 use pooltune::spec;
 use pooltune::sweep;
@@ -105,22 +106,40 @@ fn main() {
 
     println!();
     println!("controller     run  reached 95% of best (s)  settled threads  settled/best");
-    let mut reached_all = Vec::new();
+    let mut reached_all: Vec<(&'static str, Option<f64>)> = Vec::new();
+    // The two controllers alternate, so a change in the machine's load hits both.
     for run in 1..=runs {
-        let mut controller = Pooltune::new(bounds);
-        let result = tune_once(&workload, bounds, seconds, &mut controller, &cancel);
-        let reached = result.trajectory().time_within_s(best, 0.05);
-        reached_all.push(reached);
-        print_run(&result, run, reached, best);
+        let controllers: [Box<dyn Controller>; 2] = [
+            Box::new(Pooltune::new(bounds)),
+            Box::new(DotnetHillClimbing::new(bounds)),
+        ];
+        for mut controller in controllers {
+            let result = tune_once(&workload, bounds, seconds, controller.as_mut(), &cancel);
+            let reached = result.trajectory().time_within_s(best, 0.05);
+            reached_all.push((controller.name(), reached));
+            print_run(&result, run, reached, best);
+        }
     }
-    let met = reached_all
-        .iter()
-        .filter(|r| r.is_some_and(|t| t <= 3.0))
-        .count();
     println!();
-    println!(
-        "pooltune reached and stayed at >= 95% of the best within 3 s in {met} of {runs} runs"
-    );
+    for name in ["pooltune", "dotnet-hill-climbing"] {
+        let mine: Vec<Option<f64>> = reached_all
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, r)| *r)
+            .collect();
+        let met = mine.iter().filter(|r| r.is_some_and(|t| t <= 3.0)).count();
+        let mut times: Vec<f64> = mine.iter().flatten().copied().collect();
+        times.sort_by(f64::total_cmp);
+        let median = times
+            .get(times.len() / 2)
+            .map_or("never".to_owned(), |t| format!("{t:.2} s"));
+        println!(
+            "{name}: reached and stayed at >= 95% of the best within 3 s in {met} of {} runs; \
+             median time {median} (of the {} runs that got there)",
+            mine.len(),
+            times.len()
+        );
+    }
     println!("load after: {}", load());
 }
 

@@ -15,24 +15,14 @@ pub use live::{LiveTune, TuneResult};
 
 use crate::cancel::CancelToken;
 use crate::cli::{CliError, LiveController, TuneArgs};
-use crate::controller::{Bounds, Controller, Pooltune, Sample};
+use crate::controller::{Bounds, Controller, Sample};
 use crate::export::Format;
 use crate::spec::{PoolSpec, Preset, SeriesSetup};
 use crate::workload::Workload;
 
-/// The controller `choice` names, within `bounds`.
-pub fn controller_for(
-    choice: LiveController,
-    bounds: Bounds,
-) -> Result<Box<dyn Controller>, String> {
-    match choice {
-        LiveController::HillClimbing => Ok(Box::new(Pooltune::new(bounds))),
-        LiveController::Gradient | LiveController::Aimd => Err(
-            "--controller gradient and aimd are not available yet (issue 14): use \
-             hill-climbing, pooltune's own"
-                .to_owned(),
-        ),
-    }
+/// The controller `choice` names, within `bounds` (see [`crate::controller::registry::for_live`]).
+pub fn controller_for(choice: LiveController, bounds: Bounds) -> Box<dyn Controller> {
+    crate::controller::registry::for_live(choice, bounds)
 }
 
 /// The counts `preset` lets a controller choose between: 1 up to its largest thread count.
@@ -93,7 +83,7 @@ pub fn cli(args: &TuneArgs) -> Result<(), CliError> {
     }
     let preset = load_preset(&args.preset)?;
     let bounds = bounds_of(&preset);
-    let mut controller = controller_for(args.controller, bounds).map_err(CliError::Usage)?;
+    let mut controller = controller_for(args.controller, bounds);
     args.output.check_writable()?;
     let cancel = CancelToken::new();
     let ctrl_c_watch = crate::cli::ctrl_c::watch(&cancel);
