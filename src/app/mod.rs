@@ -38,6 +38,7 @@ pub mod remembered;
 pub mod run;
 pub mod save_as;
 pub mod tabs;
+pub mod tune;
 
 pub use command::{Command, CompareCommand, CostCommand, Reply, SweepCommand};
 use tabs::Tab as _;

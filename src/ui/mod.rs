@@ -24,6 +24,7 @@ pub mod plots;
 pub mod progress;
 pub mod results;
 pub mod session;
+pub mod tune;
 
 use eframe::egui;
 
