@@ -261,7 +261,11 @@ mod tests {
         harness.get_by_label("Tune live").click();
         harness.step();
         harness.step();
-        assert!(harness.state().tune.is_running());
+        assert!(
+            harness.state().tune.is_running(),
+            "not running: {:?}",
+            harness.state().tune.outcome().map(|o| o.as_ref().err())
+        );
         run_until(&mut harness, |s| s.tune.samples().len() >= 3);
         let seen = harness.state().tune.samples().len();
         assert!(seen >= 3, "only {seen} samples arrived");

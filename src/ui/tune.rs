@@ -56,13 +56,14 @@ pub fn tune_ui(ui: &mut Ui, view: &TuneView<'_>, seconds: &mut f64) -> Option<Tu
             if start.clicked() {
                 action = Some(TuneAction::Start { seconds: *seconds });
             }
+            let label = ui.label("for");
             ui.add(
                 egui::DragValue::new(seconds)
                     .range(1.0..=600.0)
                     .speed(0.5)
                     .suffix(" s"),
             )
-            .labelled_by(start.id)
+            .labelled_by(label.id)
             .on_hover_text("How long to tune.");
             if let Err(why) = &view.can_start {
                 ui.weak(why);
