@@ -89,10 +89,18 @@ fn main() {
         &mut |_| {},
     )
     .expect("fixed run");
+    if let Some(failure) = &noise.failure {
+        println!("the fixed run failed: {failure}");
+    }
+    println!(
+        "fixed run: {} samples in {:.1} s",
+        noise.samples.len(),
+        noise.seconds
+    );
     let warm: Vec<f64> = noise
         .samples
         .iter()
-        .skip(3)
+        .filter(|s| s.t_s > 0.5)
         .map(|s| s.throughput_per_s)
         .collect();
     let below = warm.iter().filter(|&&x| x < 0.95 * best).count();

@@ -152,3 +152,67 @@ pub fn run(
         failure,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::TaskCtx;
+
+    /// Sleeps 2 ms per task.
+    struct Nap;
+
+    impl Workload for Nap {
+        fn run_task(&self, _ctx: &TaskCtx<'_>) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Always the same count, sampling each 50 ms.
+    struct Fixed(usize);
+
+    impl Controller for Fixed {
+        fn name(&self) -> &'static str {
+            "fixed"
+        }
+        fn initial_threads(&self) -> usize {
+            self.0
+        }
+        fn sample_interval(&self) -> Duration {
+            Duration::from_millis(50)
+        }
+        fn next_threads(&mut self, _sample: &Sample) -> usize {
+            self.0
+        }
+    }
+
+    #[test]
+    fn samples_each_interval_and_counts_every_finished_task() {
+        let mut controller = Fixed(64);
+        let mut seen = 0;
+        let result = run(
+            LiveTune {
+                name: "nap".into(),
+                workload: Arc::new(Nap),
+                bounds: Bounds { min: 1, max: 128 },
+                seconds: 0.5,
+                controller: &mut controller,
+            },
+            &CancelToken::new(),
+            &mut |_| seen += 1,
+        )
+        .expect("run");
+        assert_eq!(seen, result.samples.len());
+        assert!(result.samples.len() >= 5, "{:?}", result.samples);
+        assert!(result.samples.iter().all(|s| s.threads == 64));
+        let in_samples: f64 = result
+            .samples
+            .iter()
+            .zip(std::iter::once(0.0).chain(result.samples.iter().map(|s| s.t_s)))
+            .map(|(s, t0)| s.throughput_per_s * (s.t_s - t0))
+            .sum();
+        // Tasks finished after the last sample (while shutting down) are in the total only.
+        assert!(result.tasks_completed as f64 >= in_samples.round() - 1.0);
+        assert_eq!(result.failure, None);
+        assert!(!result.stopped);
+    }
+}
