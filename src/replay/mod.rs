@@ -284,3 +284,93 @@ pub fn cli(args: &ReplayArgs) -> Result<(), CliError> {
     };
     write_to(&output.out, &text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::curve::CurvePoint;
+    use super::*;
+    use crate::controller::{Bounds, Sample};
+    use std::time::Duration;
+
+    /// A Little's-law blocking curve: `threads / (W + C)` up to `cpus / C`, measured at
+    /// `counts`, with a 2% trial spread.
+    fn blocking_curve(counts: &[usize]) -> Curve {
+        let (compute_s, wait_s, cpus) = (0.0005, 0.0155, 2.0);
+        let points = counts
+            .iter()
+            .map(|&n| {
+                let throughput = (n as f64 / (compute_s + wait_s)).min(cpus / compute_s);
+                CurvePoint {
+                    threads: n,
+                    throughput_per_s: throughput,
+                    spread: 0.02,
+                    trial_s: 0.3,
+                    latency_mean_us: n as f64 / throughput * 1e6,
+                    latency_p99_us: n as f64 / throughput * 1.5e6,
+                    cpu_utilization: throughput * compute_s,
+                }
+            })
+            .collect();
+        Curve::from_points(points, 2).unwrap()
+    }
+
+    /// Holds one count for ever.
+    struct Fixed(usize);
+    impl Controller for Fixed {
+        fn name(&self) -> &'static str {
+            "fixed"
+        }
+        fn initial_threads(&self) -> usize {
+            self.0
+        }
+        fn sample_interval(&self) -> Duration {
+            Duration::from_millis(250)
+        }
+        fn next_threads(&mut self, _: &Sample) -> usize {
+            self.0
+        }
+    }
+
+    #[test]
+    fn the_curve_is_linear_between_counts_and_holds_outside() {
+        let curve = blocking_curve(&[1, 16, 64, 256]);
+        assert_eq!(curve.bounds(), Bounds { min: 1, max: 256 });
+        assert_eq!(curve.best(), (64, 4000.0));
+        assert!((curve.at(32).throughput_per_s - 2000.0).abs() < 1e-9); // 1000 + (4000-1000) × 16/48
+        assert_eq!(curve.at(300).throughput_per_s, 4000.0);
+        assert_eq!(curve.at(0).throughput_per_s, 62.5);
+        let mut rng = SeededRng::new(1);
+        // 250 ms samples of a 300 ms trial with 2% spread: about 2.2% noise.
+        let draws: Vec<f64> = (0..2000)
+            .map(|_| curve.sample(1.0, 64, 0.25, &mut rng).0.throughput_per_s / 4000.0 - 1.0)
+            .collect();
+        let sd = (draws.iter().map(|x| x * x).sum::<f64>() / draws.len() as f64).sqrt();
+        let expected = 0.02 * (0.3f64 / 0.25).sqrt();
+        assert!((sd - expected).abs() < 0.003, "{sd} vs {expected}");
+    }
+
+    #[test]
+    fn figures_are_read_from_the_curve_at_the_counts_chosen() {
+        let curve = blocking_curve(&[1, 16, 32, 64, 256]);
+        let mut rng = SeededRng::new(1);
+        let at_best = run_one(&curve, Box::new(Fixed(64)), 10.0, &mut rng);
+        assert_eq!(at_best.settled_threads, Some(64));
+        assert_eq!(at_best.time_within_5pct_s, Some(0.0));
+        assert!(at_best.throughput_lost_share.abs() < 1e-12);
+        assert_eq!(at_best.sample_count, 40);
+        let at_half = run_one(&curve, Box::new(Fixed(32)), 10.0, &mut rng);
+        assert_eq!(at_half.time_within_5pct_s, None);
+        assert!((at_half.throughput_lost_share - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_replay_is_the_same_with_the_same_seed() {
+        let curve = blocking_curve(&[1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 256]);
+        let a = replay(&curve, "synthetic", &[], 60.0, 5);
+        let b = replay(&curve, "synthetic", &[], 60.0, 5);
+        let c = replay(&curve, "synthetic", &[], 60.0, 6);
+        assert_eq!(a, b);
+        assert_ne!(a.controllers[0].samples, c.controllers[0].samples);
+        assert_eq!(a.controllers.len(), REPLAY_ALL.len());
+    }
+}
