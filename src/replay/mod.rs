@@ -204,7 +204,7 @@ pub fn replay(
 /// The replay as an aligned text table.
 pub fn table(replay: &Replay) -> String {
     let mut out = format!(
-        "Replay of {}: best {:.0}/s at {} threads (measured); {} s simulated per controller, seed {}\n",
+        "Replay of {}: best {:.0}/s at {} threads (the best point in the file); {} s simulated per controller, seed {}\n",
         replay.result, replay.best_throughput_per_s, replay.best_threads, replay.seconds, replay.seed
     );
     out.push_str(&format!(
