@@ -56,7 +56,9 @@ pub fn replay_button_ui(ui: &mut Ui, result: Option<&SweepResult>) {
             egui::Window::new("Replay controllers")
                 .open(&mut open)
                 .default_size([640.0, 560.0])
-                .show(&ctx, |ui| crate::ui::replay::replay_ui(ui, shown, &view.curve));
+                .show(&ctx, |ui| {
+                    crate::ui::replay::replay_ui(ui, shown, &view.curve)
+                });
         }
         view.open = open;
     }
@@ -68,14 +70,17 @@ mod tests {
     #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
     use super::*;
-    use egui_kittest::kittest::{NodeT as _, Queryable as _};
     use egui_kittest::Harness;
+    use egui_kittest::kittest::{NodeT as _, Queryable as _};
     use std::path::Path;
 
     #[test]
     fn the_button_opens_the_replay_of_every_controller() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replay/blocking-wc31.json");
-        let crate::result::open::OpenedResult::Sweep(result) = crate::result::open::open(&path).unwrap() else {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replay/blocking-wc31.json");
+        let crate::result::open::OpenedResult::Sweep(result) =
+            crate::result::open::open(&path).unwrap()
+        else {
             panic!("the fixture is a sweep");
         };
         let mut harness = Harness::new_ui(move |ui| replay_button_ui(ui, Some(&result)));
@@ -83,8 +88,17 @@ mod tests {
         assert!(harness.query_by_label("netflix-vegas").is_none());
         harness.get_by_label("Replay controllers").click();
         harness.run();
-        for name in ["dotnet-hill-climbing", "netflix-gradient2", "netflix-vegas", "aimd", "pooltune"] {
-            assert!(harness.query_all_by_label(name).next().is_some(), "{name} not shown");
+        for name in [
+            "dotnet-hill-climbing",
+            "netflix-gradient2",
+            "netflix-vegas",
+            "aimd",
+            "pooltune",
+        ] {
+            assert!(
+                harness.query_all_by_label(name).next().is_some(),
+                "{name} not shown"
+            );
         }
         harness.get_by_label("Threads against simulated time");
     }
@@ -93,6 +107,11 @@ mod tests {
     fn the_button_is_disabled_without_a_curve() {
         let mut harness = Harness::new_ui(|ui| replay_button_ui(ui, None));
         harness.run();
-        assert!(harness.get_by_label("Replay controllers").accesskit_node().is_disabled());
+        assert!(
+            harness
+                .get_by_label("Replay controllers")
+                .accesskit_node()
+                .is_disabled()
+        );
     }
 }
