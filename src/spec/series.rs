@@ -32,19 +32,27 @@ pub enum SeriesKind {
     /// `concurrent.futures.InterpreterPoolExecutor(N)` (CPython 3.14+): one interpreter per
     /// worker thread, each with its own GIL. Runs a user's function only.
     PythonInterpreters,
+    /// Coroutines on one asyncio event loop, at most N in flight (`asyncio.Semaphore(N)`):
+    /// the script's task awaiting `asyncio.sleep`, or a user's `async def` function.
+    PythonAsyncio,
+    /// Greenlets on a `gevent.pool.Pool(N)`, waiting with `gevent.sleep` (the script's task
+    /// only; where gevent is not installed the series says so and the others run).
+    PythonGevent,
     /// A user's own Rust configuration (any workload and pool).
     Custom,
 }
 
 impl SeriesKind {
     /// Every kind, in the order of the GIL comparison.
-    pub const ALL: [SeriesKind; 7] = [
+    pub const ALL: [SeriesKind; 9] = [
         SeriesKind::Rust,
         SeriesKind::SimulatedGil,
         SeriesKind::PythonThreads,
         SeriesKind::PythonProcesses,
         SeriesKind::PythonFreeThreaded,
         SeriesKind::PythonInterpreters,
+        SeriesKind::PythonAsyncio,
+        SeriesKind::PythonGevent,
         SeriesKind::Custom,
     ];
 
@@ -57,6 +65,8 @@ impl SeriesKind {
             SeriesKind::PythonProcesses => "python_processes",
             SeriesKind::PythonFreeThreaded => "python_free_threaded",
             SeriesKind::PythonInterpreters => "python_interpreters",
+            SeriesKind::PythonAsyncio => "python_asyncio",
+            SeriesKind::PythonGevent => "python_gevent",
             SeriesKind::Custom => "custom",
         }
     }
@@ -69,7 +79,15 @@ impl SeriesKind {
                 | SeriesKind::PythonProcesses
                 | SeriesKind::PythonFreeThreaded
                 | SeriesKind::PythonInterpreters
+                | SeriesKind::PythonAsyncio
+                | SeriesKind::PythonGevent
         )
+    }
+
+    /// True for the kinds whose N is a concurrency on one thread (coroutines, greenlets),
+    /// not a thread count.
+    pub fn is_coroutine(self) -> bool {
+        matches!(self, SeriesKind::PythonAsyncio | SeriesKind::PythonGevent)
     }
 
     /// The kind of a series that runs a user's function on `pool`: the CPython pool's own
@@ -80,6 +98,7 @@ impl SeriesKind {
             PoolSpec::PythonThreads => SeriesKind::PythonThreads,
             PoolSpec::PythonProcesses { .. } => SeriesKind::PythonProcesses,
             PoolSpec::PythonInterpreters => SeriesKind::PythonInterpreters,
+            PoolSpec::PythonAsyncio => SeriesKind::PythonAsyncio,
             _ => SeriesKind::Custom,
         }
     }
@@ -96,7 +115,11 @@ impl SeriesKind {
                 chunk_size: 1,
             }),
             SeriesKind::PythonInterpreters => Some(PoolSpec::PythonInterpreters),
-            SeriesKind::Rust | SeriesKind::SimulatedGil | SeriesKind::Custom => None,
+            SeriesKind::PythonAsyncio => Some(PoolSpec::PythonAsyncio),
+            SeriesKind::Rust
+            | SeriesKind::SimulatedGil
+            | SeriesKind::PythonGevent
+            | SeriesKind::Custom => None,
         }
     }
 }
@@ -285,7 +308,13 @@ impl TryFrom<SeriesToml> for SeriesSpec {
         let missing = |key: &str, needs: &str| {
             format!("`{key}` is missing: series \"{label}\" (kind {kind}) needs {needs}")
         };
-        let setup = if let (true, Some(WorkloadSpec::Python(call))) =
+        let setup = if let (SeriesKind::PythonGevent, Some(WorkloadSpec::Python(_))) =
+            (kind, &raw.workload)
+        {
+            return Err(format!(
+                "`workload` = {{ kind = \"python\" }} is refused: series \"{label}\" (kind {kind}) runs the script's own task on greenlets (task = \"io\", compute_us, wait_us); a function of yours goes on python_threads, python_processes or python_asyncio"
+            ));
+        } else if let (true, Some(WorkloadSpec::Python(call))) =
             (kind.is_python(), &raw.workload)
         {
             python_call_of_series(&raw, call, &label)?
