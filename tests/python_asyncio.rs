@@ -370,3 +370,63 @@ fn the_shipped_asyncio_presets_parse_and_the_io_comparison_has_coroutine_series(
     assert!(kinds.contains(&"python_asyncio"), "{kinds:?}");
     assert!(kinds.contains(&"python_gevent"), "{kinds:?}");
 }
+
+#[test]
+fn pooltune_cost_gives_pythons_coroutine_rows_and_switch_costs() {
+    let Some(python) = common::python_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = pooltune(
+        &[
+            "cost",
+            "--threads",
+            "1",
+            "--processes",
+            "1",
+            "--tasks",
+            "1000,4000",
+            "--round-trips",
+            "1000",
+            "--python",
+            python.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["python_error"], serde_json::Value::Null, "{stderr}");
+    for key in ["python_asyncio_tasks", "python_generators"] {
+        let entries = json[key].as_array().unwrap_or_else(|| panic!("{key}: {json}"));
+        let workers: Vec<u64> = entries
+            .iter()
+            .map(|e| e["workers"].as_u64().unwrap())
+            .collect();
+        assert_eq!(workers, [1000, 4000], "{key}");
+        for entry in entries {
+            assert!(entry["start_latency_p50_us"].as_f64().unwrap() >= 0.0, "{entry}");
+            assert!(entry["stop_ms"].as_f64().unwrap() >= 0.0, "{entry}");
+            assert_eq!(entry["error"], serde_json::Value::Null, "{entry}");
+        }
+    }
+    // 4000 asyncio tasks hold megabytes: measured, and more than a generator each.
+    let at = |key: &str| json[key][1]["rss_per_worker_bytes"].as_f64().unwrap();
+    assert!(at("python_asyncio_tasks") > at("python_generators"), "{json}");
+    let switches = json["switches"].as_array().unwrap();
+    let rate = |kind: &str| {
+        switches
+            .iter()
+            .find(|s| s["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} switch in {switches:?}"))["switches_per_s"]
+            .as_f64()
+            .unwrap()
+    };
+    for kind in ["python_thread", "python_asyncio_task", "python_generator"] {
+        assert!(rate(kind) > 0.0, "{kind}");
+    }
+    // A generator's `send` stays in the interpreter; a thread hand-off goes through the kernel.
+    assert!(rate("python_generator") > rate("python_thread"));
+}
