@@ -1243,6 +1243,9 @@ pub fn pool_of_kind(kind: &str) -> PoolSpec {
             chunk_size: 1,
         },
         "spawn" => PoolSpec::Spawn,
+        "async" => PoolSpec::Async {
+            worker_threads: None,
+        },
         "process" => PoolSpec::Process {
             chunk_size: 1,
             feeding: Feeding::Lazy,
