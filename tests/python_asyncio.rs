@@ -199,7 +199,11 @@ fn an_exception_in_a_coroutine_fails_the_point_with_its_last_line() {
     let preset = folder.preset("p.toml", &sweep_file("awork:boom", "[7]", ASYNCIO, EXACT));
     let (code, json, stderr) = run_json("sweep", &preset, &[], folder.dir.path());
     assert_eq!(code, Some(1), "every point failed: {stderr}");
-    assert_eq!(points(&json).len(), 2, "the series went on at the next count");
+    assert_eq!(
+        points(&json).len(),
+        2,
+        "the series went on at the next count"
+    );
     for point in points(&json) {
         assert_eq!(point["error"], "awork:boom raised ValueError: boom 7");
     }
@@ -239,7 +243,10 @@ fn a_plain_function_on_asyncio_and_a_coroutine_on_threads_are_refused_before_any
     for (call, pool, says) in cases {
         let preset = folder.preset("p.toml", &sweep_file(call, &args, pool, EXACT));
         let (_, json, stderr) = run_json("sweep", &preset, &[], folder.dir.path());
-        assert!(points(&json).is_empty(), "{call} on {pool}: nothing measured");
+        assert!(
+            points(&json).is_empty(),
+            "{call} on {pool}: nothing measured"
+        );
         for text in says {
             assert!(stderr.contains(text), "{call} on {pool}: {stderr}");
         }
@@ -400,21 +407,29 @@ fn pooltune_cost_gives_pythons_coroutine_rows_and_switch_costs() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["python_error"], serde_json::Value::Null, "{stderr}");
     for key in ["python_asyncio_tasks", "python_generators"] {
-        let entries = json[key].as_array().unwrap_or_else(|| panic!("{key}: {json}"));
+        let entries = json[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {json}"));
         let workers: Vec<u64> = entries
             .iter()
             .map(|e| e["workers"].as_u64().unwrap())
             .collect();
         assert_eq!(workers, [1000, 4000], "{key}");
         for entry in entries {
-            assert!(entry["start_latency_p50_us"].as_f64().unwrap() >= 0.0, "{entry}");
+            assert!(
+                entry["start_latency_p50_us"].as_f64().unwrap() >= 0.0,
+                "{entry}"
+            );
             assert!(entry["stop_ms"].as_f64().unwrap() >= 0.0, "{entry}");
             assert_eq!(entry["error"], serde_json::Value::Null, "{entry}");
         }
     }
     // 4000 asyncio tasks hold megabytes: measured, and more than a generator each.
     let at = |key: &str| json[key][1]["rss_per_worker_bytes"].as_f64().unwrap();
-    assert!(at("python_asyncio_tasks") > at("python_generators"), "{json}");
+    assert!(
+        at("python_asyncio_tasks") > at("python_generators"),
+        "{json}"
+    );
     let switches = json["switches"].as_array().unwrap();
     let rate = |kind: &str| {
         switches

@@ -63,8 +63,7 @@ fn line_gap(counts: &PythonCounts) -> Duration {
     let threads = THREAD_START.saturating_mul(most(&counts.threads).unwrap_or(u32::MAX));
     let processes = PROCESS_START.saturating_mul(most(&counts.processes).unwrap_or(u32::MAX));
     let tasks = TASK_START.saturating_mul(most(&counts.tasks).unwrap_or(u32::MAX));
-    let switches =
-        ROUND_TRIP.saturating_mul(u32::try_from(counts.round_trips).unwrap_or(u32::MAX));
+    let switches = ROUND_TRIP.saturating_mul(u32::try_from(counts.round_trips).unwrap_or(u32::MAX));
     INTERPRETER_START
         .max(threads)
         .max(processes)
@@ -153,8 +152,7 @@ pub(super) fn run(
             Record::Cost(kind, cost) => on_measured(Measured::Cost(kind, cost)),
             Record::Switch(switch) => on_measured(Measured::Switch(switch)),
             Record::End => ended = true,
-            Record::Header(_) | Record::Python(_) | Record::Methods(_) | Record::Coroutines(_) => {
-            }
+            Record::Header(_) | Record::Python(_) | Record::Methods(_) | Record::Coroutines(_) => {}
         }
         Ok(())
     });
@@ -398,7 +396,11 @@ impl Parser {
         // Fewer tasks than a page of memory, or memory reused, show no growth: say so rather
         // than print 0 bytes per task.
         let (rss_per_task, virtual_per_task, unreliable) = if rss > 0 {
-            (rss as f64 / workers as f64, virt as f64 / workers as f64, None)
+            (
+                rss as f64 / workers as f64,
+                virt as f64 / workers as f64,
+                None,
+            )
         } else {
             (
                 f64::NAN,
@@ -623,14 +625,13 @@ impl<'a> Fields<'a> {
     }
 
     fn non_negative(&self, key: &str) -> Result<f64, String> {
-        self.float(key)
-            .and_then(|x| {
-                if x >= 0.0 {
-                    Ok(x)
-                } else {
-                    Err(format!("`{key}` must not be negative"))
-                }
-            })
+        self.float(key).and_then(|x| {
+            if x >= 0.0 {
+                Ok(x)
+            } else {
+                Err(format!("`{key}` must not be negative"))
+            }
+        })
     }
 
     fn count(&self, key: &str, expected: usize) -> Result<usize, String> {
@@ -778,13 +779,29 @@ end";
             ("rss_delta_bytes=16384", "rss_delta_bytes=16.5", 7),
             ("\nend", "\nend\nend", 14),
             ("methods fork spawn", "methods fork vfork", 3),
-            ("coroutines asyncio generator", "coroutines asyncio fibre", 4),
+            (
+                "coroutines asyncio generator",
+                "coroutines asyncio fibre",
+                4,
+            ),
             ("task kind=asyncio", "task kind=generator", 8),
-            ("workers=1000 start_p50_us=5.8", "workers=100 start_p50_us=5.8", 8),
+            (
+                "workers=1000 start_p50_us=5.8",
+                "workers=100 start_p50_us=5.8",
+                8,
+            ),
             ("start_p99_us=31.2", "start_p99_us=1.0", 8),
             ("start_p50_us=0.15", "start_p50_us=-0.15", 9),
-            ("kind=python_thread round_trips=500", "kind=asyncio round_trips=500", 10),
-            ("round_trips=1000 seconds=0.015", "round_trips=1001 seconds=0.015", 11),
+            (
+                "kind=python_thread round_trips=500",
+                "kind=asyncio round_trips=500",
+                10,
+            ),
+            (
+                "round_trips=1000 seconds=0.015",
+                "round_trips=1001 seconds=0.015",
+                11,
+            ),
             ("seconds=0.0001", "seconds=inf", 12),
         ];
         for (from, to, line) in cases {
@@ -841,12 +858,15 @@ end";
         };
         let mut costs = Vec::new();
         let mut switches = Vec::new();
-        let info = run(&python, &counts, &CancelToken::new(), &mut |measured| {
-            match measured {
+        let info = run(
+            &python,
+            &counts,
+            &CancelToken::new(),
+            &mut |measured| match measured {
                 Measured::Cost(kind, cost) => costs.push((kind, cost)),
                 Measured::Switch(switch) => switches.push(switch),
-            }
-        })
+            },
+        )
         .unwrap()
         .unwrap();
         assert!(!info.version.is_empty());

@@ -1073,7 +1073,11 @@ mod tests {
         assert_eq!(count_text(&preset.pool, 8), "8 tasks in flight");
         if let Some(python) = crate::child::driver::tests::python_or_skip() {
             let checked = std::process::Command::new(python)
-                .args(["-c", "import sys; compile(sys.argv[1], 'snippet', 'exec')", code])
+                .args([
+                    "-c",
+                    "import sys; compile(sys.argv[1], 'snippet', 'exec')",
+                    code,
+                ])
                 .output()
                 .unwrap();
             assert!(

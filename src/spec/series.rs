@@ -314,9 +314,7 @@ impl TryFrom<SeriesToml> for SeriesSpec {
             return Err(format!(
                 "`workload` = {{ kind = \"python\" }} is refused: series \"{label}\" (kind {kind}) runs the script's own task on greenlets (task = \"io\", compute_us, wait_us); a function of yours goes on python_threads, python_processes or python_asyncio"
             ));
-        } else if let (true, Some(WorkloadSpec::Python(call))) =
-            (kind.is_python(), &raw.workload)
-        {
+        } else if let (true, Some(WorkloadSpec::Python(call))) = (kind.is_python(), &raw.workload) {
             python_call_of_series(&raw, call, &label)?
         } else if kind.is_python() {
             if kind == SeriesKind::PythonInterpreters {
