@@ -84,12 +84,6 @@ impl SeriesKind {
         )
     }
 
-    /// True for the kinds whose N is a concurrency on one thread (coroutines, greenlets),
-    /// not a thread count.
-    pub fn is_coroutine(self) -> bool {
-        matches!(self, SeriesKind::PythonAsyncio | SeriesKind::PythonGevent)
-    }
-
     /// The kind of a series that runs a user's function on `pool`: the CPython pool's own
     /// kind (so a sweep file's Python series reads "python_processes" in legends and JSON);
     /// `custom` for a pool that is not CPython's.
