@@ -758,6 +758,46 @@ mod tests {
         );
     }
 
+    /// Coroutine series: asyncio runs the script's task or an `async def` on its own pool;
+    /// gevent runs the script's task only, and a function on it is refused saying where to
+    /// put it.
+    #[test]
+    fn coroutine_series_run_the_task_or_an_async_function() {
+        let with = |series: &str| format!("{GOOD}\n[[series]]\nlabel = \"Co\"\n{series}\n");
+        for kind in ["python_asyncio", "python_gevent"] {
+            let c = parse_str(&with(&format!(
+                "kind = \"{kind}\"\ntask = \"io\"\ncompute_us = 100\nwait_us = 9900"
+            )))
+            .unwrap();
+            assert_eq!(c.series[4].kind.as_str(), kind);
+            assert!(c.series[4].kind.is_python(), "{kind}");
+            assert!(
+                matches!(c.series[4].setup, SeriesSetup::Python(_)),
+                "{kind}"
+            );
+            assert_eq!(
+                parse_str(&to_toml(&c).unwrap()).unwrap(),
+                c,
+                "{kind}: round trip"
+            );
+        }
+        let call = "workload = { kind = \"python\", call = \"asyncwork:sleep_ms\", args = [20] }";
+        let c = parse_str(&with(&format!("kind = \"python_asyncio\"\n{call}"))).unwrap();
+        let SeriesSetup::PythonCall { pool, .. } = &c.series[4].setup else {
+            panic!("a function call expected: {:?}", c.series[4].setup);
+        };
+        assert_eq!(*pool, PoolSpec::PythonAsyncio);
+        assert_eq!(SeriesKind::of_python_pool(pool), SeriesKind::PythonAsyncio);
+        let err = refusal(&with(&format!("kind = \"python_gevent\"\n{call}")));
+        assert!(
+            err.contains(
+                "series \"Co\" (kind python_gevent) runs the script's own task on greenlets"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("python_asyncio"), "{err}");
+    }
+
     #[test]
     fn a_sweep_files_function_series_has_its_pools_kind() {
         let call = PythonCallSpec {

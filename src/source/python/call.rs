@@ -454,7 +454,12 @@ mod tests {
             executor_of(&PoolSpec::PythonInterpreters),
             Ok((Executor::Interpreters, None, 1))
         );
+        assert_eq!(
+            executor_of(&PoolSpec::PythonAsyncio),
+            Ok((Executor::Asyncio, None, 1))
+        );
         let err = executor_of(&PoolSpec::Rayon).unwrap_err();
         assert!(err.contains("not on a rayon pool"), "{err}");
+        assert!(err.contains("python_asyncio"), "{err}");
     }
 }

@@ -1190,4 +1190,26 @@ end
         let err = parse_probe(&good.replace("end\n", "")).unwrap_err();
         assert!(err.message.contains("truncated"), "{err}");
     }
+
+    #[test]
+    fn a_module_line_says_whether_it_imports() {
+        let head = "pooltune-pybench 2\ninterpreter implementation=cpython version=3.11.7 gil=on free_threaded_build=no\n";
+        let yes = format!("{head}module name=gevent available=yes version=26.9.0\nend\n");
+        assert_eq!(parse_module(&yes, "gevent"), Ok(true));
+        let no = format!("{head}module name=gevent available=no version=none\nend\n");
+        assert_eq!(parse_module(&no, "gevent"), Ok(false));
+        let err = parse_module(&no, "greenlet").unwrap_err();
+        assert!(err.message.contains("`name=greenlet`"), "{err}");
+        let err = parse_module(
+            &format!("{head}module name=gevent available=maybe version=x\nend\n"),
+            "gevent",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        assert!(parse_module(head, "gevent").is_err(), "truncated");
+        assert!(
+            parse_module(&format!("{no}more\n"), "gevent").is_err(),
+            "after end"
+        );
+    }
 }
