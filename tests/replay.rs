@@ -19,7 +19,11 @@ fn replay(args: &[&str]) -> Command {
 
 fn json_of(args: &[&str]) -> serde_json::Value {
     let out = replay(args).arg("--format").arg("json").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -80,7 +84,10 @@ fn json_has_each_trajectory_and_the_same_seed_repeats() {
     assert_eq!(first, json_of(&args), "same seed, same replay");
     let mut other = args.to_vec();
     other.extend(["--seed", "2"]);
-    assert_ne!(first["controllers"][0]["samples"], json_of(&other)["controllers"][0]["samples"]);
+    assert_ne!(
+        first["controllers"][0]["samples"],
+        json_of(&other)["controllers"][0]["samples"]
+    );
 }
 
 #[test]
@@ -88,11 +95,15 @@ fn bad_files_and_flags_are_refused_with_what_to_do() {
     replay(&["--result", &fixture("replay/bad/one-point.json")])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("one-point.json: 1 measured point(s); a replay needs at least 2"));
+        .stderr(predicate::str::contains(
+            "one-point.json: 1 measured point(s); a replay needs at least 2",
+        ));
     replay(&["--result", &fixture("replay/bad/cut-short.json")])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--result").and(predicate::str::contains("cut-short.json")));
+        .stderr(
+            predicate::str::contains("--result").and(predicate::str::contains("cut-short.json")),
+        );
     replay(&["--result", &fixture("export/cost.json")])
         .assert()
         .code(2)
@@ -100,7 +111,9 @@ fn bad_files_and_flags_are_refused_with_what_to_do() {
     replay(&["--result", &fixture("replay/missing.json")])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("missing.json: could not read the file"));
+        .stderr(predicate::str::contains(
+            "missing.json: could not read the file",
+        ));
     let result = fixture("replay/blocking-wc31.json");
     replay(&["--result", &result, "--seconds", "0"])
         .assert()

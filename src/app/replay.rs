@@ -38,17 +38,15 @@ pub fn replay_button_ui(ui: &mut Ui, result: Option<&SweepResult>) {
         .clicked();
     let ctx = ui.ctx().clone();
     let mut view: ReplayView = ctx.data_mut(|d| d.get_temp(view_id()).unwrap_or_default());
-    if pressed {
-        if let Some(curve) = &curve {
-            let name = result.map_or(String::new(), |r| r.preset.name.clone());
-            view.replay = Some(replay::replay(curve, &name, &[], SECONDS, SEED));
-            view.curve = curve
-                .points()
-                .iter()
-                .map(|p| [p.threads as f64, p.throughput_per_s])
-                .collect();
-            view.open = true;
-        }
+    if pressed && let Some(curve) = &curve {
+        let name = result.map_or(String::new(), |r| r.preset.name.clone());
+        view.replay = Some(replay::replay(curve, &name, &[], SECONDS, SEED));
+        view.curve = curve
+            .points()
+            .iter()
+            .map(|p| [p.threads as f64, p.throughput_per_s])
+            .collect();
+        view.open = true;
     }
     if view.open {
         let mut open = true;
@@ -56,7 +54,9 @@ pub fn replay_button_ui(ui: &mut Ui, result: Option<&SweepResult>) {
             egui::Window::new("Replay controllers")
                 .open(&mut open)
                 .default_size([640.0, 560.0])
-                .show(&ctx, |ui| crate::ui::replay::replay_ui(ui, shown, &view.curve));
+                .show(&ctx, |ui| {
+                    crate::ui::replay::replay_ui(ui, shown, &view.curve)
+                });
         }
         view.open = open;
     }
@@ -68,14 +68,17 @@ mod tests {
     #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
     use super::*;
-    use egui_kittest::kittest::{NodeT as _, Queryable as _};
     use egui_kittest::Harness;
+    use egui_kittest::kittest::{NodeT as _, Queryable as _};
     use std::path::Path;
 
     #[test]
     fn the_button_opens_the_replay_of_every_controller() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replay/blocking-wc31.json");
-        let crate::result::open::OpenedResult::Sweep(result) = crate::result::open::open(&path).unwrap() else {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/replay/blocking-wc31.json");
+        let crate::result::open::OpenedResult::Sweep(result) =
+            crate::result::open::open(&path).unwrap()
+        else {
             panic!("the fixture is a sweep");
         };
         let mut harness = Harness::new_ui(move |ui| replay_button_ui(ui, Some(&result)));
@@ -83,8 +86,17 @@ mod tests {
         assert!(harness.query_by_label("netflix-vegas").is_none());
         harness.get_by_label("Replay controllers").click();
         harness.run();
-        for name in ["dotnet-hill-climbing", "netflix-gradient2", "netflix-vegas", "aimd", "pooltune"] {
-            assert!(harness.query_all_by_label(name).next().is_some(), "{name} not shown");
+        for name in [
+            "dotnet-hill-climbing",
+            "netflix-gradient2",
+            "netflix-vegas",
+            "aimd",
+            "pooltune",
+        ] {
+            assert!(
+                harness.query_all_by_label(name).next().is_some(),
+                "{name} not shown"
+            );
         }
         harness.get_by_label("Threads against simulated time");
     }
@@ -93,6 +105,11 @@ mod tests {
     fn the_button_is_disabled_without_a_curve() {
         let mut harness = Harness::new_ui(|ui| replay_button_ui(ui, None));
         harness.run();
-        assert!(harness.get_by_label("Replay controllers").accesskit_node().is_disabled());
+        assert!(
+            harness
+                .get_by_label("Replay controllers")
+                .accesskit_node()
+                .is_disabled()
+        );
     }
 }

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use super::netflix::{window_sample, WINDOW};
+use super::netflix::{WINDOW, window_sample};
 use super::{Bounds, Controller, Sample};
 
 /// `Builder.initialLimit` default.

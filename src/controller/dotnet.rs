@@ -286,7 +286,7 @@ impl DotnetHillClimbing {
                 * TARGET_SIGNAL_TO_NOISE_RATIO
                 * WAVE_MAGNITUDE_MULTIPLIER
                 * 2.0) as i64;
-        wave_magnitude = wave_magnitude.min(MAX_WAVE_MAGNITUDE).max(1);
+        wave_magnitude = wave_magnitude.clamp(1, MAX_WAVE_MAGNITUDE);
 
         self.current_control_setting = self
             .current_control_setting
@@ -294,7 +294,8 @@ impl DotnetHillClimbing {
             .max(min_threads as f64);
 
         let square = (self.total_samples / (period as i64 / 2)) % 2;
-        let mut new_thread_count = (self.current_control_setting + (wave_magnitude * square) as f64) as i64;
+        let mut new_thread_count =
+            (self.current_control_setting + (wave_magnitude * square) as f64) as i64;
         new_thread_count = new_thread_count.min(max_threads).max(min_threads);
 
         if new_thread_count != current {
@@ -408,7 +409,11 @@ mod tests {
             }
             assert!((bounds.min..=bounds.max).contains(&threads));
             let ms = (duration_s * 1000.0).round() as u64;
-            assert!(ms == ACCUMULATE_SAMPLE_MS || (SAMPLE_INTERVAL_MS_LOW..=SAMPLE_INTERVAL_MS_HIGH).contains(&ms), "{ms} ms");
+            assert!(
+                ms == ACCUMULATE_SAMPLE_MS
+                    || (SAMPLE_INTERVAL_MS_LOW..=SAMPLE_INTERVAL_MS_HIGH).contains(&ms),
+                "{ms} ms"
+            );
         }
         let end = climber.current_control_setting;
         assert!(end > 20.0, "climbed only to {end}");
@@ -421,7 +426,11 @@ mod tests {
         let mut climber = DotnetHillClimbing::new(Bounds { min: 2, max: 1000 });
         climber.observe_cpu_utilization(99.0);
         drive(&mut climber, 30.0, 0.02, |n| 1000.0 * n as f64);
-        assert!(climber.current_control_setting <= 2.0 + 1e-9, "{}", climber.current_control_setting);
+        assert!(
+            climber.current_control_setting <= 2.0 + 1e-9,
+            "{}",
+            climber.current_control_setting
+        );
     }
 
     #[test]
@@ -431,8 +440,12 @@ mod tests {
         let wave = [1.0, 1.0, 3.0, 3.0, 1.0, 1.0, 3.0, 3.0];
         climber.samples[..8].copy_from_slice(&wave);
         climber.total_samples = 8;
-        let at_period = climber.wave_component(&climber.samples.clone(), 8, 4.0).abs();
-        let beside = climber.wave_component(&climber.samples.clone(), 8, 8.0 / 3.0).abs();
+        let at_period = climber
+            .wave_component(&climber.samples.clone(), 8, 4.0)
+            .abs();
+        let beside = climber
+            .wave_component(&climber.samples.clone(), 8, 8.0 / 3.0)
+            .abs();
         assert!(at_period > 0.5, "{at_period}");
         assert!(beside < 1e-9, "{beside}");
     }

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use super::netflix::{window_sample, WINDOW};
+use super::netflix::{WINDOW, window_sample};
 use super::{Bounds, Controller, Sample};
 
 /// `Builder.initialLimit` default.
@@ -167,7 +167,10 @@ mod tests {
         for t in 31..=40 {
             let before = limit.estimated_limit();
             threads = limit.next_threads(&sample(f64::from(t), threads, 5000.0, 64_000.0));
-            assert!(limit.estimated_limit() < before, "window {t}: {before} -> {threads}");
+            assert!(
+                limit.estimated_limit() < before,
+                "window {t}: {before} -> {threads}"
+            );
         }
         assert!(threads < 40, "{threads}");
         assert!(threads >= MIN_LIMIT, "{threads}");

@@ -11,9 +11,9 @@ pub mod aimd;
 pub mod dotnet;
 pub mod gradient2;
 pub mod netflix;
+pub mod pooltune;
 pub mod registry;
 pub mod seeded;
-pub mod pooltune;
 pub mod trajectory;
 pub mod vegas;
 

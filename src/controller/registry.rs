@@ -60,7 +60,10 @@ mod tests {
                 "pooltune"
             ]
         );
-        assert_eq!(for_live(LiveController::Gradient, bounds).name(), "netflix-gradient2");
+        assert_eq!(
+            for_live(LiveController::Gradient, bounds).name(),
+            "netflix-gradient2"
+        );
         assert_eq!(for_live(LiveController::Aimd, bounds).name(), "aimd");
         assert_eq!(
             for_live(LiveController::HillClimbing, bounds).name(),

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use super::netflix::{log10_root, window_sample, WINDOW};
+use super::netflix::{WINDOW, log10_root, window_sample};
 use super::seeded::SeededRng;
 use super::{Bounds, Controller, Sample};
 

@@ -137,15 +137,13 @@ impl Curve {
 
     /// The best measured point: its thread count and throughput.
     pub fn best(&self) -> (usize, f64) {
-        self.points
-            .iter()
-            .fold((0, 0.0), |best, p| {
-                if p.throughput_per_s > best.1 {
-                    (p.threads, p.throughput_per_s)
-                } else {
-                    best
-                }
-            })
+        self.points.iter().fold((0, 0.0), |best, p| {
+            if p.throughput_per_s > best.1 {
+                (p.threads, p.throughput_per_s)
+            } else {
+                best
+            }
+        })
     }
 
     /// The curve at `threads`, linear between the two nearest measured counts.
@@ -208,7 +206,8 @@ impl Curve {
             latency_p99_us: (ended && at.latency_p99_us.is_finite())
                 .then_some(at.latency_p99_us * latency_factor),
         };
-        let busy_percent = (at.cpu_utilization / self.logical_cpus as f64 * 100.0).clamp(0.0, 100.0);
+        let busy_percent =
+            (at.cpu_utilization / self.logical_cpus as f64 * 100.0).clamp(0.0, 100.0);
         (sample, busy_percent)
     }
 }

@@ -23,7 +23,7 @@ use crate::controller::registry::{self, REPLAY_ALL};
 use crate::controller::seeded::SeededRng;
 use crate::controller::{Controller, Trajectory, TrajectorySample};
 use crate::export::Format;
-use crate::result::open::{open, OpenError, OpenedResult};
+use crate::result::open::{OpenError, OpenedResult, open};
 
 pub use curve::Curve;
 
@@ -110,7 +110,7 @@ pub fn load_curve(path: &Path) -> Result<Curve, ReplayError> {
             return Err(ReplayError::NotASweep {
                 path: path.to_owned(),
                 kind: other.kind_name(),
-            })
+            });
         }
     };
     Curve::from_result(&result).ok_or_else(|| ReplayError::TooFewPoints {
@@ -186,7 +186,12 @@ pub fn replay(
             // Each controller's noise has its own stream, so adding one changes no other.
             let index = REPLAY_ALL.iter().position(|&k| k == kind).unwrap_or(0) as u64;
             let mut rng = SeededRng::new(seed.wrapping_mul(0x100).wrapping_add(index));
-            run_one(curve, registry::for_replay(kind, curve.bounds()), seconds, &mut rng)
+            run_one(
+                curve,
+                registry::for_replay(kind, curve.bounds()),
+                seconds,
+                &mut rng,
+            )
         })
         .collect();
     Replay {
@@ -205,7 +210,11 @@ pub fn replay(
 pub fn table(replay: &Replay) -> String {
     let mut out = format!(
         "Replay of {}: best {:.0}/s at {} threads (the best point in the file); {} s simulated per controller, seed {}\n",
-        replay.result, replay.best_throughput_per_s, replay.best_threads, replay.seconds, replay.seed
+        replay.result,
+        replay.best_throughput_per_s,
+        replay.best_threads,
+        replay.seconds,
+        replay.seed
     );
     out.push_str(&format!(
         "{:<22} {:>8} {:>12} {:>11} {:>16}\n",
@@ -259,10 +268,11 @@ pub fn cli(args: &ReplayArgs) -> Result<(), CliError> {
         ));
     }
     if !(args.seconds > 0.0 && args.seconds <= MAX_SECONDS) {
-        return Err(CliError::Usage(ReplayError::Seconds(args.seconds).to_string()));
+        return Err(CliError::Usage(
+            ReplayError::Seconds(args.seconds).to_string(),
+        ));
     }
-    let curve =
-        load_curve(&args.result).map_err(|err| CliError::Usage(err.to_string()))?;
+    let curve = load_curve(&args.result).map_err(|err| CliError::Usage(err.to_string()))?;
     let replay = replay(
         &curve,
         &args.result.display().to_string(),
@@ -275,7 +285,10 @@ pub fn cli(args: &ReplayArgs) -> Result<(), CliError> {
         + "\n";
     if let Some(path) = &output.export_json {
         crate::atomic_file::write(path, json.as_bytes()).map_err(|err| {
-            CliError::Run(anyhow::anyhow!("--export-json {}: could not write: {err}", path.display()))
+            CliError::Run(anyhow::anyhow!(
+                "--export-json {}: could not write: {err}",
+                path.display()
+            ))
         })?;
     }
     let text = match output.format {

@@ -22,8 +22,11 @@ pub fn replay_ui(ui: &mut Ui, replay: &Replay, curve: &[[f64; 2]]) {
         .allow_scroll(false)
         .show(ui, |plot_ui| {
             for c in &replay.controllers {
-                let points: PlotPoints =
-                    c.samples.iter().map(|s| [s.t_s, s.threads as f64]).collect();
+                let points: PlotPoints = c
+                    .samples
+                    .iter()
+                    .map(|s| [s.t_s, s.threads as f64])
+                    .collect();
                 plot_ui.line(Line::new(c.controller.clone(), points).width(1.5));
             }
         });
@@ -54,20 +57,22 @@ fn figures_ui(ui: &mut Ui, replay: &Replay) {
         "Best measured: {:.0}/s at {} threads; {} s simulated per controller, seed {}",
         replay.best_throughput_per_s, replay.best_threads, replay.seconds, replay.seed
     ));
-    egui::Grid::new("replay_figures").striped(true).show(ui, |ui| {
-        for heading in ["controller", "settled", "time to 5%", "throughput lost"] {
-            ui.strong(heading);
-        }
-        ui.end_row();
-        for c in &replay.controllers {
-            ui.label(&c.controller);
-            ui.label(c.settled_threads.map_or("-".to_owned(), |n| n.to_string()));
-            ui.label(
-                c.time_within_5pct_s
-                    .map_or("never".to_owned(), |t| format!("{t:.1} s")),
-            );
-            ui.label(format!("{:.1}%", c.throughput_lost_share * 100.0));
+    egui::Grid::new("replay_figures")
+        .striped(true)
+        .show(ui, |ui| {
+            for heading in ["controller", "settled", "time to 5%", "throughput lost"] {
+                ui.strong(heading);
+            }
             ui.end_row();
-        }
-    });
+            for c in &replay.controllers {
+                ui.label(&c.controller);
+                ui.label(c.settled_threads.map_or("-".to_owned(), |n| n.to_string()));
+                ui.label(
+                    c.time_within_5pct_s
+                        .map_or("never".to_owned(), |t| format!("{t:.1} s")),
+                );
+                ui.label(format!("{:.1}%", c.throughput_lost_share * 100.0));
+                ui.end_row();
+            }
+        });
 }
