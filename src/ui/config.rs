@@ -1238,6 +1238,9 @@ pub fn pool_of_kind(kind: &str) -> PoolSpec {
             chunk_size: 1,
         },
         "spawn" => PoolSpec::Spawn,
+        "async" => PoolSpec::Async {
+            worker_threads: None,
+        },
         "process" => PoolSpec::Process {
             chunk_size: 1,
             feeding: Feeding::Lazy,
@@ -1248,6 +1251,7 @@ pub fn pool_of_kind(kind: &str) -> PoolSpec {
             chunk_size: 1,
         },
         "python_interpreters" => PoolSpec::PythonInterpreters,
+        "python_asyncio" => PoolSpec::PythonAsyncio,
         _ => PoolSpec::Rayon,
     }
 }
