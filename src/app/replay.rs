@@ -38,17 +38,15 @@ pub fn replay_button_ui(ui: &mut Ui, result: Option<&SweepResult>) {
         .clicked();
     let ctx = ui.ctx().clone();
     let mut view: ReplayView = ctx.data_mut(|d| d.get_temp(view_id()).unwrap_or_default());
-    if pressed {
-        if let Some(curve) = &curve {
-            let name = result.map_or(String::new(), |r| r.preset.name.clone());
-            view.replay = Some(replay::replay(curve, &name, &[], SECONDS, SEED));
-            view.curve = curve
-                .points()
-                .iter()
-                .map(|p| [p.threads as f64, p.throughput_per_s])
-                .collect();
-            view.open = true;
-        }
+    if pressed && let Some(curve) = &curve {
+        let name = result.map_or(String::new(), |r| r.preset.name.clone());
+        view.replay = Some(replay::replay(curve, &name, &[], SECONDS, SEED));
+        view.curve = curve
+            .points()
+            .iter()
+            .map(|p| [p.threads as f64, p.throughput_per_s])
+            .collect();
+        view.open = true;
     }
     if view.open {
         let mut open = true;

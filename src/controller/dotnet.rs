@@ -286,7 +286,7 @@ impl DotnetHillClimbing {
                 * TARGET_SIGNAL_TO_NOISE_RATIO
                 * WAVE_MAGNITUDE_MULTIPLIER
                 * 2.0) as i64;
-        wave_magnitude = wave_magnitude.min(MAX_WAVE_MAGNITUDE).max(1);
+        wave_magnitude = wave_magnitude.clamp(1, MAX_WAVE_MAGNITUDE);
 
         self.current_control_setting = self
             .current_control_setting

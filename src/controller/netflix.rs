@@ -41,7 +41,7 @@ pub struct WindowSample {
 /// [`MIN_RTT_THRESHOLD_US`]).
 pub fn window_sample(sample: &Sample) -> Option<WindowSample> {
     let mean_us = sample.latency_mean_us?;
-    if sample.completed < WINDOW_SIZE || !(mean_us >= MIN_RTT_THRESHOLD_US) {
+    if sample.completed < WINDOW_SIZE || mean_us.is_nan() || mean_us < MIN_RTT_THRESHOLD_US {
         return None;
     }
     Some(WindowSample {
