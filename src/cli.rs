@@ -895,7 +895,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
 /// the app's Stop does (finished points kept and written, children ended, temporary folders
 /// removed); a second one ends the process at once, after killing every child still
 /// registered and removing every temporary folder still registered (see [`crate::child`]).
-mod ctrl_c {
+pub(crate) mod ctrl_c {
     use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     use std::time::Duration;
 

@@ -39,6 +39,7 @@ pub mod replay;
 pub mod run;
 pub mod save_as;
 pub mod tabs;
+pub mod tune;
 
 pub use command::{Command, CompareCommand, CostCommand, Reply, SweepCommand};
 use tabs::Tab as _;

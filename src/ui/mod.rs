@@ -25,6 +25,7 @@ pub mod progress;
 pub mod replay;
 pub mod results;
 pub mod session;
+pub mod tune;
 
 use eframe::egui;
 
