@@ -44,6 +44,14 @@ pub struct Cli {
     /// close the app (how the README's screenshots are taken).
     #[arg(long, value_name = "FILE", requires = "run")]
     pub screenshot: Option<PathBuf>,
+    /// With --run and a sweep preset: once the sweep has finished, write its result as JSON
+    /// to FILE (as `pooltune sweep --format json` does; scripts/window_cost.sh uses it).
+    #[arg(long, value_name = "FILE", requires = "run")]
+    pub result: Option<PathBuf>,
+    /// Open the app at this zoom (0.5 to 2; Ctrl + and Ctrl − change it later), instead of
+    /// the remembered one.
+    #[arg(long, value_name = "FACTOR", value_parser = zoom_parser)]
+    pub zoom: Option<f32>,
     /// What to do; none opens the desktop app.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -1205,6 +1213,16 @@ pub fn presets() -> Result<(), CliError> {
     Ok(())
 }
 
+/// `--zoom`: a number from 0.5 to 2.
+fn zoom_parser(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(zoom) if (0.5..=2.0).contains(&zoom) => Ok(zoom),
+        _ => Err(format!(
+            "--zoom must be a number from 0.5 to 2 (1.25 is 125%), not {text:?}"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// The wording of an all-failed run agrees with its counts (issue 10: "all 1 thread count
@@ -1345,3 +1363,4 @@ mod tests {
         }
     }
 }
+

@@ -63,6 +63,8 @@ fn open_app(cli: &Cli) -> Result<(), CliError> {
         comparison,
         run_at_start: cli.run,
         screenshot_when_done: cli.screenshot.clone(),
+        result_when_done: cli.result.clone(),
+        zoom: cli.zoom,
         tab: cost_tab.then_some(pooltune::app::TabId::Cost),
         preset_file,
         ..pooltune::app::AppOptions::default()

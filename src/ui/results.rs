@@ -74,7 +74,9 @@ pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<RunsAction
                 let Some(run) = session.get_mut(id) else {
                     continue;
                 };
-                ui.horizontal(|ui| {
+                // Wrapped: on a narrow screen the buttons go to a second line instead of
+                // being cut off at the edge.
+                ui.horizontal_wrapped(|ui| {
                     let (rect, _) =
                         ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
                     ui.painter().rect_filled(rect, 2.0, run_color(run.id));
@@ -83,7 +85,7 @@ pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<RunsAction
                         .on_hover_text("Show or hide this run on the plots.");
                     let mut name = run.name.clone();
                     let edit = ui
-                        .add(egui::TextEdit::singleline(&mut name).desired_width(180.0))
+                        .add(egui::TextEdit::singleline(&mut name).desired_width(160.0))
                         .accessible_name(format!("Name of run {}", run.id + 1))
                         .on_hover_text("Rename the run (the legend follows).");
                     if edit.changed() {
