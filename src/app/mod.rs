@@ -985,7 +985,8 @@ impl eframe::App for PooltuneApp {
         open::hovered_files_ui(ui.ctx());
 
         self.window_cost.frame(std::time::Instant::now());
-        if !std::mem::replace(&mut self.fitted, true) {
+        // On the second frame: a zoom set at start (`--zoom`) applies from then on.
+        if ui.ctx().cumulative_frame_nr() >= 1 && !std::mem::replace(&mut self.fitted, true) {
             // A small screen (or a large zoom) opens with the live readings closed, so that
             // the plots and the results keep the room they need; the button brings them back.
             let width = ui.ctx().content_rect().width();
@@ -1038,9 +1039,9 @@ impl eframe::App for PooltuneApp {
             ui.horizontal(|ui| {
                 if self.tab == TabId::Sweep {
                     let (text, tip) = if self.config_open {
-                        ("◀", "Close the configuration panel (or drag its edge).")
+                        ("«", "Close the configuration panel (or drag its edge).")
                     } else {
-                        ("▶ Configuration", "Open the configuration panel.")
+                        ("» Configuration", "Open the configuration panel.")
                     };
                     if ui.small_button(text).on_hover_text(tip).clicked() {
                         self.config_open = !self.config_open;
@@ -1052,9 +1053,9 @@ impl eframe::App for PooltuneApp {
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     let (text, tip) = if self.live_open {
-                        ("▶", "Close the live readings (they then stop: no CPU spent on them).")
+                        ("»", "Close the live readings (they then stop: no CPU spent on them).")
                     } else {
-                        ("◀ Live readings", "Open the live readings panel.")
+                        ("« Live readings", "Open the live readings panel.")
                     };
                     if ui.small_button(text).on_hover_text(tip).clicked() {
                         self.live_open = !self.live_open;
@@ -1161,6 +1162,26 @@ const LIVE_WIDTH: f32 = 260.0;
 /// The least width the plots and the results table need beside the panels, in points.
 const CENTRE_MIN_WIDTH: f32 = 620.0;
 
+/// The window eframe opens: 1400 × 900 points at first (the window manager shrinks it to a
+/// smaller screen), never smaller than [`MIN_INNER_SIZE`] (a remembered 64 × 64 window is
+/// forgotten by [`remembered::repair`] before eframe reads it, and this keeps the user from
+/// making it that small again).
+pub fn native_options() -> eframe::NativeOptions {
+    eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("pooltune")
+            .with_app_id("pooltune")
+            .with_inner_size([1400.0, 900.0])
+            .with_min_inner_size(MIN_INNER_SIZE),
+        ..Default::default()
+    }
+}
+
+/// The smallest the window may be, in points (what [`native_options`] sets).
+pub fn min_inner_size() -> egui::Vec2 {
+    egui::vec2(MIN_INNER_SIZE[0], MIN_INNER_SIZE[1])
+}
+
 /// Opens the window and runs until it is closed.
 pub fn launch(options: AppOptions) -> Result<(), LaunchError> {
     if !display_available() {
@@ -1170,14 +1191,7 @@ pub fn launch(options: AppOptions) -> Result<(), LaunchError> {
     if let Some(path) = &state_file {
         remembered::repair(path, &remembered::screens());
     }
-    let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("pooltune")
-            .with_app_id("pooltune")
-            .with_inner_size([1400.0, 900.0])
-            .with_min_inner_size(MIN_INNER_SIZE),
-        ..Default::default()
-    };
+    let native = native_options();
     // The windowing stack panics on some broken setups instead of returning an error; turn
     // that into the same clear message. Its panic text is kept for the message, not printed.
     let previous_hook = std::panic::take_hook();
@@ -1339,6 +1353,7 @@ mod tests {
         for bad_window in [
             window(100.0, 50.0, 1.0, 0.0, 0.0),
             window(100.0, 50.0, 1.0, 200.0, 900.0),
+            window(100.0, 50.0, 1.0, 64.0, 64.0),
             window(100.0, 50.0, 1.0, f32::NAN, 900.0),
             window(100.0, 50.0, 0.0, 1400.0, 900.0),
             window(1e9, -1e9, 1.0, 1400.0, 900.0),

@@ -39,14 +39,14 @@ const MIN_TAB_HEIGHT: f32 = 560.0;
 /// The plots' share of the tab's height; the runs and the results table have the rest.
 const PLOTS_SHARE: f32 = 0.55;
 /// The least height of both plots with their legends, in points.
-const MIN_PLOTS_HEIGHT: f32 = 300.0;
+const MIN_PLOTS_HEIGHT: f32 = 280.0;
 /// The least height of the results (sentence, export row and a few rows of the table).
 const MIN_RESULTS_HEIGHT: f32 = 240.0;
 /// From this width on (in points) the runs list stands beside the table, not above it.
 const SIDE_BY_SIDE_WIDTH: f32 = 1100.0;
 /// The runs list's width beside the table.
 const RUNS_WIDTH: f32 = 300.0;
-/// The runs list's height above the table (about three runs; it scrolls beyond).
+/// The runs list's height below the table (about three runs; it scrolls beyond).
 const RUNS_HEIGHT: f32 = 96.0;
 
 /// The sweep being measured: its run in the session and its last progress report.
@@ -542,15 +542,17 @@ impl Tab for SweepTab {
                         });
                     });
                 } else {
-                    // Narrow: the table across the whole width, the runs above it in a
-                    // short list of their own.
-                    ui.allocate_ui(egui::vec2(width, RUNS_HEIGHT), |ui| {
-                        results::runs_ui(ui, session, &mut actions);
-                    });
-                    ui.separator();
+                    // Narrow: the table across the whole width, the runs below it in a
+                    // short list of their own (reached by scrolling on a small screen).
+                    let results_height =
+                        (results_height - RUNS_HEIGHT - 12.0).max(MIN_RESULTS_HEIGHT);
                     ui.allocate_ui(egui::vec2(width, results_height), |ui| {
                         ui.set_min_height(results_height);
                         results::table_ui(ui, session.selected(), export_path, &mut actions);
+                    });
+                    ui.separator();
+                    ui.allocate_ui(egui::vec2(width, RUNS_HEIGHT), |ui| {
+                        results::runs_ui(ui, session, &mut actions);
                     });
                 }
             });
