@@ -6,7 +6,7 @@
 #
 #   scripts/window_cost.sh            idle window, window during a sweep, and the sweep's
 #                                     throughput at 2 threads with the window against headless
-#   IDLE_S=20 PAIRS=3 SIZE=1400x900 scripts/window_cost.sh
+#   IDLE_S=20 PAIRS=3 SIZE=1400x900 PROFILE=release scripts/window_cost.sh
 #
 # The throughput ratio is measured side by side: headless and windowed sweeps alternate
 # (H, W, H, W, ...) and the medians are compared, so that a change of the machine's load
@@ -25,8 +25,14 @@ if ! command -v Xvfb >/dev/null; then
     echo "error: Xvfb not found; install it (Debian: apt-get install -y xvfb)" >&2
     exit 1
 fi
-cargo build --release --quiet
-bin="$PWD/target/release/pooltune"
+# PROFILE=debug measures the debug build (its app threads cost more than release's).
+profile="${PROFILE:-release}"
+if [ "$profile" = release ]; then
+    cargo build --release --quiet
+else
+    cargo build --quiet
+fi
+bin="$PWD/target/$profile/pooltune"
 
 work="$(mktemp -d)"
 xvfb_pid=""
@@ -93,7 +99,7 @@ share() { # seconds-from seconds-to wall-seconds -> percent of one core
 now() { date +%s.%N; }
 
 # 1. Idle: the window open on its defaults, live readings on, no run.
-"$bin" >/dev/null 2>&1 &
+"$bin" --window-size "$size" >/dev/null 2>&1 &
 app_pid=$!
 sleep 6
 read -r app0 ren0 <<<"$(thread_seconds "$app_pid")"
@@ -124,7 +130,7 @@ for i in $(seq 1 "$pairs"); do
     "$bin" sweep --preset "$work/sweep.toml" --format json --out "$work/h$i.json" >/dev/null 2>&1
     headless+=("$(throughput "$work/h$i.json")")
 
-    "$bin" --preset "$work/sweep.toml" --run --result "$work/w$i.json" \
+    "$bin" --preset "$work/sweep.toml" --run --result "$work/w$i.json" --window-size "$size" \
         --screenshot "$work/w$i.png" >/dev/null 2>&1 &
     app_pid=$!
     sleep 2
@@ -153,7 +159,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 
 
 h="$(median "${headless[@]}")"
 w="$(median "${windowed[@]}")"
-echo "Window cost on $(nproc) CPUs, Xvfb ${size}, Mesa llvmpipe; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Window cost ($profile build) on $(nproc) CPUs, Xvfb ${size}, Mesa llvmpipe; load now: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| state | app threads (main, monitor) | renderer threads (llvmpipe-*) |"
 echo "|---|---|---|"

@@ -65,6 +65,7 @@ fn open_app(cli: &Cli) -> Result<(), CliError> {
         screenshot_when_done: cli.screenshot.clone(),
         result_when_done: cli.result.clone(),
         zoom: cli.zoom,
+        window_size: cli.window_size,
         tab: cost_tab.then_some(pooltune::app::TabId::Cost),
         preset_file,
         ..pooltune::app::AppOptions::default()

@@ -175,6 +175,8 @@ pub struct AppOptions {
     /// With `run_at_start`: once the sweep has finished, write its result as JSON here
     /// (`--result`; `scripts/window_cost.sh` compares it with a headless sweep).
     pub result_when_done: Option<PathBuf>,
+    /// The window's size at first, in points (`--window-size`), instead of 1400 × 900.
+    pub window_size: Option<[f32; 2]>,
 }
 
 impl Default for AppOptions {
@@ -190,6 +192,7 @@ impl Default for AppOptions {
             opened: Vec::new(),
             zoom: None,
             result_when_done: None,
+            window_size: None,
         }
     }
 }
@@ -1191,7 +1194,10 @@ pub fn launch(options: AppOptions) -> Result<(), LaunchError> {
     if let Some(path) = &state_file {
         remembered::repair(path, &remembered::screens());
     }
-    let native = native_options();
+    let mut native = native_options();
+    if let Some(size) = options.window_size {
+        native.viewport = native.viewport.with_inner_size(size);
+    }
     // The windowing stack panics on some broken setups instead of returning an error; turn
     // that into the same clear message. Its panic text is kept for the message, not printed.
     let previous_hook = std::panic::take_hook();

@@ -34,14 +34,17 @@ use crate::ui::{format, progress, results};
 /// readings paused; readings and engine events repaint sooner and reset this timer.
 pub const RUNNING_REPAINT: Duration = Duration::from_secs(1);
 
+/// The room the shortcuts hint in the top bar needs, with the theme picker beside it.
+const SHORTCUTS_HINT_ROOM: f32 = 560.0;
+
 /// The least height the tab lays out in, in points: below it, the tab scrolls.
-const MIN_TAB_HEIGHT: f32 = 560.0;
+const MIN_TAB_HEIGHT: f32 = 460.0;
 /// The plots' share of the tab's height; the runs and the results table have the rest.
 const PLOTS_SHARE: f32 = 0.55;
 /// The least height of both plots with their legends, in points.
-const MIN_PLOTS_HEIGHT: f32 = 280.0;
+const MIN_PLOTS_HEIGHT: f32 = 230.0;
 /// The least height of the results (sentence, export row and a few rows of the table).
-const MIN_RESULTS_HEIGHT: f32 = 240.0;
+const MIN_RESULTS_HEIGHT: f32 = 200.0;
 /// From this width on (in points) the runs list stands beside the table, not above it.
 const SIDE_BY_SIDE_WIDTH: f32 = 1100.0;
 /// The runs list's width beside the table.
@@ -428,7 +431,11 @@ impl SweepTab {
                     ui.label(format!("about {}", format::seconds_left(ms as f64 / 1000.0)))
                         .on_hover_text("The warm-ups and trials of every thread count; calibration and starting the pools come on top.");
                 }
-                ui.weak("Space: run/stop · Ctrl+S: save preset · Ctrl+O: load preset");
+                // Left out when it would run into the theme picker (a small screen or a
+                // large zoom); the buttons' tooltips say the same.
+                if ui.available_width() > SHORTCUTS_HINT_ROOM {
+                    ui.weak("Space: run/stop · Ctrl+S: save preset · Ctrl+O: load preset");
+                }
             }
         }
     }
