@@ -80,11 +80,11 @@ thread_seconds() {
     done | awk -v pid="$pid" -v hz="$ticks_per_s" '
         {
             tid = $1
-            open = index($0, "("); close = 0
-            for (i = length($0); i > 0; i--) if (substr($0, i, 1) == ")") { close = i; break }
-            if (!open || !close) next
-            comm = substr($0, open + 1, close - open - 1)
-            n = split(substr($0, close + 2), f, " ")
+            lp = index($0, "("); rp = 0
+            for (i = length($0); i > 0; i--) if (substr($0, i, 1) == ")") { rp = i; break }
+            if (!lp || !rp) next
+            comm = substr($0, lp + 1, rp - lp - 1)
+            n = split(substr($0, rp + 2), f, " ")
             cpu = (f[12] + f[13]) / hz
             if (comm ~ /^llvmpipe/) renderer += cpu
             else if (tid == pid || comm ~ /^pooltune-monit/) app += cpu

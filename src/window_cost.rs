@@ -79,7 +79,11 @@ pub fn thread_times() -> std::io::Result<ThreadTimes> {
     let mut times = ThreadTimes::default();
     for task in std::fs::read_dir("/proc/self/task")? {
         let task = task?;
-        let Some(tid) = task.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         // A thread that ended meanwhile has no stat to read: it is skipped.

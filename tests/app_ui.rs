@@ -859,17 +859,15 @@ fn the_png_export_is_titled_with_the_preset_the_machine_and_the_date() {
 /// The app in a window of `size` points (a 1024 × 700 screen at 100%, or 1400 × 900 at 125%:
 /// 1120 × 720 points), without the monitor thread.
 fn app_sized(size: egui::Vec2) -> Harness<'static, PooltuneApp> {
-    Harness::builder()
-        .with_size(size)
-        .build_eframe(move |cc| {
-            PooltuneApp::new(
-                cc,
-                AppOptions {
-                    live_readings: false,
-                    ..AppOptions::default()
-                },
-            )
-        })
+    Harness::builder().with_size(size).build_eframe(move |cc| {
+        PooltuneApp::new(
+            cc,
+            AppOptions {
+                live_readings: false,
+                ..AppOptions::default()
+            },
+        )
+    })
 }
 
 /// Issue 16 §1: on a small screen the results (the table's cells, the export buttons) are in
@@ -919,7 +917,10 @@ fn the_results_table_is_in_view_after_a_run_on_a_small_screen() {
 #[test]
 fn the_window_has_a_minimum_size_that_fits_a_small_screen() {
     let options = pooltune::app::native_options();
-    let min = options.viewport.min_inner_size.expect("a minimum size is set");
+    let min = options
+        .viewport
+        .min_inner_size
+        .expect("a minimum size is set");
     assert_eq!(min, pooltune::app::min_inner_size());
     assert!(min.x >= 900.0 && min.y >= 560.0, "{min:?}");
     assert!(min.x <= 1024.0 && min.y <= 700.0, "{min:?}");

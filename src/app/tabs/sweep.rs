@@ -32,7 +32,7 @@ use crate::ui::{format, progress, results};
 
 /// Slowest repaint while a sweep runs, so that the time left counts down even with the live
 /// readings paused; readings and engine events repaint sooner and reset this timer.
-pub const RUNNING_REPAINT: Duration = Duration::from_secs(1);
+pub const RUNNING_REPAINT: Duration = Duration::from_secs(2);
 
 /// The room the shortcuts hint in the top bar needs, with the theme picker beside it.
 const SHORTCUTS_HINT_ROOM: f32 = 560.0;
@@ -515,8 +515,7 @@ impl Tab for SweepTab {
                 ui.horizontal_wrapped(|ui| {
                     plots::options_ui(ui, plot);
                     ui.separator();
-                    if let Some(options) = plots::model_options_ui(ui, session.model_options())
-                    {
+                    if let Some(options) = plots::model_options_ui(ui, session.model_options()) {
                         commands.push(Command::Sweep(SweepCommand::SetModelOptions(options)));
                     }
                 });
