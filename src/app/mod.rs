@@ -838,7 +838,7 @@ impl PooltuneApp {
                     } else {
                         ui.visuals().text_color()
                     };
-                    let first = notice.text.lines().next().unwrap_or_default();
+                    let first = notice.text.lines().collect::<Vec<_>>().join(" — ");
                     ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                         ui.add(
                             egui::Label::new(RichText::new(first).color(color)).truncate(),

@@ -250,7 +250,7 @@ pub fn table_ui(
         ui.heading("Results");
         ui.label(RichText::new(&run.name).color(run_color(run.id)).strong());
         if let Some(machine) = &run.machine {
-            ui.weak(format!("measured on {}", format::machine(machine)))
+            ui.weak(format!("Measured on {}", format::machine(machine)))
                 .on_hover_text("The machine the run was measured on: the model (formula, bound, fit) uses its CPUs.");
         }
     });
