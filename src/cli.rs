@@ -44,6 +44,18 @@ pub struct Cli {
     /// close the app (how the README's screenshots are taken).
     #[arg(long, value_name = "FILE", requires = "run")]
     pub screenshot: Option<PathBuf>,
+    /// With --run and a sweep preset: once the sweep has finished, write its result as JSON
+    /// to FILE (as `pooltune sweep --format json` does; scripts/window_cost.sh uses it).
+    #[arg(long, value_name = "FILE", requires = "run")]
+    pub result: Option<PathBuf>,
+    /// Open the app at this zoom (0.5 to 2; Ctrl + and Ctrl − change it later), instead of
+    /// the remembered one.
+    #[arg(long, value_name = "FACTOR", value_parser = zoom_parser)]
+    pub zoom: Option<f32>,
+    /// Open the window at this size in points, such as 1920x1080 (the default is 1400x900,
+    /// shrunk by the window manager to a smaller screen; never below the minimum size).
+    #[arg(long, value_name = "WxH", value_parser = window_size_parser)]
+    pub window_size: Option<[f32; 2]>,
     /// What to do; none opens the desktop app.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -1229,6 +1241,29 @@ pub fn presets() -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// `--window-size`: WIDTHxHEIGHT in points, each from 100 to 16 000.
+fn window_size_parser(text: &str) -> Result<[f32; 2], String> {
+    let parsed = text.split_once(['x', 'X']).and_then(|(w, h)| {
+        let w: f32 = w.trim().parse().ok()?;
+        let h: f32 = h.trim().parse().ok()?;
+        let sane = |v: f32| (100.0..=16_000.0).contains(&v);
+        (sane(w) && sane(h)).then_some([w, h])
+    });
+    parsed.ok_or_else(|| {
+        format!("--window-size must be WIDTHxHEIGHT in points, such as 1920x1080, not {text:?}")
+    })
+}
+
+/// `--zoom`: a number from 0.5 to 2.
+fn zoom_parser(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(zoom) if (0.5..=2.0).contains(&zoom) => Ok(zoom),
+        _ => Err(format!(
+            "--zoom must be a number from 0.5 to 2 (1.25 is 125%), not {text:?}"
+        )),
+    }
 }
 
 #[cfg(test)]

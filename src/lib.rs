@@ -75,6 +75,7 @@ pub mod trust;
 pub mod tune;
 #[cfg(feature = "gui")]
 pub mod ui;
+pub mod window_cost;
 pub mod words;
 pub mod workload;
 

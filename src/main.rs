@@ -63,6 +63,9 @@ fn open_app(cli: &Cli) -> Result<(), CliError> {
         comparison,
         run_at_start: cli.run,
         screenshot_when_done: cli.screenshot.clone(),
+        result_when_done: cli.result.clone(),
+        zoom: cli.zoom,
+        window_size: cli.window_size,
         tab: cost_tab.then_some(pooltune::app::TabId::Cost),
         preset_file,
         ..pooltune::app::AppOptions::default()

@@ -855,3 +855,98 @@ fn the_png_export_is_titled_with_the_preset_the_machine_and_the_date() {
     }
     assert_eq!(titles, [("Title".to_owned(), title)]);
 }
+
+/// The app in a window of `size` points (a 1024 × 700 screen at 100%, or 1400 × 900 at 125%:
+/// 1120 × 720 points), without the monitor thread.
+fn app_sized(size: egui::Vec2) -> Harness<'static, PooltuneApp> {
+    Harness::builder().with_size(size).build_eframe(move |cc| {
+        PooltuneApp::new(
+            cc,
+            AppOptions {
+                live_readings: false,
+                ..AppOptions::default()
+            },
+        )
+    })
+}
+
+/// Issue 16 §1: on a small screen the results (the table's cells, the export buttons) are in
+/// view after a run, inside the window, and the plots are not cut off at its right edge.
+#[test]
+fn the_results_table_is_in_view_after_a_run_on_a_small_screen() {
+    for size in [egui::vec2(1024.0, 700.0), egui::vec2(1120.0, 720.0)] {
+        let mut harness = app_sized(size);
+        shorten(&mut harness, "1, 2", 40);
+        harness.get_by_label("Run").click();
+        harness.run_ok();
+        wait_for(
+            &mut harness,
+            "the sweep to finish",
+            Duration::from_secs(120),
+            |app| !app.is_running(),
+        );
+        harness.run_ok();
+        let window = egui::Rect::from_min_size(egui::Pos2::ZERO, size);
+        let run = harness.state().session().runs()[0].clone();
+        assert_eq!(run.status, RunStatus::Finished, "{size:?}");
+        for point in &run.points {
+            let cell = results::unit_rate(point.throughput_per_s, "tasks");
+            let shown = harness
+                .query_all_by_label(&cell)
+                .map(|node| node.rect())
+                .collect::<Vec<_>>();
+            assert!(
+                shown.iter().any(|rect| window.contains_rect(*rect)),
+                "{size:?}: the table cell {cell} is not inside the window: {shown:?}"
+            );
+        }
+        for button in ["CSV", "JSON", "PNG"] {
+            let rect = harness.get_by_label(button).rect();
+            assert!(
+                window.contains_rect(rect),
+                "{size:?}: {button} at {rect:?} is outside the window"
+            );
+        }
+        let heading = harness.get_by_label("Results").rect();
+        assert!(window.contains_rect(heading), "{size:?}: {heading:?}");
+    }
+}
+
+/// The window cannot be made smaller than the size the layout was checked at, and that size
+/// fits a 1024 × 700 screen.
+#[test]
+fn the_window_has_a_minimum_size_that_fits_a_small_screen() {
+    let options = pooltune::app::native_options();
+    let min = options
+        .viewport
+        .min_inner_size
+        .expect("a minimum size is set");
+    assert_eq!(min, pooltune::app::min_inner_size());
+    assert!(min.x >= 900.0 && min.y >= 560.0, "{min:?}");
+    assert!(min.x <= 1024.0 && min.y <= 700.0, "{min:?}");
+}
+
+/// A long message under a field wraps inside the configuration panel instead of widening it:
+/// the panel is as wide with the message as without it.
+#[test]
+fn a_validation_message_does_not_widen_the_configuration_panel() {
+    let mut harness = app_sized(egui::vec2(1024.0, 700.0));
+    harness.run_ok();
+    // The centre starts where the configuration panel ends.
+    let before = harness.get_by_label("Worker cost").rect();
+    {
+        let draft = harness.state_mut().draft_mut();
+        draft.threads_text = format!("1, 2, {}", "x".repeat(200));
+    }
+    for _ in 0..4 {
+        harness.run_ok();
+    }
+    assert!(harness.state().draft().checked(u64::MAX).is_err());
+    let after = harness.get_by_label("Worker cost").rect();
+    // Within the 2-point outline drawn around the invalid field; an unwrapped message
+    // would widen the panel to its largest width, 140 points more.
+    assert!(
+        (after.min.x - before.min.x).abs() < 4.0,
+        "the configuration panel grew: the tabs moved from {before:?} to {after:?}"
+    );
+}

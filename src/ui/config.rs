@@ -327,10 +327,15 @@ fn row(
     ui.end_row();
     if let Some(reason) = reason {
         ui.label("");
-        ui.label(
-            RichText::new(reason)
-                .color(ui.visuals().error_fg_color)
-                .small(),
+        // Wrapped at the panel's edge: a long reason makes the row taller, never the panel
+        // wider (a panel keeps the width its content once took).
+        ui.add(
+            egui::Label::new(
+                RichText::new(reason)
+                    .color(ui.visuals().error_fg_color)
+                    .small(),
+            )
+            .wrap(),
         );
         ui.end_row();
     }

@@ -74,7 +74,9 @@ pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<RunsAction
                 let Some(run) = session.get_mut(id) else {
                     continue;
                 };
-                ui.horizontal(|ui| {
+                // Wrapped: on a narrow screen the buttons go to a second line instead of
+                // being cut off at the edge.
+                ui.horizontal_wrapped(|ui| {
                     let (rect, _) =
                         ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
                     ui.painter().rect_filled(rect, 2.0, run_color(run.id));
@@ -83,7 +85,7 @@ pub fn runs_ui(ui: &mut Ui, session: &mut Session, commands: &mut Vec<RunsAction
                         .on_hover_text("Show or hide this run on the plots.");
                     let mut name = run.name.clone();
                     let edit = ui
-                        .add(egui::TextEdit::singleline(&mut name).desired_width(180.0))
+                        .add(egui::TextEdit::singleline(&mut name).desired_width(160.0))
                         .accessible_name(format!("Name of run {}", run.id + 1))
                         .on_hover_text("Rename the run (the legend follows).");
                     if edit.changed() {
@@ -229,6 +231,9 @@ fn others_cell(p: &Point) -> String {
     cell
 }
 
+/// The most lines of the recommendation shown at once; it scrolls beyond.
+const SENTENCE_LINES: f32 = 3.0;
+
 /// The selected run's points, one row each, and the export controls.
 pub fn table_ui(
     ui: &mut Ui,
@@ -241,25 +246,39 @@ pub fn table_ui(
         ui.weak("The points of a run appear here as they are measured.");
         return;
     };
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.heading("Results");
         ui.label(RichText::new(&run.name).color(run_color(run.id)).strong());
+        if let Some(machine) = &run.machine {
+            ui.weak(format!("Measured on {}", format::machine(machine)))
+                .on_hover_text("The machine the run was measured on: the model (formula, bound, fit) uses its CPUs.");
+        }
     });
-    if let Some(machine) = &run.machine {
-        ui.weak(format!("Measured on {}", format::machine(machine)))
-            .on_hover_text("The machine the run was measured on: the model (formula, bound, fit) uses its CPUs.");
-    }
     if let Some(recommendation) = &run.recommendation {
         let warnings = run
             .result
             .as_ref()
             .map_or(&[][..], |r| &r.outcome.warnings[..]);
         let sentence = trust::with_warnings(warnings, &recommendation.explanation);
-        ui.label(RichText::new(sentence).strong())
-            .on_hover_text("The model's answer: the knee of the measured curve (the fewest threads within 5% of the best throughput), beside the formula N = N_cpu × U × (1 + W/C) (Goetz 2006) and the peak of the fitted scalability curve (Gunther's USL).");
-        copy_code_ui(ui, run.id, recommendation, &run.preset.pool, commands);
+        // At most a few lines high, scrolling beyond: a long answer (with its warnings)
+        // leaves the table in view on a small screen.
+        let line = ui.text_style_height(&egui::TextStyle::Body);
+        ScrollArea::vertical()
+            .id_salt("recommendation_scroll")
+            .max_height(line * SENTENCE_LINES + 4.0)
+            .auto_shrink([false, true])
+            .show(ui, |ui| {
+                ui.label(RichText::new(sentence).strong())
+                    .on_hover_text("The model's answer: the knee of the measured curve (the fewest threads within 5% of the best throughput), beside the formula N = N_cpu × U × (1 + W/C) (Goetz 2006) and the peak of the fitted scalability curve (Gunther's USL).");
+            });
+        ui.horizontal_wrapped(|ui| {
+            copy_code_ui(ui, run.id, recommendation, &run.preset.pool, commands);
+            ui.separator();
+            export_ui(ui, run, export_path, commands);
+        });
+    } else {
+        export_ui(ui, run, export_path, commands);
     }
-    export_ui(ui, run, export_path, commands);
     let table = HeadedTable {
         scroll_id: "results_scroll",
         grid_id: "results_table",

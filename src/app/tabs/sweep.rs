@@ -32,7 +32,25 @@ use crate::ui::{format, progress, results};
 
 /// Slowest repaint while a sweep runs, so that the time left counts down even with the live
 /// readings paused; readings and engine events repaint sooner and reset this timer.
-pub const RUNNING_REPAINT: Duration = Duration::from_secs(1);
+pub const RUNNING_REPAINT: Duration = Duration::from_secs(2);
+
+/// The room the shortcuts hint in the top bar needs, with the theme picker beside it.
+const SHORTCUTS_HINT_ROOM: f32 = 560.0;
+
+/// The least height the tab lays out in, in points: below it, the tab scrolls.
+const MIN_TAB_HEIGHT: f32 = 460.0;
+/// The plots' share of the tab's height; the runs and the results table have the rest.
+const PLOTS_SHARE: f32 = 0.55;
+/// The least height of both plots with their legends, in points.
+const MIN_PLOTS_HEIGHT: f32 = 230.0;
+/// The least height of the results (sentence, export row and a few rows of the table).
+const MIN_RESULTS_HEIGHT: f32 = 200.0;
+/// From this width on (in points) the runs list stands beside the table, not above it.
+const SIDE_BY_SIDE_WIDTH: f32 = 1100.0;
+/// The runs list's width beside the table.
+const RUNS_WIDTH: f32 = 300.0;
+/// The runs list's height below the table (about three runs; it scrolls beyond).
+const RUNS_HEIGHT: f32 = 96.0;
 
 /// The sweep being measured: its run in the session and its last progress report.
 struct SweepRun {
@@ -421,7 +439,11 @@ impl SweepTab {
                     ui.label(format!("about {}", format::seconds_left(ms as f64 / 1000.0)))
                         .on_hover_text("The warm-ups and trials of every thread count; calibration and starting the pools come on top.");
                 }
-                ui.weak("Space: run/stop · Ctrl+S: save preset · Ctrl+O: load preset");
+                // Left out when it would run into the theme picker (a small screen or a
+                // large zoom); the buttons' tooltips say the same.
+                if ui.available_width() > SHORTCUTS_HINT_ROOM {
+                    ui.weak("Space: run/stop · Ctrl+S: save preset · Ctrl+O: load preset");
+                }
             }
         }
     }
@@ -494,40 +516,69 @@ impl Tab for SweepTab {
             plots_rect,
             ..
         } = self;
-        ui.horizontal(|ui| {
-            plots::options_ui(ui, plot);
-            ui.separator();
-            crate::app::replay::replay_button_ui(
-                ui,
-                session.selected().and_then(|run| run.result.as_ref()),
-            );
-            ui.separator();
-            if let Some(options) = plots::model_options_ui(ui, session.model_options()) {
-                commands.push(Command::Sweep(SweepCommand::SetModelOptions(options)));
-            }
-        });
+        // One vertical scroll over the whole tab: on a screen too small for the plots and
+        // the results together, the results are below and reached by scrolling, never cut
+        // off; on a larger one everything fits and nothing scrolls.
         let mut actions = Vec::new();
-        egui::Panel::bottom("results_panel")
-            .resizable(true)
-            .default_size(250.0)
+        egui::ScrollArea::vertical()
+            .id_salt("sweep_scroll")
+            .auto_shrink([false, false])
             .show(ui, |ui| {
-                egui::Panel::left("runs_panel")
-                    .resizable(true)
-                    .default_size(330.0)
-                    .show(ui, |ui| results::runs_ui(ui, session, &mut actions));
-                egui::CentralPanel::no_frame().show(ui, |ui| {
-                    results::table_ui(ui, session.selected(), export_path, &mut actions);
+                ui.horizontal_wrapped(|ui| {
+                    plots::options_ui(ui, plot);
+                    ui.separator();
+                    crate::app::replay::replay_button_ui(
+                        ui,
+                        session.selected().and_then(|run| run.result.as_ref()),
+                    );
+                    ui.separator();
+                    if let Some(options) = plots::model_options_ui(ui, session.model_options()) {
+                        commands.push(Command::Sweep(SweepCommand::SetModelOptions(options)));
+                    }
                 });
+                let width = ui.available_width();
+                let height = ui.available_height().max(MIN_TAB_HEIGHT);
+                let plots_height = (height * PLOTS_SHARE).max(MIN_PLOTS_HEIGHT);
+                ui.allocate_ui(egui::vec2(width, plots_height), |ui| {
+                    ui.set_min_size(egui::vec2(width, plots_height));
+                    // The title is inside the exported area, so the PNG says what it shows.
+                    let top = ui.cursor().min;
+                    if let Some(title) = session.selected().and_then(results::png_title) {
+                        ui.label(egui::RichText::new(title).weak());
+                    }
+                    let drawn = plots::plots_ui(ui, session, plot, configured_threads);
+                    *plots_rect = Some(drawn.union(egui::Rect::from_min_max(top, top)));
+                });
+                ui.separator();
+                let results_height = (height - plots_height).max(MIN_RESULTS_HEIGHT);
+                if width >= SIDE_BY_SIDE_WIDTH {
+                    // Wide: the runs beside the table, the table taking the rest.
+                    ui.horizontal_top(|ui| {
+                        ui.allocate_ui(egui::vec2(RUNS_WIDTH, results_height), |ui| {
+                            ui.set_min_size(egui::vec2(RUNS_WIDTH, results_height));
+                            results::runs_ui(ui, session, &mut actions);
+                        });
+                        ui.separator();
+                        let rest = ui.available_width();
+                        ui.allocate_ui(egui::vec2(rest, results_height), |ui| {
+                            results::table_ui(ui, session.selected(), export_path, &mut actions);
+                        });
+                    });
+                } else {
+                    // Narrow: the table across the whole width, the runs below it in a
+                    // short list of their own (reached by scrolling on a small screen).
+                    let results_height =
+                        (results_height - RUNS_HEIGHT - 12.0).max(MIN_RESULTS_HEIGHT);
+                    ui.allocate_ui(egui::vec2(width, results_height), |ui| {
+                        ui.set_min_height(results_height);
+                        results::table_ui(ui, session.selected(), export_path, &mut actions);
+                    });
+                    ui.separator();
+                    ui.allocate_ui(egui::vec2(width, RUNS_HEIGHT), |ui| {
+                        results::runs_ui(ui, session, &mut actions);
+                    });
+                }
             });
-        egui::CentralPanel::no_frame().show(ui, |ui| {
-            // The title is inside the exported area, so the PNG says what it shows.
-            let top = ui.cursor().min;
-            if let Some(title) = session.selected().and_then(results::png_title) {
-                ui.label(egui::RichText::new(title).weak());
-            }
-            let drawn = plots::plots_ui(ui, session, plot, configured_threads);
-            *plots_rect = Some(drawn.union(egui::Rect::from_min_max(top, top)));
-        });
         commands.extend(
             actions
                 .into_iter()
