@@ -115,6 +115,8 @@ pub fn default_preset() -> Preset {
         workload: WorkloadSpec::Cpu { compute_us: 1000 },
         pool: PoolSpec::Rayon,
         sweep: SweepSpec {
+            search: Default::default(),
+            target_ci: None,
             threads: Some(vec![1, 2, 3, 4, 6, 8]),
             threads_range: None,
             trials: 3,
