@@ -410,6 +410,7 @@ impl engine::Experiment for CostRun {
                     steps_total: planned.max(done),
                     elapsed_s: run.started.elapsed().as_secs_f64(),
                     planned_s: None,
+                    exact: true,
                 },
             });
             emit(Event::Point {
