@@ -555,7 +555,10 @@ pub fn interleave<S, R>(
         let Next::Measure(threads) = schedule.search.next() else {
             return false;
         };
-        let points = schedule.search.estimated_measurements().max(point_index + 1);
+        let points = schedule
+            .search
+            .estimated_measurements()
+            .max(point_index + 1);
         let exact = schedule.search.is_exact();
         let all_series = series.len();
         // Steps per measurement as the run stands: every series, failed ones counted as done.

@@ -371,8 +371,7 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
 /// For an adaptive search: how many counts and trials it took (`The adaptive search measured
 /// 7 counts in 8 measurements, 24 trials.`); None for a grid.
 fn search_took(result: &SweepResult) -> Option<String> {
-    if result.preset.sweep.search != crate::spec::SearchKind::Adaptive || result.points.is_empty()
-    {
+    if result.preset.sweep.search != crate::spec::SearchKind::Adaptive || result.points.is_empty() {
         return None;
     }
     let counts: std::collections::BTreeSet<usize> =

@@ -139,8 +139,7 @@ impl Adaptive {
         if mean < best.1 * (1.0 - KNEE_TOLERANCE) {
             return false;
         }
-        stats::significantly_below(&self.trials_at(threads), &self.trials_at(best.0))
-            != Some(true)
+        stats::significantly_below(&self.trials_at(threads), &self.trials_at(best.0)) != Some(true)
     }
 
     /// Phase 1's verdict on its last step from `prev` to `last`: the next growth factor, or
@@ -150,8 +149,7 @@ impl Adaptive {
             return Err(Ending::Stop);
         };
         let rose_by_tolerance = after >= before * (1.0 + KNEE_TOLERANCE);
-        let significant =
-            stats::significantly_below(&self.trials_at(prev), &self.trials_at(last));
+        let significant = stats::significantly_below(&self.trials_at(prev), &self.trials_at(last));
         if !(rose_by_tolerance && significant == Some(true)) {
             if rose_by_tolerance {
                 // Rose, but within the noise: more trials where the interval is wider.
