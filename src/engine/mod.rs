@@ -681,4 +681,114 @@ mod tests {
             )
         );
     }
+
+    /// A fake series: throughput by Little's law for 2 CPUs and W/C = 31 (flat from 64
+    /// threads), three trials spread ±1% around it, no timing.
+    struct LittleSeries;
+
+    impl Series for LittleSeries {
+        fn measure(
+            &mut self,
+            threads: usize,
+            _cancel: &CancelToken,
+            on_step: &mut OnStep,
+        ) -> Measured {
+            let x = 1000.0 * (threads.min(64) as f64);
+            let trials = vec![x * 0.99, x, x * 1.01];
+            for step in 1..=4 {
+                on_step(step);
+            }
+            let mut point = Point::failed(threads, "");
+            point.error = None;
+            point.trials = 3;
+            point.throughput_per_s = crate::stats::mean(&trials);
+            point.throughput_ci95_per_s = crate::stats::ci95_half_width(&trials);
+            point.trial_throughputs_per_s = trials;
+            Measured::Point(point)
+        }
+    }
+
+    struct SearchPlan;
+
+    impl SeriesPlan for SearchPlan {
+        fn validate(&self) -> Result<(), InvalidValue> {
+            Ok(())
+        }
+        fn thread_counts(&self) -> Vec<usize> {
+            vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        }
+        fn search(&self) -> Box<dyn Search> {
+            Box::new(crate::search::Adaptive::new(1, 512, 0.03))
+        }
+        fn trials(&self) -> u32 {
+            3
+        }
+        fn planned_s(&self) -> Option<f64> {
+            None
+        }
+        fn prepare(&self, _: &Calibration, _: &CancelToken) -> Vec<PreparedSeries> {
+            vec![PreparedSeries {
+                info: SeriesInfo {
+                    label: "little".into(),
+                    kind: SeriesKind::Custom,
+                    interpreter: None,
+                },
+                series: Ok(Box::new(LittleSeries)),
+            }]
+        }
+    }
+
+    /// The loop measures what the search asks, every measurement an ordinary point in order,
+    /// with a progress whose total is marked as an estimate and never passed.
+    #[test]
+    fn an_adaptive_plan_measures_what_its_search_asks_in_order() {
+        let mut events = Vec::new();
+        let result = run_series(&SearchPlan, &CancelToken::new(), &mut |e| events.push(e)).unwrap();
+        let points = &result.series[0].points;
+        let emitted: Vec<usize> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Point { point, .. } => Some(point.threads),
+                _ => None,
+            })
+            .collect();
+        let stored: Vec<usize> = points.iter().map(|p| p.threads).collect();
+        assert_eq!(emitted, stored);
+        assert_eq!(result.thread_counts, stored);
+        // The same search, fed the same points, asks the same counts.
+        let mut again = crate::search::Adaptive::new(1, 512, 0.03);
+        for point in points {
+            assert_eq!(again.next(), Next::Measure(point.threads));
+            again.record(point);
+        }
+        assert_eq!(again.next(), Next::Done);
+        assert!(stored.len() < 10, "fewer than the grid's 10: {stored:?}");
+        assert_eq!(
+            crate::model::recommend::knee_threads(points),
+            Some(64),
+            "{stored:?}"
+        );
+        let progress: Vec<&Progress> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Progress { progress, .. } => Some(progress),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            progress
+                .iter()
+                .all(|p| !p.exact && p.steps_done <= p.steps_total)
+        );
+        assert!(
+            progress
+                .windows(2)
+                .all(|w| w[0].steps_done <= w[1].steps_done)
+        );
+        let last = progress.last().unwrap();
+        assert_eq!(
+            last.steps_done, last.steps_total,
+            "the last step ends the run"
+        );
+    }
 }

@@ -546,4 +546,67 @@ mod tests {
             ThreadCounts::List(&[3])
         );
     }
+
+    /// A sweep file whose `[sweep]` is `sweep` (its table starts on line 11).
+    fn with_sweep(sweep: &str) -> String {
+        format!(
+            "schema_version = 1\nname = \"s\"\ndescription = \"\"\n[workload]\nkind = \"blocking\"\ncompute_us = 500\nwait_us = 500\n[pool]\nkind = \"rayon\"\n\n[sweep]\n{sweep}\n"
+        )
+    }
+
+    fn refusal(sweep: &str) -> String {
+        crate::spec::parse(&with_sweep(sweep), std::path::Path::new("test.toml"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn adaptive_search_reads_with_its_defaults_and_plans_its_doublings() {
+        let preset = crate::spec::parse(
+            &with_sweep(
+                "search = \"adaptive\"\nthreads_range = { from = 1, to = 512 }\ntrial_ms = 100",
+            ),
+            std::path::Path::new("test.toml"),
+        )
+        .unwrap();
+        assert_eq!(preset.sweep.search, SearchKind::Adaptive);
+        assert_eq!(preset.sweep.target_ci_or_default(), DEFAULT_TARGET_CI);
+        // 512 counts of a linear range would be refused; the search's plan is its doublings.
+        assert_eq!(
+            preset.sweep.thread_counts(),
+            vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        );
+        // The `--threads` override forces a grid.
+        let mut sweep = preset.sweep.clone();
+        sweep.use_thread_list(vec![3, 5]);
+        assert_eq!(sweep.search, SearchKind::Grid);
+        sweep.validate().unwrap();
+    }
+
+    #[test]
+    fn bad_search_values_name_the_field_the_line_and_what_is_allowed() {
+        let message =
+            refusal("search = \"adaptve\"\nthreads_range = { from = 1, to = 8 }\ntrial_ms = 100");
+        for part in ["test.toml:12", "sweep.search", "`grid`", "`adaptive`"] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+        let message = refusal(
+            "search = \"adaptive\"\nthreads_range = { from = 1, to = 8 }\ntrial_ms = 100\ntarget_ci = 0.9",
+        );
+        for part in ["test.toml:15", "sweep.target_ci", "0.9", "0.001 to 0.5"] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+        let message = refusal("search = \"adaptive\"\nthreads = [1, 2]\ntrial_ms = 100");
+        for part in ["test.toml:13", "sweep.threads", "threads_range"] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+        let message = refusal(
+            "search = \"adaptive\"\nthreads_range = { from = 1, to = 8, by = 2 }\ntrial_ms = 100",
+        );
+        assert!(message.contains("sweep.threads_range.by"), "{message}");
+        let message = refusal("threads = [1, 2]\ntrial_ms = 100\ntarget_ci = 0.05");
+        for part in ["test.toml:14", "sweep.target_ci", "adaptive"] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+    }
 }
