@@ -77,6 +77,8 @@ fn main() {
                 workload: workload.clone(),
                 pool: pool.clone(),
                 sweep: SweepSpec {
+                    search: Default::default(),
+                    target_ci: None,
                     threads: Some(vec![4]),
                     threads_range: None,
                     trials: 3,

@@ -769,7 +769,10 @@ impl RunProgress {
                 let Some(bar) = &self.bar else { return };
                 bar.set_length(progress.steps_total as u64);
                 bar.set_position(progress.steps_done as u64);
-                let at = format!("{}{} threads", self.prefix(series, ", "), progress.threads);
+                let mut at = format!("{}{} threads", self.prefix(series, ", "), progress.threads);
+                if !progress.exact {
+                    at.push_str(" · adaptive search, total estimated");
+                }
                 match progress.slower_than_planned() {
                     Some(note) => bar.set_message(format!("{at} · {note}")),
                     None => bar.set_message(at),

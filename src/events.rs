@@ -246,6 +246,7 @@ mod tests {
                     steps_total: 12,
                     elapsed_s: 1.5,
                     planned_s: None,
+                    exact: true,
                 },
             },
             engine::Event::Point {

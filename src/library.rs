@@ -337,6 +337,8 @@ impl Tuner {
             name: name.into(),
             description: String::new(),
             sweep: SweepSpec {
+                search: Default::default(),
+                target_ci: None,
                 threads: None,
                 threads_range: Some(ThreadRange {
                     from: 1,

@@ -79,6 +79,8 @@ mod tests {
             name: "fast".into(),
             description: String::new(),
             sweep: SweepSpec {
+                search: Default::default(),
+                target_ci: None,
                 threads: Some(vec![1, 2]),
                 threads_range: None,
                 trials: 3,

@@ -54,6 +54,8 @@ fn preset() -> Preset {
         workload: WorkloadSpec::Cpu { compute_us: 200 },
         pool: PoolSpec::Rayon,
         sweep: SweepSpec {
+            search: Default::default(),
+            target_ci: None,
             threads: Some(vec![1, 2]),
             threads_range: None,
             trials: 3,

@@ -344,6 +344,8 @@ fn shared_state_preset(strategy: SharedStrategy, pool: PoolSpec) -> Preset {
         },
         pool,
         sweep: spec::SweepSpec {
+            search: Default::default(),
+            target_ci: None,
             threads: Some(vec![1, 4]),
             threads_range: None,
             trials: 3,
@@ -421,6 +423,8 @@ fn blocking_preset(threads: Vec<usize>) -> Preset {
         },
         pool: PoolSpec::Rayon,
         sweep: spec::SweepSpec {
+            search: Default::default(),
+            target_ci: None,
             threads: Some(threads),
             threads_range: None,
             trials: 3,
@@ -576,6 +580,8 @@ fn file_io_removes_its_directory_even_when_stopped() {
         },
         pool: PoolSpec::Rayon,
         sweep: spec::SweepSpec {
+            search: Default::default(),
+            target_ci: None,
             threads: Some(vec![1, 2]),
             threads_range: None,
             trials: 3,

@@ -593,6 +593,7 @@ impl engine::Experiment for CostRun {
                     steps_total: planned.max(done),
                     elapsed_s: run.started.elapsed().as_secs_f64(),
                     planned_s: None,
+                    exact: true,
                 },
             });
             match measured {

@@ -23,6 +23,7 @@ use crate::cancel::CancelToken;
 use crate::error::EngineError;
 use crate::machine::MachineInfo;
 use crate::result::{Calibration, Point};
+use crate::search::{Grid, Next, Search};
 use crate::spec::InvalidValue;
 use crate::spec::SeriesKind;
 
@@ -76,9 +77,10 @@ pub struct Started {
     pub machine: MachineInfo,
     /// The run's calibration.
     pub calibration: Calibration,
-    /// Thread counts, in the order they will run.
+    /// Thread counts, in the order they will run; for an adaptive search, only those its
+    /// first phase may grow through (what it measures depends on what it finds).
     pub thread_counts: Vec<usize>,
-    /// Trials per thread count.
+    /// Trials per thread count (per measurement: an adaptive search may measure a count again).
     pub trials: u32,
     /// One entry per series, in order, labelled as on the chart.
     pub series: Vec<SeriesInfo>,
@@ -125,17 +127,26 @@ pub struct Progress {
     pub threads: usize,
     /// Index of that thread count in the run (0-based).
     pub point_index: usize,
-    /// Thread counts in the run.
+    /// Measurements in the run (thread counts, each once, for a grid); for an adaptive
+    /// search an estimate that grows as it learns (`exact` is false).
     pub points: usize,
     /// Steps done so far (a warm-up or a trial of one series is one step).
     pub steps_done: usize,
-    /// Steps in the whole run.
+    /// Steps in the whole run (an estimate when `exact` is false).
     pub steps_total: usize,
+    /// True when `points` and `steps_total` are known in advance (a grid); false while an
+    /// adaptive search decides as it goes.
+    #[serde(default = "exact_by_default")]
+    pub exact: bool,
     /// Seconds since the run started.
     pub elapsed_s: f64,
     /// How long the plan said the run's warm-ups and trials take, in seconds
     /// ([`SeriesPlan::planned_s`]); None when the trials are a task count or there is no plan.
     pub planned_s: Option<f64>,
+}
+
+fn exact_by_default() -> bool {
+    true
 }
 
 /// A run is "slower than planned" once it has taken this many times its plan...
@@ -329,8 +340,15 @@ pub struct PreparedSeries {
 pub trait SeriesPlan {
     /// Checks every value against its allowed range.
     fn validate(&self) -> Result<(), InvalidValue>;
-    /// Thread counts, in the order they run.
+    /// Thread counts, in the order they run (for an adaptive search: those it may grow
+    /// through, see [`SeriesPlan::search`]).
     fn thread_counts(&self) -> Vec<usize>;
+    /// What chooses the counts measured: by default the grid of [`SeriesPlan::thread_counts`].
+    /// A comparison keeps the grid (every series at the same counts); a sweep file with
+    /// `search = "adaptive"` searches.
+    fn search(&self) -> Box<dyn Search> {
+        Box::new(Grid::new(self.thread_counts()))
+    }
     /// Trials per thread count (each series also warms up once per thread count).
     fn trials(&self) -> u32;
     /// Seconds the warm-ups and trials should take, for [`Progress::slower_than_planned`];
@@ -406,10 +424,13 @@ impl<P: SeriesPlan> Experiment for SeriesRun<P> {
                 });
             }
         }
+        let mut search = self.plan.search();
+        let mut measured = Vec::new();
         let cancelled = cancel.is_cancelled()
             || interleave(
-                &Schedule {
-                    thread_counts: &self.thread_counts,
+                &mut Schedule {
+                    search: search.as_mut(),
+                    measured: &mut measured,
                     steps_per_point: self.plan.trials() as usize + 1,
                     planned_s: self.plan.planned_s(),
                     started: run.started,
@@ -419,6 +440,10 @@ impl<P: SeriesPlan> Experiment for SeriesRun<P> {
                 cancel,
                 emit,
             );
+        // The counts as measured, in order (a grid's list when it ran to its end).
+        if !measured.is_empty() || cancelled {
+            self.thread_counts = measured;
+        }
         // Sources end what they started (a Python script's folder) when dropped, before the
         // result is announced.
         self.series.clear();
@@ -469,6 +494,9 @@ impl<P: SeriesPlan + ?Sized> SeriesPlan for &P {
     fn thread_counts(&self) -> Vec<usize> {
         (**self).thread_counts()
     }
+    fn search(&self) -> Box<dyn Search> {
+        (**self).search()
+    }
     fn trials(&self) -> u32 {
         (**self).trials()
     }
@@ -492,8 +520,11 @@ pub fn spawn_series<P: SeriesPlan + Send + 'static>(
 
 /// The order and pace of a series run, for [`interleave`].
 pub struct Schedule<'a> {
-    /// Thread counts, in order.
-    pub thread_counts: &'a [usize],
+    /// What chooses the thread counts (a grid, an adaptive search); fed the first live
+    /// series' points.
+    pub search: &'a mut dyn Search,
+    /// The counts measured, in order, filled by [`interleave`].
+    pub measured: &'a mut Vec<usize>,
     /// Steps each series reports at one thread count (a warm-up plus the trials).
     pub steps_per_point: usize,
     /// The plan's length in seconds, passed on in [`Progress::planned_s`].
@@ -502,24 +533,41 @@ pub struct Schedule<'a> {
     pub started: Instant,
 }
 
-/// The heart of the engine: for each thread count, each live series in turn. Returns true
-/// when stopped. A failed series is dropped from `series` (its slot becomes None) and its
-/// message kept in `results`; its remaining steps count as done, so progress still reaches 1.
+/// The heart of the engine: for each thread count the search asks for, each live series in
+/// turn; the first live series' point is what the search learns from. Returns true when
+/// stopped. A failed series is dropped from `series` (its slot becomes None) and its message
+/// kept in `results`; its remaining steps count as done, so progress still reaches 1. When
+/// every series has failed the run ends.
 pub fn interleave<S, R>(
-    schedule: &Schedule<'_>,
+    schedule: &mut Schedule<'_>,
     series: &mut [Option<Box<dyn Series>>],
     results: &mut [SeriesResult],
     cancel: &CancelToken,
     emit: &mut dyn FnMut(Event<S, Point, R>),
 ) -> bool {
     let steps_per_point = schedule.steps_per_point;
-    let live = series.iter().filter(|s| s.is_some()).count();
-    let points = schedule.thread_counts.len();
-    let steps_total = live * points * steps_per_point;
-    let mut steps_done = 0;
-    for (point_index, &threads) in schedule.thread_counts.iter().enumerate() {
+    let mut point_index = 0;
+    loop {
+        let live = series.iter().filter(|s| s.is_some()).count();
+        if live == 0 {
+            return false;
+        }
+        let Next::Measure(threads) = schedule.search.next() else {
+            return false;
+        };
+        let points = schedule
+            .search
+            .estimated_measurements()
+            .max(point_index + 1);
+        let exact = schedule.search.is_exact();
+        let all_series = series.len();
+        // Steps per measurement as the run stands: every series, failed ones counted as done.
+        let steps_total = all_series * points * steps_per_point;
+        let mut steps_done = all_series * point_index * steps_per_point;
+        let mut learned = false;
         for index in 0..series.len() {
             let Some(measuring) = series[index].as_mut() else {
+                steps_done += steps_per_point;
                 continue;
             };
             if cancel.is_cancelled() {
@@ -537,12 +585,17 @@ pub fn interleave<S, R>(
                         steps_total,
                         elapsed_s: schedule.started.elapsed().as_secs_f64(),
                         planned_s: schedule.planned_s,
+                        exact,
                     },
                 });
             });
             steps_done = steps_before + steps_per_point;
             match measured {
                 Measured::Point(point) => {
+                    if !learned {
+                        schedule.search.record(&point);
+                        learned = true;
+                    }
                     emit(Event::Point {
                         series: index,
                         point: point.clone(),
@@ -556,13 +609,19 @@ pub fn interleave<S, R>(
                     });
                     results[index].error = Some(message);
                     series[index] = None;
-                    steps_done += (points - point_index - 1) * steps_per_point;
                 }
                 Measured::Cancelled => return true,
             }
         }
+        if !learned {
+            // Every live series failed at this count: the search learns a failed point.
+            schedule
+                .search
+                .record(&Point::failed(threads, "no series measured this count"));
+        }
+        schedule.measured.push(threads);
+        point_index += 1;
     }
-    false
 }
 
 /// Panics in pool workers are caught and reported as failed points; printing them as well
@@ -613,12 +672,123 @@ mod tests {
             steps_total: 10,
             elapsed_s: 200.0,
             planned_s: Some(20.0),
+            exact: true,
         };
         assert_eq!(
             progress.slower_than_planned().as_deref(),
             Some(
                 "taking 10× longer than planned: 200 s so far for a 20 s plan, about 400 s in all at this pace"
             )
+        );
+    }
+
+    /// A fake series: throughput by Little's law for 2 CPUs and W/C = 31 (flat from 64
+    /// threads), three trials spread ±1% around it, no timing.
+    struct LittleSeries;
+
+    impl Series for LittleSeries {
+        fn measure(
+            &mut self,
+            threads: usize,
+            _cancel: &CancelToken,
+            on_step: &mut OnStep,
+        ) -> Measured {
+            let x = 1000.0 * (threads.min(64) as f64);
+            let trials = vec![x * 0.99, x, x * 1.01];
+            for step in 1..=4 {
+                on_step(step);
+            }
+            let mut point = Point::failed(threads, "");
+            point.error = None;
+            point.trials = 3;
+            point.throughput_per_s = crate::stats::mean(&trials);
+            point.throughput_ci95_per_s = crate::stats::ci95_half_width(&trials);
+            point.trial_throughputs_per_s = trials;
+            Measured::Point(point)
+        }
+    }
+
+    struct SearchPlan;
+
+    impl SeriesPlan for SearchPlan {
+        fn validate(&self) -> Result<(), InvalidValue> {
+            Ok(())
+        }
+        fn thread_counts(&self) -> Vec<usize> {
+            vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        }
+        fn search(&self) -> Box<dyn Search> {
+            Box::new(crate::search::Adaptive::new(1, 512, 0.03))
+        }
+        fn trials(&self) -> u32 {
+            3
+        }
+        fn planned_s(&self) -> Option<f64> {
+            None
+        }
+        fn prepare(&self, _: &Calibration, _: &CancelToken) -> Vec<PreparedSeries> {
+            vec![PreparedSeries {
+                info: SeriesInfo {
+                    label: "little".into(),
+                    kind: SeriesKind::Custom,
+                    interpreter: None,
+                },
+                series: Ok(Box::new(LittleSeries)),
+            }]
+        }
+    }
+
+    /// The loop measures what the search asks, every measurement an ordinary point in order,
+    /// with a progress whose total is marked as an estimate and never passed.
+    #[test]
+    fn an_adaptive_plan_measures_what_its_search_asks_in_order() {
+        let mut events = Vec::new();
+        let result = run_series(&SearchPlan, &CancelToken::new(), &mut |e| events.push(e)).unwrap();
+        let points = &result.series[0].points;
+        let emitted: Vec<usize> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Point { point, .. } => Some(point.threads),
+                _ => None,
+            })
+            .collect();
+        let stored: Vec<usize> = points.iter().map(|p| p.threads).collect();
+        assert_eq!(emitted, stored);
+        assert_eq!(result.thread_counts, stored);
+        // The same search, fed the same points, asks the same counts.
+        let mut again = crate::search::Adaptive::new(1, 512, 0.03);
+        for point in points {
+            assert_eq!(again.next(), Next::Measure(point.threads));
+            again.record(point);
+        }
+        assert_eq!(again.next(), Next::Done);
+        assert!(stored.len() < 10, "fewer than the grid's 10: {stored:?}");
+        assert_eq!(
+            crate::model::recommend::knee_threads(points),
+            Some(64),
+            "{stored:?}"
+        );
+        let progress: Vec<&Progress> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Progress { progress, .. } => Some(progress),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            progress
+                .iter()
+                .all(|p| !p.exact && p.steps_done <= p.steps_total)
+        );
+        assert!(
+            progress
+                .windows(2)
+                .all(|w| w[0].steps_done <= w[1].steps_done)
+        );
+        let last = progress.last().unwrap();
+        assert_eq!(
+            last.steps_done, last.steps_total,
+            "the last step ends the run"
         );
     }
 }

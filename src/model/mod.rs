@@ -171,6 +171,8 @@ pub(crate) mod fixtures {
                 workload,
                 pool: PoolSpec::Rayon,
                 sweep: SweepSpec {
+                    search: Default::default(),
+                    target_ci: None,
                     threads: Some(points.iter().map(|p| p.threads).collect()),
                     threads_range: None,
                     trials: 3,

@@ -338,7 +338,11 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
         latency_target,
         unit,
     };
-    let explanation = evidence.sentence();
+    let mut explanation = evidence.sentence();
+    if let Some(took) = search_took(result) {
+        explanation.push(' ');
+        explanation.push_str(&took);
+    }
     let recommended_threads = knee.as_ref().map(|k| measured[k.knee].threads);
 
     Recommendation {
@@ -362,6 +366,22 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
             code::for_setup(&result.preset.workload, &result.preset.pool, threads)
         }),
     }
+}
+
+/// For an adaptive search: how many counts and trials it took (`The adaptive search measured
+/// 7 counts in 8 measurements, 24 trials.`); None for a grid.
+fn search_took(result: &SweepResult) -> Option<String> {
+    if result.preset.sweep.search != crate::spec::SearchKind::Adaptive || result.points.is_empty() {
+        return None;
+    }
+    let counts: std::collections::BTreeSet<usize> =
+        result.points.iter().map(|p| p.threads).collect();
+    let trials: u32 = result.points.iter().map(|p| p.trials).sum();
+    Some(format!(
+        "The adaptive search measured {} counts in {} measurements, {trials} trials.",
+        counts.len(),
+        result.points.len()
+    ))
 }
 
 /// The knee of a series' measured points alone, the count [`recommend`] would recommend for

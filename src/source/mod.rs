@@ -149,6 +149,10 @@ impl SeriesPlan for Preset {
         self.sweep.thread_counts()
     }
 
+    fn search(&self) -> Box<dyn crate::search::Search> {
+        crate::search::for_sweep(&self.sweep)
+    }
+
     fn trials(&self) -> u32 {
         self.sweep.trials
     }

@@ -414,6 +414,8 @@ mod tests {
             workload,
             pool,
             sweep: SweepSpec {
+                search: Default::default(),
+                target_ci: None,
                 threads: Some(vec![1, 2]),
                 threads_range: None,
                 trials: 3,

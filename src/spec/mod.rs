@@ -44,7 +44,7 @@ pub use python_call::PythonCallSpec;
 pub use rules::MAX_PYTHON_PROCESSES;
 pub use series::{PythonSetup, PythonTask, SeriesKind, SeriesSetup, SeriesSpec};
 pub use strict_toml::{field_location, invalid_at, parse_toml};
-pub use sweep::{MAX_THREADS, RangeStep, SweepSpec, ThreadRange, TrialLength};
+pub use sweep::{MAX_THREADS, RangeStep, SearchKind, SweepSpec, ThreadRange, TrialLength};
 pub use workload::{SharedStrategy, WorkloadSpec};
 
 /// A value that failed validation: which field, what it was, and what is allowed.

@@ -13,6 +13,16 @@ pub const MAX_THREADS: usize = 4096;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepSpec {
+    /// How the thread counts are chosen: `grid` (every count of `threads` or `threads_range`,
+    /// in order; the default) or `adaptive` (a search within `threads_range`, see
+    /// [`crate::search`]).
+    #[serde(default, skip_serializing_if = "SearchKind::is_grid")]
+    pub search: SearchKind,
+    /// Adaptive search only: a count is measured again while its 95% CI half-width is above
+    /// this fraction of its mean and the answer depends on it (default
+    /// [`DEFAULT_TARGET_CI`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_ci: Option<f64>,
     /// An explicit list of thread counts, tried in the order given. Use this or `threads_range`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<Vec<usize>>,
@@ -45,6 +55,30 @@ fn default_retry_disturbed() -> u32 {
 }
 fn default_warmup_ms() -> u64 {
     200
+}
+
+/// The default `target_ci` of an adaptive search: 3% of the mean, below the model's 5% knee
+/// tolerance so that a count within it can be told from one outside.
+pub const DEFAULT_TARGET_CI: f64 = 0.03;
+/// The `target_ci` values allowed: from 0.1% (many trials) to 50% (almost none added).
+pub const TARGET_CI: (f64, f64) = (0.001, 0.5);
+
+/// How a sweep chooses its thread counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchKind {
+    /// Every count of the list or range, in order.
+    #[default]
+    Grid,
+    /// Grow, narrow and validate within the range, measuring only where the answer is.
+    Adaptive,
+}
+
+impl SearchKind {
+    /// True for the grid (the default, not written out).
+    pub fn is_grid(&self) -> bool {
+        *self == SearchKind::Grid
+    }
 }
 
 /// A range of thread counts: `from` to `to` inclusive, adding `by` (linear) or multiplying by
@@ -87,6 +121,9 @@ pub enum TrialLength {
 impl SweepSpec {
     /// The thread counts to try, in order. Call after [`SweepSpec::validate`]; an invalid spec
     /// gives an empty list.
+    ///
+    /// For an adaptive search these are only the counts its first phase may grow through
+    /// (`from`, ×2, ..., `to`): what it measures depends on what it finds.
     pub fn thread_counts(&self) -> Vec<usize> {
         if let Some(list) = &self.threads {
             return list.clone();
@@ -96,6 +133,19 @@ impl SweepSpec {
         };
         if range.from == 0 || range.to < range.from {
             return Vec::new();
+        }
+        if self.search == SearchKind::Adaptive {
+            let geometric = ThreadRange {
+                step: RangeStep::Geometric,
+                by: None,
+                ..range.clone()
+            };
+            let spec = SweepSpec {
+                search: SearchKind::Grid,
+                threads_range: Some(geometric),
+                ..self.clone()
+            };
+            return spec.thread_counts();
         }
         let mut counts = Vec::new();
         let mut n = range.from;
@@ -124,9 +174,17 @@ impl SweepSpec {
     /// Tries exactly `counts`, in that order, instead of the file's list or range (the
     /// `--threads` override and the GUI's thread-count field). Call [`SweepSpec::validate`]
     /// after it.
+    /// The override always runs a grid: the user named the counts.
     pub fn use_thread_list(&mut self, counts: Vec<usize>) {
         self.threads = Some(counts);
         self.threads_range = None;
+        self.search = SearchKind::Grid;
+        self.target_ci = None;
+    }
+
+    /// The adaptive search's `target_ci`, or its default.
+    pub fn target_ci_or_default(&self) -> f64 {
+        self.target_ci.unwrap_or(DEFAULT_TARGET_CI)
     }
 
     /// For trials of a fixed time: how long the whole sweep's warm-ups and trials take, in
@@ -235,6 +293,7 @@ impl SweepSpec {
 
     fn validate_counts_and_trials(&self) -> Result<(), InvalidValue> {
         use limits::*;
+        self.validate_search()?;
         match self.written_thread_counts()? {
             ThreadCounts::List(list) => {
                 if list.is_empty() {
@@ -309,6 +368,61 @@ impl SweepSpec {
         )
     }
 
+    /// Checks `search` against the keys it needs: an adaptive search searches a
+    /// `threads_range` with no step of its own; `target_ci` belongs to it alone.
+    fn validate_search(&self) -> Result<(), InvalidValue> {
+        match self.search {
+            SearchKind::Grid => {
+                if let Some(target) = self.target_ci {
+                    return Err(invalid(
+                        "sweep.target_ci",
+                        target,
+                        "only with `search = \"adaptive\"` (a grid measures every count `trials` times)",
+                    ));
+                }
+            }
+            SearchKind::Adaptive => {
+                if self.threads.is_some() {
+                    return Err(invalid(
+                        "sweep.threads",
+                        "(given)",
+                        "a `threads_range = { from = 1, to = 512 }` with `search = \"adaptive\"`: the search picks the counts (or `search = \"grid\"` for a list)",
+                    ));
+                }
+                if let Some(range) = &self.threads_range
+                    && (range.by.is_some() || range.step != RangeStep::Linear)
+                {
+                    let field = if range.by.is_some() {
+                        "sweep.threads_range.by"
+                    } else {
+                        "sweep.threads_range.step"
+                    };
+                    return Err(invalid(
+                        field,
+                        "(given)",
+                        "only `from` and `to` with `search = \"adaptive\"`: the search chooses its own steps",
+                    ));
+                }
+                let (lo, hi) = TARGET_CI;
+                let target = self.target_ci_or_default();
+                if !target.is_finite() {
+                    return Err(invalid(
+                        "sweep.target_ci",
+                        target,
+                        format!("{lo} to {hi} (a fraction of the mean; 0.03 is 3%)"),
+                    ));
+                }
+                check_within(
+                    "sweep.target_ci",
+                    target,
+                    TARGET_CI,
+                    format!("{lo} to {hi} (a fraction of the mean; 0.03 is 3%)"),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// Checks a `threads_range`: its ends, its step, and how many counts it makes.
     fn validate_range(&self, range: &ThreadRange) -> Result<(), InvalidValue> {
         use limits::MAX_POINTS;
@@ -337,7 +451,7 @@ impl SweepSpec {
             )?;
         }
         let count = self.thread_counts().len();
-        if count > MAX_POINTS {
+        if count > MAX_POINTS && self.search == SearchKind::Grid {
             return Err(invalid(
                 "sweep.threads_range",
                 format!("{count} thread counts"),
@@ -355,6 +469,8 @@ mod tests {
     #[test]
     fn geometric_range_includes_both_ends() {
         let spec = SweepSpec {
+            search: Default::default(),
+            target_ci: None,
             threads: None,
             threads_range: Some(ThreadRange {
                 from: 1,
@@ -385,6 +501,8 @@ mod tests {
     #[test]
     fn either_or_keys_read_as_one_choice() {
         let mut spec = SweepSpec {
+            search: Default::default(),
+            target_ci: None,
             threads: Some(vec![1, 2]),
             threads_range: None,
             trials: 3,
@@ -427,5 +545,68 @@ mod tests {
             spec.written_thread_counts().unwrap(),
             ThreadCounts::List(&[3])
         );
+    }
+
+    /// A sweep file whose `[sweep]` is `sweep` (its table starts on line 11).
+    fn with_sweep(sweep: &str) -> String {
+        format!(
+            "schema_version = 1\nname = \"s\"\ndescription = \"\"\n[workload]\nkind = \"blocking\"\ncompute_us = 500\nwait_us = 500\n[pool]\nkind = \"rayon\"\n\n[sweep]\n{sweep}\n"
+        )
+    }
+
+    fn refusal(sweep: &str) -> String {
+        crate::spec::parse(&with_sweep(sweep), std::path::Path::new("test.toml"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn adaptive_search_reads_with_its_defaults_and_plans_its_doublings() {
+        let preset = crate::spec::parse(
+            &with_sweep(
+                "search = \"adaptive\"\nthreads_range = { from = 1, to = 512 }\ntrial_ms = 100",
+            ),
+            std::path::Path::new("test.toml"),
+        )
+        .unwrap();
+        assert_eq!(preset.sweep.search, SearchKind::Adaptive);
+        assert_eq!(preset.sweep.target_ci_or_default(), DEFAULT_TARGET_CI);
+        // 512 counts of a linear range would be refused; the search's plan is its doublings.
+        assert_eq!(
+            preset.sweep.thread_counts(),
+            vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        );
+        // The `--threads` override forces a grid.
+        let mut sweep = preset.sweep.clone();
+        sweep.use_thread_list(vec![3, 5]);
+        assert_eq!(sweep.search, SearchKind::Grid);
+        sweep.validate().unwrap();
+    }
+
+    #[test]
+    fn bad_search_values_name_the_field_the_line_and_what_is_allowed() {
+        let message =
+            refusal("search = \"adaptve\"\nthreads_range = { from = 1, to = 8 }\ntrial_ms = 100");
+        for part in ["test.toml:12", "sweep.search", "`grid`", "`adaptive`"] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+        let message = refusal(
+            "search = \"adaptive\"\nthreads_range = { from = 1, to = 8 }\ntrial_ms = 100\ntarget_ci = 0.9",
+        );
+        for part in ["test.toml:15", "sweep.target_ci", "0.9", "0.001 to 0.5"] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+        let message = refusal("search = \"adaptive\"\nthreads = [1, 2]\ntrial_ms = 100");
+        for part in ["test.toml:13", "sweep.threads", "threads_range"] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
+        let message = refusal(
+            "search = \"adaptive\"\nthreads_range = { from = 1, to = 8, by = 2 }\ntrial_ms = 100",
+        );
+        assert!(message.contains("sweep.threads_range.by"), "{message}");
+        let message = refusal("threads = [1, 2]\ntrial_ms = 100\ntarget_ci = 0.05");
+        for part in ["test.toml:14", "sweep.target_ci", "adaptive"] {
+            assert!(message.contains(part), "{part} in {message}");
+        }
     }
 }

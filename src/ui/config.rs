@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use crate::spec::consent::PresetFile;
 use crate::spec::{
     CommandLine, CommandSpec, ExecSpec, Feeding, InvalidValue, PoolSpec, Preset, PresetEntry,
-    PythonCallSpec, RangeStep, SharedStrategy, StartMethod, SweepSpec, ThreadRange, WorkloadSpec,
+    PythonCallSpec, RangeStep, SearchKind, SharedStrategy, StartMethod, SweepSpec, ThreadRange,
+    WorkloadSpec,
 };
 use crate::ui::picker;
 
@@ -115,6 +116,8 @@ pub fn default_preset() -> Preset {
         workload: WorkloadSpec::Cpu { compute_us: 1000 },
         pool: PoolSpec::Rayon,
         sweep: SweepSpec {
+            search: Default::default(),
+            target_ci: None,
             threads: Some(vec![1, 2, 3, 4, 6, 8]),
             threads_range: None,
             trials: 3,
@@ -1423,7 +1426,30 @@ fn sweep_ui(ui: &mut Ui, draft: &mut ConfigDraft, invalid: Option<&InvalidValue>
         .num_columns(2)
         .spacing([8.0, 4.0])
         .show(ui, |ui| {
+            let mut search = sweep.search;
+            row(
+                ui,
+                "Search",
+                "grid measures every thread count of the list or range, in order; adaptive searches the range: it grows while throughput rises beyond the noise, narrows in on the knee and validates it, measuring far fewer counts.",
+                &["sweep.search"],
+                invalid,
+                |ui| {
+                    ui.horizontal(|ui| {
+                        ui.radio_value(&mut search, SearchKind::Grid, "grid");
+                        ui.radio_value(&mut search, SearchKind::Adaptive, "adaptive");
+                    })
+                    .response
+                },
+            );
+            if search != sweep.search {
+                switch_search(sweep, threads_text, search);
+            }
+            if let (SearchKind::Adaptive, Some(range)) = (sweep.search, &mut sweep.threads_range)
+            {
+                search_bounds_ui(ui, range, &mut sweep.target_ci, invalid);
+            }
             let mut use_range = sweep.threads_range.is_some();
+            if sweep.search == SearchKind::Grid {
             row(
                 ui,
                 "Thread counts",
@@ -1452,6 +1478,7 @@ fn sweep_ui(ui: &mut Ui, draft: &mut ConfigDraft, invalid: Option<&InvalidValue>
                     invalid,
                     |ui| ui.add(egui::TextEdit::singleline(threads_text).desired_width(200.0)),
                 );
+            }
             }
             row(
                 ui,
@@ -1552,6 +1579,60 @@ fn switch_thread_mode(sweep: &mut SweepSpec, threads_text: &mut String, use_rang
         *threads_text = threads_to_text(&counts);
         sweep.threads_range = None;
         sweep.threads = Some(counts);
+    }
+}
+
+/// Grid or adaptive: an adaptive search needs a range with no step of its own.
+fn switch_search(sweep: &mut SweepSpec, threads_text: &mut String, search: SearchKind) {
+    if search == SearchKind::Adaptive {
+        if sweep.threads_range.is_none() {
+            switch_thread_mode(sweep, threads_text, true);
+        }
+        if let Some(range) = &mut sweep.threads_range {
+            range.step = RangeStep::Linear;
+            range.by = None;
+        }
+    } else {
+        sweep.target_ci = None;
+    }
+    sweep.search = search;
+}
+
+/// An adaptive search's bounds and its CI target.
+fn search_bounds_ui(
+    ui: &mut Ui,
+    range: &mut ThreadRange,
+    target_ci: &mut Option<f64>,
+    invalid: Option<&InvalidValue>,
+) {
+    row(
+        ui,
+        "From",
+        "The smallest thread count the search measures; it starts here.",
+        &["sweep.threads_range.from"],
+        invalid,
+        |ui| ui.add(number(&mut range.from, "", 0.1)),
+    );
+    row(
+        ui,
+        "To",
+        "The largest thread count the search may measure.",
+        &["sweep.threads_range.to"],
+        invalid,
+        |ui| ui.add(number(&mut range.to, "", 0.2)),
+    );
+    let before = 100.0 * target_ci.unwrap_or(crate::spec::sweep::DEFAULT_TARGET_CI);
+    let mut percent = before;
+    row(
+        ui,
+        "Target CI",
+        "A count is measured again while its 95% confidence interval is wider than this share of its mean and the answer depends on it.",
+        &["sweep.target_ci"],
+        invalid,
+        |ui| ui.add(number(&mut percent, " %", 0.1).range(0.1..=50.0)),
+    );
+    if percent != before {
+        *target_ci = Some(percent / 100.0);
     }
 }
 

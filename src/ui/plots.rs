@@ -911,6 +911,8 @@ mod tests {
             workload,
             pool: PoolSpec::Rayon,
             sweep: SweepSpec {
+                search: Default::default(),
+                target_ci: None,
                 threads: Some(vec![4, 1, 2]),
                 threads_range: None,
                 trials: 3,

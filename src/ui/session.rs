@@ -330,6 +330,8 @@ pub(crate) mod tests {
             workload: WorkloadSpec::Cpu { compute_us: 10 },
             pool: PoolSpec::Rayon,
             sweep: SweepSpec {
+                search: Default::default(),
+                target_ci: None,
                 threads: Some(vec![1, 2]),
                 threads_range: None,
                 trials: 3,
