@@ -41,10 +41,10 @@ pub use folders::{prepare_save_folder, preset_files, shipped_presets_dir, user_p
 pub use header::{Header, SCHEMA_VERSION};
 pub use pool::{Feeding, PoolSpec, StartMethod};
 pub use python_call::PythonCallSpec;
-pub use rules::MAX_PYTHON_PROCESSES;
+pub use rules::{MAX_PYTHON_PROCESSES, async_refusal};
 pub use series::{PythonSetup, PythonTask, SeriesKind, SeriesSetup, SeriesSpec};
 pub use strict_toml::{field_location, invalid_at, parse_toml};
-pub use sweep::{MAX_THREADS, RangeStep, SweepSpec, ThreadRange, TrialLength};
+pub use sweep::{MAX_CONCURRENCY, MAX_THREADS, RangeStep, SweepSpec, ThreadRange, TrialLength};
 pub use workload::{SharedStrategy, WorkloadSpec};
 
 /// A value that failed validation: which field, what it was, and what is allowed.
