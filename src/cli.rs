@@ -1319,7 +1319,7 @@ mod tests {
                 let text = err.to_string();
                 assert!(text.contains("--threads"), "{text}");
                 assert!(text.contains("is not a thread count"), "{text}");
-                assert!(text.contains("from 1 to 4096"), "{text}");
+                assert!(text.contains("from 1 to 65536"), "{text}");
             }
         }
         assert_eq!(

@@ -676,6 +676,8 @@ pub(crate) fn cost_grid(result: &CostResult) -> (Grid, Vec<String>) {
     let mut notes = Vec::new();
     for kind in WorkerKind::ALL {
         let label = kind.title();
+        let decimals = if kind.is_task() { 2 } else { 0 };
+        let task_kib = |bytes: f64| number(bytes / 1024.0, decimals);
         for c in result.entries(kind) {
             if let Some(error) = &c.error {
                 notes.push(format!("{label}, N = {}: {error}", c.workers));
@@ -686,9 +688,10 @@ pub(crate) fn cost_grid(result: &CostResult) -> (Grid, Vec<String>) {
                 c.workers.to_string(),
                 number(c.start_latency_p50_us, 0),
                 number(c.start_latency_p99_us, 0),
-                kib(c.rss_per_worker_bytes),
+                // A task is a few hundred bytes: whole KiB would show 0.
+                task_kib(c.rss_per_worker_bytes),
                 c.pss_per_worker_bytes.map_or_else(|| "-".to_owned(), kib),
-                kib(c.virtual_per_worker_bytes),
+                task_kib(c.virtual_per_worker_bytes),
                 number(c.stop_ms, 2),
             ]));
         }

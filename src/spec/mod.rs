@@ -627,7 +627,7 @@ mod tests {
         let message = refusal(&text);
         assert!(
             message.contains(
-                "`sweep.threads[3]` (the 3rd value of `threads`): wrong type: a string `\"x\"`, expected a whole number from 1 to 4096"
+                "`sweep.threads[3]` (the 3rd value of `threads`): wrong type: a string `\"x\"`, expected a whole number from 1 to 65536"
             ),
             "{message}"
         );
@@ -723,7 +723,10 @@ mod tests {
         );
         let text = GOOD.replace("kind = \"rayon\"\n", "");
         let message = refusal(&text);
-        says(&message, &["`pool.kind`", "rayon, queue, spawn, process"]);
+        says(
+            &message,
+            &["`pool.kind`", "rayon, queue, spawn, async, process"],
+        );
         let text = GOOD.replace(
             "kind = \"blocking\"\ncompute_us = 1000\nwait_us = 9000",
             "kind = \"shared_state\"",
@@ -743,7 +746,7 @@ mod tests {
         let text = GOOD.replace("[1, 2, 4]", "[1, 0, 4]");
         let err = parse_str(&text).unwrap_err();
         let message = err.to_string();
-        says(&message, &["sweep.threads", "1 to 4096"]);
+        says(&message, &["sweep.threads", "1 to 65536"]);
     }
 
     #[test]

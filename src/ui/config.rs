@@ -1238,6 +1238,10 @@ pub fn pool_of_kind(kind: &str) -> PoolSpec {
             chunk_size: 1,
         },
         "spawn" => PoolSpec::Spawn,
+        "async" => PoolSpec::Async {
+            worker_threads: None,
+        },
+        "python_asyncio" => PoolSpec::PythonAsyncio,
         "process" => PoolSpec::Process {
             chunk_size: 1,
             feeding: Feeding::Lazy,
