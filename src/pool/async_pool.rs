@@ -273,7 +273,7 @@ async fn lane(
         if task >= share.max_tasks {
             break;
         }
-        if task % share.sample_every == 0 {
+        if task.is_multiple_of(share.sample_every) {
             let started = Instant::now();
             share.work.run(task, &share.stop, &mut stopped).await;
             let ns = started.elapsed().as_nanos() as u64;
