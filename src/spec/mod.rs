@@ -725,7 +725,10 @@ mod tests {
         let message = refusal(&text);
         says(
             &message,
-            &["`pool.kind`", "rayon, queue, spawn, async, process"],
+            &[
+                "`pool.kind`",
+                "rayon, queue, spawn, async, process, python_threads",
+            ],
         );
         let text = GOOD.replace(
             "kind = \"blocking\"\ncompute_us = 1000\nwait_us = 9000",

@@ -1241,7 +1241,6 @@ pub fn pool_of_kind(kind: &str) -> PoolSpec {
         "async" => PoolSpec::Async {
             worker_threads: None,
         },
-        "python_asyncio" => PoolSpec::PythonAsyncio,
         "process" => PoolSpec::Process {
             chunk_size: 1,
             feeding: Feeding::Lazy,
@@ -1252,6 +1251,7 @@ pub fn pool_of_kind(kind: &str) -> PoolSpec {
             chunk_size: 1,
         },
         "python_interpreters" => PoolSpec::PythonInterpreters,
+        "python_asyncio" => PoolSpec::PythonAsyncio,
         _ => PoolSpec::Rayon,
     }
 }
