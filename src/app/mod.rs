@@ -35,6 +35,7 @@ pub mod command;
 pub mod consent;
 pub mod open;
 pub mod remembered;
+pub mod replay;
 pub mod run;
 pub mod save_as;
 pub mod tabs;

@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 
 pub use processes::IdleProcesses;
 pub use python::{
-    Parser as PythonOutputParser, PythonInfo, Record as PythonRecord, SCRIPT as PYTHON_SCRIPT,
-    find_python3,
+    Parser as PythonOutputParser, PythonCounts, PythonInfo, Record as PythonRecord,
+    SCRIPT as PYTHON_SCRIPT, find_python3,
 };
 pub use threads::{IdleThreads, default_stack_bytes};
 pub use tokio_tasks::IdleTasks;
@@ -319,7 +319,11 @@ impl CostSpec {
         let rust_switches = switching * SwitchCost::RUST_KINDS.len();
         let python = match self.python {
             PythonChoice::Skip => 0,
-            _ => self.threads.len() + 3 * self.processes.len(),
+            // Asyncio tasks and generators (greenlets too where installed), and one
+            // ping-pong each for Python threads, asyncio tasks and generators.
+            _ => {
+                self.threads.len() + 3 * self.processes.len() + 2 * self.tasks.len() + 3 * switching
+            }
         };
         rust + rust_switches + python
     }
@@ -646,13 +650,15 @@ impl engine::Experiment for CostRun {
         }
         match self.python.take() {
             Some(Ok(path)) if !cancel.is_cancelled() => {
-                let outcome = python::run(
-                    &path,
-                    &spec.threads,
-                    &spec.processes,
-                    cancel,
-                    &mut |kind, cost| record(&mut result, Measured::Cost(kind, cost)),
-                );
+                let counts = python::PythonCounts {
+                    threads: spec.threads.clone(),
+                    processes: spec.processes.clone(),
+                    tasks: spec.tasks.clone(),
+                    round_trips: spec.switch_round_trips,
+                };
+                let outcome = python::run(&path, &counts, cancel, &mut |measured| {
+                    record(&mut result, measured)
+                });
                 match outcome {
                     Ok(info) => result.python = info,
                     Err(message) => result.python_error = Some(message),

@@ -22,6 +22,7 @@ pub mod live;
 pub mod picker;
 pub mod plots;
 pub mod progress;
+pub mod replay;
 pub mod results;
 pub mod session;
 

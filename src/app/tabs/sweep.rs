@@ -485,6 +485,11 @@ impl Tab for SweepTab {
         ui.horizontal(|ui| {
             plots::options_ui(ui, plot);
             ui.separator();
+            crate::app::replay::replay_button_ui(
+                ui,
+                session.selected().and_then(|run| run.result.as_ref()),
+            );
+            ui.separator();
             if let Some(options) = plots::model_options_ui(ui, session.model_options()) {
                 commands.push(Command::Sweep(SweepCommand::SetModelOptions(options)));
             }
