@@ -514,11 +514,11 @@ fn parse_utilization(text: &str) -> Result<f64, String> {
 }
 
 /// One count of `--threads` (sweep, compare). Only the syntax is checked here: the range (1
-/// to [`spec::MAX_THREADS`]) is checked with the rest of the preset, whose message names
+/// to [`spec::MAX_CONCURRENCY`], and [`spec::MAX_THREADS`] for a pool of threads) is checked with the rest of the preset, whose message names
 /// `sweep.threads`. Negative numbers reach this parser (not clap's "unexpected argument"),
 /// so that `--threads -1` is told what is allowed.
 fn parse_thread_count(text: &str) -> Result<usize, String> {
-    parse_count(text, "a thread count", spec::MAX_THREADS, "1,2,4,8")
+    parse_count(text, "a thread count", spec::MAX_CONCURRENCY, "1,2,4,8")
 }
 
 /// The parser of one count of a list flag (`cost --threads`, `cost --processes`): `what` is
@@ -1364,7 +1364,7 @@ mod tests {
                 let text = err.to_string();
                 assert!(text.contains("--threads"), "{text}");
                 assert!(text.contains("is not a thread count"), "{text}");
-                assert!(text.contains("from 1 to 4096"), "{text}");
+                assert!(text.contains("from 1 to 65536"), "{text}");
             }
         }
         assert_eq!(

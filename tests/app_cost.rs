@@ -57,6 +57,8 @@ fn measured_costs_reach_the_table_and_the_plots() {
     let mut harness = app_on_cost_tab();
     retype(&mut harness, "Threads to start", "1, 4");
     retype(&mut harness, "Processes to start", "1");
+    retype(&mut harness, "Tasks to start", "1000");
+    retype(&mut harness, "Switch round trips", "1000");
     harness.get_by_label("off").click();
     harness.run_ok();
     let spec = harness.state().cost().draft.checked().unwrap();
@@ -81,6 +83,7 @@ fn measured_costs_reach_the_table_and_the_plots() {
         [
             (WorkerKind::RustThread, 1),
             (WorkerKind::RustThread, 4),
+            (WorkerKind::TokioTask, 1000),
             (WorkerKind::RustProcess, 1)
         ]
     );
@@ -92,7 +95,21 @@ fn measured_costs_reach_the_table_and_the_plots() {
         result.threads,
         [tab.measured[0].1.clone(), tab.measured[1].1.clone()]
     );
-    assert_eq!(result.processes, [tab.measured[2].1.clone()]);
+    assert_eq!(result.tokio_tasks, [tab.measured[2].1.clone()]);
+    assert_eq!(result.processes, [tab.measured[3].1.clone()]);
+    // One ping-pong per Rust kind, every round trip made.
+    let switched: Vec<(WorkerKind, usize)> = result
+        .switches
+        .iter()
+        .map(|s| (s.kind, s.round_trips))
+        .collect();
+    assert_eq!(
+        switched,
+        [
+            (WorkerKind::RustThread, 1000),
+            (WorkerKind::TokioTask, 1000)
+        ]
+    );
 
     // Every row reached the table, as the table formats it.
     for (kind, cost) in &tab.measured {
@@ -146,6 +163,8 @@ fn measured_costs_reach_the_table_and_the_plots() {
     };
     assert_eq!(workers("threads"), [1, 4]);
     assert_eq!(workers("processes"), [1]);
+    assert_eq!(workers("tokio_tasks"), [1000]);
+    assert_eq!(json["switches"].as_array().map(Vec::len), Some(2));
     let pss = json["processes"][0]["pss_per_worker_bytes"]
         .as_f64()
         .unwrap();
@@ -159,7 +178,8 @@ fn measured_costs_reach_the_table_and_the_plots() {
         lines.next(),
         Some(pooltune::export::COST_CSV_COLUMNS.join(",").as_str())
     );
-    assert_eq!(lines.count(), 3);
+    // Two threads, one tokio task row, one process (the switches are not CSV rows).
+    assert_eq!(lines.count(), 4);
 }
 
 #[test]
@@ -264,6 +284,7 @@ fn invalid_inputs_disable_measure_and_a_failing_python_is_said_plainly() {
     retype(&mut harness, "Python path", "/bin/false");
     retype(&mut harness, "Threads to start", "1");
     retype(&mut harness, "Processes to start", "");
+    retype(&mut harness, "Tasks to start", "");
     harness.get_by_label("Measure").click();
     harness.run_ok();
     wait_for(

@@ -2,7 +2,10 @@
 //! threads or N idle processes, measure how long each took to start, how much resident and
 //! virtual memory they added, then stop them and time the stop. The same for CPython's
 //! `threading.Thread` and `multiprocessing.Process` (each start method), through the script
-//! in `assets/`, when a Python is there.
+//! in `assets/`, when a Python is there. The same for idle coroutines: N tokio tasks
+//! ([`IdleTasks`]; Python's asyncio tasks, generators and greenlets from the script). And what
+//! one switch costs: a channel ping-pong between two Rust threads and between two tokio tasks
+//! ([`SwitchCost`], [`switches`]).
 //!
 //! The experiment leaves nothing behind: every thread is joined and every process reaped
 //! before the next N starts, and Stop ends them at once. It never imports egui; the GUI and

@@ -53,7 +53,7 @@ fn threads(round_trips: usize, cancel: &CancelToken) -> SwitchCost {
     let mut done = 0;
     let mut broken = false;
     while done < round_trips {
-        if done % CANCEL_EVERY == 0 && cancel.is_cancelled() {
+        if done.is_multiple_of(CANCEL_EVERY) && cancel.is_cancelled() {
             break;
         }
         if to_echo.send(done).is_err() || from_echo.recv() != Ok(done) {
@@ -93,7 +93,7 @@ fn tokio_tasks(round_trips: usize, cancel: &CancelToken) -> SwitchCost {
             let mut done = 0;
             let mut broken = false;
             while done < round_trips {
-                if done % CANCEL_EVERY == 0 && cancel.is_cancelled() {
+                if done.is_multiple_of(CANCEL_EVERY) && cancel.is_cancelled() {
                     break;
                 }
                 if to_echo.send(done).await.is_err() || from_echo.recv().await != Some(done) {

@@ -84,7 +84,7 @@ impl IdleTasks {
         let shared = idle.shared.clone();
         let latencies = &mut idle.start_latencies_us;
         let started = runtime.block_on(async move {
-            for index in 0..count {
+            for (index, latency) in latencies.iter_mut().enumerate() {
                 let task_shared = shared.clone();
                 let requested_ns = shared.base.elapsed().as_nanos() as u64;
                 // The JoinHandle is dropped: the task is detached and counted in `ended`.
@@ -93,7 +93,7 @@ impl IdleTasks {
                     tokio::task::yield_now().await;
                 }
                 let first = shared.first_poll_ns[index].load(Ordering::Acquire);
-                latencies[index] = first.saturating_sub(requested_ns) as f64 / 1000.0;
+                *latency = first.saturating_sub(requested_ns) as f64 / 1000.0;
             }
             count
         });

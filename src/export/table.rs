@@ -196,8 +196,12 @@ pub(crate) fn sweep_grid(result: &SweepResult) -> Grid {
         .any(|p| p.workers_peak_rss_bytes.is_some());
     let unit = model::throughput_unit(&preset.workload);
     let rate = format!("{unit}/s");
+    let count_label = match preset.pool {
+        crate::spec::PoolSpec::Async { .. } => "concurrency",
+        _ => "threads",
+    };
     let mut header = vec![
-        "threads",
+        count_label,
         &rate,
         "±95%",
         "p50 µs",
@@ -672,6 +676,8 @@ pub(crate) fn cost_grid(result: &CostResult) -> (Grid, Vec<String>) {
     let mut notes = Vec::new();
     for kind in WorkerKind::ALL {
         let label = kind.title();
+        let decimals = if kind.is_task() { 2 } else { 0 };
+        let task_kib = |bytes: f64| number(bytes / 1024.0, decimals);
         for c in result.entries(kind) {
             if let Some(error) = &c.error {
                 notes.push(format!("{label}, N = {}: {error}", c.workers));
@@ -682,14 +688,43 @@ pub(crate) fn cost_grid(result: &CostResult) -> (Grid, Vec<String>) {
                 c.workers.to_string(),
                 number(c.start_latency_p50_us, 0),
                 number(c.start_latency_p99_us, 0),
-                kib(c.rss_per_worker_bytes),
+                // A task is a few hundred bytes: whole KiB would show 0.
+                task_kib(c.rss_per_worker_bytes),
                 c.pss_per_worker_bytes.map_or_else(|| "-".to_owned(), kib),
-                kib(c.virtual_per_worker_bytes),
+                task_kib(c.virtual_per_worker_bytes),
                 number(c.stop_ms, 2),
             ]));
         }
     }
     (grid, notes)
+}
+
+/// The switch cost, a line per ping-pong after a heading: none when none was measured.
+pub(crate) fn cost_switch_lines(result: &CostResult) -> Vec<String> {
+    if result.switches.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![
+        String::new(),
+        format!(
+            "{:<20} {:>12} {:>14} {:>14}",
+            "switch (ping-pong)", "round trips", "switches/s", "round trip ns"
+        ),
+    ];
+    for switch in &result.switches {
+        let mut line = format!(
+            "{:<20} {:>12} {:>14} {:>14}",
+            switch.kind.title(),
+            switch.round_trips,
+            number(switch.switches_per_s, 0),
+            number(switch.round_trip_ns, 0)
+        );
+        if let Some(error) = &switch.error {
+            line.push_str(&format!("  ({error})"));
+        }
+        lines.push(line);
+    }
+    lines
 }
 
 /// Which Python a worker-cost run measured, or why none; None when none was asked for.
@@ -718,6 +753,9 @@ impl Exporter<CostResult> for TableExporter {
         // The worker and its start method read as words: left-aligned.
         let hidden = grid.write(&mut out, "", 2, self.width)?;
         write_hidden(&mut out, &hidden, self.width)?;
+        for line in cost_switch_lines(result) {
+            writeln!(out, "{line}")?;
+        }
         if let Some(python) = cost_python(result) {
             write_prose(&mut out, &python, self.width)?;
         }

@@ -338,12 +338,19 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
         latency_target,
         unit,
     };
-    let mut explanation = evidence.sentence();
+    let recommended_threads = knee.as_ref().map(|k| measured[k.knee].threads);
+    let mut explanation = match result.preset.pool {
+        crate::spec::PoolSpec::Async { worker_threads } => concurrency_sentence(
+            &evidence.sentence(),
+            recommended_threads,
+            worker_threads.unwrap_or(cpus.usable),
+        ),
+        _ => evidence.sentence(),
+    };
     if let Some(took) = search_took(result) {
         explanation.push(' ');
         explanation.push_str(&took);
     }
-    let recommended_threads = knee.as_ref().map(|k| measured[k.knee].threads);
 
     Recommendation {
         formula_threads,
@@ -801,6 +808,40 @@ impl Evidence<'_> {
 }
 
 /// "1 thread", "8 threads".
+/// The sentence of an async pool: its count is a concurrency limit (how many tasks may be in
+/// flight at once, a semaphore's or a `buffer_unordered`'s N), not a thread count; the
+/// runtime's worker threads stay `worker_threads`. The formula's N means the same there: by
+/// Little's law N = throughput × task time, however few threads carry the tasks.
+fn concurrency_sentence(
+    sentence: &str,
+    recommended: Option<usize>,
+    worker_threads: usize,
+) -> String {
+    let workers = crate::words::counted_usize(worker_threads, "worker thread", "worker threads");
+    let (head, rest) = match recommended {
+        Some(n) => {
+            let prefix = format!("Use {}:", threads_text(n));
+            match sentence.strip_prefix(&prefix) {
+                Some(rest) => (
+                    format!(
+                        "Use a concurrency limit of {n} (at most {n} tasks in flight on {workers}, not {}):",
+                        threads_text(n)
+                    ),
+                    rest,
+                ),
+                None => (String::new(), sentence),
+            }
+        }
+        None => (String::new(), sentence),
+    };
+    let rest = rest
+        .replace("thread counts", "concurrencies")
+        .replace("thread count", "concurrency")
+        .replace(" threads", " tasks in flight")
+        .replace(" 1 thread", " 1 task in flight");
+    format!("{head}{rest}")
+}
+
 fn threads_text(count: usize) -> String {
     crate::words::counted_usize(count, "thread", "threads")
 }
@@ -813,6 +854,18 @@ mod tests {
         web_points,
     };
     use crate::spec::WorkloadSpec;
+
+    #[test]
+    fn an_async_pool_is_told_a_concurrency_limit_not_a_thread_count() {
+        let sentence = "Use 4096 threads: the measured throughput peaked there (40000 tasks/s), the largest count measured; the formula N_cpu × U × (1 + W/C) = 2 × 1.00 × (1 + 10000.00 measured) gives 20002.0: extend the sweep past 4096 threads to see whether throughput keeps rising towards it; no fit.";
+        let told = concurrency_sentence(sentence, Some(4096), 2);
+        assert_starts_with(
+            &told,
+            "Use a concurrency limit of 4096 (at most 4096 tasks in flight on 2 worker threads, not 4096 threads): the measured",
+        );
+        assert_contains(&told, "past 4096 tasks in flight to see");
+        assert!(!told.contains("thread count"), "{told}");
+    }
 
     /// The recommendation, with the default options, for a web-service sweep (C = 1 ms,
     /// W = 9 ms configured) that measured `points`.

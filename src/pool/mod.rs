@@ -6,6 +6,7 @@
 //! Pools catch a panicking task (the trial fails with its message; the pool stays usable)
 //! and check the trial's stop flag between chunks of tasks.
 
+pub mod async_pool;
 pub mod process;
 mod queue;
 mod rayon_pool;
@@ -126,9 +127,11 @@ pub fn build(
             feeding,
             factory.worker_source()?,
         )?),
-        PoolSpec::Async { .. } => {
-            return Err("the async pool is not built yet (issue 15)".to_owned());
-        }
+        PoolSpec::Async { worker_threads } => Box::new(async_pool::AsyncPool::new(
+            threads,
+            worker_threads,
+            factory,
+        )?),
         PoolSpec::PythonThreads
         | PoolSpec::PythonProcesses { .. }
         | PoolSpec::PythonInterpreters

@@ -189,6 +189,7 @@ impl Preset {
             self.sweep.validate()?;
         }
         let place = Place::SweepFile;
+        rules::check_thread_cap(&self.setup(), &self.sweep, place)?;
         match self.setup() {
             SeriesSetup::Rust { workload, pool } => rules::check_rust_series(
                 None,

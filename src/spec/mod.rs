@@ -41,10 +41,12 @@ pub use folders::{prepare_save_folder, preset_files, shipped_presets_dir, user_p
 pub use header::{Header, SCHEMA_VERSION};
 pub use pool::{Feeding, PoolSpec, StartMethod};
 pub use python_call::PythonCallSpec;
-pub use rules::MAX_PYTHON_PROCESSES;
+pub use rules::{MAX_PYTHON_PROCESSES, async_refusal};
 pub use series::{PythonSetup, PythonTask, SeriesKind, SeriesSetup, SeriesSpec};
 pub use strict_toml::{field_location, invalid_at, parse_toml};
-pub use sweep::{MAX_THREADS, RangeStep, SearchKind, SweepSpec, ThreadRange, TrialLength};
+pub use sweep::{
+    MAX_CONCURRENCY, MAX_THREADS, RangeStep, SearchKind, SweepSpec, ThreadRange, TrialLength,
+};
 pub use workload::{SharedStrategy, WorkloadSpec};
 
 /// A value that failed validation: which field, what it was, and what is allowed.
@@ -627,7 +629,7 @@ mod tests {
         let message = refusal(&text);
         assert!(
             message.contains(
-                "`sweep.threads[3]` (the 3rd value of `threads`): wrong type: a string `\"x\"`, expected a whole number from 1 to 4096"
+                "`sweep.threads[3]` (the 3rd value of `threads`): wrong type: a string `\"x\"`, expected a whole number from 1 to 65536"
             ),
             "{message}"
         );
@@ -749,7 +751,7 @@ mod tests {
         let text = GOOD.replace("[1, 2, 4]", "[1, 0, 4]");
         let err = parse_str(&text).unwrap_err();
         let message = err.to_string();
-        says(&message, &["sweep.threads", "1 to 4096"]);
+        says(&message, &["sweep.threads", "1 to 65536"]);
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //! series); this module only relates them. It never reads a file nor runs anything.
 
 use super::{
-    CommandSpec, Feeding, InvalidValue, PoolSpec, PythonCallSpec, PythonSetup, SeriesKind,
-    SeriesSetup, SweepSpec, WorkloadSpec, invalid,
+    CommandSpec, Feeding, InvalidValue, MAX_CONCURRENCY, MAX_THREADS, PoolSpec, PythonCallSpec,
+    PythonSetup, SeriesKind, SeriesSetup, SweepSpec, WorkloadSpec, invalid,
 };
 
 /// Most worker processes a Python process series may start: each is a whole interpreter
@@ -45,6 +45,102 @@ impl Place {
 /// The largest thread count `sweep` tries (1 for a sweep with none, which its own check refuses).
 fn max_threads(sweep: &SweepSpec) -> usize {
     sweep.thread_counts().into_iter().max().unwrap_or(1)
+}
+
+/// The thread cap: a sweep may count up to [`MAX_CONCURRENCY`], but only a pool whose count
+/// is a concurrency (`async`, `python_asyncio`: tasks in flight, no thread each) goes past
+/// [`MAX_THREADS`]; every other series starts that many threads or processes (or tells its
+/// program to), and is refused above it, naming the sweep's field.
+pub fn check_thread_cap(
+    setup: &SeriesSetup,
+    sweep: &SweepSpec,
+    place: Place,
+) -> Result<(), InvalidValue> {
+    let most = max_threads(sweep);
+    let what = match setup {
+        SeriesSetup::Rust {
+            pool: PoolSpec::Async { .. },
+            ..
+        }
+        | SeriesSetup::PythonCall {
+            pool: PoolSpec::PythonAsyncio,
+            ..
+        } => return Ok(()),
+        _ if most <= MAX_THREADS => return Ok(()),
+        SeriesSetup::Rust { pool, .. } | SeriesSetup::PythonCall { pool, .. } => {
+            format!("a {} pool", pool.kind_name())
+        }
+        SeriesSetup::Python(_) => "a Python pool".to_owned(),
+        SeriesSetup::Command(_) => "a program's own threads".to_owned(),
+    };
+    let field = if sweep.threads.is_some() {
+        "sweep.threads"
+    } else {
+        "sweep.threads_range.to"
+    };
+    let series = match place {
+        Place::SweepFile => String::new(),
+        Place::Series(_) => format!(" ({})", place.field("").trim_end_matches('.')),
+    };
+    Err(invalid(
+        field,
+        most,
+        format!(
+            "at most {MAX_THREADS} for {what}{series}: the thread cap, each count is that many OS threads; \
+             only an async pool (kind = \"async\", tasks on a few threads) runs up to {MAX_CONCURRENCY} at once"
+        ),
+    ))
+}
+
+/// Why a workload cannot run on the async pool, or None when it can (cpu, blocking, gil): the
+/// words of the rule that refuses it at load, and of the pool's own refusal
+/// ([`crate::pool::async_pool`]). Each reason is a worker thread blocked: tokio's answer
+/// would be `spawn_blocking`, a thread pool, which the queue pool already measures.
+pub fn async_refusal(workload: &WorkloadSpec) -> Option<String> {
+    let why = match workload {
+        WorkloadSpec::Cpu { .. } | WorkloadSpec::Blocking { .. } | WorkloadSpec::Gil { .. } => {
+            return None;
+        }
+        WorkloadSpec::FileIo { .. } => {
+            "its reads, writes and fsyncs block the worker thread (tokio's own file I/O is spawn_blocking on a thread pool: a thread per file operation in flight, the queue pool's shape)"
+        }
+        WorkloadSpec::Contended { .. } => {
+            "its tasks wait for a std lock, which blocks the worker thread"
+        }
+        WorkloadSpec::SharedState { .. } => {
+            "its tasks wait for locks or a collector thread, which blocks the worker thread"
+        }
+        WorkloadSpec::Memory { .. } => {
+            "its per-worker buffers are kept per thread, and its passes hold the worker thread"
+        }
+        WorkloadSpec::Exec(_) => {
+            "its tasks wait for a child process, which blocks the worker thread"
+        }
+        WorkloadSpec::Command(_) | WorkloadSpec::Python(_) | WorkloadSpec::Closure { .. } => {
+            "it is not one of pooltune's built-in workloads"
+        }
+    };
+    Some(format!(
+        "cpu, blocking or gil for an async pool: a {} workload cannot run on it ({why}); run it on a queue, rayon or spawn pool",
+        workload.kind_name()
+    ))
+}
+
+/// Why `workload` cannot run on `pool`, when the pool is async and the workload blocks its
+/// worker threads ([`async_refusal`]), named at `pool.kind`.
+fn check_async_workload(
+    workload: &WorkloadSpec,
+    pool: &PoolSpec,
+    place: Place,
+) -> Result<(), InvalidValue> {
+    match (pool, async_refusal(workload)) {
+        (PoolSpec::Async { .. }, Some(why)) => Err(invalid(
+            place.field("workload.kind"),
+            workload.kind_name(),
+            why,
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A series' setup must match its kind, also when it was built in code rather than parsed: a
@@ -172,6 +268,7 @@ pub fn check_rust_series(
         ));
     }
     check_workers_can_rebuild(workload, pool, place)?;
+    check_async_workload(workload, pool, place)?;
     check_eager_feeding_fits(pool, sweep, available_memory_bytes, place)
 }
 

@@ -485,6 +485,7 @@ impl SeriesSpec {
             ));
         }
         rules::check_setup_matches_kind(self.kind, &self.setup, place)?;
+        rules::check_thread_cap(&self.setup, sweep, place)?;
         match &self.setup {
             SeriesSetup::Rust { workload, pool } => rules::check_rust_series(
                 Some(self.kind),

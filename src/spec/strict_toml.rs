@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::{InvalidValue, PoolSpec, SharedStrategy, WorkloadSpec, limits};
-use super::{MAX_THREADS, SCHEMA_VERSION};
+use super::{MAX_CONCURRENCY, SCHEMA_VERSION};
 use crate::error::PresetError;
 
 /// A validation error of the file `origin` whose text is `text`, at the line of the offending
@@ -277,7 +277,9 @@ fn whole_number_range(path: &[Step]) -> Option<String> {
     let key = keys.next()?;
     let parent = keys.next().unwrap_or("");
     let (lo, hi): (u64, u64) = match (parent, key) {
-        ("sweep", "threads") | ("threads_range", "from" | "to" | "by") => (1, MAX_THREADS as u64),
+        ("sweep", "threads") | ("threads_range", "from" | "to" | "by") => {
+            (1, MAX_CONCURRENCY as u64)
+        }
         (_, "chunk_size" | "queue_capacity") => (1, MAX_QUEUE as u64),
         (_, "compute_us" | "wait_us") => (0, MAX_TASK_US),
         ("sweep", "trials") => (u64::from(TRIALS.0), u64::from(TRIALS.1)),

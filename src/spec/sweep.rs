@@ -9,6 +9,11 @@ use super::{InvalidValue, check_within, invalid, limits};
 /// enough that a typo (100000) is refused before the OS is asked for that many threads.
 pub const MAX_THREADS: usize = 4096;
 
+/// The largest count a sweep may ask for: [`MAX_THREADS`] for every pool of threads or
+/// processes (a rule of [`super::rules`]), this for an async pool, whose count is a
+/// concurrency (tasks in flight, a few hundred bytes each), not threads.
+pub const MAX_CONCURRENCY: usize = 65_536;
+
 /// Which thread counts to try, how many trials, and how long each trial is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -314,8 +319,8 @@ impl SweepSpec {
                     check_within(
                         "sweep.threads",
                         n,
-                        (1, MAX_THREADS),
-                        format!("thread counts from 1 to {MAX_THREADS}"),
+                        (1, MAX_CONCURRENCY),
+                        format!("thread counts from 1 to {MAX_CONCURRENCY}"),
                     )?;
                 }
             }
@@ -429,14 +434,14 @@ impl SweepSpec {
         check_within(
             "sweep.threads_range.from",
             range.from,
-            (1, MAX_THREADS),
-            format!("1 to {MAX_THREADS}"),
+            (1, MAX_CONCURRENCY),
+            format!("1 to {MAX_CONCURRENCY}"),
         )?;
         check_within(
             "sweep.threads_range.to",
             range.to,
-            (range.from, MAX_THREADS),
-            format!("{} (from) to {MAX_THREADS}", range.from),
+            (range.from, MAX_CONCURRENCY),
+            format!("{} (from) to {MAX_CONCURRENCY}", range.from),
         )?;
         if let Some(by) = range.by {
             let min = match range.step {
@@ -446,8 +451,8 @@ impl SweepSpec {
             check_within(
                 "sweep.threads_range.by",
                 by,
-                (min, MAX_THREADS),
-                format!("{min} to {MAX_THREADS} for a {:?} step", range.step).to_lowercase(),
+                (min, MAX_CONCURRENCY),
+                format!("{min} to {MAX_CONCURRENCY} for a {:?} step", range.step).to_lowercase(),
             )?;
         }
         let count = self.thread_counts().len();

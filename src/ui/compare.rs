@@ -414,7 +414,7 @@ pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Re
             } => Some(hover_text(view, plot_name, position.x, position.y)),
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
-        .x_axis_label("threads (or worker processes)")
+        .x_axis_label("threads (or worker processes, or async tasks in flight)")
         .y_axis_label(view.axis_label())
         .y_grid_spacer(axis::nice_grid)
         .y_axis_formatter(|mark, _range| axis::tick_label(mark))

@@ -14,7 +14,7 @@ use eframe::egui;
 use egui::{Color32, RichText, TextEdit, Ui};
 use egui_plot::{GridInput, GridMark, HoverPosition, Line, LineStyle, MarkerShape, Plot, Points};
 
-use crate::cost::{CostSpec, PythonChoice, WorkerCost, WorkerKind, limits};
+use crate::cost::{CostSpec, PythonChoice, SwitchCost, WorkerCost, WorkerKind, limits};
 use crate::spec::InvalidValue;
 use crate::ui::legend::{self, LegendEntry, LineKind, Marker};
 use crate::ui::{HeadedTable, format};
@@ -603,6 +603,23 @@ pub fn inputs_ui(ui: &mut Ui, draft: &mut CostDraft, invalid: Option<&InvalidVal
     ui.horizontal(|ui| {
         text_row(
             ui,
+            "Tasks to start",
+            "N values for idle coroutines: tokio tasks (and Python's asyncio tasks and generators), separated by commas.",
+            &mut draft.tasks_text,
+            error(ui, "tasks"),
+        );
+        ui.add_space(12.0);
+        text_row(
+            ui,
+            "Switch round trips",
+            "Round trips of each ping-pong between two workers (two switches each): Rust threads and tokio tasks; 0 for none.",
+            &mut draft.round_trips_text,
+            error(ui, "round_trips"),
+        );
+    });
+    ui.horizontal(|ui| {
+        text_row(
+            ui,
             "Stack (KiB)",
             "Stack reserved by each Rust thread; empty for Rust's default (2 MiB). Reserved is not resident: only touched pages take RAM.",
             &mut draft.stack_kib_text,
@@ -625,6 +642,61 @@ pub fn inputs_ui(ui: &mut Ui, draft: &mut CostDraft, invalid: Option<&InvalidVal
             .on_hover_text("The interpreter to measure, such as /usr/bin/python3.11.");
         if let Some((color, _)) = error(ui, "python") {
             outline(ui, &edit, color);
+        }
+    });
+}
+
+/// The switch-cost table's columns.
+pub const SWITCH_COLUMNS: [(&str, &str); 4] = [
+    ("Worker", "Which two workers pass a message back and forth."),
+    (
+        "Round trips",
+        "Messages there and back; each round trip is two switches.",
+    ),
+    (
+        "Switches/s",
+        "Hand-offs a second: 2 × round trips / the ping-pong's wall time.",
+    ),
+    ("Round trip", "Mean wall time of one round trip."),
+];
+
+/// The switch-cost table's cells for one ping-pong, in [`SWITCH_COLUMNS`] order.
+pub fn switch_row(switch: &SwitchCost) -> [String; 4] {
+    [
+        kind_title(switch.kind).to_owned(),
+        switch.round_trips.to_string(),
+        if switch.switches_per_s.is_finite() {
+            format!("{:.0}", switch.switches_per_s)
+        } else {
+            format::UNKNOWN.to_owned()
+        },
+        format::micros(switch.round_trip_ns / 1000.0),
+    ]
+}
+
+/// What one switch costs, a row per kind of worker: drawn once the run's result is in.
+pub fn switches_ui(ui: &mut Ui, switches: &[SwitchCost]) {
+    if switches.is_empty() {
+        return;
+    }
+    ui.strong("Switch cost (a channel ping-pong between two workers)");
+    let table = HeadedTable {
+        scroll_id: "switch_table_scroll",
+        grid_id: "switch_table",
+        columns: &SWITCH_COLUMNS,
+        last_heading: None,
+        shrink_height: true,
+        min_col_width: None,
+    };
+    table.ui(ui, |ui| {
+        for switch in switches {
+            for cell in switch_row(switch) {
+                ui.label(cell);
+            }
+            if let Some(error) = &switch.error {
+                ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
+            }
+            ui.end_row();
         }
     });
 }
@@ -852,6 +924,21 @@ mod tests {
         let latency = series(&measured, &[Metric::StartP50, Metric::StartP99]);
         assert_eq!(latency[1].name, "Rust threads p99");
         assert_eq!(latency[1].points, [[1.0, 20.0], [10.0, 200.0]]);
+    }
+
+    #[test]
+    fn a_switch_row_names_the_worker_and_its_rate() {
+        let switch = SwitchCost::measured(
+            WorkerKind::TokioTask,
+            100_000,
+            std::time::Duration::from_millis(50),
+        );
+        let row = switch_row(&switch);
+        assert_eq!(row[0], "tokio tasks");
+        assert_eq!(row[1], "100000");
+        assert_eq!(row[2], "4000000");
+        let failed = switch_row(&SwitchCost::failed(WorkerKind::RustThread, "no"));
+        assert_eq!(failed[2], format::UNKNOWN);
     }
 
     #[test]

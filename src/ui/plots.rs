@@ -337,6 +337,11 @@ pub fn plots_ui(
             last_threads(session, options)
         },
         empty,
+        // Every visible run on an async pool: its count is tasks in flight, not threads.
+        concurrency: !empty
+            && session
+                .visible_runs()
+                .all(|run| matches!(run.preset.pool, crate::spec::PoolSpec::Async { .. })),
     };
     let colors = ModelColors::for_theme(ui.visuals().dark_mode);
     legend::legend_ui(ui, &throughput_legend(session, options, &colors), None);
@@ -383,6 +388,8 @@ fn last_threads(session: &Session, options: &PlotOptions) -> f64 {
 struct ThreadAxis {
     last_threads: f64,
     empty: bool,
+    /// Label the axis "concurrency" (async pools' tasks in flight) rather than "threads".
+    concurrency: bool,
 }
 
 /// The colours of what is not a run's own line. None of them is a run colour
@@ -587,10 +594,11 @@ fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, axis: ThreadAxis)
     let mut plot = Plot::new(id.to_owned())
         .height(height)
         .link_axis(egui::Id::unique(THREAD_AXIS_GROUP), [true, false])
-        .x_axis_label(if log {
-            "threads (log₂ scale)"
-        } else {
-            "threads"
+        .x_axis_label(match (axis.concurrency, log) {
+            (false, true) => "threads (log₂ scale)",
+            (false, false) => "threads",
+            (true, true) => "concurrency: tasks in flight (log₂ scale)",
+            (true, false) => "concurrency: tasks in flight",
         })
         .x_axis_formatter(move |mark, _range| thread_axis_label(mark.value, log))
         .y_grid_spacer(axis::nice_grid)

@@ -353,7 +353,11 @@ impl Tab for CostTab {
         if let Some(title) = self.png_title() {
             ui.label(egui::RichText::new(title).weak());
         }
-        let drawn = cost_ui::figures_ui(ui, &self.measured, check.as_ref().ok());
+        let mut drawn = cost_ui::figures_ui(ui, &self.measured, check.as_ref().ok());
+        if let Some(result) = &self.result {
+            let switches = ui.scope(|ui| cost_ui::switches_ui(ui, &result.switches));
+            drawn = drawn.union(switches.response.rect);
+        }
         self.plots_rect = Some(drawn.union(egui::Rect::from_min_max(top, top)));
         commands
     }
