@@ -33,6 +33,15 @@ script). `check` imports the function once and says whether the pool can run it:
     refused <why, in words>                                        (only when it cannot)
     end
 
+`--executor asyncio` runs the tasks as coroutines on one asyncio event loop in the main
+thread, at most `--threads` of them in flight (an `asyncio.Semaphore(N)`): the built-in I/O
+task awaits `asyncio.sleep`, and `call` awaits the user's `async def` function. `--executor
+gevent` (built-in task only) runs them on a `gevent.pool.Pool(N)` of greenlets, waiting with
+`gevent.sleep`. On one thread a task's own CPU time cannot be told from its neighbours', so
+`task_cpu_us` is the loop thread's CPU time over the trial. `check` refuses a plain function
+for asyncio and an `async def` for the thread and process pools. `module name=gevent
+available=yes|no version=…` (the `module` command) says whether a module can be imported.
+
 For `call` and `check`, the function's own prints go to standard error: standard output
 carries only these lines.
 Every value is one token; nothing else is written to standard output. Errors go to standard
@@ -44,8 +53,10 @@ standard input closes, which happens when pooltune exits or is killed.
 """
 
 import argparse
+import asyncio
 import concurrent.futures
 import importlib
+import inspect
 import json
 import multiprocessing
 import os
@@ -321,6 +332,32 @@ def measure(args):
         )
     )
     processes = args.executor == "processes"
+    if args.executor == "asyncio":
+
+        async def task():
+            spin(loops)
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+
+        loop = asyncio.new_event_loop()
+        try:
+            measure_trials(args, async_trials(loop, task, args.threads), False)
+        finally:
+            loop.close()
+        emit("end")
+        return
+    if args.executor == "gevent":
+        import gevent
+        import gevent.pool
+
+        def green_task():
+            spin(loops)
+            if wait_s > 0:
+                gevent.sleep(wait_s)
+
+        measure_trials(args, green_trials(gevent.pool.Pool(args.threads), green_task), False)
+        emit("end")
+        return
     if processes:
         pool = multiprocessing.Pool(args.threads)
         submit = process_submitter(pool, job_of)
@@ -328,7 +365,7 @@ def measure(args):
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.threads)
         submit = thread_submitter(pool, job_of)
     try:
-        measure_trials(args, submit, processes)
+        measure_trials(args, pooled_trials(submit, args), processes)
     finally:
         if processes:
             pool.terminate()
@@ -338,21 +375,150 @@ def measure(args):
     emit("end")
 
 
-def measure_trials(args, submit, processes):
-    """The warm-up, the trials and the summary, on a pool `submit` hands chunks to."""
+def pooled_trials(submit, args):
+    """Trials on a pool of threads or processes that `submit` hands chunks to."""
+
+    def new_trial(max_tasks, deadline_ns):
+        return Trial(submit, args.threads, args.chunk_size, max_tasks, deadline_ns)
+
+    return new_trial
+
+
+class AsyncTrial:
+    """One batch of coroutines on one event loop: a fixed number, or as many as start before a
+    deadline, at most `limit` in flight (an asyncio.Semaphore). The loop thread's CPU time over
+    the trial stands for the tasks' CPU time: on one thread it cannot be split between them.
+    """
+
+    def __init__(self, loop, make_coroutine, limit, max_tasks, deadline_ns):
+        self.loop = loop
+        self.make_coroutine = make_coroutine
+        self.limit = limit
+        self.max_tasks = max_tasks
+        self.deadline_ns = deadline_ns
+        self.results = []
+        self.error = None
+        self.started_ns = 0
+        self.ended_ns = 0
+
+    def _due(self, issued):
+        if self.error is not None:
+            return False
+        if self.max_tasks is not None and issued >= self.max_tasks:
+            return False
+        return self.deadline_ns is None or time.perf_counter_ns() < self.deadline_ns
+
+    async def _main(self):
+        semaphore = asyncio.Semaphore(self.limit)
+        durations = []
+        running = set()
+
+        async def one():
+            started = time.perf_counter_ns()
+            try:
+                await self.make_coroutine()
+            except Exception as error:
+                if self.error is None:
+                    self.error = error
+            finally:
+                now = time.perf_counter_ns()
+                durations.append(now - started)
+                self.ended_ns = max(self.ended_ns, now)
+                semaphore.release()
+
+        cpu_before = time.thread_time_ns()
+        self.started_ns = time.perf_counter_ns()
+        self.ended_ns = self.started_ns
+        issued = 0
+        while self._due(issued):
+            await semaphore.acquire()
+            if not self._due(issued):
+                semaphore.release()
+                break
+            issued += 1
+            task = self.loop.create_task(one())
+            running.add(task)
+            task.add_done_callback(running.discard)
+        if running:
+            await asyncio.gather(*list(running))
+        self.results.append(
+            (os.getpid(), durations, time.thread_time_ns() - cpu_before, 0, 0, 0, 0)
+        )
+
+    def run(self):
+        self.loop.run_until_complete(self._main())
+        if self.error is not None:
+            raise TrialFailed(self.error)
+
+    def tasks(self):
+        return sum(len(r[1]) for r in self.results)
+
+    def wall_ns(self):
+        return max(self.ended_ns - self.started_ns, 1)
+
+
+def async_trials(loop, make_coroutine, limit):
+    def new_trial(max_tasks, deadline_ns):
+        return AsyncTrial(loop, make_coroutine, limit, max_tasks, deadline_ns)
+
+    return new_trial
+
+
+class GreenTrial(AsyncTrial):
+    """One batch of greenlets on a gevent pool of N: `spawn` waits while the pool is full."""
+
+    def __init__(self, pool, function, max_tasks, deadline_ns):
+        AsyncTrial.__init__(self, None, function, pool.size, max_tasks, deadline_ns)
+        self.pool = pool
+
+    def run(self):
+        durations = []
+
+        def one():
+            started = time.perf_counter_ns()
+            try:
+                self.make_coroutine()
+            except Exception as error:
+                if self.error is None:
+                    self.error = error
+            finally:
+                now = time.perf_counter_ns()
+                durations.append(now - started)
+                self.ended_ns = max(self.ended_ns, now)
+
+        cpu_before = time.thread_time_ns()
+        self.started_ns = time.perf_counter_ns()
+        self.ended_ns = self.started_ns
+        issued = 0
+        while self._due(issued):
+            self.pool.wait_available()
+            if not self._due(issued):
+                break
+            issued += 1
+            self.pool.spawn(one)
+        self.pool.join()
+        self.results.append(
+            (os.getpid(), durations, time.thread_time_ns() - cpu_before, 0, 0, 0, 0)
+        )
+        if self.error is not None:
+            raise TrialFailed(self.error)
+
+
+def green_trials(pool, function):
+    def new_trial(max_tasks, deadline_ns):
+        return GreenTrial(pool, function, max_tasks, deadline_ns)
+
+    return new_trial
+
+
+def measure_trials(args, new_trial, processes):
+    """The warm-up, the trials and the summary; `new_trial(max_tasks, deadline_ns)` makes a
+    trial (a Trial on a pool, an AsyncTrial on an event loop)."""
     # Warm-up: starts every worker and runs for warmup_ms (at least one task per worker).
     if args.warmup_ms > 0:
-        warm = Trial(
-            submit,
-            args.threads,
-            args.chunk_size,
-            None,
-            time.perf_counter_ns() + args.warmup_ms * 1_000_000,
-        )
+        warm = new_trial(None, time.perf_counter_ns() + args.warmup_ms * 1_000_000)
     else:
-        warm = Trial(
-            submit, args.threads, args.chunk_size, args.threads * args.chunk_size, None
-        )
+        warm = new_trial(args.threads * args.chunk_size, None)
     warm.run()
     emit("warmup tasks=%d wall_us=%.1f" % (warm.tasks(), warm.wall_ns() / 1000.0))
 
@@ -361,17 +527,9 @@ def measure_trials(args, submit, processes):
     own_peak_rss = 0
     for index in range(1, args.trials + 1):
         if args.trial_ms is not None:
-            trial = Trial(
-                submit,
-                args.threads,
-                args.chunk_size,
-                None,
-                time.perf_counter_ns() + args.trial_ms * 1_000_000,
-            )
+            trial = new_trial(None, time.perf_counter_ns() + args.trial_ms * 1_000_000)
         else:
-            trial = Trial(
-                submit, args.threads, args.chunk_size, args.tasks_per_trial, None
-            )
+            trial = new_trial(args.tasks_per_trial, None)
         cpu_before = time.process_time_ns()
         vol_before, invol_before, _ = usage()
         trial.run()
@@ -514,6 +672,32 @@ def pickle_refusal(function, args, call):
     return None
 
 
+def is_coroutine_function(function):
+    """True for an `async def` (also behind functools.partial or a callable object's __call__)."""
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(
+        getattr(function, "__call__", None)
+    )
+
+
+def coroutine_refusal(function, executor, call):
+    """Why `executor` cannot run `function` as the kind of function it is, or None when it can."""
+    coroutine = is_coroutine_function(function)
+    if executor == "asyncio" and not coroutine:
+        return (
+            "%s is a plain function (def), not a coroutine function (async def): "
+            "python_asyncio awaits it on one event loop, where a plain call would block every "
+            "other task; make it `async def` and await inside it (asyncio.sleep, an async "
+            "client), or run it on python_threads or python_processes" % call
+        )
+    if executor != "asyncio" and coroutine:
+        return (
+            "%s is a coroutine function (async def): calling it on python_%s only creates a "
+            "coroutine object that never runs; use pool = { kind = \"python_asyncio\" }, which "
+            "awaits it on an event loop" % (call, executor)
+        )
+    return None
+
+
 def check(args):
     keep_stdout_for_lines()
     emit_interpreter()
@@ -527,6 +711,8 @@ def check(args):
         function = None
     if args.executor == "interpreters":
         refusal = interpreter_pool_refusal()
+    if refusal is None and function is not None:
+        refusal = coroutine_refusal(function, args.executor, args.function)
     if refusal is None and function is not None and args.executor == "processes":
         refusal = pickle_refusal(function, json.loads(args.args), args.function)
     emit(
@@ -590,6 +776,13 @@ def call(args):
     try:
         function = resolve(args.path, args.function)
         positional = tuple(json.loads(args.args))
+        if args.executor == "asyncio":
+            refusal = coroutine_refusal(function, args.executor, args.function)
+            if refusal is not None:
+                raise CallFailed("import", refusal)
+            call_on_event_loop(args, function, positional)
+            emit("end")
+            return
         pool, clock = call_executor(args)
     except CallFailed as failure:
         emit("failed stage=%s %s" % (failure.stage, failure.message))
@@ -608,12 +801,29 @@ def call(args):
 
     processes = args.executor == "processes"
     try:
-        measure_trials(args, futures_submitter(pool, runner, job_of), processes)
+        measure_trials(
+            args, pooled_trials(futures_submitter(pool, runner, job_of), args), processes
+        )
     except TrialFailed as failure:
         emit("failed stage=call %s" % last_line(failure.error))
     finally:
         stop_executor(pool, processes)
     emit("end")
+
+
+def call_on_event_loop(args, function, positional):
+    """The trials of an `async def` function awaited on one event loop, N in flight."""
+
+    def make_coroutine():
+        return function(*positional)
+
+    loop = asyncio.new_event_loop()
+    try:
+        measure_trials(args, async_trials(loop, make_coroutine, args.threads), False)
+    except TrialFailed as failure:
+        emit("failed stage=call %s" % last_line(failure.error))
+    finally:
+        loop.close()
 
 
 def futures_submitter(executor, runner, job_of):
@@ -651,6 +861,21 @@ def watch_stdin():
     threading.Thread(target=watch, name="pybench-watch-stdin", daemon=True).start()
 
 
+def module_line(name):
+    """`module name=… available=yes|no version=…`: whether `name` imports here, then `end`."""
+    emit_interpreter()
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        emit("module name=%s available=no version=none" % token(name))
+    else:
+        emit(
+            "module name=%s available=yes version=%s"
+            % (token(name), token(getattr(module, "__version__", "unknown")))
+        )
+    emit("end")
+
+
 def positive(text):
     value = int(text)
     if value < 1:
@@ -674,8 +899,12 @@ def main(argv):
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("probe", help="report the interpreter and calibrate the task loop")
+    module = commands.add_parser("module", help="say whether a module can be imported")
+    module.add_argument("name")
     run = commands.add_parser("run", help="measure one thread count")
-    run.add_argument("--executor", choices=["threads", "processes"], required=True)
+    run.add_argument(
+        "--executor", choices=["threads", "processes", "asyncio", "gevent"], required=True
+    )
     run.add_argument("--threads", type=positive, required=True)
     run.add_argument("--task", choices=["cpu", "io"], required=True)
     run.add_argument("--compute-us", type=non_negative, required=True)
@@ -693,7 +922,9 @@ def main(argv):
     ]:
         sub = commands.add_parser(name, help=text)
         sub.add_argument(
-            "--executor", choices=["threads", "processes", "interpreters"], required=True
+            "--executor",
+            choices=["threads", "processes", "interpreters", "asyncio"],
+            required=True,
         )
         sub.add_argument("--start-method", choices=["fork", "spawn", "forkserver"], default="forkserver")
         sub.add_argument("--path", required=True, help="folder put first on sys.path")
@@ -715,6 +946,8 @@ def main(argv):
         emit_interpreter()
         emit("calibration loops_per_us=%r" % calibrate())
         emit("end")
+    elif args.command == "module":
+        module_line(args.name)
     elif args.command == "check":
         check(args)
     elif args.command == "call":

@@ -164,6 +164,19 @@ pub struct CostArgs {
         value_parser = count_parser("a process count", crate::cost::limits::MAX_PROCESSES, "1,10")
     )]
     pub processes: Vec<usize>,
+    /// Idle task counts N to try (tokio tasks; Python's asyncio tasks and generators).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "1000,10000,100000",
+        allow_negative_numbers = true,
+        value_parser = count_parser("a task count", crate::cost::limits::MAX_TASKS, "1000,10000,100000")
+    )]
+    pub tasks: Vec<usize>,
+    /// Round trips of each switch-cost ping-pong (two switches each); 0 measures no switch cost.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub round_trips: usize,
     /// The Python to measure as well (default: python3 on the PATH, skipped when absent).
     #[arg(long, value_name = "PATH", conflicts_with = "no_python")]
     pub python: Option<PathBuf>,
@@ -1087,6 +1100,8 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
     let spec = CostSpec {
         threads: args.threads.clone(),
         processes: args.processes.clone(),
+        tasks: args.tasks.clone(),
+        switch_round_trips: args.round_trips,
         stack_kib: args.stack_kib,
         python: match (&args.python, args.no_python) {
             (_, true) => PythonChoice::Skip,
@@ -1153,6 +1168,10 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
                 &result.processes,
                 &result.python_threads,
                 &result.python_processes,
+                &result.tokio_tasks,
+                &result.python_asyncio_tasks,
+                &result.python_generators,
+                &result.python_greenlets,
             ];
             let errors = entries
                 .into_iter()

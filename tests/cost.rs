@@ -87,6 +87,8 @@ fn spec(python: PythonChoice) -> CostSpec {
     CostSpec {
         threads: vec![1, 5],
         processes: vec![1, 3],
+        tasks: vec![],
+        switch_round_trips: 0,
         stack_kib: Some(128),
         python,
         exe: Some(exe().to_path_buf()),
@@ -149,6 +151,8 @@ fn stop_ends_a_python_run_and_its_workers_at_once() {
     let spec = CostSpec {
         threads: vec![],
         processes: vec![30],
+        tasks: vec![],
+        switch_round_trips: 0,
         stack_kib: None,
         python: PythonChoice::Path(python),
         exe: Some(exe().to_path_buf()),

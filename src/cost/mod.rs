@@ -12,7 +12,9 @@
 mod processes;
 pub mod procfs;
 mod python;
+pub mod switches;
 mod threads;
+mod tokio_tasks;
 
 use std::path::PathBuf;
 use std::thread::JoinHandle;
@@ -21,10 +23,11 @@ use serde::{Deserialize, Serialize};
 
 pub use processes::IdleProcesses;
 pub use python::{
-    Parser as PythonOutputParser, PythonInfo, Record as PythonRecord, SCRIPT as PYTHON_SCRIPT,
-    find_python3,
+    Parser as PythonOutputParser, PythonCounts, PythonInfo, Record as PythonRecord,
+    SCRIPT as PYTHON_SCRIPT, find_python3,
 };
 pub use threads::{IdleThreads, default_stack_bytes};
+pub use tokio_tasks::IdleTasks;
 
 use crate::cancel::CancelToken;
 use crate::engine::{self, RunOutcome, RunStart};
@@ -38,6 +41,11 @@ pub mod limits {
     pub const MAX_THREADS: usize = crate::spec::MAX_THREADS;
     /// Most processes in one N: each idle pooltune process holds a few MiB of resident memory.
     pub const MAX_PROCESSES: usize = 512;
+    /// Most idle tasks (tokio tasks, Python asyncio tasks, generators) in one N: a task is a
+    /// few hundred bytes, so a million is a few hundred MiB at most.
+    pub const MAX_TASKS: usize = 1_000_000;
+    /// Most round trips of one switch-cost ping-pong.
+    pub const MAX_ROUND_TRIPS: usize = 10_000_000;
     /// Most values of N in one list.
     pub const MAX_COUNTS: usize = 32;
     /// Smallest and largest thread stack, in KiB: glibc's PTHREAD_STACK_MIN (16 KiB) to 1 GiB.
@@ -118,15 +126,27 @@ pub enum WorkerKind {
     PythonThread,
     /// A CPython `multiprocessing.Process`.
     PythonProcess,
+    /// A tokio task (`tokio::spawn`) on a current-thread runtime: a coroutine, no thread.
+    TokioTask,
+    /// A CPython `asyncio` task (`asyncio.create_task`) on one event loop.
+    PythonAsyncioTask,
+    /// A suspended CPython generator.
+    PythonGenerator,
+    /// A `greenlet.greenlet` (where the package is installed).
+    PythonGreenlet,
 }
 
 impl WorkerKind {
     /// Every kind, in the order results list them.
-    pub const ALL: [WorkerKind; 4] = [
+    pub const ALL: [WorkerKind; 8] = [
         WorkerKind::RustThread,
         WorkerKind::RustProcess,
         WorkerKind::PythonThread,
         WorkerKind::PythonProcess,
+        WorkerKind::TokioTask,
+        WorkerKind::PythonAsyncioTask,
+        WorkerKind::PythonGenerator,
+        WorkerKind::PythonGreenlet,
     ];
 
     /// The name used in tables and CSV (`rust_thread`, ...).
@@ -136,7 +156,37 @@ impl WorkerKind {
             WorkerKind::RustProcess => "rust_process",
             WorkerKind::PythonThread => "python_thread",
             WorkerKind::PythonProcess => "python_process",
+            WorkerKind::TokioTask => "tokio_task",
+            WorkerKind::PythonAsyncioTask => "python_asyncio_task",
+            WorkerKind::PythonGenerator => "python_generator",
+            WorkerKind::PythonGreenlet => "python_greenlet",
         }
+    }
+
+    /// The name in a table's `worker` column (`Rust thread`, `tokio task`, ...).
+    pub fn title(self) -> &'static str {
+        match self {
+            WorkerKind::RustThread => "Rust thread",
+            WorkerKind::RustProcess => "Rust process",
+            WorkerKind::PythonThread => "Python thread",
+            WorkerKind::PythonProcess => "Python process",
+            WorkerKind::TokioTask => "tokio task",
+            WorkerKind::PythonAsyncioTask => "asyncio task",
+            WorkerKind::PythonGenerator => "Python generator",
+            WorkerKind::PythonGreenlet => "greenlet",
+        }
+    }
+
+    /// A coroutine (a task run by a scheduler in user space) rather than a thread or a
+    /// process: counted by [`CostSpec::tasks`].
+    pub fn is_task(self) -> bool {
+        matches!(
+            self,
+            WorkerKind::TokioTask
+                | WorkerKind::PythonAsyncioTask
+                | WorkerKind::PythonGenerator
+                | WorkerKind::PythonGreenlet
+        )
     }
 
     /// The `series` index a cost run's events give this kind: its place in [`WorkerKind::ALL`].
@@ -146,6 +196,10 @@ impl WorkerKind {
             WorkerKind::RustProcess => 1,
             WorkerKind::PythonThread => 2,
             WorkerKind::PythonProcess => 3,
+            WorkerKind::TokioTask => 4,
+            WorkerKind::PythonAsyncioTask => 5,
+            WorkerKind::PythonGenerator => 6,
+            WorkerKind::PythonGreenlet => 7,
         }
     }
 
@@ -174,6 +228,10 @@ pub struct CostSpec {
     pub threads: Vec<usize>,
     /// Process counts N to try, in order.
     pub processes: Vec<usize>,
+    /// Idle task counts N to try (tokio tasks; Python's asyncio tasks and generators), in order.
+    pub tasks: Vec<usize>,
+    /// Round trips of each switch-cost ping-pong (two switches each); 0: no switch cost.
+    pub switch_round_trips: usize,
     /// Stack size of each Rust thread in KiB; None: Rust's default ([`default_stack_bytes`]).
     pub stack_kib: Option<u64>,
     /// Which Python to measure as well.
@@ -184,11 +242,14 @@ pub struct CostSpec {
 }
 
 impl Default for CostSpec {
-    /// The README's run: 1, 10 and 100 threads; 1 and 10 processes; Python if present.
+    /// The README's run: 1, 10 and 100 threads; 1 and 10 processes; 1 000, 10 000 and 100 000
+    /// tasks; 100 000 round trips of each ping-pong; Python if present.
     fn default() -> Self {
         CostSpec {
             threads: vec![1, 10, 100],
             processes: vec![1, 10],
+            tasks: vec![1_000, 10_000, 100_000],
+            switch_round_trips: 100_000,
             stack_kib: None,
             python: PythonChoice::Auto,
             exe: None,
@@ -211,6 +272,7 @@ impl CostSpec {
         for (field, list, max) in [
             ("threads", &self.threads, MAX_THREADS),
             ("processes", &self.processes, MAX_PROCESSES),
+            ("tasks", &self.tasks, MAX_TASKS),
         ] {
             if list.len() > MAX_COUNTS {
                 return Err(invalid(
@@ -222,6 +284,13 @@ impl CostSpec {
             if let Some(&bad) = list.iter().find(|&&n| n == 0 || n > max) {
                 return Err(invalid(field, bad, format!("counts from 1 to {max}")));
             }
+        }
+        if self.switch_round_trips > MAX_ROUND_TRIPS {
+            return Err(invalid(
+                "round_trips",
+                self.switch_round_trips,
+                format!("0 (no switch cost) to {MAX_ROUND_TRIPS}"),
+            ));
         }
         if let Some(kib) = self.stack_kib {
             let (lo, hi) = STACK_KIB;
@@ -240,14 +309,20 @@ impl CostSpec {
     }
 
     /// Measurements the run makes: one per N and kind, Python's processes counted for its three
-    /// start methods (an estimate until Python says which it offers).
+    /// start methods (an estimate until Python says which it offers), and one per ping-pong.
     pub fn planned_steps(&self) -> usize {
-        let rust = self.threads.len() + self.processes.len();
+        let switching = usize::from(self.switch_round_trips > 0);
+        let rust = self.threads.len() + self.processes.len() + self.tasks.len();
+        let rust_switches = switching * SwitchCost::RUST_KINDS.len();
         let python = match self.python {
             PythonChoice::Skip => 0,
-            _ => self.threads.len() + 3 * self.processes.len(),
+            // Asyncio tasks and generators (greenlets too where installed), and one
+            // ping-pong each for Python threads, asyncio tasks and generators.
+            _ => {
+                self.threads.len() + 3 * self.processes.len() + 2 * self.tasks.len() + 3 * switching
+            }
         };
-        rust + python
+        rust + rust_switches + python
     }
 }
 
@@ -270,6 +345,21 @@ pub struct CostResult {
     pub python_processes: Vec<WorkerCost>,
     /// Why there are no (or not all) Python entries: no `python3` found, or it failed.
     pub python_error: Option<String>,
+    /// Idle tokio tasks, one entry per N.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokio_tasks: Vec<WorkerCost>,
+    /// Idle CPython asyncio tasks, one entry per N.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub python_asyncio_tasks: Vec<WorkerCost>,
+    /// Suspended CPython generators, one entry per N.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub python_generators: Vec<WorkerCost>,
+    /// Idle greenlets, one entry per N (where `greenlet` is installed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub python_greenlets: Vec<WorkerCost>,
+    /// What one switch between two workers costs: a ping-pong per kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub switches: Vec<SwitchCost>,
     /// Stopped or not, when, how long, and the warnings (each entry's `memory_unreliable`,
     /// said once per kind and N; a busy machine), written inline, last, as always.
     #[serde(flatten)]
@@ -284,6 +374,10 @@ impl CostResult {
             WorkerKind::RustProcess => &self.processes,
             WorkerKind::PythonThread => &self.python_threads,
             WorkerKind::PythonProcess => &self.python_processes,
+            WorkerKind::TokioTask => &self.tokio_tasks,
+            WorkerKind::PythonAsyncioTask => &self.python_asyncio_tasks,
+            WorkerKind::PythonGenerator => &self.python_generators,
+            WorkerKind::PythonGreenlet => &self.python_greenlets,
         }
     }
 
@@ -293,6 +387,76 @@ impl CostResult {
             WorkerKind::RustProcess => &mut self.processes,
             WorkerKind::PythonThread => &mut self.python_threads,
             WorkerKind::PythonProcess => &mut self.python_processes,
+            WorkerKind::TokioTask => &mut self.tokio_tasks,
+            WorkerKind::PythonAsyncioTask => &mut self.python_asyncio_tasks,
+            WorkerKind::PythonGenerator => &mut self.python_generators,
+            WorkerKind::PythonGreenlet => &mut self.python_greenlets,
+        }
+    }
+
+    /// Every entry of every kind, with its kind, in [`WorkerKind::ALL`] order.
+    pub fn all_entries(&self) -> impl Iterator<Item = (WorkerKind, &WorkerCost)> {
+        WorkerKind::ALL
+            .into_iter()
+            .flat_map(move |kind| self.entries(kind).iter().map(move |cost| (kind, cost)))
+    }
+}
+
+/// What switching between two workers of one kind costs: two of them hand a message back and
+/// forth over a channel (a ping-pong), `round_trips` times; each round trip is two switches
+/// (one hand-off each way). Rust threads: two `std` threads and two `std::sync::mpsc`
+/// channels, which the scheduler may put on two CPUs (a wake-up across cores, not a context
+/// switch on one). tokio tasks: two tasks on one current-thread runtime and two
+/// `tokio::sync::mpsc` channels: each hand-off is a switch on one thread, no kernel involved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwitchCost {
+    /// Which kind of worker switched.
+    pub kind: WorkerKind,
+    /// Round trips made (each two switches).
+    pub round_trips: usize,
+    /// Switches per second: 2 × round trips / the wall time of the whole ping-pong.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub switches_per_s: f64,
+    /// Mean wall time of one round trip, in nanoseconds.
+    #[serde(deserialize_with = "nan_null::deserialize")]
+    pub round_trip_ns: f64,
+    /// Why it could not be measured (then the figures are null), or null.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+impl SwitchCost {
+    /// The kinds pooltune measures itself; Python's come from the script.
+    pub const RUST_KINDS: [WorkerKind; 2] = [WorkerKind::RustThread, WorkerKind::TokioTask];
+
+    /// The figures of `round_trips` round trips that took `elapsed`.
+    pub fn measured(kind: WorkerKind, round_trips: usize, elapsed: std::time::Duration) -> Self {
+        let seconds = elapsed.as_secs_f64();
+        SwitchCost {
+            kind,
+            round_trips,
+            switches_per_s: if seconds > 0.0 {
+                2.0 * round_trips as f64 / seconds
+            } else {
+                f64::NAN
+            },
+            round_trip_ns: if round_trips > 0 {
+                seconds * 1e9 / round_trips as f64
+            } else {
+                f64::NAN
+            },
+            error: None,
+        }
+    }
+
+    /// A switch cost that could not be measured.
+    pub fn failed(kind: WorkerKind, error: impl Into<String>) -> Self {
+        SwitchCost {
+            kind,
+            round_trips: 0,
+            switches_per_s: f64::NAN,
+            round_trip_ns: f64::NAN,
+            error: Some(error.into()),
         }
     }
 }
@@ -328,9 +492,20 @@ pub fn measure_threads(count: usize, stack_bytes: Option<u64>) -> WorkerCost {
     IdleThreads::start(count, stack_bytes).measure_and_stop()
 }
 
+/// Measures N idle tokio tasks on a current-thread runtime.
+pub fn measure_tokio_tasks(count: usize) -> WorkerCost {
+    IdleTasks::start(count).measure_and_stop()
+}
+
 /// Measures N idle pooltune worker processes started from `exe`.
 pub fn measure_processes(count: usize, exe: &std::path::Path) -> WorkerCost {
     IdleProcesses::start(count, exe).measure_and_stop()
+}
+
+/// One step of a cost run: what N workers of one kind cost, or one ping-pong.
+enum Measured {
+    Cost(WorkerKind, WorkerCost),
+    Switch(SwitchCost),
 }
 
 /// The worker-cost experiment on the engine's skeleton.
@@ -392,18 +567,26 @@ impl engine::Experiment for CostRun {
             python_threads: Vec::new(),
             python_processes: Vec::new(),
             python_error: None,
+            tokio_tasks: Vec::new(),
+            python_asyncio_tasks: Vec::new(),
+            python_generators: Vec::new(),
+            python_greenlets: Vec::new(),
+            switches: Vec::new(),
             outcome: RunOutcome::started_at(run.started_unix_s),
         };
         let planned = spec.planned_steps();
         let mut done = 0;
-        let mut record = |result: &mut CostResult, kind: WorkerKind, cost: WorkerCost| {
+        // A switch cost is a step of the run but no point: it is read from the result.
+        let mut record = |result: &mut CostResult, measured: Measured| {
             done += 1;
-            let series = kind.series();
-            result.entries_mut(kind).push(cost.clone());
+            let (kind, workers) = match &measured {
+                Measured::Cost(kind, cost) => (*kind, cost.workers),
+                Measured::Switch(switch) => (switch.kind, 2),
+            };
             emit(Event::Progress {
-                series,
+                series: kind.series(),
                 progress: engine::Progress {
-                    threads: cost.workers,
+                    threads: workers,
                     point_index: done - 1,
                     points: planned.max(done),
                     steps_done: done,
@@ -412,20 +595,30 @@ impl engine::Experiment for CostRun {
                     planned_s: None,
                 },
             });
-            emit(Event::Point {
-                series,
-                point: cost,
-            });
+            match measured {
+                Measured::Cost(kind, cost) => {
+                    result.entries_mut(kind).push(cost.clone());
+                    emit(Event::Point {
+                        series: kind.series(),
+                        point: cost,
+                    });
+                }
+                Measured::Switch(switch) => result.switches.push(switch),
+            }
         };
         for &n in &spec.threads {
             if cancel.is_cancelled() {
                 break;
             }
-            record(
-                &mut result,
-                WorkerKind::RustThread,
-                measure_threads(n, stack_bytes),
-            );
+            let cost = measure_threads(n, stack_bytes);
+            record(&mut result, Measured::Cost(WorkerKind::RustThread, cost));
+        }
+        for &n in &spec.tasks {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let cost = measure_tokio_tasks(n);
+            record(&mut result, Measured::Cost(WorkerKind::TokioTask, cost));
         }
         if !spec.processes.is_empty() {
             let exe = match &spec.exe {
@@ -440,18 +633,29 @@ impl engine::Experiment for CostRun {
                     Ok(exe) => measure_processes(n, exe),
                     Err(message) => WorkerCost::failed(n, message.clone()),
                 };
-                record(&mut result, WorkerKind::RustProcess, cost);
+                record(&mut result, Measured::Cost(WorkerKind::RustProcess, cost));
+            }
+        }
+        if spec.switch_round_trips > 0 {
+            for kind in SwitchCost::RUST_KINDS {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                let switch = switches::measure(kind, spec.switch_round_trips, cancel);
+                record(&mut result, Measured::Switch(switch));
             }
         }
         match self.python.take() {
             Some(Ok(path)) if !cancel.is_cancelled() => {
-                let outcome = python::run(
-                    &path,
-                    &spec.threads,
-                    &spec.processes,
-                    cancel,
-                    &mut |kind, cost| record(&mut result, kind, cost),
-                );
+                let counts = python::PythonCounts {
+                    threads: spec.threads.clone(),
+                    processes: spec.processes.clone(),
+                    tasks: spec.tasks.clone(),
+                    round_trips: spec.switch_round_trips,
+                };
+                let outcome = python::run(&path, &counts, cancel, &mut |measured| {
+                    record(&mut result, measured)
+                });
                 match outcome {
                     Ok(info) => result.python = info,
                     Err(message) => result.python_error = Some(message),

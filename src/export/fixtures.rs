@@ -101,6 +101,11 @@ pub(crate) fn cost() -> CostResult {
         python_threads: vec![thread],
         python_processes: vec![fork],
         python_error: None,
+        tokio_tasks: Vec::new(),
+        python_asyncio_tasks: Vec::new(),
+        python_generators: Vec::new(),
+        python_greenlets: Vec::new(),
+        switches: Vec::new(),
         outcome: crate::export::fixtures::one_second_run(),
     }
 }

@@ -671,12 +671,7 @@ pub(crate) fn cost_grid(result: &CostResult) -> (Grid, Vec<String>) {
     let mut grid = Grid::new(&header, &[0, 1, 2, 3, 6, 4, 5, 8, 7], 5);
     let mut notes = Vec::new();
     for kind in WorkerKind::ALL {
-        let label = match kind {
-            WorkerKind::RustThread => "Rust thread",
-            WorkerKind::RustProcess => "Rust process",
-            WorkerKind::PythonThread => "Python thread",
-            WorkerKind::PythonProcess => "Python process",
-        };
+        let label = kind.title();
         for c in result.entries(kind) {
             if let Some(error) = &c.error {
                 notes.push(format!("{label}, N = {}: {error}", c.workers));

@@ -46,6 +46,9 @@ pub fn count_text(pool: &PoolSpec, n: usize) -> String {
         PoolSpec::Process { .. } | PoolSpec::PythonProcesses { .. } => {
             crate::words::counted_usize(n, "worker process", "worker processes")
         }
+        PoolSpec::PythonAsyncio => {
+            crate::words::counted_usize(n, "task in flight", "tasks in flight")
+        }
         _ => crate::words::counted_usize(n, "thread", "threads"),
     }
 }
@@ -56,6 +59,12 @@ pub fn series_count_text(series: &SeriesSpec, n: usize) -> String {
     match (&series.setup, series.kind) {
         (SeriesSetup::Python(_), SeriesKind::PythonProcesses) => {
             crate::words::counted_usize(n, "worker process", "worker processes")
+        }
+        (SeriesSetup::Python(_), SeriesKind::PythonAsyncio) => {
+            crate::words::counted_usize(n, "task in flight", "tasks in flight")
+        }
+        (SeriesSetup::Python(_), SeriesKind::PythonGevent) => {
+            crate::words::counted_usize(n, "greenlet", "greenlets")
         }
         (SeriesSetup::Rust { pool, .. } | SeriesSetup::PythonCall { pool, .. }, _) => {
             count_text(pool, n)
@@ -364,6 +373,8 @@ fn python_pool(pool: &PoolSpec, call: Option<&PythonCallSpec>, n: usize) -> Vec<
             python_call_mp_pool(n, *chunk_size, *start_method, call),
         ],
         (PoolSpec::PythonInterpreters, Some(call)) => vec![python_call_interpreters(n, call)],
+        (PoolSpec::PythonAsyncio, Some(call)) => vec![python_call_asyncio(n, call)],
+        (PoolSpec::PythonAsyncio, None) => vec![python_generic_asyncio(n)],
         (PoolSpec::PythonThreads, None) => vec![python_generic_threads(n, false)],
         (
             PoolSpec::PythonProcesses {
@@ -390,6 +401,7 @@ fn shipped_python(kind: SeriesKind, setup: &PythonSetup, n: usize) -> Vec<CodeSn
         ],
         SeriesKind::PythonFreeThreaded => vec![python_generic_threads(n, true)],
         SeriesKind::PythonInterpreters => vec![python_generic_interpreters(n)],
+        SeriesKind::PythonAsyncio => vec![python_generic_asyncio(n)],
         _ => vec![python_generic_threads(n, false)],
     }
 }
@@ -565,6 +577,56 @@ if __name__ == \"__main__\":
             self.imports
         )
     }
+}
+
+/// N coroutines in flight on one event loop: an `asyncio.Semaphore(N)` around each await,
+/// as pooltune's runner does.
+fn asyncio_main(n: usize, awaited: &str) -> String {
+    format!(
+        "async def main():
+    limit = asyncio.Semaphore({n})  # at most {n} in flight
+
+    async def one(i):
+        async with limit:
+            return await {awaited}
+
+    return await asyncio.gather(*(one(i) for i in range({PYTHON_CALLS})))
+
+
+if __name__ == \"__main__\":
+    results = asyncio.run(main())
+"
+    )
+}
+
+fn python_generic_asyncio(n: usize) -> CodeSnippet {
+    CodeSnippet::new(
+        "Python (asyncio, one event loop)",
+        format!(
+            "import asyncio
+
+
+async def task(i):
+    ...  # a task that awaits (an async client, asyncio.sleep)
+
+
+{}",
+            asyncio_main(n, "task(i)")
+        ),
+    )
+}
+
+fn python_call_asyncio(n: usize, call_spec: &PythonCallSpec) -> CodeSnippet {
+    let call = PythonCall::of(call_spec);
+    let awaited = format!("{}({})", call.function, call.args.join(", "));
+    CodeSnippet::new(
+        "Python (asyncio, one event loop)",
+        format!(
+            "import asyncio\n{}\n\n\n{}",
+            call.imports,
+            asyncio_main(n, &awaited)
+        ),
+    )
 }
 
 fn python_call_threads(n: usize, call: &PythonCallSpec) -> CodeSnippet {
@@ -995,6 +1057,35 @@ mod tests {
                 .snippet
                 .contains("starmap(sha256_block, calls, chunksize=3)")
         );
+    }
+
+    /// An `async def` on python_asyncio is awaited with at most N in flight, in Python that
+    /// compiles.
+    #[test]
+    fn a_coroutine_is_awaited_n_at_a_time_on_one_loop() {
+        let preset = spec_of("python-asyncio-sleep.toml");
+        let snippets = for_setup(&preset.workload, &preset.pool, 8);
+        assert_eq!(languages(&snippets), ["Python (asyncio, one event loop)"]);
+        let code = &snippets[0].snippet;
+        assert!(code.contains("from asyncwork import sleep_ms"), "{code}");
+        assert!(code.contains("asyncio.Semaphore(8)"), "{code}");
+        assert!(code.contains("return await sleep_ms(20)"), "{code}");
+        assert_eq!(count_text(&preset.pool, 8), "8 tasks in flight");
+        if let Some(python) = crate::child::driver::tests::python_or_skip() {
+            let checked = std::process::Command::new(python)
+                .args([
+                    "-c",
+                    "import sys; compile(sys.argv[1], 'snippet', 'exec')",
+                    code,
+                ])
+                .output()
+                .unwrap();
+            assert!(
+                checked.status.success(),
+                "{}",
+                String::from_utf8_lossy(&checked.stderr)
+            );
+        }
     }
 
     #[test]

@@ -72,7 +72,14 @@ fn exec_lines(exec: &ExecSpec) -> Vec<String> {
     lines
 }
 
-fn python_lines(call: &PythonCallSpec) -> Vec<String> {
+/// The call a Python function series makes: an `async def` on python_asyncio is awaited, on
+/// one event loop, and says so; the interpreter and folder are shown the same either way.
+fn python_lines(call: &PythonCallSpec, pool: &super::PoolSpec) -> Vec<String> {
+    let awaited = if *pool == super::PoolSpec::PythonAsyncio {
+        "await "
+    } else {
+        ""
+    };
     let (module, function) = call.call.split_once(':').unwrap_or((&call.call, ""));
     let args = call
         .args
@@ -81,7 +88,7 @@ fn python_lines(call: &PythonCallSpec) -> Vec<String> {
         .collect::<Vec<_>>()
         .join(", ");
     vec![format!(
-        "call, each task: {module}.{function}({args}) in {}, imported from {}",
+        "call, each task: {awaited}{module}.{function}({args}) in {}, imported from {}",
         python_interpreter(call).display(),
         call.path.display()
     )]
@@ -102,7 +109,7 @@ pub fn setup_lines(setup: &SeriesSetup, series: Option<&str>) -> Vec<CodeLine> {
             ..
         } => exec_lines(exec),
         SeriesSetup::Command(command) => launch::command_lines(command),
-        SeriesSetup::PythonCall { call, .. } => python_lines(call),
+        SeriesSetup::PythonCall { call, pool } => python_lines(call, pool),
         SeriesSetup::Rust { .. } | SeriesSetup::Python(_) => Vec::new(),
     };
     lines
@@ -494,6 +501,26 @@ mod tests {
         assert_eq!(
             code_lines(&p)[0].to_string(),
             "call, each task: hashwork.sha256_block(4096, \"x\") in python3, imported from examples"
+        );
+        assert_eq!(program(&p.setup()).as_deref(), Some("python3"));
+    }
+
+    /// An `async def` on python_asyncio is shown before it runs like any function: the same
+    /// interpreter, folder and arguments, the call marked as awaited.
+    #[test]
+    fn an_async_function_is_shown_before_it_runs_like_any_function() {
+        let call = PythonCallSpec {
+            call: "asyncwork:sleep_ms".into(),
+            path: PathBuf::from("examples"),
+            args: vec![serde_json::json!(20)],
+            interpreter: None,
+        };
+        let p = preset(WorkloadSpec::Python(call), PoolSpec::PythonAsyncio);
+        let lines = code_lines(&p);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            lines[0].to_string(),
+            "call, each task: await asyncwork.sleep_ms(20) in python3, imported from examples"
         );
         assert_eq!(program(&p.setup()).as_deref(), Some("python3"));
     }

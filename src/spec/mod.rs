@@ -723,7 +723,13 @@ mod tests {
         );
         let text = GOOD.replace("kind = \"rayon\"\n", "");
         let message = refusal(&text);
-        says(&message, &["`pool.kind`", "rayon, queue, spawn, process"]);
+        says(
+            &message,
+            &[
+                "`pool.kind`",
+                "rayon, queue, spawn, async, process, python_threads",
+            ],
+        );
         let text = GOOD.replace(
             "kind = \"blocking\"\ncompute_us = 1000\nwait_us = 9000",
             "kind = \"shared_state\"",

@@ -119,7 +119,7 @@ pub fn check_python_call_series(
         return Err(invalid(
             place.field("pool.kind"),
             pool.kind_name(),
-            "python_threads, python_processes or python_interpreters: a python workload runs on \
+            "python_threads, python_processes, python_interpreters or python_asyncio: a python workload runs on \
              CPython's pools (give one in the pool table; without one the pool is rayon)",
         ));
     }

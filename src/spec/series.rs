@@ -32,19 +32,27 @@ pub enum SeriesKind {
     /// `concurrent.futures.InterpreterPoolExecutor(N)` (CPython 3.14+): one interpreter per
     /// worker thread, each with its own GIL. Runs a user's function only.
     PythonInterpreters,
+    /// Coroutines on one asyncio event loop, at most N in flight (`asyncio.Semaphore(N)`):
+    /// the script's task awaiting `asyncio.sleep`, or a user's `async def` function.
+    PythonAsyncio,
+    /// Greenlets on a `gevent.pool.Pool(N)`, waiting with `gevent.sleep` (the script's task
+    /// only; where gevent is not installed the series says so and the others run).
+    PythonGevent,
     /// A user's own Rust configuration (any workload and pool).
     Custom,
 }
 
 impl SeriesKind {
     /// Every kind, in the order of the GIL comparison.
-    pub const ALL: [SeriesKind; 7] = [
+    pub const ALL: [SeriesKind; 9] = [
         SeriesKind::Rust,
         SeriesKind::SimulatedGil,
         SeriesKind::PythonThreads,
         SeriesKind::PythonProcesses,
         SeriesKind::PythonFreeThreaded,
         SeriesKind::PythonInterpreters,
+        SeriesKind::PythonAsyncio,
+        SeriesKind::PythonGevent,
         SeriesKind::Custom,
     ];
 
@@ -57,6 +65,8 @@ impl SeriesKind {
             SeriesKind::PythonProcesses => "python_processes",
             SeriesKind::PythonFreeThreaded => "python_free_threaded",
             SeriesKind::PythonInterpreters => "python_interpreters",
+            SeriesKind::PythonAsyncio => "python_asyncio",
+            SeriesKind::PythonGevent => "python_gevent",
             SeriesKind::Custom => "custom",
         }
     }
@@ -69,6 +79,8 @@ impl SeriesKind {
                 | SeriesKind::PythonProcesses
                 | SeriesKind::PythonFreeThreaded
                 | SeriesKind::PythonInterpreters
+                | SeriesKind::PythonAsyncio
+                | SeriesKind::PythonGevent
         )
     }
 
@@ -80,6 +92,7 @@ impl SeriesKind {
             PoolSpec::PythonThreads => SeriesKind::PythonThreads,
             PoolSpec::PythonProcesses { .. } => SeriesKind::PythonProcesses,
             PoolSpec::PythonInterpreters => SeriesKind::PythonInterpreters,
+            PoolSpec::PythonAsyncio => SeriesKind::PythonAsyncio,
             _ => SeriesKind::Custom,
         }
     }
@@ -96,7 +109,11 @@ impl SeriesKind {
                 chunk_size: 1,
             }),
             SeriesKind::PythonInterpreters => Some(PoolSpec::PythonInterpreters),
-            SeriesKind::Rust | SeriesKind::SimulatedGil | SeriesKind::Custom => None,
+            SeriesKind::PythonAsyncio => Some(PoolSpec::PythonAsyncio),
+            SeriesKind::Rust
+            | SeriesKind::SimulatedGil
+            | SeriesKind::PythonGevent
+            | SeriesKind::Custom => None,
         }
     }
 }
@@ -285,9 +302,13 @@ impl TryFrom<SeriesToml> for SeriesSpec {
         let missing = |key: &str, needs: &str| {
             format!("`{key}` is missing: series \"{label}\" (kind {kind}) needs {needs}")
         };
-        let setup = if let (true, Some(WorkloadSpec::Python(call))) =
-            (kind.is_python(), &raw.workload)
+        let setup = if let (SeriesKind::PythonGevent, Some(WorkloadSpec::Python(_))) =
+            (kind, &raw.workload)
         {
+            return Err(format!(
+                "`workload` = {{ kind = \"python\" }} is refused: series \"{label}\" (kind {kind}) runs the script's own task on greenlets (task = \"io\", compute_us, wait_us); a function of yours goes on python_threads, python_processes or python_asyncio"
+            ));
+        } else if let (true, Some(WorkloadSpec::Python(call))) = (kind.is_python(), &raw.workload) {
             python_call_of_series(&raw, call, &label)?
         } else if kind.is_python() {
             if kind == SeriesKind::PythonInterpreters {
@@ -735,6 +756,46 @@ mod tests {
             invalid_field(&with(&format!("kind = \"rust\"\n{call}"))),
             "series[5].kind"
         );
+    }
+
+    /// Coroutine series: asyncio runs the script's task or an `async def` on its own pool;
+    /// gevent runs the script's task only, and a function on it is refused saying where to
+    /// put it.
+    #[test]
+    fn coroutine_series_run_the_task_or_an_async_function() {
+        let with = |series: &str| format!("{GOOD}\n[[series]]\nlabel = \"Co\"\n{series}\n");
+        for kind in ["python_asyncio", "python_gevent"] {
+            let c = parse_str(&with(&format!(
+                "kind = \"{kind}\"\ntask = \"io\"\ncompute_us = 100\nwait_us = 9900"
+            )))
+            .unwrap();
+            assert_eq!(c.series[4].kind.as_str(), kind);
+            assert!(c.series[4].kind.is_python(), "{kind}");
+            assert!(
+                matches!(c.series[4].setup, SeriesSetup::Python(_)),
+                "{kind}"
+            );
+            assert_eq!(
+                parse_str(&to_toml(&c).unwrap()).unwrap(),
+                c,
+                "{kind}: round trip"
+            );
+        }
+        let call = "workload = { kind = \"python\", call = \"asyncwork:sleep_ms\", args = [20] }";
+        let c = parse_str(&with(&format!("kind = \"python_asyncio\"\n{call}"))).unwrap();
+        let SeriesSetup::PythonCall { pool, .. } = &c.series[4].setup else {
+            panic!("a function call expected: {:?}", c.series[4].setup);
+        };
+        assert_eq!(*pool, PoolSpec::PythonAsyncio);
+        assert_eq!(SeriesKind::of_python_pool(pool), SeriesKind::PythonAsyncio);
+        let err = refusal(&with(&format!("kind = \"python_gevent\"\n{call}")));
+        assert!(
+            err.contains(
+                "series \"Co\" (kind python_gevent) runs the script's own task on greenlets"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("python_asyncio"), "{err}");
     }
 
     #[test]

@@ -505,7 +505,12 @@ const BUILT_IN_KINDS: [&str; 7] = WorkloadSpec::BUILT_IN_KIND_NAMES;
 /// otherwise (an exec task is already a process: no process pool).
 pub fn pool_kinds_for(workload: &WorkloadSpec) -> &'static [&'static str] {
     match workload {
-        WorkloadSpec::Python(_) => &["python_threads", "python_processes", "python_interpreters"],
+        WorkloadSpec::Python(_) => &[
+            "python_threads",
+            "python_processes",
+            "python_interpreters",
+            "python_asyncio",
+        ],
         WorkloadSpec::Exec(_) => &["rayon", "queue", "spawn"],
         _ => &["rayon", "queue", "spawn", "process"],
     }
@@ -1238,6 +1243,9 @@ pub fn pool_of_kind(kind: &str) -> PoolSpec {
             chunk_size: 1,
         },
         "spawn" => PoolSpec::Spawn,
+        "async" => PoolSpec::Async {
+            worker_threads: None,
+        },
         "process" => PoolSpec::Process {
             chunk_size: 1,
             feeding: Feeding::Lazy,
@@ -1248,6 +1256,7 @@ pub fn pool_of_kind(kind: &str) -> PoolSpec {
             chunk_size: 1,
         },
         "python_interpreters" => PoolSpec::PythonInterpreters,
+        "python_asyncio" => PoolSpec::PythonAsyncio,
         _ => PoolSpec::Rayon,
     }
 }
@@ -1270,6 +1279,9 @@ fn pool_kind_tip(kind: &str) -> &'static str {
         }
         "python_interpreters" => {
             "CPython's InterpreterPoolExecutor(N) (3.14 and later): N interpreters in one process, each with its own GIL."
+        }
+        "python_asyncio" => {
+            "An async def function awaited on one asyncio event loop, at most N calls in flight (an asyncio.Semaphore(N)): N is a concurrency on one thread, so awaited waits overlap and computation does not."
         }
         _ => "",
     }

@@ -40,6 +40,10 @@ pub struct CostDraft {
     pub threads_text: String,
     /// Process counts N, "1, 10".
     pub processes_text: String,
+    /// Idle task counts N (tokio tasks; Python's coroutines), "1000, 10000, 100000".
+    pub tasks_text: String,
+    /// Round trips of each switch-cost ping-pong; "0" for none.
+    pub round_trips_text: String,
     /// Stack size of each Rust thread in KiB; empty for the platform's default.
     pub stack_kib_text: String,
     /// Which Python to measure.
@@ -58,6 +62,8 @@ impl Default for CostDraft {
         CostDraft {
             threads_text: counts_to_text(&spec.threads),
             processes_text: counts_to_text(&spec.processes),
+            tasks_text: counts_to_text(&spec.tasks),
+            round_trips_text: spec.switch_round_trips.to_string(),
             stack_kib_text: String::new(),
             python: PythonMode::Auto,
             python_path: String::new(),
@@ -104,11 +110,27 @@ impl CostDraft {
     pub fn checked(&self) -> Result<CostSpec, InvalidValue> {
         let threads = parse_counts("threads", &self.threads_text)?;
         let processes = parse_counts("processes", &self.processes_text)?;
-        if threads.is_empty() && processes.is_empty() {
+        let tasks = parse_counts("tasks", &self.tasks_text)?;
+        let round_trips = self.round_trips_text.trim();
+        let switch_round_trips = if round_trips.is_empty() {
+            0
+        } else {
+            round_trips.parse::<usize>().map_err(|_| {
+                invalid(
+                    "round_trips",
+                    format!("{round_trips:?}"),
+                    format!(
+                        "a whole number of round trips from 0 (no switch cost) to {}",
+                        limits::MAX_ROUND_TRIPS
+                    ),
+                )
+            })?
+        };
+        if threads.is_empty() && processes.is_empty() && tasks.is_empty() {
             return Err(invalid(
                 "threads",
                 "an empty list",
-                "at least one thread or process count",
+                "at least one thread, process or task count",
             ));
         }
         let stack = self.stack_kib_text.trim();
@@ -142,6 +164,8 @@ impl CostDraft {
         let spec = CostSpec {
             threads,
             processes,
+            tasks,
+            switch_round_trips,
             stack_kib,
             python,
             exe: self.exe.clone(),
@@ -206,6 +230,10 @@ fn kind_title(kind: WorkerKind) -> &'static str {
         WorkerKind::RustProcess => "Rust processes",
         WorkerKind::PythonThread => "Python threads",
         WorkerKind::PythonProcess => "Python processes",
+        WorkerKind::TokioTask => "tokio tasks",
+        WorkerKind::PythonAsyncioTask => "asyncio tasks",
+        WorkerKind::PythonGenerator => "Python generators",
+        WorkerKind::PythonGreenlet => "greenlets",
     }
 }
 
@@ -849,6 +877,15 @@ mod tests {
         assert_eq!(draft.checked().unwrap_err().field, "processes");
         draft.processes_text = String::new();
         draft.threads_text = String::new();
+        draft.tasks_text = "1000, 0".into();
+        assert_eq!(draft.checked().unwrap_err().field, "tasks");
+        draft.tasks_text = "1000".into();
+        assert_eq!(draft.checked().unwrap().tasks, [1000]);
+        draft.round_trips_text = "many".into();
+        assert_eq!(draft.checked().unwrap_err().field, "round_trips");
+        draft.round_trips_text = "0".into();
+        assert_eq!(draft.checked().unwrap().switch_round_trips, 0);
+        draft.tasks_text = String::new();
         assert_eq!(draft.checked().unwrap_err().field, "threads");
         draft.threads_text = "2".into();
         draft.python = PythonMode::Path;

@@ -40,9 +40,10 @@ fn executor_of(pool: &PoolSpec) -> Result<(Executor, Option<StartMethod>, usize)
             chunk_size,
         } => Ok((Executor::Processes, Some(*start_method), *chunk_size)),
         PoolSpec::PythonInterpreters => Ok((Executor::Interpreters, None, 1)),
+        PoolSpec::PythonAsyncio => Ok((Executor::Asyncio, None, 1)),
         other => Err(format!(
             "a python workload runs on CPython's pools (python_threads, python_processes, \
-             python_interpreters), not on a {} pool",
+             python_interpreters, python_asyncio), not on a {} pool",
             other.kind_name()
         )),
     }
@@ -453,7 +454,12 @@ mod tests {
             executor_of(&PoolSpec::PythonInterpreters),
             Ok((Executor::Interpreters, None, 1))
         );
+        assert_eq!(
+            executor_of(&PoolSpec::PythonAsyncio),
+            Ok((Executor::Asyncio, None, 1))
+        );
         let err = executor_of(&PoolSpec::Rayon).unwrap_err();
         assert!(err.contains("not on a rayon pool"), "{err}");
+        assert!(err.contains("python_asyncio"), "{err}");
     }
 }

@@ -64,6 +64,10 @@ pub enum Executor {
     Processes,
     /// `concurrent.futures.InterpreterPoolExecutor(N)` (CPython 3.14+; a user's function only).
     Interpreters,
+    /// Coroutines on one asyncio event loop, at most N in flight (`asyncio.Semaphore(N)`).
+    Asyncio,
+    /// Greenlets on a `gevent.pool.Pool(N)` (the built-in task only).
+    Gevent,
 }
 
 impl Executor {
@@ -73,6 +77,8 @@ impl Executor {
             Executor::Threads => "threads",
             Executor::Processes => "processes",
             Executor::Interpreters => "interpreters",
+            Executor::Asyncio => "asyncio",
+            Executor::Gevent => "gevent",
         }
     }
 }
@@ -849,6 +855,35 @@ pub fn parse_check(text: &str, call: &str, executor: Executor) -> Result<CheckOu
     })
 }
 
+/// Parses the output of `pybench.py module NAME`: whether `name` can be imported.
+pub fn parse_module(text: &str, name: &str) -> Result<bool, FormatError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |n: usize| lines.get(n - 1).copied();
+    let stopped = |n: usize, expected: &str| {
+        let last = if n > 1 { lines[n - 2] } else { "" };
+        truncated(n - 1, last, expected)
+    };
+    header(1, at(1).ok_or_else(|| stopped(1, &format!("`{HEADER}`")))?)?;
+    interpreter(
+        2,
+        at(2).ok_or_else(|| stopped(2, "the `interpreter` line"))?,
+    )?;
+    let line = at(3).ok_or_else(|| stopped(3, "the `module` line"))?;
+    let v = fields(3, line, "module name available version")?;
+    if v[0] != name {
+        return Err(setup_mismatch(3, "name", v[0], name));
+    }
+    let available = flag(3, "available", v[1], "yes", "no")?;
+    fields(4, at(4).ok_or_else(|| stopped(4, "`end`"))?, "end")?;
+    if let Some(extra) = at(5) {
+        return Err(FormatError {
+            line: 5,
+            message: format!("unexpected output after `end`: `{}`", shorten(extra)),
+        });
+    }
+    Ok(available)
+}
+
 /// Parses a whole run output at once (for tests and saved outputs).
 pub fn parse_run(text: &str, request: RunRequest) -> Result<RunOutput, FormatError> {
     let mut parser = RunParser::new(request);
@@ -1154,5 +1189,27 @@ end
         assert!(err.message.contains("more than 0"), "{err}");
         let err = parse_probe(&good.replace("end\n", "")).unwrap_err();
         assert!(err.message.contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn a_module_line_says_whether_it_imports() {
+        let head = "pooltune-pybench 2\ninterpreter implementation=cpython version=3.11.7 gil=on free_threaded_build=no\n";
+        let yes = format!("{head}module name=gevent available=yes version=26.9.0\nend\n");
+        assert_eq!(parse_module(&yes, "gevent"), Ok(true));
+        let no = format!("{head}module name=gevent available=no version=none\nend\n");
+        assert_eq!(parse_module(&no, "gevent"), Ok(false));
+        let err = parse_module(&no, "greenlet").unwrap_err();
+        assert!(err.message.contains("`name=greenlet`"), "{err}");
+        let err = parse_module(
+            &format!("{head}module name=gevent available=maybe version=x\nend\n"),
+            "gevent",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        assert!(parse_module(head, "gevent").is_err(), "truncated");
+        assert!(
+            parse_module(&format!("{no}more\n"), "gevent").is_err(),
+            "after end"
+        );
     }
 }

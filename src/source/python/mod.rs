@@ -128,6 +128,16 @@ impl<'a> PythonRun<'a> {
                 .entry(path.clone())
                 .or_insert_with(|| probe(&script.path(), &path, cancel))
                 .clone()?;
+            if let Some(module) = required_module(spec.kind) {
+                let missing = script::module_missing(&script.path(), &path, module, cancel)
+                    .map_err(|err| match err {
+                        ScriptError::Cancelled => "not run: the comparison was stopped".to_owned(),
+                        ScriptError::Failed(message) => format!("not run: {message}"),
+                    })?;
+                if let Some(why) = missing {
+                    return Err(format!("not run: {why}"));
+                }
+            }
             Ok((script, probe))
         });
         let series: Result<Box<dyn Series>, String> = match ready {
@@ -177,6 +187,12 @@ impl<'a> PythonRun<'a> {
             }
         }
     }
+}
+
+/// The module a series of `kind` imports beyond the standard library (gevent for greenlets):
+/// checked before the first point, so a machine without it gets a message, not a failure.
+fn required_module(kind: SeriesKind) -> Option<&'static str> {
+    (kind == SeriesKind::PythonGevent).then_some("gevent")
 }
 
 fn probe(

@@ -284,6 +284,48 @@ fn line_gap(request: &RunRequest, shape: &TrialShape) -> Duration {
     trial.max(Duration::from_millis(shape.warmup_ms)) + start
 }
 
+/// The pool the script runs a series of `kind` on: a free-threaded series is threads too.
+pub fn executor_of_kind(kind: SeriesKind) -> Executor {
+    match kind {
+        SeriesKind::PythonProcesses => Executor::Processes,
+        SeriesKind::PythonAsyncio => Executor::Asyncio,
+        SeriesKind::PythonGevent => Executor::Gevent,
+        _ => Executor::Threads,
+    }
+}
+
+/// Whether the module `name` can be imported by `interpreter` (the script's `module`
+/// command): Ok(None) when it can, Ok(Some(why)) when it is not installed, with how to
+/// install it, for the series' message.
+pub fn module_missing(
+    script: &Path,
+    interpreter: &Path,
+    name: &str,
+    cancel: &CancelToken,
+) -> Result<Option<String>, ScriptError> {
+    let mut text = String::new();
+    let exit = run_script(
+        interpreter,
+        script,
+        &["module".to_owned(), name.to_owned()],
+        cancel,
+        PROBE_LINE_GAP,
+        &mut |line| {
+            text.push_str(line);
+            text.push('\n');
+            Ok(())
+        },
+        &mut |_| {},
+    )?;
+    let available = conclude(interpreter, &exit, super::format::parse_module(&text, name))?;
+    Ok((!available).then(|| {
+        format!(
+            "{name} is not installed for {} (pip install {name})",
+            interpreter.display()
+        )
+    }))
+}
+
 /// The request for one thread count of a Python series.
 pub fn request_for(
     kind: SeriesKind,
@@ -293,11 +335,7 @@ pub fn request_for(
     trials: u32,
 ) -> RunRequest {
     RunRequest {
-        executor: if kind == SeriesKind::PythonProcesses {
-            Executor::Processes
-        } else {
-            Executor::Threads
-        },
+        executor: executor_of_kind(kind),
         threads,
         task: setup.task,
         compute_us: setup.compute_us,
