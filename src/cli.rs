@@ -125,6 +125,13 @@ pub struct ReplayArgs {
     /// The controllers to replay (comma-separated); every one when absent.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub controller: Vec<ReplayController>,
+    /// Simulated seconds each controller runs for (long enough for .NET's climber to settle).
+    #[arg(long, value_name = "S", default_value_t = 60.0)]
+    pub seconds: f64,
+    /// Seed of the replay's noise (and of the controllers' own random numbers): the same seed
+    /// gives the same replay.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
     /// Where and how to write the result.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -888,7 +895,7 @@ pub fn compare(args: &CompareArgs) -> Result<(), CliError> {
 /// the app's Stop does (finished points kept and written, children ended, temporary folders
 /// removed); a second one ends the process at once, after killing every child still
 /// registered and removing every temporary folder still registered (see [`crate::child`]).
-mod ctrl_c {
+pub(crate) mod ctrl_c {
     use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     use std::time::Duration;
 

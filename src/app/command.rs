@@ -56,6 +56,8 @@ pub enum SweepCommand {
     Config(ConfigAction),
     /// A button of the runs list or the results table (select, rename, remove, export).
     Runs(RunsAction),
+    /// The "Tune live" panel's Tune live or Stop.
+    Tune(crate::app::tune::TuneAction),
 }
 
 /// Something the user asked of the Compare tab.

@@ -35,9 +35,11 @@ pub mod command;
 pub mod consent;
 pub mod open;
 pub mod remembered;
+pub mod replay;
 pub mod run;
 pub mod save_as;
 pub mod tabs;
+pub mod tune;
 
 pub use command::{Command, CompareCommand, CostCommand, Reply, SweepCommand};
 use tabs::Tab as _;

@@ -7,10 +7,19 @@
 //! [`Trajectory`] is what either loop records: the `samples[]` of `pooltune tune` and
 //! `pooltune replay`, and where the controller settled.
 
+pub mod aimd;
+pub mod dotnet;
+pub mod gradient2;
+pub mod netflix;
+pub mod pooltune;
+pub mod registry;
+pub mod seeded;
 pub mod trajectory;
+pub mod vegas;
 
 use std::time::Duration;
 
+pub use pooltune::Pooltune;
 pub use trajectory::{Trajectory, TrajectorySample};
 
 /// What a controller sees at the end of one sample interval.
@@ -62,4 +71,10 @@ pub trait Controller: Send {
     /// Given the sample just measured, the thread count for the next one (within the
     /// controller's [`Bounds`]).
     fn next_threads(&mut self, sample: &Sample) -> usize;
+    /// How busy the machine's CPUs were during the sample just measured, 0–100 % of all of
+    /// them. Only .NET's climber reads it (it refuses to add threads above 95 %); the default
+    /// ignores it.
+    fn observe_cpu_utilization(&mut self, busy_percent: f64) {
+        let _ = busy_percent;
+    }
 }

@@ -10,6 +10,7 @@ pub mod process;
 mod queue;
 mod rayon_pool;
 mod recorder;
+pub mod resizable;
 mod spawn;
 
 use std::sync::Arc;

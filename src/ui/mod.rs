@@ -22,8 +22,10 @@ pub mod live;
 pub mod picker;
 pub mod plots;
 pub mod progress;
+pub mod replay;
 pub mod results;
 pub mod session;
+pub mod tune;
 
 use eframe::egui;
 

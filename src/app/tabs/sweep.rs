@@ -70,6 +70,8 @@ pub struct SweepTab {
     plots_rect: Option<egui::Rect>,
     programs: Option<ProgramCheck>,
     written: Vec<String>,
+    /// The "Tune live" mode (see [`crate::app::tune`]).
+    pub tune: crate::app::tune::TuneLive,
 }
 
 impl SweepTab {
@@ -92,6 +94,7 @@ impl SweepTab {
             plots_rect: None,
             programs: None,
             written: Vec::new(),
+            tune: Default::default(),
         }
     }
 
@@ -162,6 +165,7 @@ impl SweepTab {
 
     /// Asks the sweep to stop without waiting (the window is closing).
     pub fn cancel(&mut self) {
+        self.tune.stop();
         if let Some(run) = &mut self.run {
             run.handle.stop();
         }
@@ -190,6 +194,10 @@ impl SweepTab {
                 Some(self.save_to_field(available_memory))
             }
             SweepCommand::Runs(action) => self.runs_cmd(ctx, action),
+            SweepCommand::Tune(action) => {
+                let preset = self.check(available_memory).ok();
+                self.tune.run_cmd(ctx, action, preset).map(Reply::Complain)
+            }
         }
     }
 
@@ -465,8 +473,12 @@ impl Tab for SweepTab {
             .collect()
     }
 
-    fn ui(&mut self, ui: &mut Ui, _available_memory: u64) -> Vec<Command> {
+    fn ui(&mut self, ui: &mut Ui, available_memory: u64) -> Vec<Command> {
         let mut commands = Vec::new();
+        let preset = self.check(available_memory).ok();
+        if let Some(action) = self.tune.ui(ui, preset.as_ref()) {
+            commands.push(Command::Sweep(SweepCommand::Tune(action)));
+        }
         let configured_threads = self
             .draft
             .preset
@@ -484,6 +496,11 @@ impl Tab for SweepTab {
         } = self;
         ui.horizontal(|ui| {
             plots::options_ui(ui, plot);
+            ui.separator();
+            crate::app::replay::replay_button_ui(
+                ui,
+                session.selected().and_then(|run| run.result.as_ref()),
+            );
             ui.separator();
             if let Some(options) = plots::model_options_ui(ui, session.model_options()) {
                 commands.push(Command::Sweep(SweepCommand::SetModelOptions(options)));
@@ -520,6 +537,7 @@ impl Tab for SweepTab {
     }
 
     fn poll(&mut self) -> Option<Reply> {
+        self.tune.poll();
         self.receive()
     }
 

@@ -1,0 +1,198 @@
+//! The live tuner on the W/C = 31 blocking workload (C = 500 µs, W = 15.5 ms: on 2 CPUs the
+//! best is near 64 threads, where N / (W + C) meets the CPU limit 2 / C = 4000 tasks/s),
+//! starting from 1 thread. First the best throughput is measured independently, by an
+//! ordinary sweep (the queue pool, fixed counts 32…256, 3 trials of 500 ms), and the noise
+//! of a 100 ms sample at a fixed count through the tuner's own loop; then each controller
+//! tunes `RUNS` times for `SECONDS` s. Printed per run: the time from which every sample
+//! stayed at ≥ 95% of the sweep's best, the count it settled on, and the settled throughput
+//! as a share of the best. `cargo bench --bench tune` (`-- --runs N --seconds S`).
+
+use std::time::Duration;
+
+use pooltune::cancel::CancelToken;
+use pooltune::controller::dotnet::DotnetHillClimbing;
+use pooltune::controller::{Bounds, Controller, Pooltune, Sample};
+use pooltune::spec;
+use pooltune::sweep;
+use pooltune::tune::{self, LiveTune, TuneResult};
+
+const PRESET: &str = "schema_version = 1\nname = \"blocking W/C = 31\"\ndescription = \"\"\n\
+    [workload]\nkind = \"blocking\"\ncompute_us = 500\nwait_us = 15500\n\
+    [pool]\nkind = \"queue\"\nqueue_capacity = 64\nchunk_size = 1\n\
+    [sweep]\nthreads = [32, 48, 64, 96, 128, 256]\ntrials = 3\ntrial_ms = 500\nwarmup_ms = 100\n";
+
+/// A controller that never moves: the noise of the loop's samples at one count.
+struct Fixed(usize);
+
+impl Controller for Fixed {
+    fn name(&self) -> &'static str {
+        "fixed"
+    }
+    fn initial_threads(&self) -> usize {
+        self.0
+    }
+    fn sample_interval(&self) -> Duration {
+        Duration::from_millis(100)
+    }
+    fn next_threads(&mut self, _sample: &Sample) -> usize {
+        self.0
+    }
+}
+
+fn arg(name: &str, default: f64) -> f64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // cargo's bench discovery
+    }
+    let runs = arg("--runs", 5.0) as usize;
+    let seconds = arg("--seconds", 6.0);
+    let preset = spec::parse(PRESET, std::path::Path::new("tune bench")).expect("valid preset");
+    let bounds = Bounds { min: 1, max: 512 };
+    let cancel = CancelToken::new();
+    let workload = tune::workload_of(&preset, bounds.max, &cancel).expect("workload");
+    println!("load before: {}", load());
+
+    let sweep = sweep::run(&preset, &cancel, &mut |_| {}).expect("sweep");
+    let mut best = (0, 0.0);
+    for point in sweep.points.iter().filter(|p| p.is_ok()) {
+        println!(
+            "sweep (queue pool, 3 x 500 ms): {:>4} threads  {:>7.0}/s",
+            point.threads, point.throughput_per_s
+        );
+        if point.throughput_per_s > best.1 {
+            best = (point.threads, point.throughput_per_s);
+        }
+    }
+    let (best_threads, best) = best;
+    println!(
+        "best measured by the sweep: {best:.0}/s at {best_threads} threads (bound 4000/s on 2 free CPUs)"
+    );
+
+    let mut fixed = Fixed(best_threads);
+    let noise = tune::live::run(
+        LiveTune {
+            name: "fixed".into(),
+            workload: workload.clone(),
+            bounds,
+            seconds: 3.0,
+            controller: &mut fixed,
+        },
+        &cancel,
+        &mut |_| {},
+    )
+    .expect("fixed run");
+    if let Some(failure) = &noise.failure {
+        println!("the fixed run failed: {failure}");
+    }
+    println!(
+        "fixed run: {} samples in {:.1} s",
+        noise.samples.len(),
+        noise.seconds
+    );
+    let warm: Vec<f64> = noise
+        .samples
+        .iter()
+        .filter(|s| s.t_s > 0.5)
+        .map(|s| s.throughput_per_s)
+        .collect();
+    let below = warm.iter().filter(|&&x| x < 0.95 * best).count();
+    let mean = warm.iter().sum::<f64>() / warm.len().max(1) as f64;
+    println!(
+        "fixed {best_threads} threads through the tuner's loop, 100 ms samples: mean {mean:.0}/s \
+         ({:.3} of the sweep's best), {below} of {} samples below 95% of the best",
+        mean / best,
+        warm.len()
+    );
+
+    println!();
+    println!("controller     run  reached 95% of best (s)  settled threads  settled/best");
+    let mut reached_all: Vec<(&'static str, Option<f64>)> = Vec::new();
+    // The two controllers alternate, so a change in the machine's load hits both.
+    for run in 1..=runs {
+        let controllers: [Box<dyn Controller>; 2] = [
+            Box::new(Pooltune::new(bounds)),
+            Box::new(DotnetHillClimbing::new(bounds)),
+        ];
+        for mut controller in controllers {
+            let result = tune_once(&workload, bounds, seconds, controller.as_mut(), &cancel);
+            let reached = result.trajectory().time_within_s(best, 0.05);
+            reached_all.push((controller.name(), reached));
+            print_run(&result, run, reached, best);
+        }
+    }
+    println!();
+    for name in ["pooltune", "dotnet-hill-climbing"] {
+        let mine: Vec<Option<f64>> = reached_all
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, r)| *r)
+            .collect();
+        let met = mine.iter().filter(|r| r.is_some_and(|t| t <= 3.0)).count();
+        let mut times: Vec<f64> = mine.iter().flatten().copied().collect();
+        times.sort_by(f64::total_cmp);
+        let median = times
+            .get(times.len() / 2)
+            .map_or("never".to_owned(), |t| format!("{t:.2} s"));
+        println!(
+            "{name}: reached and stayed at >= 95% of the best within 3 s in {met} of {} runs; \
+             median time {median} (of the {} runs that got there)",
+            mine.len(),
+            times.len()
+        );
+    }
+    println!("load after: {}", load());
+}
+
+fn tune_once(
+    workload: &std::sync::Arc<dyn pooltune::workload::Workload>,
+    bounds: Bounds,
+    seconds: f64,
+    controller: &mut dyn Controller,
+    cancel: &CancelToken,
+) -> TuneResult {
+    tune::live::run(
+        LiveTune {
+            name: "blocking W/C = 31".into(),
+            workload: workload.clone(),
+            bounds,
+            seconds,
+            controller,
+        },
+        cancel,
+        &mut |_| {},
+    )
+    .expect("tune run")
+}
+
+fn print_run(result: &TuneResult, run: usize, reached: Option<f64>, best: f64) {
+    let reached = reached.map_or_else(|| "never".to_owned(), |t| format!("{t:.2}"));
+    println!(
+        "{:<14} {run:>3}  {reached:>23}  {:>15}  {:>12.3}",
+        result.controller,
+        result
+            .settled_threads
+            .map_or("-".to_owned(), |n| n.to_string()),
+        result.settled_throughput_per_s.unwrap_or(0.0) / best
+    );
+    let path: Vec<String> = result
+        .samples
+        .iter()
+        .take(14)
+        .map(|s| format!("{}@{:.1}", s.threads, s.t_s))
+        .collect();
+    println!("    path: {}", path.join(" "));
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
