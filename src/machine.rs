@@ -55,7 +55,7 @@ impl MachineInfo {
             logical_cpus,
             physical_cpus,
             usable_cpus: usable_cpus(),
-            total_memory_bytes: meminfo_bytes("MemTotal:").unwrap_or(0),
+            total_memory_bytes: crate::platform::total_memory_bytes().unwrap_or(0),
             available_memory_bytes: available_memory_bytes(),
             cpu_brand,
             os,
@@ -66,41 +66,29 @@ impl MachineInfo {
 
 /// CPUs this process may use (affinity and cgroup quota), at least 1.
 pub fn usable_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    crate::platform::usable_cpus()
 }
 
 /// Logical CPUs online, at least 1.
 pub fn online_cpus() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    usize::try_from(n).unwrap_or(1).max(1)
+    crate::platform::online_cpus()
 }
 
 /// Memory available to new allocations now (MemAvailable), falling back to total memory.
 pub fn available_memory_bytes() -> u64 {
-    meminfo_bytes("MemAvailable:")
-        .or_else(|| meminfo_bytes("MemTotal:"))
+    crate::platform::available_memory_bytes()
+        .or_else(crate::platform::total_memory_bytes)
         .unwrap_or(u64::MAX)
 }
 
 /// This process's address-space limit (RLIMIT_AS, `ulimit -v`) in bytes; None when unlimited.
 pub fn address_space_limit_bytes() -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes only into `limit`, a struct we own.
-    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0
-        || limit.rlim_cur == libc::RLIM_INFINITY
-    {
-        return None;
-    }
-    Some(limit.rlim_cur)
+    crate::platform::address_space_limit_bytes()
 }
 
 /// Address space this process uses now (VmSize), in bytes.
 fn address_space_used_bytes() -> Option<u64> {
-    crate::measure::status_field_kib("VmSize:").map(|kib| kib * 1024)
+    crate::platform::address_space_used_bytes()
 }
 
 /// Bytes this process can still allocate: the memory available, or what the address-space
@@ -128,19 +116,6 @@ pub fn memory_limit_text() -> String {
             available_memory_bytes() / MIB
         ),
     }
-}
-
-/// A `/proc/meminfo` field in bytes.
-fn meminfo_bytes(field: &str) -> Option<u64> {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kib: u64 = meminfo
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
 }
 
 #[cfg(test)]

@@ -1,30 +1,19 @@
 //! Readings from the OS that the engine takes around each trial: a thread's CPU clock,
 //! the process's CPU time and context switches (getrusage), and its peak resident memory.
-//! Each is one system call; none is taken per task.
+//! Each is one system call; none is taken per task. The calls themselves are in
+//! [`crate::platform`], one module per OS.
 
 use std::time::Duration;
 
-/// CPU time consumed so far by the calling thread (CLOCK_THREAD_CPUTIME_ID), in nanoseconds.
+/// CPU time consumed so far by the calling thread (CLOCK_THREAD_CPUTIME_ID, Windows
+/// GetThreadTimes), in nanoseconds.
 pub fn thread_cpu_ns() -> u64 {
-    clock_ns(libc::CLOCK_THREAD_CPUTIME_ID)
+    crate::platform::thread_cpu_ns()
 }
 
 /// CPU time consumed so far by the whole process (all threads), in nanoseconds.
 pub fn process_cpu_ns() -> u64 {
-    clock_ns(libc::CLOCK_PROCESS_CPUTIME_ID)
-}
-
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock ids used are always supported on Linux.
-    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
-    if rc != 0 {
-        return 0;
-    }
-    (ts.tv_sec as u64).saturating_mul(1_000_000_000) + ts.tv_nsec as u64
+    crate::platform::process_cpu_ns()
 }
 
 /// Process-wide resource usage at one instant (getrusage RUSAGE_SELF).
@@ -43,14 +32,16 @@ pub struct ProcessUsage {
 impl ProcessUsage {
     /// Reads the current usage.
     pub fn now() -> ProcessUsage {
-        let Some(usage) = rusage(libc::RUSAGE_SELF) else {
+        // A figure the OS has none of (Windows: context switches) reads 0 here;
+        // platform::unmeasured() names it and why.
+        let Some(usage) = crate::platform::process_reading() else {
             return ProcessUsage::default();
         };
         ProcessUsage {
-            cpu_ns: cpu_ns(&usage),
-            voluntary_switches: usage.ru_nvcsw as u64,
-            involuntary_switches: usage.ru_nivcsw as u64,
-            max_rss_bytes: (usage.ru_maxrss as u64) * 1024,
+            cpu_ns: usage.cpu_ns,
+            voluntary_switches: usage.voluntary_switches.unwrap_or(0),
+            involuntary_switches: usage.involuntary_switches.unwrap_or(0),
+            max_rss_bytes: usage.max_rss_bytes.unwrap_or(0),
         }
     }
 
@@ -72,24 +63,7 @@ impl ProcessUsage {
 /// (getrusage RUSAGE_CHILDREN), in nanoseconds. Children still running are not in it: a
 /// process pool reports its live workers' CPU itself.
 pub fn children_cpu_ns() -> u64 {
-    rusage(libc::RUSAGE_CHILDREN).map_or(0, |usage| cpu_ns(&usage))
-}
-
-/// getrusage for `who` (RUSAGE_SELF or RUSAGE_CHILDREN); None if the call fails.
-fn rusage(who: libc::c_int) -> Option<libc::rusage> {
-    // SAFETY: an all-zero rusage is a valid value for getrusage to overwrite.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is valid and writable; both `who` values used are always accepted.
-    let rc = unsafe { libc::getrusage(who, &mut usage) };
-    (rc == 0).then_some(usage)
-}
-
-/// User plus system CPU time of a getrusage reading, in nanoseconds.
-fn cpu_ns(usage: &libc::rusage) -> u64 {
-    let tv_ns = |tv: libc::timeval| {
-        (tv.tv_sec as u64).saturating_mul(1_000_000_000) + (tv.tv_usec as u64) * 1000
-    };
-    tv_ns(usage.ru_utime) + tv_ns(usage.ru_stime)
+    crate::platform::children_cpu_ns().unwrap_or(0)
 }
 
 /// Change in process usage over an interval.
@@ -115,49 +89,29 @@ impl UsageDelta {
 }
 
 /// Resets the process's peak-RSS watermark (VmHWM) to the current RSS, so that the next
-/// [`peak_rss_bytes`] reading covers only what follows. Linux ≥ 4.0 (`/proc/self/clear_refs`
-/// accepts "5"). Returns false where that is not possible; the peak then covers the whole run.
+/// [`peak_rss_bytes`] reading covers only what follows. Linux ≥ 4.0 only (`/proc/self/clear_refs`
+/// accepts "5"). Returns false where that is not possible (macOS, Windows); the peak then
+/// covers the whole run.
 pub fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", b"5").is_ok()
+    crate::platform::reset_peak_rss()
 }
 
-/// Peak resident memory since the last [`reset_peak_rss`] (VmHWM), falling back to
-/// getrusage's lifetime peak.
+/// Peak resident memory since the last [`reset_peak_rss`] (Linux VmHWM), else the
+/// process's lifetime peak (macOS ru_maxrss, Windows PeakWorkingSetSize).
 pub fn peak_rss_bytes() -> u64 {
-    status_field_kib("VmHWM:")
-        .map(|kib| kib * 1024)
-        .unwrap_or_else(|| ProcessUsage::now().max_rss_bytes)
+    crate::platform::peak_rss_bytes().unwrap_or(0)
 }
 
-/// Current resident memory of this process (VmRSS), in bytes.
+/// Current resident memory of this process (VmRSS, macOS resident size, Windows working set),
+/// in bytes.
 pub fn current_rss_bytes() -> u64 {
-    status_field_kib("VmRSS:").map_or(0, |kib| kib * 1024)
+    crate::platform::current_rss_bytes().unwrap_or(0)
 }
 
-/// Threads of this process right now (the `Threads:` line of /proc/self/status).
+/// Threads of this process right now (Linux `/proc/self/status`, macOS `proc_pidinfo`; 0 on
+/// Windows, see `platform::unmeasured`).
 pub fn thread_count() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("Threads:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// A `/proc/self/status` field given in kB (`VmHWM:`, `VmSize:`), in KiB.
-pub(crate) fn status_field_kib(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    crate::platform::thread_count().unwrap_or(0)
 }
 
 #[cfg(test)]

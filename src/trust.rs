@@ -42,19 +42,19 @@ pub trait ProcStatSource: Send {
     fn ticks_per_s(&self) -> f64;
 }
 
-/// The real `/proc/stat`.
+/// The real `/proc/stat` (on macOS and Windows, the OS's counters as its `cpu ` line:
+/// [`crate::platform::cpu_stat_text`]).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemProcStat;
 
 impl ProcStatSource for SystemProcStat {
+    // `/proc/stat` on Linux; macOS and Windows give their counters in its format.
     fn read(&mut self) -> Option<String> {
-        std::fs::read_to_string("/proc/stat").ok()
+        crate::platform::cpu_stat_text()
     }
 
     fn ticks_per_s(&self) -> f64 {
-        // SAFETY: sysconf has no preconditions.
-        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        if ticks > 0 { ticks as f64 } else { 100.0 }
+        crate::platform::cpu_ticks_per_s()
     }
 }
 

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read as _;
-use std::os::fd::{AsFd as _, AsRawFd as _, FromRawFd as _, OwnedFd};
+use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -752,13 +752,10 @@ pub(crate) fn wait_for_exit(pidfd: Option<&OwnedFd>, wait: Duration) {
     }
 }
 
-/// A pidfd for `pid` (Linux 5.3+), readable once it exits; None where the kernel has none.
+/// A pidfd for `pid` (Linux 5.3+), readable once it exits; None where the kernel has none
+/// (macOS: the wait is then a short sleep).
 pub(crate) fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new file descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    let fd = libc::c_int::try_from(fd).ok().filter(|fd| *fd >= 0)?;
-    // SAFETY: `fd` was just returned by pidfd_open and is owned by nobody else.
-    Some(unsafe { OwnedFd::from_raw_fd(fd) })
+    crate::platform::exit_fd(pid)
 }
 
 fn set_nonblocking(fd: libc::c_int) {

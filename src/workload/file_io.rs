@@ -80,17 +80,7 @@ impl FileIo {
 /// Bytes an unprivileged process may still write on the file system holding `path`
 /// (statvfs: available blocks × fragment size); None when it cannot be read.
 pub fn free_disk_bytes(path: &std::path::Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt as _;
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: statvfs reads the NUL-terminated path and writes only into `stat`, a zeroed
-    // struct we own.
-    unsafe {
-        let mut stat: libc::statvfs = std::mem::zeroed();
-        if libc::statvfs(c_path.as_ptr(), &mut stat) != 0 {
-            return None;
-        }
-        Some((stat.f_bavail as u64).saturating_mul(stat.f_frsize as u64))
-    }
+    crate::platform::free_disk_bytes(path)
 }
 
 /// Refuses a point whose files would not fit: each of `workers` writes a file of `bytes`.

@@ -25,17 +25,11 @@ const EXIT_BROKEN: i32 = 3;
 
 /// Asks the kernel to kill this process when the thread that started it exits, so that a
 /// worker never outlives a pooltune that crashed or was killed. Returns false when pooltune
-/// (`parent_pid`) is already gone. Linux only (`PR_SET_PDEATHSIG`); the signal follows the
-/// parent *thread*, which is why a pool must be dropped on the thread that built it.
+/// (`parent_pid`) is already gone. Linux `PR_SET_PDEATHSIG` (the signal follows the parent
+/// *thread*, which is why a pool must be dropped on the thread that built it); a kqueue on
+/// macOS, the parent's handle on Windows (see `platform::die_with_parent`).
 pub(crate) fn die_with_parent(parent_pid: Option<u32>) -> bool {
-    // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number and has no memory arguments.
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-    }
-    // The parent may have died before prctl: then we were re-parented already.
-    // SAFETY: getppid has no preconditions.
-    let ppid = unsafe { libc::getppid() };
-    parent_pid.is_none_or(|expected| u32::try_from(ppid).is_ok_and(|p| p == expected))
+    crate::platform::die_with_parent(parent_pid)
 }
 
 /// Signal dispositions of a worker process, set before anything else:
