@@ -193,6 +193,9 @@ pub struct CostArgs {
         value_parser = count_parser("a task count", crate::cost::limits::MAX_TASKS, "1000,10000,100000")
     )]
     pub tasks: Vec<usize>,
+    /// Measure no idle tasks (neither tokio's nor Python's asyncio tasks and generators).
+    #[arg(long, conflicts_with = "tasks")]
+    pub no_tasks: bool,
     /// Round trips of each switch-cost ping-pong (two switches each); 0 measures no switch cost.
     #[arg(long, value_name = "N", default_value_t = 100_000)]
     pub round_trips: usize,
@@ -1122,7 +1125,11 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
     let spec = CostSpec {
         threads: args.threads.clone(),
         processes: args.processes.clone(),
-        tasks: args.tasks.clone(),
+        tasks: if args.no_tasks {
+            Vec::new()
+        } else {
+            args.tasks.clone()
+        },
         switch_round_trips: args.round_trips,
         stack_kib: args.stack_kib,
         python: match (&args.python, args.no_python) {
@@ -1195,10 +1202,12 @@ pub fn cost(args: &CostArgs) -> Result<(), CliError> {
                 &result.python_generators,
                 &result.python_greenlets,
             ];
+            let switch_errors = result.switches.iter().map(|switch| switch.error.as_deref());
             let errors = entries
                 .into_iter()
                 .flatten()
-                .map(|cost| cost.error.as_deref());
+                .map(|cost| cost.error.as_deref())
+                .chain(switch_errors);
             nothing_measured(errors, ("measurement", "measurements"), &[])
         }
     }

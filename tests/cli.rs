@@ -251,8 +251,8 @@ fn every_shipped_preset_parses_validates_and_runs_a_short_sweep() {
             file.display()
         );
         // Shortened: two thread counts, three tiny trials.
-        preset.sweep.threads = Some(vec![1, 2]);
-        preset.sweep.threads_range = None;
+        // As `--threads 1,2` does: a list, a grid (an adaptive preset's range and search go).
+        preset.sweep.use_thread_list(vec![1, 2]);
         preset.sweep.tasks_per_trial = Some(4);
         preset.sweep.trial_ms = None;
         preset.sweep.warmup_ms = 0;

@@ -841,6 +841,9 @@ fn a_stop_ends_the_run_and_keeps_the_points() {
     );
     assert_eq!(plan.log.lock().unwrap().last(), Some(&('C', 2)));
     assert_eq!(result.series[0].points.len(), 2);
+    // Count 2 has points of A and B though C was stopped there: it is a count of the result,
+    // so that a table of the counts shows them.
+    assert_eq!(result.thread_counts, [1, 2]);
 }
 
 #[test]
@@ -867,8 +870,9 @@ fn a_series_that_cannot_start_is_reported_first_and_the_others_run() {
         result.series[1].error.as_deref(),
         Some("B has no interpreter")
     );
-    // Progress counts only the series that run: it still reaches the end.
+    // The failed series' steps count as done: progress still reaches the end of all three
+    // series' steps (3 counts of a warm-up and 2 trials each).
     let (_, last) = last_progress(&events);
     assert_eq!(last.steps_done, last.steps_total);
-    assert_eq!(last.steps_total, 2 * 3 * 3);
+    assert_eq!(last.steps_total, 3 * 3 * 3);
 }

@@ -669,11 +669,13 @@ fn nothing_measured_exits_1_with_the_result_written() {
     assert!(json(&out)["series"].is_array());
 
     // A cost run whose processes are /bin/true and whose threads cannot get their 1 GiB
-    // stacks under a 512 MiB address-space limit.
+    // stacks under a 512 MiB address-space limit (and that measures no tasks or switches,
+    // which need no such stacks).
     let scene = Scene::new("");
     let mut command = Command::new(exe());
     command
         .args(["cost", "--format", "json", "--no-python", "--threads", "2"])
+        .args(["--no-tasks", "--round-trips", "0"])
         .args(["--processes", "1", "--stack-kib", "1048576"])
         .env(pooltune::pool::process::POOLTUNE_EXE_VAR, "/bin/true")
         .env("TMPDIR", scene.tmp());

@@ -190,7 +190,7 @@ fn a_bad_setting_is_refused_before_anything_runs_naming_the_line() {
         "{err}"
     );
     assert!(
-        err.contains("`Tuner::threads` = 0 is not allowed: thread counts from 1 to 4096"),
+        err.contains("`Tuner::threads` = 0 is not allowed: thread counts from 1 to 4096 (to 65536 on an async pool)"),
         "{err}"
     );
     assert_eq!(calls.load(Ordering::Relaxed), 0);

@@ -565,13 +565,15 @@ pub fn interleave<S, R>(
         let steps_total = all_series * points * steps_per_point;
         let mut steps_done = all_series * point_index * steps_per_point;
         let mut learned = false;
+        let mut stopped = false;
         for index in 0..series.len() {
             let Some(measuring) = series[index].as_mut() else {
                 steps_done += steps_per_point;
                 continue;
             };
             if cancel.is_cancelled() {
-                return true;
+                stopped = true;
+                break;
             }
             let steps_before = steps_done;
             let measured = measuring.measure(threads, cancel, &mut |step| {
@@ -610,8 +612,19 @@ pub fn interleave<S, R>(
                     results[index].error = Some(message);
                     series[index] = None;
                 }
-                Measured::Cancelled => return true,
+                Measured::Cancelled => {
+                    stopped = true;
+                    break;
+                }
             }
+        }
+        if stopped {
+            // A count some series measured before Stop is a count of the result, so that its
+            // points have a row (a comparison's table lists the counts measured).
+            if learned {
+                schedule.measured.push(threads);
+            }
+            return true;
         }
         if !learned {
             // Every live series failed at this count: the search learns a failed point.

@@ -320,7 +320,9 @@ impl SweepSpec {
                         "sweep.threads",
                         n,
                         (1, MAX_CONCURRENCY),
-                        format!("thread counts from 1 to {MAX_CONCURRENCY}"),
+                        format!(
+                            "thread counts from 1 to {MAX_THREADS} (to {MAX_CONCURRENCY} on an async pool)"
+                        ),
                     )?;
                 }
             }
