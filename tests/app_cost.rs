@@ -178,8 +178,11 @@ fn measured_costs_reach_the_table_and_the_plots() {
         lines.next(),
         Some(pooltune::export::COST_CSV_COLUMNS.join(",").as_str())
     );
-    // Two threads, one tokio task row, one process (the switches are not CSV rows).
-    assert_eq!(lines.count(), 4);
+    // Two threads, one tokio task row, one process, and the two ping-pongs.
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert!(rows[4].starts_with("rust_thread,,,"), "{}", rows[4]);
+    assert!(rows[5].starts_with("tokio_task,,,"), "{}", rows[5]);
 }
 
 #[test]

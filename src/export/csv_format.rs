@@ -34,7 +34,9 @@ pub const CSV_COLUMNS: [&str; 21] = [
 
 /// The columns of a worker-cost result, in order; after `kind`, the names are the JSON field
 /// names.
-pub const COST_CSV_COLUMNS: [&str; 10] = [
+/// A worker's row fills the columns up to `stop_ms`; a switch cost's row (one per ping-pong)
+/// fills `kind`, `round_trips`, `switches_per_s` and `round_trip_ns`.
+pub const COST_CSV_COLUMNS: [&str; 13] = [
     "kind",
     "start_method",
     "workers",
@@ -44,6 +46,9 @@ pub const COST_CSV_COLUMNS: [&str; 10] = [
     "pss_per_worker_bytes",
     "virtual_per_worker_bytes",
     "stop_ms",
+    "round_trips",
+    "switches_per_s",
+    "round_trip_ns",
     "error",
 ];
 
@@ -159,10 +164,22 @@ impl Exporter<CostResult> for CsvExporter {
                         .unwrap_or_default(),
                     number(c.virtual_per_worker_bytes, 0),
                     number(c.stop_ms, 3),
+                    String::new(),
+                    String::new(),
+                    String::new(),
                     c.error.clone().unwrap_or_default(),
                 ]
             })
         });
-        write_csv(COST_CSV_COLUMNS, rows)
+        let switches = result.switches.iter().map(|switch| {
+            let mut row: [String; COST_CSV_COLUMNS.len()] = Default::default();
+            row[0] = switch.kind.as_str().to_owned();
+            row[9] = switch.round_trips.to_string();
+            row[10] = number(switch.switches_per_s, 0);
+            row[11] = number(switch.round_trip_ns, 1);
+            row[12] = switch.error.clone().unwrap_or_default();
+            row
+        });
+        write_csv(COST_CSV_COLUMNS, rows.chain(switches))
     }
 }

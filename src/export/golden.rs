@@ -55,6 +55,14 @@ fn cost() -> CostResult {
     cost.threads[0].start_latency_p99_us = 90.5;
     cost.python_error = Some("python3: the script's output ended before its `end` line".into());
     cost.outcome.cancelled = true;
+    cost.switches = vec![
+        crate::cost::SwitchCost::measured(
+            crate::cost::WorkerKind::TokioTask,
+            100_000,
+            std::time::Duration::from_millis(40),
+        ),
+        crate::cost::SwitchCost::failed(crate::cost::WorkerKind::RustThread, "no thread started"),
+    ];
     cost
 }
 

@@ -270,11 +270,23 @@ mod tests {
         }
         let fork = &json["python_processes"][0];
         assert_eq!(fork["start_method"], "fork");
-        // The CSV's columns between the method and the error are the JSON field names.
+        // The CSV's columns between the method and the error are the JSON field names: a
+        // worker's seven, then a switch cost's three.
         let fields = &COST_CSV_COLUMNS[2..COST_CSV_COLUMNS.len() - 1];
-        assert_eq!(fields.len(), 7);
-        for field in fields {
+        assert_eq!(fields.len(), 10);
+        for field in &fields[..7] {
             assert!(fork.get(field).is_some(), "{field}");
+        }
+        let mut with_switch = fixtures::cost();
+        with_switch.switches = vec![crate::cost::SwitchCost::measured(
+            crate::cost::WorkerKind::TokioTask,
+            10,
+            std::time::Duration::from_millis(1),
+        )];
+        let bytes = export(&with_switch, Format::Json).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        for field in &fields[7..] {
+            assert!(json["switches"][0].get(field).is_some(), "{field}");
         }
         let back: CostResult = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(back.python_processes, fixtures::cost().python_processes);

@@ -196,9 +196,10 @@ pub(crate) fn sweep_grid(result: &SweepResult) -> Grid {
         .any(|p| p.workers_peak_rss_bytes.is_some());
     let unit = model::throughput_unit(&preset.workload);
     let rate = format!("{unit}/s");
-    let count_label = match preset.pool {
-        crate::spec::PoolSpec::Async { .. } => "concurrency",
-        _ => "threads",
+    let count_label = if preset.pool.counts_tasks_in_flight() {
+        "concurrency"
+    } else {
+        "threads"
     };
     let mut header = vec![
         count_label,
@@ -712,16 +713,17 @@ pub(crate) fn cost_switch_lines(result: &CostResult) -> Vec<String> {
         ),
     ];
     for switch in &result.switches {
-        let mut line = format!(
-            "{:<20} {:>12} {:>14} {:>14}",
-            switch.kind.title(),
-            switch.round_trips,
-            number(switch.switches_per_s, 0),
-            number(switch.round_trip_ns, 0)
-        );
-        if let Some(error) = &switch.error {
-            line.push_str(&format!("  ({error})"));
-        }
+        // A ping-pong that failed has no figures: its reason stands in their columns.
+        let line = match &switch.error {
+            Some(error) => format!("{:<20} not measured: {error}", switch.kind.title()),
+            None => format!(
+                "{:<20} {:>12} {:>14} {:>14}",
+                switch.kind.title(),
+                switch.round_trips,
+                number(switch.switches_per_s, 0),
+                number(switch.round_trip_ns, 0)
+            ),
+        };
         lines.push(line);
     }
     lines

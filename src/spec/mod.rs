@@ -751,7 +751,10 @@ mod tests {
         let text = GOOD.replace("[1, 2, 4]", "[1, 0, 4]");
         let err = parse_str(&text).unwrap_err();
         let message = err.to_string();
-        says(&message, &["sweep.threads", "1 to 65536"]);
+        says(
+            &message,
+            &["sweep.threads", "1 to 4096", "65536 on an async pool"],
+        );
     }
 
     #[test]

@@ -341,7 +341,7 @@ pub fn plots_ui(
         concurrency: !empty
             && session
                 .visible_runs()
-                .all(|run| matches!(run.preset.pool, crate::spec::PoolSpec::Async { .. })),
+                .all(|run| run.preset.pool.counts_tasks_in_flight()),
     };
     let colors = ModelColors::for_theme(ui.visuals().dark_mode);
     legend::legend_ui(ui, &throughput_legend(session, options, &colors), None);

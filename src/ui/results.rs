@@ -279,10 +279,18 @@ pub fn table_ui(
     } else {
         export_ui(ui, run, export_path, commands);
     }
+    // An async pool's count is tasks in flight on its few worker threads.
+    let mut columns = COLUMNS;
+    if run.preset.pool.counts_tasks_in_flight() {
+        columns[0] = (
+            "Concurrency",
+            "Tasks in flight at once (an async pool: the tasks share its few worker threads).",
+        );
+    }
     let table = HeadedTable {
         scroll_id: "results_scroll",
         grid_id: "results_table",
-        columns: &COLUMNS,
+        columns: &columns,
         last_heading: Some("Error"),
         shrink_height: false,
         min_col_width: Some(48.0),

@@ -38,11 +38,16 @@ pub const RUNNING_REPAINT: Duration = Duration::from_secs(2);
 const SHORTCUTS_HINT_ROOM: f32 = 560.0;
 
 /// The least height the tab lays out in, in points: below it, the tab scrolls.
-const MIN_TAB_HEIGHT: f32 = 460.0;
+const MIN_TAB_HEIGHT: f32 = 420.0;
 /// The plots' share of the tab's height; the runs and the results table have the rest.
 const PLOTS_SHARE: f32 = 0.55;
+/// Below this tab height (in points: 1024×700 at 125% leaves about 450) the plots' share is
+/// [`SHORT_PLOTS_SHARE`], so that the table's first rows stay on screen beside the plots.
+const SHORT_TAB_HEIGHT: f32 = 520.0;
+/// The plots' share of a short tab.
+const SHORT_PLOTS_SHARE: f32 = 0.46;
 /// The least height of both plots with their legends, in points.
-const MIN_PLOTS_HEIGHT: f32 = 230.0;
+const MIN_PLOTS_HEIGHT: f32 = 200.0;
 /// The least height of the results (sentence, export row and a few rows of the table).
 const MIN_RESULTS_HEIGHT: f32 = 200.0;
 /// From this width on (in points) the runs list stands beside the table, not above it.
@@ -538,7 +543,12 @@ impl Tab for SweepTab {
                 });
                 let width = ui.available_width();
                 let height = ui.available_height().max(MIN_TAB_HEIGHT);
-                let plots_height = (height * PLOTS_SHARE).max(MIN_PLOTS_HEIGHT);
+                let share = if height < SHORT_TAB_HEIGHT {
+                    SHORT_PLOTS_SHARE
+                } else {
+                    PLOTS_SHARE
+                };
+                let plots_height = (height * share).max(MIN_PLOTS_HEIGHT);
                 ui.allocate_ui(egui::vec2(width, plots_height), |ui| {
                     ui.set_min_size(egui::vec2(width, plots_height));
                     // The title is inside the exported area, so the PNG says what it shows.
