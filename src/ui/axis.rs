@@ -34,12 +34,27 @@ pub fn nice_step(at_least: f64) -> f64 {
 /// chosen so that two labels are at least [`LABEL_SPACING_PX`] apart. Marks outside the
 /// bounds are left out: egui_plot labels every mark it is given, even off the plot.
 pub fn nice_grid(input: GridInput) -> Vec<GridMark> {
+    nice_grid_spaced(input, LABEL_SPACING_PX, 0.0)
+}
+
+/// Thread-axis labels (a few digits) at least this far apart, in points.
+pub const THREAD_LABEL_SPACING_PX: f64 = 40.0;
+
+/// [`nice_grid`] for the thread axis: labels [`THREAD_LABEL_SPACING_PX`] apart, and a whole
+/// number of threads between marks (no "2.5 threads").
+pub fn nice_thread_grid(input: GridInput) -> Vec<GridMark> {
+    nice_grid_spaced(input, THREAD_LABEL_SPACING_PX, 1.0)
+}
+
+/// The marks of a linear axis with labels at least `spacing_px` points apart and a step of at
+/// least `least_step`.
+fn nice_grid_spaced(input: GridInput, spacing_px: f64, least_step: f64) -> Vec<GridMark> {
     let (min, max) = input.bounds;
     let value_per_px = input.base_step_size.abs() / GRID_SPACING_MIN_PX;
     if !(min.is_finite() && max.is_finite() && max > min && value_per_px > 0.0) {
         return Vec::new();
     }
-    let step = nice_step(value_per_px * LABEL_SPACING_PX);
+    let step = nice_step((value_per_px * spacing_px).max(least_step));
     let (first, last) = ((min / step).ceil() as i64, (max / step).floor() as i64);
     if last - first > 1000 {
         return Vec::new();
@@ -192,6 +207,30 @@ mod tests {
             assert!(gap_px >= LABEL_SPACING_PX - 1e-9, "{gap_px}");
             assert!(values.iter().all(|v| (min..=max).contains(v)));
         }
+    }
+
+    #[test]
+    fn the_thread_axis_marks_whole_threads_far_enough_apart_to_read() {
+        let threads = |min: f64, max: f64, px: f64| -> Vec<f64> {
+            nice_thread_grid(GridInput {
+                bounds: (min, max),
+                base_step_size: (max - min) / px * GRID_SPACING_MIN_PX,
+            })
+            .into_iter()
+            .map(|m| m.value)
+            .collect()
+        };
+        // 0.5–10.5 threads across 1300 points: every thread, never "2.5".
+        assert_eq!(
+            threads(0.5, 10.5, 1300.0),
+            (1..=10).map(f64::from).collect::<Vec<_>>()
+        );
+        // Across 330 points (two plots side by side at 1024×700, 125%): every other thread.
+        assert_eq!(threads(0.5, 10.5, 330.0), [2.0, 4.0, 6.0, 8.0, 10.0]);
+        // 1..512 across 700 points: labels at least 40 points apart.
+        let values = threads(1.0, 512.0, 700.0);
+        let gap_px = (values[1] - values[0]) / 511.0 * 700.0;
+        assert!(gap_px >= THREAD_LABEL_SPACING_PX, "{values:?}");
     }
 
     #[test]

@@ -344,6 +344,25 @@ pub fn plots_ui(
                 .all(|run| run.preset.pool.counts_tasks_in_flight()),
     };
     let colors = ModelColors::for_theme(ui.visuals().dark_mode);
+    if ui.available_height() < SIDE_BY_SIDE_BELOW_HEIGHT
+        && ui.available_width() >= SIDE_BY_SIDE_MIN_WIDTH
+    {
+        // A short window (1024×700 at 125%): the plots side by side at the full height,
+        // rather than two stacked plots too flat to read or a table pushed off the screen.
+        ui.columns(2, |columns| {
+            legend::legend_ui(
+                &mut columns[0],
+                &throughput_legend(session, options, &colors),
+                None,
+            );
+            let height = (columns[0].available_height() - 4.0).max(MIN_SIDE_PLOT_HEIGHT);
+            throughput_plot_ui(&mut columns[0], session, options, height, axis, &colors);
+            legend::legend_ui(&mut columns[1], &latency_legend(session), Some(ZOOM_HINT));
+            let height = (columns[1].available_height() - 4.0).max(MIN_SIDE_PLOT_HEIGHT);
+            latency_plot_ui(&mut columns[1], session, options, height, axis);
+        });
+        return Rect::from_min_max(top, egui::pos2(ui.max_rect().right(), ui.cursor().min.y));
+    }
     legend::legend_ui(ui, &throughput_legend(session, options, &colors), None);
     // The latency plot's legend is one row, its labels need about 120 points to read.
     let below = LATENCY_LEGEND_HEIGHT + 4.0;
@@ -362,6 +381,16 @@ pub const ZOOM_HINT: &str = "drag: pan · Ctrl+scroll: zoom · double-click: res
 
 /// About one row of the legend.
 const LATENCY_LEGEND_HEIGHT: f32 = 20.0;
+
+/// Below this height (in points) for both plots with their legends, and from
+/// [`SIDE_BY_SIDE_MIN_WIDTH`] on, the two plots stand side by side instead of stacked: stacked,
+/// each would need about 130 points of the height (120 for the throughput plot, 110 for the
+/// latency plot, and their legends).
+const SIDE_BY_SIDE_BELOW_HEIGHT: f32 = 280.0;
+/// The least width for two plots side by side (each about 350 points wide).
+const SIDE_BY_SIDE_MIN_WIDTH: f32 = 700.0;
+/// The least height of a plot side by side with the other.
+const MIN_SIDE_PLOT_HEIGHT: f32 = 100.0;
 
 /// The largest thread count either plot shows, so that both share one thread axis: the
 /// runs' planned and measured counts, and how far the model's curves are drawn.
@@ -594,6 +623,11 @@ fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, axis: ThreadAxis)
     let mut plot = Plot::new(id.to_owned())
         .height(height)
         .link_axis(egui::Id::unique(THREAD_AXIS_GROUP), [true, false])
+        // Thread counts are short labels: egui_plot's x default (hidden below 60 points apart)
+        // left a plot 350 points wide with a single "10".
+        .custom_x_axes(vec![egui_plot::AxisHints::new_x().label_spacing(
+            (axis::THREAD_LABEL_SPACING_PX as f32 - 12.0)..=axis::THREAD_LABEL_SPACING_PX as f32,
+        )])
         .x_axis_label(match (axis.concurrency, log) {
             (false, true) => "threads (log₂ scale)",
             (false, false) => "threads",
@@ -613,9 +647,13 @@ fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, axis: ThreadAxis)
         // With nothing drawn yet the axis starts at 0 instead of centring on it.
         .include_y(if axis.empty { 1.0 } else { 0.0 })
         .allow_scroll(false);
-    if log {
-        plot = plot.x_grid_spacer(log2_grid);
-    }
+    // Linear: 1-2-5 steps far enough apart to read.
+    let spacer: fn(GridInput) -> Vec<GridMark> = if log {
+        log2_grid
+    } else {
+        axis::nice_thread_grid
+    };
+    plot = plot.x_grid_spacer(spacer);
     plot
 }
 

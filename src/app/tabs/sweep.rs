@@ -563,16 +563,33 @@ impl Tab for SweepTab {
                 let results_height = (height - plots_height).max(MIN_RESULTS_HEIGHT);
                 if width >= SIDE_BY_SIDE_WIDTH {
                     // Wide: the runs beside the table, the table taking the rest.
+                    // Each column lays out top-down: inside `horizontal_top` a plain
+                    // `allocate_ui` would go on left to right, and the sentence and the table
+                    // ran off the right edge.
+                    let column = egui::Layout::top_down(egui::Align::Min);
                     ui.horizontal_top(|ui| {
-                        ui.allocate_ui(egui::vec2(RUNS_WIDTH, results_height), |ui| {
-                            ui.set_min_size(egui::vec2(RUNS_WIDTH, results_height));
-                            results::runs_ui(ui, session, &mut actions);
-                        });
+                        ui.allocate_ui_with_layout(
+                            egui::vec2(RUNS_WIDTH, results_height),
+                            column,
+                            |ui| {
+                                ui.set_min_size(egui::vec2(RUNS_WIDTH, results_height));
+                                results::runs_ui(ui, session, &mut actions);
+                            },
+                        );
                         ui.separator();
                         let rest = ui.available_width();
-                        ui.allocate_ui(egui::vec2(rest, results_height), |ui| {
-                            results::table_ui(ui, session.selected(), export_path, &mut actions);
-                        });
+                        ui.allocate_ui_with_layout(
+                            egui::vec2(rest, results_height),
+                            column,
+                            |ui| {
+                                results::table_ui(
+                                    ui,
+                                    session.selected(),
+                                    export_path,
+                                    &mut actions,
+                                );
+                            },
+                        );
                     });
                 } else {
                     // Narrow: the table across the whole width, the runs below it in a
