@@ -171,14 +171,23 @@ impl Exporter<CostResult> for CsvExporter {
                 ]
             })
         });
+        // In COST_CSV_COLUMNS order, as the worker rows: the worker columns empty.
         let switches = result.switches.iter().map(|switch| {
-            let mut row: [String; COST_CSV_COLUMNS.len()] = Default::default();
-            row[0] = switch.kind.as_str().to_owned();
-            row[9] = switch.round_trips.to_string();
-            row[10] = number(switch.switches_per_s, 0);
-            row[11] = number(switch.round_trip_ns, 1);
-            row[12] = switch.error.clone().unwrap_or_default();
-            row
+            [
+                switch.kind.as_str().to_owned(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                switch.round_trips.to_string(),
+                number(switch.switches_per_s, 0),
+                number(switch.round_trip_ns, 1),
+                switch.error.clone().unwrap_or_default(),
+            ]
         });
         write_csv(COST_CSV_COLUMNS, rows.chain(switches))
     }

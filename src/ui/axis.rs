@@ -181,9 +181,14 @@ mod tests {
     use super::*;
 
     fn marks(min: f64, max: f64, px: f64) -> Vec<f64> {
-        // `px` points tall: base_step_size is the value spanned by 8 points.
+        marks_of(nice_grid, min, max, px)
+    }
+
+    /// The values of the marks `grid` puts on an axis of `min..max` across `px` points.
+    fn marks_of(grid: fn(GridInput) -> Vec<GridMark>, min: f64, max: f64, px: f64) -> Vec<f64> {
+        // `px` points long: base_step_size is the value spanned by 8 points.
         let base = (max - min) / px * GRID_SPACING_MIN_PX;
-        nice_grid(GridInput {
+        grid(GridInput {
             bounds: (min, max),
             base_step_size: base,
         })
@@ -211,15 +216,7 @@ mod tests {
 
     #[test]
     fn the_thread_axis_marks_whole_threads_far_enough_apart_to_read() {
-        let threads = |min: f64, max: f64, px: f64| -> Vec<f64> {
-            nice_thread_grid(GridInput {
-                bounds: (min, max),
-                base_step_size: (max - min) / px * GRID_SPACING_MIN_PX,
-            })
-            .into_iter()
-            .map(|m| m.value)
-            .collect()
-        };
+        let threads = |min, max, px| marks_of(nice_thread_grid, min, max, px);
         // 0.5–10.5 threads across 1300 points: every thread, never "2.5".
         assert_eq!(
             threads(0.5, 10.5, 1300.0),

@@ -620,7 +620,7 @@ const THREAD_AXIS_GROUP: &str = "sweep_thread_axis";
 fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, axis: ThreadAxis) -> Plot<'a> {
     let log = options.log_threads;
     let last_threads = axis.last_threads;
-    let mut plot = Plot::new(id.to_owned())
+    let plot = Plot::new(id.to_owned())
         .height(height)
         .link_axis(egui::Id::unique(THREAD_AXIS_GROUP), [true, false])
         // Thread counts are short labels: egui_plot's x default (hidden below 60 points apart)
@@ -653,8 +653,7 @@ fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, axis: ThreadAxis)
     } else {
         axis::nice_thread_grid
     };
-    plot = plot.x_grid_spacer(spacer);
-    plot
+    plot.x_grid_spacer(spacer)
 }
 
 fn throughput_plot_ui(
