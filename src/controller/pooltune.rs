@@ -191,10 +191,8 @@ impl Pooltune {
             self.note_base_latency(sample);
             // The first sample jumps to Little's law's count; growth then doubles from there
             // while it still pays (a count below the knee the jump missed).
-            if first {
-                if let Some(little) = self.little_count(sample) {
-                    return little;
-                }
+            if first && let Some(little) = self.little_count(sample) {
+                return little;
             }
             let next = self.bounds.clamp(threads.saturating_mul(2));
             if next != threads {

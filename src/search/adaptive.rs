@@ -287,15 +287,15 @@ impl Adaptive {
                         return Next::Measure(self.from);
                     };
                     let mut factor = factor;
-                    if self.ladder.len() == 1 && self.mean_at(last).is_some() {
-                        if let Some(little) = self.little_count(last) {
-                            if little >= last.saturating_mul(2) {
-                                self.jumped = true;
-                                self.phase = Phase::Expand { factor: 2 };
-                                self.ladder.push(little);
-                                return Next::Measure(little);
-                            }
-                        }
+                    if self.ladder.len() == 1
+                        && self.mean_at(last).is_some()
+                        && let Some(little) = self.little_count(last)
+                        && little >= last.saturating_mul(2)
+                    {
+                        self.jumped = true;
+                        self.phase = Phase::Expand { factor: 2 };
+                        self.ladder.push(little);
+                        return Next::Measure(little);
                     }
                     if self.ladder.len() >= 2 {
                         let prev = self.ladder[self.ladder.len() - 2];
