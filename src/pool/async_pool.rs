@@ -20,9 +20,11 @@
 //! threads' CPU time (each worker's own CPU clock, read before and after the trial: the
 //! runtime's scheduling and timer work is counted, as a thread pool's queue work is), and a
 //! latency histogram of one task in `sample_every` (from taking the task to the end of its
-//! wait, so a timer's lateness is in it). A Stop wakes every sleeping task at once (a
-//! `watch` channel each sleep races against), so 16 384 tasks in flight stop within
-//! milliseconds. It never blocks a worker thread on anything but the task's own computation.
+//! wait, so a timer's lateness is in it). A Stop aborts every lane at its next await (a
+//! watcher task polls the stop flag and aborts them all), so 16 384 tasks in flight stop
+//! within milliseconds; a task's sleep races against nothing, which keeps the runtime's work
+//! per task to the timer's. It never blocks a worker thread on anything but the task's own
+//! computation.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -100,14 +102,9 @@ impl AsyncWork {
         })
     }
 
-    /// Runs task `task`: its computation on this worker thread, then its wait, cut short
-    /// when `stopped` turns true.
-    async fn run(
-        &self,
-        task: u64,
-        stop: &TrialStop,
-        stopped: &mut tokio::sync::watch::Receiver<bool>,
-    ) {
+    /// Runs task `task`: its computation on this worker thread, then its wait (a Stop
+    /// aborts the lane awaiting it).
+    async fn run(&self, task: u64, stop: &TrialStop) {
         let wait_us = match self {
             AsyncWork::Cpu {
                 spinner,
@@ -137,10 +134,7 @@ impl AsyncWork {
             }
         };
         if wait_us > 0 && !stop.interrupted() {
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_micros(wait_us)) => {}
-                _ = stopped.wait_for(|&stopped| stopped) => {}
-            }
+            tokio::time::sleep(Duration::from_micros(wait_us)).await;
         }
     }
 }
@@ -261,11 +255,7 @@ fn thread_cpu_ns_of(thread: libc::pthread_t) -> u64 {
 
 /// One of the N concurrent tasks: takes task indices until none is left or the trial stops.
 /// Returns the tasks it finished.
-async fn lane(
-    lane: usize,
-    share: Arc<TrialShare>,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) -> u64 {
+async fn lane(lane: usize, share: Arc<TrialShare>) -> u64 {
     let mut done = 0;
     let shard = &share.shards[lane % SHARDS];
     while !share.stop.should_stop() {
@@ -275,13 +265,13 @@ async fn lane(
         }
         if task.is_multiple_of(share.sample_every) {
             let started = Instant::now();
-            share.work.run(task, &share.stop, &mut stopped).await;
+            share.work.run(task, &share.stop).await;
             let ns = started.elapsed().as_nanos() as u64;
             let mut shard = lock(shard);
             record_ns(&mut shard.latency_ns, ns);
             shard.sampled_time_ns += ns;
         } else {
-            share.work.run(task, &share.stop, &mut stopped).await;
+            share.work.run(task, &share.stop).await;
         }
         if share.stop.interrupted() {
             // A task cut short by a Stop is not a finished task.
@@ -323,7 +313,13 @@ impl Pool for AsyncPool {
         let cpu_before = self.workers_cpu_ns();
         let started = Instant::now();
         let outcome: Result<u64, String> = runtime.block_on(async {
-            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let handles: Vec<_> = (0..lanes)
+                .map(|index| tokio::spawn(lane(index, share.clone())))
+                .collect();
+            let aborts: Vec<tokio::task::AbortHandle> =
+                handles.iter().map(|handle| handle.abort_handle()).collect();
+            // Ends every lane at its next await once the trial is interrupted; aborted
+            // itself when the lanes are done.
             let watcher = {
                 let stop = plan.stop.clone();
                 tokio::spawn(async move {
@@ -331,19 +327,12 @@ impl Pool for AsyncPool {
                     loop {
                         tick.tick().await;
                         if stop.interrupted() {
-                            let _ = stop_tx.send(true);
-                            return;
-                        }
-                        if stop_tx.is_closed() {
+                            aborts.iter().for_each(tokio::task::AbortHandle::abort);
                             return;
                         }
                     }
                 })
             };
-            let handles: Vec<_> = (0..lanes)
-                .map(|index| tokio::spawn(lane(index, share.clone(), stop_rx.clone())))
-                .collect();
-            drop(stop_rx);
             let mut tasks = 0;
             let mut panic = None;
             for handle in handles {
@@ -355,6 +344,8 @@ impl Pool for AsyncPool {
                         plan.stop.record_panic(message.clone());
                         panic.get_or_insert(message);
                     }
+                    // Aborted by the watcher: the trial was interrupted, and says so below.
+                    Err(err) if err.is_cancelled() => {}
                     Err(err) => {
                         panic.get_or_insert(format!("an async task ended: {err}"));
                     }
