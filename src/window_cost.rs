@@ -69,13 +69,9 @@ pub fn parse_stat(line: &str) -> Option<(String, u64)> {
 /// The window's threads' CPU time now, from `/proc/self/task/*/stat`.
 pub fn thread_times() -> std::io::Result<ThreadTimes> {
     let pid = std::process::id();
-    // SAFETY: sysconf only reads a configuration value.
-    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let ticks_per_s = if ticks_per_s > 0 {
-        ticks_per_s as f64
-    } else {
-        100.0
-    };
+    // `/proc`'s stat fields are in the same clock ticks as `/proc/stat`'s (Linux; elsewhere
+    // the folder is missing and the reading fails below).
+    let ticks_per_s = crate::platform::cpu_ticks_per_s();
     let mut times = ThreadTimes::default();
     for task in std::fs::read_dir("/proc/self/task")? {
         let task = task?;

@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read as _;
 use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
-use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStderr, Command, Stdio};
@@ -136,7 +135,7 @@ fn executable(path: &Path) -> Result<(), NotRunnable> {
     if !metadata.is_file() {
         return Err(NotRunnable::NotAFile);
     }
-    if metadata.permissions().mode() & 0o111 == 0 {
+    if !crate::platform::is_executable(path, &metadata) {
         return Err(NotRunnable::NotExecutable);
     }
     Ok(())
@@ -397,7 +396,7 @@ impl Launch {
         let started = Instant::now();
         let mut child = command.spawn().map_err(|source| self.spawn_error(source))?;
         let pid = libc::pid_t::try_from(child.id()).unwrap_or(libc::pid_t::MAX);
-        let registration = super::register_group(child.id());
+        let registration = super::register_tree(&child);
         let mut running = Running {
             pid,
             reaped: false,
@@ -593,11 +592,11 @@ impl Running {
         if let Some(stderr) = &self.stderr {
             set_nonblocking(stderr.as_raw_fd());
         }
-        let pidfd = pidfd_open(self.pid);
+        let pidfd = crate::platform::exit_fd(self.pid);
         let mut terminated_at: Option<Instant> = None;
         let mut stopped = None;
         loop {
-            if super::has_exited(self.pid) {
+            if super::has_exited(self.pid.unsigned_abs()) {
                 self.drain_stderr();
                 return stopped;
             }
@@ -732,32 +731,6 @@ impl Drop for Running {
     }
 }
 
-/// Sleeps until the child whose `pidfd` this is exits or `wait` passes, without reaping it
-/// (its group can still be signalled by its id): one poll(2) on the pidfd, or a plain sleep
-/// of `wait` where the kernel gave none. For a caller that also wakes to check a Stop.
-pub(crate) fn wait_for_exit(pidfd: Option<&OwnedFd>, wait: Duration) {
-    let Some(pidfd) = pidfd else {
-        std::thread::sleep(wait);
-        return;
-    };
-    let mut fds = [libc::pollfd {
-        fd: pidfd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    }];
-    let millis = libc::c_int::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(5);
-    // SAFETY: `fds` is a valid array of one pollfd struct for the whole call.
-    unsafe {
-        libc::poll(fds.as_mut_ptr(), 1, millis);
-    }
-}
-
-/// A pidfd for `pid` (Linux 5.3+), readable once it exits; None where the kernel has none
-/// (macOS: the wait is then a short sleep).
-pub(crate) fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
-    crate::platform::exit_fd(pid)
-}
-
 fn set_nonblocking(fd: libc::c_int) {
     // SAFETY: fcntl(2) on a descriptor we own, with integer arguments only.
     unsafe {
@@ -768,9 +741,12 @@ fn set_nonblocking(fd: libc::c_int) {
     }
 }
 
+// The tests run programs through `sh`: POSIX only.
 #[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     fn here() -> PathBuf {
         std::env::current_dir().unwrap()

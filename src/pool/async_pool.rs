@@ -162,9 +162,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     }
 }
 
-/// The worker threads' ids, registered as each starts and removed as it stops, so that a
-/// registered thread is alive while the lock is held.
-type WorkerIds = Arc<Mutex<Vec<libc::pthread_t>>>;
+/// The worker threads' CPU clocks, registered as each starts and removed as it stops, so that
+/// a registered thread is alive while the lock is held.
+type WorkerIds = Arc<Mutex<Vec<crate::platform::ThreadClock>>>;
 
 /// An async pool.
 pub struct AsyncPool {
@@ -194,14 +194,10 @@ impl AsyncPool {
             .thread_name("pooltune-async-worker")
             .enable_time()
             .on_thread_start(move || {
-                // SAFETY: pthread_self has no preconditions.
-                lock(&on_start).push(unsafe { libc::pthread_self() });
+                lock(&on_start).push(crate::platform::ThreadClock::current());
             })
             .on_thread_stop(move || {
-                // SAFETY: pthread_self has no preconditions.
-                let me = unsafe { libc::pthread_self() };
-                // SAFETY: pthread_equal compares two thread ids.
-                lock(&on_stop).retain(|&id| unsafe { libc::pthread_equal(id, me) } == 0);
+                lock(&on_stop).retain(|clock| !clock.is_current());
             })
             .build()
             .map_err(|err| {
@@ -230,27 +226,11 @@ impl AsyncPool {
     /// The sum of the worker threads' CPU clocks, in nanoseconds.
     fn workers_cpu_ns(&self) -> u64 {
         let workers = lock(&self.workers);
-        workers.iter().map(|&thread| thread_cpu_ns_of(thread)).sum()
+        workers
+            .iter()
+            .map(crate::platform::ThreadClock::cpu_ns)
+            .sum()
     }
-}
-
-/// The CPU time of a live thread of this process, in nanoseconds; 0 when it cannot be read.
-fn thread_cpu_ns_of(thread: libc::pthread_t) -> u64 {
-    let mut clock: libc::clockid_t = 0;
-    // SAFETY: `thread` is a registered, live worker thread (its entry is removed under the
-    // same lock before it exits); `clock` is a valid place to write.
-    if unsafe { libc::pthread_getcpuclockid(thread, &mut clock) } != 0 {
-        return 0;
-    }
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec and `clock` a clock id the OS gave.
-    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
-        return 0;
-    }
-    (ts.tv_sec as u64).saturating_mul(1_000_000_000) + ts.tv_nsec as u64
 }
 
 /// One of the N concurrent tasks: takes task indices until none is left or the trial stops.
