@@ -371,6 +371,37 @@ impl ExitWatch {
     }
 }
 
+/// A copy of this process's standard error, to hand to a child as its standard output (a
+/// program whose output the user asked to see).
+pub fn stderr_copy() -> std::io::Result<std::process::Stdio> {
+    family::stderr_copy()
+}
+
+/// Copies of this process's standard input and output as files: a worker's binary pipes,
+/// buffered by the worker itself instead of by std's line-buffered stdout.
+pub fn stdin_stdout_files() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    family::stdin_stdout_files()
+}
+
+/// What an ended child used, read from its handle before it is let go (Windows; Unix reads
+/// the same from wait4 when it reaps).
+#[cfg(windows)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildUsage {
+    /// User CPU time, in nanoseconds.
+    pub user_ns: u64,
+    /// Kernel CPU time, in nanoseconds.
+    pub system_ns: u64,
+    /// Its peak working set, in bytes; None if it could not be read.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// See [`ChildUsage`].
+#[cfg(windows)]
+pub fn child_usage(child: &std::process::Child) -> ChildUsage {
+    windows::child_usage(child)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -199,6 +199,8 @@ impl ThreadClock {
         unsafe { libc::pthread_equal(self.thread as libc::pthread_t, libc::pthread_self()) != 0 }
     }
 
+    /// Linux: the thread's CPU clock id (pthread_getcpuclockid).
+    #[cfg(target_os = "linux")]
     pub(super) fn cpu_ns(&self) -> u64 {
         let mut clock: libc::clockid_t = 0;
         // SAFETY: the caller keeps the thread alive while it reads (see `super::ThreadClock`);
@@ -207,6 +209,33 @@ impl ThreadClock {
             return 0;
         }
         clock_ns(clock)
+    }
+
+    /// macOS has no per-thread clock id for another thread: thread_info(THREAD_BASIC_INFO)
+    /// on its Mach port gives its user and system time, to the microsecond.
+    #[cfg(target_os = "macos")]
+    pub(super) fn cpu_ns(&self) -> u64 {
+        // SAFETY: the caller keeps the thread alive while it reads; `info` is a zeroed plain
+        // C struct and `count` its size in integers, as thread_info expects.
+        unsafe {
+            let port = libc::pthread_mach_thread_np(self.thread as libc::pthread_t);
+            let mut info: libc::thread_basic_info = std::mem::zeroed();
+            let mut count = libc::THREAD_BASIC_INFO_COUNT;
+            let rc = libc::thread_info(
+                port,
+                libc::THREAD_BASIC_INFO as libc::thread_flavor_t,
+                (&raw mut info).cast(),
+                &mut count,
+            );
+            if rc != 0 {
+                return 0;
+            }
+            let micros = |t: libc::time_value_t| {
+                u64::try_from(t.seconds).unwrap_or(0) * 1_000_000
+                    + u64::try_from(t.microseconds).unwrap_or(0)
+            };
+            (micros(info.user_time) + micros(info.system_time)) * 1000
+        }
     }
 }
 
@@ -294,4 +323,18 @@ impl ExitWatch {
             libc::poll(fds.as_mut_ptr(), 1, millis);
         }
     }
+}
+
+/// See [`super::stderr_copy`].
+pub(super) fn stderr_copy() -> std::io::Result<std::process::Stdio> {
+    use std::os::fd::AsFd as _;
+    Ok(std::io::stderr().as_fd().try_clone_to_owned()?.into())
+}
+
+/// See [`super::stdin_stdout_files`].
+pub(super) fn stdin_stdout_files() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::fd::AsFd as _;
+    let stdin = std::io::stdin().as_fd().try_clone_to_owned()?;
+    let stdout = std::io::stdout().as_fd().try_clone_to_owned()?;
+    Ok((stdin.into(), stdout.into()))
 }

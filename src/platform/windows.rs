@@ -549,3 +549,39 @@ impl Drop for ExitWatch {
         }
     }
 }
+
+/// See [`super::stderr_copy`].
+pub(super) fn stderr_copy() -> std::io::Result<std::process::Stdio> {
+    use std::os::windows::io::AsHandle as _;
+    Ok(std::io::stderr().as_handle().try_clone_to_owned()?.into())
+}
+
+/// See [`super::stdin_stdout_files`].
+pub(super) fn stdin_stdout_files() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    use std::os::windows::io::AsHandle as _;
+    let stdin = std::io::stdin().as_handle().try_clone_to_owned()?;
+    let stdout = std::io::stdout().as_handle().try_clone_to_owned()?;
+    Ok((stdin.into(), stdout.into()))
+}
+
+/// See [`super::ChildUsage`]: GetProcessTimes and GetProcessMemoryInfo on the child's handle.
+pub(super) fn child_usage(child: &std::process::Child) -> super::ChildUsage {
+    use std::os::windows::io::AsRawHandle as _;
+    let handle = child.as_raw_handle() as HANDLE;
+    let (mut created, mut exited, mut kernel, mut user) = (ZERO, ZERO, ZERO, ZERO);
+    // SAFETY: `handle` is the child's, open while `child` lives; the FILETIMEs are ours.
+    let timed =
+        unsafe { GetProcessTimes(handle, &mut created, &mut exited, &mut kernel, &mut user) };
+    // SAFETY: an all-zero PROCESS_MEMORY_COUNTERS is valid; cb says its size.
+    let peak = unsafe {
+        let mut counters: PROCESS_MEMORY_COUNTERS = std::mem::zeroed();
+        counters.cb = std::mem::size_of::<PROCESS_MEMORY_COUNTERS>() as u32;
+        (GetProcessMemoryInfo(handle, &mut counters, counters.cb) != 0)
+            .then_some(counters.PeakWorkingSetSize as u64)
+    };
+    super::ChildUsage {
+        user_ns: if timed == 0 { 0 } else { filetime_ns(user) },
+        system_ns: if timed == 0 { 0 } else { filetime_ns(kernel) },
+        peak_rss_bytes: peak,
+    }
+}
