@@ -581,12 +581,19 @@ pub enum CliError {
     /// Bad arguments or a bad preset: exit 2.
     #[error("{0}")]
     Usage(String),
-    /// A preset that could not be loaded: exit 2.
+    /// A preset that could not be loaded: exit 2. Boxed: a `PresetError` holds paths, which
+    /// are larger on Windows, and every CLI function returns this type.
     #[error(transparent)]
-    Preset(#[from] PresetError),
+    Preset(Box<PresetError>),
     /// The run itself failed: exit 1.
     #[error("{0:#}")]
     Run(#[from] anyhow::Error),
+}
+
+impl From<PresetError> for CliError {
+    fn from(err: PresetError) -> CliError {
+        CliError::Preset(Box::new(err))
+    }
 }
 
 impl CliError {

@@ -7,6 +7,9 @@
 //! `POOLTUNE_TEST_EXE` runs these tests against another build (to see them fail on an older
 //! pooltune).
 
+// POSIX programs, signals or file modes: Unix only.
+#![cfg(unix)]
+
 mod common;
 
 use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};

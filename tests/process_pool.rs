@@ -4,6 +4,9 @@
 //!
 //! The tests in this file count this process's children, so they run one at a time.
 
+// POSIX programs, signals or file modes: Unix only.
+#![cfg(unix)]
+
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

@@ -303,6 +303,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn ending_everything_kills_registered_children_and_removes_folders() {
         let dir = tempfile::tempdir().unwrap();

@@ -280,12 +280,11 @@ pub(super) fn process_is_alive(pid: u32) -> bool {
     }
     let mut code = 0u32;
     // SAFETY: `handle` is a valid process handle; `code` is ours to write; closed once.
-    let alive = unsafe {
+    unsafe {
         let ok = windows_sys::Win32::System::Threading::GetExitCodeProcess(handle, &mut code);
         CloseHandle(handle);
         ok != 0 && code == windows_sys::Win32::Foundation::STILL_ACTIVE as u32
-    };
-    alive
+    }
 }
 
 /// See [`super::name_max`]: NTFS and ReFS allow 255 UTF-16 units.
