@@ -14,21 +14,12 @@
 //! Phase 2, narrow: between `lo`, the largest count below the knee candidate that is not
 //! within the tolerance, and `hi`, the smallest count that is, probe where a linear rise from
 //! `lo` would reach the best (regula falsi on Little's law) — or, when that lands within the
-//! resolution of `hi`, the count one resolution below `hi`; when it lands within the resolution
-//! of `lo` (a rounded corner) or the bracket is at most [`SMALL_BRACKET`] threads wide, the
-//! middle of the bracket — until `hi − lo ≤ max(1, hi/8)`,
+//! resolution of `hi`, the count one resolution below `hi` — until `hi − lo ≤ max(1, hi/8)`,
 //! the resolution of the grid's linear refinement. A count whose 95% CI is wider than
 //! `target_ci` × its mean is measured again only while the decision at it is ambiguous (its
 //! interval, or the best's, straddles the threshold), at most [`MAX_EXTRA_MEASUREMENTS`] times.
 //!
 //! Phase 3, validate: measure the knee of every point so far once more.
-//!
-//! The jump: after `from`, when its point carries a measured W/C (thread CPU time and wall
-//! time per task) and the machine's usable CPUs are known, phase 1's second count is Little's
-//! law's N* = N_cpu × (1 + W/C) (Goetz's formula at U = 1) instead of `from × 4`, when that is
-//! further; after it the growth factor stays 2 (the jump took the long step), so a blocking
-//! workload is bracketed by N* and 2N* in three measurements. The formula is only the guess
-//! of where to look: what is recommended is what was measured there.
 
 use std::collections::BTreeSet;
 
@@ -45,8 +36,6 @@ pub const LINEAR_SHARE: f64 = 0.8;
 pub const BENT_SHARE: f64 = 0.6;
 /// Extra measurements (each of the sweep's `trials`) a count may get when its CI is too wide.
 pub const MAX_EXTRA_MEASUREMENTS: usize = 2;
-/// Phase 2 bisects a bracket of at most this many threads instead of estimating linearly.
-pub const SMALL_BRACKET: usize = 8;
 /// The largest growth factor phase 1 uses.
 const MAX_FACTOR: usize = 1 << 16;
 
@@ -70,10 +59,6 @@ pub struct Adaptive {
     /// Every point recorded, in measurement order.
     points: Vec<Point>,
     pending: Option<usize>,
-    /// The CPUs the formula's N* counts (None: no jump, plain geometric growth).
-    usable_cpus: Option<usize>,
-    /// True once phase 1 jumped to N*.
-    jumped: bool,
 }
 
 impl Adaptive {
@@ -91,28 +76,7 @@ impl Adaptive {
             ladder: Vec::new(),
             points: Vec::new(),
             pending: None,
-            usable_cpus: None,
-            jumped: false,
         }
-    }
-
-    /// The same search, jumping to Little's law's N* for `usable_cpus` CPUs after its first
-    /// count (see the module's doc).
-    pub fn with_usable_cpus(mut self, usable_cpus: usize) -> Adaptive {
-        self.usable_cpus = Some(usable_cpus.max(1));
-        self
-    }
-
-    /// Little's law's N* = N_cpu × (1 + W/C) from the W/C measured so far, when it is further
-    /// than `last × FIRST_FACTOR` or as far (else plain growth is as fast), at most `to`.
-    fn jump_target(&self, last: usize) -> Option<usize> {
-        let cpus = self.usable_cpus?;
-        let wc = crate::model::formula::measured_compute_wait(&self.points)?.wait_over_compute();
-        let n_star = crate::model::formula::formula_threads(cpus, 1.0, wc);
-        if !(n_star.is_finite() && n_star >= (last * FIRST_FACTOR) as f64) {
-            return None;
-        }
-        Some((n_star.round() as usize).min(self.to))
     }
 
     /// The points recorded so far, in measurement order.
@@ -239,19 +203,14 @@ impl Adaptive {
         if hi - lo <= resolution {
             return None;
         }
-        // A bracket of a few threads is bisected: there a measured curve's rounded corner
-        // makes the linear estimate land beside `lo`, one thread at a time.
         let estimate = match self.mean_at(lo) {
-            _ if hi - lo <= SMALL_BRACKET => ((lo + hi) / 2) as f64,
             Some(at_lo) if at_lo > 0.0 => (lo as f64 * best.1 / at_lo).round(),
             _ => ((lo + hi) / 2) as f64,
         };
         let probe = if estimate >= (hi - resolution) as f64 {
             hi - resolution
         } else if estimate <= (lo + resolution) as f64 {
-            // The curve is already past linear at `lo` (its corner is rounded): the linear
-            // estimate would creep up from `lo` by one resolution per probe; bisect.
-            (lo + (hi - lo) / 2).max(lo + resolution)
+            lo + resolution
         } else {
             estimate as usize
         };
@@ -275,8 +234,6 @@ impl Adaptive {
                     if self.ladder.len() >= 2 {
                         let prev = self.ladder[self.ladder.len() - 2];
                         match self.expand_step(prev, last, factor) {
-                            // After the jump, doubling: the long step was taken.
-                            Ok(_) if self.jumped => factor = 2,
                             Ok(next_factor) => factor = next_factor,
                             Err(Ending::Again(n)) => return Next::Measure(n),
                             Err(Ending::Stop) => {
@@ -287,13 +244,6 @@ impl Adaptive {
                     } else if self.mean_at(last).is_none() {
                         self.phase = Phase::Narrow;
                         continue;
-                    } else if let Some(target) = self.jump_target(last)
-                        && target > last
-                    {
-                        self.jumped = true;
-                        self.phase = Phase::Expand { factor: 2 };
-                        self.ladder.push(target);
-                        return Next::Measure(target);
                     }
                     if last >= self.to {
                         self.phase = Phase::Narrow;
@@ -446,60 +396,6 @@ mod tests {
             );
             // The last measurement validates the knee.
             assert_eq!(points.last().unwrap().threads, knee);
-        }
-    }
-
-    /// A blocking pool's curve with the corner rounded, as measured ones are: C = 500 µs of
-    /// CPU per task, W = `wait_over_compute` × C, on `cpus` CPUs; and its points carry the
-    /// CPU and wall time per task the engine measures.
-    fn rounded_little(cpus: f64, wait_over_compute: f64) -> impl Fn(usize) -> f64 {
-        move |n| {
-            let optimum = cpus * (1.0 + wait_over_compute);
-            let x = n as f64 / optimum;
-            // Throughput of `cpus / C`, reached smoothly: within 5% of it from 1.09 N* (the
-            // bench's measured curves bend about so: timer and scheduling delays).
-            (cpus / 500e-6) * x / (1.0 + x.powi(8)).powf(0.125)
-        }
-    }
-
-    #[test]
-    fn the_jump_to_littles_law_brackets_the_knee_in_fewer_measurements() {
-        for (wait_over_compute, optimum) in [(1.0, 4), (9.0, 20), (31.0, 64), (127.0, 256)] {
-            let curve = rounded_little(2.0, wait_over_compute);
-            let with_times = |search: &mut Adaptive| {
-                let mut rng = Noise(0x9E37_79B9_7F4A_7C15);
-                let mut points = Vec::new();
-                while let Next::Measure(n) = search.next() {
-                    assert!(points.len() < 100, "the search never ends");
-                    let mut p = point(n, &curve, 0.01, &mut rng);
-                    p.cpu_time_per_task_us = 500.0;
-                    p.wall_time_per_task_us = 500.0 * (1.0 + wait_over_compute);
-                    search.record(&p);
-                    points.push(p);
-                }
-                points
-            };
-            let jumped = with_times(&mut Adaptive::new(1, 512, 0.03).with_usable_cpus(2));
-            let plain = with_times(&mut Adaptive::new(1, 512, 0.03));
-            let counts = |points: &[Point]| points.iter().map(|p| p.threads).collect::<Vec<_>>();
-            // The second count is N* itself (when it is further than 4).
-            if optimum > 4 {
-                assert_eq!(jumped[1].threads, optimum, "{:?}", counts(&jumped));
-            }
-            let best = curve(512);
-            let knee = crate::model::recommend::knee_threads(&jumped).unwrap();
-            assert!(
-                curve(knee) >= 0.95 * best,
-                "W/C {wait_over_compute}: knee {knee} gives {} of {best}: {:?}",
-                curve(knee),
-                counts(&jumped)
-            );
-            assert!(
-                jumped.len() <= plain.len() && jumped.len() <= 8,
-                "W/C {wait_over_compute}: {:?} against {:?}",
-                counts(&jumped),
-                counts(&plain)
-            );
         }
     }
 

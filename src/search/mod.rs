@@ -79,10 +79,11 @@ impl Search for Grid {
 /// `threads_range` (a list of threads, such as the `--threads` override, is always a grid).
 pub fn for_sweep(sweep: &crate::spec::SweepSpec) -> Box<dyn Search> {
     match (sweep.search, &sweep.threads_range, &sweep.threads) {
-        (crate::spec::SearchKind::Adaptive, Some(range), None) => Box::new(
-            Adaptive::new(range.from, range.to, sweep.target_ci_or_default())
-                .with_usable_cpus(crate::platform::usable_cpus()),
-        ),
+        (crate::spec::SearchKind::Adaptive, Some(range), None) => Box::new(Adaptive::new(
+            range.from,
+            range.to,
+            sweep.target_ci_or_default(),
+        )),
         _ => Box::new(Grid::new(sweep.thread_counts())),
     }
 }
