@@ -18,7 +18,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use pooltune::cost::procfs;
+use pooltune::platform::procfs;
 
 /// The tests in this file look for pooltune's workers among all processes and lower limits:
 /// one at a time, so that one test's workers are not another's.

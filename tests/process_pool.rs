@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use pooltune::cancel::{CancelToken, TrialStop};
-use pooltune::cost::procfs;
+use pooltune::platform::procfs;
 use pooltune::pool::process::{ProcessPool, WORKER_MODE_ARG};
 use pooltune::pool::{Pool as _, TrialFailure, TrialPlan, TrialRun, WorkloadSource};
 use pooltune::result::Calibration;

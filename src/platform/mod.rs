@@ -11,6 +11,7 @@
 
 use std::path::Path;
 
+pub mod procfs;
 #[cfg(unix)]
 mod unix;
 
