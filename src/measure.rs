@@ -112,10 +112,10 @@ pub fn current_rss_bytes() -> u64 {
     crate::platform::current_rss_bytes().unwrap_or(0)
 }
 
-/// Threads of this process right now (Linux `/proc/self/status`, macOS `proc_pidinfo`; 0 on
-/// Windows, see `platform::unmeasured`).
-pub fn thread_count() -> u64 {
-    crate::platform::thread_count().unwrap_or(0)
+/// Threads of this process right now (Linux `/proc/self/status`, macOS `proc_pidinfo`); None
+/// on Windows (see `platform::unmeasured`).
+pub fn thread_count() -> Option<u64> {
+    crate::platform::thread_count()
 }
 
 #[cfg(test)]
