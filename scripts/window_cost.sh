@@ -168,7 +168,9 @@ echo "| during a CPU-bound sweep at 2 threads (median of ${pairs}) | $(median "$
 echo
 echo "| sweep at 2 threads | throughput (median of ${pairs}) | each run |"
 echo "|---|---|---|"
-echo "| headless (pooltune sweep) | ${h} tasks/s | ${headless[*]} |"
-echo "| with the window open | ${w} tasks/s | ${windowed[*]} |"
+# Tasks per second to a tenth: the runs' spread is percents, not millionths.
+tenths() { printf '%.1f ' "$@"; }
+echo "| headless (pooltune sweep) | $(tenths "$h")tasks/s | $(tenths "${headless[@]}")|"
+echo "| with the window open | $(tenths "$w")tasks/s | $(tenths "${windowed[@]}")|"
 echo
 awk -v h="$h" -v w="$w" 'BEGIN { printf "windowed / headless = %.3f (target >= 0.97)\n", w / h }'

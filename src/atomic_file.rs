@@ -9,9 +9,8 @@
 //! file). The file keeps the mode of the file it replaces; a new file gets 0666 minus the
 //! umask, like any file a program creates (the temporary-file default, 0600, is for secrets).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -35,9 +34,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         if let Ok(existing) = std::fs::metadata(path)
             && existing.is_file()
         {
-            file.set_permissions(std::fs::Permissions::from_mode(
-                existing.permissions().mode() & 0o7777,
-            ))?;
+            crate::platform::copy_permissions(&file, &existing.permissions())?;
         }
         file.sync_all()?;
         drop(file);
@@ -106,12 +103,7 @@ impl Target {
         loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let tmp = self.folder.join(format!("{}{pid}-{n}", self.tmp_prefix()));
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o666)
-                .open(&tmp)
-            {
+            match crate::platform::create_new_file(&tmp) {
                 Ok(file) => return Ok((tmp, file)),
                 // A leftover of an earlier process with our pid: take the next number.
                 Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -136,43 +128,29 @@ impl Target {
                 continue;
             };
             let (Ok(pid), true) = (
-                pid.parse::<libc::pid_t>(),
+                pid.parse::<u32>(),
                 !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()),
             ) else {
                 continue;
             };
-            let ours = u32::try_from(pid).is_ok_and(|p| p == std::process::id());
-            if !ours && !process_is_alive(pid) && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let ours = pid == std::process::id();
+            if !ours
+                && !crate::platform::process_is_alive(pid)
+                && entry.file_type().is_ok_and(|t| t.is_file())
+            {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
     }
 }
 
-/// True when a process with this id exists (it may belong to another user).
-fn process_is_alive(pid: libc::pid_t) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: kill with signal 0 sends nothing; it only checks that the process exists.
-    let sent = unsafe { libc::kill(pid, 0) };
-    sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-}
-
 /// The longest file name the file system of `folder` allows (255 when it does not say).
 fn name_max(folder: &Path) -> usize {
-    use std::os::unix::ffi::OsStrExt as _;
-    let Ok(c_path) = std::ffi::CString::new(folder.as_os_str().as_bytes()) else {
-        return 255;
-    };
-    // SAFETY: pathconf reads a NUL-terminated path we own.
-    let max = unsafe { libc::pathconf(c_path.as_ptr(), libc::_PC_NAME_MAX) };
-    usize::try_from(max).ok().filter(|&m| m > 0).unwrap_or(255)
+    crate::platform::name_max(folder).unwrap_or(255)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
 
     fn names(dir: &std::path::Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -205,6 +183,7 @@ mod tests {
     /// A save killed between creating its temporary file and the rename leaves
     /// `.out.json.pooltune-tmp-PID-N`; the next save to `out.json` removes it, and leaves a
     /// live process's temporary file, another target's and any other file alone.
+    #[cfg(unix)]
     #[test]
     fn the_next_save_removes_leftovers_of_an_interrupted_one() {
         let dir = tempfile::tempdir().unwrap();
@@ -224,8 +203,10 @@ mod tests {
         assert!(live.exists() && other_target.exists() && unrelated.exists());
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn a_replaced_file_keeps_its_mode_and_a_new_one_follows_the_umask() {
+        use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
         let existing = dir.path().join("existing.json");
         std::fs::write(&existing, "old").unwrap();

@@ -252,7 +252,7 @@ impl OutputArgs {
         Outputs {
             format: self.format,
             out: self.out.clone(),
-            width: fitted.then(|| export::width::terminal_width(libc::STDOUT_FILENO)),
+            width: fitted.then(|| export::width::terminal_width(crate::platform::Stream::Stdout)),
             files: files
                 .into_iter()
                 .filter_map(|(flag, format, path)| {
@@ -290,7 +290,7 @@ impl OutputArgs {
             self.outputs()
                 .write(result, model, &mut std::io::stdout().lock(), &mut stderr);
         let width = (!self.wide && stderr.is_terminal())
-            .then(|| export::width::terminal_width(libc::STDERR_FILENO));
+            .then(|| export::width::terminal_width(crate::platform::Stream::Stderr));
         export::outputs::write_warnings(warnings, width, &mut stderr);
         Ok(written?)
     }
@@ -581,12 +581,19 @@ pub enum CliError {
     /// Bad arguments or a bad preset: exit 2.
     #[error("{0}")]
     Usage(String),
-    /// A preset that could not be loaded: exit 2.
+    /// A preset that could not be loaded: exit 2. Boxed: a `PresetError` holds paths, which
+    /// are larger on Windows, and every CLI function returns this type.
     #[error(transparent)]
-    Preset(#[from] PresetError),
+    Preset(Box<PresetError>),
     /// The run itself failed: exit 1.
     #[error("{0:#}")]
     Run(#[from] anyhow::Error),
+}
+
+impl From<PresetError> for CliError {
+    fn from(err: PresetError) -> CliError {
+        CliError::Preset(Box::new(err))
+    }
 }
 
 impl CliError {
@@ -939,19 +946,12 @@ pub(crate) mod ctrl_c {
     /// accident of timing alone, while the echo comes within milliseconds.
     pub const ECHO_WINDOW: Duration = Duration::from_millis(500);
 
-    /// CLOCK_MONOTONIC in nanoseconds, plus one (so never 0); 0 if it cannot be read.
+    /// A monotonic clock in nanoseconds, plus one (so never 0); 0 if it cannot be read.
+    /// Async-signal-safe on Unix (clock_gettime, signal-safety(7)).
     fn monotonic_ns() -> u64 {
-        // SAFETY: clock_gettime is async-signal-safe (signal-safety(7)) and writes only into
-        // `now`, a zeroed timespec we own.
-        unsafe {
-            let mut now: libc::timespec = std::mem::zeroed();
-            if libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) != 0 {
-                return 0;
-            }
-            (now.tv_sec as u64)
-                .saturating_mul(1_000_000_000)
-                .saturating_add(now.tv_nsec as u64)
-                .saturating_add(1)
+        match crate::platform::monotonic_ns() {
+            0 => 0,
+            ns => ns.saturating_add(1),
         }
     }
 

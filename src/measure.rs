@@ -21,10 +21,12 @@ pub fn process_cpu_ns() -> u64 {
 pub struct ProcessUsage {
     /// User plus system CPU time of every thread, in nanoseconds.
     pub cpu_ns: u64,
-    /// Voluntary context switches (a thread blocked: sleep, lock, I/O).
-    pub voluntary_switches: u64,
-    /// Involuntary context switches (a thread was preempted: more runnable threads than cores).
-    pub involuntary_switches: u64,
+    /// Voluntary context switches (a thread blocked: sleep, lock, I/O); None where the OS
+    /// keeps no such count (Windows, see `platform::unmeasured`).
+    pub voluntary_switches: Option<u64>,
+    /// Involuntary context switches (a thread was preempted: more runnable threads than
+    /// cores); None where the OS keeps no such count.
+    pub involuntary_switches: Option<u64>,
     /// Peak resident set size over the process's life so far, in bytes.
     pub max_rss_bytes: u64,
 }
@@ -32,15 +34,15 @@ pub struct ProcessUsage {
 impl ProcessUsage {
     /// Reads the current usage.
     pub fn now() -> ProcessUsage {
-        // A figure the OS has none of (Windows: context switches) reads 0 here;
+        // A figure the OS has none of (Windows: context switches) stays None, and
         // platform::unmeasured() names it and why.
         let Some(usage) = crate::platform::process_reading() else {
             return ProcessUsage::default();
         };
         ProcessUsage {
             cpu_ns: usage.cpu_ns,
-            voluntary_switches: usage.voluntary_switches.unwrap_or(0),
-            involuntary_switches: usage.involuntary_switches.unwrap_or(0),
+            voluntary_switches: usage.voluntary_switches,
+            involuntary_switches: usage.involuntary_switches,
             max_rss_bytes: usage.max_rss_bytes.unwrap_or(0),
         }
     }
@@ -51,10 +53,12 @@ impl ProcessUsage {
             cpu_ns: self.cpu_ns.saturating_sub(earlier.cpu_ns),
             voluntary_switches: self
                 .voluntary_switches
-                .saturating_sub(earlier.voluntary_switches),
+                .zip(earlier.voluntary_switches)
+                .map(|(now, then)| now.saturating_sub(then)),
             involuntary_switches: self
                 .involuntary_switches
-                .saturating_sub(earlier.involuntary_switches),
+                .zip(earlier.involuntary_switches)
+                .map(|(now, then)| now.saturating_sub(then)),
         }
     }
 }
@@ -71,10 +75,10 @@ pub fn children_cpu_ns() -> u64 {
 pub struct UsageDelta {
     /// CPU time used by all threads, in nanoseconds.
     pub cpu_ns: u64,
-    /// Voluntary context switches.
-    pub voluntary_switches: u64,
-    /// Involuntary context switches.
-    pub involuntary_switches: u64,
+    /// Voluntary context switches; None where the OS keeps no such count.
+    pub voluntary_switches: Option<u64>,
+    /// Involuntary context switches; None where the OS keeps no such count.
+    pub involuntary_switches: Option<u64>,
 }
 
 impl UsageDelta {
@@ -108,10 +112,10 @@ pub fn current_rss_bytes() -> u64 {
     crate::platform::current_rss_bytes().unwrap_or(0)
 }
 
-/// Threads of this process right now (Linux `/proc/self/status`, macOS `proc_pidinfo`; 0 on
-/// Windows, see `platform::unmeasured`).
-pub fn thread_count() -> u64 {
-    crate::platform::thread_count().unwrap_or(0)
+/// Threads of this process right now (Linux `/proc/self/status`, macOS `proc_pidinfo`); None
+/// on Windows (see `platform::unmeasured`).
+pub fn thread_count() -> Option<u64> {
+    crate::platform::thread_count()
 }
 
 #[cfg(test)]

@@ -41,8 +41,9 @@ pub struct Sample {
     pub memory_total_bytes: u64,
     /// Resident memory of this process (VmRSS), in bytes.
     pub process_rss_bytes: u64,
-    /// Threads of this process, the sweep's workers included.
-    pub process_threads: u64,
+    /// Threads of this process, the sweep's workers included; None where the OS does not say
+    /// (Windows).
+    pub process_threads: Option<u64>,
 }
 
 /// Why the monitor could not start.
@@ -293,7 +294,7 @@ mod tests {
             memory_available_bytes: 2,
             memory_total_bytes: 3,
             process_rss_bytes: 4,
-            process_threads: 5,
+            process_threads: Some(5),
         }
     }
 
@@ -376,7 +377,7 @@ mod tests {
         let rss = proc_field("/proc/self/status", "VmRSS:") * 1024;
         let ratio = sample.process_rss_bytes as f64 / rss as f64;
         assert!((0.75..=1.25).contains(&ratio), "{sample:?} vs {rss}");
-        assert!(sample.process_threads >= 1);
+        assert!(sample.process_threads.is_some_and(|n| n >= 1));
     }
 
     fn thread_names() -> Vec<String> {

@@ -23,7 +23,6 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -31,7 +30,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::cancel::CancelToken;
-use crate::child::launch;
 use crate::engine::{self, Event, RunOutcome, RunResult, SeriesResult, Started};
 use crate::error::EngineError;
 use crate::events::{EventLine, LineEvent};
@@ -181,8 +179,8 @@ impl Via {
             .arg(format!("exec {} \"$@\"", self.prefix))
             .arg("sh")
             .arg("pooltune")
-            .args(args)
-            .process_group(0);
+            .args(args);
+        crate::platform::own_process_group(&mut command);
         command
     }
 
@@ -210,16 +208,16 @@ impl Via {
                 prefix: self.prefix.clone(),
                 source,
             })?;
-        let _registration = crate::child::register_group(child.id());
+        let _registration = crate::child::register_tree(&child);
         let stdout = read_all(child.stdout.take(), "pooltune-via-version-out")?;
         let stderr = read_all(child.stderr.take(), "pooltune-via-version-err")?;
         let asked = Instant::now();
-        let pid = libc::pid_t::try_from(child.id()).ok();
-        let exit = pid.and_then(launch::pidfd_open);
+        let pid = child.id();
+        let exit = crate::platform::ExitWatch::new(pid);
         // Waited for without reaping, so that its group can still be killed by its id.
-        while !pid.is_some_and(crate::child::has_exited) {
+        while !crate::child::has_exited(pid) {
             if cancel.is_cancelled() || asked.elapsed() >= VERSION_TIMEOUT {
-                kill_group(child.id(), libc::SIGKILL);
+                crate::platform::kill_tree(child.id());
                 let _ = child.wait();
                 if cancel.is_cancelled() {
                     return Err(RemoteError::StoppedBeforeStart(self.prefix.clone()));
@@ -233,10 +231,10 @@ impl Via {
                     ),
                 });
             }
-            launch::wait_for_exit(exit.as_ref(), POLL);
+            exit.wait(POLL);
         }
         // What it started in its group goes with it.
-        kill_group(child.id(), libc::SIGKILL);
+        crate::platform::kill_tree(child.id());
         let status = child.wait().map_err(|source| RemoteError::Start {
             prefix: self.prefix.clone(),
             source,
@@ -588,7 +586,7 @@ impl Running {
                 prefix: via.prefix.clone(),
                 source,
             })?;
-        let registration = Some(crate::child::register_group(child.id()));
+        let registration = Some(crate::child::register_tree(&child));
         let stdin = child.stdin.take();
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
         let (sender, lines) = crossbeam_channel::unbounded();
@@ -669,35 +667,37 @@ impl Running {
         self.stdin = None;
         match self.terminated_at {
             None if stopped_at.elapsed() >= STOP_GRACE => {
-                self.signal(libc::SIGTERM);
+                if self.status.is_none() {
+                    crate::platform::terminate_tree(self.child.id());
+                }
                 self.terminated_at = Some(Instant::now());
             }
             Some(terminated) if !self.killed && terminated.elapsed() >= TERM_GRACE => {
-                self.signal(libc::SIGKILL);
+                self.kill_group();
                 self.killed = true;
             }
             _ => {}
         }
     }
 
-    /// Sends `signal` to the child's group while the child is unreaped (so the group id
-    /// cannot have been reused).
-    fn signal(&self, signal: libc::c_int) {
+    /// Kills the child's whole group while the child is unreaped (so the group id cannot
+    /// have been reused).
+    fn kill_group(&self) {
         if self.status.is_none() {
-            kill_group(self.child.id(), signal);
+            crate::platform::kill_tree(self.child.id());
         }
     }
 
     /// Waits for the child to exit (honouring a Stop as [`Running::escalate`] does), kills
     /// what is left of its group and reaps it.
     fn wait(&mut self, cancel: &CancelToken) -> Option<ExitStatus> {
-        let pid = libc::pid_t::try_from(self.child.id()).ok();
-        let exit = pid.and_then(launch::pidfd_open);
-        while self.status.is_none() && !pid.is_some_and(crate::child::has_exited) {
+        let pid = self.child.id();
+        let exit = crate::platform::ExitWatch::new(pid);
+        while self.status.is_none() && !crate::child::has_exited(pid) {
             // Its output is closed: once it exits, nothing more will be read, so its input
             // can close too (a far side waiting for it to end).
             self.escalate(cancel);
-            launch::wait_for_exit(exit.as_ref(), POLL);
+            exit.wait(POLL);
         }
         self.finish()
     }
@@ -706,8 +706,9 @@ impl Running {
     fn finish(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
             self.stdin = None;
-            self.signal(libc::SIGKILL);
+            self.kill_group();
             self.status = self.child.wait().ok();
+            crate::platform::release_tree(self.child.id());
             self.registration = None;
         }
         self.status
@@ -766,20 +767,9 @@ fn read_all(
     Ok(received)
 }
 
-/// Sends `signal` to process group `pgid`.
-fn kill_group(pgid: u32, signal: libc::c_int) {
-    if let Ok(pgid) = libc::pid_t::try_from(pgid) {
-        // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
-        // The group is our unreaped child's.
-        unsafe {
-            libc::kill(-pgid, signal);
-        }
-    }
-}
-
 /// `exit status 3`, `killed by signal 9`.
 fn status_words(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
+    match (status.code(), crate::platform::exit_signal(&status)) {
         (Some(code), _) => format!("exit status {code}"),
         (None, Some(signal)) => format!("killed by signal {signal}"),
         (None, None) => "no exit status".to_owned(),

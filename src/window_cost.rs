@@ -6,8 +6,8 @@
 //!
 //! It is engine-side: it never imports egui and never draws; the app calls [`WindowCost::frame`]
 //! once a frame and shows [`WindowCost::summary`]. It reads only this process's own `/proc`
-//! entries, at most once a second, and never another process's. [`thread_times`] is a small
-//! OS reading meant to move into `crate::platform` with the monitor's.
+//! entries (through `crate::platform::procfs`), at most once a second, and never another
+//! process's.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -69,27 +69,11 @@ pub fn parse_stat(line: &str) -> Option<(String, u64)> {
 /// The window's threads' CPU time now, from `/proc/self/task/*/stat`.
 pub fn thread_times() -> std::io::Result<ThreadTimes> {
     let pid = std::process::id();
-    // SAFETY: sysconf only reads a configuration value.
-    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    let ticks_per_s = if ticks_per_s > 0 {
-        ticks_per_s as f64
-    } else {
-        100.0
-    };
+    // `/proc`'s stat fields are in the same clock ticks as `/proc/stat`'s (Linux; elsewhere
+    // the folder is missing and the reading fails below).
+    let ticks_per_s = crate::platform::cpu_ticks_per_s();
     let mut times = ThreadTimes::default();
-    for task in std::fs::read_dir("/proc/self/task")? {
-        let task = task?;
-        let Some(tid) = task
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        // A thread that ended meanwhile has no stat to read: it is skipped.
-        let Ok(line) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
+    for (tid, line) in crate::platform::procfs::thread_stat_lines()? {
         let Some((comm, ticks)) = parse_stat(&line) else {
             continue;
         };

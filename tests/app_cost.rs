@@ -17,7 +17,8 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use pooltune::app::{AppOptions, PooltuneApp};
-use pooltune::cost::{WorkerKind, procfs};
+use pooltune::cost::WorkerKind;
+use pooltune::platform::procfs;
 use pooltune::ui::cost::{self as cost_ui, CostDraft, Metric, PythonMode};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());

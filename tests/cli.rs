@@ -1,6 +1,8 @@
 //! The headless commands as a user runs them: exit codes, error lines, output formats, and
 //! every shipped preset running a shortened sweep.
 
+// POSIX programs, signals or file modes: Unix only.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;

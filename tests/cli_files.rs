@@ -4,6 +4,8 @@
 //! and removed by the next save, and argument and preset errors are one line that names the
 //! field, its line and what is allowed.
 
+// File modes, permissions and the effective uid: Unix only.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;

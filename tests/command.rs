@@ -5,6 +5,8 @@
 //! a missing program is refused before anything runs; a Stop leaves no process of the
 //! program's group and still runs `cleanup`; a timeout fails the point.
 
+// Real POSIX programs (sh, xz) and getrusage: Unix only.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};

@@ -12,7 +12,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use pooltune::cancel::CancelToken;
-use pooltune::cost::{self, CostSpec, Event, IdleProcesses, PythonChoice, WorkerKind, procfs};
+use pooltune::cost::{self, CostSpec, Event, IdleProcesses, PythonChoice, WorkerKind};
+use pooltune::platform::procfs;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 

@@ -8,6 +8,8 @@
 //! The tests take one lock: RUSAGE_CHILDREN and the scan of /proc see every child of this
 //! test process, so no other test may start children meanwhile.
 
+// Real POSIX programs (sh, sleep, sha256sum) and getrusage: Unix only.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::collections::BTreeMap;

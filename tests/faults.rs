@@ -7,6 +7,9 @@
 //! `POOLTUNE_TEST_EXE` runs these tests against another build (to see them fail on an older
 //! pooltune).
 
+// POSIX programs, signals or file modes: Unix only.
+#![cfg(unix)]
+
 mod common;
 
 use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
@@ -15,7 +18,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use pooltune::cost::procfs;
+use pooltune::platform::procfs;
 
 /// The tests in this file look for pooltune's workers among all processes and lower limits:
 /// one at a time, so that one test's workers are not another's.

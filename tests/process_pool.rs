@@ -4,12 +4,15 @@
 //!
 //! The tests in this file count this process's children, so they run one at a time.
 
+// POSIX programs, signals or file modes: Unix only.
+#![cfg(unix)]
+
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use pooltune::cancel::{CancelToken, TrialStop};
-use pooltune::cost::procfs;
+use pooltune::platform::procfs;
 use pooltune::pool::process::{ProcessPool, WORKER_MODE_ARG};
 use pooltune::pool::{Pool as _, TrialFailure, TrialPlan, TrialRun, WorkloadSource};
 use pooltune::result::Calibration;

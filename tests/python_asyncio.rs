@@ -6,6 +6,9 @@
 //! series runs the script's task, and its gevent series says "not installed (pip install
 //! gevent)" where gevent cannot be imported, without failing the run. Each test skips without
 //! python3 (fails under `POOLTUNE_REQUIRE_PYTHON=1`).
+
+// POSIX programs, signals or file modes: Unix only.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;

@@ -3,6 +3,8 @@
 //! prefixes that run here (`env`, `taskset -c 0`, `sh -c` wrappers), with target/debug first
 //! on the PATH so that `pooltune` resolves on the far side.
 
+// POSIX programs, signals or file modes: Unix only.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::io::{BufRead as _, BufReader, Write as _};

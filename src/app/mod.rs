@@ -1495,6 +1495,7 @@ mod tests {
     }
 
     /// The file in a temporary XDG data folder is repaired in place, keeping its mode.
+    #[cfg(unix)]
     #[test]
     fn a_bad_app_ron_is_repaired_in_place() {
         use std::os::unix::fs::PermissionsExt as _;

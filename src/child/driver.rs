@@ -12,7 +12,6 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, Read as _};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -249,16 +248,17 @@ struct Running {
 
 impl Running {
     fn spawn(spec: &ChildSpec) -> std::io::Result<Running> {
-        let child = Command::new(&spec.program)
+        let mut command = Command::new(&spec.program);
+        command
             .args(&spec.args)
             // The lifeline: open for as long as the child runs, closed when pooltune dies.
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // A group of its own, so that one kill reaches everything it started.
-            .process_group(0)
-            .spawn()?;
-        let registration = Some(super::register_group(child.id()));
+            .stderr(Stdio::piped());
+        // A group of its own, so that one kill reaches everything it started.
+        crate::platform::own_process_group(&mut command);
+        let child = command.spawn()?;
+        let registration = Some(super::register_tree(&child));
         Ok(Running {
             child,
             status: None,
@@ -280,24 +280,17 @@ impl Running {
             .map_err(|err| format!("could not start the thread reading the child's output: {err}"))
     }
 
-    /// SIGKILL to every process of the group, while the leader is unreaped (so the group id
+    /// Kills every process of the group, while the leader is unreaped (so the group id
     /// cannot have been reused).
     fn kill_group(&self) {
-        if self.status.is_some() {
-            return;
-        }
-        if let Ok(pgid) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: kill(2) with a negative pid signals a process group; no memory is
-            // involved. The group id is our unreaped child's pid.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
+        if self.status.is_none() {
+            crate::platform::kill_tree(self.child.id());
         }
     }
 
     /// True once the child has exited, without reaping it (so its group id stays ours).
     fn exited(&self) -> bool {
-        self.status.is_some() || libc::pid_t::try_from(self.child.id()).is_ok_and(super::has_exited)
+        self.status.is_some() || super::has_exited(self.child.id())
     }
 
     /// Kills whatever is left of the group and reaps the child.

@@ -16,9 +16,8 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read as _;
-use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
-use std::os::unix::fs::PermissionsExt as _;
-use std::os::unix::process::CommandExt as _;
+#[cfg(unix)]
+use std::os::fd::{AsRawFd as _, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -136,7 +135,7 @@ fn executable(path: &Path) -> Result<(), NotRunnable> {
     if !metadata.is_file() {
         return Err(NotRunnable::NotAFile);
     }
-    if metadata.permissions().mode() & 0o111 == 0 {
+    if !crate::platform::is_executable(path, &metadata) {
         return Err(NotRunnable::NotExecutable);
     }
     Ok(())
@@ -376,58 +375,45 @@ impl Launch {
             .args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            // A group of its own, so that one kill reaches everything it started.
-            .process_group(0);
+            .stderr(Stdio::piped());
+        // A group of its own, so that one kill reaches everything it started.
+        crate::platform::own_process_group(&mut command);
         match self.output {
             Output::Discard => {
                 command.stdout(Stdio::null());
             }
             Output::Keep => {
-                let stderr = std::io::stderr()
-                    .as_fd()
-                    .try_clone_to_owned()
-                    .map_err(|source| self.spawn_error(source))?;
-                command.stdout(Stdio::from(stderr));
+                let stderr =
+                    crate::platform::stderr_copy().map_err(|source| self.spawn_error(source))?;
+                command.stdout(stderr);
             }
         }
         if let Some(cwd) = &self.cwd {
             command.current_dir(cwd);
         }
         let started = Instant::now();
-        let mut child = command.spawn().map_err(|source| self.spawn_error(source))?;
-        let pid = libc::pid_t::try_from(child.id()).unwrap_or(libc::pid_t::MAX);
-        let registration = super::register_group(child.id());
-        let mut running = Running {
-            pid,
-            reaped: false,
-            stderr: child.stderr.take(),
-            tail: Tail::new(STDERR_TAIL_BYTES),
-        };
-        // `child` is never waited for through std: `running` reaps it with wait4.
-        drop(child);
+        let child = command.spawn().map_err(|source| self.spawn_error(source))?;
+        let registration = super::register_tree(&child);
+        let mut running = Running::start(child);
         let deadline = self.timeout.map(|t| started + t);
         let stopped = running.wait_until_exit(cancel, deadline);
         let reaped = running.reap();
         drop(registration);
-        let (status, usage) = reaped.map_err(|source| LaunchError::Wait {
+        let reaped = reaped.map_err(|source| LaunchError::Wait {
             program: self.display(),
             source,
         })?;
         let wall = started.elapsed();
         Ok(Finished {
             wall,
-            user: timeval(usage.ru_utime),
-            system: timeval(usage.ru_stime),
-            // Linux reports ru_maxrss in KiB.
-            max_rss_bytes: u64::try_from(usage.ru_maxrss)
-                .unwrap_or(0)
-                .saturating_mul(1024),
-            voluntary_switches: u64::try_from(usage.ru_nvcsw).unwrap_or(0),
-            involuntary_switches: u64::try_from(usage.ru_nivcsw).unwrap_or(0),
-            end: End::of_status(status),
+            user: reaped.user,
+            system: reaped.system,
+            max_rss_bytes: reaped.max_rss_bytes,
+            voluntary_switches: reaped.voluntary_switches,
+            involuntary_switches: reaped.involuntary_switches,
+            end: reaped.end,
             stopped,
-            stderr: running.tail.text(),
+            stderr: running.stderr_text(),
         })
     }
 
@@ -472,6 +458,7 @@ pub enum End {
 }
 
 impl End {
+    #[cfg(unix)]
     fn of_status(status: libc::c_int) -> End {
         if libc::WIFEXITED(status) {
             End::Exited(libc::WEXITSTATUS(status))
@@ -513,10 +500,12 @@ pub struct Finished {
     pub system: Duration,
     /// Its peak resident set (the largest of it and its reaped children), in bytes.
     pub max_rss_bytes: u64,
-    /// Voluntary context switches (it waited: I/O, a lock, a sleep).
-    pub voluntary_switches: u64,
-    /// Involuntary context switches (the scheduler took the CPU away).
-    pub involuntary_switches: u64,
+    /// Voluntary context switches (it waited: I/O, a lock, a sleep); None where the OS
+    /// keeps no count (Windows).
+    pub voluntary_switches: Option<u64>,
+    /// Involuntary context switches (the scheduler took the CPU away); None where the OS
+    /// keeps no count.
+    pub involuntary_switches: Option<u64>,
     /// How it ended.
     pub end: End,
     /// Set when pooltune ended it (a timeout, a Stop).
@@ -568,13 +557,26 @@ impl Finished {
     }
 }
 
+/// What reaping a program gave: how it ended and what it used.
+struct Reaped {
+    end: End,
+    user: Duration,
+    system: Duration,
+    max_rss_bytes: u64,
+    voluntary_switches: Option<u64>,
+    involuntary_switches: Option<u64>,
+}
+
+#[cfg(unix)]
 fn timeval(value: libc::timeval) -> Duration {
     let seconds = u64::try_from(value.tv_sec).unwrap_or(0);
     let micros = u32::try_from(value.tv_usec).unwrap_or(0).min(999_999);
     Duration::new(seconds, micros * 1000)
 }
 
-/// A started program, not yet reaped.
+/// A started program, not yet reaped (POSIX: waited for with poll(2) on a pidfd and its
+/// standard error, reaped with wait4).
+#[cfg(unix)]
 struct Running {
     pid: libc::pid_t,
     reaped: bool,
@@ -582,7 +584,25 @@ struct Running {
     tail: Tail,
 }
 
+#[cfg(unix)]
 impl Running {
+    /// Takes over `child`, which is never waited for through std: wait4 reaps it.
+    fn start(mut child: std::process::Child) -> Running {
+        let running = Running {
+            pid: libc::pid_t::try_from(child.id()).unwrap_or(libc::pid_t::MAX),
+            reaped: false,
+            stderr: child.stderr.take(),
+            tail: Tail::new(STDERR_TAIL_BYTES),
+        };
+        drop(child);
+        running
+    }
+
+    /// The end of its standard error, trimmed.
+    fn stderr_text(&self) -> String {
+        self.tail.text()
+    }
+
     /// Waits until the program exits (without reaping it), reading its standard error
     /// meanwhile; ends its group on a timeout or a Stop, and says which.
     fn wait_until_exit(
@@ -593,11 +613,11 @@ impl Running {
         if let Some(stderr) = &self.stderr {
             set_nonblocking(stderr.as_raw_fd());
         }
-        let pidfd = pidfd_open(self.pid);
+        let pidfd = crate::platform::exit_fd(self.pid);
         let mut terminated_at: Option<Instant> = None;
         let mut stopped = None;
         loop {
-            if super::has_exited(self.pid) {
+            if super::has_exited(self.pid.unsigned_abs()) {
                 self.drain_stderr();
                 return stopped;
             }
@@ -699,9 +719,26 @@ impl Running {
         }
     }
 
-    /// Kills whatever is left of the group, then reaps the program with wait4: its status and
-    /// resource use. Called once; the pid is never waited for again.
-    fn reap(&mut self) -> std::io::Result<(libc::c_int, libc::rusage)> {
+    /// Kills whatever is left of the group, then reaps the program with wait4: how it ended
+    /// and what it (and the children it reaped) used. Called once.
+    fn reap(&mut self) -> std::io::Result<Reaped> {
+        let (status, usage) = self.wait4()?;
+        Ok(Reaped {
+            end: End::of_status(status),
+            user: timeval(usage.ru_utime),
+            system: timeval(usage.ru_stime),
+            // Linux reports ru_maxrss in KiB (macOS in bytes: see platform's table).
+            max_rss_bytes: u64::try_from(usage.ru_maxrss)
+                .unwrap_or(0)
+                .saturating_mul(1024),
+            voluntary_switches: u64::try_from(usage.ru_nvcsw).ok(),
+            involuntary_switches: u64::try_from(usage.ru_nivcsw).ok(),
+        })
+    }
+
+    /// Kills whatever is left of the group, then wait4: the status and resource use. The pid
+    /// is never waited for again.
+    fn wait4(&mut self) -> std::io::Result<(libc::c_int, libc::rusage)> {
         self.signal_group(libc::SIGKILL);
         let mut status: libc::c_int = 0;
         // SAFETY: an all-zero rusage is a valid value of this plain C struct.
@@ -723,41 +760,126 @@ impl Running {
     }
 }
 
+#[cfg(unix)]
 impl Drop for Running {
     /// A run abandoned midway (a panic) still ends its group and reaps it.
     fn drop(&mut self) {
         if !self.reaped {
-            let _ = self.reap();
+            let _ = self.wait4();
         }
     }
 }
 
-/// Sleeps until the child whose `pidfd` this is exits or `wait` passes, without reaping it
-/// (its group can still be signalled by its id): one poll(2) on the pidfd, or a plain sleep
-/// of `wait` where the kernel gave none. For a caller that also wakes to check a Stop.
-pub(crate) fn wait_for_exit(pidfd: Option<&OwnedFd>, wait: Duration) {
-    let Some(pidfd) = pidfd else {
-        std::thread::sleep(wait);
-        return;
-    };
-    let mut fds = [libc::pollfd {
-        fd: pidfd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    }];
-    let millis = libc::c_int::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(5);
-    // SAFETY: `fds` is a valid array of one pollfd struct for the whole call.
-    unsafe {
-        libc::poll(fds.as_mut_ptr(), 1, millis);
+/// A started program, not yet reaped (Windows: its standard error read by a thread, its exit
+/// waited for on its process handle, its tree ended through its Job Object, its CPU time and
+/// peak working set read from its handle before it is let go).
+#[cfg(windows)]
+struct Running {
+    child: std::process::Child,
+    exit: crate::platform::ExitWatch,
+    tail: std::sync::Arc<std::sync::Mutex<Tail>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    reaped: bool,
+}
+
+#[cfg(windows)]
+impl Running {
+    fn start(mut child: std::process::Child) -> Running {
+        let tail = std::sync::Arc::new(std::sync::Mutex::new(Tail::new(STDERR_TAIL_BYTES)));
+        let reader = child.stderr.take().and_then(|mut stderr: ChildStderr| {
+            let tail = tail.clone();
+            crate::engine::named_thread("pooltune-launch-stderr", move || {
+                let mut buffer = [0u8; 4096];
+                while let Ok(n @ 1..) = stderr.read(&mut buffer) {
+                    tail.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(&buffer[..n]);
+                }
+            })
+            .ok()
+        });
+        Running {
+            exit: crate::platform::ExitWatch::new(child.id()),
+            child,
+            tail,
+            reader,
+            reaped: false,
+        }
+    }
+
+    fn stderr_text(&self) -> String {
+        self.tail.lock().unwrap_or_else(|p| p.into_inner()).text()
+    }
+
+    /// Waits until the program exits, ending its tree on a timeout or a Stop (Windows has no
+    /// SIGTERM for it: the tree is ended at once), and says which.
+    fn wait_until_exit(
+        &mut self,
+        cancel: &CancelToken,
+        deadline: Option<Instant>,
+    ) -> Option<Stopped> {
+        let mut stopped = None;
+        loop {
+            // The handle stays open until `child` is dropped, so the pid cannot be reused.
+            if matches!(self.child.try_wait(), Ok(Some(_)) | Err(_)) {
+                return stopped;
+            }
+            let now = Instant::now();
+            if stopped.is_none() {
+                if cancel.is_cancelled() {
+                    stopped = Some(Stopped::Cancelled);
+                } else if deadline.is_some_and(|d| now >= d) {
+                    stopped = Some(Stopped::Timeout);
+                }
+                if stopped.is_some() {
+                    crate::platform::terminate_tree(self.child.id());
+                }
+            }
+            let mut wait = POLL;
+            if let Some(d) = deadline
+                && stopped.is_none()
+            {
+                wait = wait.min(d.saturating_duration_since(now));
+            }
+            self.exit.wait(wait);
+        }
+    }
+
+    /// Ends what is left of the tree, waits for the program and reads what it used. Windows
+    /// keeps no context-switch count per process: those are None.
+    fn reap(&mut self) -> std::io::Result<Reaped> {
+        crate::platform::kill_tree(self.child.id());
+        let status = self.child.wait();
+        self.reaped = true;
+        if let Some(reader) = self.reader.take() {
+            // The tree is gone, so the pipe is closed and the reader ends.
+            let _ = reader.join();
+        }
+        let status = status?;
+        let usage = crate::platform::child_usage(&self.child);
+        Ok(Reaped {
+            end: End::Exited(status.code().unwrap_or(-1)),
+            user: Duration::from_nanos(usage.user_ns),
+            system: Duration::from_nanos(usage.system_ns),
+            max_rss_bytes: usage.peak_rss_bytes.unwrap_or(0),
+            voluntary_switches: None,
+            involuntary_switches: None,
+        })
     }
 }
 
-/// A pidfd for `pid` (Linux 5.3+), readable once it exits; None where the kernel has none
-/// (macOS: the wait is then a short sleep).
-pub(crate) fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
-    crate::platform::exit_fd(pid)
+#[cfg(windows)]
+impl Drop for Running {
+    /// A run abandoned midway (a panic) still ends its tree.
+    fn drop(&mut self) {
+        if !self.reaped {
+            crate::platform::kill_tree(self.child.id());
+            let _ = self.child.wait();
+        }
+    }
 }
 
+#[cfg(unix)]
 fn set_nonblocking(fd: libc::c_int) {
     // SAFETY: fcntl(2) on a descriptor we own, with integer arguments only.
     unsafe {
@@ -768,9 +890,12 @@ fn set_nonblocking(fd: libc::c_int) {
     }
 }
 
+// The tests run programs through `sh`: POSIX only.
 #[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     fn here() -> PathBuf {
         std::env::current_dir().unwrap()

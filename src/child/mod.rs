@@ -120,9 +120,9 @@ fn seconds(duration: Duration) -> String {
 #[derive(Debug, Clone)]
 enum Leftover {
     /// A child process, killed with SIGKILL.
-    Process(libc::pid_t),
+    Process(u32),
     /// A process group (a child started in a group of its own, and all it started).
-    Group(libc::pid_t),
+    Group(u32),
     /// A temporary folder, removed with all it holds.
     Folder(PathBuf),
 }
@@ -146,22 +146,29 @@ fn register(leftover: Leftover) -> Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         let mut register = REGISTER.lock().unwrap_or_else(|p| p.into_inner());
-        register.retain(|(id, _)| *id != self.0);
+        register.retain(|(id, entry)| {
+            if *id == self.0
+                && let Leftover::Group(leader) = entry
+            {
+                crate::platform::release_tree(*leader);
+            }
+            *id != self.0
+        });
     }
 }
 
 /// Registers child process `pid`.
 pub fn register_process(pid: u32) -> Registration {
-    register(Leftover::Process(
-        libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX),
-    ))
+    register(Leftover::Process(pid))
 }
 
-/// Registers the process group `pgid` (a child started with `process_group(0)`).
-pub fn register_group(pgid: u32) -> Registration {
-    register(Leftover::Group(
-        libc::pid_t::try_from(pgid).unwrap_or(libc::pid_t::MAX),
-    ))
+/// Registers the tree of `child`, just spawned in a group of its own
+/// ([`crate::platform::own_process_group`]): its process group on Unix, the Job Object it is
+/// put in here on Windows ([`crate::platform::contain_tree`]). Dropping the registration (once
+/// the child is reaped) releases the container.
+pub fn register_tree(child: &std::process::Child) -> Registration {
+    crate::platform::contain_tree(child);
+    register(Leftover::Group(child.id()))
 }
 
 /// Registers a temporary folder.
@@ -224,17 +231,16 @@ fn end_entries(entries: &[(u64, Leftover)]) {
     let mut leaders = Vec::new();
     for (_, entry) in entries {
         match *entry {
-            // SAFETY: kill(2) has no memory-safety preconditions; the pids are our unreaped
-            // children (a child's registration is dropped only after it is reaped).
-            Leftover::Process(pid) => unsafe {
-                libc::kill(pid, libc::SIGKILL);
+            // The pids are our unreaped children (a child's registration is dropped only
+            // after it is reaped), so none has been reused.
+            Leftover::Process(pid) => {
+                crate::platform::kill_process(pid);
                 leaders.push(pid);
-            },
-            // SAFETY: as above, for a process group whose leader is our unreaped child.
-            Leftover::Group(pgid) => unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
+            }
+            Leftover::Group(pgid) => {
+                crate::platform::kill_tree(pgid);
                 leaders.push(pgid);
-            },
+            }
             Leftover::Folder(_) => {}
         }
     }
@@ -265,19 +271,8 @@ fn remove_folder(path: &Path) {
 }
 
 /// True when child `pid` has exited (or is not our child), without reaping it.
-pub(crate) fn has_exited(pid: libc::pid_t) -> bool {
-    // SAFETY: waitid writes only into `info`, a zeroed siginfo_t we own; WNOWAIT leaves the
-    // child waitable for its owner.
-    unsafe {
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        let rc = libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
-        );
-        rc != 0 || info.si_pid() != 0
-    }
+pub(crate) fn has_exited(pid: u32) -> bool {
+    crate::platform::has_exited(pid)
 }
 
 #[cfg(test)]
@@ -308,6 +303,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn ending_everything_kills_registered_children_and_removes_folders() {
         let dir = tempfile::tempdir().unwrap();

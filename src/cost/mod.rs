@@ -13,8 +13,9 @@
 //! ([`crate::engine::run`]) like every other experiment.
 
 mod processes;
-pub mod procfs;
 mod python;
+/// Linux's `/proc` files, read through the platform layer.
+use crate::platform::procfs;
 pub mod switches;
 mod threads;
 mod tokio_tasks;

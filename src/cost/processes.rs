@@ -12,6 +12,7 @@
 //! show what `fork` would save.
 
 use std::io::{ErrorKind, Read as _};
+#[cfg(unix)]
 use std::os::fd::AsRawFd as _;
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -197,7 +198,65 @@ impl Drop for IdleProcesses {
     }
 }
 
+/// Why the bytes `got` so far are not the start of [`READY_LINE`], if they are not.
+fn not_ready(got: &[u8]) -> Result<(), String> {
+    if READY_LINE.starts_with(got) {
+        Ok(())
+    } else {
+        Err(format!(
+            "it answered {:?} instead of \"ready\"",
+            String::from_utf8_lossy(got)
+        ))
+    }
+}
+
+/// Waits until the worker has written exactly [`READY_LINE`], or fails (Windows: no poll(2)
+/// on a pipe, so a thread reads a copy of it and the wait is on its answer; a worker that
+/// never answers is killed by the caller, which ends the thread's read).
+#[cfg(windows)]
+fn read_ready(stdout: &mut ChildStdout, deadline: Instant) -> Result<(), String> {
+    use std::os::windows::io::AsHandle as _;
+    let mut pipe = std::fs::File::from(
+        stdout
+            .as_handle()
+            .try_clone_to_owned()
+            .map_err(|err| format!("could not read its output: {err}"))?,
+    );
+    let (answer, answered) = crossbeam_channel::bounded(1);
+    crate::engine::named_thread("pooltune-cost-ready", move || {
+        let mut got = Vec::with_capacity(READY_LINE.len());
+        let result = loop {
+            if got.len() == READY_LINE.len() {
+                break Ok(());
+            }
+            let mut byte = [0u8; 1];
+            match pipe.read(&mut byte) {
+                Ok(0) => break Err("it exited before saying it was ready".to_owned()),
+                Ok(_) => {
+                    got.push(byte[0]);
+                    if let Err(why) = not_ready(&got) {
+                        break Err(why);
+                    }
+                }
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) => break Err(format!("could not read its output: {err}")),
+            }
+        };
+        let _ = answer.send(result);
+    })
+    .map_err(|err| format!("could not start the thread reading its output: {err}"))?;
+    answered
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "it did not say it was ready within {} s",
+                START_TIMEOUT.as_secs()
+            ))
+        })
+}
+
 /// Waits until the worker has written exactly [`READY_LINE`], or fails.
+#[cfg(unix)]
 fn read_ready(stdout: &mut ChildStdout, deadline: Instant) -> Result<(), String> {
     let mut got = Vec::with_capacity(READY_LINE.len());
     while got.len() < READY_LINE.len() {
@@ -225,12 +284,7 @@ fn read_ready(stdout: &mut ChildStdout, deadline: Instant) -> Result<(), String>
             Err(err) if err.kind() == ErrorKind::Interrupted => {}
             Err(err) => return Err(format!("could not read its output: {err}")),
         }
-        if !READY_LINE.starts_with(&got) {
-            return Err(format!(
-                "it answered {:?} instead of \"ready\"",
-                String::from_utf8_lossy(&got)
-            ));
-        }
+        not_ready(&got)?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::procfs::{Pid, status_bytes};
+use super::procfs::{Pid, mapped_ranges, status_bytes};
 use super::{WorkerCost, percentile};
 
 /// Longest wait for one thread to start.
@@ -323,22 +323,6 @@ fn memory_per_thread(
         virtual_bytes: (virtual_after as f64 - virtual_before as f64) / fresh as f64,
         unreliable: None,
     }
-}
-
-/// The address ranges of this process's mappings (`/proc/self/maps`); empty when unreadable.
-fn mapped_ranges() -> Vec<(usize, usize)> {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return Vec::new();
-    };
-    maps.lines()
-        .filter_map(|line| {
-            let (start, end) = line.split_whitespace().next()?.split_once('-')?;
-            Some((
-                usize::from_str_radix(start, 16).ok()?,
-                usize::from_str_radix(end, 16).ok()?,
-            ))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Results made up for the exporters' tests: a comparison of two series (one never ran) and a
 //! worker-cost result, on a fixed machine so that their bytes do not depend on the host.
 
-use crate::cost::{CostResult, WorkerCost};
+use crate::cost::{CostResult, SwitchCost, WorkerCost, WorkerKind};
 use crate::machine::MachineInfo;
 use crate::result::comparison::{ComparisonResult, SeriesResult};
 use crate::result::{Calibration, Point};
@@ -105,7 +105,15 @@ pub(crate) fn cost() -> CostResult {
         python_asyncio_tasks: Vec::new(),
         python_generators: Vec::new(),
         python_greenlets: Vec::new(),
-        switches: Vec::new(),
+        // One measured ping-pong and one that failed: every export shows both.
+        switches: vec![
+            SwitchCost::measured(
+                WorkerKind::RustThread,
+                20_000,
+                std::time::Duration::from_millis(200),
+            ),
+            SwitchCost::failed(WorkerKind::PythonAsyncioTask, "python3 not found"),
+        ],
         outcome: crate::export::fixtures::one_second_run(),
     }
 }

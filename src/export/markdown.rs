@@ -141,6 +141,10 @@ impl Exporter<CostResult> for MarkdownExporter {
         let (grid, notes) = table::cost_grid(result);
         write_table(&mut out, &grid, 2)?;
         writeln!(out)?;
+        if let Some(switches) = table::cost_switch_grid(result) {
+            write_table(&mut out, &switches, 1)?;
+            writeln!(out)?;
+        }
         let mut after: Vec<String> = table::cost_python(result).into_iter().collect();
         after.extend(notes.into_iter().map(|note| format!("note: {note}")));
         for line in after {

@@ -296,11 +296,27 @@ mod tests {
     fn cost_csv_has_one_row_per_entry_and_table_notes_errors() {
         let text = String::from_utf8(export(&fixtures::cost(), Format::Csv).unwrap()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 1 + 4);
+        // Four worker rows, then the fixture's two ping-pongs.
+        assert_eq!(lines.len(), 1 + 4 + 2);
         assert_eq!(lines[0], COST_CSV_COLUMNS.join(","));
         assert!(lines[4].starts_with("python_process,fork,10,40.000,90.000,12288,4096,"));
+        assert!(lines[5].starts_with("rust_thread,"), "{text}");
+        assert!(lines[5].contains(",20000,200000,10000.0,"), "{text}");
+        assert!(lines[6].ends_with(",python3 not found"), "{text}");
         let table = String::from_utf8(export(&fixtures::cost(), Format::Table).unwrap()).unwrap();
         assert!(table.contains("Rust process, N = 10: no exe"), "{table}");
         assert!(table.contains("Python process  fork"), "{table}");
+        assert!(table.contains("not measured: python3 not found"), "{table}");
+        // The Markdown has the switch table too: a measured row and the failed one's reason.
+        let md = String::from_utf8(export(&fixtures::cost(), Format::Markdown).unwrap()).unwrap();
+        assert!(
+            md.contains("| switch (ping-pong) | round trips | switches/s | round trip ns |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| Rust thread | 20000 | 200000 | 10000 |"),
+            "{md}"
+        );
+        assert!(md.contains("not measured: python3 not found"), "{md}");
     }
 }

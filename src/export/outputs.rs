@@ -288,8 +288,6 @@ fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read as _;
-    use std::os::unix::fs::FileTypeExt as _;
 
     use super::*;
     use crate::export::fixtures;
@@ -463,8 +461,11 @@ mod tests {
         assert!(nothing.is_empty());
     }
 
+    #[cfg(unix)]
     #[test]
     fn output_to_a_fifo_is_written_in_place_not_replaced() {
+        use std::io::Read as _;
+        use std::os::unix::fs::FileTypeExt as _;
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("out.fifo");
         let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();

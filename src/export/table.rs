@@ -700,33 +700,37 @@ pub(crate) fn cost_grid(result: &CostResult) -> (Grid, Vec<String>) {
     (grid, notes)
 }
 
-/// The switch cost, a line per ping-pong after a heading: none when none was measured.
-pub(crate) fn cost_switch_lines(result: &CostResult) -> Vec<String> {
+/// The switch cost, a row per ping-pong (a failed one's reason in place of its figures):
+/// None when none was measured. The text table and the Markdown both render it.
+pub(crate) fn cost_switch_grid(result: &CostResult) -> Option<Grid> {
     if result.switches.is_empty() {
-        return Vec::new();
+        return None;
     }
-    let mut lines = vec![
-        String::new(),
-        format!(
-            "{:<20} {:>12} {:>14} {:>14}",
-            "switch (ping-pong)", "round trips", "switches/s", "round trip ns"
-        ),
-    ];
+    let mut grid = Grid::new(
+        &[
+            "switch (ping-pong)",
+            "round trips",
+            "switches/s",
+            "round trip ns",
+        ],
+        &[0, 0, 0, 0],
+        1,
+    );
     for switch in &result.switches {
-        // A ping-pong that failed has no figures: its reason stands in their columns.
-        let line = match &switch.error {
-            Some(error) => format!("{:<20} not measured: {error}", switch.kind.title()),
-            None => format!(
-                "{:<20} {:>12} {:>14} {:>14}",
-                switch.kind.title(),
-                switch.round_trips,
-                number(switch.switches_per_s, 0),
-                number(switch.round_trip_ns, 0)
+        grid.rows.push(match &switch.error {
+            Some(error) => GridRow::Message(
+                switch.kind.title().to_owned(),
+                format!("not measured: {error}"),
             ),
-        };
-        lines.push(line);
+            None => GridRow::Cells(vec![
+                switch.kind.title().to_owned(),
+                switch.round_trips.to_string(),
+                number(switch.switches_per_s, 0),
+                number(switch.round_trip_ns, 0),
+            ]),
+        });
     }
-    lines
+    Some(grid)
 }
 
 /// Which Python a worker-cost run measured, or why none; None when none was asked for.
@@ -755,8 +759,10 @@ impl Exporter<CostResult> for TableExporter {
         // The worker and its start method read as words: left-aligned.
         let hidden = grid.write(&mut out, "", 2, self.width)?;
         write_hidden(&mut out, &hidden, self.width)?;
-        for line in cost_switch_lines(result) {
-            writeln!(out, "{line}")?;
+        if let Some(switches) = cost_switch_grid(result) {
+            writeln!(out)?;
+            let hidden = switches.write(&mut out, "", 1, self.width)?;
+            write_hidden(&mut out, &hidden, self.width)?;
         }
         if let Some(python) = cost_python(result) {
             write_prose(&mut out, &python, self.width)?;

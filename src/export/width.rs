@@ -6,7 +6,7 @@
 //! Widths are counted in `char`s: every character pooltune writes (µ, ±, ×, σ, κ, λ) takes
 //! one terminal column.
 
-use std::os::fd::RawFd;
+use crate::platform::Stream;
 
 /// The width assumed when the terminal's is unknown (not a terminal, no `COLUMNS`): the
 /// classic 80 columns, which every terminal has at least.
@@ -16,13 +16,15 @@ pub const DEFAULT_WIDTH: usize = 80;
 /// the words are kept whole and lines run over.
 pub const MIN_WIDTH: usize = 20;
 
-/// The width of the terminal on `fd` (1 for stdout, 2 for stderr): `COLUMNS` when it holds a
-/// positive number (as shells and Python's `shutil.get_terminal_size` take it), else the
-/// terminal's own size (`TIOCGWINSZ`), else [`DEFAULT_WIDTH`] when `fd` is no terminal or says
-/// no size.
-pub fn terminal_width(fd: RawFd) -> usize {
+/// The width of the terminal `stream` writes to: `COLUMNS` when it holds a positive number
+/// (as shells and Python's `shutil.get_terminal_size` take it), else the terminal's own size
+/// (`TIOCGWINSZ`, the Windows console's window), else [`DEFAULT_WIDTH`] when it is no terminal
+/// or says no size.
+pub fn terminal_width(stream: Stream) -> usize {
     let columns = std::env::var("COLUMNS").ok();
-    width_from(columns.as_deref(), || tty_columns(fd))
+    width_from(columns.as_deref(), || {
+        crate::platform::terminal_columns(stream)
+    })
 }
 
 /// [`terminal_width`] with the environment's `COLUMNS` and the terminal's answer given.
@@ -33,22 +35,6 @@ fn width_from(columns: Option<&str>, tty: impl FnOnce() -> Option<usize>) -> usi
         .or_else(tty)
         .unwrap_or(DEFAULT_WIDTH)
         .max(MIN_WIDTH)
-}
-
-/// The column count the terminal on `fd` reports, or None (not a terminal, or 0 columns).
-fn tty_columns(fd: RawFd) -> Option<usize> {
-    // SAFETY: isatty only reads the descriptor number; TIOCGWINSZ writes a `winsize` into
-    // `size`, a zeroed struct we own, and nothing else.
-    unsafe {
-        if libc::isatty(fd) != 1 {
-            return None;
-        }
-        let mut size: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) != 0 || size.ws_col == 0 {
-            return None;
-        }
-        Some(usize::from(size.ws_col))
-    }
 }
 
 /// `text` broken at spaces into lines of at most `width` characters: the first line starts

@@ -345,6 +345,10 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
             recommended_threads,
             worker_threads.unwrap_or(cpus.usable),
         ),
+        // One asyncio event loop: its coroutines share one thread.
+        crate::spec::PoolSpec::PythonAsyncio => {
+            concurrency_sentence(&evidence.sentence(), recommended_threads, 1)
+        }
         _ => evidence.sentence(),
     };
     if let Some(took) = search_took(result) {
@@ -865,6 +869,18 @@ mod tests {
         );
         assert_contains(&told, "past 4096 tasks in flight to see");
         assert!(!told.contains("thread count"), "{told}");
+    }
+
+    /// A sweep on Python's asyncio loop is told a concurrency limit on its one thread.
+    #[test]
+    fn an_asyncio_sweep_is_told_a_concurrency_limit_on_one_thread() {
+        let mut swept = result(web_points(), WEB);
+        swept.preset.pool = crate::spec::PoolSpec::PythonAsyncio;
+        let told = recommend(&swept, &ModelOptions::default()).explanation;
+        assert_starts_with(
+            &told,
+            "Use a concurrency limit of 20 (at most 20 tasks in flight on 1 worker thread, not 20 threads):",
+        );
     }
 
     /// The recommendation, with the default options, for a web-service sweep (C = 1 ms,

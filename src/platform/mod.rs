@@ -11,6 +11,7 @@
 
 use std::path::Path;
 
+pub mod procfs;
 #[cfg(unix)]
 mod unix;
 
@@ -211,6 +212,195 @@ pub fn check_python_start_method(method: &str) -> Result<(), String> {
                 .join(", ")
         ))
     }
+}
+
+// ---- Files, terminals, processes and thread clocks: one wrapper each over the POSIX
+// (`unix.rs`) or Windows (`windows.rs`) call.
+
+#[cfg(unix)]
+use unix as family;
+#[cfg(windows)]
+use windows as family;
+
+/// Creates a new file at `path` for writing, failing if one exists: mode 0666 minus the umask
+/// on Unix (like any file a program creates; a temporary file's 0600 is for secrets), the
+/// folder's ACL on Windows.
+pub fn create_new_file(path: &Path) -> std::io::Result<std::fs::File> {
+    family::create_new_file(path)
+}
+
+/// Gives `file` the permissions `existing` had (a replaced file keeps them): the mode bits on
+/// Unix, the read-only flag on Windows.
+pub fn copy_permissions(
+    file: &std::fs::File,
+    existing: &std::fs::Permissions,
+) -> std::io::Result<()> {
+    family::copy_permissions(file, existing)
+}
+
+/// True when the file at `path` (whose metadata is `metadata`) may be run as a program: an
+/// execute bit on Unix, an `.exe`, `.com`, `.bat` or `.cmd` name on Windows.
+pub fn is_executable(path: &Path, metadata: &std::fs::Metadata) -> bool {
+    family::is_executable(path, metadata)
+}
+
+/// True when a process with this id exists (on Unix it may belong to another user).
+pub fn process_is_alive(pid: u32) -> bool {
+    family::process_is_alive(pid)
+}
+
+/// The longest file name the file system of `folder` allows; None when it does not say.
+pub fn name_max(folder: &Path) -> Option<usize> {
+    family::name_max(folder)
+}
+
+/// A standard stream, for [`terminal_columns`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// The column count of the terminal `stream` writes to; None when it is not a terminal.
+pub fn terminal_columns(stream: Stream) -> Option<usize> {
+    family::terminal_columns(stream)
+}
+
+/// A monotonic clock in nanoseconds that is safe to read in a signal handler (Unix
+/// CLOCK_MONOTONIC; Windows GetTickCount64, whose Ctrl-C handler runs on a thread); 0 if it
+/// cannot be read.
+pub fn monotonic_ns() -> u64 {
+    family::monotonic_ns()
+}
+
+/// The CPU clock of one thread, taken on that thread and read from any other: how the async
+/// pool sums its runtime's worker threads. Read it only while the thread lives (its owner
+/// drops the clock, under a lock, before the thread exits).
+#[derive(Debug)]
+pub struct ThreadClock(family::ThreadClock);
+
+impl ThreadClock {
+    /// The calling thread's clock.
+    pub fn current() -> ThreadClock {
+        ThreadClock(family::ThreadClock::current())
+    }
+
+    /// True when this is the calling thread's clock.
+    pub fn is_current(&self) -> bool {
+        self.0.is_current()
+    }
+
+    /// The thread's CPU time so far, in nanoseconds; 0 if it cannot be read.
+    pub fn cpu_ns(&self) -> u64 {
+        self.0.cpu_ns()
+    }
+}
+
+/// Starts the child `command` will spawn in a process group of its own (Unix `setpgid(0, 0)`;
+/// Windows `CREATE_NEW_PROCESS_GROUP`), so that [`kill_tree`] reaches all it starts. On Windows
+/// call [`contain_tree`] once it is spawned.
+pub fn own_process_group(command: &mut std::process::Command) {
+    family::own_process_group(command);
+}
+
+/// Puts a just-spawned `child` and all it will start in a container that [`kill_tree`] ends as
+/// one: a Job Object on Windows (ended also if pooltune dies); on Unix the process group of
+/// [`own_process_group`] already is one, and this does nothing. False if it could not be made.
+pub fn contain_tree(child: &std::process::Child) -> bool {
+    #[cfg(windows)]
+    return windows::contain_tree(child);
+    #[cfg(unix)]
+    {
+        let _ = child;
+        true
+    }
+}
+
+/// Forgets the container of the tree led by `leader` once the leader is reaped (Windows
+/// closes the job's handle, ending what is left in it; nothing on Unix).
+pub fn release_tree(leader: u32) {
+    #[cfg(windows)]
+    windows::release_tree(leader);
+    #[cfg(unix)]
+    let _ = leader;
+}
+
+/// Kills process `pid` at once (SIGKILL; TerminateProcess).
+pub fn kill_process(pid: u32) {
+    family::kill_process(pid);
+}
+
+/// Kills every process of the tree led by `leader` at once: its process group (Unix), its
+/// Job Object (Windows).
+pub fn kill_tree(leader: u32) {
+    family::kill_tree(leader);
+}
+
+/// Asks every process of the tree led by `leader` to end (SIGTERM to the group); Windows has
+/// no such request for a console program, so there it is [`kill_tree`].
+pub fn terminate_tree(leader: u32) {
+    family::terminate_tree(leader);
+}
+
+/// True when child `pid` has exited (or is not ours), without reaping it.
+pub fn has_exited(pid: u32) -> bool {
+    family::has_exited(pid)
+}
+
+/// The signal that ended a child, if one did (always None on Windows).
+pub fn exit_signal(status: &std::process::ExitStatus) -> Option<i32> {
+    family::exit_signal(status)
+}
+
+/// Sleeps until a child exits or a timeout passes, without reaping it (so its group can
+/// still be signalled by its id): a pidfd in poll(2) on Linux, the process handle on Windows,
+/// a plain sleep on macOS. For a waiter that also wakes to look at a Stop.
+#[derive(Debug)]
+pub struct ExitWatch(family::ExitWatch);
+
+impl ExitWatch {
+    /// A watch on child `pid`.
+    pub fn new(pid: u32) -> ExitWatch {
+        ExitWatch(family::ExitWatch::new(pid))
+    }
+
+    /// Returns when the child has exited or after `timeout`, whichever is first.
+    pub fn wait(&self, timeout: std::time::Duration) {
+        self.0.wait(timeout);
+    }
+}
+
+/// A copy of this process's standard error, to hand to a child as its standard output (a
+/// program whose output the user asked to see).
+pub fn stderr_copy() -> std::io::Result<std::process::Stdio> {
+    family::stderr_copy()
+}
+
+/// Copies of this process's standard input and output as files: a worker's binary pipes,
+/// buffered by the worker itself instead of by std's line-buffered stdout.
+pub fn stdin_stdout_files() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    family::stdin_stdout_files()
+}
+
+/// What an ended child used, read from its handle before it is let go (Windows; Unix reads
+/// the same from wait4 when it reaps).
+#[cfg(windows)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildUsage {
+    /// User CPU time, in nanoseconds.
+    pub user_ns: u64,
+    /// Kernel CPU time, in nanoseconds.
+    pub system_ns: u64,
+    /// Its peak working set, in bytes; None if it could not be read.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// See [`ChildUsage`].
+#[cfg(windows)]
+pub fn child_usage(child: &std::process::Child) -> ChildUsage {
+    windows::child_usage(child)
 }
 
 #[cfg(test)]

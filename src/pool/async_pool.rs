@@ -20,9 +20,11 @@
 //! threads' CPU time (each worker's own CPU clock, read before and after the trial: the
 //! runtime's scheduling and timer work is counted, as a thread pool's queue work is), and a
 //! latency histogram of one task in `sample_every` (from taking the task to the end of its
-//! wait, so a timer's lateness is in it). A Stop wakes every sleeping task at once (a
-//! `watch` channel each sleep races against), so 16 384 tasks in flight stop within
-//! milliseconds. It never blocks a worker thread on anything but the task's own computation.
+//! wait, so a timer's lateness is in it). A Stop aborts every lane at its next await (a
+//! watcher task polls the stop flag and aborts them all), so 16 384 tasks in flight stop
+//! within milliseconds; a task's sleep races against nothing, which keeps the runtime's work
+//! per task to the timer's. It never blocks a worker thread on anything but the task's own
+//! computation.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -100,14 +102,9 @@ impl AsyncWork {
         })
     }
 
-    /// Runs task `task`: its computation on this worker thread, then its wait, cut short
-    /// when `stopped` turns true.
-    async fn run(
-        &self,
-        task: u64,
-        stop: &TrialStop,
-        stopped: &mut tokio::sync::watch::Receiver<bool>,
-    ) {
+    /// Runs task `task`: its computation on this worker thread, then its wait (a Stop
+    /// aborts the lane awaiting it).
+    async fn run(&self, task: u64, stop: &TrialStop) {
         let wait_us = match self {
             AsyncWork::Cpu {
                 spinner,
@@ -137,10 +134,7 @@ impl AsyncWork {
             }
         };
         if wait_us > 0 && !stop.interrupted() {
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_micros(wait_us)) => {}
-                _ = stopped.wait_for(|&stopped| stopped) => {}
-            }
+            tokio::time::sleep(Duration::from_micros(wait_us)).await;
         }
     }
 }
@@ -168,9 +162,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     }
 }
 
-/// The worker threads' ids, registered as each starts and removed as it stops, so that a
-/// registered thread is alive while the lock is held.
-type WorkerIds = Arc<Mutex<Vec<libc::pthread_t>>>;
+/// The worker threads' CPU clocks, registered as each starts and removed as it stops, so that
+/// a registered thread is alive while the lock is held.
+type WorkerIds = Arc<Mutex<Vec<crate::platform::ThreadClock>>>;
 
 /// An async pool.
 pub struct AsyncPool {
@@ -200,14 +194,10 @@ impl AsyncPool {
             .thread_name("pooltune-async-worker")
             .enable_time()
             .on_thread_start(move || {
-                // SAFETY: pthread_self has no preconditions.
-                lock(&on_start).push(unsafe { libc::pthread_self() });
+                lock(&on_start).push(crate::platform::ThreadClock::current());
             })
             .on_thread_stop(move || {
-                // SAFETY: pthread_self has no preconditions.
-                let me = unsafe { libc::pthread_self() };
-                // SAFETY: pthread_equal compares two thread ids.
-                lock(&on_stop).retain(|&id| unsafe { libc::pthread_equal(id, me) } == 0);
+                lock(&on_stop).retain(|clock| !clock.is_current());
             })
             .build()
             .map_err(|err| {
@@ -236,36 +226,16 @@ impl AsyncPool {
     /// The sum of the worker threads' CPU clocks, in nanoseconds.
     fn workers_cpu_ns(&self) -> u64 {
         let workers = lock(&self.workers);
-        workers.iter().map(|&thread| thread_cpu_ns_of(thread)).sum()
+        workers
+            .iter()
+            .map(crate::platform::ThreadClock::cpu_ns)
+            .sum()
     }
-}
-
-/// The CPU time of a live thread of this process, in nanoseconds; 0 when it cannot be read.
-fn thread_cpu_ns_of(thread: libc::pthread_t) -> u64 {
-    let mut clock: libc::clockid_t = 0;
-    // SAFETY: `thread` is a registered, live worker thread (its entry is removed under the
-    // same lock before it exits); `clock` is a valid place to write.
-    if unsafe { libc::pthread_getcpuclockid(thread, &mut clock) } != 0 {
-        return 0;
-    }
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec and `clock` a clock id the OS gave.
-    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
-        return 0;
-    }
-    (ts.tv_sec as u64).saturating_mul(1_000_000_000) + ts.tv_nsec as u64
 }
 
 /// One of the N concurrent tasks: takes task indices until none is left or the trial stops.
 /// Returns the tasks it finished.
-async fn lane(
-    lane: usize,
-    share: Arc<TrialShare>,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) -> u64 {
+async fn lane(lane: usize, share: Arc<TrialShare>) -> u64 {
     let mut done = 0;
     let shard = &share.shards[lane % SHARDS];
     while !share.stop.should_stop() {
@@ -275,13 +245,13 @@ async fn lane(
         }
         if task.is_multiple_of(share.sample_every) {
             let started = Instant::now();
-            share.work.run(task, &share.stop, &mut stopped).await;
+            share.work.run(task, &share.stop).await;
             let ns = started.elapsed().as_nanos() as u64;
             let mut shard = lock(shard);
             record_ns(&mut shard.latency_ns, ns);
             shard.sampled_time_ns += ns;
         } else {
-            share.work.run(task, &share.stop, &mut stopped).await;
+            share.work.run(task, &share.stop).await;
         }
         if share.stop.interrupted() {
             // A task cut short by a Stop is not a finished task.
@@ -323,7 +293,13 @@ impl Pool for AsyncPool {
         let cpu_before = self.workers_cpu_ns();
         let started = Instant::now();
         let outcome: Result<u64, String> = runtime.block_on(async {
-            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let handles: Vec<_> = (0..lanes)
+                .map(|index| tokio::spawn(lane(index, share.clone())))
+                .collect();
+            let aborts: Vec<tokio::task::AbortHandle> =
+                handles.iter().map(|handle| handle.abort_handle()).collect();
+            // Ends every lane at its next await once the trial is interrupted; aborted
+            // itself when the lanes are done.
             let watcher = {
                 let stop = plan.stop.clone();
                 tokio::spawn(async move {
@@ -331,19 +307,12 @@ impl Pool for AsyncPool {
                     loop {
                         tick.tick().await;
                         if stop.interrupted() {
-                            let _ = stop_tx.send(true);
-                            return;
-                        }
-                        if stop_tx.is_closed() {
+                            aborts.iter().for_each(tokio::task::AbortHandle::abort);
                             return;
                         }
                     }
                 })
             };
-            let handles: Vec<_> = (0..lanes)
-                .map(|index| tokio::spawn(lane(index, share.clone(), stop_rx.clone())))
-                .collect();
-            drop(stop_rx);
             let mut tasks = 0;
             let mut panic = None;
             for handle in handles {
@@ -355,6 +324,8 @@ impl Pool for AsyncPool {
                         plan.stop.record_panic(message.clone());
                         panic.get_or_insert(message);
                     }
+                    // Aborted by the watcher: the trial was interrupted, and says so below.
+                    Err(err) if err.is_cancelled() => {}
                     Err(err) => {
                         panic.get_or_insert(format!("an async task ended: {err}"));
                     }

@@ -247,10 +247,14 @@ impl Drop for RayonPool {
     }
 }
 
-/// Waits (at most 5 s) until the process is back to `threads` threads or fewer.
-fn wait_for_threads_to_exit(threads: u64) {
+/// Waits (at most 5 s) until the process is back to `threads` threads or fewer; at once where
+/// the OS does not count a process's threads (Windows).
+fn wait_for_threads_to_exit(threads: Option<u64>) {
+    let Some(threads) = threads else {
+        return;
+    };
     let deadline = Instant::now() + Duration::from_secs(5);
-    while thread_count() > threads && Instant::now() < deadline {
+    while thread_count().is_some_and(|now| now > threads) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
 }

@@ -370,12 +370,12 @@ fn summarise(threads: usize, work_per_run: f64, runs: &[(Finished, f64)]) -> Poi
         workers_peak_rss_bytes: None,
         voluntary_context_switches: mean_of(
             runs.iter()
-                .map(|(f, _)| f.voluntary_switches as f64)
+                .map(|(f, _)| f.voluntary_switches.map_or(f64::NAN, |n| n as f64))
                 .collect(),
         ),
         involuntary_context_switches: mean_of(
             runs.iter()
-                .map(|(f, _)| f.involuntary_switches as f64)
+                .map(|(f, _)| f.involuntary_switches.map_or(f64::NAN, |n| n as f64))
                 .collect(),
         ),
         other_cpu_utilization: stats::mean(&other),

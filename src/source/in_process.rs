@@ -480,8 +480,10 @@ struct TrialSummary {
     wall_s: f64,
     worker_cpu_ns: u64,
     cpu_utilization: f64,
-    voluntary: u64,
-    involuntary: u64,
+    /// Context switches in the trial; None where the OS keeps no count (the point's figure
+    /// is then null, never 0).
+    voluntary: Option<u64>,
+    involuntary: Option<u64>,
     /// CPUs other processes kept busy during the trial (NaN: unknown).
     other_cpus: f64,
 }
@@ -555,8 +557,8 @@ fn summarise(
         cpu_utilization: mean_of(|t| t.cpu_utilization),
         peak_rss_bytes,
         workers_peak_rss_bytes,
-        voluntary_context_switches: mean_of(|t| t.voluntary as f64),
-        involuntary_context_switches: mean_of(|t| t.involuntary as f64),
+        voluntary_context_switches: mean_of(|t| t.voluntary.map_or(f64::NAN, |n| n as f64)),
+        involuntary_context_switches: mean_of(|t| t.involuntary.map_or(f64::NAN, |n| n as f64)),
         other_cpu_utilization: stats::mean(&other_cpus),
         disturbed: trust::point_disturbed(&other_cpus),
         retried_trials: 0,

@@ -527,6 +527,7 @@ mod tests {
         assert_eq!(program(&p.setup()).as_deref(), Some("python3"));
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_missing_program_is_refused_naming_the_field_and_the_path_searched() {
         let dir = tempfile::tempdir().unwrap();

@@ -91,10 +91,11 @@ fn default_chunk_size() -> usize {
 }
 
 impl PoolSpec {
-    /// True when the swept count is a concurrency (tasks in flight on a few worker threads,
-    /// the async pool), not a number of threads: tables and axes say "concurrency".
+    /// True when the swept count is a concurrency (tasks in flight on a few worker threads:
+    /// the async pool, Python's asyncio loop), not a number of threads: tables and axes say
+    /// "concurrency".
     pub fn counts_tasks_in_flight(&self) -> bool {
-        matches!(self, PoolSpec::Async { .. })
+        matches!(self, PoolSpec::Async { .. } | PoolSpec::PythonAsyncio)
     }
 
     /// The kind name used in preset files.

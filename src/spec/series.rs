@@ -136,6 +136,20 @@ pub struct SeriesSpec {
     pub setup: SeriesSetup,
 }
 
+impl SeriesSpec {
+    /// True when this series' count is tasks in flight, not threads: an async pool, an
+    /// asyncio loop or a gevent pool (coroutines, a few threads under them).
+    pub fn counts_tasks_in_flight(&self) -> bool {
+        match (&self.kind, &self.setup) {
+            (SeriesKind::PythonAsyncio | SeriesKind::PythonGevent, _) => true,
+            (_, SeriesSetup::Rust { pool, .. } | SeriesSetup::PythonCall { pool, .. }) => {
+                pool.counts_tasks_in_flight()
+            }
+            (_, SeriesSetup::Python(_) | SeriesSetup::Command(_)) => false,
+        }
+    }
+}
+
 /// How a series runs; which one follows from its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SeriesSetup {

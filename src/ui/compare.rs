@@ -25,7 +25,7 @@ use crate::spec::ComparisonPreset;
 use crate::spec::TrialLength;
 use crate::ui::legend::{self, LegendEntry, LineKind, Marker};
 use crate::ui::plots::{self, run_color};
-use crate::ui::{axis, config, format, progress};
+use crate::ui::{config, format, progress};
 
 /// Which of the three views of a comparison is drawn.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -100,9 +100,45 @@ pub struct ChartData<'a> {
     pub thread_counts: &'a [usize],
     /// One entry per series, in the preset's order.
     pub series: &'a [SeriesResult],
+    /// Per series, in the same order: true when its count is tasks in flight (an async
+    /// pool, asyncio, gevent), not threads. Missing entries count threads.
+    pub counts_in_flight: &'a [bool],
+}
+
+/// The words of a series' count: ("thread", "threads") or ("task in flight", "tasks in flight").
+fn count_words(in_flight: bool) -> (&'static str, &'static str) {
+    if in_flight {
+        ("task in flight", "tasks in flight")
+    } else {
+        ("thread", "threads")
+    }
+}
+
+/// `n` counted in the words of a series: "2 threads", "1 task in flight".
+fn counted(n: usize, in_flight: bool) -> String {
+    let (one, many) = count_words(in_flight);
+    crate::words::counted_usize(n, one, many)
 }
 
 impl ChartData<'_> {
+    /// True when series `index` counts tasks in flight rather than threads.
+    fn in_flight(self, index: usize) -> bool {
+        self.counts_in_flight.get(index).copied().unwrap_or(false)
+    }
+
+    /// What the count of every series is, for the table's first column and the x axis:
+    /// "threads", "concurrency" (every series async) or both.
+    fn count_name(self) -> &'static str {
+        let in_flight = (0..self.series.len())
+            .filter(|&i| self.in_flight(i))
+            .count();
+        match in_flight {
+            0 => "threads",
+            n if n == self.series.len() => "concurrency",
+            _ => "threads or tasks in flight",
+        }
+    }
+
     /// The thread count speedups are drawn from: the smallest baseline of any series.
     fn baseline_threads(self) -> Option<usize> {
         self.series
@@ -269,12 +305,15 @@ pub fn series_list_ui(ui: &mut Ui, data: ChartData<'_>, warnings: &[String]) {
                 for point in &series.points {
                     if let Some(error) = &point.error {
                         ui.label(
-                            RichText::new(format!("{} threads: {error}", point.threads))
+                            RichText::new(format!(
+                                "{}: {error}",
+                                counted(point.threads, data.in_flight(index))
+                            ))
                                 .color(ui.visuals().warn_fg_color),
                         );
                     } else if point.disturbed {
                         ui.label(
-                            RichText::new(disturbed_line(point))
+                            RichText::new(disturbed_line(point, data.in_flight(index)))
                                 .color(ui.visuals().warn_fg_color),
                         )
                         .on_hover_text("Drawn hollow: other processes used the CPUs while this point was measured, so it is not this series' alone.");
@@ -290,11 +329,12 @@ pub fn series_list_ui(ui: &mut Ui, data: ChartData<'_>, warnings: &[String]) {
         });
 }
 
-/// A disturbed point in the series list: `2 threads: disturbed, other processes used 0.96 CPUs`.
-pub fn disturbed_line(point: &Point) -> String {
+/// A disturbed point in the series list: `2 threads: disturbed, other processes used 0.96 CPUs`
+/// (`64 tasks in flight: …` for a series that counts tasks in flight).
+pub fn disturbed_line(point: &Point, in_flight: bool) -> String {
     let mut line = format!(
         "{}: disturbed, other processes used {}",
-        crate::words::counted_usize(point.threads, "thread", "threads"),
+        counted(point.threads, in_flight),
         format::cpus(point.other_cpu_utilization)
     );
     if point.retried_trials > 0 {
@@ -316,7 +356,7 @@ pub fn table_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) {
                 .striped(true)
                 .spacing([16.0, 4.0])
                 .show(ui, |ui| {
-                    ui.strong("threads");
+                    ui.strong(data.count_name());
                     for series in data.series {
                         ui.strong(series.label.as_str());
                     }
@@ -335,11 +375,17 @@ pub fn table_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) {
         });
 }
 
-/// What hovering a point of series `name` at `threads` shows in `view`.
-pub fn hover_text(view: CompareView, name: &str, threads: f64, value: f64) -> String {
+/// What hovering a point of series `name` at `threads` shows in `view` (`in_flight`: the
+/// series counts tasks in flight).
+pub fn hover_text(
+    view: CompareView,
+    (name, in_flight): (&str, bool),
+    threads: f64,
+    value: f64,
+) -> String {
     format!(
         "{name}\n{}\n{} {}",
-        crate::words::counted_usize(threads.round().max(0.0) as usize, "thread", "threads"),
+        counted(threads.round().max(0.0) as usize, in_flight),
         view.title(),
         view.value_text(value)
     )
@@ -403,7 +449,7 @@ pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Re
         .max(data.machine.map_or(1, |m| m.logical_cpus));
     let top = ui.cursor().min;
     legend::legend_ui(ui, &chart_legend(data, view), Some(plots::ZOOM_HINT));
-    let plot = Plot::new("compare_plot")
+    let plot = plots::with_linear_thread_x(Plot::new("compare_plot"))
         // A tooltip (kept inside the window by egui) rather than egui_plot's default text
         // beside the point, which the plot's edge cuts off.
         .label_formatter(move |hover| match hover {
@@ -411,13 +457,23 @@ pub fn chart_ui(ui: &mut Ui, data: ChartData<'_>, view: CompareView) -> egui::Re
                 plot_name,
                 position,
                 ..
-            } => Some(hover_text(view, plot_name, position.x, position.y)),
+            } => {
+                let in_flight = data
+                    .series
+                    .iter()
+                    .position(|series| series.label == *plot_name)
+                    .is_some_and(|index| data.in_flight(index));
+                Some(hover_text(
+                    view,
+                    (plot_name, in_flight),
+                    position.x,
+                    position.y,
+                ))
+            }
             egui_plot::HoverPosition::Elsewhere { .. } => None,
         })
-        .x_axis_label("threads (or worker processes, or async tasks in flight)")
+        .x_axis_label(data.count_name())
         .y_axis_label(view.axis_label())
-        .y_grid_spacer(axis::nice_grid)
-        .y_axis_formatter(|mark, _range| axis::tick_label(mark))
         .include_x(0.0)
         .include_x(last as f64 + 0.5)
         .include_y(0.0)
@@ -499,6 +555,7 @@ pub(crate) mod tests {
             machine: Some(&m),
             thread_counts: &[1, 2],
             series: &all,
+            counts_in_flight: &[],
         };
         let described = |view| -> Vec<String> {
             chart_legend(data, view)
@@ -533,15 +590,15 @@ pub(crate) mod tests {
     #[test]
     fn hovering_a_point_names_its_series_count_and_value_in_the_view() {
         assert_eq!(
-            hover_text(CompareView::Speedup, "gil", 2.0, 1.26),
+            hover_text(CompareView::Speedup, ("gil", false), 2.0, 1.26),
             "gil\n2 threads\nspeedup 1.26×"
         );
         assert_eq!(
-            hover_text(CompareView::Efficiency, "rust", 1.0, 0.634),
+            hover_text(CompareView::Efficiency, ("rust", false), 1.0, 0.634),
             "rust\n1 thread\nefficiency 63%"
         );
         assert_eq!(
-            hover_text(CompareView::Throughput, "rust", 4.0, 395.2),
+            hover_text(CompareView::Throughput, ("rust", false), 4.0, 395.2),
             "rust\n4 threads\nthroughput 395/s"
         );
     }
@@ -553,5 +610,23 @@ pub(crate) mod tests {
         assert_eq!(markers[0].1, 2.0);
         assert_eq!(markers[1].1, 4.0);
         assert_eq!(cpu_markers(&machine(2, 2)).len(), 1);
+    }
+
+    #[test]
+    fn the_count_is_named_threads_concurrency_or_both() {
+        let all = [series("a", None), series("b", None)];
+        let name = |counts_in_flight: &[bool]| {
+            ChartData {
+                machine: None,
+                thread_counts: &[1, 2],
+                series: &all,
+                counts_in_flight,
+            }
+            .count_name()
+        };
+        assert_eq!(name(&[]), "threads");
+        assert_eq!(name(&[false, false]), "threads");
+        assert_eq!(name(&[true, true]), "concurrency");
+        assert_eq!(name(&[true, false]), "threads or tasks in flight");
     }
 }

@@ -83,7 +83,13 @@ pub fn live_ui(ui: &mut Ui, history: &History, paused: &mut bool, status: &LiveS
             ui.end_row();
             ui.label("pooltune threads")
                 .on_hover_text("Threads of this process now: the window, the monitor, the engine and the pool being measured.");
-            ui.label(latest.process_threads.to_string());
+            match latest.process_threads {
+                Some(threads) => ui.label(threads.to_string()),
+                None => ui.weak(
+                    crate::platform::not_measured_text("thread_count")
+                        .unwrap_or_else(|| format::UNKNOWN.to_owned()),
+                ),
+            };
             ui.end_row();
         });
 }

@@ -617,17 +617,49 @@ fn latency_unit(session: &Session) -> TimeUnit {
 /// Both plots' x axes are one: zoomed and panned together.
 const THREAD_AXIS_GROUP: &str = "sweep_thread_axis";
 
+/// The x-axis hints of a thread axis: thread counts are short labels, and egui_plot's x
+/// default (hidden below 60 points apart) left a plot 350 points wide with a single "10".
+fn thread_axis_hints<'a>() -> Vec<egui_plot::AxisHints<'a>> {
+    vec![egui_plot::AxisHints::new_x().label_spacing(
+        (axis::THREAD_LABEL_SPACING_PX as f32 - 12.0)..=axis::THREAD_LABEL_SPACING_PX as f32,
+    )]
+}
+
+/// `plot` with a linear thread count on x (the compare chart, the replay's curve): whole
+/// threads, 1-2-5 steps [`axis::THREAD_LABEL_SPACING_PX`] apart, labelled without decimals,
+/// and a y axis of 1-2-5 steps far enough apart to read.
+pub fn with_linear_thread_x<'a>(plot: Plot<'a>) -> Plot<'a> {
+    plot.custom_x_axes(thread_axis_hints())
+        .x_grid_spacer(axis::nice_thread_grid)
+        .x_axis_formatter(|mark, _range| thread_axis_label(mark.value, false))
+        .y_grid_spacer(axis::nice_grid)
+        .y_axis_formatter(|mark, _range| axis::tick_label(mark))
+}
+
+/// `plot` with time on x and a thread count on y (the live tuner, the replay's paths):
+/// seconds in 1-2-5 steps, whole threads on y.
+pub fn with_time_x_thread_y<'a>(plot: Plot<'a>) -> Plot<'a> {
+    plot.x_grid_spacer(axis::nice_grid)
+        .x_axis_formatter(|mark, _range| axis::tick_label(mark))
+        .y_grid_spacer(axis::nice_thread_grid)
+        .y_axis_formatter(|mark, _range| thread_axis_label(mark.value, false))
+}
+
+/// `plot` with time on x and any quantity on y: both in 1-2-5 steps far enough apart to read.
+pub fn with_time_x<'a>(plot: Plot<'a>) -> Plot<'a> {
+    plot.x_grid_spacer(axis::nice_grid)
+        .x_axis_formatter(|mark, _range| axis::tick_label(mark))
+        .y_grid_spacer(axis::nice_grid)
+        .y_axis_formatter(|mark, _range| axis::tick_label(mark))
+}
+
 fn base_plot<'a>(id: &str, options: &PlotOptions, height: f32, axis: ThreadAxis) -> Plot<'a> {
     let log = options.log_threads;
     let last_threads = axis.last_threads;
     let plot = Plot::new(id.to_owned())
         .height(height)
         .link_axis(egui::Id::unique(THREAD_AXIS_GROUP), [true, false])
-        // Thread counts are short labels: egui_plot's x default (hidden below 60 points apart)
-        // left a plot 350 points wide with a single "10".
-        .custom_x_axes(vec![egui_plot::AxisHints::new_x().label_spacing(
-            (axis::THREAD_LABEL_SPACING_PX as f32 - 12.0)..=axis::THREAD_LABEL_SPACING_PX as f32,
-        )])
+        .custom_x_axes(thread_axis_hints())
         .x_axis_label(match (axis.concurrency, log) {
             (false, true) => "threads (log₂ scale)",
             (false, false) => "threads",

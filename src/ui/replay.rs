@@ -13,7 +13,7 @@ pub fn replay_ui(ui: &mut Ui, replay: &Replay, curve: &[[f64; 2]]) {
     figures_ui(ui, replay);
     let height = (ui.available_height() / 2.0 - 8.0).max(120.0);
     ui.label("Threads against simulated time");
-    Plot::new("replay_threads")
+    super::plots::with_time_x_thread_y(Plot::new("replay_threads"))
         .legend(Legend::default())
         .height(height)
         .x_axis_label("simulated seconds")
@@ -31,7 +31,7 @@ pub fn replay_ui(ui: &mut Ui, replay: &Replay, curve: &[[f64; 2]]) {
             }
         });
     ui.label("Paths over the measured curve");
-    Plot::new("replay_curve")
+    super::plots::with_linear_thread_x(Plot::new("replay_curve"))
         .legend(Legend::default())
         .height(height)
         .x_axis_label("threads")

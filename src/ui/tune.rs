@@ -7,6 +7,7 @@ use eframe::egui::{self, Ui};
 use egui_plot::{Line, Plot};
 
 use crate::controller::TrajectorySample;
+use crate::ui::plots;
 
 /// What the user asked of the panel.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,10 +87,16 @@ pub fn tune_ui(ui: &mut Ui, view: &TuneView<'_>, seconds: &mut f64) -> Option<Tu
             .collect();
         let height = 120.0;
         ui.columns(2, |columns| {
-            time_plot_ui(&mut columns[0], "tune_threads", "threads", threads, height);
+            time_plot_ui(
+                &mut columns[0],
+                ("tune_threads", plots::with_time_x_thread_y),
+                "threads",
+                threads,
+                height,
+            );
             time_plot_ui(
                 &mut columns[1],
-                "tune_throughput",
+                ("tune_throughput", plots::with_time_x),
                 "tasks/s",
                 throughput,
                 height,
@@ -99,8 +106,17 @@ pub fn tune_ui(ui: &mut Ui, view: &TuneView<'_>, seconds: &mut f64) -> Option<Tu
     action
 }
 
-fn time_plot_ui(ui: &mut Ui, id: &str, y_label: &str, points: Vec<[f64; 2]>, height: f32) {
-    Plot::new(id.to_owned())
+/// The axes of one of the tuner's plots: [`plots::with_time_x_thread_y`] or [`plots::with_time_x`].
+type Axes = for<'a> fn(Plot<'a>) -> Plot<'a>;
+
+fn time_plot_ui(
+    ui: &mut Ui,
+    (id, axes): (&str, Axes),
+    y_label: &str,
+    points: Vec<[f64; 2]>,
+    height: f32,
+) {
+    axes(Plot::new(id.to_owned()))
         .height(height)
         .x_axis_label("seconds")
         .y_axis_label(y_label)

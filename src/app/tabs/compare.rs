@@ -55,6 +55,8 @@ pub struct ComparisonData {
     pub thread_counts: Vec<usize>,
     /// One entry per series, in the preset's order.
     pub series: Vec<SeriesResult>,
+    /// Per series: true when its count is tasks in flight, not threads (from the preset).
+    pub counts_in_flight: Vec<bool>,
     /// The last progress report (which series, how far) and when it came.
     pub progress: Option<(usize, Progress, Instant)>,
     /// The whole result once the run is over.
@@ -76,6 +78,7 @@ impl ComparisonData {
             machine: None,
             thread_counts: Vec::new(),
             series: Vec::new(),
+            counts_in_flight: Vec::new(),
             progress: None,
             result: None,
             status: RunStatus::Running,
@@ -92,6 +95,7 @@ impl ComparisonData {
             machine: Some(result.machine.clone()),
             thread_counts: result.thread_counts.clone(),
             series: result.series.clone(),
+            counts_in_flight: counts_in_flight(&result.preset),
             progress: None,
             status: RunStatus::ended(result.outcome.cancelled),
             result: Some(result),
@@ -108,6 +112,7 @@ impl ComparisonData {
             preset: Some(preset.clone()),
             machine: None,
             thread_counts: preset.thread_counts(),
+            counts_in_flight: counts_in_flight(preset),
             series: preset
                 .series
                 .iter()
@@ -170,8 +175,18 @@ impl ComparisonData {
             machine: self.machine.as_ref(),
             thread_counts: &self.thread_counts,
             series: &self.series,
+            counts_in_flight: &self.counts_in_flight,
         }
     }
+}
+
+/// Per series of `preset`: whether it counts tasks in flight rather than threads.
+fn counts_in_flight(preset: &ComparisonPreset) -> Vec<bool> {
+    preset
+        .series
+        .iter()
+        .map(|spec| spec.counts_tasks_in_flight())
+        .collect()
 }
 
 /// A series as announced, before its first point.
@@ -1036,7 +1051,7 @@ mod tests {
         assert_eq!(quiet, [[1.0, 100.0], [4.0, 300.0]]);
         assert_eq!(hollow, [[2.0, 180.0]]);
         assert_eq!(
-            disturbed_line(&busy),
+            disturbed_line(&busy, false),
             "2 threads: disturbed, other processes used 0.96 CPUs (1 trial measured again)"
         );
         let one_thread = crate::result::Point {
@@ -1045,7 +1060,7 @@ mod tests {
             ..busy.clone()
         };
         assert_eq!(
-            disturbed_line(&one_thread),
+            disturbed_line(&one_thread, false),
             "1 thread: disturbed, other processes used 0.96 CPUs (3 trials measured again)"
         );
     }
@@ -1067,5 +1082,33 @@ mod tests {
             [[1.0, 1.0], [4.0, 1.0]]
         );
         assert!(ideal_line(d.chart(), CompareView::Throughput).is_empty());
+    }
+
+    /// The shipped tokio-vs-threads comparison: its async series counts tasks in flight,
+    /// its queue series threads, and the words of the list and the tooltip follow.
+    #[test]
+    fn an_async_series_is_counted_in_tasks_in_flight_beside_threads() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let preset = crate::spec::load_comparison(&root.join("presets/compare-async-threads.toml"))
+            .expect("the shipped comparison loads");
+        let d = ComparisonData::new(&preset);
+        assert_eq!(d.counts_in_flight, [true, false]);
+        let mut busy = crate::model::fixtures::ok_point(4096, 1.0);
+        busy.disturbed = true;
+        busy.other_cpu_utilization = 0.5;
+        let chart = d.chart();
+        assert!(
+            disturbed_line(&busy, chart.counts_in_flight[0])
+                .starts_with("4096 tasks in flight: disturbed"),
+            "{}",
+            disturbed_line(&busy, true)
+        );
+        assert!(disturbed_line(&busy, chart.counts_in_flight[1]).starts_with("4096 threads:"));
+        assert_eq!(
+            crate::ui::compare::hover_text(CompareView::Throughput, ("tokio", true), 1.0, 9.0)
+                .lines()
+                .nth(1),
+            Some("1 task in flight")
+        );
     }
 }

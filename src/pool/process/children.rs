@@ -4,13 +4,20 @@
 //! itself waits for its full output pipe to be read). A worker's death shows as end-of-file on
 //! its output pipe, so a trial notices it within one poll and never hangs on a dead worker.
 //!
+//! Windows has no poll(2) for pipes: there each pipe has a thread of its own (two readers
+//! that send what they read, a writer fed the encoded frames), and [`pump`] waits on the
+//! readers' channels instead; the frames, the messages and the events are the same.
+//!
 //! It never interprets messages beyond splitting frames.
 
+#[cfg(unix)]
 use std::io::{ErrorKind, Read as _, Write as _};
+#[cfg(unix)]
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+#[cfg(unix)]
+use std::process::{ChildStderr, ChildStdin, ChildStdout};
 use std::time::{Duration, Instant};
 
 use super::protocol::{self, FromWorker};
@@ -27,9 +34,21 @@ pub(super) struct WorkerProcess {
     /// The worker's index in the pool.
     pub index: usize,
     child: Child,
+    #[cfg(unix)]
     stdin: Option<ChildStdin>,
+    #[cfg(unix)]
     stdout: Option<ChildStdout>,
+    #[cfg(unix)]
     stderr: Option<ChildStderr>,
+    /// The writer thread's channel: dropping it closes the worker's stdin.
+    #[cfg(windows)]
+    stdin: Option<crossbeam_channel::Sender<Vec<u8>>>,
+    /// What the pipe threads read or saw.
+    #[cfg(windows)]
+    from_pipes: crossbeam_channel::Receiver<threaded::PipeEvent>,
+    /// False once the output pipe ended.
+    #[cfg(windows)]
+    stdout_open: bool,
     /// Encoded frames not yet written; `out_pos` bytes of them are written already.
     out: Vec<u8>,
     out_pos: usize,
@@ -51,6 +70,7 @@ pub(super) enum Event {
     Gone(usize, String),
 }
 
+#[cfg(unix)]
 fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
     // SAFETY: fcntl on a file descriptor we own, with integer arguments only.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
@@ -84,6 +104,9 @@ impl WorkerProcess {
         let (stdin, stdout, stderr) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take());
         let registration = child::register_process(child.id());
+        #[cfg(windows)]
+        return threaded::start(index, child, (stdin, stdout, stderr), registration);
+        #[cfg(unix)]
         let mut worker = WorkerProcess {
             index,
             child,
@@ -97,17 +120,20 @@ impl WorkerProcess {
             status: None,
             _registration: registration,
         };
+        #[cfg(unix)]
         let fds = [
             worker.stdin.as_ref().map(AsRawFd::as_raw_fd),
             worker.stdout.as_ref().map(AsRawFd::as_raw_fd),
             worker.stderr.as_ref().map(AsRawFd::as_raw_fd),
         ];
+        #[cfg(unix)]
         for fd in fds.into_iter().flatten() {
             if let Err(err) = set_nonblocking(fd) {
                 worker.kill_and_reap();
                 return Err(err);
             }
         }
+        #[cfg(unix)]
         Ok(worker)
     }
 
@@ -186,6 +212,7 @@ impl WorkerProcess {
         )
     }
 
+    #[cfg(unix)]
     fn drain_stderr(&mut self) {
         let Some(stderr) = &mut self.stderr else {
             return;
@@ -207,6 +234,7 @@ impl WorkerProcess {
     }
 
     /// Reads what the output pipe has; returns false at end of file or on an error.
+    #[cfg(unix)]
     fn read_output(&mut self, scratch: &mut [u8]) -> bool {
         let Some(stdout) = &mut self.stdout else {
             return false;
@@ -229,6 +257,7 @@ impl WorkerProcess {
     }
 
     /// Writes what the input pipe takes; returns false when the worker stopped reading.
+    #[cfg(unix)]
     fn write_input(&mut self) -> bool {
         let Some(stdin) = &mut self.stdin else {
             return false;
@@ -295,6 +324,7 @@ pub(super) const READ_CHUNK_BYTES: usize = 1 << 16;
 /// reads output into messages, keeps the tail of standard error. Appends what happened to
 /// `events`; a worker whose output ended or who stopped reading gives [`Event::Gone`].
 /// `scratch` is a read buffer kept by the caller between calls.
+#[cfg(unix)]
 pub(super) fn pump(
     workers: &mut [WorkerProcess],
     timeout: Duration,
@@ -360,6 +390,7 @@ pub(super) fn pump(
     }
 }
 
+#[cfg(unix)]
 fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
     libc::pollfd {
         fd,
@@ -373,12 +404,18 @@ pub(super) fn describe_exit(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         return format!("exited with code {code}");
     }
-    match status.signal() {
+    match crate::platform::exit_signal(&status) {
         Some(signal) => format!("was killed by signal {signal} ({})", signal_name(signal)),
         None => "ended".to_owned(),
     }
 }
 
+#[cfg(windows)]
+fn signal_name(_signal: i32) -> &'static str {
+    "a signal"
+}
+
+#[cfg(unix)]
 fn signal_name(signal: i32) -> &'static str {
     match signal {
         libc::SIGKILL => "SIGKILL",
@@ -403,3 +440,179 @@ fn truncate(text: &str, max_chars: usize) -> String {
     cut.push('…');
     cut
 }
+
+/// Windows: a thread per pipe, and [`pump`] waiting on what the readers send.
+#[cfg(windows)]
+mod threaded {
+    use std::io::{Read as _, Write as _};
+    use std::process::{Child, ChildStderr, ChildStdin, ChildStdout};
+    use std::time::Duration;
+
+    use super::{Event, READ_CHUNK_BYTES, STDERR_TAIL_BYTES, WorkerProcess};
+    use crate::child::{Registration, Tail};
+
+    /// What a pipe thread saw.
+    pub(super) enum PipeEvent {
+        /// Bytes from the worker's output.
+        Out(Vec<u8>),
+        /// The output pipe ended (the worker closed it or died).
+        OutClosed,
+        /// Bytes from the worker's standard error.
+        Err(Vec<u8>),
+        /// A write to the worker's input failed: it stopped reading.
+        InClosed,
+    }
+
+    /// Starts the three pipe threads of a just-spawned worker.
+    pub(super) fn start(
+        index: usize,
+        mut child: Child,
+        (stdin, stdout, stderr): (Option<ChildStdin>, Option<ChildStdout>, Option<ChildStderr>),
+        registration: Registration,
+    ) -> std::io::Result<WorkerProcess> {
+        let (Some(mut stdin), Some(mut stdout), Some(mut stderr)) = (stdin, stdout, stderr) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::other("the worker's pipes were not set up"));
+        };
+        let (events, from_pipes) = crossbeam_channel::unbounded();
+        let (frames, to_stdin) = crossbeam_channel::unbounded::<Vec<u8>>();
+        let spawned = (|| {
+            let sender = events.clone();
+            crate::engine::named_thread("pooltune-worker-out", move || {
+                let mut buffer = vec![0u8; READ_CHUNK_BYTES];
+                while let Ok(n @ 1..) = stdout.read(&mut buffer) {
+                    if sender.send(PipeEvent::Out(buffer[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+                let _ = sender.send(PipeEvent::OutClosed);
+            })?;
+            let sender = events.clone();
+            crate::engine::named_thread("pooltune-worker-err", move || {
+                let mut buffer = [0u8; 4096];
+                while let Ok(n @ 1..) = stderr.read(&mut buffer) {
+                    if sender.send(PipeEvent::Err(buffer[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+            })?;
+            let sender = events;
+            crate::engine::named_thread("pooltune-worker-in", move || {
+                // Ends when the worker's sender is dropped (its stdin closes with `stdin`).
+                for frame in to_stdin {
+                    if stdin
+                        .write_all(&frame)
+                        .and_then(|()| stdin.flush())
+                        .is_err()
+                    {
+                        let _ = sender.send(PipeEvent::InClosed);
+                        return;
+                    }
+                }
+            })?;
+            Ok::<(), std::io::Error>(())
+        })();
+        let mut worker = WorkerProcess {
+            index,
+            child,
+            stdin: Some(frames),
+            from_pipes,
+            stdout_open: true,
+            out: Vec::new(),
+            out_pos: 0,
+            input: Vec::new(),
+            stderr_tail: Tail::new(STDERR_TAIL_BYTES),
+            status: None,
+            _registration: registration,
+        };
+        if let Err(err) = spawned {
+            worker.kill_and_reap();
+            return Err(err);
+        }
+        Ok(worker)
+    }
+
+    impl WorkerProcess {
+        /// Takes what the pipe threads sent so far: output into `input`, standard error into
+        /// its tail. Returns (output still open, input closed by the worker).
+        fn take_pipe_events(&mut self) -> (bool, bool) {
+            let mut input_closed = false;
+            while let Ok(event) = self.from_pipes.try_recv() {
+                match event {
+                    PipeEvent::Out(bytes) => self.input.extend_from_slice(&bytes),
+                    PipeEvent::OutClosed => self.stdout_open = false,
+                    PipeEvent::Err(bytes) => self.stderr_tail.push(&bytes),
+                    PipeEvent::InClosed => {
+                        self.stdin = None;
+                        input_closed = true;
+                    }
+                }
+            }
+            (self.stdout_open, input_closed)
+        }
+
+        pub(super) fn drain_stderr(&mut self) {
+            let _ = self.take_pipe_events();
+        }
+
+        /// Hands the pending frames to the writer thread; false when it is gone.
+        pub(super) fn write_input(&mut self) -> bool {
+            let Some(stdin) = &self.stdin else {
+                return false;
+            };
+            let pending = self.out[self.out_pos..].to_vec();
+            self.out_pos = self.out.len();
+            if stdin.send(pending).is_err() {
+                self.stdin = None;
+                return false;
+            }
+            true
+        }
+    }
+
+    /// [`super::pump`] on Windows: hands pending frames to the writers, waits up to `timeout`
+    /// for a reader to send something, then turns what came into events.
+    pub(in super::super) fn pump(
+        workers: &mut [WorkerProcess],
+        timeout: Duration,
+        events: &mut Vec<Event>,
+        _scratch: &mut Vec<u8>,
+    ) {
+        for (w, worker) in workers.iter_mut().enumerate() {
+            if worker.wants_write() && !worker.write_input() {
+                events.push(Event::Gone(w, "stopped reading its input".to_owned()));
+            }
+        }
+        // Only workers whose output is open: a closed one was reported once already, and its
+        // channel, once every thread is gone, would be ready at once for ever.
+        let open: Vec<usize> = (0..workers.len())
+            .filter(|&w| workers[w].stdout_open)
+            .collect();
+        if open.is_empty() {
+            std::thread::sleep(timeout);
+            return;
+        }
+        let mut select = crossbeam_channel::Select::new();
+        for &w in &open {
+            select.recv(&workers[w].from_pipes);
+        }
+        if select.ready_timeout(timeout).is_err() {
+            return;
+        }
+        for w in open {
+            let worker = &mut workers[w];
+            let (still_open, input_closed) = worker.take_pipe_events();
+            if input_closed {
+                events.push(Event::Gone(w, "stopped reading its input".to_owned()));
+            } else if let Err(what) = worker.take_messages(events) {
+                events.push(Event::Gone(w, format!("sent a damaged message ({what})")));
+            } else if !still_open {
+                events.push(Event::Gone(w, "closed its output".to_owned()));
+            }
+        }
+    }
+}
+
+#[cfg(windows)]
+pub(super) use threaded::pump;

@@ -8,7 +8,6 @@
 //! protocol frames to stdout.
 
 use std::io::{BufReader, BufWriter, ErrorKind, Read as _, Write as _};
-use std::os::fd::AsFd as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
@@ -50,6 +49,7 @@ pub(crate) fn set_worker_signals() {
     unsafe {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+        #[cfg(unix)]
         libc::signal(libc::SIGBUS, libc::SIG_DFL);
     }
 }
@@ -59,15 +59,12 @@ pub(crate) fn run_pool_worker(parent_pid: Option<u32>) -> i32 {
     if !die_with_parent(parent_pid) {
         return EXIT_BROKEN;
     }
-    // Own copies of fd 0 and 1: buffered binary I/O without stdout's line buffering.
-    let (Ok(stdin), Ok(stdout)) = (
-        std::io::stdin().as_fd().try_clone_to_owned(),
-        std::io::stdout().as_fd().try_clone_to_owned(),
-    ) else {
+    // Own copies of stdin and stdout: buffered binary I/O without stdout's line buffering.
+    let Ok((stdin, stdout)) = crate::platform::stdin_stdout_files() else {
         return EXIT_BROKEN;
     };
-    let mut input = BufReader::with_capacity(1 << 16, std::fs::File::from(stdin));
-    let mut output = BufWriter::with_capacity(1 << 16, std::fs::File::from(stdout));
+    let mut input = BufReader::with_capacity(1 << 16, stdin);
+    let mut output = BufWriter::with_capacity(1 << 16, stdout);
     let mut frame = Vec::new();
     let mut send = |output: &mut BufWriter<std::fs::File>, message: &FromWorker| {
         frame.clear();

@@ -78,15 +78,15 @@ impl ScriptFile {
     }
 }
 
-/// The first executable called `name` on PATH.
+/// The first executable called `name` on PATH (`name.exe` too on Windows).
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
     let path = std::env::var_os("PATH")?;
+    let suffixed = format!("{name}{}", std::env::consts::EXE_SUFFIX);
     std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
+        .flat_map(|dir| [dir.join(name), dir.join(&suffixed)])
         .find(|candidate| {
             std::fs::metadata(candidate)
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .is_ok_and(|m| m.is_file() && crate::platform::is_executable(candidate, &m))
         })
 }
 

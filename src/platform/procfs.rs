@@ -1,6 +1,8 @@
-//! Readings from `/proc` for the worker-cost experiment and its tests: a process's memory
-//! fields (`status`, `smaps_rollup`), its threads, and its children. Each reading is one file
-//! read; nothing here keeps state or changes anything.
+//! Readings from Linux's `/proc` for the worker-cost experiment, the window's cost and their
+//! tests: a process's memory fields (`status`, `smaps_rollup`), its mappings, its threads and
+//! their CPU ticks, and its children. Each reading is one file read; nothing here keeps state
+//! or changes anything. On macOS and Windows there is no `/proc`: every reading is None or
+//! empty, and its callers say "not measured" (the README's per-OS table).
 
 use std::path::PathBuf;
 
@@ -123,6 +125,43 @@ pub fn process_entry(pid: u32) -> Option<ProcessEntry> {
         state,
         cmdline,
     })
+}
+
+/// The start and end addresses of this process's mappings (`/proc/self/maps`); empty where
+/// there is no such file.
+pub fn mapped_ranges() -> Vec<(usize, usize)> {
+    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+        return Vec::new();
+    };
+    maps.lines()
+        .filter_map(|line| {
+            let (start, end) = line.split_whitespace().next()?.split_once('-')?;
+            Some((
+                usize::from_str_radix(start, 16).ok()?,
+                usize::from_str_radix(end, 16).ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// Each thread of this process: its id and the text of its `/proc/self/task/TID/stat` (a
+/// thread that ends meanwhile is left out). An error where there is no `/proc`.
+pub fn thread_stat_lines() -> std::io::Result<Vec<(u32, String)>> {
+    let mut lines = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task")? {
+        let task = task?;
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Ok(line) = std::fs::read_to_string(task.path().join("stat")) {
+            lines.push((tid, line));
+        }
+    }
+    Ok(lines)
 }
 
 #[cfg(test)]
