@@ -489,6 +489,19 @@ pub enum Stopped {
     Cancelled,
 }
 
+impl Stopped {
+    /// Whether a run must end at `now`: a Stop first, then a passed deadline.
+    fn now(cancel: &CancelToken, deadline: Option<Instant>, now: Instant) -> Option<Stopped> {
+        if cancel.is_cancelled() {
+            Some(Stopped::Cancelled)
+        } else if deadline.is_some_and(|d| now >= d) {
+            Some(Stopped::Timeout)
+        } else {
+            None
+        }
+    }
+}
+
 /// A run that happened, measured by `wait4`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finished {
@@ -622,13 +635,7 @@ impl Running {
                 return stopped;
             }
             let now = Instant::now();
-            if stopped.is_none() {
-                if cancel.is_cancelled() {
-                    stopped = Some(Stopped::Cancelled);
-                } else if deadline.is_some_and(|d| now >= d) {
-                    stopped = Some(Stopped::Timeout);
-                }
-            }
+            stopped = stopped.or_else(|| Stopped::now(cancel, deadline, now));
             if stopped.is_some() {
                 match terminated_at {
                     None => {
@@ -826,11 +833,7 @@ impl Running {
             }
             let now = Instant::now();
             if stopped.is_none() {
-                if cancel.is_cancelled() {
-                    stopped = Some(Stopped::Cancelled);
-                } else if deadline.is_some_and(|d| now >= d) {
-                    stopped = Some(Stopped::Timeout);
-                }
+                stopped = Stopped::now(cancel, deadline, now);
                 if stopped.is_some() {
                     crate::platform::terminate_tree(self.child.id());
                 }

@@ -63,18 +63,17 @@ const ZERO: FILETIME = FILETIME {
 };
 
 pub(super) fn thread_cpu_ns() -> u64 {
+    // SAFETY: GetCurrentThread returns a pseudo-handle that needs no closing.
+    thread_times_ns(unsafe { GetCurrentThread() })
+}
+
+/// Kernel plus user time of the thread `handle` refers to, in nanoseconds; 0 if the call
+/// fails.
+fn thread_times_ns(handle: HANDLE) -> u64 {
     let (mut created, mut exited, mut kernel, mut user) = (ZERO, ZERO, ZERO, ZERO);
-    // SAFETY: GetCurrentThread returns a pseudo-handle that needs no closing; the four
+    // SAFETY: `handle` is a thread handle valid for the call (the caller's); the four
     // FILETIMEs are ours to write.
-    let ok = unsafe {
-        GetThreadTimes(
-            GetCurrentThread(),
-            &mut created,
-            &mut exited,
-            &mut kernel,
-            &mut user,
-        )
-    };
+    let ok = unsafe { GetThreadTimes(handle, &mut created, &mut exited, &mut kernel, &mut user) };
     if ok == 0 {
         return 0;
     }
@@ -366,21 +365,8 @@ impl ThreadClock {
         if self.handle == 0 {
             return 0;
         }
-        let (mut created, mut exited, mut kernel, mut user) = (ZERO, ZERO, ZERO, ZERO);
-        // SAFETY: `handle` is a thread handle this clock owns; the FILETIMEs are ours.
-        let ok = unsafe {
-            GetThreadTimes(
-                self.handle as HANDLE,
-                &mut created,
-                &mut exited,
-                &mut kernel,
-                &mut user,
-            )
-        };
-        if ok == 0 {
-            return 0;
-        }
-        filetime_ns(kernel) + filetime_ns(user)
+        // The handle is this clock's, open until it is dropped.
+        thread_times_ns(self.handle as HANDLE)
     }
 }
 
