@@ -378,6 +378,7 @@ mod tests {
                 latency_mean_us: None,
                 latency_min_us: None,
                 latency_p99_us: None,
+                cpu_time_per_task_us: None,
             };
             threads = climber.next_threads(&sample);
             steps.push((duration_s, before, climber.current_control_setting, threads));

@@ -41,6 +41,9 @@ pub struct Sample {
     pub latency_min_us: Option<f64>,
     /// 99th-percentile task latency in µs.
     pub latency_p99_us: Option<f64>,
+    /// CPU time per task in µs: the process's CPU time over the sample divided by the tasks
+    /// that ended (C, from which W/C = mean latency / C − 1 below the knee); None when unknown.
+    pub cpu_time_per_task_us: Option<f64>,
 }
 
 /// The thread counts a controller may choose between (both inclusive).

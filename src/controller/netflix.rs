@@ -73,6 +73,7 @@ pub(crate) mod tests {
             latency_mean_us: Some(mean_us),
             latency_min_us: Some(mean_us * 0.9),
             latency_p99_us: Some(mean_us * 1.5),
+            cpu_time_per_task_us: None,
         }
     }
 

@@ -81,6 +81,8 @@ pub struct Pooltune {
     last_proportional: usize,
     /// The lowest mean latency, in µs, seen while throughput rose proportionally.
     base_latency_us: Option<f64>,
+    /// CPUs the pool's threads can run on (Little's law's first factor).
+    usable_cpus: usize,
 }
 
 impl Pooltune {
@@ -95,7 +97,31 @@ impl Pooltune {
             best: None,
             last_proportional: start,
             base_latency_us: None,
+            usable_cpus: crate::machine::usable_cpus().max(1),
         }
+    }
+
+    /// The same controller for a pool on `usable_cpus` CPUs (tests and replays name the
+    /// machine).
+    pub fn with_usable_cpus(mut self, usable_cpus: usize) -> Pooltune {
+        self.usable_cpus = usable_cpus.max(1);
+        self
+    }
+
+    /// Little's law's count from the first sample: N* = usable CPUs × (1 + W/C), where the
+    /// sample's mean latency is W + C (one thread queues nothing) and its CPU time per task is
+    /// C (Goetz 2006, §8.2). None when the sample carries no CPU time or N* is not at least
+    /// twice the count (doubling gets there as fast).
+    fn little_count(&self, sample: &Sample) -> Option<usize> {
+        let cpu_us = sample
+            .cpu_time_per_task_us
+            .filter(|c| c.is_finite() && *c > 0.0)?;
+        let latency_us = sample
+            .latency_mean_us
+            .filter(|l| l.is_finite() && *l > 0.0)?;
+        let count = (self.usable_cpus as f64 * (latency_us / cpu_us).max(1.0)).round();
+        let count = self.bounds.clamp(count.min(usize::MAX as f64) as usize);
+        (count >= sample.threads.saturating_mul(2)).then_some(count)
     }
 
     /// The interval that lasts [`LATENCIES_PER_SAMPLE`] latencies of `sample`'s tasks.
@@ -149,6 +175,7 @@ impl Pooltune {
         let throughput = sample.throughput_per_s;
         let threads = sample.threads;
         self.note_best(threads, throughput);
+        let first = self.previous.is_none();
         let rose = match self.previous {
             None => true,
             Some((previous_threads, previous)) if threads > previous_threads => {
@@ -162,6 +189,11 @@ impl Pooltune {
         if rose {
             self.last_proportional = threads;
             self.note_base_latency(sample);
+            // The first sample jumps to Little's law's count; growth then doubles from there
+            // while it still pays (a count below the knee the jump missed).
+            if first && let Some(little) = self.little_count(sample) {
+                return little;
+            }
             let next = self.bounds.clamp(threads.saturating_mul(2));
             if next != threads {
                 return next;
@@ -282,6 +314,17 @@ mod tests {
         noise: f64,
         curve: impl Fn(usize) -> (f64, f64),
     ) -> Vec<(f64, usize, f64)> {
+        drive_measuring_cpu(controller, seconds, noise, None, curve)
+    }
+
+    /// [`drive`] with samples that carry a CPU time per task of `cpu_us` (± the noise).
+    fn drive_measuring_cpu(
+        controller: &mut Pooltune,
+        seconds: f64,
+        noise: f64,
+        cpu_us: Option<f64>,
+        curve: impl Fn(usize) -> (f64, f64),
+    ) -> Vec<(f64, usize, f64)> {
         let mut rng = Noise(0x9e37_79b9_7f4a_7c15);
         let mut threads = controller.initial_threads();
         let mut t_s = 0.0;
@@ -301,6 +344,7 @@ mod tests {
                 latency_mean_us: Some(latency_us * rng.factor(noise)),
                 latency_min_us: Some(latency_us * 0.9),
                 latency_p99_us: Some(latency_us * 1.5),
+                cpu_time_per_task_us: cpu_us.map(|c| c * rng.factor(noise)),
             };
             path.push((t_s, threads, sample.throughput_per_s));
             threads = controller.next_threads(&sample);
@@ -316,6 +360,22 @@ mod tests {
             Some(i) if i + 1 < path.len() => Some(path[i].0),
             Some(_) => None,
         }
+    }
+
+    #[test]
+    fn jumps_to_the_little_law_count_when_samples_carry_cpu_time() {
+        let bounds = Bounds { min: 1, max: 512 };
+        let mut controller = Pooltune::new(bounds).with_usable_cpus(2);
+        let curve = |n| blocking(n, 500.0, 15_500.0, 2.0);
+        let path = drive_measuring_cpu(&mut controller, 5.0, 0.05, Some(500.0), curve);
+        // The second sample runs Little's law's count, 2 × (1 + 31) = 64, within the noise.
+        let jump = path[1].1;
+        assert!((58..=71).contains(&jump), "jumped to {jump}: {path:?}");
+        // Within 95% from the second sample on (a sample or two earlier than doubling).
+        let reached = time_to_stay(&path, 4000.0, 0.95 * 0.95).expect("never stayed near the best");
+        assert!(reached <= 0.25, "reached at {reached} s: {path:?}");
+        let late: Vec<usize> = path.iter().filter(|p| p.0 > 1.0).map(|p| p.1).collect();
+        assert_eq!(late.iter().min(), late.iter().max(), "moved: {late:?}");
     }
 
     #[test]
@@ -411,6 +471,7 @@ mod tests {
                 latency_mean_us: Some(latency_us),
                 latency_min_us: Some(latency_us),
                 latency_p99_us: Some(latency_us),
+                cpu_time_per_task_us: None,
             };
             if step == 79 {
                 assert!((18..=40).contains(&threads), "before the shift: {threads}");
@@ -433,6 +494,7 @@ mod tests {
             latency_mean_us: None,
             latency_min_us: None,
             latency_p99_us: None,
+            cpu_time_per_task_us: None,
         };
         assert_eq!(controller.next_threads(&sample), 1);
         assert_eq!(controller.sample_interval(), BASE_INTERVAL * 2);

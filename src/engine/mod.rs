@@ -51,6 +51,19 @@ pub enum Measured {
 pub trait Series: Send {
     /// Measures one thread count (see the trait's contract).
     fn measure(&mut self, threads: usize, cancel: &CancelToken, on_step: &mut OnStep) -> Measured;
+
+    /// Measures one thread count with `trials` trials instead of the sweep's own (a search's
+    /// validation needs one). A source that cannot change its trials measures as usual.
+    fn measure_trials(
+        &mut self,
+        threads: usize,
+        trials: u32,
+        cancel: &CancelToken,
+        on_step: &mut OnStep,
+    ) -> Measured {
+        let _ = trials;
+        self.measure(threads, cancel, on_step)
+    }
 }
 
 /// What a [`Series`] calls after each step of one thread count: `on_step(1)` after the
@@ -552,8 +565,10 @@ pub fn interleave<S, R>(
         if live == 0 {
             return false;
         }
-        let Next::Measure(threads) = schedule.search.next() else {
-            return false;
+        let (threads, trials) = match schedule.search.next() {
+            Next::Measure(threads) => (threads, None),
+            Next::MeasureTrials(threads, trials) => (threads, Some(trials)),
+            Next::Done => return false,
         };
         let points = schedule
             .search
@@ -576,7 +591,7 @@ pub fn interleave<S, R>(
                 break;
             }
             let steps_before = steps_done;
-            let measured = measuring.measure(threads, cancel, &mut |step| {
+            let mut on_step = |step: usize| {
                 emit(Event::Progress {
                     series: index,
                     progress: Progress {
@@ -590,7 +605,11 @@ pub fn interleave<S, R>(
                         exact,
                     },
                 });
-            });
+            };
+            let measured = match trials {
+                Some(trials) => measuring.measure_trials(threads, trials, cancel, &mut on_step),
+                None => measuring.measure(threads, cancel, &mut on_step),
+            };
             steps_done = steps_before + steps_per_point;
             match measured {
                 Measured::Point(point) => {
@@ -771,7 +790,10 @@ mod tests {
         // The same search, fed the same points, asks the same counts.
         let mut again = crate::search::Adaptive::new(1, 512, 0.03);
         for point in points {
-            assert_eq!(again.next(), Next::Measure(point.threads));
+            let (Next::Measure(threads) | Next::MeasureTrials(threads, _)) = again.next() else {
+                panic!("the search ended before {}", point.threads);
+            };
+            assert_eq!(threads, point.threads);
             again.record(point);
         }
         assert_eq!(again.next(), Next::Done);

@@ -205,6 +205,8 @@ impl Curve {
             latency_min_us: None,
             latency_p99_us: (ended && at.latency_p99_us.is_finite())
                 .then_some(at.latency_p99_us * latency_factor),
+            // The interpolated curve keeps no CPU time per task.
+            cpu_time_per_task_us: None,
         };
         let busy_percent =
             (at.cpu_utilization / self.logical_cpus as f64 * 100.0).clamp(0.0, 100.0);

@@ -3,23 +3,29 @@
 //! as few measurements as the noise allows. It decides from the points it is fed and never
 //! measures, sleeps or reads a clock.
 //!
-//! Phase 1, expand: measure `from`, then grow geometrically while throughput rises by more
-//! than the noise (a one-sided Welch test and at least [`KNEE_TOLERANCE`]). The factor starts at
-//! [`FIRST_FACTOR`] and is squared after each rise that is close to linear
-//! ([`LINEAR_SHARE`] of the thread ratio): below its knee a blocking pool's throughput is
-//! proportional to its threads (Little's law), so a linear rise says the knee is far. A rise
-//! well below linear, or no rise, ends the phase: the knee is below the last count.
-//! (Nighthawk's exponential search doubles; guidellm doubles until a level misses.)
+//! Phase 1, jump and expand: measure `from`, then jump to Little's law's count
+//! N* = usable CPUs × (1 + W/C) (Goetz 2006, "Java Concurrency in Practice" §8.2), with the
+//! W/C that `from`'s point measured (wall time per task against CPU time per task, never a
+//! preset's declared numbers), clamped to the range; then check 2 × N*. When the point
+//! carries no W/C, or N* is below 2 × `from`, grow geometrically instead while throughput
+//! rises by more than the noise (a one-sided Welch test and at least [`KNEE_TOLERANCE`]):
+//! the factor starts at [`FIRST_FACTOR`] and is squared after each rise close to linear
+//! ([`LINEAR_SHARE`] of the thread ratio). After the check, growth goes on (×2) only while
+//! throughput still rises beyond the noise. (Nighthawk's exponential search doubles;
+//! guidellm doubles until a level misses.)
 //!
 //! Phase 2, narrow: between `lo`, the largest count below the knee candidate that is not
 //! within the tolerance, and `hi`, the smallest count that is, probe where a linear rise from
-//! `lo` would reach the best (regula falsi on Little's law) — or, when that lands within the
-//! resolution of `hi`, the count one resolution below `hi` — until `hi − lo ≤ max(1, hi/8)`,
-//! the resolution of the grid's linear refinement. A count whose 95% CI is wider than
-//! `target_ci` × its mean is measured again only while the decision at it is ambiguous (its
-//! interval, or the best's, straddles the threshold), at most [`MAX_EXTRA_MEASUREMENTS`] times.
+//! `lo` would reach the best (regula falsi on Little's law) until `hi − lo ≤ max(1, hi/8)`,
+//! the resolution of the grid's linear refinement, or until no count more than that
+//! resolution below `hi` can be within the tolerance: a pool's throughput per thread does not
+//! grow with threads, so `n` threads give at most `n / lo` × `lo`'s throughput (plus its CI).
+//! A count whose 95% CI is wider than `target_ci` × its mean is measured again only while the
+//! decision at it is ambiguous (its interval, or the best's, straddles the threshold), at
+//! most [`MAX_EXTRA_MEASUREMENTS`] times.
 //!
-//! Phase 3, validate: measure the knee of every point so far once more.
+//! Phase 3, validate: measure the knee once more with [`VALIDATION_TRIALS`] trial; when that
+//! moves the knee, validate the new one too (at most [`MAX_VALIDATIONS`]).
 
 use std::collections::BTreeSet;
 
@@ -34,6 +40,10 @@ pub const FIRST_FACTOR: usize = 4;
 pub const LINEAR_SHARE: f64 = 0.8;
 /// A rise below this share of the thread ratio ends phase 1: the curve has bent.
 pub const BENT_SHARE: f64 = 0.6;
+/// Trials of a validation measurement: one trial confirms a knee the earlier trials chose.
+pub const VALIDATION_TRIALS: u32 = 1;
+/// Validation measurements at most (a second when the first moved the knee).
+pub const MAX_VALIDATIONS: usize = 2;
 /// Extra measurements (each of the sweep's `trials`) a count may get when its CI is too wide.
 pub const MAX_EXTRA_MEASUREMENTS: usize = 2;
 /// The largest growth factor phase 1 uses.
@@ -43,7 +53,7 @@ const MAX_FACTOR: usize = 1 << 16;
 enum Phase {
     Expand { factor: usize },
     Narrow,
-    Validate,
+    Validate { done: usize },
     Done,
 }
 
@@ -58,7 +68,13 @@ pub struct Adaptive {
     ladder: Vec<usize>,
     /// Every point recorded, in measurement order.
     points: Vec<Point>,
-    pending: Option<usize>,
+    pending: Option<Next>,
+    /// CPUs the pool's threads can run on (Little's law's first factor).
+    usable_cpus: usize,
+    /// Phase 1 jumped from `from` to Little's law's count (the ladder's second count).
+    jumped: bool,
+    /// The counts validated so far.
+    validated: Vec<usize>,
 }
 
 impl Adaptive {
@@ -76,7 +92,34 @@ impl Adaptive {
             ladder: Vec::new(),
             points: Vec::new(),
             pending: None,
+            usable_cpus: crate::machine::usable_cpus().max(1),
+            jumped: false,
+            validated: Vec::new(),
         }
+    }
+
+    /// The same search for a pool on `usable_cpus` CPUs (tests and replays name the machine).
+    pub fn with_usable_cpus(mut self, usable_cpus: usize) -> Adaptive {
+        self.usable_cpus = usable_cpus.max(1);
+        self
+    }
+
+    /// Little's law's count for the W/C measured at `threads`, clamped to the range; None
+    /// when the point carries no W/C.
+    fn little_count(&self, threads: usize) -> Option<usize> {
+        let ratios: Vec<f64> = self
+            .points
+            .iter()
+            .filter(|p| p.threads == threads && p.is_ok())
+            .map(Point::measured_wait_over_compute)
+            .filter(|r| r.is_finite() && *r >= 0.0)
+            .collect();
+        if ratios.is_empty() {
+            return None;
+        }
+        let wait_over_compute = stats::mean(&ratios);
+        let count = (self.usable_cpus as f64 * (1.0 + wait_over_compute)).round();
+        Some((count as usize).clamp(self.from, self.to))
     }
 
     /// The points recorded so far, in measurement order.
@@ -203,10 +246,23 @@ impl Adaptive {
         if hi - lo <= resolution {
             return None;
         }
+        // The fewest threads that could be within the tolerance: throughput per thread does
+        // not grow with threads, so n threads give at most n × lo's per-thread throughput.
+        let fewest = match self.mean_at(lo) {
+            Some(at_lo) if at_lo > 0.0 => {
+                let ceiling = (at_lo + self.ci_at(lo)) / lo as f64;
+                (threshold / ceiling).ceil()
+            }
+            _ => lo as f64,
+        };
+        if fewest > (hi - resolution) as f64 {
+            return None;
+        }
         let estimate = match self.mean_at(lo) {
             Some(at_lo) if at_lo > 0.0 => (lo as f64 * best.1 / at_lo).round(),
             _ => ((lo + hi) / 2) as f64,
         };
+        let estimate = estimate.max(fewest);
         let probe = if estimate >= (hi - resolution) as f64 {
             hi - resolution
         } else if estimate <= (lo + resolution) as f64 {
@@ -231,9 +287,22 @@ impl Adaptive {
                         return Next::Measure(self.from);
                     };
                     let mut factor = factor;
+                    if self.ladder.len() == 1
+                        && self.mean_at(last).is_some()
+                        && let Some(little) = self.little_count(last)
+                        && little >= last.saturating_mul(2)
+                    {
+                        self.jumped = true;
+                        self.phase = Phase::Expand { factor: 2 };
+                        self.ladder.push(little);
+                        return Next::Measure(little);
+                    }
                     if self.ladder.len() >= 2 {
                         let prev = self.ladder[self.ladder.len() - 2];
                         match self.expand_step(prev, last, factor) {
+                            // The check after the jump doubles: Little's law put the
+                            // knee near the jump, not far beyond it.
+                            Ok(_) if self.jumped && self.ladder.len() == 2 => factor = 2,
                             Ok(next_factor) => factor = next_factor,
                             Err(Ending::Again(n)) => return Next::Measure(n),
                             Err(Ending::Stop) => {
@@ -256,13 +325,17 @@ impl Adaptive {
                 }
                 Phase::Narrow => match self.narrow() {
                     Some(n) => return Next::Measure(n),
-                    None => self.phase = Phase::Validate,
+                    None => self.phase = Phase::Validate { done: 0 },
                 },
-                Phase::Validate => {
+                Phase::Validate { done } => {
                     let knee = crate::model::recommend::knee_threads(&self.points);
-                    self.phase = Phase::Done;
-                    if let Some(knee) = knee {
-                        return Next::Measure(knee);
+                    match knee {
+                        Some(knee) if done < MAX_VALIDATIONS && !self.validated.contains(&knee) => {
+                            self.validated.push(knee);
+                            self.phase = Phase::Validate { done: done + 1 };
+                            return Next::MeasureTrials(knee, VALIDATION_TRIALS);
+                        }
+                        _ => self.phase = Phase::Done,
                     }
                 }
                 Phase::Done => return Next::Done,
@@ -282,11 +355,11 @@ enum Ending {
 impl Search for Adaptive {
     fn next(&mut self) -> Next {
         if let Some(pending) = self.pending {
-            return Next::Measure(pending);
+            return pending;
         }
         let next = self.decide();
-        if let Next::Measure(n) = next {
-            self.pending = Some(n);
+        if next != Next::Done {
+            self.pending = Some(next);
         }
         next
     }
@@ -296,14 +369,15 @@ impl Search for Adaptive {
         self.points.push(point.clone());
     }
 
-    /// Those measured, the one asked for, and a guess at the rest: phase 1 ends within about
-    /// two more steps on the curves pooltune measures, phase 2 takes about two probes, then
-    /// one validation.
+    /// Those measured, the one asked for, and a guess at the rest: phase 1 is `from`, the
+    /// jump and its check on the curves pooltune measures, phase 2 takes a probe or none,
+    /// then one validation.
     fn estimated_measurements(&self) -> usize {
         let rest = match self.phase {
-            Phase::Expand { .. } => 5,
-            Phase::Narrow => 3,
-            Phase::Validate => 1,
+            Phase::Expand { .. } => 3,
+            Phase::Narrow => 2,
+            // A validation asked for is the last unless it moves the knee.
+            Phase::Validate { done } => usize::from(done == 0),
             Phase::Done => 0,
         };
         self.points.len() + usize::from(self.pending.is_some()) + rest
@@ -331,31 +405,66 @@ mod tests {
         }
     }
 
-    /// A point of 3 trials at `threads` from `curve`, each off by up to ±`noise` of it.
-    fn point(threads: usize, curve: &dyn Fn(usize) -> f64, noise: f64, rng: &mut Noise) -> Point {
-        let trials: Vec<f64> = (0..3)
-            .map(|_| curve(threads) * (1.0 + noise * rng.next()))
+    /// A fake series: throughput from a formula, and the W/C its tasks measure (None for a
+    /// source that reports no CPU time).
+    struct Curve<'a> {
+        throughput: &'a dyn Fn(usize) -> f64,
+        wait_over_compute: Option<f64>,
+    }
+
+    /// A point of `trials` trials at `threads` from `curve`, each off by up to ±`noise` of it;
+    /// its W/C off by up to ±`noise` too.
+    fn point_of(threads: usize, trials: u32, curve: &Curve, noise: f64, rng: &mut Noise) -> Point {
+        let values: Vec<f64> = (0..trials)
+            .map(|_| (curve.throughput)(threads) * (1.0 + noise * rng.next()))
             .collect();
         let mut point = Point::failed(threads, "");
         point.error = None;
-        point.trials = 3;
-        point.throughput_per_s = stats::mean(&trials);
-        point.throughput_ci95_per_s = stats::ci95_half_width(&trials);
-        point.trial_throughputs_per_s = trials;
+        point.trials = trials;
+        point.throughput_per_s = stats::mean(&values);
+        point.throughput_ci95_per_s = stats::ci95_half_width(&values);
+        point.trial_throughputs_per_s = values;
+        if let Some(ratio) = curve.wait_over_compute {
+            point.cpu_time_per_task_us = 500.0;
+            point.wall_time_per_task_us = 500.0 * (1.0 + ratio * (1.0 + noise * rng.next()));
+        }
         point
     }
 
-    /// Runs a search to its end on `curve`; the counts in measurement order.
-    fn run(search: &mut dyn Search, curve: &dyn Fn(usize) -> f64, noise: f64) -> Vec<Point> {
+    /// A point of 3 trials with no W/C (see [`point_of`]).
+    fn point(threads: usize, curve: &dyn Fn(usize) -> f64, noise: f64, rng: &mut Noise) -> Point {
+        let curve = Curve {
+            throughput: curve,
+            wait_over_compute: None,
+        };
+        point_of(threads, 3, &curve, noise, rng)
+    }
+
+    /// Runs a search to its end on `curve`; the points in measurement order.
+    fn run_curve(search: &mut dyn Search, curve: &Curve, noise: f64) -> Vec<Point> {
         let mut rng = Noise(0x9E37_79B9_7F4A_7C15);
         let mut points = Vec::new();
-        while let Next::Measure(n) = search.next() {
+        loop {
+            let (n, trials) = match search.next() {
+                Next::Measure(n) => (n, 3),
+                Next::MeasureTrials(n, trials) => (n, trials),
+                Next::Done => break,
+            };
             assert!(points.len() < 100, "the search never ends");
-            let p = point(n, curve, noise, &mut rng);
+            let p = point_of(n, trials, curve, noise, &mut rng);
             search.record(&p);
             points.push(p);
         }
         points
+    }
+
+    /// Runs a search on a curve whose points carry no W/C.
+    fn run(search: &mut dyn Search, curve: &dyn Fn(usize) -> f64, noise: f64) -> Vec<Point> {
+        let curve = Curve {
+            throughput: curve,
+            wait_over_compute: None,
+        };
+        run_curve(search, &curve, noise)
     }
 
     /// Little's law for a blocking pool on `cpus` CPUs: throughput rises with threads until
@@ -400,13 +509,67 @@ mod tests {
     }
 
     #[test]
+    fn jumps_to_the_little_law_count_the_points_measured() {
+        for (wait_over_compute, optimum) in [(1.0, 4), (9.0, 20), (31.0, 64), (127.0, 256)] {
+            let throughput = little(2.0, wait_over_compute);
+            let curve = Curve {
+                throughput: &throughput,
+                wait_over_compute: Some(wait_over_compute),
+            };
+            let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(2);
+            let points = run_curve(&mut search, &curve, 0.01);
+            let counts: Vec<usize> = points.iter().map(|p| p.threads).collect();
+            // `from`, the jump (within the W/C's 1% noise of the optimum), its check at twice
+            // the jump, one validation of one trial.
+            let jump = counts[1];
+            assert!(jump.abs_diff(optimum) * 50 <= optimum, "{counts:?}");
+            assert_eq!(
+                counts,
+                vec![1, jump, 2 * jump, jump],
+                "W/C {wait_over_compute}"
+            );
+            let last = points.last().unwrap();
+            assert_eq!(last.trials, VALIDATION_TRIALS);
+            assert_eq!(crate::model::recommend::knee_threads(&points), Some(jump));
+        }
+    }
+
+    #[test]
+    fn a_wrong_wait_over_compute_still_finds_the_knee() {
+        // The tasks report twice the W/C that sets the curve's optimum (64), and a quarter of it.
+        let throughput = little(2.0, 31.0);
+        for reported in [63.0, 7.0] {
+            let curve = Curve {
+                throughput: &throughput,
+                wait_over_compute: Some(reported),
+            };
+            let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(2);
+            let points = run_curve(&mut search, &curve, 0.01);
+            let knee = crate::model::recommend::knee_threads(&points).unwrap();
+            assert!(
+                throughput(knee) >= 0.95 * throughput(64) && knee <= 64 + 8,
+                "reported W/C {reported}: knee {knee}, {:?}",
+                points.iter().map(|p| p.threads).collect::<Vec<_>>()
+            );
+            assert!(points.len() <= 8, "{} measurements", points.len());
+        }
+    }
+
+    #[test]
     fn noisy_counts_get_more_trials_only_where_they_matter() {
-        let curve = little(2.0, 31.0);
+        // A soft knee (within 5% of the plateau from about 72 threads): the probes land near
+        // the threshold, where noise makes the decision ambiguous.
+        let curve = |n: usize| 64_000.0 * (1.0 - (-(n as f64) / 24.0).exp());
         let quiet = run(&mut Adaptive::new(1, 512, 0.03), &curve, 0.005);
         let noisy = run(&mut Adaptive::new(1, 512, 0.03), &curve, 0.08);
         let repeats = |points: &[Point]| points.len() - measured(points).len();
         assert_eq!(repeats(&quiet), 1, "only the validation repeats a count");
-        assert!(repeats(&noisy) > 1, "noise adds measurements");
+        assert!(
+            repeats(&noisy) > 1,
+            "noise adds measurements: {:?} against {:?}",
+            noisy.iter().map(|p| p.threads).collect::<Vec<_>>(),
+            quiet.iter().map(|p| p.threads).collect::<Vec<_>>()
+        );
         // Never more than the cap at one count (plus the validation).
         for n in measured(&noisy) {
             let at = noisy.iter().filter(|p| p.threads == n).count();
@@ -446,7 +609,7 @@ mod tests {
         let mut rng = Noise(7);
         let curve = little(2.0, 127.0);
         let mut asked = Vec::new();
-        while let Next::Measure(n) = search.next() {
+        while let Next::Measure(n) | Next::MeasureTrials(n, _) = search.next() {
             asked.push(n);
             let p = if n >= 64 {
                 Point::failed(n, "pool could not start")
@@ -469,7 +632,7 @@ mod tests {
         let mut search = Adaptive::new(1, 512, 0.03);
         let mut rng = Noise(3);
         let mut done = 0;
-        while let Next::Measure(n) = search.next() {
+        while let Next::Measure(n) | Next::MeasureTrials(n, _) = search.next() {
             assert!(search.estimated_measurements() > done);
             search.record(&point(n, &curve, 0.01, &mut rng));
             done += 1;

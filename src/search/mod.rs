@@ -20,6 +20,10 @@ use crate::result::Point;
 pub enum Next {
     /// Measure this thread count once more (one measurement: a warm-up and the trials).
     Measure(usize),
+    /// Measure this thread count with this many trials instead of the sweep's own (a
+    /// validation that one trial settles). Sources that cannot change their trials measure
+    /// as for [`Next::Measure`].
+    MeasureTrials(usize, u32),
     /// Nothing more to measure.
     Done,
 }

@@ -297,6 +297,20 @@ impl Series for CommandSeries {
             Err(PointEnd::Failed(message)) => Measured::Point(Point::failed(threads, message)),
         }
     }
+
+    fn measure_trials(
+        &mut self,
+        threads: usize,
+        trials: u32,
+        cancel: &CancelToken,
+        on_step: &mut OnStep,
+    ) -> Measured {
+        let usual = self.trials;
+        self.trials = trials.max(1);
+        let measured = self.measure(threads, cancel, on_step);
+        self.trials = usual;
+        measured
+    }
 }
 
 impl Drop for CommandSeries {

@@ -172,6 +172,20 @@ impl Series for ExecSeries {
             None => Measured::Cancelled,
         }
     }
+
+    fn measure_trials(
+        &mut self,
+        threads: usize,
+        trials: u32,
+        cancel: &CancelToken,
+        on_step: &mut OnStep,
+    ) -> Measured {
+        let usual = self.setup.trials;
+        self.setup.trials = trials.max(1);
+        let measured = self.measure(threads, cancel, on_step);
+        self.setup.trials = usual;
+        measured
+    }
 }
 
 impl Drop for ExecSeries {

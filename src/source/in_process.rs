@@ -90,6 +90,23 @@ impl Series for InProcessSeries {
             None => Measured::Cancelled,
         }
     }
+
+    fn measure_trials(
+        &mut self,
+        threads: usize,
+        trials: u32,
+        cancel: &CancelToken,
+        on_step: &mut OnStep,
+    ) -> Measured {
+        let setup = PointSetup {
+            trials: trials.max(1),
+            ..self.setup.clone()
+        };
+        match measure_point(&setup, threads, cancel, on_step) {
+            Some(point) => Measured::Point(point),
+            None => Measured::Cancelled,
+        }
+    }
 }
 
 /// Measures one thread count: warm-up, then the trials. Calls `on_step(k)` after the warm-up

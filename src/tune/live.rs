@@ -93,6 +93,7 @@ pub fn run(
     let started = Instant::now();
     pool.resize(threads)?;
     let mut last_drain = started;
+    let mut last_cpu_ns = crate::platform::process_cpu_ns();
     let mut samples = Vec::new();
     let mut tasks_completed = 0;
     let end = started + Duration::from_secs_f64(seconds.max(0.0));
@@ -106,6 +107,7 @@ pub fn run(
         }
         let interval = pool.drain();
         let now = Instant::now();
+        let cpu_ns = crate::platform::process_cpu_ns();
         let duration_s = now.duration_since(last_drain).as_secs_f64().max(1e-9);
         last_drain = now;
         tasks_completed += interval.completed;
@@ -118,7 +120,11 @@ pub fn run(
             latency_mean_us: interval.latency_mean_us(),
             latency_min_us: interval.latency_min_us(),
             latency_p99_us: interval.latency_quantile_us(0.99),
+            cpu_time_per_task_us: (interval.completed > 0).then(|| {
+                cpu_ns.saturating_sub(last_cpu_ns) as f64 / 1e3 / interval.completed as f64
+            }),
         };
+        last_cpu_ns = cpu_ns;
         samples.push(TrajectorySample::from(&sample));
         on_sample(&sample);
         if now >= end {
