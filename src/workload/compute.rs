@@ -188,22 +188,30 @@ mod tests {
 
     #[test]
     fn calibrated_compute_takes_the_cpu_time_asked() {
-        let calibration = calibrate();
-        let spinner = Spinner::new(&calibration);
-        let stop = TrialStop::new(CancelToken::new(), None);
-        // Warm the core, then take the best of a few runs (preemption only adds time).
-        spinner.compute_us(5_000.0, 1, &stop);
-        let best_us = (0..5)
-            .map(|_| {
-                let before = thread_cpu_ns();
-                spinner.compute_us(20_000.0, 7, &stop);
-                (thread_cpu_ns() - before) as f64 / 1000.0
-            })
-            .fold(f64::INFINITY, f64::min);
-        assert!(
-            (14_000.0..30_000.0).contains(&best_us),
-            "20 ms of calibrated compute took {best_us} µs of CPU"
-        );
+        // On a shared virtual machine the host's steal time can count as this thread's CPU
+        // time for a few hundred milliseconds, which makes one calibration read slow (CI once
+        // saw 20 ms of compute take 13.6 ms). A wrong calibration is wrong every time, so up to
+        // three independent calibrations are tried and one must be within range.
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let calibration = calibrate();
+            let spinner = Spinner::new(&calibration);
+            let stop = TrialStop::new(CancelToken::new(), None);
+            // Warm the core, then take the best of a few runs (preemption only adds time).
+            spinner.compute_us(5_000.0, 1, &stop);
+            let best_us = (0..5)
+                .map(|_| {
+                    let before = thread_cpu_ns();
+                    spinner.compute_us(20_000.0, 7, &stop);
+                    (thread_cpu_ns() - before) as f64 / 1000.0
+                })
+                .fold(f64::INFINITY, f64::min);
+            if (14_000.0..30_000.0).contains(&best_us) {
+                return;
+            }
+            seen.push(best_us);
+        }
+        panic!("20 ms of calibrated compute took {seen:?} µs of CPU in three calibrations");
     }
 
     #[test]
