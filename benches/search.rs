@@ -8,8 +8,9 @@
 //!
 //! Measuring time is from each run's Started event to its Finished event (calibration, which
 //! both pay once per run, is before Started). Quality is checked independently: a third run
-//! measures both recommended counts and the best count either found, interleaved, and each
-//! recommendation is given as a % of the best count's throughput in that run.
+//! measures both recommended counts and the best count either found, twice each, interleaved,
+//! with 5 trials of twice the trial length, and each recommendation is given as a % of the
+//! best count's throughput in that run.
 //!
 //! `cargo bench --bench search` prints a table; `POOLTUNE_SEARCH_TRIAL_MS` (default 200) and
 //! `POOLTUNE_SEARCH_ROUNDS` (default 1) change the trial length and the repeats. The machine
@@ -85,13 +86,30 @@ fn run(preset: &Preset) -> (Vec<Point>, f64) {
 }
 
 fn run_list(wait_over_compute: u64, trial_ms: u64, counts: Vec<usize>) -> (Vec<Point>, f64) {
+    run_list_with(wait_over_compute, trial_ms, 3, counts)
+}
+
+fn run_list_with(
+    wait_over_compute: u64,
+    trial_ms: u64,
+    trials: u32,
+    counts: Vec<usize>,
+) -> (Vec<Point>, f64) {
     if counts.is_empty() {
         return (Vec::new(), 0.0);
     }
     let mut sweep = sweep_spec(trial_ms);
+    sweep.trials = trials;
     sweep.threads = Some(counts);
     run(&preset(wait_over_compute, sweep))
 }
+
+/// Trials per count of the check run, of [`CHECK_TRIAL_FACTOR`] × the trial length, and how
+/// many times its counts are measured (interleaved): the check judges both searches, so it is
+/// measured longer than either.
+const CHECK_TRIALS: u32 = 5;
+const CHECK_TRIAL_FACTOR: u64 = 2;
+const CHECK_PASSES: usize = 2;
 
 /// Mean throughput at each count, all points there pooled; the best count.
 fn best(points: &[Point]) -> Option<usize> {
@@ -181,7 +199,15 @@ fn main() {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let (check, _) = run_list(wait_over_compute, trial_ms, check_counts);
+            let interleaved: Vec<usize> = (0..CHECK_PASSES)
+                .flat_map(|_| check_counts.iter().copied())
+                .collect();
+            let (check, _) = run_list_with(
+                wait_over_compute,
+                trial_ms * CHECK_TRIAL_FACTOR,
+                CHECK_TRIALS,
+                interleaved,
+            );
             let best_check = check
                 .iter()
                 .map(|p| mean_at(&check, p.threads))
