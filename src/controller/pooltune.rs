@@ -15,9 +15,11 @@
 //!    throughput times the no-queue latency is the concurrency that just saturates the CPUs
 //!    without queueing. The controller jumps there, with [`HEADROOM`] for the rounded knee of
 //!    a real curve, kept between the last proportional count and the best one.
-//! 3. **Verify, then back off or step up.** If the jump target gives at least
-//!    [`VERIFY_SHARE`] of the best throughput it holds; if not it steps a quarter of the way
-//!    up towards the best count, a few times at most.
+//! 3. **Verify, then step up.** If the jump target gives at least [`VERIFY_SHARE`] of the
+//!    best throughput and its mean latency is [`QUEUE_SHARE`] above the no-queue latency
+//!    (tasks queue for a CPU: the knee), it holds; if not it steps a quarter of the way up
+//!    towards the count whose doubling did not pay, a few times at most. The latency test keeps one low sample at
+//!    the best count from holding a count below the knee.
 //! 4. **Hold with a dead band.** It keeps the count while the throughput stays within
 //!    [`DEAD_BAND`] of the held level; only [`DRIFT_SAMPLES`] samples in a row outside it (the
 //!    workload changed) restart the search from the current count, so noise never moves it.
@@ -48,7 +50,10 @@ pub const PROPORTIONAL_SHARE: f64 = 0.5;
 pub const HEADROOM: f64 = 1.1;
 /// The jump target holds when it gives at least this share of the best throughput seen.
 pub const VERIFY_SHARE: f64 = 0.95;
-/// How many times the jump target may step up towards the best count.
+/// The jump target holds only when its mean latency is at least this share above the
+/// no-queue latency (tasks wait for a CPU: the knee is reached).
+pub const QUEUE_SHARE: f64 = 0.05;
+/// How many times the jump target may step up towards that count.
 pub const MAX_STEPS_UP: u32 = 3;
 /// While holding, throughput within this share of the held level is noise.
 pub const DEAD_BAND: f64 = 0.2;
@@ -60,8 +65,9 @@ pub const DRIFT_SAMPLES: u32 = 3;
 enum Phase {
     /// Doubling while throughput rises proportionally.
     Grow,
-    /// Measuring the Little's-law target; `steps` step-ups taken so far.
-    Verify { steps: u32 },
+    /// Measuring the Little's-law target; `steps` step-ups taken so far, `ceiling` the count
+    /// whose doubling did not pay (the knee lies below it).
+    Verify { steps: u32, ceiling: usize },
     /// Keeping the count; `level` is the held throughput, `outside` the samples in a row
     /// outside the dead band.
     Hold { level: f64, outside: u32 },
@@ -205,17 +211,28 @@ impl Pooltune {
             };
             return threads;
         }
-        self.phase = Phase::Verify { steps: 0 };
+        self.phase = Phase::Verify {
+            steps: 0,
+            ceiling: threads,
+        };
         self.jump_target()
     }
 
-    fn verify(&mut self, sample: &Sample, steps: u32) -> usize {
+    fn verify(&mut self, sample: &Sample, steps: u32, ceiling: usize) -> usize {
         let throughput = sample.throughput_per_s;
         self.note_best(sample.threads, throughput);
         let (best_threads, best) = self.best.unwrap_or((sample.threads, throughput));
-        if throughput >= VERIFY_SHARE * best
+        let ceiling = ceiling.max(best_threads);
+        // Little's law again: while the mean latency is still the no-queue latency, no task
+        // waits for a CPU, so throughput is still N / latency and more threads give more,
+        // however the (noisy) best sample compares.
+        let queueing = match (sample.latency_mean_us, self.base_latency_us) {
+            (Some(latency), Some(base)) => latency >= base * (1.0 + QUEUE_SHARE),
+            _ => true,
+        };
+        if (throughput >= VERIFY_SHARE * best && queueing)
             || steps >= MAX_STEPS_UP
-            || sample.threads >= best_threads
+            || sample.threads >= ceiling
         {
             self.phase = Phase::Hold {
                 level: throughput,
@@ -223,10 +240,13 @@ impl Pooltune {
             };
             return sample.threads;
         }
-        // Not enough: a quarter of the way up towards the best count (at least one thread).
-        let gap = best_threads - sample.threads;
+        // Not enough: a quarter of the way up towards the ceiling (at least one thread).
+        let gap = ceiling - sample.threads;
         let step = gap.div_ceil(4).max(1);
-        self.phase = Phase::Verify { steps: steps + 1 };
+        self.phase = Phase::Verify {
+            steps: steps + 1,
+            ceiling,
+        };
         self.bounds.clamp(sample.threads + step)
     }
 
@@ -272,7 +292,7 @@ impl Controller for Pooltune {
         self.interval = Self::interval_for(sample);
         let next = match self.phase {
             Phase::Grow => self.grow(sample),
-            Phase::Verify { steps } => self.verify(sample, steps),
+            Phase::Verify { steps, ceiling } => self.verify(sample, steps, ceiling),
             Phase::Hold { level, outside } => self.hold(sample, level, outside),
         };
         self.bounds.clamp(next)
@@ -395,6 +415,44 @@ mod tests {
         assert!(
             (64..=128).contains(&settled),
             "settled at {settled}, knee at 64: {path:?}"
+        );
+    }
+
+    #[test]
+    fn steps_past_a_jump_target_whose_latency_shows_no_queue() {
+        // The live bench's run: the sample at 94 threads read low (3300/s where the curve
+        // gives 4000/s), so Little's law put the knee at 58, and 58's throughput was within
+        // 95% of that low best. Its latency is still the no-queue 16 ms, so the CPUs are not
+        // saturated: the controller must step up to where the curve gives its best.
+        let mut controller = Pooltune::new(Bounds { min: 1, max: 512 }).with_usable_cpus(2);
+        let curve = |n: usize| blocking(n, 500.0, 15_500.0, 2.0);
+        let sample =
+            |threads: usize, throughput: f64, latency_us: f64, cpu_us: Option<f64>| Sample {
+                t_s: 0.0,
+                threads,
+                duration_s: 0.1,
+                completed: (throughput * 0.1) as u64,
+                throughput_per_s: throughput,
+                latency_mean_us: Some(latency_us),
+                latency_min_us: Some(latency_us * 0.9),
+                latency_p99_us: Some(latency_us * 1.5),
+                cpu_time_per_task_us: cpu_us,
+            };
+        let mut threads = controller.next_threads(&sample(1, 62.5, 16_000.0, Some(680.0)));
+        assert_eq!(threads, 47);
+        let (throughput, latency) = curve(threads);
+        threads = controller.next_threads(&sample(threads, throughput, latency, None));
+        assert_eq!(threads, 94);
+        threads = controller.next_threads(&sample(threads, 3300.0, 16_000.0 * 94.0 / 66.0, None));
+        assert!(threads < 64, "jumped to {threads}");
+        for _ in 0..6 {
+            let (throughput, latency) = curve(threads);
+            threads = controller.next_threads(&sample(threads, throughput, latency, None));
+        }
+        assert!(
+            curve(threads).0 >= 0.95 * 4000.0,
+            "held {threads} threads, {:.0}/s of 4000/s",
+            curve(threads).0
         );
     }
 

@@ -92,6 +92,37 @@ impl Trajectory {
             self.samples[first_good - 1].t_s
         })
     }
+    /// Like [`Trajectory::time_within_s`], for the mean of every `window` consecutive
+    /// samples instead of each one: the start of the first window from which every later
+    /// window's mean throughput is at least `(1 - within) × reference`. A 100 ms sample of a
+    /// fixed count scatters by more than 5% on a shared machine; over five samples (0.5 s)
+    /// the mean shows whether the controller stayed, not how noisy one sample was. None when
+    /// the last window is below the floor or there are fewer than `window` samples.
+    pub fn time_within_window_s(&self, reference: f64, within: f64, window: usize) -> Option<f64> {
+        let window = window.max(1);
+        if self.samples.len() < window {
+            return None;
+        }
+        let floor = reference * (1.0 - within);
+        let means: Vec<f64> = self
+            .samples
+            .windows(window)
+            .map(|w| w.iter().map(|s| s.throughput_per_s).sum::<f64>() / window as f64)
+            .collect();
+        let first_good = means
+            .iter()
+            .rposition(|&mean| mean < floor)
+            .map_or(0, |last_bad| last_bad + 1);
+        if first_good >= means.len() {
+            return None;
+        }
+        // Window `i` covers samples i..i + window; it starts where sample i - 1 ended.
+        Some(if first_good == 0 {
+            0.0
+        } else {
+            self.samples[first_good - 1].t_s
+        })
+    }
 }
 
 #[cfg(test)]
@@ -134,5 +165,24 @@ mod tests {
         // The tail is the last 20 % of the time: t = 8, 9, 10.
         assert!((settled - 299.0 / 3.0).abs() < 1e-9, "{settled}");
         assert_eq!(Trajectory::default().settled_threads(), None);
+    }
+
+    #[test]
+    fn a_window_mean_forgives_one_noisy_sample_but_not_a_low_count() {
+        let t = path(&[
+            (1.0, 1, 10.0),
+            (2.0, 64, 97.0),
+            (3.0, 64, 90.0), // one noisy sample: the mean of three is 96.3
+            (4.0, 64, 102.0),
+            (5.0, 64, 99.0),
+            (6.0, 64, 100.0),
+        ]);
+        assert_eq!(t.time_within_s(100.0, 0.05), Some(3.0));
+        // Windows of 3 start at samples 0..=3: means 65.7, 96.3, 97.0, 100.3.
+        assert_eq!(t.time_within_window_s(100.0, 0.05, 3), Some(1.0));
+        assert_eq!(t.time_within_window_s(100.0, 0.05, 1), Some(3.0));
+        assert_eq!(t.time_within_window_s(100.0, 0.05, 7), None);
+        let low = path(&[(1.0, 32, 90.0), (2.0, 32, 91.0), (3.0, 32, 92.0)]);
+        assert_eq!(low.time_within_window_s(100.0, 0.05, 2), None);
     }
 }

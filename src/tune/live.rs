@@ -72,6 +72,13 @@ pub struct LiveTune<'a> {
     pub controller: &'a mut dyn Controller,
 }
 
+/// Sleeps until `end`, waking every [`POLL`] to return early on Stop or a failed task.
+fn wait_until(end: Instant, stop: &TrialStop) {
+    while Instant::now() < end && !stop.interrupted() {
+        std::thread::sleep(POLL.min(end.saturating_duration_since(Instant::now())));
+    }
+}
+
 /// Runs the loop until `seconds` have passed, `cancel` is set or a task fails; calls
 /// `on_sample` after each sample. The pool is shut down (every task it started finished or
 /// stopped) before this returns. Err only when the pool could not start a thread.
@@ -98,10 +105,7 @@ pub fn run(
     let mut tasks_completed = 0;
     let end = started + Duration::from_secs_f64(seconds.max(0.0));
     loop {
-        let sample_end = Instant::now() + controller.sample_interval();
-        while Instant::now() < sample_end && !stop.interrupted() {
-            std::thread::sleep(POLL.min(sample_end.saturating_duration_since(Instant::now())));
-        }
+        wait_until(Instant::now() + controller.sample_interval(), &stop);
         if stop.interrupted() {
             break; // a sample cut short by Stop or a failed task says nothing
         }
@@ -130,8 +134,23 @@ pub fn run(
         if now >= end {
             break;
         }
-        threads = bounds.clamp(controller.next_threads(&sample));
-        pool.resize(threads)?;
+        let next = bounds.clamp(controller.next_threads(&sample));
+        pool.resize(next)?;
+        if next != threads {
+            // The tasks in flight at a resize ran partly at the old count: the next sample
+            // starts one task latency later, so it measures the new count, not the change.
+            let settle = sample
+                .latency_mean_us
+                .map_or(Duration::ZERO, |us| {
+                    Duration::from_secs_f64(us.max(0.0) / 1e6)
+                })
+                .min(controller.sample_interval() / 2);
+            wait_until(Instant::now() + settle, &stop);
+            tasks_completed += pool.drain().completed;
+            last_drain = Instant::now();
+            last_cpu_ns = crate::platform::process_cpu_ns();
+        }
+        threads = next;
     }
     tasks_completed += pool.shut_down().completed;
     let failure = stop
