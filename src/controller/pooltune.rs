@@ -18,8 +18,8 @@
 //! 3. **Verify, then step up.** If the jump target gives at least [`VERIFY_SHARE`] of the
 //!    best throughput and its mean latency is [`QUEUE_SHARE`] above the no-queue latency
 //!    (tasks queue for a CPU: the knee), it holds; if not it steps a quarter of the way up
-//!    towards the count whose doubling did not pay, a few times at most. The latency test keeps one low sample at
-//!    the best count from holding a count below the knee.
+//!    towards the count whose doubling did not pay, a few times at most. The latency test
+//!    keeps one low sample at the larger count from holding a count below the knee.
 //! 4. **Hold with a dead band.** It keeps the count while the throughput stays within
 //!    [`DEAD_BAND`] of the held level; only [`DRIFT_SAMPLES`] samples in a row outside it (the
 //!    workload changed) restart the search from the current count, so noise never moves it.
