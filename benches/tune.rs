@@ -6,7 +6,9 @@
 //! the reference; then each controller tunes `RUNS` times for `SECONDS` s. Printed per run:
 //! the time from which the mean of every 5 consecutive samples (0.5 s) stayed at ≥ 95% of the
 //! reference (and, stricter, every single sample), the count it settled on, and the settled
-//! throughput as a share of the reference. `cargo bench --bench tune` (`-- --runs N --seconds S`).
+//! throughput as a share of the reference. Each run also runs the best count fixed just
+//! before its controllers, and judges them against that run's mean as well (the machine
+//! drifts by several % over a minute). `cargo bench --bench tune` (`-- --runs N --seconds S`).
 
 use std::time::Duration;
 
@@ -81,7 +83,8 @@ fn main() {
     }
     let (best_threads, best) = best;
     println!(
-        "best measured by the sweep: {best:.0}/s at {best_threads} threads (bound 4000/s on 2 free CPUs)"
+        "best measured by the sweep: {best:.0}/s at {best_threads} threads (4000/s if a task's \
+         compute is exactly 500 µs on 2 free CPUs; the fixed runs below measure it)"
     );
 
     // The reference the controllers are judged against: fixed counts through the tuner's own
@@ -89,7 +92,7 @@ fn main() {
     let mut reference = (best_threads, best);
     for threads in FIXED_COUNTS {
         let mut fixed = Fixed(threads);
-        let noise = tune_once(&workload, bounds, FIXED_SECONDS, &mut fixed, &cancel);
+        let (noise, cpu_us) = tune_once(&workload, bounds, FIXED_SECONDS, &mut fixed, &cancel);
         if let Some(failure) = &noise.failure {
             println!("the fixed run failed: {failure}");
         }
@@ -99,12 +102,16 @@ fn main() {
             .filter(|s| s.t_s > 0.5)
             .map(|s| s.throughput_per_s)
             .collect();
-        let mean = warm.iter().sum::<f64>() / warm.len().max(1) as f64;
+        let mean = warm_mean(&noise);
         let below = warm.iter().filter(|&&x| x < 0.95 * mean).count();
         println!(
             "fixed {threads:>3} threads through the tuner's loop: mean {mean:>5.0}/s over {} samples \
-             of 100 ms ({below} below 95% of their own mean)",
-            warm.len()
+             of 100 ms ({below} below 95% of their own mean); CPU per task {}",
+            warm.len(),
+            cpu_us.map_or("unknown".to_owned(), |c| format!(
+                "{c:.0} µs (bound 2 CPUs / C = {:.0}/s)",
+                2e6 / c
+            ))
         );
         if mean > reference.1 {
             reference = (threads, mean);
@@ -118,55 +125,71 @@ fn main() {
 
     println!();
     println!(
-        "controller     run  95% over {WINDOW} samples (s)  every sample (s)  settled threads  settled/best"
+        "controller     run  95% over {WINDOW} samples (s)  every sample (s)  settled threads  \
+         settled/best  paired: fixed {best_threads} mean, 95% over {WINDOW} of it (s)"
     );
-    let mut reached_all: Vec<(&'static str, Option<f64>)> = Vec::new();
-    // The two controllers alternate, so a change in the machine's load hits both.
+    // (controller, reached against the best, reached against the run's own fixed reference)
+    let mut reached_all: Vec<(&'static str, Option<f64>, Option<f64>)> = Vec::new();
+    // Each run first runs the best count fixed, then the two controllers: the machine drifts
+    // by several % over a minute, so each run also has a reference measured beside it.
     for run in 1..=runs {
+        let mut fixed = Fixed(best_threads);
+        let paired = warm_mean(&tune_once(&workload, bounds, seconds, &mut fixed, &cancel).0);
         let controllers: [Box<dyn Controller>; 2] = [
             Box::new(Pooltune::new(bounds)),
             Box::new(DotnetHillClimbing::new(bounds)),
         ];
         for mut controller in controllers {
-            let result = tune_once(&workload, bounds, seconds, controller.as_mut(), &cancel);
+            let (result, _) = tune_once(&workload, bounds, seconds, controller.as_mut(), &cancel);
             let trajectory = result.trajectory();
             let reached = trajectory.time_within_window_s(best, 0.05, WINDOW);
             let every = trajectory.time_within_s(best, 0.05);
-            reached_all.push((controller.name(), reached));
+            let reached_paired = trajectory.time_within_window_s(paired, 0.05, WINDOW);
+            reached_all.push((controller.name(), reached, reached_paired));
             print_run(&result, run, reached, every, best);
+            println!(
+                "    paired: fixed {best_threads} threads ran {paired:.0}/s just before; \
+                 within 95% of it over {WINDOW} samples from {}",
+                seconds_or_never(reached_paired)
+            );
         }
     }
     println!();
     for name in ["pooltune", "dotnet-hill-climbing"] {
-        let mine: Vec<Option<f64>> = reached_all
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, r)| *r)
-            .collect();
-        let met = mine.iter().filter(|r| r.is_some_and(|t| t <= 3.0)).count();
-        let mut times: Vec<f64> = mine.iter().flatten().copied().collect();
-        times.sort_by(f64::total_cmp);
-        let median = times
-            .get(times.len() / 2)
-            .map_or("never".to_owned(), |t| format!("{t:.2} s"));
-        println!(
-            "{name}: reached and stayed at >= 95% of the best within 3 s in {met} of {} runs; \
-             median time {median} (of the {} runs that got there)",
-            mine.len(),
-            times.len()
-        );
+        for (label, paired) in [("the best", false), ("the run's fixed reference", true)] {
+            let mine: Vec<Option<f64>> = reached_all
+                .iter()
+                .filter(|(n, _, _)| *n == name)
+                .map(|&(_, r, p)| if paired { p } else { r })
+                .collect();
+            let met = mine.iter().filter(|r| r.is_some_and(|t| t <= 3.0)).count();
+            let mut times: Vec<f64> = mine.iter().flatten().copied().collect();
+            times.sort_by(f64::total_cmp);
+            let median = times
+                .get(times.len() / 2)
+                .map_or("never".to_owned(), |t| format!("{t:.2} s"));
+            println!(
+                "{name}: within 95% of {label} over {WINDOW} samples, and stayed, within 3 s in \
+                 {met} of {} runs; median time {median} (of the {} runs that got there)",
+                mine.len(),
+                times.len()
+            );
+        }
     }
     println!("load after: {}", load());
 }
 
+/// One live run; also the mean CPU time per finished task after the first 0.5 s, in µs
+/// (the process's CPU time over the tasks that ended: C, which sets the bound 2 CPUs / C).
 fn tune_once(
     workload: &std::sync::Arc<dyn pooltune::workload::Workload>,
     bounds: Bounds,
     seconds: f64,
     controller: &mut dyn Controller,
     cancel: &CancelToken,
-) -> TuneResult {
-    tune::live::run(
+) -> (TuneResult, Option<f64>) {
+    let (mut cpu_us, mut tasks) = (0.0, 0u64);
+    let result = tune::live::run(
         LiveTune {
             name: "blocking W/C = 31".into(),
             workload: workload.clone(),
@@ -175,14 +198,36 @@ fn tune_once(
             controller,
         },
         cancel,
-        &mut |_| {},
+        &mut |sample| {
+            if sample.t_s > 0.5
+                && let Some(c) = sample.cpu_time_per_task_us
+            {
+                cpu_us += c * sample.completed as f64;
+                tasks += sample.completed;
+            }
+        },
     )
-    .expect("tune run")
+    .expect("tune run");
+    (result, (tasks > 0).then(|| cpu_us / tasks as f64))
+}
+
+/// The mean throughput of a run's samples after its first 0.5 s.
+fn warm_mean(result: &TuneResult) -> f64 {
+    let warm: Vec<f64> = result
+        .samples
+        .iter()
+        .filter(|s| s.t_s > 0.5)
+        .map(|s| s.throughput_per_s)
+        .collect();
+    warm.iter().sum::<f64>() / warm.len().max(1) as f64
+}
+
+fn seconds_or_never(t: Option<f64>) -> String {
+    t.map_or_else(|| "never".to_owned(), |t| format!("{t:.2} s"))
 }
 
 fn print_run(result: &TuneResult, run: usize, reached: Option<f64>, every: Option<f64>, best: f64) {
-    let seconds = |t: Option<f64>| t.map_or_else(|| "never".to_owned(), |t| format!("{t:.2}"));
-    let (reached, every) = (seconds(reached), seconds(every));
+    let (reached, every) = (seconds_or_never(reached), seconds_or_never(every));
     println!(
         "{:<14} {run:>3}  {reached:>22}  {every:>16}  {:>15}  {:>12.3}",
         result.controller,
