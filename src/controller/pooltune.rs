@@ -13,9 +13,9 @@
 //! 2. **Jump.** When a doubling stops paying, the knee lies between the last two counts.
 //!    Little's law (Little 1961: concurrency = throughput × latency) gives it: the best
 //!    throughput times the no-queue latency is the concurrency that just saturates the CPUs
-//!    without queueing. The controller jumps there, with [`HEADROOM`] for the rounded knee of
-//!    a real curve, kept between the last proportional count and the one whose doubling did
-//!    not pay.
+//!    without queueing. The controller jumps there, with [`HEADROOM`] (above the knee extra
+//!    threads cost little, below it throughput falls), kept between the last proportional
+//!    count and the one whose doubling did not pay.
 //! 3. **Verify, then step up.** If the jump target gives at least [`VERIFY_SHARE`] of the
 //!    best throughput and its mean latency is [`QUEUE_SHARE`] above the no-queue latency
 //!    (tasks queue for a CPU: the knee), it holds; if not it steps a quarter of the way up

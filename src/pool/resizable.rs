@@ -215,8 +215,8 @@ impl ResizablePool {
         self.retiring = still;
     }
 
-    /// What every worker finished since the last drain, merged; the workers' records start
-    /// again empty.
+    /// What the workers finished since the last drain, merged; the records taken start again
+    /// empty. A record its worker is writing at that moment is left for the next drain.
     pub fn drain(&mut self) -> Interval {
         self.reap(false);
         let mut taken = Vec::with_capacity(self.active.len() + self.retiring.len());
