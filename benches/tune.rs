@@ -105,12 +105,12 @@ fn main() {
             println!("the fixed run failed: {failure}");
         }
         let mean = fixed.rate_from(WARM_S);
+        // The same samples `rate_from` counts: those that start after the warm-up.
         let warm: Vec<f64> = fixed
-            .result
-            .samples
+            .spans
             .iter()
-            .filter(|s| s.t_s > WARM_S)
-            .map(|s| s.throughput_per_s)
+            .filter(|s| s.0 >= WARM_S - 1e-9)
+            .map(|s| s.3 as f64 / (s.1 - s.0).max(1e-9))
             .collect();
         let below = warm.iter().filter(|&&x| x < 0.95 * mean).count();
         println!(
@@ -287,7 +287,7 @@ fn tune_once(
                 sample.threads,
                 sample.completed,
             ));
-            if sample.t_s > WARM_S
+            if sample.t_s - sample.duration_s >= WARM_S - 1e-9
                 && let Some(c) = sample.cpu_time_per_task_us
             {
                 cpu_us += c * sample.completed as f64;
