@@ -13,7 +13,9 @@
 //! best count's throughput in that run.
 //!
 //! `cargo bench --bench search` prints a table; `POOLTUNE_SEARCH_TRIAL_MS` (default 200) and
-//! `POOLTUNE_SEARCH_ROUNDS` (default 1) change the trial length and the repeats. The machine
+//! `POOLTUNE_SEARCH_ROUNDS` (default 1) change the trial length and the repeats,
+//! `POOLTUNE_SEARCH_WC` (say `127` or `1,9`) the W/C measured, and `POOLTUNE_SEARCH_VERBOSE`
+//! prints every trial of the adaptive search and the check run's means. The machine
 //! is shared: the time ratio is mostly measurements × trial length, quality needs rounds.
 
 use std::collections::BTreeSet;
@@ -131,6 +133,16 @@ fn mean_at(points: &[Point], threads: usize) -> f64 {
     pooltune::stats::mean(&trials)
 }
 
+/// The most CPUs other processes used during any of these points (NaN when unknown): a row
+/// measured while others took a CPU says little about the workload's own curve.
+fn others_cpus(points: &[Point]) -> f64 {
+    points
+        .iter()
+        .map(|p| p.other_cpu_utilization)
+        .filter(|x| x.is_finite())
+        .fold(f64::NAN, f64::max)
+}
+
 fn counts_of(points: &[Point]) -> String {
     let counts: Vec<String> = points.iter().map(|p| p.threads.to_string()).collect();
     counts.join(",")
@@ -142,6 +154,17 @@ fn main() {
     }
     let trial_ms = env_or("POOLTUNE_SEARCH_TRIAL_MS", 200);
     let rounds = env_or("POOLTUNE_SEARCH_ROUNDS", 1);
+    let verbose = std::env::var_os("POOLTUNE_SEARCH_VERBOSE").is_some();
+    // `POOLTUNE_SEARCH_WC=127` (a comma-separated list) measures only those W/C.
+    let ratios: Vec<u64> = std::env::var("POOLTUNE_SEARCH_WC")
+        .ok()
+        .map(|list| {
+            list.split(',')
+                .filter_map(|r| r.trim().parse().ok())
+                .collect()
+        })
+        .filter(|list: &Vec<u64>| !list.is_empty())
+        .unwrap_or_else(|| vec![1, 9, 31, 127]);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "trials 3 × {trial_ms} ms, warm-up 100 ms, range {}..{}, load average {}",
@@ -153,11 +176,22 @@ fn main() {
             .join(" ")
     );
     println!(
-        "{:>5} {:>5} | {:>5} {:>7} {:>5} {:>6} | {:>5} {:>7} {:>5} {:>6} | {:>6}",
-        "W/C", "N*", "grid", "time s", "rec", "% best", "adapt", "time s", "rec", "% best", "ratio"
+        "{:>5} {:>5} | {:>5} {:>7} {:>5} {:>6} | {:>5} {:>7} {:>5} {:>6} | {:>6} {:>6}",
+        "W/C",
+        "N*",
+        "grid",
+        "time s",
+        "rec",
+        "% best",
+        "adapt",
+        "time s",
+        "rec",
+        "% best",
+        "ratio",
+        "others"
     );
     for round in 0..rounds {
-        for wait_over_compute in [1u64, 9, 31, 127] {
+        for &wait_over_compute in &ratios {
             let optimum = 2 * (1 + wait_over_compute);
             // Grid: geometric ×2, then the linear refinement around its best.
             let geometric: Vec<usize> = (0..)
@@ -213,8 +247,10 @@ fn main() {
                 .map(|p| mean_at(&check, p.threads))
                 .fold(f64::NAN, f64::max);
             let share = |n: usize| 100.0 * mean_at(&check, n) / best_check;
+            let mut measured = all.clone();
+            measured.extend(check.iter().cloned());
             println!(
-                "{:>5} {:>5} | {:>5} {:>7.1} {:>5} {:>5.1}% | {:>5} {:>7.1} {:>5} {:>5.1}% | {:>6.2}",
+                "{:>5} {:>5} | {:>5} {:>7.1} {:>5} {:>5.1}% | {:>5} {:>7.1} {:>5} {:>5.1}% | {:>6.2} {:>6.2}",
                 wait_over_compute,
                 optimum,
                 grid.len(),
@@ -225,16 +261,40 @@ fn main() {
                 adaptive_s,
                 adaptive_rec,
                 share(adaptive_rec),
-                adaptive_s / grid_s
+                adaptive_s / grid_s,
+                others_cpus(&measured)
             );
             if round == 0 {
                 println!("      adaptive measured {}", counts_of(&adaptive));
+            }
+            if verbose {
+                let trials = |points: &[Point]| -> String {
+                    let lines: Vec<String> = points
+                        .iter()
+                        .map(|p| {
+                            let t: Vec<String> = p
+                                .trial_throughputs_per_s
+                                .iter()
+                                .map(|x| format!("{x:.0}"))
+                                .collect();
+                            format!("{}:[{}]", p.threads, t.join(" "))
+                        })
+                        .collect();
+                    lines.join(" ")
+                };
+                println!("      adaptive trials {}", trials(&adaptive));
+                let check_means: Vec<String> = check_counts
+                    .iter()
+                    .map(|&n| format!("{n}:{:.0}", mean_at(&check, n)))
+                    .collect();
+                println!("      check means {}", check_means.join(" "));
             }
         }
     }
     println!(
         "grid / adapt: measurements; time s: Started to Finished; rec: the knee rule's count; \
          % best: its throughput in a separate check run of the recommended and best counts; \
-         ratio: adaptive time / grid time"
+         ratio: adaptive time / grid time; \
+         others: the most CPUs other processes used in any of the row's points"
     );
 }
