@@ -154,7 +154,6 @@ fn by_thread_count(points: &[Point]) -> Vec<Measured> {
         .collect();
     sorted.sort_by_key(|p| p.threads);
     for group in sorted.chunk_by(|a, b| a.threads == b.threads) {
-        let throughput = group.iter().map(|p| p.throughput_per_s).sum::<f64>() / group.len() as f64;
         let p99 = group
             .iter()
             .map(|p| p.latency_p99_us)
@@ -165,6 +164,13 @@ fn by_thread_count(points: &[Point]) -> Vec<Measured> {
             .flat_map(|p| p.trial_throughputs_per_s.iter().copied())
             .filter(|x| x.is_finite())
             .collect();
+        // The mean of all its trials: a one-trial re-measurement weighs one trial, not as
+        // much as a point of three. Points without trials: the mean of their throughputs.
+        let throughput = if trials.is_empty() {
+            group.iter().map(|p| p.throughput_per_s).sum::<f64>() / group.len() as f64
+        } else {
+            stats::mean(&trials)
+        };
         let waits: Vec<f64> = group
             .iter()
             .map(|p| p.measured_wait_over_compute())
@@ -1099,6 +1105,23 @@ mod tests {
 
     /// A count within 5% of the best but significantly below it (tight trials) is not the
     /// knee: the 5% rule alone would have said 2.
+    #[test]
+    fn a_count_measured_again_counts_each_trial_once() {
+        // 4 threads: three trials at about 100, then one more at 80 (an adaptive search's
+        // re-measurement). Over its four trials it is within 5% of 8 threads; the mean of its
+        // two points (90) is not.
+        let mut points = vec![
+            trials_point(2, &[90.0, 90.0, 91.0]),
+            trials_point(4, &[100.0, 101.0, 100.0]),
+            trials_point(4, &[80.0]),
+            trials_point(8, &[99.0, 100.0, 99.0]),
+        ];
+        points[2].trials = 1;
+        let rec = recommend_web(points);
+        assert_eq!(rec.best_measured_threads, Some(8));
+        assert_eq!(rec.recommended_threads, Some(4));
+    }
+
     #[test]
     fn a_count_significantly_below_the_best_is_not_the_knee() {
         let rec = recommend_trials(&[
