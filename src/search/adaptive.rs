@@ -20,17 +20,17 @@
 //! step a grid's linear refinement would take: over a ×2 bracket that phase 1 left (the check
 //! after the jump, or a doubling), max(1, H/8) for its upper end H, kept while narrowing (1/8
 //! of the narrowed `hi` took a second probe on every rounded knee: Little's law's count
-//! reads about 90% of the plateau there); over a wider one, max(1, hi/8). Or until no count
+//! reads 89–94% of twice it there); over a wider one, max(1, hi/8). Or until no count
 //! more than that step below `hi` can be within the tolerance: a pool's throughput per thread
 //! does not grow with threads, so `n` threads give at most `n / lo` × `lo`'s throughput (plus
 //! its CI), or after [`MAX_PROBES`] new counts.
 //! The knee candidate gets one more trial ([`REMEASURE_TRIALS`]), or the best does, when its
 //! 95% CI is wider than `target_ci` × its mean and the decision at the candidate is ambiguous
 //! (its interval, or the best's, straddles the threshold; a count read below the threshold is
-//! passed over, and the search measures above it), at most [`MAX_EXTRA_MEASUREMENTS`] time per count and
-//! [`MAX_REMEASUREMENTS`] times per search: a fourth trial shrinks a 95% CI by a third
-//! (t = 3.18 over √4 against 4.30 over √3), later ones far less, and on a shared machine
-//! three full re-measurements per count were most of a search's time.
+//! passed over, and the search measures above it), at most [`MAX_EXTRA_MEASUREMENTS`] time
+//! per count and [`MAX_REMEASUREMENTS`] times per search: a fourth trial shrinks a 95% CI by
+//! a third (t = 3.18 over √4 against 4.30 over √3), later ones far less, and on a shared
+//! machine three full re-measurements per count were most of a search's time.
 //!
 //! Phase 3, validate: measure the knee once more with [`VALIDATION_TRIALS`] trial; when it is
 //! still within the tolerance by less than the noise, measure the best once more too (the
@@ -686,8 +686,8 @@ mod tests {
     #[test]
     fn a_rounded_knee_takes_one_probe_at_the_grid_resolution() {
         // A real blocking pool's knee is rounded: Little's law's count gives 90% of the
-        // plateau, 1.2 times it all of it (the bench's trials read 90–92% at N* and 97–100%
-        // at 1.25 N*).
+        // plateau, 1.2 times it all of it (the search bench's 300 ms trials at W/C = 127 read
+        // 89–94% of 2 N* at N* and 97–102% at 1.25 N*).
         let optimum = 256.0;
         let throughput = |n: usize| {
             let x = n as f64 / optimum;
