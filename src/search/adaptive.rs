@@ -683,21 +683,27 @@ mod tests {
         }
     }
 
+    /// A rounded knee at 256 threads (Little's law's count at W/C = 127 on 2 CPUs): linear up
+    /// to `at_knee` of the 4000/s plateau there, then rising by `slope` of the plateau per
+    /// 256 threads until it reaches it.
+    fn rounded_knee(at_knee: f64, slope: f64) -> impl Fn(usize) -> f64 {
+        move |n| {
+            let x = n as f64 / 256.0;
+            4000.0
+                * if x <= 1.0 {
+                    at_knee * x
+                } else {
+                    (at_knee + slope * (x - 1.0)).min(1.0)
+                }
+        }
+    }
+
     #[test]
     fn a_rounded_knee_takes_one_probe_at_the_grid_resolution() {
         // A real blocking pool's knee is rounded: Little's law's count gives 90% of the
         // plateau, 1.2 times it all of it (the search bench's 300 ms trials at W/C = 127 read
         // 89–94% of 2 N* at N* and 97–102% at 1.25 N*).
-        let optimum = 256.0;
-        let throughput = |n: usize| {
-            let x = n as f64 / optimum;
-            4000.0
-                * if x <= 1.0 {
-                    0.9 * x
-                } else {
-                    (0.9 + 0.5 * (x - 1.0)).min(1.0)
-                }
-        };
+        let throughput = rounded_knee(0.9, 0.5);
         let curve = Curve {
             throughput: &throughput,
             wait_over_compute: Some(127.0),
@@ -720,16 +726,7 @@ mod tests {
     fn a_count_read_below_the_threshold_is_passed_over_not_measured_again() {
         // Little's law's count gives 94% of the plateau: with 3% noise its interval straddles
         // the 95% threshold, and the search measures above it instead of measuring it again.
-        let optimum = 256.0;
-        let throughput = |n: usize| {
-            let x = n as f64 / optimum;
-            4000.0
-                * if x <= 1.0 {
-                    0.94 * x
-                } else {
-                    (0.94 + 0.3 * (x - 1.0)).min(1.0)
-                }
-        };
+        let throughput = rounded_knee(0.94, 0.3);
         let curve = Curve {
             throughput: &throughput,
             wait_over_compute: Some(127.0),
