@@ -135,9 +135,9 @@ fn mean_at(points: &[Point], threads: usize) -> f64 {
 
 /// The most CPUs other processes used during any of these points (NaN when unknown): a row
 /// measured while others took a CPU says little about the workload's own curve.
-fn others_cpus(points: &[Point]) -> f64 {
+fn others_cpus<'a>(points: impl IntoIterator<Item = &'a Point>) -> f64 {
     points
-        .iter()
+        .into_iter()
         .map(|p| p.other_cpu_utilization)
         .filter(|x| x.is_finite())
         .fold(f64::NAN, f64::max)
@@ -247,8 +247,6 @@ fn main() {
                 .map(|p| mean_at(&check, p.threads))
                 .fold(f64::NAN, f64::max);
             let share = |n: usize| 100.0 * mean_at(&check, n) / best_check;
-            let mut measured = all.clone();
-            measured.extend(check.iter().cloned());
             println!(
                 "{:>5} {:>5} | {:>5} {:>7.1} {:>5} {:>5.1}% | {:>5} {:>7.1} {:>5} {:>5.1}% | {:>6.2} {:>6.2}",
                 wait_over_compute,
@@ -262,7 +260,7 @@ fn main() {
                 adaptive_rec,
                 share(adaptive_rec),
                 adaptive_s / grid_s,
-                others_cpus(&measured)
+                others_cpus(all.iter().chain(&check))
             );
             if round == 0 {
                 println!("      adaptive measured {}", counts_of(&adaptive));
