@@ -42,6 +42,8 @@ pub enum TaskFault {
 pub struct TrialStop {
     cancel: CancelToken,
     aborted: AtomicBool,
+    /// Set by [`TrialStop::finish`]: a run with no deadline is over.
+    finished: AtomicBool,
     deadline: Option<Instant>,
     fault: Mutex<Option<TaskFault>>,
 }
@@ -52,6 +54,7 @@ impl TrialStop {
         TrialStop {
             cancel,
             aborted: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
             deadline,
             fault: Mutex::new(None),
         }
@@ -63,9 +66,18 @@ impl TrialStop {
         self.aborted.load(Ordering::Relaxed) || self.cancel.is_cancelled()
     }
 
-    /// Full check for use between chunks of tasks: interrupted, or past the deadline.
+    /// Full check for use between chunks of tasks: interrupted, finished, or past the deadline.
     pub fn should_stop(&self) -> bool {
-        self.interrupted() || self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.interrupted()
+            || self.finished.load(Ordering::Relaxed)
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Ends the run as a deadline would: no new chunk starts, and tasks in flight finish
+    /// normally (they are not interrupted). For a run kept going across the trials of a
+    /// point, whose end the measuring thread decides.
+    pub fn finish(&self) {
+        self.finished.store(true, Ordering::Relaxed);
     }
 
     /// The user's Stop behind this trial, for a task that waits on something of its own

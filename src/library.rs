@@ -187,7 +187,8 @@ impl TryFrom<PoolSpec> for PoolKind {
 /// What a task knows when the closure is called.
 #[derive(Debug, Clone, Copy)]
 pub struct Task<'a> {
-    /// The task's index within its trial (or warm-up batch): 0, 1, 2, ...
+    /// The task's index within its trial, warm-up batch, or (timed trials on a rayon or queue
+    /// pool, which are windows of one run per thread count) that run: 0, 1, 2, ...
     pub index: u64,
     /// The worker running it, `0..threads`; at most one task runs per worker at a time, so a
     /// closure may keep per-worker state in slots indexed by it.

@@ -20,7 +20,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 pub use process::{WORKER_MODE_ARG, run_worker_process};
-pub use recorder::{WorkerRecorder, new_histogram, record_ns};
+pub use recorder::{LiveCounts, RunProgress, WorkerRecorder, new_histogram, record_ns};
 
 use crate::cancel::TrialStop;
 use crate::spec::PoolSpec;
@@ -101,6 +101,37 @@ pub trait Pool: Send {
     fn threads(&self) -> usize;
     /// Runs one trial and blocks until it is done, stopped, or failed.
     fn run_trial(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure>;
+
+    /// Whether this pool can keep its workers going across the timed trials of a point
+    /// ([`Pool::start_run`]), so that each trial is a window of a running pool instead of
+    /// a standing start (see `source::in_process`, "windows").
+    fn runs_continuously(&self) -> bool {
+        false
+    }
+
+    /// Starts the workers on `plan`'s tasks and returns at once; they go on until
+    /// `plan.stop` says stop ([`TrialStop::finish`], the user's Stop, a panic), and
+    /// [`Pool::run_progress`] reads what they have done meanwhile. Pools that cannot say so
+    /// in [`Pool::runs_continuously`] and refuse.
+    fn start_run(&mut self, plan: &TrialPlan<'_>) -> Result<(), TrialFailure> {
+        let _ = plan;
+        Err(TrialFailure::Failed(
+            "this pool measures each trial from a standing start only".to_owned(),
+        ))
+    }
+
+    /// What the workers of the run [`Pool::start_run`] began have done so far.
+    fn run_progress(&self) -> RunProgress {
+        RunProgress::default()
+    }
+
+    /// Waits until the workers of the run [`Pool::start_run`] began have stopped (the caller
+    /// has ended it through `plan.stop`) and returns everything it measured, from its start to
+    /// its last task; a panic or the user's Stop during the run is its failure.
+    fn finish_run(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
+        let _ = plan;
+        Err(TrialFailure::Failed("no run was started".to_owned()))
+    }
 }
 
 /// Builds a pool of `threads` workers for the workload of `factory`. The error names the

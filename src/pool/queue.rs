@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{Pool, TrialFailure, TrialPlan, TrialRun, WorkerRecorder, worker_name};
+use super::{
+    LiveCounts, Pool, RunProgress, TrialFailure, TrialPlan, TrialRun, WorkerRecorder, worker_name,
+};
 use crate::cancel::TrialStop;
 use crate::workload::Workload;
 
@@ -22,6 +24,17 @@ struct TrialShare {
     /// Tasks between two checks of the stop flag and deadline (the engine's chunk of about
     /// 200 µs of work), however large the queue's own `chunk_size` is.
     check_every: u64,
+    /// What the workers have done so far, for a run read while it goes on.
+    live: Arc<LiveCounts>,
+}
+
+/// A run [`Pool::start_run`] began: its producer feeds the queue on a thread of its own
+/// while the measuring thread reads the run.
+struct Running {
+    stop: Arc<TrialStop>,
+    live: Arc<LiveCounts>,
+    producer: JoinHandle<Result<(), ()>>,
+    started: Instant,
 }
 
 enum Message {
@@ -44,6 +57,7 @@ pub struct QueuePool {
     resumed: Arc<AtomicU64>,
     workers: Vec<JoinHandle<()>>,
     chunk_size: u64,
+    running: Option<Running>,
 }
 
 impl QueuePool {
@@ -80,6 +94,7 @@ impl QueuePool {
             resumed,
             workers,
             chunk_size: chunk_size.max(1) as u64,
+            running: None,
         })
     }
 }
@@ -112,7 +127,12 @@ fn worker_loop(
                 let mut first = range.start;
                 while go_on && first < range.end {
                     let end = (first + share.check_every).min(range.end);
+                    let (tasks_before, cpu_before) = (recorder.tasks, recorder.cpu_ns);
+                    share.live.begin_chunk(index, end - first);
                     go_on = recorder.run_chunk(&plan, index, first, end);
+                    share
+                        .live
+                        .end_chunk(index, &recorder, tasks_before, cpu_before);
                     first = end;
                 }
             }
@@ -132,35 +152,55 @@ fn worker_loop(
     }
 }
 
-impl Pool for QueuePool {
-    fn threads(&self) -> usize {
-        self.workers.len()
+/// Sends `share`'s tasks `0..max_tasks` in messages of `chunk_size` until they are all sent
+/// or the trial stops; Err when the workers are gone.
+fn produce(
+    sender: &Sender<Message>,
+    share: &Arc<TrialShare>,
+    chunk_size: u64,
+    max_tasks: u64,
+) -> Result<(), ()> {
+    let mut next = 0;
+    while next < max_tasks && !share.stop.should_stop() {
+        let end = (next + chunk_size).min(max_tasks);
+        sender
+            .send(Message::Tasks(share.clone(), next..end))
+            .map_err(|_| ())?;
+        next = end;
     }
+    Ok(())
+}
 
-    fn run_trial(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
-        let sender = self
-            .sender
-            .as_ref()
-            .ok_or_else(|| TrialFailure::Failed("the queue pool was shut down".to_owned()))?;
-        let broken = || TrialFailure::Failed("a queue worker stopped unexpectedly".to_owned());
-        let stop = plan.stop.clone();
-        let share = Arc::new(TrialShare {
+fn broken() -> TrialFailure {
+    TrialFailure::Failed("a queue worker stopped unexpectedly".to_owned())
+}
+
+impl QueuePool {
+    fn share(plan: &TrialPlan<'_>, threads: usize) -> Arc<TrialShare> {
+        Arc::new(TrialShare {
             workload: plan.workload.clone(),
-            stop: stop.clone(),
+            stop: plan.stop.clone(),
             sample_every: plan.sample_every,
             check_every: plan.chunk_tasks.max(1),
-        });
+            live: Arc::new(LiveCounts::new(threads)),
+        })
+    }
+
+    fn sender(&self) -> Result<&Sender<Message>, TrialFailure> {
+        self.sender
+            .as_ref()
+            .ok_or_else(|| TrialFailure::Failed("the queue pool was shut down".to_owned()))
+    }
+
+    /// Tells every worker the trial's tasks are all sent, collects their recorders and lets
+    /// them go on to the next trial.
+    fn collect(
+        &mut self,
+        plan: &TrialPlan<'_>,
+        started: Instant,
+    ) -> Result<TrialRun, TrialFailure> {
         let threads = self.workers.len();
-        super::recorder::forget_children(plan);
-        let started = Instant::now();
-        let mut next = 0;
-        while next < plan.max_tasks && !stop.should_stop() {
-            let end = (next + self.chunk_size).min(plan.max_tasks);
-            sender
-                .send(Message::Tasks(share.clone(), next..end))
-                .map_err(|_| broken())?;
-            next = end;
-        }
+        let sender = self.sender()?;
         for _ in 0..threads {
             sender.send(Message::End).map_err(|_| broken())?;
         }
@@ -177,8 +217,77 @@ impl Pool for QueuePool {
     }
 }
 
+impl Pool for QueuePool {
+    fn threads(&self) -> usize {
+        self.workers.len()
+    }
+
+    fn run_trial(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
+        let share = QueuePool::share(plan, self.workers.len());
+        super::recorder::forget_children(plan);
+        let started = Instant::now();
+        produce(self.sender()?, &share, self.chunk_size, plan.max_tasks).map_err(|_| broken())?;
+        self.collect(plan, started)
+    }
+
+    fn runs_continuously(&self) -> bool {
+        true
+    }
+
+    fn start_run(&mut self, plan: &TrialPlan<'_>) -> Result<(), TrialFailure> {
+        if self.running.is_some() {
+            return Err(TrialFailure::Failed(
+                "a queue pool's run was started twice".to_owned(),
+            ));
+        }
+        let share = QueuePool::share(plan, self.workers.len());
+        super::recorder::forget_children(plan);
+        let (sender, chunk_size, max_tasks) =
+            (self.sender()?.clone(), self.chunk_size, plan.max_tasks);
+        let live = share.live.clone();
+        let started = Instant::now();
+        let producer = std::thread::Builder::new()
+            .name("pooltune-queue-producer".to_owned())
+            .spawn(move || produce(&sender, &share, chunk_size, max_tasks))
+            .map_err(|err| {
+                TrialFailure::Failed(format!("could not start the queue's producer: {err}"))
+            })?;
+        self.running = Some(Running {
+            stop: plan.stop.clone(),
+            live,
+            producer,
+            started,
+        });
+        Ok(())
+    }
+
+    fn run_progress(&self) -> RunProgress {
+        self.running
+            .as_ref()
+            .map_or_else(RunProgress::default, |run| run.live.read())
+    }
+
+    fn finish_run(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
+        let Some(running) = self.running.take() else {
+            return Err(TrialFailure::Failed("no run was started".to_owned()));
+        };
+        // The producer sees the run's stop at its next message, at most a full queue's
+        // wait: the workers skip what is left once the stop is set.
+        match running.producer.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(())) | Err(_) => return Err(broken()),
+        }
+        self.collect(plan, running.started)
+    }
+}
+
 impl Drop for QueuePool {
     fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            // A run nobody collected: its producer stops at its next message.
+            running.stop.finish();
+            let _ = running.producer.join();
+        }
         // Closing the channel ends every worker's loop; one still waiting after an End is let go.
         self.sender = None;
         self.resumed.store(u64::MAX, Ordering::Release);

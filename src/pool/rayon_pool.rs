@@ -24,7 +24,9 @@ use crate::cancel::TrialStop;
 use crate::measure::thread_count;
 use crate::workload::Workload;
 
-use super::{Pool, TrialFailure, TrialPlan, TrialRun, WorkerRecorder, worker_name};
+use super::{
+    LiveCounts, Pool, RunProgress, TrialFailure, TrialPlan, TrialRun, WorkerRecorder, worker_name,
+};
 
 /// Longest wait for the pool's threads to start their workers before the first trial.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -44,6 +46,17 @@ struct TrialJob {
     /// before it says it is done.
     done: Arc<AtomicUsize>,
     owner: Thread,
+    /// What the workers have done so far, for a run read while it goes on.
+    live: Arc<LiveCounts>,
+}
+
+/// A trial handed to the workers and not yet collected.
+struct Started {
+    /// The run's stop, told to finish if the pool is dropped while it runs.
+    stop: Arc<TrialStop>,
+    done: Arc<AtomicUsize>,
+    live: Arc<LiveCounts>,
+    started: Instant,
 }
 
 /// What the pool's owner and its workers share. Waking goes through `Thread::unpark`, never a
@@ -68,6 +81,8 @@ pub struct RayonPool {
     /// The workers' threads, taken from `shared` once all have started.
     workers: Vec<Thread>,
     trials_run: u64,
+    /// The run [`Pool::start_run`] began, until [`Pool::finish_run`] collects it.
+    running: Option<Started>,
 }
 
 impl RayonPool {
@@ -104,6 +119,7 @@ impl RayonPool {
             shared,
             workers: Vec::new(),
             trials_run: 0,
+            running: None,
         })
     }
 
@@ -172,7 +188,12 @@ fn worker_loop(index: usize, shared: &Shared) {
                 }
                 let first = c * job.chunk;
                 let end = (first + job.chunk).min(job.max_tasks);
-                if !recorder.run_chunk(&plan, index, first, end) {
+                let (tasks_before, cpu_before) = (recorder.tasks, recorder.cpu_ns);
+                job.live.begin_chunk(index, end - first);
+                let go_on = recorder.run_chunk(&plan, index, first, end);
+                job.live
+                    .end_chunk(index, &recorder, tasks_before, cpu_before);
+                if !go_on {
                     break;
                 }
             }
@@ -191,6 +212,20 @@ impl Pool for RayonPool {
     }
 
     fn run_trial(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
+        self.start_run(plan)?;
+        self.finish_run(plan)
+    }
+
+    fn runs_continuously(&self) -> bool {
+        true
+    }
+
+    fn start_run(&mut self, plan: &TrialPlan<'_>) -> Result<(), TrialFailure> {
+        if self.running.is_some() {
+            return Err(TrialFailure::Failed(
+                "a rayon pool's run was started twice".to_owned(),
+            ));
+        }
         self.wait_for_workers()?;
         super::recorder::forget_children(plan);
         for recorder in &self.shared.recorders {
@@ -198,7 +233,6 @@ impl Pool for RayonPool {
         }
         let chunk = plan.chunk_tasks.max(1);
         self.trials_run += 1;
-        let workers = self.shared.recorders.len();
         let job = Arc::new(TrialJob {
             number: self.trials_run,
             workload: plan.workload.clone(),
@@ -210,18 +244,38 @@ impl Pool for RayonPool {
             next_chunk: AtomicU64::new(0),
             done: Arc::new(AtomicUsize::new(0)),
             owner: std::thread::current(),
+            live: Arc::new(LiveCounts::new(self.shared.recorders.len())),
         });
-        let done = job.done.clone();
-        let started = Instant::now();
+        let running = Started {
+            stop: plan.stop.clone(),
+            done: job.done.clone(),
+            live: job.live.clone(),
+            started: Instant::now(),
+        };
         *self.shared.trial.write().map_err(|_| poisoned())? = Some(job);
         for worker in &self.workers {
             worker.unpark();
         }
-        while done.load(Ordering::Acquire) < workers {
+        self.running = Some(running);
+        Ok(())
+    }
+
+    fn run_progress(&self) -> RunProgress {
+        self.running
+            .as_ref()
+            .map_or_else(RunProgress::default, |run| run.live.read())
+    }
+
+    fn finish_run(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
+        let Some(running) = self.running.take() else {
+            return Err(TrialFailure::Failed("no run was started".to_owned()));
+        };
+        let workers = self.shared.recorders.len();
+        while running.done.load(Ordering::Acquire) < workers {
             // The last worker unparks this thread; the timeout only guards a lost wake-up.
             std::thread::park_timeout(Duration::from_millis(50));
         }
-        let wall = started.elapsed();
+        let wall = running.started.elapsed();
         // Every worker has let go of the job: this drops the trial's hold on the workload.
         *self.shared.trial.write().map_err(|_| poisoned())? = None;
         let mut recorders = Vec::with_capacity(workers);
@@ -238,6 +292,11 @@ impl Pool for RayonPool {
 
 impl Drop for RayonPool {
     fn drop(&mut self) {
+        if let Some(running) = &self.running {
+            // A run nobody collected (its measurer returned early): its workers stop at
+            // their next chunk instead of running out a counter sized for seconds.
+            running.stop.finish();
+        }
         self.shared.shutdown.store(true, Ordering::Release);
         if let Ok(threads) = self.shared.threads.lock() {
             for thread in threads.iter().flatten() {

@@ -4,6 +4,7 @@
 //! `exec` task's) are counted into what the trial measured.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
@@ -129,6 +130,131 @@ impl WorkerRecorder {
         self.sampled_time_ns += other.sampled_time_ns;
         self.tasks += other.tasks;
         self.cpu_ns += other.cpu_ns;
+    }
+}
+
+/// What a pool's workers have done so far in a run kept going across the trials of a point,
+/// readable while they work. Each worker says when it starts a chunk and adds the chunk's
+/// tasks and CPU time when it ends (two relaxed stores and three adds per chunk of about
+/// 200 µs, or per task when tasks are longer).
+///
+/// A reading also credits each chunk in flight with the share of it that has run, by the
+/// mean chunk time so far: a count of completions alone jumps by a whole chunk per worker at
+/// each completion, and tasks that wait a fixed time complete in waves (every worker comes
+/// back in the same order), so a window's count would depend on where its ends fall in a wave.
+#[derive(Debug)]
+pub struct LiveCounts {
+    epoch: Instant,
+    tasks: AtomicU64,
+    cpu_ns: AtomicU64,
+    chunks: AtomicU64,
+    chunk_wall_ns: AtomicU64,
+    warm_workers: AtomicUsize,
+    in_flight: Vec<InFlight>,
+}
+
+/// One worker's chunk in flight: when it started (ns since the epoch, plus 1; 0: none) and
+/// its tasks.
+#[derive(Debug, Default)]
+struct InFlight {
+    started_ns: AtomicU64,
+    tasks: AtomicU64,
+}
+
+/// A reading of [`LiveCounts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RunProgress {
+    /// Tasks completed so far.
+    pub tasks: u64,
+    /// Tasks completed so far plus the share of each chunk in flight that has run (its time
+    /// so far over the mean chunk time, at most the whole chunk).
+    pub tasks_credited: f64,
+    /// The workers' thread CPU time so far, in nanoseconds.
+    pub worker_cpu_ns: u64,
+    /// Workers that have completed at least one chunk: once all have, the run is past the
+    /// moment every worker started at once (see `source::windows`).
+    pub warm_workers: usize,
+}
+
+impl LiveCounts {
+    /// Counts for a pool of `workers` workers.
+    pub fn new(workers: usize) -> LiveCounts {
+        LiveCounts {
+            epoch: Instant::now(),
+            tasks: AtomicU64::new(0),
+            cpu_ns: AtomicU64::new(0),
+            chunks: AtomicU64::new(0),
+            chunk_wall_ns: AtomicU64::new(0),
+            warm_workers: AtomicUsize::new(0),
+            in_flight: (0..workers).map(|_| InFlight::default()).collect(),
+        }
+    }
+
+    /// Worker `worker` starts a chunk of `tasks` tasks now.
+    pub fn begin_chunk(&self, worker: usize, tasks: u64) {
+        if let Some(slot) = self.in_flight.get(worker) {
+            slot.tasks.store(tasks, Ordering::Relaxed);
+            slot.started_ns
+                .store(self.nanos_since_epoch() + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// Worker `worker`'s chunk has ended: counts what `recorder` did since it held
+    /// `tasks_before` tasks and `cpu_before` ns.
+    pub fn end_chunk(
+        &self,
+        worker: usize,
+        recorder: &WorkerRecorder,
+        tasks_before: u64,
+        cpu_before: u64,
+    ) {
+        let tasks = recorder.tasks.saturating_sub(tasks_before);
+        if let Some(slot) = self.in_flight.get(worker) {
+            let started = slot.started_ns.swap(0, Ordering::Relaxed);
+            if started > 0 && tasks > 0 {
+                let wall = self.nanos_since_epoch().saturating_sub(started - 1);
+                self.chunk_wall_ns.fetch_add(wall, Ordering::Relaxed);
+                self.chunks.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if tasks > 0 {
+            if tasks_before == 0 {
+                self.warm_workers.fetch_add(1, Ordering::Relaxed);
+            }
+            self.tasks.fetch_add(tasks, Ordering::Relaxed);
+        }
+        self.cpu_ns.fetch_add(
+            recorder.cpu_ns.saturating_sub(cpu_before),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// What the workers have done so far.
+    pub fn read(&self) -> RunProgress {
+        let tasks = self.tasks.load(Ordering::Relaxed);
+        let chunks = self.chunks.load(Ordering::Relaxed);
+        let mean_chunk_ns = self.chunk_wall_ns.load(Ordering::Relaxed) as f64 / chunks as f64;
+        let now = self.nanos_since_epoch();
+        let mut credit = 0.0;
+        if chunks > 0 && mean_chunk_ns > 0.0 {
+            for slot in &self.in_flight {
+                let started = slot.started_ns.load(Ordering::Relaxed);
+                if started > 0 {
+                    let share = now.saturating_sub(started - 1) as f64 / mean_chunk_ns;
+                    credit += share.min(1.0) * slot.tasks.load(Ordering::Relaxed) as f64;
+                }
+            }
+        }
+        RunProgress {
+            tasks,
+            tasks_credited: tasks as f64 + credit,
+            worker_cpu_ns: self.cpu_ns.load(Ordering::Relaxed),
+            warm_workers: self.warm_workers.load(Ordering::Relaxed),
+        }
+    }
+
+    fn nanos_since_epoch(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
     }
 }
 

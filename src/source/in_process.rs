@@ -19,6 +19,8 @@ use crate::stats;
 use crate::trust::{self, BusySampler, OthersWindow};
 use crate::workload::{Workload, WorkloadFactory};
 
+use super::windows::{WindowedRun, trials_as_windows, windows_fit};
+
 /// Longest a timed task may be slowed by its own timestamps: 2% (see README, "Latency").
 const TIMER_OVERHEAD_BUDGET: f64 = 0.02;
 
@@ -201,6 +203,83 @@ fn measure_with(
     };
     let chunk_tasks = chunk_for(estimate.task_ns, max_tasks, threads);
 
+    let measured = match (setup.length, trial_time) {
+        (TrialLength::Millis(_), Some(window))
+            if pool.runs_continuously() && windows_fit(estimate.task_ns, window) =>
+        {
+            let run = WindowedRun {
+                sample_every,
+                chunk_tasks,
+                window,
+                task_ns: estimate.task_ns,
+            };
+            trials_as_windows(setup, workload, pool, cancel, on_step, &run)?
+        }
+        _ => trials_from_standing_starts(
+            setup,
+            workload,
+            pool,
+            cancel,
+            on_step,
+            (max_tasks, trial_time, sample_every, chunk_tasks),
+            estimate.task_ns,
+        )?,
+    };
+    let Trials {
+        summaries: trials,
+        latency,
+        sampled_time_ns,
+        peak_rss,
+        workers_peak_rss,
+        retried_trials,
+    } = measured;
+    let mut point = summarise(
+        threads,
+        &trials,
+        &latency,
+        sampled_time_ns,
+        sample_every,
+        (peak_rss, workers_peak_rss),
+    );
+    point.retried_trials = retried_trials;
+    // Timed trials only: a trial of a few tasks (`tasks_per_trial`) is over in the time it
+    // takes to wake the workers, and what it measures is that, by design.
+    let idle = match setup.length {
+        TrialLength::Millis(_) => idle_pool_reason(&point, &setup.pool, max_tasks),
+        TrialLength::Tasks(_) => None,
+    };
+    match idle {
+        Some(reason) => Err(TrialFailure::Failed(reason)),
+        None => Ok(point),
+    }
+}
+
+/// What the trials of one point measured, however they were taken.
+pub(super) struct Trials {
+    pub(super) summaries: Vec<TrialSummary>,
+    pub(super) latency: hdrhistogram::Histogram<u64>,
+    pub(super) sampled_time_ns: u64,
+    /// This process's peak resident memory over the trials, in bytes.
+    pub(super) peak_rss: u64,
+    /// The largest peak of the pool's worker processes or the tasks' children, if any.
+    pub(super) workers_peak_rss: Option<u64>,
+    /// Trials measured again because other processes disturbed them.
+    pub(super) retried_trials: u32,
+}
+
+/// Each trial from a standing start: the workers wait, all start at once, and the trial ends
+/// when the last task in flight does (fixed-count trials, pools that cannot keep running,
+/// and tasks too long for windows: see [`windows_fit`]).
+fn trials_from_standing_starts(
+    setup: &PointSetup,
+    workload: &Arc<dyn Workload>,
+    pool: &mut dyn Pool,
+    cancel: &CancelToken,
+    on_step: &mut dyn FnMut(usize),
+    (max_tasks, trial_time, sample_every, chunk_tasks): (u64, Option<Duration>, u64, u64),
+    task_ns: f64,
+) -> Result<Trials, TrialFailure> {
+    let threads = pool.threads();
     let mut trials = Vec::with_capacity(setup.trials as usize);
     let mut latency = pool::new_histogram();
     let mut sampled_time_ns = 0u64;
@@ -242,7 +321,7 @@ fn measure_with(
                     trial + 1,
                     threads,
                     run.wall,
-                    estimate.task_ns,
+                    task_ns,
                 )));
             }
             if matches!(setup.length, TrialLength::Tasks(n) if run.tasks != n) {
@@ -271,25 +350,14 @@ fn measure_with(
         trials.push(summary);
         on_step(trial as usize + 2);
     }
-    let mut point = summarise(
-        threads,
-        &trials,
-        &latency,
+    Ok(Trials {
+        summaries: trials,
+        latency,
         sampled_time_ns,
-        sample_every,
-        (peak_rss, workers_peak_rss),
-    );
-    point.retried_trials = retried_trials;
-    // Timed trials only: a trial of a few tasks (`tasks_per_trial`) is over in the time it
-    // takes to wake the workers, and what it measures is that, by design.
-    let idle = match setup.length {
-        TrialLength::Millis(_) => idle_pool_reason(&point, &setup.pool, max_tasks),
-        TrialLength::Tasks(_) => None,
-    };
-    match idle {
-        Some(reason) => Err(TrialFailure::Failed(reason)),
-        None => Ok(point),
-    }
+        peak_rss,
+        workers_peak_rss,
+        retried_trials,
+    })
 }
 
 /// A pool that keeps fewer than this fraction of its threads busy, on average over the
@@ -439,7 +507,7 @@ fn warm_up(
 
 /// Why a trial that finished no task is a failed point, not a throughput of 0: with the
 /// numbers that say where the time went.
-fn no_task_message(trial: u32, threads: usize, wall: Duration, task_ns: f64) -> String {
+pub(super) fn no_task_message(trial: u32, threads: usize, wall: Duration, task_ns: f64) -> String {
     format!(
         "trial {trial} finished no task in {:.1} s with {threads} threads (a task takes about \
          {:.1} ms): the pool never got its work going, so there is no throughput to report",
@@ -475,8 +543,10 @@ pub fn chunk_for(task_ns: f64, max_tasks: u64, threads: usize) -> u64 {
 
 /// One trial's numbers.
 #[derive(Debug, Clone, Copy)]
-struct TrialSummary {
+pub(super) struct TrialSummary {
     tasks: u64,
+    /// The tasks the throughput counts (see [`TrialSummary::of`]).
+    work_done: f64,
     wall_s: f64,
     worker_cpu_ns: u64,
     cpu_utilization: f64,
@@ -490,12 +560,34 @@ struct TrialSummary {
 
 impl TrialSummary {
     fn new(run: &TrialRun, usage: crate::measure::UsageDelta, other_cpus: f64) -> TrialSummary {
-        let wall_ns = run.wall.as_nanos().max(1) as f64;
+        TrialSummary::of(
+            (run.tasks, run.wall, run.worker_cpu_ns),
+            run.tasks as f64,
+            usage,
+            run.child_cpu_ns,
+            other_cpus,
+        )
+    }
+
+    /// A trial that completed `tasks` in `wall` with `worker_cpu_ns` of the tasks' CPU time
+    /// (children's included), while the process used `usage` and its children
+    /// `child_cpu_ns` more. Its throughput is `work_done` tasks over `wall`: the tasks
+    /// completed, or for a window of a running pool the change in completed tasks plus the
+    /// share of the chunks in flight that ran ([`crate::pool::RunProgress::tasks_credited`]).
+    pub(super) fn of(
+        (tasks, wall, worker_cpu_ns): (u64, Duration, u64),
+        work_done: f64,
+        usage: crate::measure::UsageDelta,
+        child_cpu_ns: u64,
+        other_cpus: f64,
+    ) -> TrialSummary {
+        let wall_ns = wall.as_nanos().max(1) as f64;
         TrialSummary {
-            tasks: run.tasks,
-            wall_s: run.wall.as_secs_f64(),
-            worker_cpu_ns: run.worker_cpu_ns,
-            cpu_utilization: (usage.cpu_ns + run.child_cpu_ns) as f64 / wall_ns,
+            tasks,
+            work_done,
+            wall_s: wall.as_secs_f64(),
+            worker_cpu_ns,
+            cpu_utilization: (usage.cpu_ns + child_cpu_ns) as f64 / wall_ns,
             voluntary: usage.voluntary_switches,
             involuntary: usage.involuntary_switches,
             other_cpus,
@@ -503,7 +595,7 @@ impl TrialSummary {
     }
 
     fn throughput_per_s(&self) -> f64 {
-        self.tasks as f64 / self.wall_s.max(1e-9)
+        self.work_done / self.wall_s.max(1e-9)
     }
 }
 

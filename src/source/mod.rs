@@ -14,6 +14,7 @@ pub mod command;
 pub mod exec;
 pub mod in_process;
 pub mod python;
+mod windows;
 
 use crate::cancel::CancelToken;
 use std::path::PathBuf;
