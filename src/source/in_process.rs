@@ -1,6 +1,7 @@
 //! The in-process source: a built-in workload (or one a test or bench built) run by one of
 //! pooltune's pools at one thread count: warm-up, trials, summary into a [`Point`]. This is
-//! what a sweep and every Rust series of a comparison measure.
+//! what a sweep and every Rust series of a comparison measure. Timed trials on a pool that can
+//! keep running are windows of one run ([`super::windows`]); the others start from rest.
 //!
 //! It never panics on a bad point: a pool that cannot be built, a panicking task or a wrong
 //! shared-state total gives a point with its `error` set. It never measures a stand-in: a
