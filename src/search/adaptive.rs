@@ -14,7 +14,10 @@
 //! throughput still rises beyond the noise. (Nighthawk's exponential search doubles;
 //! guidellm doubles until a level misses.)
 //!
-//! Phase 2, narrow: between `lo`, the largest count below the knee candidate that is not
+//! Phase 2, narrow: when the check after the jump read no higher than the jump (within the
+//! tolerance), first probe one grid step (2 × N* / 8) above N*: past the count that fills the
+//! CPUs a pool's curve can bend down again, so the best may lie between N* and 2 × N*. Then,
+//! between `lo`, the largest count below the knee candidate that is not
 //! within the tolerance, and `hi`, the smallest count that is, probe where a linear rise from
 //! `lo` would reach the best (regula falsi on Little's law) until `hi − lo` is at most the
 //! step a grid's linear refinement would take: over a ×2 bracket that phase 1 left (the check
@@ -324,6 +327,26 @@ impl Adaptive {
         (hi <= lo.saturating_mul(2)).then_some((hi / 8).max(1))
     }
 
+    /// Phase 2's first probe when the check after the jump did not rise by the tolerance: one
+    /// grid step (1/8 of the check) above the jump. Past the count that fills the CPUs a
+    /// pool's curve bends down again (threads queue for the CPUs and switch more), so when
+    /// both ends of [N*, 2N*] read alike the best may lie between them, where neither shows
+    /// it: at W/C = 127 here N* = 220 read 3390/s and 2N* = 440 3340/s, and 288 read 3710/s.
+    fn peak_probe(&self) -> Option<usize> {
+        let &[_, jump, check] = self.ladder.as_slice() else {
+            return None;
+        };
+        if !self.jumped || self.probes > 0 || check <= jump {
+            return None;
+        }
+        let (at_jump, at_check) = (self.mean_at(jump)?, self.mean_at(check)?);
+        if at_check >= at_jump * (1.0 + KNEE_TOLERANCE) {
+            return None;
+        }
+        let probe = jump + (check / 8).max(1);
+        (probe < check && !self.measured_counts().contains(&probe)).then_some(probe)
+    }
+
     /// Phase 2: the next probe, or None when the bracket is narrow enough.
     fn narrow(&self) -> Option<Probe> {
         let (best, hi) = self.knee_candidate()?;
@@ -431,6 +454,13 @@ impl Adaptive {
                     if !self.narrowing {
                         self.narrowing = true;
                         self.fixed_step = self.grid_step();
+                        if let Some(probe) = self.peak_probe() {
+                            // The bracket is then [N*, 2N*], as over a rounded knee: the
+                            // probe is its grid step above N*, and the step stays that.
+                            self.fixed_step = self.ladder.get(1).map(|&jump| probe - jump);
+                            self.probes += 1;
+                            return Next::Measure(probe);
+                        }
                     }
                     match self.narrow() {
                         Some(Probe::New(n)) => {
@@ -668,12 +698,13 @@ mod tests {
             let points = run_curve(&mut search, &curve, 0.01);
             let counts: Vec<usize> = points.iter().map(|p| p.threads).collect();
             // `from`, the jump (within the W/C's 1% noise of the optimum), its check at twice
-            // the jump, one validation of one trial.
+            // the jump, which reads no higher (so one probe a grid step above the jump looks
+            // for a peak between them), one validation of one trial.
             let jump = counts[1];
             assert!(jump.abs_diff(optimum) * 50 <= optimum, "{counts:?}");
             assert_eq!(
                 counts,
-                vec![1, jump, 2 * jump, jump],
+                vec![1, jump, 2 * jump, jump + (2 * jump / 8).max(1), jump],
                 "W/C {wait_over_compute}"
             );
             assert_eq!(points[0].trials, FROM_TRIALS);
@@ -720,6 +751,43 @@ mod tests {
         // validation of that probe: with a step of 320 / 8 the search took a second probe.
         assert_eq!(counts, vec![1, 256, 512, 320, 320]);
         assert_eq!(knee, counts[3], "{counts:?}");
+    }
+
+    /// A peak between Little's law's count and twice it: N* reads 91% of the peak at 1.25 N*,
+    /// and 2 N* reads 90% (threads queueing for the CPUs), as at W/C = 127 on this machine
+    /// (220 threads: 3390/s, 440: 3340/s, 288: 3710/s).
+    fn peaked(n: usize) -> f64 {
+        let x = n as f64 / 256.0;
+        4000.0
+            * if x <= 1.0 {
+                0.91 * x
+            } else if x <= 1.25 {
+                0.91 + 0.09 * (x - 1.0) / 0.25
+            } else {
+                1.0 - 0.1 * (x - 1.25) / 0.75
+            }
+    }
+
+    #[test]
+    fn a_peak_between_the_jump_and_its_check_is_probed() {
+        let curve = Curve {
+            throughput: &peaked,
+            wait_over_compute: Some(127.0),
+        };
+        let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(2);
+        let points = run_curve(&mut search, &curve, 0.01);
+        let counts: Vec<usize> = points.iter().map(|p| p.threads).collect();
+        let knee = crate::model::recommend::knee_threads(&points).unwrap();
+        // Without the probe: 1, N*, 2 N*, N* again, and N* recommended at 91% of the peak.
+        assert!(
+            peaked(knee) >= 0.95 * peaked(320),
+            "knee {knee}: {counts:?}"
+        );
+        assert_eq!(
+            counts[..4],
+            [1, counts[1], 2 * counts[1], counts[1] + counts[1] / 4]
+        );
+        assert_eq!(counts.len(), 5, "{counts:?}");
     }
 
     #[test]
