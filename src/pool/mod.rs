@@ -130,8 +130,13 @@ pub trait Pool: Send {
     /// its last task; a panic or the user's Stop during the run is its failure.
     fn finish_run(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
         let _ = plan;
-        Err(TrialFailure::Failed("no run was started".to_owned()))
+        Err(no_run_started())
     }
+}
+
+/// [`Pool::finish_run`] without a [`Pool::start_run`] before it.
+fn no_run_started() -> TrialFailure {
+    TrialFailure::Failed("no run was started".to_owned())
 }
 
 /// Builds a pool of `threads` workers for the workload of `factory`. The error names the

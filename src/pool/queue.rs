@@ -269,7 +269,7 @@ impl Pool for QueuePool {
 
     fn finish_run(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
         let Some(running) = self.running.take() else {
-            return Err(TrialFailure::Failed("no run was started".to_owned()));
+            return Err(super::no_run_started());
         };
         // The producer sees the run's stop at its next message, at most a full queue's
         // wait: the workers skip what is left once the stop is set.

@@ -268,7 +268,7 @@ impl Pool for RayonPool {
 
     fn finish_run(&mut self, plan: &TrialPlan<'_>) -> Result<TrialRun, TrialFailure> {
         let Some(running) = self.running.take() else {
-            return Err(TrialFailure::Failed("no run was started".to_owned()));
+            return Err(super::no_run_started());
         };
         let workers = self.shared.recorders.len();
         while running.done.load(Ordering::Acquire) < workers {

@@ -226,23 +226,15 @@ fn measure_with(
             estimate.task_ns,
         )?,
     };
-    let Trials {
-        summaries: trials,
-        latency,
-        sampled_time_ns,
-        peak_rss,
-        workers_peak_rss,
-        retried_trials,
-    } = measured;
     let mut point = summarise(
         threads,
-        &trials,
-        &latency,
-        sampled_time_ns,
+        &measured.summaries,
+        &measured.latency,
+        measured.sampled_time_ns,
         sample_every,
-        (peak_rss, workers_peak_rss),
+        (measured.peak_rss, measured.workers_peak_rss),
     );
-    point.retried_trials = retried_trials;
+    point.retried_trials = measured.retried_trials;
     // Timed trials only: a trial of a few tasks (`tasks_per_trial`) is over in the time it
     // takes to wake the workers, and what it measures is that, by design.
     let idle = match setup.length {

@@ -303,6 +303,17 @@ mod tests {
         }
     }
 
+    /// The pools whose timed trials are windows of a running pool.
+    fn running_pools() -> [PoolSpec; 2] {
+        [
+            PoolSpec::Rayon,
+            PoolSpec::Queue {
+                queue_capacity: 8,
+                chunk_size: 1,
+            },
+        ]
+    }
+
     fn timed_setup(pool: PoolSpec) -> PointSetup {
         PointSetup {
             workload: WorkloadSpec::Cpu { compute_us: 1 },
@@ -322,13 +333,7 @@ mod tests {
     /// message, and the pool's workers stop: the call returns.
     #[test]
     fn a_panic_in_a_running_pool_fails_the_point_with_its_message() {
-        for pool in [
-            PoolSpec::Rayon,
-            PoolSpec::Queue {
-                queue_capacity: 8,
-                chunk_size: 1,
-            },
-        ] {
+        for pool in running_pools() {
             let workload: Arc<dyn Workload> = Arc::new(PanicsAt {
                 calls: Default::default(),
                 at: 2000,
@@ -352,13 +357,7 @@ mod tests {
     /// The user's Stop during a window ends the point as cancelled (no point), and soon.
     #[test]
     fn a_stop_during_a_window_cancels_the_point() {
-        for pool in [
-            PoolSpec::Rayon,
-            PoolSpec::Queue {
-                queue_capacity: 8,
-                chunk_size: 1,
-            },
-        ] {
+        for pool in running_pools() {
             let workload: Arc<dyn Workload> = Arc::new(PanicsAt {
                 calls: Default::default(),
                 at: u64::MAX,
