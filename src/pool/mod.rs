@@ -86,6 +86,17 @@ impl std::fmt::Display for TrialFailure {
     }
 }
 
+impl TrialFailure {
+    /// Why a trial stopped early, if it did: a task's panic or error first, then the user's
+    /// Stop (a deadline or [`TrialStop::finish`] is no failure).
+    pub fn of_stop(stop: &TrialStop) -> Option<TrialFailure> {
+        match stop.fault() {
+            Some(fault) => Some(fault.into()),
+            None => stop.cancelled().then_some(TrialFailure::Cancelled),
+        }
+    }
+}
+
 impl From<crate::cancel::TaskFault> for TrialFailure {
     fn from(fault: crate::cancel::TaskFault) -> TrialFailure {
         match fault {

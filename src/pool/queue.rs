@@ -127,12 +127,9 @@ fn worker_loop(
                 let mut first = range.start;
                 while go_on && first < range.end {
                     let end = (first + share.check_every).min(range.end);
-                    let (tasks_before, cpu_before) = (recorder.tasks, recorder.cpu_ns);
-                    share.live.begin_chunk(index, end - first);
-                    go_on = recorder.run_chunk(&plan, index, first, end);
-                    share
+                    go_on = share
                         .live
-                        .end_chunk(index, &recorder, tasks_before, cpu_before);
+                        .run_chunk(&mut recorder, &plan, index, first, end);
                     first = end;
                 }
             }

@@ -188,12 +188,7 @@ fn worker_loop(index: usize, shared: &Shared) {
                 }
                 let first = c * job.chunk;
                 let end = (first + job.chunk).min(job.max_tasks);
-                let (tasks_before, cpu_before) = (recorder.tasks, recorder.cpu_ns);
-                job.live.begin_chunk(index, end - first);
-                let go_on = recorder.run_chunk(&plan, index, first, end);
-                job.live
-                    .end_chunk(index, &recorder, tasks_before, cpu_before);
-                if !go_on {
+                if !job.live.run_chunk(&mut recorder, &plan, index, first, end) {
                     break;
                 }
             }
@@ -328,11 +323,8 @@ pub(super) fn finish_trial<'r, E>(
     wall: std::time::Duration,
     recorders: impl Iterator<Item = Result<&'r mut WorkerRecorder, E>>,
 ) -> Result<TrialRun, TrialFailure> {
-    if let Some(fault) = plan.stop.fault() {
-        return Err(fault.into());
-    }
-    if plan.stop.cancelled() {
-        return Err(TrialFailure::Cancelled);
+    if let Some(failure) = TrialFailure::of_stop(plan.stop) {
+        return Err(failure);
     }
     let mut total = WorkerRecorder::new();
     for recorder in recorders {

@@ -190,8 +190,25 @@ impl LiveCounts {
         }
     }
 
+    /// Runs tasks `first..end` on worker `worker` through `recorder` ([`WorkerRecorder::run_chunk`],
+    /// whose answer it returns), saying when the chunk starts and counting what it did.
+    pub fn run_chunk(
+        &self,
+        recorder: &mut WorkerRecorder,
+        plan: &TrialPlan<'_>,
+        worker: usize,
+        first: u64,
+        end: u64,
+    ) -> bool {
+        let (tasks_before, cpu_before) = (recorder.tasks, recorder.cpu_ns);
+        self.begin_chunk(worker, end - first);
+        let go_on = recorder.run_chunk(plan, worker, first, end);
+        self.end_chunk(worker, recorder, tasks_before, cpu_before);
+        go_on
+    }
+
     /// Worker `worker` starts a chunk of `tasks` tasks now.
-    pub fn begin_chunk(&self, worker: usize, tasks: u64) {
+    fn begin_chunk(&self, worker: usize, tasks: u64) {
         if let Some(slot) = self.in_flight.get(worker) {
             slot.tasks.store(tasks, Ordering::Relaxed);
             slot.started_ns
@@ -201,7 +218,7 @@ impl LiveCounts {
 
     /// Worker `worker`'s chunk has ended: counts what `recorder` did since it held
     /// `tasks_before` tasks and `cpu_before` ns.
-    pub fn end_chunk(
+    fn end_chunk(
         &self,
         worker: usize,
         recorder: &WorkerRecorder,

@@ -324,7 +324,7 @@ impl Adaptive {
     fn grid_step(&self) -> Option<usize> {
         let (_, hi) = self.knee_candidate()?;
         let lo = self.measured_counts().into_iter().rev().find(|&n| n < hi)?;
-        (hi <= lo.saturating_mul(2)).then_some((hi / 8).max(1))
+        (hi <= lo.saturating_mul(2)).then_some(refinement_step(hi))
     }
 
     /// Phase 2's first probe when the check after the jump did not rise by the tolerance: one
@@ -343,7 +343,7 @@ impl Adaptive {
         if at_check >= at_jump * (1.0 + KNEE_TOLERANCE) {
             return None;
         }
-        let probe = jump + (check / 8).max(1);
+        let probe = jump + refinement_step(check);
         (probe < check && !self.measured_counts().contains(&probe)).then_some(probe)
     }
 
@@ -369,7 +369,7 @@ impl Adaptive {
                 return Some(Probe::Again(again));
             }
         }
-        let resolution = self.fixed_step.unwrap_or((hi / 8).max(1));
+        let resolution = self.fixed_step.unwrap_or_else(|| refinement_step(hi));
         if hi - lo <= resolution || self.probes >= MAX_PROBES {
             return None;
         }
@@ -499,6 +499,11 @@ impl Adaptive {
             }
         }
     }
+}
+
+/// The step of a grid's linear refinement around `upper`: max(1, upper / 8).
+fn refinement_step(upper: usize) -> usize {
+    (upper / 8).max(1)
 }
 
 /// Phase 2's next measurement.

@@ -194,15 +194,9 @@ fn progress_between(earlier: &RunProgress, later: &RunProgress) -> RunProgress {
     }
 }
 
-/// The run's failure so far: the user's Stop, or a task's panic or error.
+/// The run's failure so far: a task's panic or error, or the user's Stop.
 fn check(stop: &TrialStop) -> Result<(), TrialFailure> {
-    if let Some(fault) = stop.fault() {
-        return Err(fault.into());
-    }
-    if stop.cancelled() {
-        return Err(TrialFailure::Cancelled);
-    }
-    Ok(())
+    TrialFailure::of_stop(stop).map_or(Ok(()), Err)
 }
 
 #[cfg(test)]
