@@ -19,8 +19,8 @@ pub use formula::{
     Bound, ComputeWait, configured_compute_wait, formula_threads, measured_compute_wait,
 };
 pub use recommend::{
-    CpuCounts, KNEE_TOLERANCE, LatencyTarget, ModelOptions, Recommendation, UTILIZATION_MAX,
-    UTILIZATION_MIN, knee_threads, recommend,
+    CpuCounts, FULL_CPU_SHARE, KNEE_TOLERANCE, LatencyTarget, ModelOptions, Recommendation,
+    UTILIZATION_MAX, UTILIZATION_MIN, knee_threads, recommend,
 };
 pub use usl::{FitError, UslFit, fit_points as fit_usl};
 

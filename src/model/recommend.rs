@@ -23,6 +23,14 @@ use crate::words::{rate, rate_number};
 /// not measurably worse and the fewer threads cost less memory and latency.
 pub const KNEE_TOLERANCE: f64 = 0.05;
 
+/// A count whose tasks keep at least this share of the usable CPUs busy bounds every count
+/// above it: none can do more than its throughput over that share (the CPUs are the bound),
+/// so nothing above beats it by more than 2.6%. The adaptive search ends its growth there, and
+/// the recommendation says so. Measured here (300 ms trials, a queue pool, C = 500 µs): the
+/// plateau past the knee reads 0.984–0.996 at every W/C from 1 to 127, the counts just below
+/// it 0.92–0.97 (W/C = 31: 60 threads, 94.9% of the plateau, 0.969).
+pub const FULL_CPU_SHARE: f64 = 0.975;
+
 /// Measured W/C at the knee this many times the W/C at the lowest count or more counts as
 /// "growing with N": below it, the difference is within what CPU queueing on a loaded
 /// machine adds to a task's wall time at any count.
@@ -135,6 +143,9 @@ struct Measured {
     wait_over_compute: f64,
     /// Other processes used the CPUs during one of its points (`Point::disturbed`).
     disturbed: bool,
+    /// CPUs its tasks kept busy ([`Point::cpus_busy`]), over its points weighted by trials;
+    /// NaN when none has it.
+    cpus_busy: f64,
 }
 
 impl Measured {
@@ -178,6 +189,7 @@ fn by_thread_count(points: &[Point]) -> Vec<Measured> {
             .collect();
         measured.push(Measured {
             threads: group[0].threads,
+            cpus_busy: Point::mean_cpus_busy(group.iter().copied()),
             throughput_per_s: throughput,
             latency_p99_us: p99,
             trials,
@@ -329,6 +341,7 @@ pub fn recommend(result: &SweepResult, options: &ModelOptions) -> Recommendation
 
     let evidence = Evidence {
         measured: &measured,
+        usable_cpus: cpus.usable,
         knee: knee.clone(),
         noise: knee.as_ref().and_then(|k| noise(&measured, k)),
         bound,
@@ -474,6 +487,8 @@ struct FormulaEvidence {
 
 struct Evidence<'a> {
     measured: &'a [Measured],
+    /// The CPUs the pool could use (the machine's usable CPUs).
+    usable_cpus: usize,
     knee: Option<Knee>,
     noise: Option<Noise>,
     bound: Option<Bound>,
@@ -513,6 +528,16 @@ impl Evidence<'_> {
             );
             if best.threads == self.largest_measured() {
                 s.push_str(", the largest count measured");
+                let share = best.cpus_busy / self.usable_cpus.max(1) as f64;
+                if share >= FULL_CPU_SHARE {
+                    let _ = write!(
+                        s,
+                        ", where its tasks keep {:.0}% of the {} usable CPUs busy, so no count above can do more than {:.0}% better",
+                        100.0 * share.min(1.0),
+                        self.usable_cpus,
+                        100.0 * (1.0 / share - 1.0).max(0.0)
+                    );
+                }
             }
             if let Some(within) = within {
                 let _ = write!(s, "; {within} are within noise of it");
@@ -926,6 +951,26 @@ mod tests {
         );
         assert_contains(s, "the USL fit (R² = ");
         assert_eq!(s.matches(". ").count(), 0, "one sentence: {s}");
+    }
+
+    #[test]
+    fn a_largest_count_that_keeps_the_cpus_busy_says_none_above_can_do_much_better() {
+        // C = 1 ms on 2 CPUs: 1980 tasks/s keep 1.98 CPUs busy, 1800 tasks/s 1.8.
+        let busy = recommend_web([
+            point(1, 99.0, 10_100.0),
+            point(10, 990.0, 10_200.0),
+            point(20, 1980.0, 10_500.0),
+        ]);
+        assert_starts_with(
+            &busy.explanation,
+            "Use 20 threads: the measured throughput peaked there (1980 tasks/s), the largest count measured, where its tasks keep 99% of the 2 usable CPUs busy, so no count above can do more than 1% better",
+        );
+        let idle = recommend_web([
+            point(1, 99.0, 10_100.0),
+            point(10, 990.0, 10_200.0),
+            point(20, 1800.0, 10_500.0),
+        ]);
+        assert!(!idle.explanation.contains("busy"), "{}", idle.explanation);
     }
 
     #[test]

@@ -128,6 +128,33 @@ impl Point {
         self.error.is_none()
     }
 
+    /// CPUs the pool's tasks kept busy: throughput × CPU time per task (the workers' CPU
+    /// clocks over the trials' wall time), 0 to the usable CPUs; NaN when unknown.
+    pub fn cpus_busy(&self) -> f64 {
+        let busy = self.throughput_per_s * self.cpu_time_per_task_us / 1e6;
+        if busy.is_finite() && busy >= 0.0 {
+            busy
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// [`Point::cpus_busy`] over `points` (one thread count's measurements), weighted by their
+    /// trials; NaN when none has it.
+    pub fn mean_cpus_busy<'a>(points: impl IntoIterator<Item = &'a Point>) -> f64 {
+        let (mut busy, mut trials) = (0.0, 0.0);
+        for p in points.into_iter().filter(|p| p.cpus_busy().is_finite()) {
+            let weight = f64::from(p.trials.max(1));
+            busy += p.cpus_busy() * weight;
+            trials += weight;
+        }
+        if trials > 0.0 {
+            busy / trials
+        } else {
+            f64::NAN
+        }
+    }
+
     /// Measured wait over compute, W/C = (wall − cpu) / cpu per task; NaN when unknown.
     pub fn measured_wait_over_compute(&self) -> f64 {
         let c = self.cpu_time_per_task_us;

@@ -3,30 +3,33 @@
 //! as few measurements as the noise allows. It decides from the points it is fed and never
 //! measures, sleeps or reads a clock.
 //!
-//! Phase 1, jump and expand: measure `from` (with [`FROM_TRIALS`] trial), then jump to Little's law's count
-//! N* = usable CPUs × (1 + W/C) (Goetz 2006, "Java Concurrency in Practice" §8.2), with the
-//! W/C that `from`'s point measured (wall time per task against CPU time per task, never a
-//! preset's declared numbers), clamped to the range; then check 2 × N*. When the point
-//! carries no W/C, or N* is below 2 × `from`, grow geometrically instead while throughput
-//! rises by more than the noise (a one-sided Welch test and at least [`KNEE_TOLERANCE`]):
-//! the factor starts at [`FIRST_FACTOR`] and is squared after each rise close to linear
-//! ([`LINEAR_SHARE`] of the thread ratio). After the check, growth goes on (×2) only while
-//! throughput still rises beyond the noise. (Nighthawk's exponential search doubles;
-//! guidellm doubles until a level misses.)
+//! Phase 1, jump and fill: measure `from` (with [`FROM_TRIALS`] trial), then jump to Little's
+//! law's count N* = usable CPUs × (1 + W/C) (Goetz 2006, "Java Concurrency in Practice" §8.2),
+//! with the W/C that `from`'s point measured (wall time per task against CPU time per task,
+//! never a preset's declared numbers), clamped to the range. Then fill: while the last count's
+//! tasks keep less than [`FULL_CPU_SHARE`] of the CPUs busy (throughput × CPU time per task,
+//! the U of N = N_cpu × U × (1 + W/C)), step to the count that would fill them by a linear
+//! rise (last / share), at least a grid step (2 × N* / 8) above the last and at most twice it;
+//! stop when a step fills the CPUs, or gains less than [`FILLING_GAIN`] of the share a linear
+//! rise would have (a lock or another process, not the CPUs, limits the pool), or does not
+//! raise throughput. A count that keeps the CPUs busy bounds every count above it: none can do
+//! more than its throughput over its share. When the point carries no W/C, or N* is below
+//! 2 × `from`, grow geometrically instead while throughput rises by more than the noise (a
+//! one-sided Welch test and at least [`KNEE_TOLERANCE`]) and the CPUs are not full: the factor
+//! starts at [`FIRST_FACTOR`] and is squared after each rise close to linear ([`LINEAR_SHARE`]
+//! of the thread ratio). (Nighthawk's exponential search doubles; guidellm doubles until a
+//! level misses.)
 //!
-//! Phase 2, narrow: when the check after the jump read no higher than the jump (within the
-//! tolerance), first probe one grid step (2 × N* / 8) above N*: past the count that fills the
-//! CPUs a pool's curve can bend down again, so the best may lie between N* and 2 × N*. Then,
-//! between `lo`, the largest count below the knee candidate that is not
+//! Phase 2, narrow: between `lo`, the largest count below the knee candidate that is not
 //! within the tolerance, and `hi`, the smallest count that is, probe where a linear rise from
 //! `lo` would reach the best (regula falsi on Little's law) until `hi − lo` is at most the
-//! step a grid's linear refinement would take: over a ×2 bracket that phase 1 left (the check
-//! after the jump, or a doubling), max(1, H/8) for its upper end H, kept while narrowing (1/8
-//! of the narrowed `hi` took a second probe on every rounded knee: Little's law's count
-//! reads 89–94% of twice it there); over a wider one, max(1, hi/8). Or until no count
-//! more than that step below `hi` can be within the tolerance: a pool's throughput per thread
-//! does not grow with threads, so `n` threads give at most `n / lo` × `lo`'s throughput (plus
-//! its CI), or after [`MAX_PROBES`] new counts.
+//! step a grid's linear refinement would take: over a ×2 bracket that phase 1 left, max(1,
+//! H/8) for its upper end H, kept while narrowing (1/8 of the narrowed `hi` took a second
+//! probe on every rounded knee), and after a jump no finer than 2 × N* / 8 for a knee at or
+//! above N* (a grid's refinement around its best, within ×2 of N*, steps that); over a wider
+//! one, max(1, hi/8). Or until no count more than that step below `hi` can be within the
+//! tolerance: a pool's throughput per thread does not grow with threads, so `n` threads give
+//! at most `n / lo` × `lo`'s throughput (plus its CI), or after [`MAX_PROBES`] new counts.
 //! The knee candidate gets one more trial ([`REMEASURE_TRIALS`]), or the best does, when its
 //! 95% CI is wider than `target_ci` × its mean and the decision at the candidate is ambiguous
 //! (its interval, or the best's, straddles the threshold; a count read below the threshold is
@@ -44,7 +47,7 @@
 use std::collections::BTreeSet;
 
 use super::{Next, Search};
-use crate::model::KNEE_TOLERANCE;
+use crate::model::{FULL_CPU_SHARE, KNEE_TOLERANCE};
 use crate::result::Point;
 use crate::stats;
 
@@ -76,6 +79,10 @@ pub const MAX_REMEASUREMENTS: usize = 2;
 pub const REMEASURE_TRIALS: u32 = 1;
 /// The largest growth factor phase 1 uses.
 const MAX_FACTOR: usize = 1 << 16;
+/// A step of phase 1 after the jump that gained less than this share of the CPU share a
+/// linear rise would have gained ends phase 1: the pool stopped filling the CPUs (a lock,
+/// the GIL, another process), so more threads will not fill them either.
+pub const FILLING_GAIN: f64 = 0.25;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -327,24 +334,60 @@ impl Adaptive {
         (hi <= lo.saturating_mul(2)).then_some(refinement_step(hi))
     }
 
-    /// Phase 2's first probe when the check after the jump did not rise by the tolerance: one
-    /// grid step (1/8 of the check) above the jump. Past the count that fills the CPUs a
-    /// pool's curve bends down again (threads queue for the CPUs and switch more), so when
-    /// both ends of [N*, 2N*] read alike the best may lie between them, where neither shows
-    /// it: at W/C = 127 here N* = 220 read 3390/s and 2N* = 440 3340/s, and 288 read 3710/s.
-    fn peak_probe(&self) -> Option<usize> {
-        let &[_, jump, check] = self.ladder.as_slice() else {
-            return None;
+    /// Share of the usable CPUs the pool's tasks kept busy at `threads`: throughput × CPU
+    /// time per task over the usable CPUs, the U of N = N_cpu × U × (1 + W/C), its trials
+    /// pooled over the count's measurements; None when the points carry no CPU time.
+    fn cpu_share_at(&self, threads: usize) -> Option<f64> {
+        let at = self
+            .points
+            .iter()
+            .filter(|p| p.threads == threads && p.is_ok());
+        let busy = Point::mean_cpus_busy(at);
+        (busy > 0.0).then(|| busy / self.usable_cpus as f64)
+    }
+
+    /// The pool keeps the CPUs busy at `threads` (see [`FULL_CPU_SHARE`]).
+    fn cpus_full_at(&self, threads: usize) -> bool {
+        self.cpu_share_at(threads)
+            .is_some_and(|share| share >= FULL_CPU_SHARE)
+    }
+
+    /// Phase 1 after the jump: the count that would fill the CPUs if throughput rose linearly
+    /// from the last (Little's law again, with the CPU share the last count measured), at
+    /// least one grid step (2 × N* / 8) above it and at most twice it; or the end of the
+    /// phase, when the last step did not fill the CPUs further (see [`FILLING_GAIN`]) or its
+    /// throughput did not rise. A rounded knee takes one step: at W/C = 127 here N* = 220
+    /// keeps 0.944 of the CPUs busy, 275 0.983. Past the count that fills the CPUs a pool's
+    /// curve can bend down again (threads queue for the CPUs and switch more), so this
+    /// finds a peak between N* and 2 × N* that a check at 2 × N* would step over (220
+    /// threads read 3390/s, 440 3340/s, and 288 3710/s in a bench's check run).
+    fn fill_step(&self) -> Result<usize, Ending> {
+        let (Some(&jump), Some(&last)) = (self.ladder.get(1), self.ladder.last()) else {
+            return Err(Ending::Stop);
         };
-        if !self.jumped || self.probes > 0 || check <= jump {
-            return None;
+        let Some(share) = self.cpu_share_at(last) else {
+            return Err(Ending::Stop);
+        };
+        if last >= self.to {
+            return Err(Ending::Stop);
         }
-        let (at_jump, at_check) = (self.mean_at(jump)?, self.mean_at(check)?);
-        if at_check >= at_jump * (1.0 + KNEE_TOLERANCE) {
-            return None;
+        let prev = self.ladder[self.ladder.len() - 2];
+        let (Some(before), Some(after), Some(share_before)) = (
+            self.mean_at(prev),
+            self.mean_at(last),
+            self.cpu_share_at(prev),
+        ) else {
+            return Err(Ending::Stop);
+        };
+        let linear = (share_before * last as f64 / prev as f64).min(1.0);
+        let filling = share - share_before >= FILLING_GAIN * (linear - share_before);
+        if after <= before || !filling {
+            return Err(Ending::Stop);
         }
-        let probe = jump + refinement_step(check);
-        (probe < check && !self.measured_counts().contains(&probe)).then_some(probe)
+        let least = last + refinement_step(jump.saturating_mul(2));
+        let most = last.saturating_mul(2).max(least);
+        let fill = (last as f64 / share).min(most as f64).ceil() as usize;
+        Ok(fill.clamp(least, most).min(self.to))
     }
 
     /// Phase 2: the next probe, or None when the bracket is narrow enough.
@@ -413,6 +456,22 @@ impl Adaptive {
                         self.ladder.push(self.from);
                         return Next::MeasureTrials(self.from, FROM_TRIALS);
                     };
+                    if self.cpus_full_at(last) {
+                        self.phase = Phase::Narrow;
+                        continue;
+                    }
+                    if self.jumped {
+                        match self.fill_step() {
+                            Ok(next) => {
+                                self.ladder.push(next);
+                                return Next::Measure(next);
+                            }
+                            Err(_) => {
+                                self.phase = Phase::Narrow;
+                                continue;
+                            }
+                        }
+                    }
                     let mut factor = factor;
                     if self.ladder.len() == 1
                         && self.mean_at(last).is_some()
@@ -420,16 +479,12 @@ impl Adaptive {
                         && little >= last.saturating_mul(2)
                     {
                         self.jumped = true;
-                        self.phase = Phase::Expand { factor: 2 };
                         self.ladder.push(little);
                         return Next::Measure(little);
                     }
                     if self.ladder.len() >= 2 {
                         let prev = self.ladder[self.ladder.len() - 2];
                         match self.expand_step(prev, last, factor) {
-                            // The check after the jump doubles: Little's law put the
-                            // knee near the jump, not far beyond it.
-                            Ok(_) if self.jumped && self.ladder.len() == 2 => factor = 2,
                             Ok(next_factor) => factor = next_factor,
                             Err(Ending::Again(n)) => return self.remeasure(n),
                             Err(Ending::Stop) => {
@@ -454,12 +509,16 @@ impl Adaptive {
                     if !self.narrowing {
                         self.narrowing = true;
                         self.fixed_step = self.grid_step();
-                        if let Some(probe) = self.peak_probe() {
-                            // The bracket is then [N*, 2N*], as over a rounded knee: the
-                            // probe is its grid step above N*, and the step stays that.
-                            self.fixed_step = self.ladder.get(1).map(|&jump| probe - jump);
-                            self.probes += 1;
-                            return Next::Measure(probe);
+                        if self.jumped
+                            && let Some(&jump) = self.ladder.get(1)
+                            && let Some((_, hi)) = self.knee_candidate()
+                            && hi >= jump
+                        {
+                            // A knee at or above the jump: a grid's refinement around its best
+                            // (within ×2 of N*) would step 2 × N* / 8 there, no finer.
+                            let jump_step = refinement_step(jump.saturating_mul(2));
+                            self.fixed_step =
+                                Some(self.fixed_step.map_or(jump_step, |s| s.max(jump_step)));
                         }
                     }
                     match self.narrow() {
@@ -540,8 +599,8 @@ impl Search for Adaptive {
     }
 
     /// Those measured, the one asked for, and a guess at the rest: phase 1 is `from`, the
-    /// jump and its check on the curves pooltune measures, phase 2 takes a probe or none,
-    /// then one validation.
+    /// jump and a step that fills the CPUs on the curves pooltune measures, phase 2 takes a
+    /// probe or none, then one validation.
     fn estimated_measurements(&self) -> usize {
         let rest = match self.phase {
             Phase::Expand { .. } => 3,
@@ -575,12 +634,22 @@ mod tests {
         }
     }
 
-    /// A fake series: throughput from a formula, and the W/C its tasks measure (None for a
-    /// source that reports no CPU time).
+    /// A fake series: throughput from a formula, and what its tasks' CPU clocks measure
+    /// (None for a source that reports no CPU time).
     struct Curve<'a> {
         throughput: &'a dyn Fn(usize) -> f64,
-        wait_over_compute: Option<f64>,
+        tasks: Option<Tasks<'a>>,
     }
+
+    /// The CPU side of a fake series on [`TEST_CPUS`] CPUs: the W/C its tasks measure, and
+    /// the share of the CPUs they keep busy at each count (which sets their CPU time per task).
+    struct Tasks<'a> {
+        wait_over_compute: f64,
+        cpu_share: &'a dyn Fn(usize) -> f64,
+    }
+
+    /// The CPUs the fake series run on.
+    const TEST_CPUS: usize = 2;
 
     /// A point of `trials` trials at `threads` from `curve`, each off by up to ±`noise` of it;
     /// its W/C off by up to ±`noise` too.
@@ -594,9 +663,14 @@ mod tests {
         point.throughput_per_s = stats::mean(&values);
         point.throughput_ci95_per_s = stats::ci95_half_width(&values);
         point.trial_throughputs_per_s = values;
-        if let Some(ratio) = curve.wait_over_compute {
-            point.cpu_time_per_task_us = 500.0;
-            point.wall_time_per_task_us = 500.0 * (1.0 + ratio * (1.0 + noise * rng.next()));
+        if let Some(tasks) = &curve.tasks {
+            // CPU time per task from the CPUs kept busy at the curve's own throughput: the
+            // measured share then carries the throughput's noise, as a real one does.
+            let cpu_us =
+                1e6 * TEST_CPUS as f64 * (tasks.cpu_share)(threads) / (curve.throughput)(threads);
+            let ratio = tasks.wait_over_compute;
+            point.cpu_time_per_task_us = cpu_us;
+            point.wall_time_per_task_us = cpu_us * (1.0 + ratio * (1.0 + noise * rng.next()));
         }
         point
     }
@@ -605,7 +679,7 @@ mod tests {
     fn point(threads: usize, curve: &dyn Fn(usize) -> f64, noise: f64, rng: &mut Noise) -> Point {
         let curve = Curve {
             throughput: curve,
-            wait_over_compute: None,
+            tasks: None,
         };
         point_of(threads, 3, &curve, noise, rng)
     }
@@ -642,7 +716,7 @@ mod tests {
     fn run(search: &mut dyn Search, curve: &dyn Fn(usize) -> f64, noise: f64) -> Vec<Point> {
         let curve = Curve {
             throughput: curve,
-            wait_over_compute: None,
+            tasks: None,
         };
         run_curve(search, &curve, noise)
     }
@@ -658,6 +732,12 @@ mod tests {
             let n = n as f64;
             1000.0 * n.min(optimum) * (1.0 - 0.02 * (n / optimum).log2().max(0.0))
         }
+    }
+
+    /// The CPUs [`little`]'s tasks keep busy: a share growing with threads until the optimum
+    /// fills them (the extra cost past it is CPU time per task, not idle CPUs).
+    fn little_share(cpus: f64, wait_over_compute: f64) -> impl Fn(usize) -> f64 {
+        move |n| (n as f64 / (cpus * (1.0 + wait_over_compute))).min(1.0)
     }
 
     #[test]
@@ -693,25 +773,26 @@ mod tests {
 
     #[test]
     fn jumps_to_the_little_law_count_the_points_measured() {
-        for (wait_over_compute, optimum) in [(1.0, 4), (9.0, 20), (31.0, 64), (127.0, 256)] {
+        let ratios = [(0.0, 2), (1.0, 4), (9.0, 20), (31.0, 64), (127.0, 256)];
+        for (wait_over_compute, optimum) in ratios {
             let throughput = little(2.0, wait_over_compute);
+            let cpu_share = little_share(2.0, wait_over_compute);
             let curve = Curve {
                 throughput: &throughput,
-                wait_over_compute: Some(wait_over_compute),
+                tasks: Some(Tasks {
+                    wait_over_compute,
+                    cpu_share: &cpu_share,
+                }),
             };
-            let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(2);
+            let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
             let points = run_curve(&mut search, &curve, 0.01);
             let counts: Vec<usize> = points.iter().map(|p| p.threads).collect();
-            // `from`, the jump (within the W/C's 1% noise of the optimum), its check at twice
-            // the jump, which reads no higher (so one probe a grid step above the jump looks
-            // for a peak between them), one validation of one trial.
+            // `from`, the jump (within the W/C's 1% noise of the optimum), where the tasks
+            // keep the CPUs busy, so that no count above can do better, and one validation of
+            // one trial.
             let jump = counts[1];
             assert!(jump.abs_diff(optimum) * 50 <= optimum, "{counts:?}");
-            assert_eq!(
-                counts,
-                vec![1, jump, 2 * jump, jump + (2 * jump / 8).max(1), jump],
-                "W/C {wait_over_compute}"
-            );
+            assert_eq!(counts, vec![1, jump, jump], "W/C {wait_over_compute}");
             assert_eq!(points[0].trials, FROM_TRIALS);
             let last = points.last().unwrap();
             assert_eq!(last.trials, VALIDATION_TRIALS);
@@ -740,21 +821,26 @@ mod tests {
         // plateau, 1.2 times it all of it (the search bench's 300 ms trials at W/C = 127 read
         // 89–94% of 2 N* at N* and 97–102% at 1.25 N*).
         let throughput = rounded_knee(0.9, 0.5);
+        let cpu_share = |n: usize| throughput(n) / 4000.0;
         let curve = Curve {
             throughput: &throughput,
-            wait_over_compute: Some(127.0),
+            tasks: Some(Tasks {
+                wait_over_compute: 127.0,
+                cpu_share: &cpu_share,
+            }),
         };
         // No noise: on a plateau, noise alone decides whether tight trials at the probe read
         // "significantly below" the best (the knee rule's test); this test is about where the
         // search probes and when it stops.
-        let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(2);
+        let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
         let points = run_curve(&mut search, &curve, 0.0);
         let counts: Vec<usize> = points.iter().map(|p| p.threads).collect();
         let knee = crate::model::recommend::knee_threads(&points).unwrap();
         assert!(throughput(knee) >= 0.95 * throughput(512), "{counts:?}");
-        // `from`, the jump, its check, one probe a grid step (512 / 8) above the jump, the
-        // validation of that probe: with a step of 320 / 8 the search took a second probe.
-        assert_eq!(counts, vec![1, 256, 512, 320, 320]);
+        // `from`, the jump (0.9 of the CPUs busy), the count that would fill them, at least
+        // a grid step (512 / 8) above it, which does, and the validation of that count. Before
+        // the CPU share ended the growth: 1, 256, 512, 320, 320 (the check at 2 × N*).
+        assert_eq!(counts, vec![1, 256, 320, 320]);
         assert_eq!(knee, counts[3], "{counts:?}");
     }
 
@@ -773,26 +859,64 @@ mod tests {
             }
     }
 
+    /// The CPUs [`peaked`]'s tasks keep busy: all of them from the peak on.
+    fn peaked_share(n: usize) -> f64 {
+        if n * 4 >= 256 * 5 {
+            1.0
+        } else {
+            peaked(n) / 4000.0
+        }
+    }
+
     #[test]
-    fn a_peak_between_the_jump_and_its_check_is_probed() {
+    fn a_peak_between_the_jump_and_twice_it_is_found() {
         let curve = Curve {
             throughput: &peaked,
-            wait_over_compute: Some(127.0),
+            tasks: Some(Tasks {
+                wait_over_compute: 127.0,
+                cpu_share: &peaked_share,
+            }),
         };
-        let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(2);
+        let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
         let points = run_curve(&mut search, &curve, 0.01);
         let counts: Vec<usize> = points.iter().map(|p| p.threads).collect();
         let knee = crate::model::recommend::knee_threads(&points).unwrap();
-        // Without the probe: 1, N*, 2 N*, N* again, and N* recommended at 91% of the peak.
+        // With a check at 2 × N* and no probe between: 1, N*, 2 N*, N* again, and N*
+        // recommended at 91% of the peak. Filling the CPUs steps to 1.25 × N*, the peak.
         assert!(
             peaked(knee) >= 0.95 * peaked(320),
             "knee {knee}: {counts:?}"
         );
-        assert_eq!(
-            counts[..4],
-            [1, counts[1], 2 * counts[1], counts[1] + counts[1] / 4]
+        assert_eq!(counts, [1, counts[1], counts[1] + counts[1] / 4, knee]);
+    }
+
+    #[test]
+    fn a_pool_that_stops_filling_the_cpus_ends_the_growth() {
+        // A lock held for every task's compute: past 32 threads the tasks keep one CPU of two
+        // busy and throughput creeps up by 1% per doubling (well within the knee rule's
+        // tolerance), while the W/C they measure names 64 threads.
+        let throughput =
+            |n: usize| 62.5 * n.min(32) as f64 * (1.0 + 0.01 * (n as f64 / 32.0).log2().max(0.0));
+        let cpu_share = |n: usize| throughput(n) / 4000.0;
+        let curve = Curve {
+            throughput: &throughput,
+            tasks: Some(Tasks {
+                wait_over_compute: 31.0,
+                cpu_share: &cpu_share,
+            }),
+        };
+        let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
+        let points = run_curve(&mut search, &curve, 0.01);
+        let counts: Vec<usize> = points.iter().map(|p| p.threads).collect();
+        // The jump keeps half the CPUs busy; twice it (what would fill them) no more: the
+        // growth ends there instead of stepping on towards 512.
+        assert_eq!(counts[..3], [1, 64, 128], "{counts:?}");
+        assert!(counts.iter().all(|&n| n <= 128), "{counts:?}");
+        let knee = crate::model::recommend::knee_threads(&points).unwrap();
+        assert!(
+            throughput(knee) >= 0.95 * throughput(128),
+            "knee {knee}: {counts:?}"
         );
-        assert_eq!(counts.len(), 5, "{counts:?}");
     }
 
     #[test]
@@ -800,13 +924,17 @@ mod tests {
         // Little's law's count gives 94% of the plateau: with 3% noise its interval straddles
         // the 95% threshold, and the search measures above it instead of measuring it again.
         let throughput = rounded_knee(0.94, 0.3);
+        let cpu_share = |n: usize| throughput(n) / 4000.0;
         let curve = Curve {
             throughput: &throughput,
-            wait_over_compute: Some(127.0),
+            tasks: Some(Tasks {
+                wait_over_compute: 127.0,
+                cpu_share: &cpu_share,
+            }),
         };
         let mut passed_over = 0;
         for seed in 1..=16u64 {
-            let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(2);
+            let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
             let points = run_curve_seeded(&mut search, &curve, 0.03, seed * 0x9E37_79B9);
             let counts: Vec<usize> = points.iter().map(|p| p.threads).collect();
             let jump = counts[1];
@@ -824,20 +952,21 @@ mod tests {
 
     #[test]
     fn a_knee_within_by_less_than_the_noise_sees_the_best_measured_again() {
-        // What the bench saw at W/C = 127: Little's law's count (256) reads 2766, twice its
-        // count 2850 with one low trial, so 256 passes the 5% rule by 0.3%. Each count's
-        // further readings are scripted, in order.
+        // What the bench saw at W/C = 127: Little's law's count (256) reads 2766, the count
+        // above it 2850 with one low trial, so 256 passes the 5% rule by 0.3%. Each count's
+        // further readings are scripted, in order. CPU time per task 688 µs on 2 CPUs: 256
+        // keeps 0.95 of them busy, 320 (the count that would fill them) 0.98.
         let script = |threads: usize, nth: usize| -> Vec<f64> {
             let readings: &[&[f64]] = match threads {
                 1 => &[&[16.0]],
                 256 => &[&[2766.0, 2770.0, 2760.0], &[2762.0]],
-                512 => &[&[3000.0, 2600.0, 2950.0], &[3050.0], &[3100.0]],
+                320 => &[&[3000.0, 2600.0, 2950.0], &[3050.0], &[3100.0]],
                 n => &[&[2900.0 * (n as f64 / 340.0).min(1.0); 3]],
             };
             let reading = readings[nth.min(readings.len() - 1)];
             reading.to_vec()
         };
-        let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(2);
+        let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
         let mut counts = Vec::new();
         while let Next::Measure(n) | Next::MeasureTrials(n, _) = search.next() {
             let nth = counts.iter().filter(|&&c| c == n).count();
@@ -847,8 +976,8 @@ mod tests {
             point.trials = values.len() as u32;
             point.throughput_per_s = stats::mean(&values);
             point.trial_throughputs_per_s = values;
-            point.cpu_time_per_task_us = 500.0;
-            point.wall_time_per_task_us = 500.0 * 128.0;
+            point.cpu_time_per_task_us = 688.0;
+            point.wall_time_per_task_us = 688.0 * 128.0;
             search.record(&point);
             counts.push(n);
             assert!(counts.len() < 30, "{counts:?}");
@@ -858,7 +987,7 @@ mod tests {
         // puts it 6% below: the knee moves above it.
         let validated = counts.iter().rposition(|&n| n == 256).unwrap();
         assert!(
-            counts[validated + 1..].contains(&512),
+            counts[validated + 1..].contains(&320),
             "the best measured again after the knee's validation: {counts:?}"
         );
         assert!(knee > Some(256), "knee {knee:?}: {counts:?}");
@@ -868,12 +997,16 @@ mod tests {
     fn a_wrong_wait_over_compute_still_finds_the_knee() {
         // The tasks report twice the W/C that sets the curve's optimum (64), and a quarter of it.
         let throughput = little(2.0, 31.0);
+        let cpu_share = little_share(2.0, 31.0);
         for reported in [63.0, 7.0] {
             let curve = Curve {
                 throughput: &throughput,
-                wait_over_compute: Some(reported),
+                tasks: Some(Tasks {
+                    wait_over_compute: reported,
+                    cpu_share: &cpu_share,
+                }),
             };
-            let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(2);
+            let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
             let points = run_curve(&mut search, &curve, 0.01);
             let knee = crate::model::recommend::knee_threads(&points).unwrap();
             assert!(
