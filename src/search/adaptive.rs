@@ -81,8 +81,11 @@ pub const REMEASURE_TRIALS: u32 = 1;
 const MAX_FACTOR: usize = 1 << 16;
 /// A step of phase 1 after the jump that gained less than this share of the CPU share a
 /// linear rise would have gained ends phase 1: the pool stopped filling the CPUs (a lock,
-/// the GIL, another process), so more threads will not fill them either.
-pub const FILLING_GAIN: f64 = 0.25;
+/// the GIL, another process), so more threads will not fill them either. A rounded knee's
+/// steps gain 50–80% of it here (W/C = 1: 4 → 5 threads, 0.839 → 0.920 of the CPUs, against
+/// 1.0 linear), and 3 trials' noise moves that by up to ±40% at W/C = 1: at 0.25 one bench
+/// row stopped on 5 threads (0.23 of the linear gain); a lock's steps gain 0–3%.
+pub const FILLING_GAIN: f64 = 0.1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -352,6 +355,19 @@ impl Adaptive {
             .is_some_and(|share| share >= FULL_CPU_SHARE)
     }
 
+    /// The CPUs vouch for `threads`: its tasks keep at least 1 − [`KNEE_TOLERANCE`] of the
+    /// usable CPUs busy, less its throughput's CI, so no count can beat it by more than the
+    /// tolerance, and the knee rule's answer there is within the tolerance whichever way
+    /// noise decides between it and the best. Measuring it (or the best) again for that
+    /// decision buys nothing: at W/C = 127 here it cost three one-trial measurements when
+    /// N* (228 threads) and the count that fills the CPUs (285) both read on the plateau.
+    fn cpus_vouch_for(&self, threads: usize) -> bool {
+        let (Some(share), Some(mean)) = (self.cpu_share_at(threads), self.mean_at(threads)) else {
+            return false;
+        };
+        mean > 0.0 && share * (1.0 - self.ci_at(threads) / mean) >= 1.0 - KNEE_TOLERANCE
+    }
+
     /// Phase 1 after the jump: the count that would fill the CPUs if throughput rose linearly
     /// from the last (Little's law again, with the CPU share the last count measured), at
     /// least one grid step (2 × N* / 8) above it and at most twice it; or the end of the
@@ -402,7 +418,7 @@ impl Adaptive {
         // this machine, re-measuring Little's law's count and the best when the first read
         // 94% was a third of the search's time at W/C = 127).
         let threshold = best.1 * (1.0 - KNEE_TOLERANCE);
-        if self.straddles_threshold(hi, best) {
+        if self.straddles_threshold(hi, best) && !self.cpus_vouch_for(hi) {
             let mut candidates = [hi, best.0];
             candidates.sort_by(|a, b| {
                 let rel = |k: usize| self.ci_at(k) / self.mean_at(k).unwrap_or(f64::NAN);
@@ -546,7 +562,9 @@ impl Adaptive {
                         // rest on the best's first trials alone (the reading that made the
                         // search stop on this knee).
                         (Some(knee), Some(best))
-                            if !self.best_validated && self.straddles_threshold(knee, best) =>
+                            if !self.best_validated
+                                && self.straddles_threshold(knee, best)
+                                && !self.cpus_vouch_for(knee) =>
                         {
                             self.best_validated = true;
                             return Next::MeasureTrials(best.0, VALIDATION_TRIALS);
@@ -620,6 +638,7 @@ impl Search for Adaptive {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::recommend::knee_threads;
 
     /// A tiny deterministic noise source (xorshift), so that tests are exact and repeatable.
     struct Noise(u64);
@@ -920,6 +939,55 @@ mod tests {
     }
 
     #[test]
+    fn a_candidate_the_cpus_vouch_for_is_not_measured_again() {
+        // What the bench saw at W/C = 127: N* (256 here) reads 3507/s in tight trials and
+        // keeps 97.3% of the CPUs busy (C = 555 µs on 2 CPUs); the count that fills them
+        // reads 3570/s in loose ones. N* is within 5% of it by less than the noise, but no
+        // count can beat N* by more than 5%.
+        let script = |threads: usize, nth: usize| -> Vec<f64> {
+            let readings: &[&[f64]] = match threads {
+                1 => &[&[16.0]],
+                256 => &[&[3502.0, 3490.0, 3530.0], &[3520.0]],
+                320 => &[&[3480.0, 3590.0, 3640.0], &[3600.0]],
+                _ => &[&[3570.0; 3], &[3570.0]],
+            };
+            readings[nth.min(readings.len() - 1)].to_vec()
+        };
+        let (search, counts) = run_script(&script, 555.0);
+        let best = search.best().unwrap();
+        assert!(search.straddles_threshold(256, best), "{counts:?}");
+        // `from`, N*, the count that fills the CPUs, and N*'s validation: no re-measurement,
+        // no second look at the best (before: 1, 256, 320, 320, 256, 320, 320, as in the bench).
+        assert_eq!(counts, vec![1, 256, 320, 256]);
+        assert_eq!(knee_threads(search.points()), Some(256));
+    }
+
+    /// Runs a search on scripted readings (`script(threads, nth)`: the trials of the nth
+    /// measurement of `threads`), each point with `cpu_us` of CPU time per task at W/C = 127.
+    fn run_script(
+        script: &dyn Fn(usize, usize) -> Vec<f64>,
+        cpu_us: f64,
+    ) -> (Adaptive, Vec<usize>) {
+        let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
+        let mut counts = Vec::new();
+        while let Next::Measure(n) | Next::MeasureTrials(n, _) = search.next() {
+            let nth = counts.iter().filter(|&&c| c == n).count();
+            let values = script(n, nth);
+            let mut point = Point::failed(n, "");
+            point.error = None;
+            point.trials = values.len() as u32;
+            point.throughput_per_s = stats::mean(&values);
+            point.trial_throughputs_per_s = values;
+            point.cpu_time_per_task_us = cpu_us;
+            point.wall_time_per_task_us = cpu_us * 128.0;
+            search.record(&point);
+            counts.push(n);
+            assert!(counts.len() < 30, "{counts:?}");
+        }
+        (search, counts)
+    }
+
+    #[test]
     fn a_count_read_below_the_threshold_is_passed_over_not_measured_again() {
         // Little's law's count gives 94% of the plateau: with 3% noise its interval straddles
         // the 95% threshold, and the search measures above it instead of measuring it again.
@@ -963,26 +1031,10 @@ mod tests {
                 320 => &[&[3000.0, 2600.0, 2950.0], &[3050.0], &[3100.0]],
                 n => &[&[2900.0 * (n as f64 / 340.0).min(1.0); 3]],
             };
-            let reading = readings[nth.min(readings.len() - 1)];
-            reading.to_vec()
+            readings[nth.min(readings.len() - 1)].to_vec()
         };
-        let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
-        let mut counts = Vec::new();
-        while let Next::Measure(n) | Next::MeasureTrials(n, _) = search.next() {
-            let nth = counts.iter().filter(|&&c| c == n).count();
-            let values = script(n, nth);
-            let mut point = Point::failed(n, "");
-            point.error = None;
-            point.trials = values.len() as u32;
-            point.throughput_per_s = stats::mean(&values);
-            point.trial_throughputs_per_s = values;
-            point.cpu_time_per_task_us = 688.0;
-            point.wall_time_per_task_us = 688.0 * 128.0;
-            search.record(&point);
-            counts.push(n);
-            assert!(counts.len() < 30, "{counts:?}");
-        }
-        let knee = crate::model::recommend::knee_threads(search.points());
+        let (search, counts) = run_script(&script, 688.0);
+        let knee = knee_threads(search.points());
         // 256 is validated, still passes by less than the noise, and the best's third reading
         // puts it 6% below: the knee moves above it.
         let validated = counts.iter().rposition(|&n| n == 256).unwrap();
