@@ -15,7 +15,8 @@
 //! `cargo bench --bench search` prints a table; `POOLTUNE_SEARCH_TRIAL_MS` (default 200) and
 //! `POOLTUNE_SEARCH_ROUNDS` (default 1) change the trial length and the repeats,
 //! `POOLTUNE_SEARCH_WC` (say `127` or `1,9`) the W/C measured, and `POOLTUNE_SEARCH_VERBOSE`
-//! prints every trial of the adaptive search and the check run's means. The machine
+//! prints every trial of the adaptive search (each point with the share of the CPUs its tasks
+//! kept busy) and the check run's means. The machine
 //! is shared: the time ratio is mostly measurements × trial length, quality needs rounds.
 
 use std::collections::BTreeSet;
@@ -275,7 +276,10 @@ fn main() {
                                 .iter()
                                 .map(|x| format!("{x:.0}"))
                                 .collect();
-                            format!("{}:[{}]", p.threads, t.join(" "))
+                            // The share of the usable CPUs its tasks kept busy.
+                            let share =
+                                p.cpus_busy() / pooltune::machine::usable_cpus().max(1) as f64;
+                            format!("{}:[{}]{share:.3}", p.threads, t.join(" "))
                         })
                         .collect();
                     lines.join(" ")
