@@ -372,38 +372,29 @@ impl Adaptive {
     /// from the last (Little's law again, with the CPU share the last count measured), at
     /// least one grid step (2 × N* / 8) above it and at most twice it; or the end of the
     /// phase, when the last step did not fill the CPUs further (see [`FILLING_GAIN`]) or its
-    /// throughput did not rise. A rounded knee takes one step: at W/C = 127 here N* = 220
+    /// throughput did not rise (None). A rounded knee takes one step: at W/C = 127 here N* = 220
     /// keeps 0.944 of the CPUs busy, 275 0.983. Past the count that fills the CPUs a pool's
     /// curve can bend down again (threads queue for the CPUs and switch more), so this
     /// finds a peak between N* and 2 × N* that a check at 2 × N* would step over (220
     /// threads read 3390/s, 440 3340/s, and 288 3710/s in a bench's check run).
-    fn fill_step(&self) -> Result<usize, Ending> {
-        let (Some(&jump), Some(&last)) = (self.ladder.get(1), self.ladder.last()) else {
-            return Err(Ending::Stop);
-        };
-        let Some(share) = self.cpu_share_at(last) else {
-            return Err(Ending::Stop);
-        };
+    fn fill_step(&self) -> Option<usize> {
+        let (&jump, &last) = (self.ladder.get(1)?, self.ladder.last()?);
+        let share = self.cpu_share_at(last)?;
         if last >= self.to {
-            return Err(Ending::Stop);
+            return None;
         }
         let prev = self.ladder[self.ladder.len() - 2];
-        let (Some(before), Some(after), Some(share_before)) = (
-            self.mean_at(prev),
-            self.mean_at(last),
-            self.cpu_share_at(prev),
-        ) else {
-            return Err(Ending::Stop);
-        };
+        let (before, after) = (self.mean_at(prev)?, self.mean_at(last)?);
+        let share_before = self.cpu_share_at(prev)?;
         let linear = (share_before * last as f64 / prev as f64).min(1.0);
         let filling = share - share_before >= FILLING_GAIN * (linear - share_before);
         if after <= before || !filling {
-            return Err(Ending::Stop);
+            return None;
         }
         let least = last + refinement_step(jump.saturating_mul(2));
         let most = last.saturating_mul(2).max(least);
         let fill = (last as f64 / share).min(most as f64).ceil() as usize;
-        Ok(fill.clamp(least, most).min(self.to))
+        Some(fill.clamp(least, most).min(self.to))
     }
 
     /// Phase 2: the next probe, or None when the bracket is narrow enough.
@@ -477,16 +468,12 @@ impl Adaptive {
                         continue;
                     }
                     if self.jumped {
-                        match self.fill_step() {
-                            Ok(next) => {
-                                self.ladder.push(next);
-                                return Next::Measure(next);
-                            }
-                            Err(_) => {
-                                self.phase = Phase::Narrow;
-                                continue;
-                            }
-                        }
+                        let Some(next) = self.fill_step() else {
+                            self.phase = Phase::Narrow;
+                            continue;
+                        };
+                        self.ladder.push(next);
+                        return Next::Measure(next);
                     }
                     let mut factor = factor;
                     if self.ladder.len() == 1
