@@ -657,6 +657,24 @@ mod tests {
     /// The CPUs the fake series run on.
     const TEST_CPUS: usize = 2;
 
+    impl<'a> Curve<'a> {
+        /// A blocking pool's series: `throughput`, with tasks that measure
+        /// `wait_over_compute` and keep `cpu_share` of the CPUs busy.
+        fn blocking(
+            throughput: &'a dyn Fn(usize) -> f64,
+            wait_over_compute: f64,
+            cpu_share: &'a dyn Fn(usize) -> f64,
+        ) -> Curve<'a> {
+            Curve {
+                throughput,
+                tasks: Some(Tasks {
+                    wait_over_compute,
+                    cpu_share,
+                }),
+            }
+        }
+    }
+
     /// A point of `trials` trials at `threads` from `curve`, each off by up to ±`noise` of it;
     /// its W/C off by up to ±`noise` too.
     fn point_of(threads: usize, trials: u32, curve: &Curve, noise: f64, rng: &mut Noise) -> Point {
@@ -783,13 +801,7 @@ mod tests {
         for (wait_over_compute, optimum) in ratios {
             let throughput = little(2.0, wait_over_compute);
             let cpu_share = little_share(2.0, wait_over_compute);
-            let curve = Curve {
-                throughput: &throughput,
-                tasks: Some(Tasks {
-                    wait_over_compute,
-                    cpu_share: &cpu_share,
-                }),
-            };
+            let curve = Curve::blocking(&throughput, wait_over_compute, &cpu_share);
             let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
             let points = run_curve(&mut search, &curve, 0.01);
             let counts: Vec<usize> = points.iter().map(|p| p.threads).collect();
@@ -828,13 +840,7 @@ mod tests {
         // 89–94% of 2 N* at N* and 97–102% at 1.25 N*).
         let throughput = rounded_knee(0.9, 0.5);
         let cpu_share = |n: usize| throughput(n) / 4000.0;
-        let curve = Curve {
-            throughput: &throughput,
-            tasks: Some(Tasks {
-                wait_over_compute: 127.0,
-                cpu_share: &cpu_share,
-            }),
-        };
+        let curve = Curve::blocking(&throughput, 127.0, &cpu_share);
         // No noise: on a plateau, noise alone decides whether tight trials at the probe read
         // "significantly below" the best (the knee rule's test); this test is about where the
         // search probes and when it stops.
@@ -876,13 +882,7 @@ mod tests {
 
     #[test]
     fn a_peak_between_the_jump_and_twice_it_is_found() {
-        let curve = Curve {
-            throughput: &peaked,
-            tasks: Some(Tasks {
-                wait_over_compute: 127.0,
-                cpu_share: &peaked_share,
-            }),
-        };
+        let curve = Curve::blocking(&peaked, 127.0, &peaked_share);
         let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
         let points = run_curve(&mut search, &curve, 0.01);
         let counts: Vec<usize> = points.iter().map(|p| p.threads).collect();
@@ -904,13 +904,7 @@ mod tests {
         let throughput =
             |n: usize| 62.5 * n.min(32) as f64 * (1.0 + 0.01 * (n as f64 / 32.0).log2().max(0.0));
         let cpu_share = |n: usize| throughput(n) / 4000.0;
-        let curve = Curve {
-            throughput: &throughput,
-            tasks: Some(Tasks {
-                wait_over_compute: 31.0,
-                cpu_share: &cpu_share,
-            }),
-        };
+        let curve = Curve::blocking(&throughput, 31.0, &cpu_share);
         let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
         let points = run_curve(&mut search, &curve, 0.01);
         let counts: Vec<usize> = points.iter().map(|p| p.threads).collect();
@@ -980,13 +974,7 @@ mod tests {
         // the 95% threshold, and the search measures above it instead of measuring it again.
         let throughput = rounded_knee(0.94, 0.3);
         let cpu_share = |n: usize| throughput(n) / 4000.0;
-        let curve = Curve {
-            throughput: &throughput,
-            tasks: Some(Tasks {
-                wait_over_compute: 127.0,
-                cpu_share: &cpu_share,
-            }),
-        };
+        let curve = Curve::blocking(&throughput, 127.0, &cpu_share);
         let mut passed_over = 0;
         for seed in 1..=16u64 {
             let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
@@ -1038,13 +1026,7 @@ mod tests {
         let throughput = little(2.0, 31.0);
         let cpu_share = little_share(2.0, 31.0);
         for reported in [63.0, 7.0] {
-            let curve = Curve {
-                throughput: &throughput,
-                tasks: Some(Tasks {
-                    wait_over_compute: reported,
-                    cpu_share: &cpu_share,
-                }),
-            };
+            let curve = Curve::blocking(&throughput, reported, &cpu_share);
             let mut search = Adaptive::new(1, 512, 0.03).with_usable_cpus(TEST_CPUS);
             let points = run_curve(&mut search, &curve, 0.01);
             let knee = crate::model::recommend::knee_threads(&points).unwrap();
